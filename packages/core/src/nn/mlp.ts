@@ -1,0 +1,77 @@
+/**
+ * Multi-layer perceptron with forward-mode time tangents.
+ *
+ * MLP(in, hidden = [w₁, …, w_L], out): Dense(in, w₁) → φ → Dense(w₁, w₂) → φ → … → φ →
+ * Dense(w_L, out), no activation on the output (unless `outputActivation`). The nfdm
+ * reference network is hidden = [64, 64, 64, 64] with SELU.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { Rng } from '../random.js';
+import { type ActivationFn, type ActivationName, getActivation } from './activations.js';
+import { Dense } from './dense.js';
+import type { InitScheme } from './init.js';
+import { Jet, activateJet } from './jet.js';
+import { type Module, type NamedVariables, collectParameters } from './module.js';
+
+export interface MLPOptions {
+  inDim: number;
+  outDim: number;
+  /** Hidden widths; [] gives a single affine layer. */
+  hidden: number[];
+  activation?: ActivationName;
+  outputActivation?: ActivationName;
+  init?: InitScheme;
+  /** Seed or generator for the initial weights (default seed 0). */
+  rng?: Rng | number;
+}
+
+export class MLP implements Module {
+  readonly layers: Dense[];
+  readonly activationName: ActivationName;
+  private readonly activation: ActivationFn;
+  private readonly outputActivation: ActivationFn | null;
+
+  constructor(readonly options: MLPOptions) {
+    const rng = options.rng instanceof Rng ? options.rng : new Rng(options.rng ?? 0);
+    this.activationName = options.activation ?? 'selu';
+    this.activation = getActivation(this.activationName);
+    this.outputActivation = options.outputActivation ? getActivation(options.outputActivation) : null;
+    const dims = [options.inDim, ...options.hidden, options.outDim];
+    this.layers = [];
+    for (let i = 0; i + 1 < dims.length; i++) {
+      this.layers.push(new Dense(dims[i], dims[i + 1], { init: options.init ?? 'torch', rng }));
+    }
+  }
+
+  get inDim(): number {
+    return this.options.inDim;
+  }
+
+  get outDim(): number {
+    return this.options.outDim;
+  }
+
+  /** Plain forward pass, x [B, in] → [B, out]. */
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return this.applyJet(new Jet(x, 0)).data;
+  }
+
+  /** Forward pass of a jet: value and tangents through every layer. */
+  applyJet(input: Jet): Jet {
+    let h = input;
+    const last = this.layers.length - 1;
+    this.layers.forEach((layer, i) => {
+      h = layer.applyJet(h);
+      if (i < last) h = activateJet(h, this.activation);
+    });
+    return this.outputActivation ? activateJet(h, this.outputActivation) : h;
+  }
+
+  parameters(): NamedVariables {
+    return collectParameters(Object.fromEntries(this.layers.map((l, i) => [`layers.${i}`, l])));
+  }
+
+  dispose(): void {
+    for (const l of this.layers) l.dispose();
+  }
+}
