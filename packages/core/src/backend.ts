@@ -77,6 +77,17 @@ function message(error: unknown): string {
   return text.split('\n')[0].trim();
 }
 
+/** True when an import failed because the package is absent (not because it is broken). */
+function isMissingModule(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return true;
+  return /Cannot find (module|package)|Could not resolve|Failed to load url/.test(message(error));
+}
+
+function importFailure(module: string, error: unknown): string {
+  return isMissingModule(error) ? `not installed (optional peer dependency: npm install ${module}@4.22.0)` : message(error);
+}
+
 function resolvePreference(
   preference: BackendPreference | undefined,
   env: Record<string, string | undefined>,
@@ -108,7 +119,7 @@ async function tryTensorflow(importer: (s: string) => Promise<unknown>, attempts
       attempts.push({ backend: 'tensorflow', module, ok: true });
       return true;
     } catch (error) {
-      attempts.push({ backend: 'tensorflow', module, ok: false, reason: message(error) });
+      attempts.push({ backend: 'tensorflow', module, ok: false, reason: importFailure(module, error) });
     }
   }
   return false;
@@ -124,7 +135,7 @@ async function tryWasm(importer: (s: string) => Promise<unknown>, attempts: Back
     attempts.push({ backend: 'wasm', module, ok: true });
     return true;
   } catch (error) {
-    attempts.push({ backend: 'wasm', module, ok: false, reason: message(error) });
+    attempts.push({ backend: 'wasm', module, ok: false, reason: importFailure(module, error) });
     return false;
   }
 }
@@ -155,10 +166,7 @@ async function tryCpu(attempts: BackendAttempt[]): Promise<boolean> {
  * **Raises:** {@link BackendUnavailableError} if a named backend cannot start;
  * `TypeError` for an unknown name (argument or `NFDM_BACKEND`).
  */
-export async function initBackend(
-  preference?: BackendPreference,
-  options: InitBackendOptions = {},
-): Promise<BackendReport> {
+export async function initBackend(preference?: BackendPreference, options: InitBackendOptions = {}): Promise<BackendReport> {
   const env = options.env ?? process.env;
   const importer = options.importer ?? ((specifier: string) => import(specifier));
   const { requested, source } = resolvePreference(preference, env);
@@ -192,9 +200,7 @@ export async function initBackend(
     source,
     attempts,
     tfjsVersion: tf.version.tfjs,
-    ...(chosen === 'wasm'
-      ? { wasm: { simd: Boolean(tf.env().getBool('WASM_HAS_SIMD_SUPPORT')), threads: wasmThreads() } }
-      : {}),
+    ...(chosen === 'wasm' ? { wasm: { simd: Boolean(tf.env().getBool('WASM_HAS_SIMD_SUPPORT')), threads: wasmThreads() } } : {}),
   };
   return current;
 }

@@ -1,3 +1,3 @@
 export * from './backend.js';
-export * from './random.js';
 export * from './nn/index.js';
+export * from './random.js';

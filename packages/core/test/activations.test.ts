@@ -19,10 +19,31 @@ describe('activations: φ, φ′, φ″ against float64 definitions and central 
         return [out.value, out.d1, out.d2].map((t) => Array.from((t as tf.Tensor).dataSync()));
       });
       const expected = grid.map((h) => ({ v: f64(h), ...centralDiff(f64, h, 1e-4) }));
-      expect(closeness(value, expected.map((e) => e.v), 1e-6, 1e-5)).toBeLessThanOrEqual(1);
-      expect(closeness(d1, expected.map((e) => e.d1), 1e-6, 1e-5)).toBeLessThanOrEqual(1);
+      expect(
+        closeness(
+          value,
+          expected.map((e) => e.v),
+          1e-6,
+          1e-5,
+        ),
+      ).toBeLessThanOrEqual(1);
+      expect(
+        closeness(
+          d1,
+          expected.map((e) => e.d1),
+          1e-6,
+          1e-5,
+        ),
+      ).toBeLessThanOrEqual(1);
       // Second differences in float64 carry ~1e-8 error at eps = 1e-4.
-      expect(closeness(d2, expected.map((e) => e.d2), 2e-5, 1e-4)).toBeLessThanOrEqual(1);
+      expect(
+        closeness(
+          d2,
+          expected.map((e) => e.d2),
+          2e-5,
+          1e-4,
+        ),
+      ).toBeLessThanOrEqual(1);
     });
   }
 

@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ActivationName, Rng, SinusoidalEmbedding, TimeMLP, initBackend, trainableVariables } from '../src/index.js';
+import { type ActivationName, initBackend, Rng, SinusoidalEmbedding, TimeMLP, trainableVariables } from '../src/index.js';
 import { layers64 } from './helpers/extract.js';
-import { DERIVATIVES64, type Layer64, fourier64, mlpJet64 } from './helpers/reference64.js';
+import { DERIVATIVES64, fourier64, type Layer64, mlpJet64 } from './helpers/reference64.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -19,7 +19,13 @@ const C0 = [0.3, -0.7];
 const C1 = [1.1, 0.4];
 const C2 = [-0.5, 0.8];
 
-function loss64(layers: Layer64[], phi: (h: number) => [number, number, number], x: number[][], t: number[], omega: number[] | null): number {
+function loss64(
+  layers: Layer64[],
+  phi: (h: number) => [number, number, number],
+  x: number[][],
+  t: number[],
+  omega: number[] | null,
+): number {
   let total = 0;
   for (let b = 0; b < B; b++) {
     let e = [t[b]];
@@ -31,7 +37,11 @@ function loss64(layers: Layer64[], phi: (h: number) => [number, number, number],
       e1 = e.map((_, i) => (i < h ? omega[i] * e[h + i] : -omega[i - h] * e[i - h]));
       e2 = e.map((v, i) => -(omega[i % h] ** 2) * v);
     }
-    const [v, v1, v2] = mlpJet64(layers, phi, [[...x[b], ...e], [0, 0, ...e1], [0, 0, ...e2]]);
+    const [v, v1, v2] = mlpJet64(layers, phi, [
+      [...x[b], ...e],
+      [0, 0, ...e1],
+      [0, 0, ...e2],
+    ]);
     for (let j = 0; j < OUT; j++) total += C0[j] * v[j] + C1[j] * v1[j] ** 2 + C2[j] * v2[j] + 0.5 * v2[j] ** 2;
   }
   return total / B;

@@ -2,16 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ActivationName,
+  initBackend,
   Jet,
   RandomFourierEmbedding,
   Rng,
   SinusoidalEmbedding,
   type TimeEmbedding,
   TimeMLP,
-  initBackend,
 } from '../src/index.js';
 import { layers64 } from './helpers/extract.js';
-import { DERIVATIVES64, centralDiff, closeness, fourier64, mlp64, mlpJet64 } from './helpers/reference64.js';
+import { centralDiff, closeness, DERIVATIVES64, fourier64, mlp64, mlpJet64 } from './helpers/reference64.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -84,7 +84,11 @@ describe('TimeMLP jets: value, ∂/∂t and ∂²/∂t² against float64 forward
       const phi = DERIVATIVES64[activation];
       for (let b = 0; b < B; b++) {
         const [e, e1, e2] = embedding64(embedding, t[b]);
-        const [r0, r1, r2] = mlpJet64(ref, phi, [[...x[b], ...e], [0, 0, ...e1], [0, 0, ...e2]]);
+        const [r0, r1, r2] = mlpJet64(ref, phi, [
+          [...x[b], ...e],
+          [0, 0, ...e1],
+          [0, 0, ...e2],
+        ]);
         expect(closeness(v[b], r0, 1e-5, 1e-4)).toBeLessThanOrEqual(1);
         expect(closeness(v1[b], r1, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
         expect(closeness(v2[b], r2, 1e-3, 1e-4)).toBeLessThanOrEqual(1);
@@ -114,7 +118,12 @@ describe('time embeddings alone', () => {
     expect(omega[2]).toBeCloseTo(50, 4);
     expect(omega[1]).toBeCloseTo(10, 4);
     const ts = [0, 0.13, 0.5, 0.97];
-    const parts = tf.tidy(() => emb.jet(tf.tensor2d(ts, [4, 1]), 2).parts().map((p) => p.arraySync() as number[][]));
+    const parts = tf.tidy(() =>
+      emb
+        .jet(tf.tensor2d(ts, [4, 1]), 2)
+        .parts()
+        .map((p) => p.arraySync() as number[][]),
+    );
     ts.forEach((t, b) => {
       const [e, e1, e2] = embedding64(emb, t);
       expect(closeness(parts[0][b], e, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
@@ -140,7 +149,11 @@ describe('time embeddings alone', () => {
   it('rejects odd widths and non-[B,1] time', () => {
     expect(() => new SinusoidalEmbedding({ dim: 5 })).toThrow(/even integer/);
     const emb = new SinusoidalEmbedding({ dim: 4 });
-    expect(() => tf.tidy(() => emb.jet(tf.zeros([3, 2]) as tf.Tensor2D, 1))).toThrow(/\[B, 1\]/);
+    expect(() =>
+      tf.tidy(() => {
+        emb.jet(tf.zeros([3, 2]) as tf.Tensor2D, 1);
+      }),
+    ).toThrow(/\[B, 1\]/);
     emb.dispose();
   });
 });

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random.js';
-import { Jet, type JetOrder, assertJetOrder } from './jet.js';
+import { assertJetOrder, Jet, type JetOrder } from './jet.js';
 import type { Module, NamedVariables } from './module.js';
 
 /** A time embedding t [B, 1] → jet of e(t), shape [(order+1)·B, dim]. */

@@ -12,12 +12,7 @@ export type InitScheme = 'torch' | 'glorot';
 export const INIT_SCHEMES: readonly InitScheme[] = ['torch', 'glorot'];
 
 /** Initial weight [inDim·outDim] (row-major [in, out]) and bias [outDim] of a Dense layer. */
-export function initDense(
-  inDim: number,
-  outDim: number,
-  scheme: InitScheme,
-  rng: Rng,
-): { weight: Float32Array; bias: Float32Array } {
+export function initDense(inDim: number, outDim: number, scheme: InitScheme, rng: Rng): { weight: Float32Array; bias: Float32Array } {
   if (scheme === 'torch') {
     const bound = 1 / Math.sqrt(inDim);
     return { weight: rng.uniformArray(inDim * outDim, -bound, bound), bias: rng.uniformArray(outDim, -bound, bound) };

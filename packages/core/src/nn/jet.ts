@@ -86,7 +86,15 @@ export class Jet {
         throw new RangeError(`cannot concatenate jets of order/batch ${j.order}/${j.batch} and ${order}/${batch}`);
       }
     }
-    return jets.length === 1 ? jets[0] : new Jet(tf.concat(jets.map((j) => j.data), 1), order);
+    return jets.length === 1
+      ? jets[0]
+      : new Jet(
+          tf.concat(
+            jets.map((j) => j.data),
+            1,
+          ),
+          order,
+        );
   }
 }
 

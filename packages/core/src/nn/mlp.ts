@@ -5,13 +5,13 @@
  * Dense(w_L, out), no activation on the output (unless `outputActivation`). The nfdm
  * reference network is hidden = [64, 64, 64, 64] with SELU.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random.js';
 import { type ActivationFn, type ActivationName, getActivation } from './activations.js';
 import { Dense } from './dense.js';
 import type { InitScheme } from './init.js';
-import { Jet, activateJet } from './jet.js';
-import { type Module, type NamedVariables, collectParameters } from './module.js';
+import { activateJet, Jet } from './jet.js';
+import { collectParameters, type Module, type NamedVariables } from './module.js';
 
 export interface MLPOptions {
   inDim: number;
@@ -65,6 +65,28 @@ export class MLP implements Module {
       if (i < last) h = activateJet(h, this.activation);
     });
     return this.outputActivation ? activateJet(h, this.outputActivation) : h;
+  }
+
+  /**
+   * Assign weights stored in PyTorch's nn.Linear layout (weight [out][in], bias [out]), one
+   * entry per layer in order — e.g. a state_dict exported to JSON. Shapes are checked first.
+   */
+  loadTorchLinear(layers: ReadonlyArray<{ weight: number[][]; bias: number[] }>): void {
+    if (layers.length !== this.layers.length) {
+      throw new RangeError(`expected ${this.layers.length} linear layers, got ${layers.length}`);
+    }
+    layers.forEach((l, i) => {
+      const d = this.layers[i];
+      if (l.weight.length !== d.outDim || l.weight.some((row) => row.length !== d.inDim) || l.bias.length !== d.outDim) {
+        throw new RangeError(`layer ${i}: expected weight [${d.outDim}][${d.inDim}] and bias [${d.outDim}]`);
+      }
+    });
+    tf.tidy(() => {
+      layers.forEach((l, i) => {
+        this.layers[i].weight.assign(tf.transpose(tf.tensor2d(l.weight)));
+        this.layers[i].bias.assign(tf.tensor1d(l.bias));
+      });
+    });
   }
 
   parameters(): NamedVariables {

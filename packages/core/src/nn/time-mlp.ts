@@ -14,9 +14,9 @@ import { Rng } from '../random.js';
 import type { ActivationName } from './activations.js';
 import type { TimeEmbedding } from './embedding.js';
 import type { InitScheme } from './init.js';
-import { Jet, type JetOrder, assertJetOrder } from './jet.js';
+import { assertJetOrder, Jet, type JetOrder } from './jet.js';
 import { MLP } from './mlp.js';
-import { type Module, type NamedVariables, collectParameters } from './module.js';
+import { collectParameters, type Module, type NamedVariables } from './module.js';
 
 export interface TimeMLPOptions {
   /** Width of x (0 for a function of t alone). */
@@ -62,7 +62,7 @@ export class TimeMLP implements Module {
     assertJetOrder(order);
     const time = this.timeJet(t, order);
     if (this.options.dataDim === 0) return this.net.applyJet(time);
-    if (!x || x.rank !== 2 || x.shape[1] !== this.options.dataDim || x.shape[0] !== t.shape[0]) {
+    if (x?.rank !== 2 || x.shape[1] !== this.options.dataDim || x.shape[0] !== t.shape[0]) {
       throw new RangeError(`TimeMLP expects x [${t.shape[0]}, ${this.options.dataDim}], got ${x ? `[${x.shape}]` : 'null'}`);
     }
     return this.net.applyJet(Jet.concatColumns([Jet.constant(x, order), time]));

@@ -94,19 +94,30 @@ export function decodeWeights(bytes: Uint8Array): WeightFile {
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e?.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw new WeightFileError(`unknown dtype ${JSON.stringify(e?.dtype)}`, name);
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new WeightFileError(`bad shape ${JSON.stringify(e.shape)}`, name);
+    if (typeof e?.dtype !== 'string' || !(e.dtype in DTYPE_BYTES))
+      throw new WeightFileError(`unknown dtype ${JSON.stringify(e?.dtype)}`, name);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0))
+      throw new WeightFileError(`bad shape ${JSON.stringify(e.shape)}`, name);
     const offsets = e.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isInteger(o) && o >= 0) ||
+      offsets[1] < offsets[0]
+    ) {
       throw new WeightFileError(`bad data_offsets ${JSON.stringify(offsets)}`, name);
     }
     const shape = e.shape as number[];
     const [begin, end] = offsets as [number, number];
     const count = shape.reduce((a, b) => a * b, 1);
     if (end - begin !== count * DTYPE_BYTES[e.dtype]) {
-      throw new WeightFileError(`data_offsets span ${end - begin} bytes but ${e.dtype}[${shape}] needs ${count * DTYPE_BYTES[e.dtype]}`, name);
+      throw new WeightFileError(
+        `data_offsets span ${end - begin} bytes but ${e.dtype}[${shape}] needs ${count * DTYPE_BYTES[e.dtype]}`,
+        name,
+      );
     }
-    if (end > dataLength) throw new WeightFileError(`file is truncated: data ends at byte ${dataStart + end}, file has ${bytes.length}`, name);
+    if (end > dataLength)
+      throw new WeightFileError(`file is truncated: data ends at byte ${dataStart + end}, file has ${bytes.length}`, name);
     if (e.dtype !== 'F32') throw new WeightFileError(`dtype ${e.dtype} is not supported (nfdm weights are float32, F32)`, name);
     const data = new Float32Array(count);
     for (let i = 0; i < count; i++) data[i] = view.getFloat32(dataStart + begin + 4 * i, true);

@@ -82,7 +82,8 @@ export const DERIVATIVES64: Record<string, (h: number) => [number, number, numbe
     const a = Math.tanh(h);
     return [a, 1 - a * a, -2 * a * (1 - a * a)];
   },
-  selu: (h) => (h > 0 ? [SELU_L * h, SELU_L, 0] : [SELU_L * SELU_A * (Math.exp(h) - 1), SELU_L * SELU_A * Math.exp(h), SELU_L * SELU_A * Math.exp(h)]),
+  selu: (h) =>
+    h > 0 ? [SELU_L * h, SELU_L, 0] : [SELU_L * SELU_A * (Math.exp(h) - 1), SELU_L * SELU_A * Math.exp(h), SELU_L * SELU_A * Math.exp(h)],
   softplus: (h) => [Math.log1p(Math.exp(h)), sig(h), sig(h) * (1 - sig(h))],
   silu: (h) => {
     const s = sig(h);

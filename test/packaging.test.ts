@@ -1,0 +1,118 @@
+/**
+ * Every published package installs on its own: `npm pack` it, install the tarballs into an
+ * empty project, import it from ESM and CJS, and type-check a consumer under NodeNext
+ * (types must resolve and must not be `any`). publint must report nothing.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { publint } from 'publint';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '..');
+
+interface Workspace {
+  dir: string;
+  name: string;
+  private: boolean;
+}
+
+function workspaces(): Workspace[] {
+  const out: Workspace[] = [];
+  for (const group of ['packages', 'apps']) {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(join(root, group));
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const dir = join(root, group, entry);
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+        out.push({ dir, name: pkg.name, private: Boolean(pkg.private) });
+      } catch {
+        // not a package folder
+      }
+    }
+  }
+  return out;
+}
+
+const published = workspaces().filter((w) => !w.private);
+let consumer: string;
+const run = (cmd: string, args: string[], cwd: string) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NFDM_BACKEND: '' } });
+
+beforeAll(() => {
+  consumer = mkdtempSync(join(tmpdir(), 'nfdm-consumer-'));
+  const tarballs = published.map((w) => {
+    const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', consumer], w.dir));
+    return join(consumer, info.filename);
+  });
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], consumer);
+}, 600_000);
+
+afterAll(() => {
+  if (consumer) rmSync(consumer, { recursive: true, force: true });
+});
+
+describe('each package installs from its tarball', () => {
+  it('there is at least one published package', () => {
+    expect(published.map((w) => w.name)).toContain('@nfdm/core');
+  });
+
+  for (const w of published) {
+    describe(w.name, () => {
+      it('publint reports nothing', async () => {
+        const { messages } = await publint({ pkgDir: w.dir, strict: true });
+        expect(messages).toEqual([]);
+      });
+
+      it('imports from ESM and CJS with the same exports', () => {
+        writeFileSync(join(consumer, 'esm.mjs'), `import * as m from '${w.name}';\nconsole.log(JSON.stringify(Object.keys(m).sort()));\n`);
+        writeFileSync(join(consumer, 'cjs.cjs'), `const m = require('${w.name}');\nconsole.log(JSON.stringify(Object.keys(m).sort()));\n`);
+        const esm = JSON.parse(run('node', ['esm.mjs'], consumer)) as string[];
+        const cjs = JSON.parse(run('node', ['cjs.cjs'], consumer)) as string[];
+        expect(esm.length).toBeGreaterThan(0);
+        expect(cjs.filter((k) => k !== 'default' && k !== 'module.exports')).toEqual(esm.filter((k) => k !== 'default'));
+      });
+
+      it('types resolve under NodeNext for ESM and CJS consumers (and are not any)', () => {
+        const body = `import * as m from '${w.name}';\n// @ts-expect-error the module's types are real, so this assignment must fail\nconst wrong: { __definitely_not_exported__: true } = m;\nexport { wrong };\n`;
+        writeFileSync(join(consumer, 'check-esm.mts'), body);
+        writeFileSync(join(consumer, 'check-cjs.cts'), body);
+        writeFileSync(
+          join(consumer, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: {
+              module: 'nodenext',
+              moduleResolution: 'nodenext',
+              strict: true,
+              noEmit: true,
+              skipLibCheck: true,
+              types: [],
+            },
+            files: ['check-esm.mts', 'check-cjs.cts'],
+          }),
+        );
+        const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+        expect(() => run('node', [tsc, '-p', 'tsconfig.json'], consumer)).not.toThrow();
+      });
+    });
+  }
+
+  it('@nfdm/core starts its backend from the installed package (ESM and CJS)', () => {
+    const script = (load: string) =>
+      `${load}\nm.initBackend().then((r) => { console.log(JSON.stringify({ backend: r.backend, text: m.describeBackend() })); });\n`;
+    writeFileSync(join(consumer, 'core-esm.mjs'), script("import * as m from '@nfdm/core';"));
+    writeFileSync(join(consumer, 'core-cjs.cjs'), script("const m = require('@nfdm/core');"));
+    for (const file of ['core-esm.mjs', 'core-cjs.cjs']) {
+      const out = JSON.parse(run('node', [file], consumer));
+      expect(out.backend).toBe('wasm');
+      expect(out.text).toMatch(/@tensorflow\/tfjs-node-gpu\): not installed/);
+    }
+  });
+});
