@@ -2,6 +2,7 @@
 // Add lockfile entries for platform-specific optional dependencies that this machine's
 // registry mirror does not serve, so `npm ci` accepts the lock (they are skipped at install).
 import { readFileSync, writeFileSync } from 'node:fs';
+
 const path = process.argv[2] ?? 'package-lock.json';
 const lock = JSON.parse(readFileSync(path, 'utf8'));
 const pk = lock.packages;
