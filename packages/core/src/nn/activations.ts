@@ -29,17 +29,19 @@ export const SELU_ALPHA = 1.6732632423543772;
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_K = 0.044715;
 
-/** SELU: λh (h > 0), λα(eʰ − 1) (h ≤ 0); φ' = λ | λαeʰ, φ'' = 0 | λαeʰ. */
+/**
+ * SELU: λh (h > 0), λα(eʰ − 1) (h ≤ 0); φ' = λ | λαeʰ, φ'' = 0 | λαeʰ.
+ * Built with arithmetic on a 0/1 step mask rather than tf.where: where() broadcasts a scalar
+ * branch with a Tile kernel, which dominated the step time on wasm.
+ */
 const selu: ActivationFn = (h, order) => {
   const value = tf.selu(h);
   if (order === 0) return { value };
-  // A mask from tf.step, not tf.greater: Greater has no registered gradient and the tape
-  // walks into where's condition when h is differentiated.
-  const positive = tf.cast(tf.step(h), 'bool');
+  const positive = tf.step(h); // 1[h > 0], zero gradient
   const negBranch = tf.add(value, SELU_LAMBDA * SELU_ALPHA); // = λαeʰ where h ≤ 0
-  const d1 = tf.where(positive, tf.scalar(SELU_LAMBDA), negBranch);
+  const d1 = tf.add(negBranch, tf.mul(positive, tf.sub(SELU_LAMBDA, negBranch)));
   if (order === 1) return { value, d1 };
-  return { value, d1, d2: tf.where(positive, tf.scalar(0), negBranch) };
+  return { value, d1, d2: tf.sub(negBranch, tf.mul(positive, negBranch)) };
 };
 
 /** tanh: φ' = 1 − a², φ'' = −2a(1 − a²). */
