@@ -67,7 +67,7 @@ async function measure(name, lossFn, variables, reps) {
   return { name, median_ms: median(times), kernels_per_step: profile.kernels.length, reps };
 }
 
-export async function runMlpTangentBench({ backend = 'wasm', reps = 20, widths = [64, 256], batch = 1024 } = {}) {
+export async function runMlpTangentBench({ backend = 'wasm', reps = 20, widths = [64, 256], batch = 1024, reference = true } = {}) {
   const report = await initBackend(backend);
   const rng = new Rng(0);
   const x = rng.normalTensor([batch, 2]);
@@ -78,7 +78,9 @@ export async function runMlpTangentBench({ backend = 'wasm', reps = 20, widths =
     const vars = trainableVariables(net);
     results.push({ width, ...(await measure('nfdm order 1', () => jetLoss(net, x, t, 1), vars, reps)) });
     results.push({ width, ...(await measure('nfdm order 2', () => jetLoss(net, x, t, 2), vars, reps)) });
-    results.push({ width, ...(await measure('reference: default tfjs gradients, order 1', () => naiveJetLoss(net, x, t), vars, reps)) });
+    if (reference) {
+      results.push({ width, ...(await measure('reference: default tfjs gradients, order 1', () => naiveJetLoss(net, x, t), vars, reps)) });
+    }
     net.dispose();
   }
   tf.dispose([x, t]);
@@ -86,6 +88,10 @@ export async function runMlpTangentBench({ backend = 'wasm', reps = 20, widths =
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const out = await runMlpTangentBench({ backend: arg('backend', 'wasm'), reps: Number(arg('reps', 20)) });
+  const out = await runMlpTangentBench({
+    backend: arg('backend', 'wasm'),
+    reps: Number(arg('reps', 20)),
+    reference: arg('reference', 'yes') !== 'no',
+  });
   console.log(JSON.stringify(out));
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACTIVATIONS, type ActivationName, getActivation, initBackend } from '../src/index.js';
+import { ACTIVATIONS, type ActivationName, activateJet, activateJetAutodiff, getActivation, initBackend, Jet } from '../src/index.js';
 import { ACTIVATIONS64, centralDiff, closeness } from './helpers/reference64.js';
 
 beforeAll(async () => {
@@ -46,6 +46,46 @@ describe('activations: φ, φ′, φ″ against float64 definitions and central 
       ).toBeLessThanOrEqual(1);
     });
   }
+
+  it('φ‴ (where an activation provides it) equals third central differences in float64', () => {
+    let checked = 0;
+    for (const name of Object.keys(ACTIVATIONS) as ActivationName[]) {
+      const f64 = ACTIVATIONS64[name];
+      const d3 = tf.tidy(() => {
+        const out = getActivation(name)(tf.tensor1d(grid), 3);
+        return out.d3 ? Array.from(out.d3.dataSync()) : null;
+      });
+      if (!d3) continue;
+      const e = 2e-3;
+      const expected = grid.map((h) => (f64(h + 2 * e) - 2 * f64(h + e) + 2 * f64(h - e) - f64(h - 2 * e)) / (2 * e ** 3));
+      expect(closeness(d3, expected, 5e-4, 1e-3), name).toBeLessThanOrEqual(1);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(6);
+  });
+
+  it('the fused jet activation and its hand-written gradient equal the autodiff version', () => {
+    for (const name of Object.keys(ACTIVATIONS) as ActivationName[]) {
+      for (const order of [1, 2] as const) {
+        const [fused, plain] = [activateJet, activateJetAutodiff].map((apply) =>
+          tf.tidy(() => {
+            const x = tf.tensor2d(
+              Array.from({ length: 3 * (order + 1) * 4 }, (_, i) => Math.sin(1.7 * i) * 2),
+              [(order + 1) * 4, 3],
+            );
+            const weights = tf.tensor2d(
+              Array.from({ length: 3 * (order + 1) * 4 }, (_, i) => Math.cos(0.3 * i)),
+              [(order + 1) * 4, 3],
+            );
+            const f = (input: tf.Tensor) => tf.sum(tf.mul(apply(new Jet(input as tf.Tensor2D, order), getActivation(name)).data, weights));
+            const { value, grad } = tf.valueAndGrad(f)(x);
+            return [value.dataSync()[0], ...Array.from(grad.dataSync())];
+          }),
+        );
+        expect(closeness(fused, plain, 1e-5, 1e-5), `${name} order ${order}`).toBeLessThanOrEqual(1);
+      }
+    }
+  });
 
   it('rejects unknown names with the list of known ones', () => {
     expect(() => getActivation('swish2')).toThrow(/unknown activation 'swish2'.*selu/);

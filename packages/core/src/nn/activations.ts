@@ -18,10 +18,15 @@ export interface ActivationDerivatives {
   value: tf.Tensor;
   d1?: tf.Tensor;
   d2?: tf.Tensor;
+  /** φ‴(h), returned for order 3 by activations that support it (used by fused gradients). */
+  d3?: tf.Tensor;
 }
 
-/** One activation: φ and its derivatives (`order` 0, 1 or 2). */
-export type ActivationFn = (h: tf.Tensor, order: 0 | 1 | 2) => ActivationDerivatives;
+/**
+ * One activation: φ and its derivatives up to `order`. Order 3 (φ‴) is optional: it lets the
+ * second-order jet use a hand-written gradient; without it the jet falls back to autodiff.
+ */
+export type ActivationFn = (h: tf.Tensor, order: 0 | 1 | 2 | 3) => ActivationDerivatives;
 
 /** SELU constants (Klambauer et al. 2017), as in PyTorch. */
 export const SELU_LAMBDA = 1.0507009873554805;
@@ -41,46 +46,61 @@ const selu: ActivationFn = (h, order) => {
   const negBranch = tf.add(value, SELU_LAMBDA * SELU_ALPHA); // = λαeʰ where h ≤ 0
   const d1 = tf.add(negBranch, tf.mul(positive, tf.sub(SELU_LAMBDA, negBranch)));
   if (order === 1) return { value, d1 };
-  return { value, d1, d2: tf.sub(negBranch, tf.mul(positive, negBranch)) };
+  const d2 = tf.sub(negBranch, tf.mul(positive, negBranch));
+  return order === 2 ? { value, d1, d2 } : { value, d1, d2, d3: d2 }; // φ‴ = φ″ (0 | λαeʰ)
 };
 
-/** tanh: φ' = 1 − a², φ'' = −2a(1 − a²). */
+/** tanh: φ' = 1 − a², φ'' = −2aφ', φ''' = −2(φ'² + aφ''). */
 const tanh: ActivationFn = (h, order) => {
   const value = tf.tanh(h);
   if (order === 0) return { value };
   const d1 = tf.sub(1, tf.square(value));
   if (order === 1) return { value, d1 };
-  return { value, d1, d2: tf.mul(-2, tf.mul(value, d1)) };
+  const d2 = tf.mul(-2, tf.mul(value, d1));
+  if (order === 2) return { value, d1, d2 };
+  return { value, d1, d2, d3: tf.mul(-2, tf.add(tf.square(d1), tf.mul(value, d2))) };
 };
 
-/** sigmoid σ: φ' = σ(1 − σ), φ'' = φ'(1 − 2σ). */
+/** sigmoid σ: φ' = σ(1 − σ), φ'' = φ'(1 − 2σ), φ''' = φ''(1 − 2σ) − 2φ'². */
 const sigmoid: ActivationFn = (h, order) => {
   const value = tf.sigmoid(h);
   if (order === 0) return { value };
   const d1 = tf.mul(value, tf.sub(1, value));
   if (order === 1) return { value, d1 };
-  return { value, d1, d2: tf.mul(d1, tf.sub(1, tf.mul(2, value))) };
+  const oneMinus2s = tf.sub(1, tf.mul(2, value));
+  const d2 = tf.mul(d1, oneMinus2s);
+  if (order === 2) return { value, d1, d2 };
+  return { value, d1, d2, d3: tf.sub(tf.mul(d2, oneMinus2s), tf.mul(2, tf.square(d1))) };
 };
 
-/** softplus log(1 + eʰ): φ' = σ(h), φ'' = σ(1 − σ). */
+/** softplus log(1 + eʰ): φ' = σ(h), φ'' = σ(1 − σ), φ''' = φ''(1 − 2σ). */
 const softplus: ActivationFn = (h, order) => {
   const value = tf.softplus(h);
   if (order === 0) return { value };
   const s = tf.sigmoid(h);
   if (order === 1) return { value, d1: s };
-  return { value, d1: s, d2: tf.mul(s, tf.sub(1, s)) };
+  const d2 = tf.mul(s, tf.sub(1, s));
+  if (order === 2) return { value, d1: s, d2 };
+  return { value, d1: s, d2, d3: tf.mul(d2, tf.sub(1, tf.mul(2, s))) };
 };
 
-/** SiLU hσ(h): φ' = σ(1 + h(1 − σ)), φ'' = σ(1 − σ)(2 + h(1 − 2σ)). */
+/**
+ * SiLU hσ(h), with p = σ(1 − σ) and q = p(1 − 2σ) (σ's second derivative):
+ * φ′ = σ + hp, φ″ = 2p + hq, φ‴ = 3q + h(q(1 − 2σ) − 2p²).
+ */
 const silu: ActivationFn = (h, order) => {
   const s = tf.sigmoid(h);
   const value = tf.mul(h, s);
   if (order === 0) return { value };
-  const oneMinus = tf.sub(1, s);
-  const d1 = tf.mul(s, tf.add(1, tf.mul(h, oneMinus)));
+  const p = tf.mul(s, tf.sub(1, s));
+  const d1 = tf.add(s, tf.mul(h, p));
   if (order === 1) return { value, d1 };
-  const d2 = tf.mul(tf.mul(s, oneMinus), tf.add(2, tf.mul(h, tf.sub(1, tf.mul(2, s)))));
-  return { value, d1, d2 };
+  const oneMinus2s = tf.sub(1, tf.mul(2, s));
+  const q = tf.mul(p, oneMinus2s);
+  const d2 = tf.add(tf.mul(2, p), tf.mul(h, q));
+  if (order === 2) return { value, d1, d2 };
+  const d3 = tf.add(tf.mul(3, q), tf.mul(h, tf.sub(tf.mul(q, oneMinus2s), tf.mul(2, tf.square(p)))));
+  return { value, d1, d2, d3 };
 };
 
 /**
@@ -104,20 +124,22 @@ const geluTanh: ActivationFn = (h, order) => {
   return { value, d1, d2 };
 };
 
-/** ReLU: φ' = 1[h > 0], φ'' = 0 (almost everywhere). */
+/** ReLU: φ' = 1[h > 0], φ'' = φ''' = 0 (almost everywhere). */
 const relu: ActivationFn = (h, order) => {
   const value = tf.relu(h);
   if (order === 0) return { value };
   const d1 = tf.step(h); // 1[h > 0], with a (zero) gradient registered
   if (order === 1) return { value, d1 };
-  return { value, d1, d2: tf.zerosLike(h) };
+  const zero = tf.zerosLike(h);
+  return order === 2 ? { value, d1, d2: zero } : { value, d1, d2: zero, d3: zero };
 };
 
-/** Identity: φ' = 1, φ'' = 0. */
+/** Identity: φ' = 1, φ'' = φ''' = 0. */
 const identity: ActivationFn = (h, order) => {
   if (order === 0) return { value: h };
   if (order === 1) return { value: h, d1: tf.onesLike(h) };
-  return { value: h, d1: tf.onesLike(h), d2: tf.zerosLike(h) };
+  const zero = tf.zerosLike(h);
+  return order === 2 ? { value: h, d1: tf.onesLike(h), d2: zero } : { value: h, d1: tf.onesLike(h), d2: zero, d3: zero };
 };
 
 /** The activation registry, by name. */

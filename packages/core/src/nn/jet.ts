@@ -98,11 +98,88 @@ export class Jet {
   }
 }
 
+type JetActivationOp = (stacked: tf.Tensor2D) => tf.Tensor2D;
+const fusedOps = new Map<ActivationFn, Map<JetOrder, JetActivationOp | null>>();
+
+/**
+ * The activation of a stacked jet as ONE differentiable op with a hand-written gradient
+ * (fewer kernels than autodiff through the forward formulas). With upstream cotangents
+ * (g₀, g₁, g₂) of (a, a′, a″):
+ *   order 1:  ∂/∂h = g₀φ′ + g₁φ″h′,                    ∂/∂h′ = g₁φ′;
+ *   order 2:  ∂/∂h = g₀φ′ + g₁φ″h′ + g₂(φ‴h′² + φ″h″),  ∂/∂h′ = g₁φ′ + 2g₂φ″h′,  ∂/∂h″ = g₂φ′.
+ * Returns null when the activation cannot supply φ‴ (order 2 then uses autodiff).
+ */
+function fusedActivation(activation: ActivationFn, order: JetOrder): JetActivationOp | null {
+  let byOrder = fusedOps.get(activation);
+  if (!byOrder) {
+    byOrder = new Map();
+    fusedOps.set(activation, byOrder);
+  }
+  if (byOrder.has(order)) return byOrder.get(order) ?? null;
+  let op: JetActivationOp | null = null;
+  if (order === 1) {
+    op = tf.customGrad((...args: unknown[]) => {
+      const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+      const [h, h1] = tf.split(x, 2, 0);
+      const phi = activation(h, 2);
+      const d1 = phi.d1 as tf.Tensor;
+      const c = tf.mul(phi.d2 as tf.Tensor, h1); // φ″h′
+      save([d1, c]);
+      return {
+        value: tf.concat([phi.value, tf.mul(d1, h1)], 0) as tf.Tensor2D,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sd1, sc] = saved;
+          const [g0, g1] = tf.split(dy, 2, 0);
+          return [tf.concat([tf.add(tf.mul(g0, sd1), tf.mul(g1, sc)), tf.mul(g1, sd1)], 0)];
+        },
+      };
+    }) as unknown as JetActivationOp;
+  } else if (order === 2 && supportsThirdDerivative(activation)) {
+    op = tf.customGrad((...args: unknown[]) => {
+      const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+      const [h, h1, h2] = tf.split(x, 3, 0);
+      const phi = activation(h, 3);
+      const d1 = phi.d1 as tf.Tensor;
+      const d2 = phi.d2 as tf.Tensor;
+      const A = tf.mul(d2, h1); // φ″h′
+      const B = tf.add(tf.mul(phi.d3 as tf.Tensor, tf.square(h1)), tf.mul(d2, h2)); // φ‴h′² + φ″h″
+      save([d1, A, B]);
+      const a2 = tf.add(tf.mul(A, h1), tf.mul(d1, h2));
+      return {
+        value: tf.concat([phi.value, tf.mul(d1, h1), a2], 0) as tf.Tensor2D,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sd1, sA, sB] = saved;
+          const [g0, g1, g2] = tf.split(dy, 3, 0);
+          const gh = tf.add(tf.add(tf.mul(g0, sd1), tf.mul(g1, sA)), tf.mul(g2, sB));
+          const gh1 = tf.add(tf.mul(g1, sd1), tf.mul(tf.mul(2, g2), sA));
+          return [tf.concat([gh, gh1, tf.mul(g2, sd1)], 0)];
+        },
+      };
+    }) as unknown as JetActivationOp;
+  }
+  byOrder.set(order, op);
+  return op;
+}
+
+function supportsThirdDerivative(activation: ActivationFn): boolean {
+  return tf.tidy(() => activation(tf.zeros([1, 1]), 3).d3 !== undefined);
+}
+
 /**
  * Push a jet through an elementwise activation a = φ(h):
- *   a' = φ'(h) h',   a'' = φ''(h) h'² + φ'(h) h''.
+ *   a′ = φ′(h) h′,   a″ = φ″(h) h′² + φ′(h) h″.
+ * Orders 1 and 2 run as one fused op with a hand-written gradient where the activation
+ * supplies the derivatives it needs (see {@link fusedActivation}).
  */
 export function activateJet(input: Jet, activation: ActivationFn): Jet {
+  if (input.order === 0) return new Jet(activation(input.data, 0).value as tf.Tensor2D, 0);
+  const fused = fusedActivation(activation, input.order);
+  if (fused) return new Jet(fused(input.data), input.order);
+  return activateJetAutodiff(input, activation);
+}
+
+/** The same jet activation built from plain ops (reverse mode differentiates the formulas). */
+export function activateJetAutodiff(input: Jet, activation: ActivationFn): Jet {
   if (input.order === 0) return new Jet(activation(input.data, 0).value as tf.Tensor2D, 0);
   const [h, h1, h2] = input.parts();
   const phi = activation(h, input.order);
