@@ -51,11 +51,12 @@ describe('activations: φ, φ′, φ″ against float64 definitions and central 
     let checked = 0;
     for (const name of Object.keys(ACTIVATIONS) as ActivationName[]) {
       const f64 = ACTIVATIONS64[name];
-      const d3 = tf.tidy(() => {
+      let d3: number[] | null = null;
+      tf.tidy(() => {
         const out = getActivation(name)(tf.tensor1d(grid), 3);
-        return out.d3 ? Array.from(out.d3.dataSync()) : null;
+        d3 = out.d3 ? Array.from(out.d3.dataSync()) : null;
       });
-      if (!d3) continue;
+      if (d3 === null) continue;
       const e = 2e-3;
       const expected = grid.map((h) => (f64(h + 2 * e) - 2 * f64(h + e) + 2 * f64(h - e) - f64(h - 2 * e)) / (2 * e ** 3));
       expect(closeness(d3, expected, 5e-4, 1e-3), name).toBeLessThanOrEqual(1);
@@ -67,7 +68,8 @@ describe('activations: φ, φ′, φ″ against float64 definitions and central 
   it('the fused jet activation and its hand-written gradient equal the autodiff version', () => {
     for (const name of Object.keys(ACTIVATIONS) as ActivationName[]) {
       for (const order of [1, 2] as const) {
-        const [fused, plain] = [activateJet, activateJetAutodiff].map((apply) =>
+        const [fused, plain] = [activateJet, activateJetAutodiff].map((apply) => {
+          let out: number[] = [];
           tf.tidy(() => {
             const x = tf.tensor2d(
               Array.from({ length: 3 * (order + 1) * 4 }, (_, i) => Math.sin(1.7 * i) * 2),
@@ -79,9 +81,10 @@ describe('activations: φ, φ′, φ″ against float64 definitions and central 
             );
             const f = (input: tf.Tensor) => tf.sum(tf.mul(apply(new Jet(input as tf.Tensor2D, order), getActivation(name)).data, weights));
             const { value, grad } = tf.valueAndGrad(f)(x);
-            return [value.dataSync()[0], ...Array.from(grad.dataSync())];
-          }),
-        );
+            out = [value.dataSync()[0], ...Array.from(grad.dataSync())];
+          });
+          return out;
+        });
         expect(closeness(fused, plain, 1e-5, 1e-5), `${name} order ${order}`).toBeLessThanOrEqual(1);
       }
     }
