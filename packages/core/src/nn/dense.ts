@@ -94,8 +94,11 @@ export class Dense implements Module {
     }
     if (weight.length !== inDim * outDim) throw new RangeError(`Dense weight needs ${inDim * outDim} values, got ${weight.length}`);
     if (bias.length !== outDim) throw new RangeError(`Dense bias needs ${outDim} values, got ${bias.length}`);
-    this.weight = tf.variable(tf.tensor2d(Float32Array.from(weight), [inDim, outDim]), true);
-    this.bias = tf.variable(tf.tensor1d(Float32Array.from(bias)), true);
+    const w = tf.tensor2d(Float32Array.from(weight), [inDim, outDim]);
+    const b = tf.tensor1d(Float32Array.from(bias));
+    this.weight = tf.variable(w, true);
+    this.bias = tf.variable(b, true);
+    tf.dispose([w, b]); // variables copy their initial value
   }
 
   /** y = x W + b for x [B, in] → [B, out]. */

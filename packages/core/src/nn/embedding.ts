@@ -34,8 +34,8 @@ abstract class FourierTimeEmbedding implements TimeEmbedding {
 
   protected constructor(omega: Float32Array, trainablePhase: boolean) {
     this.dim = 2 * omega.length;
-    this.frequencies = tf.variable(tf.tensor1d(omega), false);
-    this.phase = trainablePhase ? tf.variable(tf.zeros([omega.length]), true) : null;
+    this.frequencies = tf.tidy(() => tf.variable(tf.tensor1d(omega), false));
+    this.phase = trainablePhase ? tf.tidy(() => tf.variable(tf.zeros([omega.length]) as tf.Tensor1D, true)) : null;
   }
 
   /** Constant offsets [K, 1, 2h]: kπ/2 on the sin half and (k + 1)π/2 on the cos half. */

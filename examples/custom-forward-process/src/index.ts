@@ -1,0 +1,2 @@
+export * from './train.js';
+export * from './trigonometric.js';

@@ -1,0 +1,87 @@
+/**
+ * Benchmark: one NFDM training step (loss + gradients + Adam) in the reference configuration
+ * (nfdm-math §1.6: SELU MLPs 4×64, batch 1024, 8 Gaussians), learned ('neural') or fixed
+ * FM-OT ('fixed') forward process with the learned volatility, as in torch_reference.py.
+ *
+ * Usage: node bench/train-step.mjs [--forward neural|fixed] [--backend wasm|cpu] [--steps N] [--width W]
+ * Prints one JSON object: median ms/step over the last 80% of steps, kernels/step, losses.
+ */
+
+import { initBackend, Rng } from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+import { DiffusionModel, FixedGaussianProcess, NeuralGaussianProcess, NeuralVolatility, Predictor } from '../dist/index.js';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+
+/** 8 Gaussians (spec §2): centres 4(cos kπ/4, sin kπ/4), std 0.5, divided by √2. */
+export function eightGaussians(rng, n) {
+  const out = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const k = rng.int(8);
+    out[2 * i] = (4 * Math.cos((k * Math.PI) / 4) + 0.5 * rng.normal()) / Math.SQRT2;
+    out[2 * i + 1] = (4 * Math.sin((k * Math.PI) / 4) + 0.5 * rng.normal()) / Math.SQRT2;
+  }
+  return tf.tensor2d(out, [n, 2]);
+}
+
+export function referenceModel(forwardKind, width = 64, seed = 0) {
+  const hidden = [width, width, width, width];
+  const rng = new Rng(seed);
+  const forward =
+    forwardKind === 'neural'
+      ? new NeuralGaussianProcess({ dim: 2, hidden, rng })
+      : new FixedGaussianProcess(2, { name: 'fm-ot', sigmaMin: 0.01 });
+  return new DiffusionModel(forward, new Predictor({ dim: 2, hidden, rng }), new NeuralVolatility({ hidden, rng }));
+}
+
+export async function runTrainStepBench({ forward = 'neural', backend = 'wasm', steps = 100, width = 64, batch = 1024, seed = 0 } = {}) {
+  const report = await initBackend(backend);
+  const model = referenceModel(forward, width, seed);
+  const optimizer = tf.train.adam(1e-3);
+  const rng = new Rng(seed + 1);
+  const step = () => {
+    const x = eightGaussians(rng, batch);
+    const noise = model.drawNoise(rng, batch);
+    const loss = optimizer.minimize(() => model.loss(x, noise), true);
+    tf.dispose([x, noise.t, noise.eps]);
+    return loss;
+  };
+  const times = [];
+  const losses = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    const loss = step();
+    losses.push(loss.dataSync()[0]);
+    times.push(performance.now() - t0);
+    loss.dispose();
+  }
+  const profile = await tf.profile(() => step().dispose());
+  const tail = times.slice(Math.floor(steps / 5)).sort((a, b) => a - b);
+  const median = tail[Math.floor(tail.length / 2)];
+  model.dispose();
+  optimizer.dispose();
+  return {
+    backend: report.backend,
+    forward,
+    width,
+    batch,
+    steps,
+    train_step_ms_median: median,
+    kernels_per_step: profile.kernels.length,
+    loss_first: losses.slice(0, 20).reduce((a, b) => a + b, 0) / Math.min(20, losses.length),
+    loss_last: losses.slice(-50).reduce((a, b) => a + b, 0) / Math.min(50, losses.length),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const out = await runTrainStepBench({
+    forward: arg('forward', 'neural'),
+    backend: arg('backend', 'wasm'),
+    steps: Number(arg('steps', 100)),
+    width: Number(arg('width', 64)),
+  });
+  console.log(JSON.stringify(out));
+}

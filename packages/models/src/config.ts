@@ -1,0 +1,629 @@
+/**
+ * A model is fully described by a JSON config plus its weights (architecture.md).
+ *
+ *   {
+ *     "format": "nfdm-model/1",
+ *     "dim": 2,
+ *     "forward":    { "kind": "nfdm", "delta": 0.01, "hidden": [64, 64, 64, 64], "activation": "selu", "init": "torch" }
+ *               or  { "kind": "fixed", "schedule": { "name": "vp", "betaMin": 0.1, "betaMax": 20, "tMin": 0.001 } },
+ *     "predictor":  { "hidden": [64, 64, 64, 64], "activation": "selu", "init": "torch", "offset": 0.01 },
+ *     "volatility": { "kind": "neural", "hidden": [64, 64, 64, 64], "activation": "selu", "floor": 0 }
+ *               or  { "kind": "constant", "value": 1 }  or  { "kind": "matched", "schedule": { … } },
+ *     "seed": 0,
+ *     "standardization": { "mean": [m₁, …, m_D], "std": [s₁, …, s_D] }      (optional)
+ *   }
+ *
+ * - {@link createModel} rebuilds a {@link DiffusionModel} with deterministic initial weights:
+ *   one generator `Rng(seed)` is forked, in this order, for the forward process, the predictor
+ *   and the volatility (always three forks, so a component without weights does not shift
+ *   the others' streams).
+ * - {@link saveModel} writes `config.json` and `weights.safetensors` (core's
+ *   `writeFileAtomic`/`saveParameters`: temporary file, fsync, rename) into a folder;
+ *   {@link loadModel} validates the config ({@link ModelConfigError} names the field), rebuilds
+ *   the model and loads the weights (shape-checked; errors name the tensor), each failure as
+ *   one {@link ModelFileError} naming the file.
+ * - `standardization` is data preprocessing stored with the model: the model works on
+ *   y = (x − mean) / std, so log p_x(x) = log p_y(y) − Σ_d log std_d
+ *   ({@link standardize}, {@link unstandardize}, {@link standardizationLogDet}).
+ *
+ * Forward-process kinds come from a registry ({@link registerForwardProcess}); `fixed`, `nfdm`
+ * and `ndm` ({ kind, schedule (default linear-logsnr), hidden, activation, init }) are built in. Downstream packages register their own
+ * {@link GaussianForwardProcess} kinds so their models save and load like the built-in ones.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ACTIVATIONS,
+  type ActivationName,
+  INIT_SCHEMES,
+  type InitScheme,
+  loadParameters,
+  Rng,
+  saveParameters,
+  writeFileAtomic,
+} from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+import { FixedGaussianProcess } from './forward/fixed.js';
+import type { ForwardProcessConfig, GaussianForwardProcess } from './forward/gaussian.js';
+import { NDM_DEFAULT_SCHEDULE, NDMProcess } from './forward/ndm.js';
+import { NeuralGaussianProcess } from './forward/neural.js';
+import { createSchedule, SCHEDULE_NAMES, type ScheduleConfig, type ScheduleName } from './forward/schedules.js';
+import { DiffusionModel } from './model.js';
+import { Predictor } from './predictor.js';
+import { createVolatility, type Volatility, type VolatilityConfig } from './volatility.js';
+
+/** The format tag of {@link ModelConfig} (bumped on incompatible changes). */
+export const MODEL_FORMAT = 'nfdm-model/1';
+/** File names inside a model folder. */
+export const MODEL_CONFIG_FILE = 'config.json';
+export const MODEL_WEIGHTS_FILE = 'weights.safetensors';
+
+/** A fixed schedule z_t = α_t x + σ_t ε ({@link FixedGaussianProcess}). */
+export interface FixedForwardConfig {
+  kind: 'fixed';
+  schedule: ScheduleConfig;
+}
+
+/** NFDM's learned Gaussian process ({@link NeuralGaussianProcess}). */
+export interface NeuralForwardConfig {
+  kind: 'nfdm';
+  /** σ at t = 0, in (0, 1) (default 0.01). */
+  delta?: number;
+  hidden?: number[];
+  activation?: ActivationName;
+  init?: InitScheme;
+}
+
+/** NDM's learned data transform under a fixed schedule ({@link NDMProcess}). */
+export interface NDMForwardConfig {
+  kind: 'ndm';
+  /** A schedule defined down to t = 0 (default linear-logsnr, λ 10 → −10). */
+  schedule?: ScheduleConfig;
+  hidden?: number[];
+  activation?: ActivationName;
+  init?: InitScheme;
+}
+
+/** Forward-process configs: the built-in kinds, or any registered kind. */
+export type ModelForwardConfig = FixedForwardConfig | NeuralForwardConfig | NDMForwardConfig | ForwardProcessConfig;
+
+/** The predictor x̂_θ(z, t) = (1 − t) z + (t + offset) NN_θ([z, t]). */
+export interface PredictorConfig {
+  hidden?: number[];
+  activation?: ActivationName;
+  init?: InitScheme;
+  /** The offset c in (t + c) (default 0.01). */
+  offset?: number;
+}
+
+/** Per-dimension standardisation y = (x − mean) / std applied to the data before the model. */
+export interface Standardization {
+  mean: number[];
+  std: number[];
+}
+
+/** The JSON description of a model (see the module doc). */
+export interface ModelConfig {
+  format: typeof MODEL_FORMAT;
+  /** Data dimension D. */
+  dim: number;
+  forward: ModelForwardConfig;
+  predictor: PredictorConfig;
+  volatility: VolatilityConfig;
+  /** Seed of the initial weights. */
+  seed: number;
+  standardization?: Standardization;
+}
+
+/** An invalid config; `field` is the dotted path of the offending field (e.g. `forward.kind`). */
+export class ModelConfigError extends Error {
+  override readonly name = 'ModelConfigError';
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`invalid model config: ${field}: ${detail}`);
+  }
+}
+
+/** A model folder that cannot be read or does not fit its config; names the file. */
+export class ModelFileError extends Error {
+  override readonly name = 'ModelFileError';
+  constructor(
+    readonly path: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${detail}`, options);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation helpers. Each takes the dotted field path for its messages.
+
+/** A JSON object being validated. */
+export type ConfigObject = Record<string, unknown>;
+
+const describe = (v: unknown): string => (v === undefined ? 'missing' : `got ${JSON.stringify(v)}`);
+
+/** `v` must be a plain object; returns it. */
+export function configObject(v: unknown, field: string): ConfigObject {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new ModelConfigError(field, v === undefined ? 'is missing (expected an object)' : `expected an object, ${describe(v)}`);
+  }
+  return v as ConfigObject;
+}
+
+/** Reject keys outside `allowed` (catches typos such as `betamax`). */
+export function configKeys(obj: ConfigObject, allowed: readonly string[], field: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) throw new ModelConfigError(`${field}.${key}`, `unknown field (expected one of ${allowed.join(', ')})`);
+  }
+}
+
+/** Optional finite number satisfying `ok` (described by `what`). */
+export function configNumber(
+  obj: ConfigObject,
+  key: string,
+  field: string,
+  ok: (n: number) => boolean = () => true,
+  what = 'a finite number',
+): number | undefined {
+  const v = obj[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
+    throw new ModelConfigError(`${field}.${key}`, `expected ${what}, ${describe(v)}`);
+  return v;
+}
+
+function requiredNumber(obj: ConfigObject, key: string, field: string, ok: (n: number) => boolean, what: string): number {
+  const v = configNumber(obj, key, field, ok, what);
+  if (v === undefined) throw new ModelConfigError(`${field}.${key}`, `is missing (expected ${what})`);
+  return v;
+}
+
+/** Optional list of positive integer widths. */
+export function configHidden(obj: ConfigObject, key: string, field: string): number[] | undefined {
+  const v = obj[key];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((w) => !Number.isInteger(w) || w < 1)) {
+    throw new ModelConfigError(`${field}.${key}`, `expected an array of positive integer widths, ${describe(v)}`);
+  }
+  return [...v];
+}
+
+/** Optional activation name. */
+export function configActivation(obj: ConfigObject, key: string, field: string): ActivationName | undefined {
+  const v = obj[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(v in ACTIVATIONS)) {
+    throw new ModelConfigError(
+      `${field}.${key}`,
+      `unknown activation ${JSON.stringify(v)} (expected one of ${Object.keys(ACTIVATIONS).join(', ')})`,
+    );
+  }
+  return v as ActivationName;
+}
+
+/** Optional weight-initialisation scheme. */
+export function configInit(obj: ConfigObject, key: string, field: string): InitScheme | undefined {
+  const v = obj[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(INIT_SCHEMES as readonly string[]).includes(v)) {
+    throw new ModelConfigError(`${field}.${key}`, `unknown init scheme ${JSON.stringify(v)} (expected one of ${INIT_SCHEMES.join(', ')})`);
+  }
+  return v as InitScheme;
+}
+
+const SCHEDULE_KEYS: Record<ScheduleName, readonly string[]> = {
+  vp: ['betaMin', 'betaMax', 'tMin'],
+  subvp: ['betaMin', 'betaMax', 'tMin'],
+  ve: ['sigmaMin', 'sigmaMax'],
+  cosine: ['s', 'tMin'],
+  'fm-ot': ['sigmaMin'],
+  'linear-logsnr': ['logSnrMax', 'logSnrMin'],
+};
+
+/** Validate a {@link ScheduleConfig} (name, known options, ranges); fills the defaults. */
+export function parseScheduleConfig(raw: unknown, field: string): ScheduleConfig {
+  const obj = configObject(raw, field);
+  const name = obj.name;
+  if (typeof name !== 'string' || !(SCHEDULE_NAMES as readonly string[]).includes(name)) {
+    throw new ModelConfigError(
+      `${field}.name`,
+      `unknown schedule ${name === undefined ? '(missing)' : JSON.stringify(name)} (expected one of ${SCHEDULE_NAMES.join(', ')})`,
+    );
+  }
+  const schedule = name as ScheduleName;
+  configKeys(obj, ['name', ...SCHEDULE_KEYS[schedule]], field);
+  const out: ScheduleConfig = { name: schedule };
+  const positive = (n: number) => n > 0;
+  const set = <K extends keyof ScheduleConfig>(key: K, value: ScheduleConfig[K] | undefined) => {
+    if (value !== undefined) out[key] = value;
+  };
+  set(
+    'betaMin',
+    configNumber(obj, 'betaMin', field, (n) => n >= 0, 'a number ≥ 0'),
+  );
+  set('betaMax', configNumber(obj, 'betaMax', field, positive, 'a number > 0'));
+  set('sigmaMin', configNumber(obj, 'sigmaMin', field, positive, 'a number > 0'));
+  set('sigmaMax', configNumber(obj, 'sigmaMax', field, positive, 'a number > 0'));
+  set(
+    's',
+    configNumber(obj, 's', field, (n) => n >= 0, 'a number ≥ 0'),
+  );
+  set('logSnrMax', configNumber(obj, 'logSnrMax', field));
+  set('logSnrMin', configNumber(obj, 'logSnrMin', field));
+  set(
+    'tMin',
+    configNumber(obj, 'tMin', field, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+  );
+  if (out.betaMin !== undefined && out.betaMax !== undefined && out.betaMax < out.betaMin) {
+    throw new ModelConfigError(`${field}.betaMax`, `must be ≥ betaMin (${out.betaMin}), got ${out.betaMax}`);
+  }
+  if (out.sigmaMin !== undefined && out.sigmaMax !== undefined && out.sigmaMax <= out.sigmaMin) {
+    throw new ModelConfigError(`${field}.sigmaMax`, `must be > sigmaMin (${out.sigmaMin}), got ${out.sigmaMax}`);
+  }
+  if (out.logSnrMax !== undefined && out.logSnrMin !== undefined && out.logSnrMin >= out.logSnrMax) {
+    throw new ModelConfigError(`${field}.logSnrMin`, `must be < logSnrMax (${out.logSnrMax}), got ${out.logSnrMin}`);
+  }
+  // Fill in the schedule's defaults (building a schedule allocates no tensors).
+  return createSchedule(out).toConfig();
+}
+
+/** Validate a {@link VolatilityConfig}; fills the defaults of the neural kind. */
+export function parseVolatilityConfig(raw: unknown, field: string): VolatilityConfig {
+  const obj = configObject(raw, field);
+  switch (obj.kind) {
+    case 'neural':
+      configKeys(obj, ['kind', 'hidden', 'activation', 'floor'], field);
+      return {
+        kind: 'neural',
+        hidden: configHidden(obj, 'hidden', field) ?? [64, 64, 64, 64],
+        activation: configActivation(obj, 'activation', field) ?? 'selu',
+        floor: configNumber(obj, 'floor', field, (n) => n >= 0, 'a number ≥ 0') ?? 0,
+      };
+    case 'constant':
+      configKeys(obj, ['kind', 'value'], field);
+      return { kind: 'constant', value: requiredNumber(obj, 'value', field, (n) => n > 0, 'a number > 0') };
+    case 'matched':
+      configKeys(obj, ['kind', 'schedule'], field);
+      return { kind: 'matched', schedule: parseScheduleConfig(obj.schedule, `${field}.schedule`) };
+    default:
+      throw new ModelConfigError(
+        `${field}.kind`,
+        `unknown volatility kind ${obj.kind === undefined ? '(missing)' : JSON.stringify(obj.kind)} (expected one of neural, constant, matched)`,
+      );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward-process registry.
+
+/** How a forward-process kind is validated, built and described. */
+export interface ForwardProcessEntry {
+  /**
+   * Validate the raw `forward` object (its `kind` already matched) and return it with the
+   * defaults filled in; throw {@link ModelConfigError} naming `${field}.<key>` on bad input.
+   */
+  parse(raw: ConfigObject, field: string): ForwardProcessConfig;
+  /** Build the process for data dimension `dim`; initial weights from `rng` only. */
+  create(config: ForwardProcessConfig, dim: number, rng: Rng): GaussianForwardProcess;
+  /** The config of an existing process (default: `process.toConfig()`). */
+  describe?(process: GaussianForwardProcess): ForwardProcessConfig;
+}
+
+const FORWARD_KINDS = new Map<string, ForwardProcessEntry>();
+
+/**
+ * Register a forward-process kind so {@link createModel}/{@link loadModel} can build it.
+ * Re-registering a kind replaces it (useful in tests); built-in kinds cannot be replaced.
+ */
+export function registerForwardProcess(kind: string, entry: ForwardProcessEntry): void {
+  if (typeof kind !== 'string' || kind.length === 0) throw new TypeError('forward-process kind must be a non-empty string');
+  if (BUILT_IN_KINDS.has(kind) && FORWARD_KINDS.has(kind))
+    throw new TypeError(`forward-process kind '${kind}' is built in and cannot be replaced`);
+  if (typeof entry?.parse !== 'function' || typeof entry.create !== 'function') {
+    throw new TypeError(`forward-process kind '${kind}': the entry needs parse(raw, field) and create(config, dim, rng)`);
+  }
+  FORWARD_KINDS.set(kind, entry);
+}
+
+/** The registered forward-process kinds. */
+export function forwardProcessKinds(): string[] {
+  return [...FORWARD_KINDS.keys()];
+}
+
+const BUILT_IN_KINDS = new Set(['fixed', 'nfdm', 'ndm']);
+
+registerForwardProcess('fixed', {
+  parse(raw, field) {
+    configKeys(raw, ['kind', 'schedule'], field);
+    return { kind: 'fixed', schedule: parseScheduleConfig(raw.schedule, `${field}.schedule`) } satisfies FixedForwardConfig;
+  },
+  create(config, dim) {
+    return new FixedGaussianProcess(dim, (config as unknown as FixedForwardConfig).schedule);
+  },
+});
+
+registerForwardProcess('nfdm', {
+  parse(raw, field) {
+    configKeys(raw, ['kind', 'delta', 'hidden', 'activation', 'init'], field);
+    return {
+      kind: 'nfdm',
+      delta: configNumber(raw, 'delta', field, (n) => n > 0 && n < 1, 'a number in (0, 1)') ?? 0.01,
+      hidden: configHidden(raw, 'hidden', field) ?? [64, 64, 64, 64],
+      activation: configActivation(raw, 'activation', field) ?? 'selu',
+      init: configInit(raw, 'init', field) ?? 'torch',
+    } satisfies NeuralForwardConfig;
+  },
+  create(config, dim, rng) {
+    const c = config as unknown as NeuralForwardConfig;
+    return new NeuralGaussianProcess({ dim, delta: c.delta, hidden: c.hidden, activation: c.activation, init: c.init, rng });
+  },
+  describe(process) {
+    const p = process as NeuralGaussianProcess;
+    const o = p.net.options;
+    return { kind: 'nfdm', delta: p.delta, hidden: [...o.hidden], activation: o.activation ?? 'selu', init: o.init ?? 'torch' };
+  },
+});
+
+registerForwardProcess('ndm', {
+  parse(raw, field) {
+    configKeys(raw, ['kind', 'schedule', 'hidden', 'activation', 'init'], field);
+    const schedule =
+      raw.schedule === undefined ? createSchedule(NDM_DEFAULT_SCHEDULE).toConfig() : parseScheduleConfig(raw.schedule, `${field}.schedule`);
+    if (createSchedule(schedule).tMin !== 0) {
+      throw new ModelConfigError(
+        `${field}.schedule.name`,
+        `NDM needs a schedule that starts at t = 0 (F(x, 0) = x), '${schedule.name}' starts at tMin > 0; use linear-logsnr, ve or fm-ot`,
+      );
+    }
+    return {
+      kind: 'ndm',
+      schedule,
+      hidden: configHidden(raw, 'hidden', field) ?? [64, 64, 64, 64],
+      activation: configActivation(raw, 'activation', field) ?? 'selu',
+      init: configInit(raw, 'init', field) ?? 'torch',
+    } satisfies NDMForwardConfig;
+  },
+  create(config, dim, rng) {
+    const c = config as unknown as NDMForwardConfig;
+    return new NDMProcess({ dim, schedule: c.schedule, hidden: c.hidden, activation: c.activation, init: c.init, rng });
+  },
+  describe(process) {
+    const { dim: _dim, ...rest } = (process as NDMProcess).toConfig();
+    return rest;
+  },
+});
+
+/** Validate a forward-process config through its kind's registry entry. */
+export function parseForwardConfig(raw: unknown, field = 'forward'): ForwardProcessConfig {
+  const obj = configObject(raw, field);
+  const kind = obj.kind;
+  const entry = typeof kind === 'string' ? FORWARD_KINDS.get(kind) : undefined;
+  if (!entry) {
+    throw new ModelConfigError(
+      `${field}.kind`,
+      `unknown forward-process kind ${kind === undefined ? '(missing)' : JSON.stringify(kind)} (expected one of ${forwardProcessKinds().join(', ')})`,
+    );
+  }
+  return entry.parse(obj, field);
+}
+
+/** Validate a {@link PredictorConfig}; fills the defaults. */
+export function parsePredictorConfig(raw: unknown, field = 'predictor'): PredictorConfig {
+  const obj = configObject(raw, field);
+  configKeys(obj, ['hidden', 'activation', 'init', 'offset'], field);
+  return {
+    hidden: configHidden(obj, 'hidden', field) ?? [64, 64, 64, 64],
+    activation: configActivation(obj, 'activation', field) ?? 'selu',
+    init: configInit(obj, 'init', field) ?? 'torch',
+    offset: configNumber(obj, 'offset', field, (n) => n >= 0, 'a number ≥ 0') ?? 0.01,
+  };
+}
+
+function parseStandardization(raw: unknown, dim: number, field: string): Standardization {
+  const obj = configObject(raw, field);
+  configKeys(obj, ['mean', 'std'], field);
+  const vector = (key: 'mean' | 'std', ok: (n: number) => boolean, what: string): number[] => {
+    const v = obj[key];
+    if (!Array.isArray(v) || v.length !== dim) {
+      throw new ModelConfigError(`${field}.${key}`, `expected an array of ${dim} numbers (one per dimension), ${describe(v)}`);
+    }
+    v.forEach((n, i) => {
+      if (typeof n !== 'number' || !Number.isFinite(n) || !ok(n))
+        throw new ModelConfigError(`${field}.${key}[${i}]`, `expected ${what}, ${describe(n)}`);
+    });
+    return [...v];
+  };
+  return { mean: vector('mean', () => true, 'a finite number'), std: vector('std', (n) => n > 0, 'a number > 0') };
+}
+
+/**
+ * Validate a model config (any JSON value) and return it with every default filled in, so
+ * that `modelConfig(createModel(c))` deep-equals `parseModelConfig(c)`. Throws
+ * {@link ModelConfigError} naming the first bad field.
+ */
+export function parseModelConfig(raw: unknown): ModelConfig {
+  const obj = configObject(raw, 'config');
+  configKeys(obj, ['format', 'dim', 'forward', 'predictor', 'volatility', 'seed', 'standardization'], 'config');
+  if (obj.format !== MODEL_FORMAT) {
+    throw new ModelConfigError('format', `expected "${MODEL_FORMAT}", ${describe(obj.format)}`);
+  }
+  const dim = obj.dim;
+  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) {
+    throw new ModelConfigError('dim', `expected a positive integer (the data dimension), ${describe(dim)}`);
+  }
+  const forward = parseForwardConfig(obj.forward, 'forward');
+  const predictor = parsePredictorConfig(obj.predictor, 'predictor');
+  const volatility = parseVolatilityConfig(obj.volatility, 'volatility');
+  const seed = obj.seed;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
+    throw new ModelConfigError('seed', `expected a non-negative integer, ${describe(seed)}`);
+  }
+  const out: ModelConfig = { format: MODEL_FORMAT, dim, forward, predictor, volatility, seed };
+  if (obj.standardization !== undefined) out.standardization = parseStandardization(obj.standardization, dim, 'standardization');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building, describing, saving and loading.
+
+/** Seed and standardisation of models built here (a DiffusionModel has no slot for them). */
+const EXTRAS = new WeakMap<DiffusionModel, { seed: number; standardization?: Standardization }>();
+
+/**
+ * Build a model from its config with deterministic initial weights (see the module doc for
+ * the seeding). Throws {@link ModelConfigError} for an invalid config.
+ */
+export function createModel(config: ModelConfig): DiffusionModel {
+  const c = parseModelConfig(config);
+  const root = new Rng(c.seed);
+  const forwardRng = root.fork();
+  const predictorRng = root.fork();
+  const volatilityRng = root.fork();
+  const entry = FORWARD_KINDS.get(c.forward.kind) as ForwardProcessEntry;
+  const parts: { forward?: GaussianForwardProcess; predictor?: Predictor; volatility?: Volatility } = {};
+  try {
+    parts.forward = entry.create(c.forward as ForwardProcessConfig, c.dim, forwardRng);
+    if (parts.forward.dim !== c.dim)
+      throw new ModelConfigError(
+        'forward',
+        `the '${c.forward.kind}' process was built with dim ${parts.forward.dim}, the config says ${c.dim}`,
+      );
+    const p = c.predictor;
+    parts.predictor = new Predictor({
+      dim: c.dim,
+      hidden: p.hidden,
+      activation: p.activation,
+      init: p.init,
+      offset: p.offset,
+      rng: predictorRng,
+    });
+    parts.volatility = createVolatility(c.volatility, volatilityRng);
+    const model = new DiffusionModel(parts.forward, parts.predictor, parts.volatility);
+    EXTRAS.set(model, { seed: c.seed, standardization: c.standardization });
+    return model;
+  } catch (error) {
+    parts.forward?.dispose();
+    parts.predictor?.dispose();
+    parts.volatility?.dispose();
+    throw error;
+  }
+}
+
+/**
+ * The config of a model. For models built by {@link createModel}/{@link loadModel} the seed
+ * and standardisation are remembered; `options` override them (default seed 0). The
+ * predictor must be the library's {@link Predictor}.
+ */
+export function modelConfig(model: DiffusionModel, options: { seed?: number; standardization?: Standardization | null } = {}): ModelConfig {
+  const extras = EXTRAS.get(model);
+  const entry = FORWARD_KINDS.get(model.forward.kind);
+  if (!entry) {
+    throw new ModelConfigError(
+      'forward.kind',
+      `forward-process kind '${model.forward.kind}' is not registered (registerForwardProcess) so it cannot be described`,
+    );
+  }
+  const forward = entry.describe ? entry.describe(model.forward) : model.forward.toConfig();
+  const predictor = model.predictor;
+  if (!(predictor instanceof Predictor)) throw new ModelConfigError('predictor', 'only the library Predictor can be described by a config');
+  const o = predictor.net.options;
+  const raw: ConfigObject = {
+    format: MODEL_FORMAT,
+    dim: model.dim,
+    forward,
+    predictor: { hidden: [...o.hidden], activation: o.activation ?? 'selu', init: o.init ?? 'torch', offset: predictor.offset },
+    volatility: model.volatility.toConfig(),
+    seed: options.seed ?? extras?.seed ?? 0,
+  };
+  const standardization = options.standardization === null ? undefined : (options.standardization ?? extras?.standardization);
+  if (standardization) raw.standardization = standardization;
+  return parseModelConfig(raw);
+}
+
+/**
+ * Write `config.json` and `weights.safetensors` into `dir` (created if needed), each
+ * atomically (temporary file, fsync, rename). Returns the config written.
+ */
+export function saveModel(
+  model: DiffusionModel,
+  dir: string,
+  options: { seed?: number; standardization?: Standardization | null } = {},
+): ModelConfig {
+  const config = modelConfig(model, options);
+  mkdirSync(dir, { recursive: true });
+  saveParameters(model, join(dir, MODEL_WEIGHTS_FILE), { format: MODEL_FORMAT });
+  writeFileAtomic(join(dir, MODEL_CONFIG_FILE), new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+  return config;
+}
+
+/** Read and validate `dir/config.json`. Throws {@link ModelFileError} naming the file. */
+export function readModelConfig(dir: string): ModelConfig {
+  const path = join(dir, MODEL_CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ModelFileError(path, `cannot read the model config (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
+      cause: error,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ModelFileError(path, `is not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    return parseModelConfig(raw);
+  } catch (error) {
+    if (error instanceof ModelConfigError) throw new ModelFileError(path, error.message, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * Load a model saved by {@link saveModel}: validate the config, rebuild the model, load the
+ * weights (every tensor present with the right shape, no extra tensors). Nothing leaks on
+ * failure; every failure is one {@link ModelFileError} naming the file (and the field or
+ * tensor at fault).
+ */
+export function loadModel(dir: string): DiffusionModel {
+  const config = readModelConfig(dir);
+  const configPath = join(dir, MODEL_CONFIG_FILE);
+  let model: DiffusionModel;
+  try {
+    model = createModel(config);
+  } catch (error) {
+    throw new ModelFileError(configPath, (error as Error).message, { cause: error });
+  }
+  const weightsPath = join(dir, MODEL_WEIGHTS_FILE);
+  try {
+    loadParameters(model, weightsPath);
+  } catch (error) {
+    model.dispose();
+    throw new ModelFileError(weightsPath, `${(error as Error).message} (config: ${configPath})`, { cause: error });
+  }
+  return model;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standardisation.
+
+/** y = (x − mean) / std, x [B, D] → [B, D]. */
+export function standardize(x: tf.Tensor, s: Standardization): tf.Tensor {
+  return tf.tidy(() => tf.div(tf.sub(x, tf.tensor2d([s.mean])), tf.tensor2d([s.std])));
+}
+
+/** x = mean + std ⊙ y, y [B, D] → [B, D]. */
+export function unstandardize(y: tf.Tensor, s: Standardization): tf.Tensor {
+  return tf.tidy(() => tf.add(tf.mul(y, tf.tensor2d([s.std])), tf.tensor2d([s.mean])));
+}
+
+/** log |det ∂y/∂x| = −Σ_d log std_d: add it to log p_y(y) to get log p_x(x) (nats). */
+export function standardizationLogDet(s: Standardization): number {
+  return -s.std.reduce((acc, v) => acc + Math.log(v), 0);
+}

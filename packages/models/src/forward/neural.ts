@@ -1,0 +1,93 @@
+/**
+ * NFDM's learned Gaussian forward process (nfdm-math §1.4). One network NN_φ([x, e(t)])
+ * outputs 2D channels (m̄, l̄), and
+ *
+ *   μ(x, t)      = (1 − t) x + t(1 − t) m̄,
+ *   log σ(x, t)  = (1 − t) log δ + t(1 − t) l̄,
+ *
+ * so that μ = x, σ = δ at t = 0 and μ = 0, σ = 1 at t = 1 exactly. With m̄′, l̄′ (m̄″, l̄″)
+ * the partial t-derivatives from forward-mode tangents:
+ *
+ *   μ̇ = −x + (1 − 2t) m̄ + t(1 − t) m̄′,       μ̈ = −2m̄ + 2(1 − 2t) m̄′ + t(1 − t) m̄″,
+ *   l̇ = −log δ + (1 − 2t) l̄ + t(1 − t) l̄′,    l̈ = −2l̄ + 2(1 − 2t) l̄′ + t(1 − t) l̄″,
+ *   σ̇ = σ l̇,                                  σ̈ = σ (l̈ + l̇²).
+ */
+import { type ActivationName, collectParameters, type InitScheme, type JetOrder, type NamedVariables, type Rng, TimeMLP } from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+import type { ForwardProcessConfig, GaussianForwardProcess, GaussianParams } from './gaussian.js';
+
+export interface NeuralProcessOptions {
+  dim: number;
+  /** σ at t = 0 (default 0.01). */
+  delta?: number;
+  hidden?: number[];
+  activation?: ActivationName;
+  init?: InitScheme;
+  rng?: Rng | number;
+}
+
+export class NeuralGaussianProcess implements GaussianForwardProcess {
+  readonly kind = 'nfdm';
+  readonly learned = true;
+  readonly dim: number;
+  readonly delta: number;
+  readonly priorStd = 1;
+  readonly net: TimeMLP;
+  private readonly options: NeuralProcessOptions;
+
+  constructor(options: NeuralProcessOptions) {
+    this.options = options;
+    this.dim = options.dim;
+    this.delta = options.delta ?? 0.01;
+    if (!(this.delta > 0 && this.delta < 1)) throw new RangeError(`delta must lie in (0, 1), got ${this.delta}`);
+    this.net = new TimeMLP({
+      dataDim: this.dim,
+      outDim: 2 * this.dim,
+      hidden: options.hidden ?? [64, 64, 64, 64],
+      activation: options.activation ?? 'selu',
+      init: options.init,
+      rng: options.rng,
+    });
+  }
+
+  get start() {
+    return { t: 0, alpha: 1, sigma: this.delta };
+  }
+
+  params(x: tf.Tensor, t: tf.Tensor, order: JetOrder): GaussianParams {
+    const D = this.dim;
+    const logDelta = Math.log(this.delta);
+    const parts = this.net.jet(x as tf.Tensor2D, t as tf.Tensor2D, order).parts();
+    const [m, l] = tf.split(parts[0], [D, D], 1) as tf.Tensor[];
+    const one = tf.sub(1, t);
+    const tt = tf.mul(t, one);
+    const mu = tf.add(tf.mul(one, x), tf.mul(tt, m)) as tf.Tensor;
+    const logSigma = tf.add(tf.mul(one, logDelta), tf.mul(tt, l));
+    const sigma = tf.exp(logSigma) as tf.Tensor;
+    if (order === 0) return { mu, sigma };
+    const [m1, l1] = tf.split(parts[1], [D, D], 1) as tf.Tensor[];
+    const slope = tf.sub(1, tf.mul(2, t));
+    const dmu = tf.add(tf.sub(tf.mul(slope, m), x), tf.mul(tt, m1)) as tf.Tensor;
+    const dl = tf.add(tf.sub(tf.mul(slope, l), logDelta), tf.mul(tt, l1));
+    const dsigma = tf.mul(sigma, dl) as tf.Tensor;
+    if (order === 1) return { mu, sigma, dmu, dsigma };
+    const [m2, l2] = tf.split(parts[2], [D, D], 1) as tf.Tensor[];
+    const d2mu = tf.add(tf.add(tf.mul(-2, m), tf.mul(tf.mul(2, slope), m1)), tf.mul(tt, m2)) as tf.Tensor;
+    const d2l = tf.add(tf.add(tf.mul(-2, l), tf.mul(tf.mul(2, slope), l1)), tf.mul(tt, l2));
+    const d2sigma = tf.mul(sigma, tf.add(d2l, tf.square(dl))) as tf.Tensor;
+    return { mu, sigma, dmu, dsigma, d2mu, d2sigma };
+  }
+
+  toConfig(): ForwardProcessConfig {
+    const net = this.net.options;
+    return { kind: this.kind, dim: this.dim, delta: this.delta, hidden: net.hidden, activation: net.activation ?? 'selu' };
+  }
+
+  parameters(): NamedVariables {
+    return collectParameters({ net: this.net });
+  }
+
+  dispose(): void {
+    this.net.dispose();
+  }
+}

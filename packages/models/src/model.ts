@@ -1,0 +1,250 @@
+/**
+ * A diffusion model = a Gaussian forward process q_φ(z_t | x), a predictor x̂_θ(z, t) and a
+ * volatility g_φ(t), with the bound of {@link diffusionTerms} as its objective.
+ *
+ * Generative dynamics (t from 1 down to t₀), with x̂ = x̂_θ(z, t) held fixed inside the
+ * partial time derivatives:
+ *   reverse SDE          dz = fB(z, t, x̂) dt + g(t) dw̄,   fB = f − (g²/2) s,
+ *   probability-flow ODE dz = f(z, t, x̂) dt,               f = μ̇ + (σ̇/σ)(z − μ),
+ * started from z₁ ~ N(0, s² I) (s = the process's prior std).
+ *
+ * A model is fully described by its JSON config; {@link createModel} rebuilds it and
+ * {@link saveModel}/{@link loadModel} store config.json + weights.safetensors.
+ */
+import {
+  collectParameters,
+  type DivergenceMethod,
+  type JetOrder,
+  logDensityODE,
+  type Module,
+  type NamedVariables,
+  normalLogProb,
+  ODETerm,
+  PIDController,
+  Rng,
+  SDETerm,
+  type SolveStats,
+  solve,
+} from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+import { type GaussianForwardProcess, reverseDrift, velocity } from './forward/gaussian.js';
+import {
+  type BoundParts,
+  type DiffusionNoise,
+  diffusionLoss,
+  diffusionTerms,
+  drawDiffusionNoise,
+  priorTerm,
+  reconstructionTerm,
+} from './objective.js';
+import type { DataPredictor } from './predictor.js';
+import type { Volatility } from './volatility.js';
+
+/** Mean and standard error of a per-sample estimate. */
+export interface Estimate {
+  mean: number;
+  stderr: number;
+  n: number;
+}
+
+export function estimate(values: ArrayLike<number>): Estimate {
+  const n = values.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += values[i];
+  mean /= n;
+  let v = 0;
+  for (let i = 0; i < n; i++) v += (values[i] - mean) ** 2;
+  const sd = n > 1 ? Math.sqrt(v / (n - 1)) : Number.NaN;
+  return { mean, stderr: sd / Math.sqrt(n), n };
+}
+
+export interface NelboResult {
+  /** NELBO per sample in nats: reconstruction + diffusion + prior. */
+  nelbo: Estimate;
+  diffusion: Estimate;
+  reconstruction: number;
+  prior: Estimate;
+}
+
+export interface SampleOptions {
+  n: number;
+  /** 'sde' (reverse SDE, default) or 'ode' (probability flow). */
+  mode?: 'sde' | 'ode';
+  /** Solver name (default euler-maruyama for SDE, euler for ODE). */
+  solver?: string;
+  /** Fixed number of steps (default 100); ignored with `adaptive`. */
+  steps?: number;
+  /** ODE only: adaptive stepping with rtol/atol (solver must be adaptive, e.g. dopri5). */
+  adaptive?: { rtol?: number; atol?: number };
+  seed?: number;
+  /** Save the state at every step (returned as [T, n, D]). */
+  trajectory?: boolean;
+}
+
+export interface SampleResult {
+  samples: tf.Tensor;
+  /** [T, n, D] when asked for. */
+  trajectory?: tf.Tensor;
+  times?: number[];
+  stats: SolveStats;
+}
+
+export interface LogProbOptions {
+  solver?: string;
+  rtol?: number;
+  atol?: number;
+  steps?: number;
+  divergence?: DivergenceMethod;
+  seed?: number;
+}
+
+export class DiffusionModel implements Module, BoundParts {
+  constructor(
+    readonly forward: GaussianForwardProcess,
+    readonly predictor: DataPredictor,
+    readonly volatility: Volatility,
+  ) {
+    if (predictor.dim !== forward.dim) throw new RangeError(`predictor dim ${predictor.dim} ≠ forward-process dim ${forward.dim}`);
+  }
+
+  get dim(): number {
+    return this.forward.dim;
+  }
+
+  /** Draw the (t, ε) of one training step. */
+  drawNoise(rng: Rng, batch: number): DiffusionNoise {
+    return drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
+  }
+
+  /** Batch-mean diffusion term for given noise (the training loss). */
+  loss(x: tf.Tensor, noise: DiffusionNoise): tf.Scalar {
+    return diffusionLoss(this, x, noise);
+  }
+
+  /**
+   * NELBO of each row of x (nats), by Monte Carlo over (t, ε) with `draws` draws per row;
+   * reports mean and standard error over rows.
+   */
+  nelbo(x: tf.Tensor, options: { draws?: number; seed?: number; batch?: number } = {}): NelboResult {
+    const rng = new Rng(options.seed ?? 0);
+    const draws = options.draws ?? 1;
+    const batch = options.batch ?? 4096;
+    const n = x.shape[0];
+    const diff = new Float64Array(n);
+    const prior = new Float64Array(n);
+    for (let start = 0; start < n; start += batch) {
+      const size = Math.min(batch, n - start);
+      const [d, p] = tf.tidy(() => {
+        const xb = tf.slice(x, [start, 0], [size, this.dim]);
+        let acc = tf.zeros([size]);
+        for (let k = 0; k < draws; k++) acc = tf.add(acc, diffusionTerms(this, xb, this.drawNoise(rng, size)).perSample);
+        return [tf.div(acc, draws), priorTerm(this.forward, xb)];
+      });
+      diff.set(d.dataSync(), start);
+      prior.set(p.dataSync(), start);
+      tf.dispose([d, p]);
+    }
+    const rec = reconstructionTerm(this.forward);
+    const total = diff.map((v, i) => v + prior[i] + rec);
+    return { nelbo: estimate(total), diffusion: estimate(diff), reconstruction: rec, prior: estimate(prior) };
+  }
+
+  private timeColumn(z: tf.Tensor, t: number): tf.Tensor {
+    return tf.fill([z.shape[0], 1], t) as tf.Tensor;
+  }
+
+  /** Reverse-SDE drift fB(z, t, x̂_θ(z, t)), [B, D]. */
+  reverseDrift(z: tf.Tensor, t: number): tf.Tensor {
+    const tt = this.timeColumn(z, t);
+    const xhat = this.predictor.predict(z, tt);
+    return reverseDrift(this.forward.params(xhat, tt, 1 as JetOrder), z, this.volatility.g2(tt));
+  }
+
+  /** Probability-flow velocity f(z, t, x̂_θ(z, t)), [B, D]. */
+  velocity(z: tf.Tensor, t: number): tf.Tensor {
+    const tt = this.timeColumn(z, t);
+    const xhat = this.predictor.predict(z, tt);
+    return velocity(this.forward.params(xhat, tt, 1), z);
+  }
+
+  /** g(t) as a [1, 1] tensor (additive noise). */
+  diffusionCoefficient(t: number): tf.Tensor {
+    return tf.sqrt(this.volatility.g2(tf.fill([1, 1], t)));
+  }
+
+  /** Draw samples by integrating from t = 1 (prior) down to the process start. */
+  sample(options: SampleOptions): SampleResult {
+    const mode = options.mode ?? 'sde';
+    const rng = new Rng(options.seed ?? 0);
+    const z1 = tf.tidy(() => tf.mul(rng.normalTensor([options.n, this.dim]), this.forward.priorStd));
+    const t0 = 1;
+    const t1 = this.forward.start.t;
+    const saveat = options.trajectory ? { steps: true, t0: true } : undefined;
+    try {
+      if (mode === 'sde') {
+        const term = new SDETerm({
+          drift: (t, z) => this.reverseDrift(z, t),
+          diffusion: (t) => this.diffusionCoefficient(t),
+          additive: true,
+        });
+        const sol = solve({
+          term,
+          solver: options.solver ?? 'euler-maruyama',
+          t0,
+          t1,
+          y0: z1,
+          steps: options.steps ?? 100,
+          seed: rng.nextUint32(),
+          saveat,
+        });
+        return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats };
+      }
+      const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t));
+      const common = { term, t0, t1, y0: z1, saveat };
+      const sol = options.adaptive
+        ? solve({
+            ...common,
+            solver: options.solver ?? 'dopri5',
+            controller: new PIDController({ rtol: options.adaptive.rtol ?? 1e-5, atol: options.adaptive.atol ?? 1e-5 }),
+          })
+        : solve({ ...common, solver: options.solver ?? 'euler', steps: options.steps ?? 100 });
+      return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats };
+    } finally {
+      z1.dispose();
+    }
+  }
+
+  /**
+   * Exact log-likelihood (nats) of each row of x through the probability-flow ODE from the
+   * process start to t = 1: log p(x) = log N(z₁; 0, s²I) + ∫ div f dt.
+   */
+  logProb(x: tf.Tensor, options: LogProbOptions = {}): { logp: Float32Array; stats: SolveStats } {
+    const prior = this.forward.priorStd;
+    const result = logDensityODE({
+      field: (t, z) => this.velocity(z as tf.Tensor, t),
+      x,
+      t0: this.forward.start.t,
+      t1: 1,
+      solver: options.solver ?? 'dopri5',
+      rtol: options.rtol ?? 1e-5,
+      atol: options.atol ?? 1e-5,
+      steps: options.steps,
+      divergence: options.divergence ?? (this.dim <= 16 ? 'exact' : 'hutchinson'),
+      seed: options.seed ?? 0,
+      prior: prior === 1 ? 'standard-normal' : (z) => tf.sum(normalLogProb(z, 0, prior), 1),
+    });
+    const logp = result.logp.dataSync() as Float32Array;
+    tf.dispose([result.logp, result.z, result.deltaLogp, result.priorLogp]);
+    return { logp, stats: result.stats };
+  }
+
+  parameters(): NamedVariables {
+    return collectParameters({ forward: this.forward, predictor: this.predictor, volatility: this.volatility });
+  }
+
+  dispose(): void {
+    this.forward.dispose();
+    this.predictor.dispose();
+    this.volatility.dispose();
+  }
+}
