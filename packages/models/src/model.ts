@@ -66,6 +66,49 @@ export interface NelboResult {
   prior: Estimate;
 }
 
+export interface NelboOptions {
+  /** Monte Carlo draws of the diffusion term per row (default 1). */
+  draws?: number;
+  seed?: number;
+  /** Rows per batch (default 4096). */
+  batch?: number;
+}
+
+/**
+ * NELBO per row of x in nats, L_rec + (diffusion term averaged over `draws` draws) + L_prior,
+ * with mean and standard error over rows. `drawDiffusion(xb, rng)` returns one draw of the
+ * per-row diffusion term [b] for a batch xb [b, D]; batches run in one tidy each.
+ */
+export function monteCarloNelbo(
+  forward: GaussianForwardProcess,
+  x: tf.Tensor,
+  options: NelboOptions,
+  drawDiffusion: (xb: tf.Tensor, rng: Rng) => tf.Tensor,
+): NelboResult {
+  const draws = options.draws ?? 1;
+  if (!Number.isInteger(draws) || draws < 1) throw new RangeError(`draws must be a positive integer, got ${draws}`);
+  const rng = new Rng(options.seed ?? 0);
+  const batch = options.batch ?? 4096;
+  const n = x.shape[0] as number;
+  const diff = new Float64Array(n);
+  const prior = new Float64Array(n);
+  for (let start = 0; start < n; start += batch) {
+    const size = Math.min(batch, n - start);
+    const [d, p] = tf.tidy(() => {
+      const xb = tf.slice(x, [start, 0], [size, forward.dim]);
+      let acc = tf.zeros([size]);
+      for (let k = 0; k < draws; k++) acc = tf.add(acc, drawDiffusion(xb, rng));
+      return [tf.div(acc, draws), priorTerm(forward, xb)];
+    });
+    diff.set(d.dataSync(), start);
+    prior.set(p.dataSync(), start);
+    tf.dispose([d, p]);
+  }
+  const rec = reconstructionTerm(forward);
+  const total = diff.map((v, i) => v + prior[i] + rec);
+  return { nelbo: estimate(total), diffusion: estimate(diff), reconstruction: rec, prior: estimate(prior) };
+}
+
 export interface SampleOptions {
   n: number;
   /** 'sde' (reverse SDE, default) or 'ode' (probability flow). */
@@ -125,28 +168,8 @@ export class DiffusionModel implements Module, BoundParts {
    * NELBO of each row of x (nats), by Monte Carlo over (t, ε) with `draws` draws per row;
    * reports mean and standard error over rows.
    */
-  nelbo(x: tf.Tensor, options: { draws?: number; seed?: number; batch?: number } = {}): NelboResult {
-    const rng = new Rng(options.seed ?? 0);
-    const draws = options.draws ?? 1;
-    const batch = options.batch ?? 4096;
-    const n = x.shape[0];
-    const diff = new Float64Array(n);
-    const prior = new Float64Array(n);
-    for (let start = 0; start < n; start += batch) {
-      const size = Math.min(batch, n - start);
-      const [d, p] = tf.tidy(() => {
-        const xb = tf.slice(x, [start, 0], [size, this.dim]);
-        let acc = tf.zeros([size]);
-        for (let k = 0; k < draws; k++) acc = tf.add(acc, diffusionTerms(this, xb, this.drawNoise(rng, size)).perSample);
-        return [tf.div(acc, draws), priorTerm(this.forward, xb)];
-      });
-      diff.set(d.dataSync(), start);
-      prior.set(p.dataSync(), start);
-      tf.dispose([d, p]);
-    }
-    const rec = reconstructionTerm(this.forward);
-    const total = diff.map((v, i) => v + prior[i] + rec);
-    return { nelbo: estimate(total), diffusion: estimate(diff), reconstruction: rec, prior: estimate(prior) };
+  nelbo(x: tf.Tensor, options: NelboOptions = {}): NelboResult {
+    return monteCarloNelbo(this.forward, x, options, (xb, rng) => diffusionTerms(this, xb, this.drawNoise(rng, xb.shape[0])).perSample);
   }
 
   private timeColumn(z: tf.Tensor, t: number): tf.Tensor {

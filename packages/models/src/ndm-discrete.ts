@@ -41,8 +41,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { GaussianForwardProcess } from './forward/gaussian.js';
 import { NDMProcess } from './forward/ndm.js';
 import type { Schedule } from './forward/schedules.js';
-import { DiffusionModel, estimate, type NelboResult } from './model.js';
-import { priorTerm, reconstructionTerm } from './objective.js';
+import { DiffusionModel, monteCarloNelbo, type NelboResult } from './model.js';
+import type { priorTerm, reconstructionTerm } from './objective.js';
 import type { DataPredictor } from './predictor.js';
 
 /** What the ancestral sampler needs of a predictor: only x̂(z, t). */
@@ -253,31 +253,10 @@ export function ndmDiscreteNelbo(
 ): NelboResult {
   const forward = asNDM(parts.forward);
   checkSteps(options.steps);
-  const draws = options.draws ?? 1;
-  if (!Number.isInteger(draws) || draws < 1) throw new RangeError(`draws must be a positive integer, got ${draws}`);
-  const rng = new Rng(options.seed ?? 0);
-  const batch = options.batch ?? 4096;
-  const n = x.shape[0];
-  const diff = new Float64Array(n);
-  const prior = new Float64Array(n);
-  for (let start = 0; start < n; start += batch) {
-    const size = Math.min(batch, n - start);
-    const [d, p] = tf.tidy(() => {
-      const xb = tf.slice(x, [start, 0], [size, forward.dim]);
-      let acc = tf.zeros([size]);
-      for (let k = 0; k < draws; k++) {
-        const noise = drawNDMDiscreteNoise(rng, size, forward.dim, options.steps);
-        acc = tf.add(acc, ndmDiscreteTerms(parts, xb, noise, options.steps).perSample);
-      }
-      return [tf.div(acc, draws), priorTerm(forward, xb)];
-    });
-    diff.set(d.dataSync(), start);
-    prior.set(p.dataSync(), start);
-    tf.dispose([d, p]);
-  }
-  const rec = reconstructionTerm(forward);
-  const total = diff.map((v, i) => v + prior[i] + rec);
-  return { nelbo: estimate(total), diffusion: estimate(diff), reconstruction: rec, prior: estimate(prior) };
+  return monteCarloNelbo(forward, x, options, (xb, rng) => {
+    const noise = drawNDMDiscreteNoise(rng, xb.shape[0] as number, forward.dim, options.steps);
+    return ndmDiscreteTerms(parts, xb, noise, options.steps).perSample;
+  });
 }
 
 /**
