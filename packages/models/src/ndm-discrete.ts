@@ -42,7 +42,6 @@ import type { GaussianForwardProcess } from './forward/gaussian.js';
 import { NDMProcess } from './forward/ndm.js';
 import type { Schedule } from './forward/schedules.js';
 import { DiffusionModel, monteCarloNelbo, type NelboResult } from './model.js';
-import type { priorTerm, reconstructionTerm } from './objective.js';
 import type { DataPredictor } from './predictor.js';
 
 /** What the ancestral sampler needs of a predictor: only x̂(z, t). */
