@@ -58,6 +58,15 @@ export function estimate(values: ArrayLike<number>): Estimate {
   return { mean, stderr: sd / Math.sqrt(n), n };
 }
 
+/**
+ * Bits per dimension from nats per sample: nats / (D ln 2) + offset. For 8-bit images
+ * dequantised and rescaled to [−1, 1] the offset is 7 (= −log₂(2/256)); for [0, 1] it is 8.
+ */
+export function bitsPerDim(nats: number, dim: number, offset = 0): number {
+  if (!Number.isInteger(dim) || dim <= 0) throw new RangeError(`dim must be a positive integer, got ${dim}`);
+  return nats / (dim * Math.LN2) + offset;
+}
+
 export interface NelboResult {
   /** NELBO per sample in nats: reconstruction + diffusion + prior. */
   nelbo: Estimate;

@@ -480,3 +480,12 @@ describe('forward-process registry', () => {
     loaded.dispose();
   });
 });
+
+describe('bitsPerDim', () => {
+  it('converts nats per sample to bits per dimension, with the dequantisation offset', async () => {
+    const { bitsPerDim } = await import('../src/index.js');
+    expect(bitsPerDim(2 * Math.LN2 * 3, 2)).toBeCloseTo(3, 12);
+    expect(bitsPerDim(784 * Math.LN2, 784, 7)).toBeCloseTo(8, 12);
+    expect(() => bitsPerDim(1, 0)).toThrow(/positive integer/);
+  });
+});
