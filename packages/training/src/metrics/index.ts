@@ -1,0 +1,14 @@
+/**
+ * Sample-quality and likelihood metrics (spec §3.3 and §3.1–3.2).
+ *
+ * Point sets are {@link PointSet}s (row-major typed array + n, d) or `[n, d]` tensors or
+ * `number[][]`; all sample metrics compute in float64 on the JS side.
+ */
+export * from './assignment.js';
+export * from './energy.js';
+export * from './exact-wasserstein.js';
+export * from './likelihood.js';
+export { gaussianW2Squared, moments } from './linalg.js';
+export * from './mmd.js';
+export * from './points.js';
+export * from './sliced.js';

@@ -1,0 +1,3 @@
+export * from './adam.js';
+export * from './ema.js';
+export * from './schedules.js';

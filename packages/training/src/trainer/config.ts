@@ -1,0 +1,132 @@
+/**
+ * The trainer's JSON config: everything that, with the model config and the data, determines
+ * the run. It is stored in every checkpoint's config.json and restored by `Trainer.resume`.
+ */
+import { type AdamConfig, resolveAdamConfig } from '../optim/adam.js';
+import { type LRSchedule, parseLRSchedule } from '../optim/schedules.js';
+import { TrainerConfigError } from './errors.js';
+
+export const TRAINER_FORMAT = 'nfdm-trainer/1';
+
+export interface TrainerConfig {
+  format: typeof TRAINER_FORMAT;
+  /** Total number of updates of the run. */
+  steps: number;
+  batchSize: number;
+  /** Seeds the data and the noise generators (two forks of Rng(seed), in that order). */
+  seed: number;
+  optimizer: AdamConfig;
+  schedule: LRSchedule;
+  /** Clip gradients to this global norm (null: no clipping; the norm is still reported). */
+  clipNorm: number | null;
+  /** EMA decay, or null for no EMA. */
+  ema: number | null;
+  /** Write a metrics line (and compute the window means) every this many steps. */
+  logEvery: number;
+  /** Evaluate every this many steps (0: only when asked, and at the end if eval data is given). */
+  evalEvery: number;
+  /** NELBO draws per held-out row, and the seed of those draws (the same at every evaluation). */
+  evalDraws: number;
+  evalSeed: number;
+  /** Checkpoint every this many steps (0: only at the end / on interruption). */
+  checkpointEvery: number;
+  /** Checkpoints to keep. */
+  keep: number;
+}
+
+/** A schedule as given by a user: `total` defaults to the run's `steps`. */
+export type LRScheduleInput =
+  | { kind: 'constant'; lr: number; warmup?: number }
+  | { kind: 'cosine' | 'polynomial'; lr: number; total?: number; warmup?: number; floor?: number; power?: number };
+
+export interface TrainerConfigInput {
+  steps: number;
+  batchSize?: number;
+  seed?: number;
+  optimizer?: Partial<AdamConfig>;
+  /** Default: constant 1e-3. A number is shorthand for a constant rate. */
+  schedule?: LRScheduleInput | number;
+  clipNorm?: number | null;
+  ema?: number | null;
+  logEvery?: number;
+  evalEvery?: number;
+  evalDraws?: number;
+  evalSeed?: number;
+  checkpointEvery?: number;
+  keep?: number;
+}
+
+const KEYS = [
+  'format',
+  'steps',
+  'batchSize',
+  'seed',
+  'optimizer',
+  'schedule',
+  'clipNorm',
+  'ema',
+  'logEvery',
+  'evalEvery',
+  'evalDraws',
+  'evalSeed',
+  'checkpointEvery',
+  'keep',
+];
+
+function int(raw: Record<string, unknown>, key: string, min: number, fallback?: number): number {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new TrainerConfigError(key, `expected an integer >= ${min}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Validate a config (input or stored JSON) and fill in every default. */
+export function resolveTrainerConfig(input: TrainerConfigInput | Record<string, unknown>): TrainerConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new TrainerConfigError('config', 'expected an object');
+  const raw = input as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!KEYS.includes(key)) throw new TrainerConfigError(key, `unknown field (expected one of ${KEYS.slice(1).join(', ')})`);
+  }
+  if (raw.format !== undefined && raw.format !== TRAINER_FORMAT) throw new TrainerConfigError('format', `expected "${TRAINER_FORMAT}"`);
+  const steps = int(raw, 'steps', 0);
+  let schedule: LRSchedule;
+  try {
+    const s = raw.schedule ?? 1e-3;
+    const obj: Record<string, unknown> = typeof s === 'number' ? { kind: 'constant', lr: s } : { ...(s as Record<string, unknown>) };
+    if (obj.kind !== 'constant' && obj.total === undefined) obj.total = steps;
+    schedule = parseLRSchedule(obj);
+  } catch (error) {
+    throw new TrainerConfigError('schedule', (error as Error).message);
+  }
+  let optimizer: AdamConfig;
+  try {
+    optimizer = resolveAdamConfig((raw.optimizer ?? {}) as Partial<AdamConfig>);
+  } catch (error) {
+    throw new TrainerConfigError('optimizer', (error as Error).message);
+  }
+  const clipNorm = raw.clipNorm ?? null;
+  if (clipNorm !== null && !(typeof clipNorm === 'number' && clipNorm > 0)) {
+    throw new TrainerConfigError('clipNorm', `expected a number > 0 or null, got ${JSON.stringify(clipNorm)}`);
+  }
+  const ema = raw.ema === undefined ? 0.999 : raw.ema;
+  if (ema !== null && !(typeof ema === 'number' && ema >= 0 && ema < 1)) {
+    throw new TrainerConfigError('ema', `expected a decay in [0, 1) or null, got ${JSON.stringify(ema)}`);
+  }
+  return {
+    format: TRAINER_FORMAT,
+    steps,
+    batchSize: int(raw, 'batchSize', 1, 256),
+    seed: int(raw, 'seed', 0, 0),
+    optimizer,
+    schedule,
+    clipNorm: clipNorm as number | null,
+    ema: ema as number | null,
+    logEvery: int(raw, 'logEvery', 1, 1),
+    evalEvery: int(raw, 'evalEvery', 0, 0),
+    evalDraws: int(raw, 'evalDraws', 1, 1),
+    evalSeed: int(raw, 'evalSeed', 0, 0),
+    checkpointEvery: int(raw, 'checkpointEvery', 0, 0),
+    keep: int(raw, 'keep', 1, 3),
+  };
+}
