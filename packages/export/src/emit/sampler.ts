@@ -1,0 +1,118 @@
+/**
+ * The whole fixed-step sampler as ONE ONNX graph: an ONNX `Loop` whose body inlines the drift
+ * (ODE: probability-flow velocity f; SDE: reverse drift fB and g), so any ONNX runtime draws
+ * samples in one call.
+ *
+ * Inputs
+ *   prior_noise [N, D] float32   standard normal ε; z(1) = priorStd · ε
+ *   steps       [1]    int64     number of steps (ODE graphs)
+ *   noise       [S, N, D] float32 standard normals ξ_k for the S steps (SDE graphs; S = steps),
+ *                                the Brownian increment of step k is ΔW_k = √|h| ξ_k
+ * Output
+ *   samples     [N, D] float32   z(t₀), mapped back to data space (x = mean + std ⊙ z) when the
+ *                                model carries a standardisation
+ *
+ * Time grid: t_k = 1 + k h, h = (t₀ − 1)/S, k = 0 … S (float32). Schemes (core's tableaux):
+ *   euler  z ← z + h f(z, t)
+ *   heun   z ← z + h/2 (k₁ + k₂),  k₁ = f(z, t), k₂ = f(z + h k₁, t + h)
+ *   rk4    the classic tableau (c = 0, ½, ½, 1; b = ⅙, ⅓, ⅓, ⅙)
+ *   euler (SDE, Euler–Maruyama)   z ← z + h fB(z, t) + g(t) ΔW
+ *   heun  (SDE, stochastic Heun)  z̃ = z + h fB₀ + g₀ΔW;  z ← z + h/2 (fB₀ + fB(z̃, t + h)) + ½(g₀ + g(t + h)) ΔW
+ */
+import type { DiffusionModel } from '@nfdm/models';
+import { attr, type Graph } from '../onnx/builder.js';
+import { DataType } from '../onnx/proto.js';
+import { emitField } from './model.js';
+
+export type LoopSolver = 'euler' | 'heun' | 'rk4';
+export type SamplerMode = 'ode' | 'sde';
+
+const ODE_TABLEAUX: Record<LoopSolver, { c: number[]; a: number[][]; b: number[] }> = {
+  euler: { c: [0], a: [[]], b: [1] },
+  heun: { c: [0, 1], a: [[], [1]], b: [1 / 2, 1 / 2] },
+  rk4: { c: [0, 1 / 2, 1 / 2, 1], a: [[], [1 / 2], [0, 1 / 2], [0, 0, 1]], b: [1 / 6, 1 / 3, 1 / 3, 1 / 6] },
+};
+
+/** Options of {@link emitSampler}. */
+export interface SamplerGraphOptions {
+  solver: LoopSolver;
+  mode: SamplerMode;
+  standardization?: { mean: number[]; std: number[] };
+}
+
+/** Emit the sampler into the root graph `root` (declares its inputs and the `samples` output). */
+export function emitSampler(root: Graph, model: DiffusionModel, options: SamplerGraphOptions): void {
+  const { solver, mode } = options;
+  const D = model.dim;
+  if (mode === 'sde' && solver === 'rk4')
+    throw new RangeError("the SDE sampler graph supports 'euler' (Euler–Maruyama) and 'heun' (stochastic Heun)");
+  if (!(solver in ODE_TABLEAUX)) throw new RangeError(`unknown sampler solver '${solver}': expected euler, heun or rk4`);
+  const priorNoise = root.input('prior_noise', ['N', D]);
+  let steps: string;
+  let noise: string | null = null;
+  if (mode === 'ode') {
+    steps = root.reshape(root.input('steps', [1], DataType.INT64), []);
+  } else {
+    noise = root.input('noise', ['S', 'N', D]);
+    steps = root.op('Gather', [root.op('Shape', [noise]), root.int64Tensor([0], [])], { axis: attr.int(0) });
+  }
+  const prior = model.forward.priorStd;
+  const z1 = prior === 1 ? priorNoise : root.mul(priorNoise, prior);
+  const tEnd = model.forward.start.t;
+  const h = root.div(tEnd - 1, root.cast(steps, DataType.FLOAT));
+  const columnShape = root.concat([root.slice(root.op('Shape', [priorNoise]), 0, 1, 0), root.int64Tensor([1])], 0);
+  const sqrtH = mode === 'sde' ? root.unary('Sqrt', root.unary('Abs', h)) : null;
+
+  const body = root.subgraph('sampler_step');
+  const iter = body.input('step_index', [], DataType.INT64);
+  const condIn = body.input('cond_in', [], DataType.BOOL);
+  const z = body.input('z_in', null);
+  const fi = body.cast(iter, DataType.FLOAT);
+  const t = body.add(1, body.mul(fi, h));
+  const column = (time: string) => body.op('Expand', [time, columnShape]);
+  const tCol = column(t);
+  let next: string;
+  if (mode === 'ode') {
+    const tab = ODE_TABLEAUX[solver];
+    const ks: string[] = [];
+    for (let i = 0; i < tab.c.length; i++) {
+      let yi = z;
+      const terms = tab.a[i].flatMap((aij, j) => (aij === 0 ? [] : [body.mul(ks[j], body.mul(h, aij))]));
+      if (terms.length > 0) yi = body.sum([z, ...terms]);
+      const ti = tab.c[i] === 0 ? tCol : column(body.add(1, body.mul(body.add(fi, tab.c[i]), h)));
+      ks.push(emitField(body, model, yi, ti, { velocity: true }).velocity as string);
+    }
+    next = body.sum([z, ...tab.b.map((bj, j) => body.mul(ks[j], body.mul(h, bj)))]);
+  } else {
+    const xi = body.op('Gather', [noise as string, iter], { axis: attr.int(0) });
+    const dW = body.mul(xi, sqrtH as string);
+    // g depends on t only: evaluate it once per step on a [1, 1] time, not once per row.
+    const f0 = emitField(body, model, z, tCol, { drift: true }, body.reshape(t, [1, 1]));
+    const g0 = body.unary('Sqrt', f0.g2 as string);
+    if (solver === 'euler') {
+      next = body.sum([z, body.mul(f0.drift as string, h), body.mul(g0, dW)]);
+    } else {
+      const zt = body.sum([z, body.mul(f0.drift as string, h), body.mul(g0, dW)]);
+      const tNext = body.add(1, body.mul(body.add(fi, 1), h));
+      const f1 = emitField(body, model, zt, column(tNext), { drift: true }, body.reshape(tNext, [1, 1]));
+      const g1 = body.unary('Sqrt', f1.g2 as string);
+      next = body.sum([
+        z,
+        body.mul(body.add(f0.drift as string, f1.drift as string), body.mul(h, 0.5)),
+        body.mul(body.mul(body.add(g0, g1), 0.5), dW),
+      ]);
+    }
+  }
+  body.output('cond_out', condIn, [], DataType.BOOL);
+  body.output('z_out', next, null);
+  const [zFinal] = root.node('Loop', [steps, '', z1], { body: attr.graph(body) }, [root.unique('z_final')]);
+  let samples = zFinal;
+  const s = options.standardization;
+  if (s) {
+    samples = root.add(
+      root.mul(zFinal, root.floatTensor('standardization.std', s.std, [1, D])),
+      root.floatTensor('standardization.mean', s.mean, [1, D]),
+    );
+  }
+  root.output('samples', samples, ['N', D]);
+}

@@ -1,0 +1,67 @@
+/**
+ * @nfdm/export — ONNX export of nfdm models (opset 17, IR 8, dynamic batch) and an
+ * onnxruntime-node runtime that samples and evaluates log-densities from the exported files.
+ *
+ * The runtime alone (no tfjs) is the `@nfdm/export/runtime` entry point; it is re-exported
+ * here for convenience.
+ */
+
+export type { GJet } from './emit/jet.js';
+export { emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
+export { emitTimeMLP } from './emit/nets.js';
+export type { LoopSolver, SamplerMode } from './emit/sampler.js';
+export {
+  DEFAULT_SAMPLER_GRAPHS,
+  type ExportOptions,
+  exportDrift,
+  exportForwardProcess,
+  exportOnnx,
+  exportPredictor,
+  exportSampler,
+  exportVelocity,
+  exportVelocityDivergence,
+  exportVolatility,
+  ONNX_MANIFEST_FILE,
+  type OnnxExport,
+  type OnnxExportOptions,
+  type SamplerExportOptions,
+  writeOnnxExport,
+} from './export.js';
+export { type Attr, attr, type BuildModelOptions, buildModel, Graph, modelProto, type Operand } from './onnx/builder.js';
+export {
+  DataType,
+  decodeModel,
+  encodeModel,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  type TensorProto,
+  tensorFloat32,
+} from './onnx/proto.js';
+export { ONNX_SCHEMA } from './onnx/schema.js';
+export {
+  type GraphName,
+  type LoadOnnxOptions,
+  loadOnnxModel,
+  metadataToProps,
+  ONNX_EXPORT_FORMAT,
+  type OnnxGraphMetadata,
+  OnnxMetadataError,
+  OnnxModel,
+  type OnnxModelSource,
+  OnnxRuntimeError,
+  type Points,
+  propsToMetadata,
+  type RuntimeLogProbOptions,
+  type RuntimeLogProbResult,
+  type RuntimeSampleOptions,
+  type RuntimeSampleResult,
+  type RuntimeSolver,
+  readMetadataProps,
+  readOnnxMetadata,
+  type StandardizationMeta,
+  type TensorSignature,
+} from './runtime/index.js';
+export { NFDM_EXPORT_VERSION } from './version.js';

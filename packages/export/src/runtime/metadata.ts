@@ -1,0 +1,216 @@
+/**
+ * nfdm's ONNX metadata (ModelProto.metadata_props) and a minimal protobuf reader that
+ * extracts it from model bytes. Plain JS (no tfjs, no protobufjs): the runtime entry point
+ * uses it to learn what a file holds before handing it to onnxruntime.
+ *
+ * Keys (all strings; JSON where noted):
+ *   nfdm.format         'nfdm-onnx/1'
+ *   nfdm.version        version of @nfdm/export that wrote the file
+ *   nfdm.graph          which graph: predictor | forward | volatility | drift | velocity |
+ *                       velocity_divergence | sampler_<solver>_<mode>
+ *   nfdm.kind           model family: nfdm | ndm | fixed
+ *   nfdm.dim            data dimension D
+ *   nfdm.forward_kind   forward-process kind (nfdm | ndm | fixed)
+ *   nfdm.forward        forward-process config (JSON)
+ *   nfdm.volatility     volatility config (JSON)
+ *   nfdm.config         the full model config (JSON; when the model can describe itself)
+ *   nfdm.standardization  {"mean": [...], "std": [...]} (JSON; absent when none)
+ *   nfdm.prior_std      s of the prior N(0, s²I) at t = 1
+ *   nfdm.t_start        the process start t₀ (samplers integrate from 1 down to t₀)
+ *   nfdm.signature      inputs and outputs with shapes (JSON)
+ *   nfdm.solver, nfdm.mode   for one-call sampler graphs
+ */
+
+/** The metadata format tag. */
+export const ONNX_EXPORT_FORMAT = 'nfdm-onnx/1';
+
+/** Names of the graphs an export can contain. */
+export type GraphName =
+  | 'predictor'
+  | 'forward'
+  | 'volatility'
+  | 'drift'
+  | 'velocity'
+  | 'velocity_divergence'
+  | `sampler_${'euler' | 'heun' | 'rk4'}_${'ode' | 'sde'}`;
+
+/** Per-dimension standardisation y = (x − mean)/std of the data the model was trained on. */
+export interface StandardizationMeta {
+  mean: number[];
+  std: number[];
+}
+
+/** One input or output of a graph. */
+export interface TensorSignature {
+  name: string;
+  shape: Array<number | string>;
+  type: 'float32' | 'int64';
+  doc: string;
+}
+
+/** Parsed nfdm metadata of one exported graph. */
+export interface OnnxGraphMetadata {
+  format: string;
+  version: string;
+  graph: GraphName;
+  kind: 'nfdm' | 'ndm' | 'fixed';
+  dim: number;
+  forwardKind: string;
+  forward: Record<string, unknown>;
+  volatility: Record<string, unknown>;
+  config?: Record<string, unknown>;
+  standardization?: StandardizationMeta;
+  priorStd: number;
+  tStart: number;
+  signature: { inputs: TensorSignature[]; outputs: TensorSignature[] };
+  solver?: string;
+  mode?: 'ode' | 'sde';
+}
+
+/** Metadata as metadata_props key/value strings. */
+export function metadataToProps(m: OnnxGraphMetadata): Record<string, string> {
+  const props: Record<string, string> = {
+    'nfdm.format': m.format,
+    'nfdm.version': m.version,
+    'nfdm.graph': m.graph,
+    'nfdm.kind': m.kind,
+    'nfdm.dim': String(m.dim),
+    'nfdm.forward_kind': m.forwardKind,
+    'nfdm.forward': JSON.stringify(m.forward),
+    'nfdm.volatility': JSON.stringify(m.volatility),
+    'nfdm.prior_std': String(m.priorStd),
+    'nfdm.t_start': String(m.tStart),
+    'nfdm.signature': JSON.stringify(m.signature),
+  };
+  if (m.config) props['nfdm.config'] = JSON.stringify(m.config);
+  if (m.standardization) props['nfdm.standardization'] = JSON.stringify(m.standardization);
+  if (m.solver) props['nfdm.solver'] = m.solver;
+  if (m.mode) props['nfdm.mode'] = m.mode;
+  return props;
+}
+
+/** An ONNX file without nfdm metadata, or with metadata that does not parse. */
+export class OnnxMetadataError extends Error {
+  override readonly name = 'OnnxMetadataError';
+}
+
+function json(props: Record<string, string>, key: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(props[key]);
+    if (v === null || typeof v !== 'object') throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch (error) {
+    throw new OnnxMetadataError(`metadata '${key}' is not a JSON object (${(error as Error).message})`);
+  }
+}
+
+/** Parse metadata_props written by {@link metadataToProps}. */
+export function propsToMetadata(props: Record<string, string>): OnnxGraphMetadata {
+  if (props['nfdm.format'] !== ONNX_EXPORT_FORMAT) {
+    throw new OnnxMetadataError(
+      props['nfdm.format'] === undefined
+        ? 'not an nfdm ONNX export (metadata_props has no nfdm.format)'
+        : `unsupported nfdm ONNX format '${props['nfdm.format']}' (expected '${ONNX_EXPORT_FORMAT}')`,
+    );
+  }
+  for (const key of ['nfdm.graph', 'nfdm.kind', 'nfdm.dim', 'nfdm.prior_std', 'nfdm.t_start', 'nfdm.signature']) {
+    if (props[key] === undefined) throw new OnnxMetadataError(`metadata_props lacks '${key}'`);
+  }
+  const dim = Number(props['nfdm.dim']);
+  if (!Number.isInteger(dim) || dim < 1)
+    throw new OnnxMetadataError(`metadata 'nfdm.dim' must be a positive integer, got '${props['nfdm.dim']}'`);
+  const m: OnnxGraphMetadata = {
+    format: props['nfdm.format'],
+    version: props['nfdm.version'] ?? '',
+    graph: props['nfdm.graph'] as GraphName,
+    kind: props['nfdm.kind'] as OnnxGraphMetadata['kind'],
+    dim,
+    forwardKind: props['nfdm.forward_kind'] ?? '',
+    forward: props['nfdm.forward'] ? json(props, 'nfdm.forward') : {},
+    volatility: props['nfdm.volatility'] ? json(props, 'nfdm.volatility') : {},
+    priorStd: Number(props['nfdm.prior_std']),
+    tStart: Number(props['nfdm.t_start']),
+    signature: json(props, 'nfdm.signature') as unknown as OnnxGraphMetadata['signature'],
+  };
+  if (props['nfdm.config']) m.config = json(props, 'nfdm.config');
+  if (props['nfdm.standardization']) {
+    const s = json(props, 'nfdm.standardization') as unknown as StandardizationMeta;
+    if (!Array.isArray(s.mean) || !Array.isArray(s.std) || s.mean.length !== dim || s.std.length !== dim) {
+      throw new OnnxMetadataError(`metadata 'nfdm.standardization' needs mean and std arrays of length ${dim}`);
+    }
+    m.standardization = { mean: s.mean.map(Number), std: s.std.map(Number) };
+  }
+  if (props['nfdm.solver']) m.solver = props['nfdm.solver'];
+  if (props['nfdm.mode']) m.mode = props['nfdm.mode'] as 'ode' | 'sde';
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal protobuf reader: enough to walk ModelProto's top-level fields.
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.buf.length) throw new OnnxMetadataError('truncated protobuf varint');
+      const b = this.buf[this.pos++];
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return result;
+      scale *= 128;
+    }
+    throw new OnnxMetadataError('malformed protobuf varint');
+  }
+  bytes(): Uint8Array {
+    const n = this.varint();
+    if (this.pos + n > this.buf.length) throw new OnnxMetadataError('truncated protobuf field');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.pos += 8;
+    else if (wire === 2) this.bytes();
+    else if (wire === 5) this.pos += 4;
+    else throw new OnnxMetadataError(`unsupported protobuf wire type ${wire}`);
+    if (this.pos > this.buf.length) throw new OnnxMetadataError('truncated protobuf field');
+  }
+}
+
+/** ModelProto.metadata_props (field 14) of serialised model bytes, as a key → value map. */
+export function readMetadataProps(bytes: Uint8Array): Record<string, string> {
+  const r = new Reader(bytes);
+  const decoder = new TextDecoder();
+  const props: Record<string, string> = {};
+  while (!r.done) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (field === 14 && wire === 2) {
+      const entry = new Reader(r.bytes());
+      let key = '';
+      let value = '';
+      while (!entry.done) {
+        const t = entry.varint();
+        if (t === (1 << 3) + 2) key = decoder.decode(entry.bytes());
+        else if (t === (2 << 3) + 2) value = decoder.decode(entry.bytes());
+        else entry.skip(t & 7);
+      }
+      props[key] = value;
+    } else {
+      r.skip(wire);
+    }
+  }
+  return props;
+}
+
+/** The nfdm metadata of serialised model bytes. */
+export function readOnnxMetadata(bytes: Uint8Array): OnnxGraphMetadata {
+  return propsToMetadata(readMetadataProps(bytes));
+}
