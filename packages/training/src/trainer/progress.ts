@@ -32,7 +32,7 @@ export function ttyProgress(options: TtyProgressOptions = {}): (event: TrainerEv
   let ckptNote = '';
   let msAvg = 0;
   const draw = () => {
-    const width = stream.columns ?? 120;
+    const width = stream.columns || 120;
     stream.write(`\r\x1b[2K${`${line}${evalNote}${ckptNote}`.slice(0, Math.max(10, width - 1))}`);
   };
   return (event) => {

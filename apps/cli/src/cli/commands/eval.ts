@@ -1,0 +1,114 @@
+/** `nfdm eval`: likelihoods and sample-quality metrics of a trained model on data. */
+import { Command, Option } from '@commander-js/extra-typings';
+import type { Context } from '../context.js';
+import { evaluationData } from '../data.js';
+import { METRIC_LABELS, METRIC_NAMES, type MetricName, nelboMetric, nllMetric, sampleMetrics } from '../metrics.js';
+import { BACKENDS, examples, listOf, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
+import { fmt, Output, table } from '../output.js';
+import {
+  checkDim,
+  dataSpecFor,
+  drawSamples,
+  locatedConfig,
+  locateModel,
+  logProbChoice,
+  openModel,
+  readMeta,
+  samplerChoice,
+  startBackend,
+} from '../runtime.js';
+
+export function evalCommand(ctx: Context) {
+  return new Command('eval')
+    .description('evaluate a trained model: exact NLL, NELBO (nats per sample, data units) and sample metrics against data')
+    .option('--model <dir>', 'a training output directory or a model directory (required)')
+    .option('--data <spec>', 'data to evaluate on (default: the training data; toys draw fresh test points)')
+    .option(
+      '--metrics <list>',
+      `comma-separated, from ${METRIC_NAMES.join(',')} (default: all for D ≤ 16, else nelbo)`,
+      listOf(METRIC_NAMES),
+    )
+    .option('--n <N>', 'test points, and model samples for the sample metrics', positiveInt, 1000)
+    .option('--seed <S>', 'seed of the toy test points, the samples and the Monte Carlo draws', nonNegativeInt, 0)
+    .option('--draws <K>', 'NELBO: Monte Carlo draws of (t, ε) per point', positiveInt, 10)
+    .option('--nll-solver <name>', 'NLL: ODE solver (default dopri5, adaptive)')
+    .option('--nll-steps <K>', 'NLL: fixed steps instead of adaptive stepping', positiveInt)
+    .option('--rtol <tol>', 'adaptive ODE solves: relative tolerance (default 1e-5)', positiveNumber)
+    .option('--atol <tol>', 'adaptive ODE solves: absolute tolerance (default 1e-5)', positiveNumber)
+    .option('--solver <name>', 'sampler for the sample metrics (default euler_maruyama)')
+    .option('--steps <K>', 'sampler steps (default 100)', positiveInt)
+    .option('--ode', 'sample with the probability-flow ODE')
+    .option('--sde', 'sample with the reverse SDE (default)')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option('--json', 'print the metrics as JSON on stdout')
+    .option('--verbose', 'notes on stderr even when it is not a terminal')
+    .addHelpText(
+      'after',
+      examples([
+        'nfdm eval --model runs/nfdm-8g',
+        'nfdm eval --model runs/nfdm-8g --metrics nll,nelbo --n 5000 --json',
+        'nfdm eval --model runs/fm-points --data test-points.csv --metrics nll,swd --nll-solver rk4 --nll-steps 50',
+      ]),
+    )
+    .action(async (opts) => {
+      const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
+      const location = locateModel(need(opts.model, '--model <dir>'));
+      const config = locatedConfig(location);
+      const meta = readMeta(location);
+      const metrics: MetricName[] = opts.metrics ?? (config.dim <= 16 ? [...METRIC_NAMES] : ['nelbo']);
+      const sampler = { solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde };
+      // --rtol/--atol also govern adaptive ODE sampling, but never make SDE sampling an error.
+      const sampling = samplerChoice(
+        samplerChoice(sampler).mode === 'ode' ? { ...sampler, rtol: opts.rtol, atol: opts.atol } : sampler,
+        1e-5,
+      );
+      const nllSolver = logProbChoice({ solver: opts.nllSolver, steps: opts.nllSteps, rtol: opts.rtol, atol: opts.atol }, 1e-5);
+      const spec = dataSpecFor(opts.data, meta, 'nfdm eval');
+      const { data, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003 });
+      checkDim(data, config, spec);
+      await startBackend(opts.backend, out);
+      const opened = openModel(location);
+      const started = performance.now();
+      const result: Record<string, unknown> = {};
+      if (metrics.includes('nelbo')) {
+        out.note(`NELBO of ${data.n} points (${opts.draws} draws each)…`);
+        result.nelbo = nelboMetric(opened, data, { draws: opts.draws, seed: opts.seed, bitsOffset: info.bitsOffset });
+      }
+      if (metrics.includes('nll')) {
+        out.note(`exact NLL of ${data.n} points (${nllSolver.label})…`);
+        result.nll = nllMetric(opened, data, { ...nllSolver, bitsOffset: info.bitsOffset });
+      }
+      const sampleNames = metrics.filter((m) => m !== 'nll' && m !== 'nelbo');
+      if (sampleNames.length > 0) {
+        out.note(`drawing ${data.n} samples (${sampling.label}) for ${sampleNames.join(', ')}…`);
+        const drawn = drawSamples(opened, data.n, sampling, opts.seed);
+        Object.assign(result, sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sampleNames, opts.seed));
+      }
+      opened.model.dispose();
+      const seconds = (performance.now() - started) / 1000;
+      const rows = [['metric', 'value', '']];
+      for (const m of metrics) {
+        const v = result[m];
+        if (typeof v === 'number') rows.push([m, fmt(v), METRIC_LABELS[m]]);
+        else if (v && typeof v === 'object') {
+          const l = v as { mean: number; stderr: number; bitsPerDim: number };
+          rows.push([m, `${fmt(l.mean)} ± ${fmt(l.stderr, 2)}`, `${METRIC_LABELS[m]}, ${fmt(l.bitsPerDim)} bits/dim`]);
+        }
+      }
+      const floor =
+        info.entropy !== undefined
+          ? `\nentropy floor of ${info.spec}: ${info.entropy.toFixed(3)} nats (no model's expected NLL can be lower)`
+          : '';
+      out.human(`${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${floor}`);
+      out.result({
+        model: opened.path,
+        data: { spec: info.spec, n: data.n, source: info.source },
+        units: 'nats per sample (data units)',
+        entropyFloor: info.entropy ?? null,
+        sampler: sampleNames.length > 0 ? sampling.label : null,
+        nllSolver: metrics.includes('nll') ? nllSolver.label : null,
+        metrics: result,
+        seconds,
+      });
+    });
+}

@@ -1,0 +1,90 @@
+/** `nfdm sample`: draw samples (and optionally whole trajectories) from a trained model. */
+import { Command, Option } from '@commander-js/extra-typings';
+import type { Context } from '../context.js';
+import { outputFormat, prepareOutputFile, writeSamples, writeTrajectories } from '../files.js';
+import { BACKENDS, examples, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
+import { fmt, Output } from '../output.js';
+import { drawSamples, locatedConfig, locateModel, openModel, samplerChoice, startBackend } from '../runtime.js';
+
+const FORMATS = ['csv', 'npy', 'json'] as const;
+
+export function sampleCommand(ctx: Context) {
+  return new Command('sample')
+    .description('draw samples from a trained model (in data units) and write them to a .csv, .npy or .json file')
+    .option('--model <dir>', 'a training output directory or a model directory (required)')
+    .option('--n <N>', 'number of samples (required)', positiveInt)
+    .option('--out <file>', 'output file: .csv (header x0,x1,…), .npy (float32 [n, D]) or .json (required)')
+    .option(
+      '--solver <name>',
+      'euler_maruyama (default for --sde), stochastic_heun, sra1; dopri5 (default for --ode), tsit5, bosh3, heun, midpoint, rk4, euler, …',
+    )
+    .option('--ode', 'integrate the probability-flow ODE (deterministic given the seed)')
+    .option('--sde', 'integrate the reverse SDE (the default)')
+    .option('--steps <K>', 'fixed solver steps (default 100; ODE solvers with an error estimate run adaptively without it)', positiveInt)
+    .option('--rtol <tol>', 'adaptive ODE: relative tolerance (default 1e-4)', positiveNumber)
+    .option('--atol <tol>', 'adaptive ODE: absolute tolerance (default 1e-4)', positiveNumber)
+    .option('--seed <S>', 'seed of the prior draws and the Brownian path', nonNegativeInt, 0)
+    .option('--trajectories <file>', 'also write every solver step: .npy [T, n, D] (+ .times.npy), .csv (t, particle, x…) or .json')
+    .option('--force', 'overwrite existing output files')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option('--json', 'print a summary as JSON on stdout')
+    .option('--verbose', 'notes on stderr even when it is not a terminal')
+    .addHelpText(
+      'after',
+      examples([
+        'nfdm sample --model runs/nfdm-8g --n 5000 --out samples.csv',
+        'nfdm sample --model runs/nfdm-8g --n 5000 --ode --solver dopri5 --rtol 1e-5 --atol 1e-5 --out samples.npy',
+        'nfdm sample --model runs/nfdm-8g --n 200 --steps 50 --seed 3 --out s.json --trajectories paths.npy',
+      ]),
+    )
+    .action(async (opts) => {
+      const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
+      const modelDir = need(opts.model, '--model <dir>');
+      const n = need(opts.n, '--n <N>');
+      const file = need(opts.out, '--out <file>');
+      const format = outputFormat(file, FORMATS);
+      const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
+      const choice = samplerChoice(opts);
+      const location = locateModel(modelDir);
+      const config = locatedConfig(location);
+      prepareOutputFile(file, opts.force);
+      if (opts.trajectories) {
+        prepareOutputFile(opts.trajectories, opts.force, '--trajectories');
+        if (trajFormat === 'npy') prepareOutputFile(opts.trajectories.replace(/\.npy$/i, '.times.npy'), opts.force, '--trajectories');
+      }
+      await startBackend(opts.backend, out);
+      const opened = openModel(location);
+      out.note(`sampling ${n} × ${config.dim} from ${opened.path} (${choice.label}, seed ${opts.seed})`);
+      const started = performance.now();
+      const drawn = drawSamples(opened, n, choice, opts.seed, Boolean(opts.trajectories));
+      const seconds = (performance.now() - started) / 1000;
+      const meta = {
+        model: opened.path,
+        mode: choice.mode,
+        solver: choice.solver,
+        steps: choice.steps ?? null,
+        adaptive: choice.adaptive ?? null,
+        seed: opts.seed,
+      };
+      writeSamples(file, format, { data: drawn.samples, n: drawn.n, dim: drawn.dim }, meta);
+      const files = [file];
+      if (opts.trajectories && trajFormat && drawn.trajectory && drawn.times) {
+        files.push(...writeTrajectories(opts.trajectories, trajFormat, drawn.trajectory, drawn.times, drawn.n, drawn.dim, meta));
+      }
+      opened.model.dispose();
+      out.human(
+        `wrote ${drawn.n} samples × ${drawn.dim} to ${file} (${choice.label}, ${drawn.stats.nfe} function evaluations, ${fmt(seconds, 3)} s)` +
+          (files.length > 1 ? `\n  trajectories (${drawn.times?.length} times): ${files.slice(1).join(', ')}` : ''),
+      );
+      out.result({
+        out: file,
+        files,
+        n: drawn.n,
+        dim: drawn.dim,
+        ...meta,
+        times: drawn.times?.length ?? null,
+        stats: drawn.stats,
+        seconds,
+      });
+    });
+}

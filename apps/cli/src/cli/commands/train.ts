@@ -1,0 +1,78 @@
+/** `nfdm train`: train a model into an output directory (checkpoints, metrics, model, run.json). */
+import { Command, Option } from '@commander-js/extra-typings';
+import type { Context } from '../context.js';
+import { EXIT_INTERRUPTED } from '../errors.js';
+import { BACKENDS, emaDecay, examples, need, nonNegativeInt, positiveInt, positiveNumber, widths } from '../options.js';
+import { Output } from '../output.js';
+import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
+import { type RunSettings, readSettingsFile } from '../run-config.js';
+import { describeRun, runTraining } from '../training.js';
+
+export function trainCommand(ctx: Context) {
+  const cmd = new Command('train')
+    .description('train a diffusion model; writes checkpoints, metrics.jsonl, model/ (EMA weights) and run.json into --out')
+    .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES))
+    .option('--data <spec>', 'a toy set (see nfdm datasets), fashion-mnist, fashion-mnist-14, or a .csv / .npy file')
+    .option('--steps <N>', 'total training updates', positiveInt)
+    .option('--out <dir>', 'output directory (required)')
+    .option('--batch <B>', 'batch size (default 1024)', positiveInt)
+    .option('--seed <S>', 'seed of the initial weights, batches and noise (default 0)', nonNegativeInt)
+    .option('--hidden <widths>', 'hidden layer widths of every network (default 64,64,64,64)', widths)
+    .option('--lr <rate>', 'peak learning rate of Adam (default 1e-3)', positiveNumber)
+    .addOption(
+      new Option('--schedule <kind>', 'learning-rate schedule after the warm-up (default cosine, to lr/100)').choices([
+        'cosine',
+        'constant',
+      ] as const),
+    )
+    .option('--warmup <steps>', 'linear warm-up updates (default min(100, steps/20))', nonNegativeInt)
+    .option('--ema <decay>', "EMA decay of the exported weights, or 'none' (default 0.999)", emaDecay)
+    .option('--clip <norm>', 'clip gradients to this global norm (default: no clipping)', positiveNumber)
+    .option('--eval-every <N>', 'held-out NELBO every N updates, 0 = only at the end (default 1000)', nonNegativeInt)
+    .option('--checkpoint-every <N>', 'checkpoint every N updates, 0 = only at the end (default 1000)', nonNegativeInt)
+    .option('--log-every <N>', 'metrics.jsonl line every N updates (default 10)', positiveInt)
+    .option('--config <file>', 'JSON settings (keys as in run.json "config"; flags win), or a previous run.json to repeat it')
+    .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
+    .option('--force', 'replace a run already in --out')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option('--json', 'print the run summary as JSON on stdout')
+    .option('--verbose', 'notes on stderr even when it is not a terminal')
+    .addHelpText(
+      'after',
+      `\nModels:\n${MODEL_NAMES.map((m) => `  ${m.padEnd(7)} ${MODEL_DESCRIPTIONS[m]}`).join('\n')}\n` +
+        examples([
+          'nfdm train --model nfdm --data 8gaussians --steps 20000 --out runs/nfdm-8g',
+          'nfdm train --model vp --data moons --steps 5000 --batch 512 --hidden 64,64,64 --out runs/vp-moons',
+          'nfdm train --model fm --data points.csv --steps 3000 --out runs/fm-points   # standardised, stored with the model',
+          'nfdm train --out runs/nfdm-8g --resume --steps 40000                       # train further',
+          'nfdm train --config runs/nfdm-8g/run.json --seed 1 --out runs/nfdm-8g-seed1',
+        ]),
+    )
+    .action(async (opts, command) => {
+      const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
+      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+      const cli: Partial<RunSettings> = {};
+      if (given('model')) cli.model = opts.model;
+      if (given('data')) cli.data = opts.data;
+      if (given('steps')) cli.steps = opts.steps;
+      if (given('batch')) cli.batch = opts.batch;
+      if (given('seed')) cli.seed = opts.seed;
+      if (given('hidden')) cli.hidden = opts.hidden;
+      if (given('lr')) cli.lr = opts.lr;
+      if (given('schedule')) cli.schedule = opts.schedule;
+      if (given('warmup')) cli.warmup = opts.warmup;
+      if (given('ema')) cli.ema = opts.ema;
+      if (given('clip')) cli.clip = opts.clip;
+      if (given('evalEvery')) cli.evalEvery = opts.evalEvery;
+      if (given('checkpointEvery')) cli.checkpointEvery = opts.checkpointEvery;
+      if (given('logEvery')) cli.logEvery = opts.logEvery;
+      const file = opts.config ? readSettingsFile(opts.config) : undefined;
+      const dir = need(opts.out, '--out <dir>');
+      const outcome = await runTraining({ out: dir, cli, file, resume: opts.resume, force: opts.force, backend: opts.backend }, out);
+      outcome.model.dispose();
+      out.human(describeRun(outcome.summary, dir));
+      out.result(outcome.summary);
+      if (outcome.interrupted) ctx.exitCode = EXIT_INTERRUPTED;
+    });
+  return cmd;
+}

@@ -1,0 +1,106 @@
+/** Output files: extension checks, no silent overwrites, samples and trajectories on disk. */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, extname } from 'node:path';
+import { writeFileAtomic } from '@nfdm/core';
+import { type DataMatrix, writeCsv, writeNpy } from '@nfdm/datasets';
+import { CliError, UsageError } from './errors.js';
+import { jsonReplacer } from './output.js';
+
+/** The lower-case extension of `path` (without the dot) if it is one of `allowed`, else a usage error. */
+export function outputFormat<T extends string>(path: string, allowed: readonly T[], flag = '--out'): T {
+  const ext = extname(path).slice(1).toLowerCase();
+  if (!(allowed as readonly string[]).includes(ext)) {
+    throw new UsageError(`${flag} ${path}: the file name must end in ${allowed.map((a) => `.${a}`).join(', ')} (that picks the format)`);
+  }
+  return ext as T;
+}
+
+/** Refuse to replace an existing file unless `force`; create the parent directory. */
+export function prepareOutputFile(path: string, force: boolean | undefined, flag = '--out'): void {
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) throw new CliError(`${flag} ${path} is a directory; give a file name`);
+    if (!force) throw new CliError(`${path} already exists; pass --force to overwrite it`);
+  }
+  mkdirSync(dirname(path), { recursive: true });
+}
+
+export function writeText(path: string, text: string): void {
+  writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+export function writeJson(path: string, value: unknown): void {
+  writeText(path, `${JSON.stringify(value, jsonReplacer, 2)}\n`);
+}
+
+/** Column names x0 … x(D−1). */
+export function columnNames(dim: number): string[] {
+  return Array.from({ length: dim }, (_, j) => `x${j}`);
+}
+
+/** Nested rows of a row-major matrix. */
+export function rowsOf(data: ArrayLike<number>, n: number, dim: number): number[][] {
+  const out: number[][] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = Array.from({ length: dim }, (_, j) => data[i * dim + j]);
+  return out;
+}
+
+/** Samples [n, D] as CSV (header x0,x1,…), NPY (float32) or JSON ({ n, dim, samples, …meta }). */
+export function writeSamples(path: string, format: 'csv' | 'npy' | 'json', m: DataMatrix, meta: Record<string, unknown>): void {
+  if (format === 'csv') writeCsv(path, m, { header: columnNames(m.dim) });
+  else if (format === 'npy') writeNpy(path, m);
+  else writeJson(path, { format: 'nfdm-samples/1', n: m.n, dim: m.dim, ...meta, samples: rowsOf(m.data, m.n, m.dim) });
+}
+
+/** A version-1.0 .npy file of float32 values with any shape (C order). */
+export function encodeNpyArray(data: Float32Array, shape: number[]): Uint8Array {
+  const dims = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${dims}, }`;
+  header += `${' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64)}\n`;
+  const out = new Uint8Array(10 + header.length + 4 * data.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  const view = new DataView(out.buffer);
+  view.setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  const start = 10 + header.length;
+  for (let i = 0; i < data.length; i++) view.setFloat32(start + 4 * i, data[i], true);
+  return out;
+}
+
+/**
+ * Trajectories [T, n, D] with their T times: NPY holds the [T, n, D] array (times in a
+ * `<name>.times.npy` sibling), CSV is long format (t, particle, x0, …), JSON nests
+ * [T][n][D] next to `times`.
+ */
+export function writeTrajectories(
+  path: string,
+  format: 'csv' | 'npy' | 'json',
+  traj: Float32Array,
+  times: number[],
+  n: number,
+  dim: number,
+  meta: Record<string, unknown>,
+): string[] {
+  const T = times.length;
+  if (format === 'npy') {
+    writeFileAtomic(path, encodeNpyArray(traj, [T, n, dim]));
+    const timesPath = path.replace(/\.npy$/i, '.times.npy');
+    writeFileAtomic(timesPath, encodeNpyArray(Float32Array.from(times), [T]));
+    return [path, timesPath];
+  }
+  if (format === 'csv') {
+    const lines = [['t', 'particle', ...columnNames(dim)].join(',')];
+    for (let k = 0; k < T; k++) {
+      for (let i = 0; i < n; i++) {
+        const o = (k * n + i) * dim;
+        const row = [String(times[k]), String(i)];
+        for (let j = 0; j < dim; j++) row.push(String(traj[o + j]));
+        lines.push(row.join(','));
+      }
+    }
+    writeText(path, `${lines.join('\n')}\n`);
+    return [path];
+  }
+  const nested = Array.from({ length: T }, (_, k) => rowsOf(traj.subarray(k * n * dim, (k + 1) * n * dim), n, dim));
+  writeJson(path, { format: 'nfdm-trajectories/1', shape: [T, n, dim], ...meta, times, trajectories: nested });
+  return [path];
+}

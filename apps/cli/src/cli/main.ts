@@ -1,0 +1,94 @@
+/**
+ * The `nfdm` program. `main(argv)` parses, runs one command and resolves to the exit status
+ * (it never calls process.exit): 0 on success, 2 for usage errors (unknown commands or
+ * options, bad flag values), 1 for failures, 130 after Ctrl-C stopped training cleanly.
+ * Every error is one line `nfdm: <message>` on stderr; `NFDM_DEBUG=1` adds the stack.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from '@commander-js/extra-typings';
+import { datasetsCommand } from './commands/datasets.js';
+import { demoCommand } from './commands/demo.js';
+import { evalCommand } from './commands/eval.js';
+import { plotCommand } from './commands/plot.js';
+import { sampleCommand } from './commands/sample.js';
+import { trainCommand } from './commands/train.js';
+import type { Context } from './context.js';
+import { CliError, EXIT_FAILURE, EXIT_USAGE, oneLine } from './errors.js';
+import { examples } from './options.js';
+import { type Io, processIo } from './output.js';
+
+function version(): string {
+  for (const rel of ['../package.json', '../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8'));
+      if (pkg.name === '@nfdm/cli') return pkg.version;
+    } catch {
+      // try the next location (dist/ vs src/cli/)
+    }
+  }
+  return 'unknown';
+}
+
+/** Apply the root's exit and output settings to every command below it. */
+function inherit(cmd: Command<unknown[], Record<string, unknown>, Record<string, unknown>>): void {
+  for (const sub of cmd.commands) {
+    sub.copyInheritedSettings(cmd as never);
+    inherit(sub as never);
+  }
+}
+
+export function buildProgram(ctx: Context): Command {
+  const program = new Command('nfdm')
+    .description('Train, sample, evaluate and plot diffusion models with learned forward processes (NFDM, NDM) and fixed baselines.')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout.write(s),
+      writeErr: (s) => ctx.io.stderr.write(s),
+      // Errors are printed once, as one line, by main().
+      outputError: () => {},
+    })
+    .addHelpText(
+      'after',
+      examples([
+        'nfdm demo                                   # NFDM on 8gaussians: plots + metrics in demo-out/',
+        'nfdm datasets',
+        'nfdm train --model nfdm --data moons --steps 20000 --out runs/moons',
+        'nfdm sample --model runs/moons --n 5000 --out samples.csv',
+        'nfdm eval --model runs/moons --metrics nll,nelbo,mmd',
+        'nfdm plot density --model runs/moons --out density.png',
+        '# every command has --help with examples, and --json for machine-readable output',
+      ]),
+    );
+  program.addCommand(trainCommand(ctx));
+  program.addCommand(sampleCommand(ctx));
+  program.addCommand(evalCommand(ctx));
+  program.addCommand(plotCommand(ctx));
+  program.addCommand(demoCommand(ctx));
+  program.addCommand(datasetsCommand(ctx));
+  inherit(program as never);
+  return program as unknown as Command;
+}
+
+/** Run the CLI on `argv` (as process.argv: node, script, args…); resolves to the exit status. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const ctx: Context = { io, exitCode: 0 };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      // `nfdm` or `nfdm plot` alone: the help went to stderr.
+      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync')
+        return error.exitCode === 0 ? 0 : EXIT_USAGE;
+      io.stderr.write(`nfdm: ${oneLine(error)}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`nfdm: ${oneLine(error)}\n`);
+    if (process.env.NFDM_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    return error instanceof CliError ? error.exitCode : EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The settings of a training run: command-line flags over a `--config` file over the stored
+ * settings of a resumed run over the defaults. The same object is stored as `config` in
+ * run.json, so `nfdm train --config old/run.json --out new` repeats a run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { ModelConfig } from '@nfdm/models';
+import type { TrainerConfigInput } from '@nfdm/training';
+import { CliError, UsageError } from './errors.js';
+import { isModelName, MODEL_NAMES, type ModelName } from './presets.js';
+
+export interface RunSettings {
+  model: ModelName;
+  data: string;
+  steps: number;
+  batch: number;
+  seed: number;
+  hidden: number[];
+  lr: number;
+  schedule: 'cosine' | 'constant';
+  /** Warm-up updates (default min(100, 5% of steps)). */
+  warmup?: number;
+  ema: number | null;
+  clip: number | null;
+  evalEvery: number;
+  checkpointEvery: number;
+  logEvery: number;
+  /** Replaces sections of the named model's config (advanced). */
+  modelConfig?: Partial<Pick<ModelConfig, 'forward' | 'predictor' | 'volatility'>>;
+  /** Merged last into the trainer config (advanced: optimizer, evalDraws, keep, …). */
+  trainer?: Partial<TrainerConfigInput>;
+}
+
+export const DEFAULTS = {
+  batch: 1024,
+  seed: 0,
+  hidden: [64, 64, 64, 64],
+  lr: 1e-3,
+  schedule: 'cosine' as const,
+  ema: 0.999,
+  clip: null,
+  evalEvery: 1000,
+  checkpointEvery: 1000,
+  logEvery: 10,
+};
+
+const KEYS = [
+  'model',
+  'data',
+  'steps',
+  'batch',
+  'seed',
+  'hidden',
+  'lr',
+  'schedule',
+  'warmup',
+  'ema',
+  'clip',
+  'evalEvery',
+  'checkpointEvery',
+  'logEvery',
+  'modelConfig',
+  'trainer',
+] as const;
+
+/** Settings that define the run; a resume cannot change them. */
+export const FIXED_ON_RESUME = ['model', 'data', 'batch', 'seed', 'hidden', 'lr', 'schedule', 'warmup', 'ema', 'clip'] as const;
+
+function fail(file: string, key: string, what: string, got: unknown): never {
+  throw new CliError(`${file}: '${key}' must be ${what}, got ${JSON.stringify(got)}`);
+}
+
+const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+
+/** Validate settings read from JSON (a --config file or run.json); names the file and key. */
+export function parseSettings(raw: unknown, file: string): Partial<RunSettings> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new CliError(`${file}: expected a JSON object of training settings`);
+  const obj = raw as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!(KEYS as readonly string[]).includes(key)) throw new CliError(`${file}: unknown setting '${key}' (known: ${KEYS.join(', ')})`);
+  }
+  const out: Partial<RunSettings> = {};
+  if (obj.model !== undefined) {
+    if (typeof obj.model !== 'string' || !isModelName(obj.model)) fail(file, 'model', `one of ${MODEL_NAMES.join(', ')}`, obj.model);
+    out.model = obj.model;
+  }
+  if (obj.data !== undefined) {
+    if (typeof obj.data !== 'string' || obj.data.length === 0) fail(file, 'data', 'a dataset name or file path', obj.data);
+    out.data = obj.data;
+  }
+  for (const [key, min] of [
+    ['steps', 1],
+    ['batch', 1],
+    ['seed', 0],
+    ['warmup', 0],
+    ['evalEvery', 0],
+    ['checkpointEvery', 0],
+    ['logEvery', 1],
+  ] as const) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    if (!isInt(v, min)) fail(file, key, `an integer ≥ ${min}`, v);
+    out[key] = v;
+  }
+  if (obj.hidden !== undefined) {
+    if (!Array.isArray(obj.hidden) || obj.hidden.length === 0 || !obj.hidden.every((w) => isInt(w, 1))) {
+      fail(file, 'hidden', 'a non-empty array of positive integers', obj.hidden);
+    }
+    out.hidden = obj.hidden as number[];
+  }
+  if (obj.lr !== undefined) {
+    if (typeof obj.lr !== 'number' || !(obj.lr > 0) || !Number.isFinite(obj.lr)) fail(file, 'lr', 'a number > 0', obj.lr);
+    out.lr = obj.lr;
+  }
+  if (obj.schedule !== undefined) {
+    if (obj.schedule !== 'cosine' && obj.schedule !== 'constant') fail(file, 'schedule', '"cosine" or "constant"', obj.schedule);
+    out.schedule = obj.schedule;
+  }
+  if (obj.ema !== undefined) {
+    if (obj.ema !== null && !(typeof obj.ema === 'number' && obj.ema >= 0 && obj.ema < 1))
+      fail(file, 'ema', 'a decay in [0, 1) or null', obj.ema);
+    out.ema = obj.ema as number | null;
+  }
+  if (obj.clip !== undefined) {
+    if (obj.clip !== null && !(typeof obj.clip === 'number' && obj.clip > 0)) fail(file, 'clip', 'a number > 0 or null', obj.clip);
+    out.clip = obj.clip as number | null;
+  }
+  for (const key of ['modelConfig', 'trainer'] as const) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(file, key, 'an object', v);
+    out[key] = v as never;
+  }
+  return out;
+}
+
+/** Read a --config file: either settings, or a run.json (its `config`). */
+export function readSettingsFile(path: string): Partial<RunSettings> {
+  if (!existsSync(path)) throw new CliError(`config file ${path} does not exist`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new CliError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  const obj = raw as Record<string, unknown> | null;
+  if (obj && typeof obj === 'object' && obj.format === 'nfdm-run/1') return parseSettings(obj.config, `${path} (config)`);
+  return parseSettings(raw, path);
+}
+
+/** Fill in the defaults; model, data and steps must be known by now. */
+export function completeSettings(s: Partial<RunSettings>): RunSettings {
+  if (!s.model) throw new UsageError(`--model is required (one of ${MODEL_NAMES.join(', ')})`);
+  if (!s.data)
+    throw new UsageError('--data is required (a toy set such as 8gaussians, fashion-mnist, or a .csv / .npy file; see nfdm datasets)');
+  if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
+  return {
+    ...DEFAULTS,
+    ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)),
+  } as RunSettings;
+}
+
+/** The trainer config of a run. */
+export function trainerConfig(s: RunSettings): TrainerConfigInput {
+  const warmup = s.warmup ?? Math.min(100, Math.floor(s.steps / 20));
+  const schedule: TrainerConfigInput['schedule'] =
+    s.schedule === 'constant' ? { kind: 'constant', lr: s.lr, warmup } : { kind: 'cosine', lr: s.lr, warmup, floor: s.lr / 100 };
+  return {
+    steps: s.steps,
+    batchSize: s.batch,
+    seed: s.seed,
+    schedule,
+    ema: s.ema,
+    clipNorm: s.clip,
+    evalEvery: s.evalEvery,
+    evalDraws: 4,
+    checkpointEvery: s.checkpointEvery,
+    logEvery: s.logEvery,
+    keep: 3,
+    ...(s.trainer ?? {}),
+  };
+}

@@ -1,0 +1,356 @@
+/**
+ * What several commands share: starting the backend, finding and loading a model directory,
+ * the CLI's metadata next to a model, solver flags, sampling and log-densities in data units.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { type BackendReport, getSolver, initBackend, SolverError, type SolveStats, writeFileAtomic } from '@nfdm/core';
+import type { DataMatrix } from '@nfdm/datasets';
+import {
+  type DiffusionModel,
+  loadModel,
+  MODEL_CONFIG_FILE,
+  type ModelConfig,
+  readModelConfig,
+  type Standardization,
+  standardizationLogDet,
+  standardize,
+  unstandardize,
+} from '@nfdm/models';
+import { latestCheckpoint, loadCheckpointModel, readCheckpoint } from '@nfdm/training';
+import * as tf from '@tensorflow/tfjs';
+import type { DataInfo } from './data.js';
+import { CliError, UsageError } from './errors.js';
+import type { BackendChoice } from './options.js';
+import type { Output } from './output.js';
+
+/** Start the tfjs backend (once per process) and note which one runs. */
+export async function startBackend(choice: BackendChoice | undefined, out: Output): Promise<BackendReport> {
+  let report: BackendReport;
+  try {
+    report = await initBackend(choice === undefined || choice === 'auto' ? undefined : choice);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  const extra = report.wasm ? ` (SIMD ${report.wasm.simd ? 'on' : 'off'}, ${report.wasm.threads} thread)` : '';
+  out.note(`backend: ${report.backend}${extra}`);
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model directories.
+
+/** The CLI's file next to a model's config.json and weights.safetensors. */
+export const META_FILE = 'meta.json';
+export const META_FORMAT = 'nfdm-cli-meta/1';
+/** The summary `nfdm train` writes into its output directory. */
+export const RUN_FILE = 'run.json';
+
+export interface ModelMeta {
+  format: typeof META_FORMAT;
+  /** Model name on the command line (nfdm, ndm, vp, …). */
+  model: string;
+  data: DataInfo;
+  /** Training updates behind these weights. */
+  step: number;
+}
+
+export interface ModelLocation {
+  /** A directory with config.json + weights.safetensors, or undefined for a checkpoint. */
+  modelDir?: string;
+  /** The checkpoint to load when there is no exported model (an interrupted run). */
+  checkpoint?: string;
+  /** The training output directory, if the model lives in one. */
+  runDir?: string;
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `--model DIR`: a model directory (config.json + weights.safetensors), a training output
+ * directory (its `model/`, or its latest checkpoint if the model was never exported), or one
+ * checkpoint directory.
+ */
+export function locateModel(dir: string): ModelLocation {
+  if (!existsSync(dir)) throw new CliError(`model directory ${dir} does not exist`);
+  if (!isDir(dir)) throw new CliError(`--model expects a directory, ${dir} is a file`);
+  if (existsSync(join(dir, MODEL_CONFIG_FILE)) && existsSync(join(dir, 'weights.safetensors'))) {
+    const parent = dirname(dir);
+    return { modelDir: dir, runDir: basename(dir) === 'model' && existsSync(join(parent, RUN_FILE)) ? parent : undefined };
+  }
+  if (existsSync(join(dir, 'model', MODEL_CONFIG_FILE))) return { modelDir: join(dir, 'model'), runDir: dir };
+  const latest = latestCheckpoint(dir);
+  if (latest) return { checkpoint: latest, runDir: dir };
+  if (existsSync(join(dir, MODEL_CONFIG_FILE)) && existsSync(join(dir, 'optimizer.json'))) return { checkpoint: dir, runDir: dirname(dir) };
+  throw new CliError(
+    `${dir} is not a model: expected config.json + weights.safetensors, a training output directory with model/, or checkpoints`,
+  );
+}
+
+/** The model's config without building it (no backend needed). */
+export function locatedConfig(loc: ModelLocation): ModelConfig {
+  if (loc.modelDir) return readModelConfig(loc.modelDir);
+  return readCheckpoint(loc.checkpoint as string).model;
+}
+
+/** The CLI metadata of a model: meta.json next to it, else the run directory's run.json. */
+export function readMeta(loc: ModelLocation): ModelMeta | undefined {
+  const candidates = [loc.modelDir ? join(loc.modelDir, META_FILE) : undefined, loc.runDir ? join(loc.runDir, RUN_FILE) : undefined];
+  for (const path of candidates) {
+    if (!path || !existsSync(path)) continue;
+    try {
+      const raw = JSON.parse(readFileSync(path, 'utf8'));
+      if (raw?.format === META_FORMAT) return raw as ModelMeta;
+      if (raw?.data?.spec && raw?.config?.model)
+        return { format: META_FORMAT, model: raw.config.model, data: raw.data, step: raw.step ?? 0 };
+    } catch {
+      // A broken metadata file only loses conveniences (default --data); the model still loads.
+    }
+  }
+  return undefined;
+}
+
+export function writeMeta(modelDir: string, meta: ModelMeta): void {
+  writeFileAtomic(join(modelDir, META_FILE), new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`));
+}
+
+export interface OpenedModel {
+  model: DiffusionModel;
+  config: ModelConfig;
+  meta?: ModelMeta;
+  location: ModelLocation;
+  /** What was loaded, for messages. */
+  path: string;
+}
+
+/** Load the model of `--model DIR` (after the backend has started). */
+export function openModel(loc: ModelLocation): OpenedModel {
+  const meta = readMeta(loc);
+  if (loc.modelDir) {
+    const model = loadModel(loc.modelDir);
+    return { model, config: readModelConfig(loc.modelDir), meta, location: loc, path: loc.modelDir };
+  }
+  const path = loc.checkpoint as string;
+  const model = loadCheckpointModel(path);
+  return { model, config: readCheckpoint(path).model, meta, location: loc, path };
+}
+
+/** The data spec to use: `--data` if given, else the one the model was trained on. */
+export function dataSpecFor(given: string | undefined, meta: ModelMeta | undefined, what: string): string {
+  if (given) return given;
+  if (meta?.data?.spec) return meta.data.spec;
+  throw new UsageError(`${what} needs --data: the model directory does not say which data it was trained on`);
+}
+
+export function checkDim(data: DataMatrix, config: { dim: number }, spec: string): void {
+  if (data.dim !== config.dim) {
+    throw new CliError(`${spec} has ${data.dim} dimension${data.dim === 1 ? '' : 's'} per row, the model expects ${config.dim}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Solvers.
+
+export interface SolverFlags {
+  solver?: string;
+  steps?: number;
+  ode?: boolean;
+  sde?: boolean;
+  rtol?: number;
+  atol?: number;
+}
+
+export interface SamplerChoice {
+  mode: 'sde' | 'ode';
+  solver: string;
+  /** Fixed steps, or undefined when adaptive. */
+  steps?: number;
+  adaptive?: { rtol: number; atol: number };
+  /** e.g. `sde euler_maruyama, 100 steps` or `ode dopri5, rtol 1e-4 atol 1e-4`. */
+  label: string;
+}
+
+/** A solver by name, with unknown names as usage errors. */
+export function solverByName(name: string): ReturnType<typeof getSolver> {
+  try {
+    return getSolver(name);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * How to sample, from `--solver`, `--ode`/`--sde`, `--steps`, `--rtol`/`--atol`. SDE:
+ * fixed steps (default 100, Euler–Maruyama). ODE: an adaptive solver without `--steps` runs
+ * adaptively (default dopri5, tolerances `defaultTol`), otherwise fixed steps (default 100).
+ */
+export function samplerChoice(flags: SolverFlags, defaultTol = 1e-4): SamplerChoice {
+  if (flags.ode && flags.sde) throw new UsageError('--ode and --sde exclude each other');
+  let mode: 'sde' | 'ode' = flags.ode ? 'ode' : 'sde';
+  let solver = mode === 'sde' ? 'euler_maruyama' : 'dopri5';
+  if (flags.solver !== undefined) {
+    const s = solverByName(flags.solver);
+    if (s.kind === 'sde' && flags.ode) {
+      throw new UsageError(
+        `'${s.name}' is an SDE solver and cannot integrate the probability-flow ODE (--ode); use --sde or an ODE solver`,
+      );
+    }
+    if (s.kind === 'ode' && flags.sde) {
+      throw new UsageError(`'${s.name}' is an ODE solver; the reverse SDE (--sde) needs euler_maruyama, stochastic_heun or sra1`);
+    }
+    mode = s.kind;
+    solver = s.name;
+  }
+  const s = solverByName(solver);
+  if (mode === 'sde') {
+    if (flags.rtol !== undefined || flags.atol !== undefined)
+      throw new UsageError('--rtol/--atol apply to ODE solvers only; SDE solves use fixed --steps');
+    const steps = flags.steps ?? 100;
+    return { mode, solver, steps, label: `reverse SDE, ${solver}, ${steps} steps` };
+  }
+  if (flags.steps === undefined && s.kind === 'ode' && s.adaptive) {
+    const rtol = flags.rtol ?? defaultTol;
+    const atol = flags.atol ?? defaultTol;
+    return { mode, solver, adaptive: { rtol, atol }, label: `probability-flow ODE, ${solver}, rtol ${rtol} atol ${atol}` };
+  }
+  if (flags.steps === undefined && (flags.rtol !== undefined || flags.atol !== undefined)) {
+    throw new UsageError(
+      `'${solver}' has no error estimate, so --rtol/--atol cannot apply; use --steps or an adaptive solver (dopri5, tsit5, bosh3, heun)`,
+    );
+  }
+  const steps = flags.steps ?? 100;
+  return { mode, solver, steps, label: `probability-flow ODE, ${solver}, ${steps} steps` };
+}
+
+/** Log-density solver choice: always the ODE; adaptive by default (dopri5). */
+export function logProbChoice(flags: { solver?: string; steps?: number; rtol?: number; atol?: number }, defaultTol: number) {
+  const c = samplerChoice({ ...flags, ode: true }, defaultTol);
+  return {
+    solver: c.solver,
+    steps: c.steps,
+    rtol: c.adaptive?.rtol ?? defaultTol,
+    atol: c.adaptive?.atol ?? defaultTol,
+    label: c.label.replace('probability-flow ODE', 'exact likelihood (probability-flow ODE)'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampling and densities in data units.
+
+export interface Drawn {
+  /** [n, D] row-major, data units. */
+  samples: Float32Array;
+  n: number;
+  dim: number;
+  /** [T, n, D] row-major, data units, when asked for. */
+  trajectory?: Float32Array;
+  times?: number[];
+  stats: SolveStats;
+}
+
+const SAMPLE_CHUNK = 8192;
+
+/** Draw n samples (in chunks unless trajectories are asked for), back in data units. */
+export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoice, seed: number, trajectory = false): Drawn {
+  const { model, config } = opened;
+  const D = config.dim;
+  const std = config.standardization;
+  const samples = new Float32Array(n * D);
+  const stats: SolveStats = { nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 };
+  const chunk = trajectory ? n : SAMPLE_CHUNK;
+  let traj: Float32Array | undefined;
+  let times: number[] | undefined;
+  for (let start = 0, k = 0; start < n; start += chunk, k++) {
+    const size = Math.min(chunk, n - start);
+    let r: ReturnType<DiffusionModel['sample']>;
+    try {
+      r = model.sample({
+        n: size,
+        mode: choice.mode,
+        solver: choice.solver,
+        steps: choice.steps,
+        adaptive: choice.adaptive,
+        seed: seed + k,
+        trajectory,
+      });
+    } catch (error) {
+      if (error instanceof SolverError)
+        throw new CliError(`sampling failed (${choice.label}): ${error.message}; try more --steps or another --solver`);
+      throw error;
+    }
+    try {
+      const x = std ? unstandardize(r.samples, std) : r.samples;
+      samples.set(x.dataSync() as Float32Array, start * D);
+      if (x !== r.samples) x.dispose();
+      if (trajectory && r.trajectory) {
+        const [T] = r.trajectory.shape;
+        const flat = tf.tidy(() => {
+          const t2 = tf.reshape(r.trajectory as tf.Tensor, [T * size, D]);
+          return std ? unstandardize(t2, std) : t2.clone();
+        });
+        traj = flat.dataSync() as Float32Array;
+        flat.dispose();
+        times = r.times;
+      }
+      for (const key of ['nfe', 'diffusionEvals', 'steps', 'acceptedSteps', 'rejectedSteps'] as const) stats[key] += r.stats[key];
+      if (k === 0) stats.initialStep = r.stats.initialStep;
+    } finally {
+      tf.dispose([r.samples, r.trajectory ?? []]);
+    }
+  }
+  const bad = samples.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new CliError(
+      `sampling diverged: sample ${Math.floor(bad / D) + 1} is not finite (${choice.label}); try more --steps or another --solver`,
+    );
+  }
+  return { samples, n, dim: D, trajectory: traj, times, stats };
+}
+
+/**
+ * log p(x) per row in nats, data units: the model's exact ODE likelihood of the standardised
+ * rows plus log |det ∂y/∂x|. Rows go through `logProb` in batches of `batch`.
+ */
+export function logDensity(
+  opened: OpenedModel,
+  x: DataMatrix,
+  options: { solver: string; steps?: number; rtol: number; atol: number; batch?: number; seed?: number },
+): { logp: Float64Array; stats: SolveStats } {
+  const { model, config } = opened;
+  const std = config.standardization;
+  const logDet = std ? standardizationLogDet(std) : 0;
+  const batch = options.batch ?? 4096;
+  const logp = new Float64Array(x.n);
+  const stats: SolveStats = { nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 };
+  for (let start = 0, k = 0; start < x.n; start += batch, k++) {
+    const size = Math.min(batch, x.n - start);
+    const raw = tf.tensor2d(x.data.subarray(start * x.dim, (start + size) * x.dim), [size, x.dim]);
+    const y = std ? standardize(raw, std) : raw;
+    try {
+      const r = model.logProb(y, {
+        solver: options.solver,
+        steps: options.steps,
+        rtol: options.rtol,
+        atol: options.atol,
+        seed: (options.seed ?? 0) + k,
+      });
+      for (let i = 0; i < size; i++) logp[start + i] = r.logp[i] + logDet;
+      for (const key of ['nfe', 'diffusionEvals', 'steps', 'acceptedSteps', 'rejectedSteps'] as const) stats[key] += r.stats[key];
+    } finally {
+      raw.dispose();
+      if (y !== raw) y.dispose();
+    }
+  }
+  return { logp, stats };
+}
+
+/** Standardisation of a config, if any. */
+export function standardizationOf(config: ModelConfig): Standardization | undefined {
+  return config.standardization;
+}

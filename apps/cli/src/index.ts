@@ -1,0 +1,4 @@
+export * from './plot/compose.js';
+export * from './plot/heatmap.js';
+export * from './plot/png.js';
+export * from './plot/svg.js';

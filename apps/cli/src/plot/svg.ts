@@ -1,0 +1,309 @@
+/**
+ * Plots as SVG strings, written by hand (no DOM, no canvas) so they are deterministic and
+ * snapshot-testable; {@link svgToPng} renders them with resvg.
+ *
+ * Coordinates: data (x, y) map linearly into the plot area with y pointing up. Every plot
+ * takes explicit `bounds` or fits them to its data with a 5% margin.
+ */
+
+export interface Bounds {
+  xMin: number;
+  xMax: number;
+  yMin: number;
+  yMax: number;
+}
+
+export interface Frame {
+  width?: number;
+  height?: number;
+  title?: string;
+  bounds?: Bounds;
+  xLabel?: string;
+  yLabel?: string;
+}
+
+/** Points as a row-major [n, 2] Float32Array (or any ArrayLike). */
+export interface PointSeries {
+  points: ArrayLike<number>;
+  color?: string;
+  label?: string;
+  radius?: number;
+  opacity?: number;
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+const MARGIN = { left: 48, right: 16, top: 32, bottom: 36 };
+
+const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Bounds of 2-D points (row-major), widened by `margin` of the span on each side. */
+export function fitBounds(arrays: ArrayLike<number>[], margin = 0.05): Bounds {
+  let xMin = Number.POSITIVE_INFINITY;
+  let xMax = Number.NEGATIVE_INFINITY;
+  let yMin = Number.POSITIVE_INFINITY;
+  let yMax = Number.NEGATIVE_INFINITY;
+  for (const a of arrays) {
+    for (let i = 0; i + 1 < a.length; i += 2) {
+      const x = a[i];
+      const y = a[i + 1];
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      xMin = Math.min(xMin, x);
+      xMax = Math.max(xMax, x);
+      yMin = Math.min(yMin, y);
+      yMax = Math.max(yMax, y);
+    }
+  }
+  if (!Number.isFinite(xMin)) return { xMin: -1, xMax: 1, yMin: -1, yMax: 1 };
+  const dx = Math.max(xMax - xMin, 1e-9) * margin;
+  const dy = Math.max(yMax - yMin, 1e-9) * margin;
+  return { xMin: xMin - dx, xMax: xMax + dx, yMin: yMin - dy, yMax: yMax + dy };
+}
+
+class Canvas {
+  readonly width: number;
+  readonly height: number;
+  private readonly body: string[] = [];
+  constructor(
+    frame: Frame,
+    readonly bounds: Bounds,
+  ) {
+    this.width = frame.width ?? 640;
+    this.height = frame.height ?? 640;
+  }
+  px(x: number): number {
+    const { xMin, xMax } = this.bounds;
+    return MARGIN.left + ((x - xMin) / (xMax - xMin)) * (this.width - MARGIN.left - MARGIN.right);
+  }
+  py(y: number): number {
+    const { yMin, yMax } = this.bounds;
+    return this.height - MARGIN.bottom - ((y - yMin) / (yMax - yMin)) * (this.height - MARGIN.top - MARGIN.bottom);
+  }
+  add(element: string): void {
+    this.body.push(element);
+  }
+  render(frame: Frame): string {
+    const { xMin, xMax, yMin, yMax } = this.bounds;
+    const x0 = MARGIN.left;
+    const x1 = this.width - MARGIN.right;
+    const y0 = MARGIN.top;
+    const y1 = this.height - MARGIN.bottom;
+    const axes = [
+      `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="#444" stroke-width="1"/>`,
+      `<text x="${x0}" y="${y1 + 16}" font-size="11" fill="#444">${fmt(xMin)}</text>`,
+      `<text x="${x1}" y="${y1 + 16}" font-size="11" fill="#444" text-anchor="end">${fmt(xMax)}</text>`,
+      `<text x="${x0 - 4}" y="${y1}" font-size="11" fill="#444" text-anchor="end">${fmt(yMin)}</text>`,
+      `<text x="${x0 - 4}" y="${y0 + 10}" font-size="11" fill="#444" text-anchor="end">${fmt(yMax)}</text>`,
+    ];
+    if (frame.title)
+      axes.push(`<text x="${this.width / 2}" y="20" font-size="14" text-anchor="middle" fill="#111">${esc(frame.title)}</text>`);
+    if (frame.xLabel)
+      axes.push(
+        `<text x="${(x0 + x1) / 2}" y="${this.height - 6}" font-size="12" text-anchor="middle" fill="#222">${esc(frame.xLabel)}</text>`,
+      );
+    if (frame.yLabel) {
+      axes.push(
+        `<text x="12" y="${(y0 + y1) / 2}" font-size="12" text-anchor="middle" fill="#222" transform="rotate(-90 12 ${(y0 + y1) / 2})">${esc(frame.yLabel)}</text>`,
+      );
+    }
+    const clip = `<clipPath id="plot"><rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"/></clipPath>`;
+    return [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${this.width}" height="${this.height}" viewBox="0 0 ${this.width} ${this.height}">`,
+      `<defs>${clip}</defs>`,
+      `<rect width="100%" height="100%" fill="white"/>`,
+      `<g clip-path="url(#plot)">${this.body.join('')}</g>`,
+      ...axes,
+      '</svg>',
+    ].join('\n');
+  }
+}
+
+function legend(canvas: Canvas, entries: Array<{ label?: string; color: string }>): void {
+  let y = MARGIN.top + 14;
+  for (const e of entries) {
+    if (!e.label) continue;
+    canvas.add(`<circle cx="${canvas.width - MARGIN.right - 110}" cy="${y - 4}" r="4" fill="${e.color}"/>`);
+    canvas.add(`<text x="${canvas.width - MARGIN.right - 100}" y="${y}" font-size="12" fill="#222">${esc(e.label)}</text>`);
+    y += 16;
+  }
+}
+
+/** Scatter plot of one or more 2-D point sets (e.g. samples over data). */
+export function scatterSvg(series: PointSeries[], frame: Frame = {}): string {
+  const canvas = new Canvas(frame, frame.bounds ?? fitBounds(series.map((s) => s.points)));
+  const entries: Array<{ label?: string; color: string }> = [];
+  series.forEach((s, k) => {
+    const color = s.color ?? PALETTE[k % PALETTE.length];
+    const r = s.radius ?? 1.6;
+    const dots: string[] = [];
+    for (let i = 0; i + 1 < s.points.length; i += 2) {
+      const x = s.points[i];
+      const y = s.points[i + 1];
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      dots.push(`<circle cx="${canvas.px(x).toFixed(1)}" cy="${canvas.py(y).toFixed(1)}" r="${r}"/>`);
+    }
+    canvas.add(`<g fill="${color}" fill-opacity="${s.opacity ?? 0.5}">${dots.join('')}</g>`);
+    entries.push({ label: s.label, color });
+  });
+  legend(canvas, entries);
+  return canvas.render(frame);
+}
+
+/**
+ * 2-D trajectories: `paths` is row-major [T, n, 2] (T saved times, n particles). Draws each
+ * particle's polyline, its start (hollow) and end (filled).
+ */
+export function trajectorySvg(
+  paths: ArrayLike<number>,
+  T: number,
+  n: number,
+  frame: Frame & { color?: string; maxPaths?: number } = {},
+): string {
+  const m = Math.min(n, frame.maxPaths ?? 200);
+  const canvas = new Canvas(frame, frame.bounds ?? fitBounds([paths]));
+  const color = frame.color ?? '#1f77b4';
+  const lines: string[] = [];
+  for (let i = 0; i < m; i++) {
+    const pts: string[] = [];
+    for (let k = 0; k < T; k++) {
+      const o = (k * n + i) * 2;
+      pts.push(`${canvas.px(paths[o]).toFixed(1)},${canvas.py(paths[o + 1]).toFixed(1)}`);
+    }
+    lines.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-opacity="0.35" stroke-width="0.8"/>`);
+    const s = 2 * i;
+    const e = ((T - 1) * n + i) * 2;
+    lines.push(
+      `<circle cx="${canvas.px(paths[s]).toFixed(1)}" cy="${canvas.py(paths[s + 1]).toFixed(1)}" r="2" fill="none" stroke="#d62728"/>`,
+    );
+    lines.push(`<circle cx="${canvas.px(paths[e]).toFixed(1)}" cy="${canvas.py(paths[e + 1]).toFixed(1)}" r="2" fill="#2ca02c"/>`);
+  }
+  canvas.add(lines.join(''));
+  return canvas.render(frame);
+}
+
+/**
+ * One coordinate of trajectories against time (as in the NFDM paper's figures): `paths`
+ * row-major [T, n, D], `times` length T, plotting coordinate `dim` of up to `maxPaths` particles.
+ */
+export function coordinateOverTimeSvg(
+  paths: ArrayLike<number>,
+  times: ArrayLike<number>,
+  n: number,
+  D: number,
+  frame: Frame & { dim?: number; maxPaths?: number; color?: string } = {},
+): string {
+  const T = times.length;
+  const dim = frame.dim ?? 0;
+  const m = Math.min(n, frame.maxPaths ?? 100);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < T; k++) {
+    for (let i = 0; i < m; i++) {
+      const v = paths[(k * n + i) * D + dim];
+      if (Number.isFinite(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+  }
+  const tMin = Math.min(times[0], times[T - 1]);
+  const tMax = Math.max(times[0], times[T - 1]);
+  const pad = Math.max(hi - lo, 1e-9) * 0.05;
+  const canvas = new Canvas(frame, frame.bounds ?? { xMin: tMin, xMax: tMax, yMin: lo - pad, yMax: hi + pad });
+  const lines: string[] = [];
+  for (let i = 0; i < m; i++) {
+    const pts: string[] = [];
+    for (let k = 0; k < T; k++) pts.push(`${canvas.px(times[k]).toFixed(1)},${canvas.py(paths[(k * n + i) * D + dim]).toFixed(1)}`);
+    lines.push(
+      `<polyline points="${pts.join(' ')}" fill="none" stroke="${frame.color ?? '#1f77b4'}" stroke-opacity="0.4" stroke-width="0.8"/>`,
+    );
+  }
+  canvas.add(lines.join(''));
+  return canvas.render({ xLabel: 't', yLabel: `z[${dim}]`, ...frame });
+}
+
+/** Viridis-like colour ramp for v in [0, 1]. */
+export function viridis(v: number): string {
+  const stops = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const x = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  const c = stops[i].map((a, j) => Math.round(a + f * (stops[i + 1][j] - a)));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+/**
+ * Heat map of values on a regular grid: `values` row-major [ny, nx], row 0 at yMin, over
+ * `bounds`. Colours are scaled between the finite min and max (e.g. of a log-density).
+ */
+export function heatmapSvg(values: ArrayLike<number>, nx: number, ny: number, bounds: Bounds, frame: Frame = {}): string {
+  const canvas = new Canvas(frame, bounds);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) {
+      lo = Math.min(lo, values[i]);
+      hi = Math.max(hi, values[i]);
+    }
+  }
+  const span = hi > lo ? hi - lo : 1;
+  const cw = (bounds.xMax - bounds.xMin) / nx;
+  const ch = (bounds.yMax - bounds.yMin) / ny;
+  const cells: string[] = [];
+  for (let r = 0; r < ny; r++) {
+    for (let c = 0; c < nx; c++) {
+      const x = bounds.xMin + c * cw;
+      const y = bounds.yMin + (r + 1) * ch;
+      const w = canvas.px(x + cw) - canvas.px(x);
+      const h = canvas.py(y - ch) - canvas.py(y);
+      cells.push(
+        `<rect x="${canvas.px(x).toFixed(2)}" y="${canvas.py(y).toFixed(2)}" width="${(w + 0.3).toFixed(2)}" height="${(h + 0.3).toFixed(2)}" fill="${viridis((values[r * nx + c] - lo) / span)}"/>`,
+      );
+    }
+  }
+  canvas.add(cells.join(''));
+  return canvas.render(frame);
+}
+
+/**
+ * Grid of greyscale images: `pixels` row-major [n, h, w] with values in [0, 1] (clamped),
+ * `cols` images per row, each pixel `scale` SVG units.
+ */
+export function imageGridSvg(
+  pixels: ArrayLike<number>,
+  n: number,
+  h: number,
+  w: number,
+  options: { cols?: number; scale?: number; title?: string } = {},
+): string {
+  const cols = options.cols ?? Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / cols);
+  const s = options.scale ?? 3;
+  const gap = 2;
+  const top = options.title ? 24 : 0;
+  const W = cols * (w * s + gap) + gap;
+  const H = rows * (h * s + gap) + gap + top;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
+    `<rect width="100%" height="100%" fill="#222"/>`,
+  ];
+  if (options.title) out.push(`<text x="${W / 2}" y="17" font-size="14" text-anchor="middle" fill="#eee">${esc(options.title)}</text>`);
+  for (let k = 0; k < n; k++) {
+    const ox = gap + (k % cols) * (w * s + gap);
+    const oy = top + gap + Math.floor(k / cols) * (h * s + gap);
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        const v = Math.round(255 * Math.min(1, Math.max(0, pixels[(k * h + i) * w + j])));
+        out.push(`<rect x="${ox + j * s}" y="${oy + i * s}" width="${s}" height="${s}" fill="rgb(${v},${v},${v})"/>`);
+      }
+    }
+  }
+  out.push('</svg>');
+  return out.join('\n');
+}

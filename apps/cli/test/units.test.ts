@@ -1,0 +1,107 @@
+/** In-process tests of the CLI's pure parts (no backend, no spawning). */
+import { initBackend } from '@nfdm/core';
+import { createModel, parseModelConfig } from '@nfdm/models';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../src/cli/errors.js';
+import { positiveInt, widths } from '../src/cli/options.js';
+import { MODEL_NAMES, presetConfig } from '../src/cli/presets.js';
+import { completeSettings, parseSettings, trainerConfig } from '../src/cli/run-config.js';
+import { logProbChoice, samplerChoice } from '../src/cli/runtime.js';
+import { densityHeatmapSvg, panelsSvg, scatterSvg } from '../src/index.js';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+describe('model names', () => {
+  it('map to valid configs with the intended forward process and volatility', () => {
+    const kinds = Object.fromEntries(
+      MODEL_NAMES.map((name) => {
+        const c = parseModelConfig(presetConfig(name, { dim: 3, hidden: [8], seed: 1 }));
+        const f = c.forward as { kind: string; schedule?: { name: string } };
+        const v = c.volatility as { kind: string; schedule?: { name: string } };
+        return [name, `${f.kind}${f.schedule ? `:${f.schedule.name}` : ''} / ${v.kind}${v.schedule ? `:${v.schedule.name}` : ''}`];
+      }),
+    );
+    expect(kinds).toEqual({
+      nfdm: 'nfdm / neural',
+      ndm: 'ndm:linear-logsnr / matched:linear-logsnr',
+      vp: 'fixed:vp / matched:vp',
+      subvp: 'fixed:subvp / matched:subvp',
+      ve: 'fixed:ve / matched:ve',
+      cosine: 'fixed:cosine / matched:cosine',
+      fm: 'fixed:fm-ot / neural',
+    });
+    const std = { mean: [1, 2], std: [3, 4] };
+    const config = presetConfig('nfdm', { dim: 2, hidden: [4, 4], seed: 0, standardization: std });
+    expect(config.standardization).toEqual(std);
+    expect(() => createModel(config).dispose()).not.toThrow();
+  });
+});
+
+describe('solver flags', () => {
+  it('pick the mode from the solver, adaptive ODE by default, fixed steps otherwise', () => {
+    expect(samplerChoice({})).toMatchObject({ mode: 'sde', solver: 'euler_maruyama', steps: 100 });
+    expect(samplerChoice({ ode: true })).toMatchObject({ mode: 'ode', solver: 'dopri5', adaptive: { rtol: 1e-4, atol: 1e-4 } });
+    expect(samplerChoice({ solver: 'RK45', rtol: 1e-6 })).toMatchObject({ mode: 'ode', solver: 'dopri5', adaptive: { rtol: 1e-6 } });
+    expect(samplerChoice({ solver: 'rk4' })).toMatchObject({ mode: 'ode', solver: 'rk4', steps: 100 });
+    expect(samplerChoice({ solver: 'dopri5', steps: 7 })).toMatchObject({ steps: 7 });
+    expect(samplerChoice({ solver: 'dopri5', steps: 7 }).adaptive).toBeUndefined();
+    expect(samplerChoice({ solver: 'em', steps: 30 })).toMatchObject({ mode: 'sde', solver: 'euler_maruyama', steps: 30 });
+    expect(logProbChoice({}, 1e-5)).toMatchObject({ solver: 'dopri5', rtol: 1e-5, atol: 1e-5, steps: undefined });
+  });
+
+  it('reject contradictions as usage errors', () => {
+    for (const flags of [
+      { ode: true as const, sde: true as const },
+      { solver: 'sra1', ode: true as const },
+      { solver: 'heun', sde: true as const },
+      { solver: 'nope' },
+      { sde: true as const, rtol: 1e-3 },
+      { solver: 'rk4', atol: 1e-3 },
+    ]) {
+      expect(() => samplerChoice(flags)).toThrow(UsageError);
+    }
+  });
+});
+
+describe('settings', () => {
+  it('fill defaults, derive the trainer config, and name the file and key on errors', () => {
+    const s = completeSettings({ model: 'vp', data: 'moons', steps: 400 });
+    expect(s).toMatchObject({ batch: 1024, hidden: [64, 64, 64, 64], lr: 1e-3, ema: 0.999, clip: null });
+    expect(trainerConfig(s)).toMatchObject({
+      steps: 400,
+      batchSize: 1024,
+      schedule: { kind: 'cosine', lr: 1e-3, warmup: 20, floor: 1e-5 },
+    });
+    expect(() => completeSettings({ data: 'moons', steps: 3 })).toThrow(/--model is required/);
+    expect(() => parseSettings({ model: 'nfdm', steps: 0 }, 'cfg.json')).toThrow("cfg.json: 'steps' must be an integer ≥ 1, got 0");
+    expect(() => parseSettings({ modle: 'nfdm' }, 'cfg.json')).toThrow(/cfg.json: unknown setting 'modle'/);
+    expect(() => parseSettings({ model: 'ddpm' }, 'cfg.json')).toThrow(/'model' must be one of nfdm, ndm/);
+  });
+
+  it('flag parsers accept what they document', () => {
+    expect(positiveInt('12')).toBe(12);
+    for (const bad of ['0', '-3', '1.5', 'ten', '', '1e3']) expect(() => positiveInt(bad)).toThrow(/positive integer/);
+    expect(widths('64, 32,16')).toEqual([64, 32, 16]);
+    expect(() => widths('64,,3')).toThrow(/widths/);
+  });
+});
+
+describe('figure composition', () => {
+  it('lays panels out side by side with unique ids, and adds a colour bar to heat maps', () => {
+    const a = scatterSvg([{ points: [0, 0, 1, 1] }], { width: 200, height: 100 });
+    const b = scatterSvg([{ points: [0, 0] }], { width: 300, height: 150 });
+    const row = panelsSvg([a, b], { gap: 10 });
+    expect(row).toMatch(/^<svg [^>]*width="510" height="150"/);
+    expect(row).toContain('id="p0-plot"');
+    expect(row).toContain('url(#p1-plot)');
+    expect(row).not.toMatch(/id="plot"/);
+    const column = panelsSvg([a, b], { direction: 'column', gap: 0, title: 't' });
+    expect(column).toMatch(/^<svg [^>]*width="300" height="278"/);
+    const heat = densityHeatmapSvg([0, 1, 2, 3], 2, 2, { xMin: 0, xMax: 1, yMin: 0, yMax: 1 }, { width: 200, height: 200 });
+    expect(heat).toContain('shape-rendering="crispEdges"');
+    expect(heat).toContain('>3.000<');
+    expect(heat).toContain('>0.000<');
+  });
+});
