@@ -3,7 +3,7 @@
  * first — `npm test` builds through turbo). Models are tiny so the whole file stays fast.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -270,6 +270,23 @@ describe('nfdm eval, plot, datasets', () => {
 });
 
 describe('errors: one line, non-zero exit, no stack trace', () => {
+  it('negative steps, unknown datasets and empty model directories are one-line errors; --debug adds the stack', async () => {
+    mkdirSync(join(tmp, 'empty-model'), { recursive: true });
+    const [negative, dataset, empty, debug] = await Promise.all([
+      nfdm(['train', '--model', 'nfdm', '--data', 'moons', '--steps', '-5', '--out', 'e8']),
+      nfdm(['train', '--model', 'nfdm', '--data', 'no-such-set', '--steps', '5', '--out', 'e9']),
+      nfdm(['sample', '--model', 'empty-model', '--n', '5', '--out', 'e10.csv']),
+      nfdm(['sample', '--model', 'empty-model', '--n', '5', '--out', 'e11.csv', '--debug']),
+    ]);
+    failure(negative, /--steps.*'-5'/, 2);
+    failure(dataset, /no-such-set/, 1);
+    failure(empty, /empty-model is not a model/, 1);
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/^nfdm: .*empty-model is not a model/);
+    expect(debug.stderr.split('\n').length).toBeGreaterThan(3);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+
   it('reports bad input clearly', async () => {
     writeFileSync(join(tmp, 'bad.csv'), 'x,y\n1,2\n3,abc\n');
     const before = readFileSync(join(tmp, 'run', 'latest'), 'utf8');
@@ -315,14 +332,29 @@ describe('errors: one line, non-zero exit, no stack trace', () => {
 describe('nfdm demo', () => {
   it('trains a small NFDM and writes the four files; a second run needs --force', async () => {
     const r = json(
-      await nfdm(['demo', '--out', 'demo', '--steps', '20', '--hidden', '8,8', '--batch', '64', '--points', '40', '--grid', '6', '--json']),
+      await nfdm([
+        'demo',
+        '--out',
+        'demo',
+        '--steps',
+        '200',
+        '--hidden',
+        '16,16',
+        '--batch',
+        '128',
+        '--points',
+        '40',
+        '--grid',
+        '6',
+        '--json',
+      ]),
     );
     for (const f of ['samples.png', 'trajectories.png', 'density.png']) {
       expect(Array.from(readFileSync(join(tmp, 'demo', f)).subarray(0, 8))).toEqual(PNG_SIGNATURE);
     }
     const metrics = JSON.parse(readFileSync(join(tmp, 'demo', 'metrics.json'), 'utf8'));
     expect(metrics).toEqual(r);
-    expect(metrics).toMatchObject({ dataset: '8gaussians', units: 'nats per sample', entropyFloor: 2.838, training: { steps: 20 } });
+    expect(metrics).toMatchObject({ dataset: '8gaussians', units: 'nats per sample', entropyFloor: 2.838, training: { steps: 200 } });
     expect(Number.isFinite(metrics.nll.mean) && Number.isFinite(metrics.nelbo.mean)).toBe(true);
     expect(metrics.nll.n).toBe(40);
     failure(await nfdm(['demo', '--out', 'demo', '--steps', '5']), /already holds a run.*--force/, 1);

@@ -1,6 +1,6 @@
 /**
  * User-facing failures. Every error that reaches `main` becomes one line, `nfdm: <message>`,
- * on stderr and a non-zero exit status; stack traces are shown only with `NFDM_DEBUG=1`.
+ * on stderr and a non-zero exit status; stack traces are shown only with `--debug` (or `NFDM_DEBUG=1`).
  */
 
 /** Exit status for usage errors (bad flags, unknown commands), as in commander and BSD's sysexits. */

@@ -58,7 +58,8 @@ export function buildProgram(ctx: Context): Command {
         'nfdm sample --model runs/moons --n 5000 --out samples.csv',
         'nfdm eval --model runs/moons --metrics nll,nelbo,mmd',
         'nfdm plot density --model runs/moons --out density.png',
-        '# every command has --help with examples, and --json for machine-readable output',
+        '# every command has --help with examples, and --json for machine-readable output;',
+        '# --debug (any command) prints the stack trace of an error',
       ]),
     );
   program.addCommand(trainCommand(ctx));
@@ -75,8 +76,11 @@ export function buildProgram(ctx: Context): Command {
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const ctx: Context = { io, exitCode: 0 };
   const program = buildProgram(ctx);
+  // `--debug` anywhere (or NFDM_DEBUG=1) adds the stack trace to runtime errors.
+  const debug = argv.includes('--debug') || Boolean(process.env.NFDM_DEBUG);
+  const args = argv.filter((a, i) => i < 2 || a !== '--debug');
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(args);
     return ctx.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -88,7 +92,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return EXIT_USAGE;
     }
     io.stderr.write(`nfdm: ${oneLine(error)}\n`);
-    if (process.env.NFDM_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return error instanceof CliError ? error.exitCode : EXIT_FAILURE;
   }
 }
