@@ -269,6 +269,28 @@ describe('nfdm eval, plot, datasets', () => {
   });
 });
 
+describe('nfdm export', () => {
+  it('writes ONNX graphs that onnxruntime samples from without tfjs; refuses a non-empty directory', async () => {
+    const r = json(await nfdm(['export', '--model', 'run', '--out', 'onnx', '--json']));
+    const files = (r.files as string[]).map((f) => f.split('/').pop());
+    for (const f of ['velocity.onnx', 'drift.onnx', 'velocity_divergence.onnx', 'nfdm-onnx.json']) expect(files).toContain(f);
+    const { loadOnnxModel } = await import('@nfdm/export/runtime');
+    const runtime = await loadOnnxModel(join(tmp, 'onnx'));
+    const drawn = await runtime.sample({ n: 7, steps: 5, solver: 'euler', mode: 'ode', seed: 1 });
+    expect(drawn.samples).toHaveLength(7 * 2);
+    expect(Array.from(drawn.samples).every(Number.isFinite)).toBe(true);
+    await runtime.dispose();
+    failure(await nfdm(['export', '--model', 'run', '--out', 'onnx']), /onnx already exists and is not empty; pass --force/, 1);
+    failure(await nfdm(['export', '--model', 'run', '--out', 'model.onnx']), /give a directory/, 2);
+    const help = await nfdm(['serve', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout + help.stderr).toMatch(/--models/);
+    const missing = await nfdm(['serve', '--models', 'no-such-dir', '--port', '0']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no-such-dir/);
+  });
+});
+
 describe('errors: one line, non-zero exit, no stack trace', () => {
   it('negative steps, unknown datasets and empty model directories are one-line errors; --debug adds the stack', async () => {
     mkdirSync(join(tmp, 'empty-model'), { recursive: true });

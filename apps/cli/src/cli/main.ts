@@ -9,6 +9,7 @@ import { Command, CommanderError } from '@commander-js/extra-typings';
 import { datasetsCommand } from './commands/datasets.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { plotCommand } from './commands/plot.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
@@ -58,6 +59,7 @@ export function buildProgram(ctx: Context): Command {
         'nfdm sample --model runs/moons --n 5000 --out samples.csv',
         'nfdm eval --model runs/moons --metrics nll,nelbo,mmd',
         'nfdm plot density --model runs/moons --out density.png',
+        'nfdm export --model runs/moons --out onnx/moons && nfdm serve --models onnx --port 8080',
         '# every command has --help with examples, and --json for machine-readable output;',
         '# --debug (any command) prints the stack trace of an error',
       ]),
@@ -66,6 +68,9 @@ export function buildProgram(ctx: Context): Command {
   program.addCommand(sampleCommand(ctx));
   program.addCommand(evalCommand(ctx));
   program.addCommand(plotCommand(ctx));
+  program.addCommand(exportCommand(ctx));
+  // Listed for --help only: main() hands `nfdm serve …` to @nfdm/serve before parsing.
+  program.command('serve').description('serve exported ONNX models over HTTP (flags: nfdm serve --help)');
   program.addCommand(demoCommand(ctx));
   program.addCommand(datasetsCommand(ctx));
   inherit(program as never);
@@ -74,6 +79,12 @@ export function buildProgram(ctx: Context): Command {
 
 /** Run the CLI on `argv` (as process.argv: node, script, args…); resolves to the exit status. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  // `nfdm serve …` is the HTTP server of @nfdm/serve (same flags as `nfdm-serve`); it runs
+  // until SIGTERM/SIGINT and owns its own argument parsing and messages.
+  if (argv[2] === 'serve') {
+    const serve = await import('@nfdm/serve');
+    return (await serve.main(argv.slice(3))) ?? 0;
+  }
   const ctx: Context = { io, exitCode: 0 };
   const program = buildProgram(ctx);
   // `--debug` anywhere (or NFDM_DEBUG=1) adds the stack trace to runtime errors.

@@ -1,0 +1,49 @@
+/** `nfdm export`: write a trained model as ONNX graphs that onnxruntime can run without tfjs. */
+import { existsSync, readdirSync } from 'node:fs';
+import { Command, Option } from '@commander-js/extra-typings';
+import { exportOnnx, writeOnnxExport } from '@nfdm/export';
+import type { Context } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { BACKENDS, examples, need } from '../options.js';
+import { Output } from '../output.js';
+import { locateModel, openModel, startBackend } from '../runtime.js';
+
+export function exportCommand(ctx: Context) {
+  return new Command('export')
+    .description(
+      'export a trained model to ONNX (opset 17): drift, velocity, velocity+divergence, one-call sampler graphs and the components, one .onnx per graph plus nfdm-onnx.json, in a directory',
+    )
+    .option('--model <dir>', 'a training output directory or a model directory (required)')
+    .option('--out <dir>', 'output directory for the .onnx files (required)')
+    .option('--force', 'write into an existing, non-empty directory')
+    .addOption(new Option('--backend <name>', 'tfjs backend used to read the weights').choices(BACKENDS).default('auto' as const))
+    .option('--json', 'print the files written as JSON on stdout')
+    .option('--verbose', 'notes on stderr even when it is not a terminal')
+    .addHelpText(
+      'after',
+      examples([
+        'nfdm export --model runs/nfdm-8g --out onnx/nfdm-8g',
+        'nfdm-serve --models onnx --port 8080   # serve every exported model in onnx/',
+      ]),
+    )
+    .action(async (opts) => {
+      const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
+      const modelDir = need(opts.model, '--model <dir>');
+      const dir = need(opts.out, '--out <dir>');
+      if (dir.toLowerCase().endsWith('.onnx')) {
+        throw new UsageError(`--out ${dir}: give a directory; an export is several .onnx graphs plus a manifest`);
+      }
+      if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.force) {
+        throw new CliError(`${dir} already exists and is not empty; pass --force to write into it`, 1);
+      }
+      const location = locateModel(modelDir);
+      await startBackend(opts.backend, out);
+      const opened = openModel(location);
+      const exported = exportOnnx(opened.model);
+      const files = writeOnnxExport(exported, dir);
+      opened.model.dispose();
+      out.human(`exported ${opened.path} to ${dir}: ${files.length} files`);
+      for (const f of files) out.human(`  ${f}`);
+      out.result({ model: opened.path, out: dir, files });
+    });
+}

@@ -1,0 +1,180 @@
+/**
+ * The model registry: every exported model of a directory, loaded once at startup into
+ * onnxruntime sessions (through `@nfdm/export/runtime` only — no tfjs), and what each can do.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { loadOnnxModel, type OnnxModel } from '@nfdm/export/runtime';
+import { ServeConfigError } from './errors.js';
+
+/** Model names: what a request may name (checked before any lookup). */
+export const MODEL_NAME_PATTERN = '^[A-Za-z0-9._-]{1,100}$';
+const MODEL_NAME_RE = new RegExp(MODEL_NAME_PATTERN);
+
+export const ODE_SOLVERS = ['euler', 'heun', 'rk4'] as const;
+/** 'euler' in SDE mode is accepted as an alias of 'euler-maruyama' (as in the runtime). */
+export const SDE_SOLVERS = ['euler-maruyama', 'euler', 'heun'] as const;
+export const SOLVERS = ['euler', 'heun', 'rk4', 'euler-maruyama'] as const;
+export type Solver = (typeof SOLVERS)[number];
+export type Mode = 'ode' | 'sde';
+
+export function isModelName(name: string): boolean {
+  return MODEL_NAME_RE.test(name);
+}
+
+/** What a loaded model supports. */
+export interface ModelCapabilities {
+  /** Solvers usable in each mode (stepwise with the field graphs, or the one-call Loop graphs). */
+  samples: { ode: string[]; sde: string[] };
+  /** Log-densities need the `velocity_divergence` graph. */
+  logProb: boolean;
+}
+
+/** One model as listed by `GET /v1/models`. */
+export interface ModelInfo {
+  name: string;
+  dim: number;
+  kind: string;
+  forwardKind: string;
+  /** Graphs loaded into onnxruntime sessions. */
+  graphs: string[];
+  capabilities: ModelCapabilities;
+  standardized: boolean;
+  priorStd: number;
+  tStart: number;
+  /** Version of @nfdm/export that wrote the files. */
+  exportVersion: string;
+  /** 'directory' (a writeOnnxExport folder) or 'file' (one .onnx file). */
+  source: 'directory' | 'file';
+}
+
+export interface LoadedModel {
+  name: string;
+  model: OnnxModel;
+  info: ModelInfo;
+}
+
+/** The engine that runs a (solver, mode) pair on a model, or null if it has no graph for it. */
+export function sampleEngine(model: OnnxModel, solver: Solver, mode: Mode): 'stepwise' | 'loop' | null {
+  if (mode === 'ode' ? model.has('velocity') || model.has('velocity_divergence') : model.has('drift')) return 'stepwise';
+  const loopSolver = solver === 'euler-maruyama' ? 'euler' : solver;
+  return model.has(`sampler_${loopSolver}_${mode}`) ? 'loop' : null;
+}
+
+export function capabilities(model: OnnxModel): ModelCapabilities {
+  return {
+    samples: {
+      ode: ODE_SOLVERS.filter((s) => sampleEngine(model, s, 'ode') !== null),
+      sde: SDE_SOLVERS.filter((s) => s !== 'euler' && sampleEngine(model, s, 'sde') !== null),
+    },
+    logProb: model.has('velocity_divergence'),
+  };
+}
+
+export interface LoadModelsOptions {
+  /** onnxruntime intra-op threads per session (default 1). */
+  threads?: number;
+  /** Skip models that fail to load (logged) instead of failing (default false). */
+  allowPartial?: boolean;
+  warn?: (message: string) => void;
+}
+
+function candidates(dir: string): Array<{ name: string; path: string; source: 'directory' | 'file' }> {
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new ServeConfigError(`models path ${dir} is not a directory`);
+    entries = readdirSync(dir).sort();
+  } catch (error) {
+    if (error instanceof ServeConfigError) throw error;
+    throw new ServeConfigError(
+      `cannot read models directory ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
+  const out: Array<{ name: string; path: string; source: 'directory' | 'file' }> = [];
+  for (const entry of entries) {
+    if (entry.startsWith('.')) continue;
+    const path = join(dir, entry);
+    let stat: ReturnType<typeof statSync>;
+    try {
+      stat = statSync(path);
+    } catch {
+      continue; // dangling symlink and the like
+    }
+    if (stat.isDirectory()) {
+      let hasOnnx = false;
+      try {
+        hasOnnx = readdirSync(path).some((f) => f.endsWith('.onnx'));
+      } catch {
+        hasOnnx = false;
+      }
+      if (hasOnnx) out.push({ name: entry, path, source: 'directory' });
+    } else if (stat.isFile() && entry.endsWith('.onnx')) {
+      out.push({ name: basename(entry, '.onnx'), path, source: 'file' });
+    }
+  }
+  return out;
+}
+
+/**
+ * Load every model of `dir`: each subdirectory holding `.onnx` files (as written by
+ * `writeOnnxExport`) and each `.onnx` file; the name is the subdirectory or the file stem.
+ * Hidden entries are ignored, names outside [A-Za-z0-9._-] are skipped with a warning.
+ */
+export async function loadModels(dir: string, options: LoadModelsOptions = {}): Promise<Map<string, LoadedModel>> {
+  const warn = options.warn ?? (() => {});
+  const models = new Map<string, LoadedModel>();
+  const failures: string[] = [];
+  try {
+    for (const c of candidates(dir)) {
+      if (!isModelName(c.name)) {
+        warn(`skipping ${c.path}: model names may only contain A-Z a-z 0-9 . _ - (max 100 characters)`);
+        continue;
+      }
+      if (models.has(c.name)) throw new ServeConfigError(`two models are named '${c.name}' in ${dir} (a directory and a .onnx file?)`);
+      let model: OnnxModel;
+      try {
+        model = await loadOnnxModel(c.path, { intraOpNumThreads: options.threads ?? 1 });
+      } catch (error) {
+        const message = `cannot load model '${c.name}' from ${c.path}: ${(error as Error).message}`;
+        if (!options.allowPartial) throw new ServeConfigError(message);
+        warn(`skipping: ${message}`);
+        failures.push(c.name);
+        continue;
+      }
+      const m = model.metadata;
+      models.set(c.name, {
+        name: c.name,
+        model,
+        info: {
+          name: c.name,
+          dim: model.dim,
+          kind: m.kind,
+          forwardKind: m.forwardKind,
+          graphs: [...model.graphs].sort(),
+          capabilities: capabilities(model),
+          standardized: model.standardization !== undefined,
+          priorStd: model.priorStd,
+          tStart: model.tStart,
+          exportVersion: m.version,
+          source: c.source,
+        },
+      });
+    }
+    if (models.size === 0) {
+      throw new ServeConfigError(
+        failures.length > 0
+          ? `no model of ${dir} could be loaded (failed: ${failures.join(', ')})`
+          : `no models in ${dir}: expected subdirectories written by writeOnnxExport (@nfdm/export) or .onnx files`,
+      );
+    }
+  } catch (error) {
+    await disposeModels(models);
+    throw error;
+  }
+  return models;
+}
+
+export async function disposeModels(models: Map<string, LoadedModel>): Promise<void> {
+  await Promise.allSettled([...models.values()].map((m) => m.model.dispose()));
+  models.clear();
+}

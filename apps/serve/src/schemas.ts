@@ -1,0 +1,197 @@
+/**
+ * JSON schemas of every route: validated by fastify's ajv (types are strict — no coercion, no
+ * unknown fields) and turned into the OpenAPI document by @fastify/swagger.
+ */
+import type { ServeLimits } from './limits.js';
+import { MODEL_NAME_PATTERN, SOLVERS } from './models.js';
+
+const errorSchema = {
+  type: 'object',
+  description: 'Every error response: the reason phrase, a message, the status code and a machine-readable code.',
+  properties: {
+    error: { type: 'string', examples: ['Bad Request'] },
+    message: { type: 'string' },
+    statusCode: { type: 'integer' },
+    code: { type: 'string', examples: ['FST_ERR_VALIDATION'] },
+  },
+  required: ['error', 'message', 'statusCode'],
+} as const;
+
+const errors = { '4xx': errorSchema, '5xx': errorSchema };
+
+const nameParams = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: {
+    name: {
+      type: 'string',
+      pattern: MODEL_NAME_PATTERN,
+      description: 'A model name from GET /v1/models (letters, digits, ".", "_", "-").',
+    },
+  },
+} as const;
+
+const modelInfo = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    dim: { type: 'integer', description: 'Data dimension D.' },
+    kind: { type: 'string', enum: ['nfdm', 'ndm', 'fixed'] },
+    forwardKind: { type: 'string' },
+    graphs: { type: 'array', items: { type: 'string' }, description: 'Graphs loaded into onnxruntime sessions.' },
+    capabilities: {
+      type: 'object',
+      properties: {
+        samples: {
+          type: 'object',
+          properties: {
+            ode: { type: 'array', items: { type: 'string' } },
+            sde: { type: 'array', items: { type: 'string' } },
+          },
+        },
+        logProb: { type: 'boolean' },
+      },
+    },
+    standardized: { type: 'boolean', description: 'Samples are returned (and points expected) in data space.' },
+    priorStd: { type: 'number' },
+    tStart: { type: 'number' },
+    exportVersion: { type: 'string' },
+    source: { type: 'string', enum: ['directory', 'file'] },
+  },
+} as const;
+
+/** A number, or null where a computed value is not finite. */
+const numberOrNull = { type: ['number', 'null'] } as const;
+
+export function buildSchemas(limits: ServeLimits, maxDim: number) {
+  return {
+    healthz: {
+      summary: 'Liveness: the process is up',
+      tags: ['health'],
+      response: { 200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } } },
+    },
+    readyz: {
+      summary: 'Readiness: models are loaded and the server is not shutting down',
+      tags: ['health'],
+      response: {
+        200: { type: 'object', properties: { status: { type: 'string' }, models: { type: 'integer' } } },
+        503: { type: 'object', properties: { status: { type: 'string' }, models: { type: 'integer' } } },
+      },
+    },
+    metrics: {
+      summary: 'Prometheus metrics (text format 0.0.4)',
+      tags: ['health'],
+      produces: ['text/plain'],
+      response: { 200: { type: 'string', description: 'Prometheus text exposition' } },
+    },
+    listModels: {
+      summary: 'The loaded models',
+      tags: ['models'],
+      response: { 200: { type: 'object', properties: { models: { type: 'array', items: modelInfo } } }, ...errors },
+    },
+    getModel: {
+      summary: 'One loaded model',
+      tags: ['models'],
+      params: nameParams,
+      response: { 200: modelInfo, ...errors },
+    },
+    samples: {
+      summary: 'Draw samples',
+      description:
+        'Integrates from t = 1 (z ~ N(0, priorStd² I), drawn from `seed`) to the process start with a fixed-step ' +
+        'solver: the probability-flow ODE (mode "ode": euler, heun, rk4) or the reverse SDE (mode "sde": ' +
+        'euler-maruyama, heun; "euler" is an alias of euler-maruyama). The same seed gives the same samples as ' +
+        '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space.',
+      tags: ['models'],
+      params: nameParams,
+      body: {
+        type: 'object',
+        required: ['n'],
+        additionalProperties: false,
+        properties: {
+          n: { type: 'integer', minimum: 1, maximum: limits.maxN, description: `Number of samples (1–${limits.maxN}).` },
+          steps: {
+            type: 'integer',
+            minimum: 1,
+            maximum: limits.maxSteps,
+            description: `Fixed solver steps (1–${limits.maxSteps}; default ${Math.min(100, limits.maxSteps)}).`,
+          },
+          solver: { type: 'string', enum: [...SOLVERS], description: "Default 'euler' for ODE, 'euler-maruyama' for SDE." },
+          mode: {
+            type: 'string',
+            enum: ['ode', 'sde'],
+            description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named, else 'sde'.",
+          },
+          seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed (default 0).' },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            model: { type: 'string' },
+            samples: {
+              type: 'array',
+              items: { type: 'array', items: numberOrNull },
+              description: 'n rows of dim numbers (float32 values).',
+            },
+            n: { type: 'integer' },
+            dim: { type: 'integer' },
+            steps: { type: 'integer' },
+            solver: { type: 'string' },
+            mode: { type: 'string' },
+            seed: { type: 'integer' },
+            engine: { type: 'string', enum: ['stepwise', 'loop'] },
+            nfe: { type: 'integer', description: 'Field evaluations.' },
+            ms: { type: 'number', description: 'Computation time in milliseconds (excluding queueing).' },
+          },
+        },
+        ...errors,
+      },
+    },
+    logProb: {
+      summary: 'Log-densities of points',
+      description:
+        'log p(x) in nats per point through the probability-flow ODE with the exact divergence: fixed steps ' +
+        "(`steps`, with `solver`, default 'rk4') or, without `steps`, adaptive Dormand–Prince (rtol = atol = 1e-5, " +
+        `at most ${limits.maxSteps} steps). Needs the model's velocity_divergence graph (capabilities.logProb). ` +
+        'Points are in data space; each row must have exactly dim coordinates.',
+      tags: ['models'],
+      params: nameParams,
+      body: {
+        type: 'object',
+        required: ['points'],
+        additionalProperties: false,
+        properties: {
+          points: {
+            type: 'array',
+            minItems: 1,
+            maxItems: limits.maxPoints,
+            items: { type: 'array', minItems: 1, maxItems: maxDim, items: { type: 'number' } },
+            description: `1–${limits.maxPoints} rows of dim finite numbers.`,
+          },
+          steps: { type: 'integer', minimum: 1, maximum: limits.maxSteps, description: `Fixed steps (1–${limits.maxSteps}).` },
+          solver: { type: 'string', enum: ['euler', 'heun', 'rk4'], description: "Fixed-step solver (needs steps; default 'rk4')." },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            model: { type: 'string' },
+            logProb: { type: 'array', items: numberOrNull, description: 'log p(x) in nats, one per point.' },
+            n: { type: 'integer' },
+            dim: { type: 'integer' },
+            steps: { type: ['integer', 'null'], description: 'Fixed steps, or null (adaptive).' },
+            solver: { type: 'string', description: "euler, heun, rk4, or 'dopri5' (adaptive)." },
+            adaptive: { type: 'boolean' },
+            nfe: { type: 'integer' },
+            ms: { type: 'number' },
+          },
+        },
+        ...errors,
+      },
+    },
+  };
+}

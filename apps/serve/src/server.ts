@@ -1,0 +1,443 @@
+/**
+ * The HTTP server: a fastify instance over the models of one directory.
+ *
+ *   GET  /healthz                      liveness
+ *   GET  /readyz                       readiness (models loaded, not shutting down)
+ *   GET  /metrics                      Prometheus text
+ *   GET  /openapi.json                 OpenAPI 3 document (from the route schemas)
+ *   GET  /v1/models                    loaded models
+ *   GET  /v1/models/{name}             one model
+ *   POST /v1/models/{name}/samples     { n, steps?, solver?, mode?, seed? } → { samples, … }
+ *   POST /v1/models/{name}/log-prob    { points, steps?, solver? } → { logProb, … }
+ */
+import { performance } from 'node:perf_hooks';
+import swagger from '@fastify/swagger';
+import { OnnxRuntimeError } from '@nfdm/export/runtime';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
+import { type ErrorBody, HttpError, reason } from './errors.js';
+import { resolveLimits, type ServeLimits } from './limits.js';
+import { ServeMetrics } from './metrics.js';
+import { disposeModels, type LoadedModel, loadModels, type Mode, ODE_SOLVERS, SDE_SOLVERS, type Solver, sampleEngine } from './models.js';
+import { abortable, ComputePool } from './pool.js';
+import { buildSchemas } from './schemas.js';
+import { SERVE_VERSION } from './version.js';
+
+export interface CreateServerOptions {
+  /** Directory of exported models: subdirectories written by writeOnnxExport and/or .onnx files. */
+  modelsDir: string;
+  /** Request limits (defaults: {@link DEFAULT_LIMITS}). */
+  limits?: Partial<ServeLimits>;
+  /** fastify's `logger` option (false, true or pino options) or a pino-compatible logger instance. Default false. */
+  logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
+  /** onnxruntime intra-op threads per session (default 1). */
+  threads?: number;
+  /** Skip models that fail to load instead of failing (default false). */
+  allowPartial?: boolean;
+}
+
+/** The server's state, as `app.nfdm`. */
+export interface ServeState {
+  readonly models: ReadonlyMap<string, LoadedModel>;
+  readonly limits: Readonly<ServeLimits>;
+  readonly metrics: ServeMetrics;
+  readonly pool: ComputePool;
+  /** True once close() began (readyz answers 503). */
+  closing: boolean;
+}
+
+export type NfdmServer = FastifyInstance & { nfdm: ServeState };
+
+interface SamplesBody {
+  n: number;
+  steps?: number;
+  solver?: Solver;
+  mode?: Mode;
+  seed?: number;
+}
+
+interface LogProbBody {
+  points: number[][];
+  steps?: number;
+  solver?: 'euler' | 'heun' | 'rk4';
+}
+
+interface NameParams {
+  name: string;
+}
+
+/** Largest number of floats the one-call SDE Loop sampler may allocate for its noise (64 MiB). */
+const MAX_LOOP_NOISE = 1 << 24;
+
+const LIMIT_HINTS: Record<string, string> = {
+  '/n': 'maxN',
+  '/steps': 'maxSteps',
+  '/points': 'maxPoints',
+};
+
+function pathText(context: string, instancePath: string): string {
+  const parts = instancePath.split('/').slice(1);
+  let out = context;
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : `.${p}`;
+  return out;
+}
+
+/** One clear sentence from ajv's first error. */
+function validationMessage(error: FastifyError): string {
+  const v = error.validation?.[0];
+  if (!v) return error.message;
+  const context = error.validationContext ?? 'body';
+  const where = pathText(context, v.instancePath);
+  const params = v.params as Record<string, unknown>;
+  switch (v.keyword) {
+    case 'additionalProperties':
+      return `${where} has an unknown property '${String(params.additionalProperty)}'`;
+    case 'required':
+      return `${where} must have the property '${String(params.missingProperty)}'`;
+    case 'enum':
+      return `${where} must be one of ${(params.allowedValues as unknown[]).map((x) => `'${String(x)}'`).join(', ')}`;
+    case 'pattern':
+      if (context === 'params' && v.instancePath === '/name')
+        return 'model names may only contain letters, digits, ".", "_" and "-" (1–100 characters)';
+      return `${where} ${v.message}`;
+    case 'maximum':
+    case 'maxItems': {
+      const hint = LIMIT_HINTS[v.instancePath];
+      return `${where} ${v.message}${hint ? ` (this server's ${hint} limit)` : ''}`;
+    }
+    case 'type':
+      if (v.message === 'must be number' || v.message === 'must be integer')
+        return `${where} ${v.message} (finite JSON numbers only; strings such as "NaN" are not numbers)`;
+      return `${where} ${v.message}`;
+    default:
+      return `${where} ${v.message}`;
+  }
+}
+
+function isLoggerInstance(x: unknown): x is FastifyBaseLogger {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as FastifyBaseLogger).info === 'function' &&
+    typeof (x as FastifyBaseLogger).child === 'function'
+  );
+}
+
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/**
+ * Create the server: loads every model of `modelsDir` (rejects with a ServeConfigError when the
+ * directory has none or a model fails to load), registers the routes and returns the fastify
+ * instance (not listening: call `listen`, or use `inject` in tests). `close()` drains in-flight
+ * requests and computations, then releases the onnxruntime sessions.
+ */
+export async function createServer(options: CreateServerOptions): Promise<NfdmServer> {
+  const limits = resolveLimits(options.limits);
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
+    bodyLimit: limits.bodyLimit,
+    requestTimeout: limits.timeoutMs,
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  }) as unknown as FastifyInstance;
+
+  const models = await loadModels(options.modelsDir, {
+    threads: options.threads ?? 1,
+    allowPartial: options.allowPartial ?? false,
+    warn: (message) => app.log.warn(message),
+  });
+  const pool = new ComputePool(limits.maxConcurrent, limits.maxQueue);
+  const metrics = new ServeMetrics({ running: () => pool.running, queued: () => pool.queued, models: () => models.size });
+  const state: ServeState = { models, limits, metrics, pool, closing: false };
+  app.decorate('nfdm', state);
+  const maxDim = Math.max(...[...models.values()].map((m) => m.info.dim));
+  const schemas = buildSchemas(limits, maxDim);
+
+  // ---- per-request bookkeeping: metrics, deadlines, cancellation on client disconnect
+  const started = new WeakMap<FastifyRequest, number>();
+  const finished = new WeakSet<FastifyRequest>();
+  const controllers = new WeakMap<FastifyRequest, AbortController>();
+  const finish = (request: FastifyRequest, status: number) => {
+    if (finished.has(request)) return;
+    finished.add(request);
+    const t0 = started.get(request);
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.inFlight.dec();
+    metrics.requests.inc({ method: request.method, route, status: String(status) });
+    if (t0 !== undefined) metrics.duration.observe({ method: request.method, route }, (performance.now() - t0) / 1000);
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    started.set(request, performance.now());
+    metrics.inFlight.inc();
+    // The response closing before it finished means the client went away: abandon the
+    // computation at its next step. (fastify's onRequestAbort only covers the body upload.)
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      controllers.get(request)?.abort(new HttpError(499, 'CLIENT_CLOSED', 'the client closed the connection'));
+      finish(request, 499);
+    });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    finish(request, reply.statusCode);
+    const level = reply.statusCode >= 500 ? 'warn' : 'debug';
+    request.log[level](
+      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
+      'request completed',
+    );
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    // while draining, close keep-alive connections after their last response so close() can finish
+    if (state.closing) reply.header('connection', 'close');
+    return payload;
+  });
+
+  /** Run a computation in the pool under the request's deadline; aborted on timeout or disconnect. */
+  async function compute<T>(request: FastifyRequest, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    controllers.set(request, controller);
+    const elapsed = performance.now() - (started.get(request) ?? performance.now());
+    const timer = setTimeout(
+      () =>
+        controller.abort(new HttpError(503, 'TIMEOUT', `the request exceeded this server's ${limits.timeoutMs} ms timeout (timeoutMs)`)),
+      Math.max(0, limits.timeoutMs - elapsed),
+    );
+    try {
+      return await pool.run(controller.signal, () => fn(controller.signal));
+    } catch (error) {
+      if (controller.signal.aborted && error === controller.signal.reason) {
+        metrics.timeouts.inc({ reason: (error as HttpError).code === 'TIMEOUT' ? 'timeout' : 'client_closed' });
+      } else if (error instanceof HttpError && error.code === 'SERVER_BUSY') {
+        metrics.timeouts.inc({ reason: 'busy' });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      controllers.delete(request);
+    }
+  }
+
+  function lookup(name: string): LoadedModel {
+    const entry = models.get(name);
+    if (!entry && state.closing) throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down');
+    if (!entry) throw new HttpError(404, 'MODEL_NOT_FOUND', `no model named '${name}' is loaded (see GET /v1/models)`);
+    return entry;
+  }
+
+  // ---- errors: one JSON shape; the server keeps serving whatever a request does
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let body: ErrorBody;
+    if (error instanceof HttpError) {
+      body = error.toBody();
+    } else if (error.validation) {
+      body = { error: reason(400), message: validationMessage(error), statusCode: 400, code: 'FST_ERR_VALIDATION' };
+    } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      body = {
+        error: reason(413),
+        message: `the request body exceeds this server's ${limits.bodyLimit}-byte limit (bodyLimit)`,
+        statusCode: 413,
+        code: error.code,
+      };
+    } else if (error instanceof OnnxRuntimeError) {
+      body = { error: reason(422), message: error.message, statusCode: 422, code: 'MODEL_ERROR' };
+    } else if (error instanceof RangeError && /adaptive solve|step size underflow/.test(error.message)) {
+      body = { error: reason(422), message: `log-density integration failed: ${error.message}`, statusCode: 422, code: 'SOLVER_FAILED' };
+    } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      body = { error: reason(error.statusCode), message: error.message, statusCode: error.statusCode, code: error.code ?? 'BAD_REQUEST' };
+    } else {
+      request.log.error({ err: error }, 'request failed');
+      body = { error: reason(500), message: 'internal server error (logged)', statusCode: 500, code: 'INTERNAL' };
+    }
+    if (body.statusCode === 503 && body.code === 'SERVER_BUSY') reply.header('retry-after', '1');
+    return reply.status(body.statusCode).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: reason(404),
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      statusCode: 404,
+      code: 'ROUTE_NOT_FOUND',
+    };
+    return reply.status(404).send(body);
+  });
+
+  // JSON only: other media types get 415
+  app.removeContentTypeParser('text/plain');
+
+  // ---- OpenAPI
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'nfdm-serve',
+        version: SERVE_VERSION,
+        description:
+          'Samples and log-densities of exported nfdm diffusion models (ONNX, onnxruntime-node). ' +
+          `Limits: n ≤ ${limits.maxN}, steps ≤ ${limits.maxSteps}, points ≤ ${limits.maxPoints}, ` +
+          `body ≤ ${limits.bodyLimit} bytes, timeout ${limits.timeoutMs} ms.`,
+      },
+      tags: [
+        { name: 'models', description: 'Models, samples and log-densities' },
+        { name: 'health', description: 'Health, readiness and metrics' },
+      ],
+    },
+  });
+
+  // ---- routes
+  app.get('/healthz', { schema: schemas.healthz }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: schemas.readyz }, async (_request, reply) => {
+    const ready = !state.closing && models.size > 0;
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : state.closing ? 'shutting down' : 'no models', models: models.size });
+  });
+
+  app.get('/metrics', { schema: schemas.metrics }, async (_request, reply) => {
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/v1/models', { schema: schemas.listModels }, async () => ({ models: [...models.values()].map((m) => m.info) }));
+
+  app.get<{ Params: NameParams }>('/v1/models/:name', { schema: schemas.getModel }, async (request) => lookup(request.params.name).info);
+
+  app.post<{ Params: NameParams; Body: SamplesBody }>('/v1/models/:name/samples', { schema: schemas.samples }, async (request) => {
+    const entry = lookup(request.params.name);
+    const body = request.body;
+    const mode: Mode = body.mode ?? (body.solver === undefined || body.solver === 'euler-maruyama' ? 'sde' : 'ode');
+    const solver: Solver = body.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
+    const valid: readonly string[] = mode === 'ode' ? ODE_SOLVERS : SDE_SOLVERS;
+    if (!valid.includes(solver)) {
+      throw new HttpError(400, 'INVALID_SOLVER', `solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);
+    }
+    const engine = sampleEngine(entry.model, solver, mode);
+    if (engine === null) {
+      throw new HttpError(
+        422,
+        'UNSUPPORTED',
+        `model '${entry.name}' cannot sample with ${solver}/${mode}: it has no graph for it (graphs: ${entry.info.graphs.join(', ')})`,
+      );
+    }
+    const steps = body.steps ?? Math.min(100, limits.maxSteps);
+    const seed = body.seed ?? 0;
+    const { n } = body;
+    if (engine === 'loop' && mode === 'sde' && steps * n * entry.info.dim > MAX_LOOP_NOISE) {
+      throw new HttpError(
+        400,
+        'TOO_LARGE',
+        `steps × n × dim = ${steps * n * entry.info.dim} exceeds ${MAX_LOOP_NOISE} for the one-call SDE sampler of '${entry.name}'; use fewer steps or samples`,
+      );
+    }
+    let ms = 0;
+    const result = await compute(request, async (signal) => {
+      const t0 = performance.now();
+      const r = await abortable(entry.model, signal).sample({ n, steps, solver, mode, seed, engine });
+      ms = performance.now() - t0;
+      return r;
+    });
+    metrics.samples.inc({ model: entry.name }, n);
+    metrics.computeSeconds.inc({ model: entry.name, operation: 'samples' }, ms / 1000);
+    const D = result.dim;
+    const flat = result.samples;
+    const samples: Array<Array<number | null>> = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const row: Array<number | null> = new Array(D);
+      for (let d = 0; d < D; d++) row[d] = finiteOrNull(flat[i * D + d]);
+      samples[i] = row;
+    }
+    return {
+      model: entry.name,
+      samples,
+      n,
+      dim: D,
+      steps,
+      solver: result.solver,
+      mode: result.mode,
+      seed,
+      engine: result.engine,
+      nfe: result.stats.nfe,
+      ms: Math.round(ms * 1000) / 1000,
+    };
+  });
+
+  app.post<{ Params: NameParams; Body: LogProbBody }>('/v1/models/:name/log-prob', { schema: schemas.logProb }, async (request) => {
+    const entry = lookup(request.params.name);
+    if (!entry.info.capabilities.logProb) {
+      throw new HttpError(
+        422,
+        'UNSUPPORTED',
+        `model '${entry.name}' has no velocity_divergence graph, so no log-densities (graphs: ${entry.info.graphs.join(', ')})`,
+      );
+    }
+    const { points, steps, solver } = request.body;
+    if (solver !== undefined && steps === undefined) {
+      throw new HttpError(400, 'INVALID_SOLVER', "'solver' needs 'steps' (fixed-step solve); omit both for the adaptive solver");
+    }
+    const D = entry.info.dim;
+    for (let i = 0; i < points.length; i++) {
+      const row = points[i];
+      if (row.length !== D) {
+        throw new HttpError(422, 'WRONG_DIMENSION', `points[${i}] has ${row.length} coordinates; model '${entry.name}' has dim ${D}`);
+      }
+      for (let d = 0; d < D; d++) {
+        if (!Number.isFinite(row[d])) throw new HttpError(400, 'NOT_FINITE', `points[${i}][${d}] is not a finite number`);
+      }
+    }
+    const options = steps !== undefined ? { steps, solver: solver ?? 'rk4' } : { adaptive: { maxSteps: limits.maxSteps } };
+    let ms = 0;
+    const result = await compute(request, async (signal) => {
+      const t0 = performance.now();
+      const r = await abortable(entry.model, signal).logProb(points, options);
+      ms = performance.now() - t0;
+      return r;
+    });
+    metrics.logProbPoints.inc({ model: entry.name }, points.length);
+    metrics.computeSeconds.inc({ model: entry.name, operation: 'log_prob' }, ms / 1000);
+    return {
+      model: entry.name,
+      logProb: Array.from(result.logp, finiteOrNull),
+      n: points.length,
+      dim: D,
+      steps: steps ?? null,
+      solver: steps !== undefined ? (solver ?? 'rk4') : 'dopri5',
+      adaptive: steps === undefined,
+      nfe: result.stats.nfe,
+      ms: Math.round(ms * 1000) / 1000,
+    };
+  });
+
+  // ---- shutdown: fastify stops accepting and waits for in-flight requests before onClose
+  // Connections that never send a request (e.g. a client's pre-connected spare socket) are
+  // neither idle nor active for Node, and would hold close() until a socket timeout: once no
+  // request has been in flight for two checks in a row, drop whatever connections are left.
+  let reaper: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    state.closing = true;
+    let quiet = 0;
+    reaper = setInterval(() => {
+      quiet = metrics.inFlight.get() === 0 ? quiet + 1 : 0;
+      if (quiet >= 2) app.server.closeAllConnections();
+    }, 100);
+    reaper.unref();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(reaper);
+    state.closing = true;
+    await pool.idle();
+    await disposeModels(models);
+  });
+
+  return app as NfdmServer;
+}
