@@ -65,6 +65,36 @@ for (const s of suites) {
     for (const [w, t] of torch) lines.push(`| pytorch | ${w} | order 1, reference | ${fmt(t)} | — | 1.00 |`);
     lines.push('');
   }
+  if (s.trainStep) {
+    lines.push(
+      '### NFDM training step (reference configuration: SELU MLPs 4×64, batch 1024, Adam 1e-3, 8 Gaussians)',
+      '',
+      'Median of the last 80% of 60 steps; PyTorch = shared/bench/torch_reference.py, 1 thread, same run.',
+      '',
+      '| forward process | ours (wasm) ms | kernels/step | PyTorch ms | ours / PyTorch |',
+      '|---|---|---|---|---|',
+    );
+    for (const r of s.trainStep) {
+      lines.push(
+        `| ${r.forward} | ${fmt(r.ours.train_step_ms_median)} | ${r.ours.kernels_per_step} | ${fmt(r.torch_ms)} | ${fmt(r.ratio, 2)} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (s.sampler) {
+    const x = s.sampler;
+    lines.push(
+      `### Sampler: ${x.n} points × ${x.steps} ${x.solver} steps (${x.mode}), medians of ${x.reps}`,
+      '',
+      '| engine | ms | PyTorch / engine |',
+      '|---|---|---|',
+      `| ONNX runtime, one-call Loop graph | ${fmt(x.onnx_loop_ms, 0)} | ${fmt(x.ratio_onnx_loop_vs_torch, 2)} |`,
+      `| ONNX runtime, stepwise | ${fmt(x.onnx_stepwise_ms, 0)} | ${fmt(x.ratio_onnx_stepwise_vs_torch, 2)} |`,
+      `| tfjs (${x.tfjs_backend}) | ${fmt(x.tfjs_ms, 0)} | ${fmt(x.ratio_tfjs_vs_torch, 2)} |`,
+      `| PyTorch reference (1 thread) | ${fmt(x.torch_ms, 0)} | 1.00 |`,
+      '',
+    );
+  }
   if (s.solvers) {
     lines.push('### Solvers', '', '```json', JSON.stringify(s.solvers, null, 2), '```', '');
   }

@@ -1,3 +1,4 @@
+export * from './bridge/index.js';
 export * from './config.js';
 export * from './forward/fixed.js';
 export * from './forward/gaussian.js';
@@ -7,5 +8,6 @@ export * from './forward/schedules.js';
 export * from './model.js';
 export * from './ndm-discrete.js';
 export * from './objective.js';
+export * from './ot.js';
 export * from './predictor.js';
 export * from './volatility.js';

@@ -1,0 +1,50 @@
+/**
+ * @nfdm/models benchmark suite: one NFDM training step in the reference configuration
+ * (learned and fixed FM-OT forward process) on wasm, next to shared/bench/torch_reference.py's
+ * step in the same run when /usr/bin/python3 has torch. Prints one JSON object.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const steps = '60';
+const torchScript = resolve(here, '../../../../shared/bench/torch_reference.py');
+const log = (m) => process.stderr.write(`[bench:models] ${m}\n`);
+const node = (args) =>
+  JSON.parse(
+    execFileSync(process.execPath, [join(here, 'train-step.mjs'), ...args], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop(),
+  );
+
+const result = {
+  suite: '@nfdm/models',
+  env: { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, date: new Date().toISOString() },
+  trainStep: [],
+};
+for (const forward of ['neural', 'fixed']) {
+  log(`train step (${forward})`);
+  const ours = node(['--forward', forward, '--steps', steps]);
+  let torch = null;
+  if (existsSync('/usr/bin/python3') && existsSync(torchScript)) {
+    try {
+      const out = execFileSync('/usr/bin/python3', [torchScript, '--steps', steps, '--forward', forward, '--eval', '1000'], {
+        encoding: 'utf8',
+      });
+      torch = JSON.parse(out.slice(out.indexOf('{')));
+    } catch (error) {
+      torch = { skipped: String(error.message).split('\n')[0] };
+    }
+  }
+  result.trainStep.push({
+    forward,
+    ours,
+    torch_ms: torch?.train_step_ms_median ?? null,
+    ratio: torch?.train_step_ms_median ? ours.train_step_ms_median / torch.train_step_ms_median : null,
+  });
+}
+console.log(JSON.stringify(result));

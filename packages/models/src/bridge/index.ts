@@ -1,0 +1,3 @@
+export * from './model.js';
+export * from './penalty.js';
+export * from './process.js';

@@ -1,0 +1,200 @@
+/**
+ * NFBM objective, sampler and evaluation (nfdm-math §4).
+ *
+ * Loss (a bound on −log p(x0 | x1) up to constants, plus optional path penalties):
+ *
+ *   L = E_{t ~ U(0,1), ε} [ ‖fB(z_t, t, x0, x1) − fB(z_t, t, x̂0, x1)‖² / (2 g²(t)) + Σ_k P_k(z_t, t) ],
+ *   z_t = μ(x0, x1, t) + σ(x0, x1, t) ε,   x̂0 = x̂_θ(z_t, t, x1),
+ *
+ * with fB = f − (g²/2) s the conditional reverse drift of forward/gaussian.ts and g from a
+ * {@link Volatility} (e.g. NeuralVolatility). Both boundaries have σ = δ, so the
+ * reconstruction term is the constant (D/2) log(2πδ²) + D/2 and there is no prior term (the
+ * reverse process starts at z_1 = x1 + δ ε, which is q(z_1 | x0, x1) exactly).
+ *
+ * Sampling from a source point: start at z_1 = x1 + δ ε and integrate, from t = 1 down to 0,
+ * the reverse SDE dz = fB(z, t, x̂0, x1) dt + g(t) dw̄ or the probability-flow ODE
+ * dz = f(z, t, x̂0, x1) dt, with core's solve; the drift closes over x1.
+ */
+import {
+  collectParameters,
+  type JetOrder,
+  type Module,
+  type NamedVariables,
+  ODETerm,
+  Rng,
+  SDETerm,
+  type SolveStats,
+  solve,
+} from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+import { reverseDrift, reverseDriftFromEps, sampleZ, velocity } from '../forward/gaussian.js';
+import type { Volatility } from '../volatility.js';
+import { type PathPenalty, totalPenalty } from './penalty.js';
+import type { BridgePredictor, BridgeProcess } from './process.js';
+
+/** One Monte Carlo draw: t [B, 1] ~ U(0, 1), ε [B, D] ~ N(0, I). */
+export interface BridgeNoise {
+  t: tf.Tensor;
+  eps: tf.Tensor;
+}
+
+export function drawBridgeNoise(rng: Rng, batch: number, dim: number): BridgeNoise {
+  return { t: rng.uniformTensor([batch, 1], 0, 1) as tf.Tensor, eps: rng.normalTensor([batch, dim]) as tf.Tensor };
+}
+
+export interface BridgeTerms {
+  /** Forward sample z_t, [B, D]. */
+  z: tf.Tensor;
+  xhat: tf.Tensor;
+  /** g², [B, 1]. */
+  g2: tf.Tensor;
+  fTrue: tf.Tensor;
+  fPred: tf.Tensor;
+  /** ‖fB_true − fB_pred‖² / (2g²), [B]. */
+  diffusion: tf.Tensor;
+  /** Σ of the (weighted) path penalties, [B]. */
+  penalty: tf.Tensor;
+  /** diffusion + penalty, [B]. */
+  perSample: tf.Tensor;
+}
+
+/** The bridge's three trainable parts. */
+export class BridgeModel implements Module {
+  constructor(
+    readonly process: BridgeProcess,
+    readonly predictor: BridgePredictor,
+    readonly volatility: Volatility,
+    /** Path penalties added to the loss (e.g. obstaclePenalty). */
+    readonly penalties: readonly PathPenalty[] = [],
+  ) {
+    if (predictor.dim !== process.dim) throw new RangeError(`predictor dim ${predictor.dim} ≠ bridge-process dim ${process.dim}`);
+  }
+
+  get dim(): number {
+    return this.process.dim;
+  }
+
+  drawNoise(rng: Rng, batch: number): BridgeNoise {
+    return drawBridgeNoise(rng, batch, this.dim);
+  }
+
+  /** One draw of the loss's integrand with intermediates; x0 (target), x1 (source) [B, D]. */
+  terms(x0: tf.Tensor, x1: tf.Tensor, noise: BridgeNoise): BridgeTerms {
+    const { t, eps } = noise;
+    const p = this.process.params(x0, x1, t, 1);
+    const z = sampleZ(p, eps);
+    const g2 = this.volatility.g2(t);
+    const fTrue = reverseDriftFromEps(p, eps, g2);
+    const xhat = this.predictor.predict(z, t, x1);
+    const fPred = reverseDrift(this.process.params(xhat, x1, t, 1), z, g2);
+    const sq = tf.sum(tf.square(tf.sub(fTrue, fPred)), 1);
+    const diffusion = tf.mul(0.5, tf.div(sq, tf.reshape(g2, [-1]))) as tf.Tensor;
+    const penalty = totalPenalty(this.penalties, z, t);
+    return { z, xhat, g2, fTrue, fPred, diffusion, penalty, perSample: tf.add(diffusion, penalty) };
+  }
+
+  /** Batch mean of diffusion + penalties (the training loss). */
+  loss(x0: tf.Tensor, x1: tf.Tensor, noise: BridgeNoise): tf.Scalar {
+    return tf.mean(this.terms(x0, x1, noise).perSample) as tf.Scalar;
+  }
+
+  /** (D/2) log(2πδ²) + D/2: the constant reconstruction term of the bound on −log p(x0 | x1). */
+  reconstructionTerm(): number {
+    const d = this.process.delta;
+    return 0.5 * this.dim * Math.log(2 * Math.PI * d * d) + 0.5 * this.dim;
+  }
+
+  private column(z: tf.Tensor, t: number): tf.Tensor {
+    return tf.fill([z.shape[0], 1], t) as tf.Tensor;
+  }
+
+  /** Reverse-SDE drift fB(z, t, x̂0, x1), [B, D]. */
+  reverseDrift(z: tf.Tensor, t: number, x1: tf.Tensor): tf.Tensor {
+    const tt = this.column(z, t);
+    const xhat = this.predictor.predict(z, tt, x1);
+    return reverseDrift(this.process.params(xhat, x1, tt, 1 as JetOrder), z, this.volatility.g2(tt));
+  }
+
+  /** Probability-flow velocity f(z, t, x̂0, x1), [B, D]. */
+  velocity(z: tf.Tensor, t: number, x1: tf.Tensor): tf.Tensor {
+    const tt = this.column(z, t);
+    const xhat = this.predictor.predict(z, tt, x1);
+    return velocity(this.process.params(xhat, x1, tt, 1), z);
+  }
+
+  /**
+   * Forward trajectories z_t = μ(x0, x1, t) + σ(x0, x1, t) ε at the given times (one ε per pair,
+   * shared across times: the process's own coupling F(ε, ·)); [T, B, D].
+   */
+  forwardTrajectories(x0: tf.Tensor, x1: tf.Tensor, times: readonly number[], eps?: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const e = eps ?? tf.zerosLike(x0);
+      const zs = times.map((t) => sampleZ(this.process.params(x0, x1, this.column(x0, t), 0), e));
+      return tf.stack(zs);
+    });
+  }
+
+  /** Generate targets from sources x1 [B, D] (see {@link BridgeSampleOptions}). */
+  sample(x1: tf.Tensor, options: BridgeSampleOptions = {}): BridgeSampleResult {
+    const mode = options.mode ?? 'sde';
+    const steps = options.steps ?? 100;
+    const seed = options.seed ?? 0;
+    const saveat = options.trajectory ? { steps: true, t0: true } : undefined;
+    const z1 = tf.tidy(() => {
+      const eps = new Rng(seed).normalTensor(x1.shape);
+      return tf.add(x1, tf.mul(this.process.delta, eps));
+    });
+    try {
+      if (mode === 'sde') {
+        const term = new SDETerm({
+          drift: (t, z) => this.reverseDrift(z, t, x1),
+          diffusion: (t) => tf.sqrt(this.volatility.g2(tf.fill([1, 1], t))),
+          additive: true,
+        });
+        const sol = solve({ term, solver: options.solver ?? 'euler-maruyama', t0: 1, t1: 0, y0: z1, steps, seed: seed + 1, saveat });
+        return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats };
+      }
+      const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t, x1));
+      const sol = solve({ term, solver: options.solver ?? 'euler', t0: 1, t1: 0, y0: z1, steps, saveat });
+      return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats };
+    } finally {
+      z1.dispose();
+    }
+  }
+
+  toConfig() {
+    return { process: this.process.toConfig(), predictor: this.predictor.toConfig(), volatility: this.volatility.toConfig() };
+  }
+
+  parameters(): NamedVariables {
+    return collectParameters({ process: this.process, predictor: this.predictor, volatility: this.volatility });
+  }
+
+  dispose(): void {
+    this.process.dispose();
+    this.predictor.dispose();
+    this.volatility.dispose();
+  }
+}
+
+export interface BridgeSampleOptions {
+  /** 'sde' (reverse SDE, default) or 'ode' (probability flow). */
+  mode?: 'sde' | 'ode';
+  /** Registry name (default 'euler-maruyama' for SDE, 'euler' for ODE). */
+  solver?: string;
+  /** Fixed steps from t = 1 to t = 0 (default 100). */
+  steps?: number;
+  /** Seed of the start noise z_1 = x1 + δ ε (and, + 1, of the Brownian path). */
+  seed?: number;
+  /** Also return the trajectory [T, B, D] (t0 and every step). */
+  trajectory?: boolean;
+}
+
+export interface BridgeSampleResult {
+  /** z_0 ≈ generated targets, [B, D]; owned by the caller. */
+  samples: tf.Tensor;
+  /** [T, B, D] when asked for; owned by the caller. */
+  trajectory: tf.Tensor | undefined;
+  times: number[];
+  stats: SolveStats;
+}
