@@ -1,5 +1,6 @@
 export * from './bridge/index.js';
 export * from './config.js';
+export * from './diffflow/index.js';
 export * from './forward/fixed.js';
 export * from './forward/gaussian.js';
 export * from './forward/ndm.js';

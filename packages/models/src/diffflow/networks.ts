@@ -1,0 +1,146 @@
+/**
+ * DiffFlow's FourierMLP (spec baselines-solvers-eval §1.6), used for both the drift f_θ(x, t)
+ * and the score s_θ(x, t):
+ *
+ *   e(t)  = [sin(w t + φ), cos(w t + φ)] ∈ R^{2C},   w = linspace(0.1, 100, C) fixed, φ ~ N(0, 1)^C learnable,
+ *   h_t   = Linear(C→C)(GELU(Linear(2C→C)(e(t)))),
+ *   h_x   = Linear(d→C)(x),
+ *   h     = GELU(h_x + h_t) → L × [Linear(C→C) → GELU] → Linear(C→d).
+ *
+ * GELU is the tanh approximation ('gelu-tanh'; torch's nn.GELU default is the erf form).
+ */
+import { collectParameters, Dense, getActivation, type Module, type NamedVariables, Rng } from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+
+/** A network (x [B, d], t [B, 1]) → [B, d]. */
+export interface DiffFlowNet extends Module {
+  readonly dim: number;
+  apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D;
+}
+
+/** Options for {@link FourierMLP}. */
+export interface FourierMLPOptions {
+  /** Channels C (default 128). */
+  channels?: number;
+  /** Hidden layers L (default 3). */
+  layers?: number;
+  /** Generator for the initial weights and phase (default seed 0). */
+  rng?: Rng;
+}
+
+const gelu = getActivation('gelu-tanh');
+const act = (h: tf.Tensor): tf.Tensor2D => gelu(h, 0).value as tf.Tensor2D;
+
+export class FourierMLP implements DiffFlowNet {
+  readonly channels: number;
+  /** w, a non-trainable buffer [C]. */
+  readonly frequencies: tf.Variable<tf.Rank.R1>;
+  /** φ, trainable [C]. */
+  readonly phase: tf.Variable<tf.Rank.R1>;
+  readonly timeIn: Dense;
+  readonly timeOut: Dense;
+  readonly inputLayer: Dense;
+  readonly hidden: Dense[];
+  readonly output: Dense;
+
+  constructor(
+    readonly dim: number,
+    options: FourierMLPOptions = {},
+  ) {
+    const C = options.channels ?? 128;
+    const L = options.layers ?? 3;
+    if (!Number.isInteger(dim) || dim <= 0) throw new RangeError(`FourierMLP: dim must be a positive integer, got ${dim}`);
+    if (!Number.isInteger(C) || C < 2) throw new RangeError(`FourierMLP: channels must be an integer ≥ 2, got ${C}`);
+    if (!Number.isInteger(L) || L < 0) throw new RangeError(`FourierMLP: layers must be a non-negative integer, got ${L}`);
+    const rng = options.rng ?? new Rng(0);
+    this.channels = C;
+    const w = new Float32Array(C);
+    for (let i = 0; i < C; i++) w[i] = 0.1 + ((100 - 0.1) * i) / (C - 1);
+    this.frequencies = tf.tidy(() => tf.variable(tf.tensor1d(w), false));
+    this.phase = tf.tidy(() => tf.variable(tf.tensor1d(rng.normalArray(C)), true));
+    this.timeIn = new Dense(2 * C, C, { rng });
+    this.timeOut = new Dense(C, C, { rng });
+    this.inputLayer = new Dense(dim, C, { rng });
+    this.hidden = Array.from({ length: L }, () => new Dense(C, C, { rng }));
+    this.output = new Dense(C, dim, { rng });
+  }
+
+  /** The time features h_t for t [B, 1] → [B, C]. */
+  timeFeatures(t: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const arg = tf.add(tf.mul(t, tf.reshape(this.frequencies, [1, -1])), tf.reshape(this.phase, [1, -1]));
+      const emb = tf.concat([tf.sin(arg), tf.cos(arg)], 1) as tf.Tensor2D;
+      return this.timeOut.apply(act(this.timeIn.apply(emb)));
+    });
+  }
+
+  apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
+    if (x.rank !== 2 || x.shape[1] !== this.dim) throw new RangeError(`FourierMLP expects x [B, ${this.dim}], got [${x.shape}]`);
+    if (t.rank !== 2 || t.shape[1] !== 1) throw new RangeError(`FourierMLP expects t [B, 1], got [${t.shape}]`);
+    return tf.tidy(() => {
+      let h = act(tf.add(this.inputLayer.apply(x), this.timeFeatures(t)));
+      for (const layer of this.hidden) h = act(layer.apply(h));
+      return this.output.apply(h);
+    });
+  }
+
+  parameters(): NamedVariables {
+    const out: NamedVariables = new Map<string, tf.Variable>([
+      ['frequencies', this.frequencies],
+      ['phase', this.phase],
+    ]);
+    const children: Record<string, Module> = { timeIn: this.timeIn, timeOut: this.timeOut, input: this.inputLayer, output: this.output };
+    this.hidden.forEach((layer, i) => {
+      children[`hidden.${i}`] = layer;
+    });
+    for (const [k, v] of collectParameters(children)) out.set(k, v);
+    return out;
+  }
+
+  dispose(): void {
+    this.frequencies.dispose();
+    this.phase.dispose();
+    for (const layer of [this.timeIn, this.timeOut, this.inputLayer, ...this.hidden, this.output]) layer.dispose();
+  }
+}
+
+/**
+ * The DiffFlow model: a drift net f_θ(x, t) and a score net s_θ(x, t) (separate networks),
+ * shared by the forward SDE dx = f dt + g dw and the backward SDE dx = [f − g² s] dt + g dw̄.
+ * The diffusion g is a constant (the repo's 2D setting; ExpTimer with start = end).
+ */
+export class DiffFlowModel implements Module {
+  readonly dim: number;
+
+  constructor(
+    readonly driftNet: DiffFlowNet,
+    readonly scoreNet: DiffFlowNet,
+  ) {
+    if (driftNet.dim !== scoreNet.dim) throw new RangeError(`DiffFlowModel: drift dim ${driftNet.dim} ≠ score dim ${scoreNet.dim}`);
+    this.dim = driftNet.dim;
+  }
+
+  /** A model with two FourierMLPs (the repo's 2D architecture), seeded. */
+  static fourier(dim: number, options: Omit<FourierMLPOptions, 'rng'> & { seed?: number } = {}): DiffFlowModel {
+    const rng = new Rng(options.seed ?? 0);
+    const net = () => new FourierMLP(dim, { channels: options.channels, layers: options.layers, rng });
+    return new DiffFlowModel(net(), net());
+  }
+
+  drift(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
+    return this.driftNet.apply(x, t);
+  }
+
+  score(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
+    return this.scoreNet.apply(x, t);
+  }
+
+  parameters(): NamedVariables {
+    return collectParameters({ drift: this.driftNet, score: this.scoreNet });
+  }
+
+  dispose(): void {
+    this.driftNet.dispose();
+    this.scoreNet.dispose();
+  }
+}
