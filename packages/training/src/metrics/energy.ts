@@ -15,7 +15,7 @@
  * Cost $O((n+m)^2 d)$ time on the JS side in float64, $O(1)$ extra memory.
  */
 import type { PairEstimator } from './mmd.js';
-import { type Points, toPointSetPair } from './points.js';
+import { type Points, pairwiseSums, toPointSetPair } from './points.js';
 
 export interface EnergyOptions {
   /** Default `'biased'` (V-statistic). */
@@ -36,42 +36,9 @@ export function energyDistance(x: Points, y: Points, options: EnergyOptions = {}
   const unbiased = estimator === 'unbiased';
   if (unbiased && (a.n < 2 || b.n < 2))
     throw new RangeError(`the unbiased energy distance needs at least 2 points per set, got n = ${a.n}, m = ${b.n}`);
-  const d = a.d;
-  const within = (p: Float32Array | Float64Array, n: number): number => {
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      let row = 0;
-      const oi = i * d;
-      for (let j = i + 1; j < n; j++) {
-        const oj = j * d;
-        let r = 0;
-        for (let k = 0; k < d; k++) {
-          const t = p[oi + k] - p[oj + k];
-          r += t * t;
-        }
-        row += Math.sqrt(r);
-      }
-      total += row;
-    }
-    return 2 * total;
-  };
-  let cross = 0;
-  for (let i = 0; i < a.n; i++) {
-    let row = 0;
-    const oi = i * d;
-    for (let j = 0; j < b.n; j++) {
-      const oj = j * d;
-      let r = 0;
-      for (let k = 0; k < d; k++) {
-        const t = a.data[oi + k] - b.data[oj + k];
-        r += t * t;
-      }
-      row += Math.sqrt(r);
-    }
-    cross += row;
-  }
+  const { withinA, withinB, cross } = pairwiseSums(a, b, Math.sqrt);
   const exy = cross / (a.n * b.n);
-  const exx = within(a.data, a.n) / (unbiased ? a.n * (a.n - 1) : a.n * a.n);
-  const eyy = within(b.data, b.n) / (unbiased ? b.n * (b.n - 1) : b.n * b.n);
+  const exx = withinA / (unbiased ? a.n * (a.n - 1) : a.n * a.n);
+  const eyy = withinB / (unbiased ? b.n * (b.n - 1) : b.n * b.n);
   return 2 * exy - exx - eyy;
 }

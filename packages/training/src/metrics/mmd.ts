@@ -18,7 +18,7 @@
  * longer than the same pairs in JS, and float32 distances cost the small-σ terms precision and
  * make the value backend-dependent.
  */
-import { type Points, toPointSetPair } from './points.js';
+import { type Points, pairwiseSums, toPointSetPair } from './points.js';
 
 /** torchcfm's scales. */
 export const DEFAULT_MMD_SCALES: readonly number[] = [0.01, 0.1, 1, 10, 100];
@@ -76,43 +76,7 @@ export function rbfMmd2(x: Points, y: Points, options: MmdOptions = {}): number 
     return k;
   };
   const diag = coef.length; // k(x, x)
-  const d = a.d;
-  const within = (p: Float32Array | Float64Array, n: number): number => {
-    // Σ_{i ≠ i'} k(p_i, p_i') = 2 Σ_{i < i'}; per-row partial sums keep the float64 error small.
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      let row = 0;
-      const oi = i * d;
-      for (let j = i + 1; j < n; j++) {
-        const oj = j * d;
-        let r = 0;
-        for (let k = 0; k < d; k++) {
-          const t = p[oi + k] - p[oj + k];
-          r += t * t;
-        }
-        row += kernel(r);
-      }
-      total += row;
-    }
-    return 2 * total;
-  };
-  let cross = 0;
-  for (let i = 0; i < a.n; i++) {
-    let row = 0;
-    const oi = i * d;
-    for (let j = 0; j < b.n; j++) {
-      const oj = j * d;
-      let r = 0;
-      for (let k = 0; k < d; k++) {
-        const t = a.data[oi + k] - b.data[oj + k];
-        r += t * t;
-      }
-      row += kernel(r);
-    }
-    cross += row;
-  }
-  const sxx = within(a.data, a.n);
-  const syy = within(b.data, b.n);
+  const { withinA: sxx, withinB: syy, cross } = pairwiseSums(a, b, kernel);
   const kxy = cross / (a.n * b.n);
   if (unbiased) return sxx / (a.n * (a.n - 1)) + syy / (b.n * (b.n - 1)) - 2 * kxy;
   return (sxx + a.n * diag) / (a.n * a.n) + (syy + b.n * diag) / (b.n * b.n) - 2 * kxy;

@@ -107,3 +107,51 @@ export function squaredDistance(a: ArrayLike<number>, i: number, b: ArrayLike<nu
   }
   return s;
 }
+
+/**
+ * Sums of f(‖u − v‖²) over pairs, the shared core of MMD and the energy distance:
+ * `withinA` = Σ_{i ≠ i'} f(‖a_i − a_i'‖²) (ordered pairs, = 2 Σ_{i < i'}), `withinB` likewise,
+ * `cross` = Σ_{i, j} f(‖a_i − b_j‖²). Per-row partial sums keep the float64 error small.
+ * Diagonal terms f(0) are not included.
+ */
+export function pairwiseSums(
+  a: PointSet,
+  b: PointSet,
+  f: (squaredDistance: number) => number,
+): { withinA: number; withinB: number; cross: number } {
+  const d = a.d;
+  const within = (p: Float32Array | Float64Array, n: number): number => {
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      let row = 0;
+      const oi = i * d;
+      for (let j = i + 1; j < n; j++) {
+        const oj = j * d;
+        let r = 0;
+        for (let k = 0; k < d; k++) {
+          const t = p[oi + k] - p[oj + k];
+          r += t * t;
+        }
+        row += f(r);
+      }
+      total += row;
+    }
+    return 2 * total;
+  };
+  let cross = 0;
+  for (let i = 0; i < a.n; i++) {
+    let row = 0;
+    const oi = i * d;
+    for (let j = 0; j < b.n; j++) {
+      const oj = j * d;
+      let r = 0;
+      for (let k = 0; k < d; k++) {
+        const t = a.data[oi + k] - b.data[oj + k];
+        r += t * t;
+      }
+      row += f(r);
+    }
+    cross += row;
+  }
+  return { withinA: within(a.data, a.n), withinB: within(b.data, b.n), cross };
+}
