@@ -4,7 +4,8 @@
  * version stamp and the runtime entry point's imports (onnxruntime-node and plain JS only).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { attr, buildModel, Graph } from '../src/onnx/builder.js';
@@ -111,7 +112,7 @@ describe('metadata', () => {
 });
 
 describe('runtime entry point', () => {
-  it('imports only onnxruntime-node, Node built-ins and its own modules (no tfjs)', () => {
+  it('imports only onnxruntime-node, Node built-ins, @nfdm/core/random and its own modules (no tfjs)', () => {
     const dir = join(import.meta.dirname, '..', 'src', 'runtime');
     const specifiers: string[] = [];
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
@@ -120,7 +121,21 @@ describe('runtime entry point', () => {
       for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) specifiers.push(m[1]);
     }
     expect(specifiers.length).toBeGreaterThan(3);
-    const foreign = specifiers.filter((s) => !(s === 'onnxruntime-node' || s.startsWith('node:') || s.startsWith('./')));
+    const foreign = specifiers.filter(
+      (s) => !(s === 'onnxruntime-node' || s === '@nfdm/core/random' || s.startsWith('node:') || s.startsWith('./')),
+    );
     expect(foreign).toEqual([]);
+    // The seeded generator's built entry (and the chunks it imports) must not load tfjs.
+    const entry = fileURLToPath(import.meta.resolve('@nfdm/core/random'));
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      expect(text, file).not.toMatch(/@tensorflow/);
+      for (const m of text.matchAll(/from\s+["'](\.[^"']+)["']/g)) visit(join(dirname(file), m[1]));
+    };
+    visit(entry);
+    expect(seen.size).toBeGreaterThan(0);
   });
 });
