@@ -31,6 +31,7 @@ describe('model names', () => {
       ve: 'fixed:ve / matched:ve',
       cosine: 'fixed:cosine / matched:cosine',
       fm: 'fixed:fm-ot / neural',
+      'nfdm-ot': 'nfdm / constant',
     });
     const std = { mean: [1, 2], std: [3, 4] };
     const config = presetConfig('nfdm', { dim: 2, hidden: [4, 4], seed: 0, standardization: std });

@@ -28,6 +28,13 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** `--curvature-weight 0.5`: a finite number ≥ 0. */
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('Expected a number ≥ 0.');
+  return n;
+}
+
 /** `--ema 0.999`: a decay in [0, 1), or `none`/`0` for no EMA (returned as null). */
 export function emaDecay(value: string): number | null {
   const v = value.trim().toLowerCase();

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { ModelConfig } from '@nfdm/models';
 import type { TrainerConfigInput } from '@nfdm/training';
 import { CliError, UsageError } from './errors.js';
-import { isModelName, MODEL_NAMES, type ModelName } from './presets.js';
+import { isModelName, isOTModel, MODEL_NAMES, type ModelName, presetObjective } from './presets.js';
 
 export interface RunSettings {
   model: ModelName;
@@ -25,6 +25,8 @@ export interface RunSettings {
   evalEvery: number;
   checkpointEvery: number;
   logEvery: number;
+  /** λ of the NFDM-OT objective (`nfdm-ot` only; default 1). */
+  curvatureWeight?: number;
   /** Replaces sections of the named model's config (advanced). */
   modelConfig?: Partial<Pick<ModelConfig, 'forward' | 'predictor' | 'volatility'>>;
   /** Merged last into the trainer config (advanced: optimizer, evalDraws, keep, …). */
@@ -59,12 +61,25 @@ const KEYS = [
   'evalEvery',
   'checkpointEvery',
   'logEvery',
+  'curvatureWeight',
   'modelConfig',
   'trainer',
 ] as const;
 
 /** Settings that define the run; a resume cannot change them. */
-export const FIXED_ON_RESUME = ['model', 'data', 'batch', 'seed', 'hidden', 'lr', 'schedule', 'warmup', 'ema', 'clip'] as const;
+export const FIXED_ON_RESUME = [
+  'model',
+  'data',
+  'batch',
+  'seed',
+  'hidden',
+  'lr',
+  'schedule',
+  'warmup',
+  'ema',
+  'clip',
+  'curvatureWeight',
+] as const;
 
 function fail(file: string, key: string, what: string, got: unknown): never {
   throw new CliError(`${file}: '${key}' must be ${what}, got ${JSON.stringify(got)}`);
@@ -126,6 +141,11 @@ export function parseSettings(raw: unknown, file: string): Partial<RunSettings> 
     if (obj.clip !== null && !(typeof obj.clip === 'number' && obj.clip > 0)) fail(file, 'clip', 'a number > 0 or null', obj.clip);
     out.clip = obj.clip as number | null;
   }
+  if (obj.curvatureWeight !== undefined) {
+    const w = obj.curvatureWeight;
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail(file, 'curvatureWeight', 'a number ≥ 0', w);
+    out.curvatureWeight = w;
+  }
   for (const key of ['modelConfig', 'trainer'] as const) {
     const v = obj[key];
     if (v === undefined) continue;
@@ -155,6 +175,9 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
   if (!s.data)
     throw new UsageError('--data is required (a toy set such as 8gaussians, fashion-mnist, or a .csv / .npy file; see nfdm datasets)');
   if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
+  if (s.curvatureWeight !== undefined && !isOTModel(s.model)) {
+    throw new UsageError(`--curvature-weight applies to NFDM-OT models (nfdm-ot) only, not ${s.model}`);
+  }
   return {
     ...DEFAULTS,
     ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)),
@@ -167,6 +190,7 @@ export function trainerConfig(s: RunSettings): TrainerConfigInput {
   const schedule: TrainerConfigInput['schedule'] =
     s.schedule === 'constant' ? { kind: 'constant', lr: s.lr, warmup } : { kind: 'cosine', lr: s.lr, warmup, floor: s.lr / 100 };
   return {
+    objective: presetObjective(s.model, s.curvatureWeight),
     steps: s.steps,
     batchSize: s.batch,
     seed: s.seed,

@@ -17,7 +17,7 @@ import {
   standardize,
   unstandardize,
 } from '@nfdm/models';
-import { latestCheckpoint, loadCheckpointModel, readCheckpoint } from '@nfdm/training';
+import { latestCheckpoint, loadCheckpointModel, readCheckpoint, type TrainerObjective } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import type { DataInfo } from './data.js';
 import { CliError, UsageError } from './errors.js';
@@ -53,6 +53,25 @@ export interface ModelMeta {
   data: DataInfo;
   /** Training updates behind these weights. */
   step: number;
+  /**
+   * The training objective (absent: the NELBO). An `ot` model is a deterministic ODE model:
+   * sampling defaults to the ODE and the NELBO is not available.
+   */
+  objective?: TrainerObjective;
+}
+
+/** Whether the model was trained on the NFDM-OT objective (ODE sampling, no NELBO). */
+export function isOTMeta(meta: ModelMeta | undefined): boolean {
+  return meta?.objective?.kind === 'ot' || meta?.model === 'nfdm-ot';
+}
+
+/**
+ * Solver flags with the model's default mode: an NFDM-OT model samples with the ODE unless
+ * `--sde` or a solver is named (a named solver's kind decides).
+ */
+export function withDefaultMode<T extends SolverFlags>(flags: T, meta: ModelMeta | undefined): T {
+  if (!isOTMeta(meta) || flags.ode || flags.sde || flags.solver !== undefined) return flags;
+  return { ...flags, ode: true };
 }
 
 export interface ModelLocation {
@@ -107,8 +126,11 @@ export function readMeta(loc: ModelLocation): ModelMeta | undefined {
     try {
       const raw = JSON.parse(readFileSync(path, 'utf8'));
       if (raw?.format === META_FORMAT) return raw as ModelMeta;
-      if (raw?.data?.spec && raw?.config?.model)
-        return { format: META_FORMAT, model: raw.config.model, data: raw.data, step: raw.step ?? 0 };
+      if (raw?.data?.spec && raw?.config?.model) {
+        const meta: ModelMeta = { format: META_FORMAT, model: raw.config.model, data: raw.data, step: raw.step ?? 0 };
+        if (raw.config.model === 'nfdm-ot') meta.objective = { kind: 'ot', curvatureWeight: raw.config.curvatureWeight ?? 1 };
+        return meta;
+      }
     } catch {
       // A broken metadata file only loses conveniences (default --data); the model still loads.
     }

@@ -30,6 +30,8 @@ export interface RunSummary {
   loss?: number;
   /** Held-out NELBO at the last evaluation, nats per sample in data units. */
   nelbo?: { mean: number; stderr: number; step: number };
+  /** NFDM-OT runs: the held-out objective at the last evaluation (standardised units; no NELBO). */
+  otLoss?: { mean: number; stderr: number; step: number };
   /** Exported model (EMA weights) relative to the run directory. */
   model?: string;
   modelConfig: ModelConfig;
@@ -140,12 +142,16 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
   const progress = ttyProgress({ stream: out.io.stderr as NodeJS.WriteStream });
   let lastEval: { mean: number; stderr: number; step: number } | undefined;
+  let lastOT: { mean: number; stderr: number; step: number } | undefined;
   let msSum = 0;
   let msCount = 0;
   const onEvent = (e: TrainerEvent) => {
     if (e.type === 'step') {
       msSum += e.msPerStep;
       msCount++;
+    }
+    if (e.type === 'eval' && e.metrics.ot_loss !== undefined) {
+      lastOT = { mean: e.metrics.ot_loss, stderr: e.metrics.ot_loss_stderr ?? Number.NaN, step: e.step };
     }
     if (e.type === 'eval' && e.metrics.nelbo !== undefined) {
       lastEval = { mean: e.metrics.nelbo, stderr: e.metrics.nelbo_stderr ?? Number.NaN, step: e.step };
@@ -203,6 +209,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   };
   if (resumedFrom !== undefined) summary.resumedFrom = resumedFrom;
   if (stored?.nelbo) summary.nelbo = stored.nelbo;
+  if (stored?.otLoss) summary.otLoss = stored.otLoss;
   writeJson(join(dir, RUN_FILE), summary);
 
   out.note(
@@ -232,11 +239,18 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   summary.step = result.step;
   if (Number.isFinite(result.loss)) summary.loss = result.loss;
   if (lastEval) summary.nelbo = { mean: lastEval.mean + logDet, stderr: lastEval.stderr, step: lastEval.step };
+  if (lastOT) summary.otLoss = lastOT;
   summary.model = 'model';
   summary.seconds = seconds;
   if (msCount > 0) summary.msPerStep = msSum / msCount;
   summary.updated = new Date().toISOString();
-  writeMeta(modelDir, { format: META_FORMAT, model: settings.model, data: data.info, step: result.step });
+  writeMeta(modelDir, {
+    format: META_FORMAT,
+    model: settings.model,
+    data: data.info,
+    step: result.step,
+    objective: trainer.config.objective,
+  });
   writeJson(join(dir, RUN_FILE), summary);
   evalData?.dispose();
   // The trainer owns a resumed model; keep an exported copy for the caller either way.
@@ -256,6 +270,7 @@ export function describeRun(s: RunSummary, out: string): string {
   const parts: string[] = [];
   if (s.loss !== undefined) parts.push(`loss ${fmt(s.loss)}`);
   if (s.nelbo) parts.push(`held-out NELBO ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`);
+  if (s.otLoss) parts.push(`held-out NFDM-OT loss ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
   if (s.data.entropy !== undefined) parts.push(`entropy floor ${s.data.entropy.toFixed(3)}`);
   if (parts.length > 0) lines.push(`  ${parts.join(', ')}`);
   lines.push(`  model: ${join(out, 'model')}`);

@@ -8,8 +8,17 @@ import { TrainerConfigError } from './errors.js';
 
 export const TRAINER_FORMAT = 'nfdm-trainer/1';
 
+/**
+ * What the updates minimise: `nelbo` — the NFDM bound's diffusion term (`model.loss`); `ot` —
+ * the NFDM-OT objective (`otLoss` of @nfdm/models: velocity matching + λ · curvature, with λ
+ * `curvatureWeight`; the model's volatility is unused).
+ */
+export type TrainerObjective = { kind: 'nelbo' } | { kind: 'ot'; curvatureWeight: number };
+
 export interface TrainerConfig {
   format: typeof TRAINER_FORMAT;
+  /** The training objective (default `{ kind: 'nelbo' }`). */
+  objective: TrainerObjective;
   /** Total number of updates of the run. */
   steps: number;
   batchSize: number;
@@ -41,6 +50,8 @@ export type LRScheduleInput =
 
 export interface TrainerConfigInput {
   steps: number;
+  /** Default `{ kind: 'nelbo' }`; `{ kind: 'ot' }` takes `curvatureWeight` default 1. */
+  objective?: TrainerObjective | { kind: 'ot'; curvatureWeight?: number };
   batchSize?: number;
   seed?: number;
   optimizer?: Partial<AdamConfig>;
@@ -58,6 +69,7 @@ export interface TrainerConfigInput {
 
 const KEYS = [
   'format',
+  'objective',
   'steps',
   'batchSize',
   'seed',
@@ -81,6 +93,30 @@ function int(raw: Record<string, unknown>, key: string, min: number, fallback?: 
   return v;
 }
 
+function parseObjective(v: unknown): TrainerObjective {
+  if (v === undefined) return { kind: 'nelbo' };
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new TrainerConfigError('objective', `expected { kind: 'nelbo' } or { kind: 'ot', curvatureWeight }, got ${JSON.stringify(v)}`);
+  }
+  const o = v as Record<string, unknown>;
+  if (o.kind === 'nelbo') {
+    for (const key of Object.keys(o)) if (key !== 'kind') throw new TrainerConfigError(`objective.${key}`, 'unknown field (expected kind)');
+    return { kind: 'nelbo' };
+  }
+  if (o.kind === 'ot') {
+    for (const key of Object.keys(o)) {
+      if (key !== 'kind' && key !== 'curvatureWeight')
+        throw new TrainerConfigError(`objective.${key}`, 'unknown field (expected kind, curvatureWeight)');
+    }
+    const w = o.curvatureWeight ?? 1;
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
+      throw new TrainerConfigError('objective.curvatureWeight', `expected a finite number >= 0, got ${JSON.stringify(w)}`);
+    }
+    return { kind: 'ot', curvatureWeight: w };
+  }
+  throw new TrainerConfigError('objective.kind', `expected "nelbo" or "ot", got ${JSON.stringify(o.kind)}`);
+}
+
 /** Validate a config (input or stored JSON) and fill in every default. */
 export function resolveTrainerConfig(input: TrainerConfigInput | Record<string, unknown>): TrainerConfig {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new TrainerConfigError('config', 'expected an object');
@@ -90,6 +126,7 @@ export function resolveTrainerConfig(input: TrainerConfigInput | Record<string, 
   }
   if (raw.format !== undefined && raw.format !== TRAINER_FORMAT) throw new TrainerConfigError('format', `expected "${TRAINER_FORMAT}"`);
   const steps = int(raw, 'steps', 0);
+  const objective = parseObjective(raw.objective);
   let schedule: LRSchedule;
   try {
     const s = raw.schedule ?? 1e-3;
@@ -115,6 +152,7 @@ export function resolveTrainerConfig(input: TrainerConfigInput | Record<string, 
   }
   return {
     format: TRAINER_FORMAT,
+    objective,
     steps,
     batchSize: int(raw, 'batchSize', 1, 256),
     seed: int(raw, 'seed', 0, 0),

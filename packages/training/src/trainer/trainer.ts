@@ -1,5 +1,6 @@
 /**
- * `Trainer`: seeded training of a {@link DiffusionModel} on the NFDM bound, with Adam/AdamW, a
+ * `Trainer`: seeded training of a {@link DiffusionModel} on the NFDM bound (or, with
+ * `objective: { kind: 'ot' }`, on the NFDM-OT objective), with Adam/AdamW, a
  * learning-rate schedule, gradient clipping, EMA, periodic evaluation, JSONL metrics, atomic
  * checkpoints and exact resume.
  *
@@ -21,7 +22,7 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { backendReport, loadParameters, Rng, type StoredTensor, snapshotParameters } from '@nfdm/core';
-import { createModel, type DiffusionModel, type ModelConfig, modelConfig, saveModel } from '@nfdm/models';
+import { createModel, type DiffusionModel, type ModelConfig, modelConfig, otLoss, saveModel } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
 import {
   CHECKPOINT_FILES,
@@ -280,7 +281,7 @@ export class Trainer {
       tf.tidy(() => {
         const x = this.data.batch(this.dataRng, batchSize);
         const noise = this.model.drawNoise(this.noiseRng, batchSize);
-        const { value, grads } = tf.variableGrads(() => this.model.loss(x, noise), this.variables);
+        const { value, grads } = tf.variableGrads(() => this.objectiveLoss(x, noise), this.variables);
         const ordered = this.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
         const clipped = clipByGlobalNorm(ordered, clipNorm);
         const read = tf.stack([value, clipped.norm]).dataSync();
@@ -302,6 +303,25 @@ export class Trainer {
     const stats: StepStats = { step: this.step, loss, gradNorm, lr, ms };
     this.record(stats);
     return stats;
+  }
+
+  /** The loss of the configured objective on one batch (the NELBO's diffusion term, or NFDM-OT). */
+  private objectiveLoss(x: tf.Tensor, noise: ReturnType<DiffusionModel['drawNoise']>): tf.Scalar {
+    const objective = this.config.objective;
+    if (objective.kind === 'ot') return otLoss(this.model, x, noise, { curvatureWeight: objective.curvatureWeight });
+    return this.model.loss(x, noise);
+  }
+
+  /** Held-out NFDM-OT loss: the mean over `evalDraws` draws of (t, ε) from `Rng(evalSeed)`. */
+  private heldOutOTLoss(x: tf.Tensor, curvatureWeight: number): { mean: number; stderr: number } {
+    const rng = new Rng(this.config.evalSeed);
+    const values: number[] = [];
+    for (let d = 0; d < this.config.evalDraws; d++) {
+      values.push(tf.tidy(() => otLoss(this.model, x, this.model.drawNoise(rng, x.shape[0]), { curvatureWeight }).dataSync()[0]));
+    }
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
+    return { mean, stderr: Math.sqrt(variance / values.length) };
   }
 
   private record(s: StepStats): void {
@@ -333,7 +353,7 @@ export class Trainer {
 
   /**
    * Evaluate now: the NELBO (nats per sample) of `evalData` with `evalDraws` draws and the
-   * fixed `evalSeed`, plus the `onEval` metrics — with the EMA weights swapped in when EMA is
+   * fixed `evalSeed` (for the `ot` objective, the held-out NFDM-OT loss `ot_loss` instead), plus the `onEval` metrics — with the EMA weights swapped in when EMA is
    * on. Logged as a `type: "eval"` metrics line and an `eval` event.
    */
   async evaluate(): Promise<Record<string, number>> {
@@ -341,7 +361,14 @@ export class Trainer {
     const useEma = this.ema !== null;
     const body = async () => {
       const metrics: Record<string, number> = {};
-      if (evalData) {
+      const objective = this.config.objective;
+      if (evalData && objective.kind === 'ot') {
+        // The NELBO does not apply to an NFDM-OT model (its volatility is unused): report the
+        // held-out objective instead.
+        const r = this.heldOutOTLoss(evalData, objective.curvatureWeight);
+        metrics.ot_loss = r.mean;
+        metrics.ot_loss_stderr = r.stderr;
+      } else if (evalData) {
         const r = this.model.nelbo(evalData, { draws: this.config.evalDraws, seed: this.config.evalSeed });
         metrics.nelbo = r.nelbo.mean;
         metrics.nelbo_stderr = r.nelbo.stderr;

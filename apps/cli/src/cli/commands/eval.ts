@@ -9,6 +9,7 @@ import {
   checkDim,
   dataSpecFor,
   drawSamples,
+  isOTMeta,
   locatedConfig,
   locateModel,
   logProbChoice,
@@ -16,11 +17,18 @@ import {
   readMeta,
   samplerChoice,
   startBackend,
+  withDefaultMode,
 } from '../runtime.js';
+
+/** Why an NFDM-OT model has no NELBO. */
+export const OT_NELBO_NOTE =
+  'not applicable: an NFDM-OT model is a deterministic ODE model trained without the variational bound (its volatility is unused); use nll';
 
 export function evalCommand(ctx: Context) {
   return new Command('eval')
-    .description('evaluate a trained model: exact NLL, NELBO (nats per sample, data units) and sample metrics against data')
+    .description(
+      'evaluate a trained model: exact NLL, NELBO (nats per sample, data units; not available for nfdm-ot) and sample metrics against data',
+    )
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--data <spec>', 'data to evaluate on (default: the training data; toys draw fresh test points)')
     .option(
@@ -37,8 +45,8 @@ export function evalCommand(ctx: Context) {
     .option('--atol <tol>', 'adaptive ODE solves: absolute tolerance (default 1e-5)', positiveNumber)
     .option('--solver <name>', 'sampler for the sample metrics (default euler_maruyama)')
     .option('--steps <K>', 'sampler steps (default 100)', positiveInt)
-    .option('--ode', 'sample with the probability-flow ODE')
-    .option('--sde', 'sample with the reverse SDE (default)')
+    .option('--ode', 'sample with the probability-flow ODE (default for nfdm-ot models)')
+    .option('--sde', 'sample with the reverse SDE (default, except for nfdm-ot models)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
     .option('--json', 'print the metrics as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
@@ -55,8 +63,9 @@ export function evalCommand(ctx: Context) {
       const location = locateModel(need(opts.model, '--model <dir>'));
       const config = locatedConfig(location);
       const meta = readMeta(location);
-      const metrics: MetricName[] = opts.metrics ?? (config.dim <= 16 ? [...METRIC_NAMES] : ['nelbo']);
-      const sampler = { solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde };
+      const ot = isOTMeta(meta);
+      const metrics: MetricName[] = opts.metrics ?? (config.dim <= 16 ? [...METRIC_NAMES] : ot ? ['nll'] : ['nelbo']);
+      const sampler = withDefaultMode({ solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde }, meta);
       // --rtol/--atol also govern adaptive ODE sampling, but never make SDE sampling an error.
       const sampling = samplerChoice(
         samplerChoice(sampler).mode === 'ode' ? { ...sampler, rtol: opts.rtol, atol: opts.atol } : sampler,
@@ -70,7 +79,11 @@ export function evalCommand(ctx: Context) {
       const opened = openModel(location);
       const started = performance.now();
       const result: Record<string, unknown> = {};
-      if (metrics.includes('nelbo')) {
+      const notAvailable: Record<string, string> = {};
+      if (metrics.includes('nelbo') && ot) {
+        result.nelbo = null;
+        notAvailable.nelbo = OT_NELBO_NOTE;
+      } else if (metrics.includes('nelbo')) {
         out.note(`NELBO of ${data.n} points (${opts.draws} draws each)…`);
         result.nelbo = nelboMetric(opened, data, { draws: opts.draws, seed: opts.seed, bitsOffset: info.bitsOffset });
       }
@@ -93,7 +106,7 @@ export function evalCommand(ctx: Context) {
         else if (v && typeof v === 'object') {
           const l = v as { mean: number; stderr: number; bitsPerDim: number };
           rows.push([m, `${fmt(l.mean)} ± ${fmt(l.stderr, 2)}`, `${METRIC_LABELS[m]}, ${fmt(l.bitsPerDim)} bits/dim`]);
-        }
+        } else if (notAvailable[m]) rows.push([m, 'n/a', notAvailable[m]]);
       }
       const floor =
         info.entropy !== undefined
@@ -108,6 +121,7 @@ export function evalCommand(ctx: Context) {
         sampler: sampleNames.length > 0 ? sampling.label : null,
         nllSolver: metrics.includes('nll') ? nllSolver.label : null,
         metrics: result,
+        ...(Object.keys(notAvailable).length > 0 ? { notAvailable } : {}),
         seconds,
       });
     });

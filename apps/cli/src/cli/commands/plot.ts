@@ -20,6 +20,7 @@ import {
   readMeta,
   samplerChoice,
   startBackend,
+  withDefaultMode,
 } from '../runtime.js';
 
 const FORMATS = ['svg', 'png'] as const;
@@ -105,8 +106,8 @@ export function plotCommand(ctx: Context) {
       .option('--seed <S>', 'seed', nonNegativeInt, 0)
       .option('--solver <name>', 'sampler (default euler_maruyama; ODE solvers such as dopri5 imply --ode)')
       .option('--steps <K>', 'sampler steps (default 100)', positiveInt)
-      .option('--ode', 'sample with the probability-flow ODE')
-      .option('--sde', 'sample with the reverse SDE (default)')
+      .option('--ode', 'sample with the probability-flow ODE (default for nfdm-ot models)')
+      .option('--sde', 'sample with the reverse SDE (default, except for nfdm-ot models)')
       .option('--bounds <box>', 'plot range xMin,xMax,yMin,yMax (default: fitted)', parseBounds)
       .addHelpText(
         'after',
@@ -116,13 +117,15 @@ export function plotCommand(ctx: Context) {
         ]),
       )
       .action(async (opts) => {
-        const choice = samplerChoice(opts);
+        // Validate the flags now; an NFDM-OT model switches to the ODE once its metadata is read.
+        let choice = samplerChoice(opts);
         let data: ReturnType<typeof dataFor>;
         await plot(
           ctx,
           'samples',
           opts,
           (loc, config) => {
+            choice = samplerChoice(withDefaultMode(opts, readMeta(loc)));
             data = dataFor(loc, opts.data, opts.n, opts.seed, config.dim, false);
           },
           (opened, out) => {

@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import { outputFormat, prepareOutputFile, writeSamples, writeTrajectories } from '../files.js';
 import { BACKENDS, examples, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
 import { fmt, Output } from '../output.js';
-import { drawSamples, locatedConfig, locateModel, openModel, samplerChoice, startBackend } from '../runtime.js';
+import { drawSamples, locatedConfig, locateModel, openModel, readMeta, samplerChoice, startBackend, withDefaultMode } from '../runtime.js';
 
 const FORMATS = ['csv', 'npy', 'json'] as const;
 
@@ -18,8 +18,8 @@ export function sampleCommand(ctx: Context) {
       '--solver <name>',
       'euler_maruyama (default for --sde), stochastic_heun, sra1; dopri5 (default for --ode), tsit5, bosh3, heun, midpoint, rk4, euler, …',
     )
-    .option('--ode', 'integrate the probability-flow ODE (deterministic given the seed)')
-    .option('--sde', 'integrate the reverse SDE (the default)')
+    .option('--ode', 'integrate the probability-flow ODE (deterministic given the seed; the default for nfdm-ot models)')
+    .option('--sde', 'integrate the reverse SDE (the default, except for nfdm-ot models)')
     .option('--steps <K>', 'fixed solver steps (default 100; ODE solvers with an error estimate run adaptively without it)', positiveInt)
     .option('--rtol <tol>', 'adaptive ODE: relative tolerance (default 1e-4)', positiveNumber)
     .option('--atol <tol>', 'adaptive ODE: absolute tolerance (default 1e-4)', positiveNumber)
@@ -44,8 +44,8 @@ export function sampleCommand(ctx: Context) {
       const file = need(opts.out, '--out <file>');
       const format = outputFormat(file, FORMATS);
       const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
-      const choice = samplerChoice(opts);
       const location = locateModel(modelDir);
+      const choice = samplerChoice(withDefaultMode(opts, readMeta(location)));
       const config = locatedConfig(location);
       prepareOutputFile(file, opts.force);
       if (opts.trajectories) {

@@ -2,7 +2,7 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
 import { EXIT_INTERRUPTED } from '../errors.js';
-import { BACKENDS, emaDecay, examples, need, nonNegativeInt, positiveInt, positiveNumber, widths } from '../options.js';
+import { BACKENDS, emaDecay, examples, need, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, widths } from '../options.js';
 import { Output } from '../output.js';
 import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
 import { type RunSettings, readSettingsFile } from '../run-config.js';
@@ -30,6 +30,11 @@ export function trainCommand(ctx: Context) {
     .option('--clip <norm>', 'clip gradients to this global norm (default: no clipping)', positiveNumber)
     .option('--eval-every <N>', 'held-out NELBO every N updates, 0 = only at the end (default 1000)', nonNegativeInt)
     .option('--checkpoint-every <N>', 'checkpoint every N updates, 0 = only at the end (default 1000)', nonNegativeInt)
+    .option(
+      '--curvature-weight <weight>',
+      'nfdm-ot only: weight λ of the curvature penalty in the NFDM-OT objective (default 1)',
+      nonNegativeNumber,
+    )
     .option('--log-every <N>', 'metrics.jsonl line every N updates (default 10)', positiveInt)
     .option('--config <file>', 'JSON settings (keys as in run.json "config"; flags win), or a previous run.json to repeat it')
     .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
@@ -44,6 +49,7 @@ export function trainCommand(ctx: Context) {
           'nfdm train --model nfdm --data 8gaussians --steps 20000 --out runs/nfdm-8g',
           'nfdm train --model vp --data moons --steps 5000 --batch 512 --hidden 64,64,64 --out runs/vp-moons',
           'nfdm train --model fm --data points.csv --steps 3000 --out runs/fm-points   # standardised, stored with the model',
+          'nfdm train --model nfdm-ot --data 8gaussians --steps 20000 --curvature-weight 0.5 --out runs/ot-8g',
           'nfdm train --out runs/nfdm-8g --resume --steps 40000                       # train further',
           'nfdm train --config runs/nfdm-8g/run.json --seed 1 --out runs/nfdm-8g-seed1',
         ]),
@@ -66,6 +72,7 @@ export function trainCommand(ctx: Context) {
       if (given('evalEvery')) cli.evalEvery = opts.evalEvery;
       if (given('checkpointEvery')) cli.checkpointEvery = opts.checkpointEvery;
       if (given('logEvery')) cli.logEvery = opts.logEvery;
+      if (given('curvatureWeight')) cli.curvatureWeight = opts.curvatureWeight;
       const file = opts.config ? readSettingsFile(opts.config) : undefined;
       const dir = need(opts.out, '--out <dir>');
       const outcome = await runTraining({ out: dir, cli, file, resume: opts.resume, force: opts.force, backend: opts.backend }, out);
