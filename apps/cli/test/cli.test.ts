@@ -231,6 +231,20 @@ describe('nfdm eval, plot, datasets', () => {
     for (const k of ['mmd', 'swd', 'w2'] as const) expect(m[k] as number).toBeGreaterThan(0);
   });
 
+  it('eval --nfe sweeps few-step Euler ODE sampling and reports the sample metrics per NFE', async () => {
+    const r = json(await nfdm(['eval', '--model', 'run', '--metrics', 'swd,mmd', '--n', '120', '--nfe', '1,4', '--json']));
+    const sweep = r.nfeSweep as Array<Record<string, number>>;
+    expect(sweep.map((row) => row.nfe)).toEqual([1, 4]);
+    for (const row of sweep) {
+      expect(Object.keys(row).sort()).toEqual(['mmd', 'nfe', 'swd']);
+      expect(row.swd).toBeGreaterThan(0);
+      expect(Number.isFinite(row.mmd)).toBe(true);
+    }
+    // Different NFEs give different samples, hence different distances.
+    expect(sweep[0].swd).not.toBe(sweep[1].swd);
+    failure(await nfdm(['eval', '--model', 'run', '--nfe', '1,0']), /--nfe.*'1,0'.*positive integers/, 2);
+  });
+
   it('plots every kind as SVG and PNG', async () => {
     const kinds: Record<string, string[]> = {
       samples: ['--n', '100'],

@@ -92,3 +92,12 @@ export function need<T>(value: T | undefined, flag: string): T {
   if (value === undefined) throw new UsageError(`required option '${flag}' not specified`);
   return value;
 }
+
+/** A comma-separated list of positive integers, e.g. `1,2,4,8`. */
+export function positiveIntList(value: string): number[] {
+  const items = value.split(',').map((v) => v.trim());
+  if (items.length === 0 || items.some((v) => !/^[1-9]\d*$/.test(v))) {
+    throw new InvalidArgumentError(`'${value}' is not a comma-separated list of positive integers`);
+  }
+  return items.map(Number);
+}

@@ -3,7 +3,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
 import { evaluationData } from '../data.js';
 import { METRIC_LABELS, METRIC_NAMES, type MetricName, nelboMetric, nllMetric, sampleMetrics } from '../metrics.js';
-import { BACKENDS, examples, listOf, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
+import { BACKENDS, examples, listOf, need, nonNegativeInt, positiveInt, positiveIntList, positiveNumber } from '../options.js';
 import { fmt, Output, table } from '../output.js';
 import {
   checkDim,
@@ -48,6 +48,11 @@ export function evalCommand(ctx: Context) {
     .option('--ode', 'sample with the probability-flow ODE (default for nfdm-ot models)')
     .option('--sde', 'sample with the reverse SDE (default, except for nfdm-ot models)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option(
+      '--nfe <list>',
+      'few-step sampling: for each NFE in the list (e.g. 1,2,4,8,16,100) draw samples with that many Euler ODE steps and report the sample metrics (swd, mmd, energy and w2 among --metrics)',
+      positiveIntList,
+    )
     .option('--json', 'print the metrics as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
     .addHelpText(
@@ -55,6 +60,7 @@ export function evalCommand(ctx: Context) {
       examples([
         'nfdm eval --model runs/nfdm-8g',
         'nfdm eval --model runs/nfdm-8g --metrics nll,nelbo --n 5000 --json',
+        'nfdm eval --model runs/ot-8g --metrics swd,mmd --nfe 1,2,4,8,16,100',
         'nfdm eval --model runs/fm-points --data test-points.csv --metrics nll,swd --nll-solver rk4 --nll-steps 50',
       ]),
     )
@@ -97,6 +103,16 @@ export function evalCommand(ctx: Context) {
         const drawn = drawSamples(opened, data.n, sampling, opts.seed);
         Object.assign(result, sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sampleNames, opts.seed));
       }
+      // NFE sweep: the probability-flow ODE with Euler and a fixed number of steps = NFE.
+      const sweepNames = (sampleNames.length > 0 ? sampleNames : (['swd', 'mmd', 'energy'] as MetricName[])).filter(
+        (m) => m !== 'w2' || data.n <= 2000,
+      );
+      const nfeSweep: Array<Record<string, number>> = [];
+      for (const nfe of opts.nfe ?? []) {
+        out.note(`NFE ${nfe}: ${data.n} samples with ${nfe} Euler ODE steps…`);
+        const drawn = drawSamples(opened, data.n, samplerChoice({ ode: true, solver: 'euler', steps: nfe }), opts.seed);
+        nfeSweep.push({ nfe, ...sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sweepNames, opts.seed) });
+      }
       opened.model.dispose();
       const seconds = (performance.now() - started) / 1000;
       const rows = [['metric', 'value', '']];
@@ -112,7 +128,11 @@ export function evalCommand(ctx: Context) {
         info.entropy !== undefined
           ? `\nentropy floor of ${info.spec}: ${info.entropy.toFixed(3)} nats (no model's expected NLL can be lower)`
           : '';
-      out.human(`${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${floor}`);
+      const sweep =
+        nfeSweep.length > 0
+          ? `\n\nfew-step sampling (Euler ODE):\n${table([['NFE', ...sweepNames], ...nfeSweep.map((r) => [String(r.nfe), ...sweepNames.map((m) => fmt(r[m]))])])}`
+          : '';
+      out.human(`${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${floor}${sweep}`);
       out.result({
         model: opened.path,
         data: { spec: info.spec, n: data.n, source: info.source },
@@ -121,6 +141,7 @@ export function evalCommand(ctx: Context) {
         sampler: sampleNames.length > 0 ? sampling.label : null,
         nllSolver: metrics.includes('nll') ? nllSolver.label : null,
         metrics: result,
+        ...(nfeSweep.length > 0 ? { nfeSweep } : {}),
         ...(Object.keys(notAvailable).length > 0 ? { notAvailable } : {}),
         seconds,
       });
