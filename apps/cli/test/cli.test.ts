@@ -2,61 +2,17 @@
  * End-to-end tests of the built `nfdm` command (spawns `node dist/bin.js`; run `npx tsup`
  * first — `npm test` builds through turbo). Models are tiny so the whole file stays fast.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { readCsv, readNpy } from '@nfdm/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, failure, json, runCli } from './harness.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 let tmp: string;
-
-function nfdm(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, NFDM_BACKEND: undefined, NFDM_DEBUG: undefined, FORCE_COLOR: '0' };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Assert success and return the parsed --json document. */
-function json(r: Run): Record<string, unknown> {
-  expect(r.stderr, r.stderr).not.toMatch(/^nfdm: /m);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
-}
-
-/** Assert a failure reported as exactly one line `nfdm: …` without a stack trace. */
-function failure(r: Run, pattern: RegExp, code?: number): string {
-  expect(r.code).not.toBe(0);
-  if (code !== undefined) expect(r.code).toBe(code);
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^nfdm: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  expect(r.stdout).toBe('');
-  return lines[0];
-}
+const nfdm = (args: string[]) => runCli(tmp, args);
 
 const TINY = ['--hidden', '16,16', '--batch', '64', '--checkpoint-every', '10'];
 

@@ -3,46 +3,15 @@
  * `sample` (ODE by default) → `eval --json` (exact NLL; the NELBO reported as not available)
  * → `plot samples` (ODE by default) → `export`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { readCsv } from '@nfdm/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { BIN, json, runCli } from './harness.js';
 
 let tmp: string;
-
-function nfdm(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, NFDM_BACKEND: undefined, NFDM_DEBUG: undefined, FORCE_COLOR: '0' };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function json(r: Run): Record<string, unknown> {
-  expect(r.stderr, r.stderr).not.toMatch(/^nfdm: /m);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
-}
+const nfdm = (args: string[]) => runCli(tmp, args);
 
 const TINY = ['--steps', '30', '--hidden', '16,16', '--batch', '64', '--eval-every', '15'];
 

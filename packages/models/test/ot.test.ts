@@ -21,22 +21,11 @@ import {
   Predictor,
   sampleZ,
 } from '../src/index.js';
+import { eightGaussians, mean } from './toy-data.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
-
-function eightGaussians(rng: Rng, batch: number): tf.Tensor2D {
-  const out = new Float32Array(batch * 2);
-  for (let i = 0; i < batch; i++) {
-    const k = rng.int(8);
-    out[2 * i] = (4 * Math.cos((k * Math.PI) / 4) + 0.5 * rng.normal()) / Math.SQRT2;
-    out[2 * i + 1] = (4 * Math.sin((k * Math.PI) / 4) + 0.5 * rng.normal()) / Math.SQRT2;
-  }
-  return tf.tensor2d(out, [batch, 2]);
-}
-
-const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 
 function tanhModel(seed = 0): DiffusionModel {
   return new DiffusionModel(
