@@ -144,12 +144,13 @@ export class ModelFileError extends Error {
 /** A JSON object being validated. */
 export type ConfigObject = Record<string, unknown>;
 
-const describe = (v: unknown): string => (v === undefined ? 'missing' : `got ${JSON.stringify(v)}`);
+/** How a bad value is quoted in messages. */
+export const describeValue = (v: unknown): string => (v === undefined ? 'missing' : `got ${JSON.stringify(v)}`);
 
 /** `v` must be a plain object; returns it. */
 export function configObject(v: unknown, field: string): ConfigObject {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new ModelConfigError(field, v === undefined ? 'is missing (expected an object)' : `expected an object, ${describe(v)}`);
+    throw new ModelConfigError(field, v === undefined ? 'is missing (expected an object)' : `expected an object, ${describeValue(v)}`);
   }
   return v as ConfigObject;
 }
@@ -172,11 +173,11 @@ export function configNumber(
   const v = obj[key];
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
-    throw new ModelConfigError(`${field}.${key}`, `expected ${what}, ${describe(v)}`);
+    throw new ModelConfigError(`${field}.${key}`, `expected ${what}, ${describeValue(v)}`);
   return v;
 }
 
-function requiredNumber(obj: ConfigObject, key: string, field: string, ok: (n: number) => boolean, what: string): number {
+export function configRequiredNumber(obj: ConfigObject, key: string, field: string, ok: (n: number) => boolean, what: string): number {
   const v = configNumber(obj, key, field, ok, what);
   if (v === undefined) throw new ModelConfigError(`${field}.${key}`, `is missing (expected ${what})`);
   return v;
@@ -187,7 +188,7 @@ export function configHidden(obj: ConfigObject, key: string, field: string): num
   const v = obj[key];
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.some((w) => !Number.isInteger(w) || w < 1)) {
-    throw new ModelConfigError(`${field}.${key}`, `expected an array of positive integer widths, ${describe(v)}`);
+    throw new ModelConfigError(`${field}.${key}`, `expected an array of positive integer widths, ${describeValue(v)}`);
   }
   return [...v];
 }
@@ -285,7 +286,7 @@ export function parseVolatilityConfig(raw: unknown, field: string): VolatilityCo
       };
     case 'constant':
       configKeys(obj, ['kind', 'value'], field);
-      return { kind: 'constant', value: requiredNumber(obj, 'value', field, (n) => n > 0, 'a number > 0') };
+      return { kind: 'constant', value: configRequiredNumber(obj, 'value', field, (n) => n > 0, 'a number > 0') };
     case 'matched':
       configKeys(obj, ['kind', 'schedule'], field);
       return { kind: 'matched', schedule: parseScheduleConfig(obj.schedule, `${field}.schedule`) };
@@ -423,17 +424,18 @@ export function parsePredictorConfig(raw: unknown, field = 'predictor'): Predict
   };
 }
 
-function parseStandardization(raw: unknown, dim: number, field: string): Standardization {
+/** Validate a {@link Standardization} of `dim` dimensions. */
+export function parseStandardization(raw: unknown, dim: number, field = 'standardization'): Standardization {
   const obj = configObject(raw, field);
   configKeys(obj, ['mean', 'std'], field);
   const vector = (key: 'mean' | 'std', ok: (n: number) => boolean, what: string): number[] => {
     const v = obj[key];
     if (!Array.isArray(v) || v.length !== dim) {
-      throw new ModelConfigError(`${field}.${key}`, `expected an array of ${dim} numbers (one per dimension), ${describe(v)}`);
+      throw new ModelConfigError(`${field}.${key}`, `expected an array of ${dim} numbers (one per dimension), ${describeValue(v)}`);
     }
     v.forEach((n, i) => {
       if (typeof n !== 'number' || !Number.isFinite(n) || !ok(n))
-        throw new ModelConfigError(`${field}.${key}[${i}]`, `expected ${what}, ${describe(n)}`);
+        throw new ModelConfigError(`${field}.${key}[${i}]`, `expected ${what}, ${describeValue(n)}`);
     });
     return [...v];
   };
@@ -449,18 +451,18 @@ export function parseModelConfig(raw: unknown): ModelConfig {
   const obj = configObject(raw, 'config');
   configKeys(obj, ['format', 'dim', 'forward', 'predictor', 'volatility', 'seed', 'standardization'], 'config');
   if (obj.format !== MODEL_FORMAT) {
-    throw new ModelConfigError('format', `expected "${MODEL_FORMAT}", ${describe(obj.format)}`);
+    throw new ModelConfigError('format', `expected "${MODEL_FORMAT}", ${describeValue(obj.format)}`);
   }
   const dim = obj.dim;
   if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) {
-    throw new ModelConfigError('dim', `expected a positive integer (the data dimension), ${describe(dim)}`);
+    throw new ModelConfigError('dim', `expected a positive integer (the data dimension), ${describeValue(dim)}`);
   }
   const forward = parseForwardConfig(obj.forward, 'forward');
   const predictor = parsePredictorConfig(obj.predictor, 'predictor');
   const volatility = parseVolatilityConfig(obj.volatility, 'volatility');
   const seed = obj.seed;
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-    throw new ModelConfigError('seed', `expected a non-negative integer, ${describe(seed)}`);
+    throw new ModelConfigError('seed', `expected a non-negative integer, ${describeValue(seed)}`);
   }
   const out: ModelConfig = { format: MODEL_FORMAT, dim, forward, predictor, volatility, seed };
   if (obj.standardization !== undefined) out.standardization = parseStandardization(obj.standardization, dim, 'standardization');
@@ -560,8 +562,8 @@ export function saveModel(
   return config;
 }
 
-/** Read and validate `dir/config.json`. Throws {@link ModelFileError} naming the file. */
-export function readModelConfig(dir: string): ModelConfig {
+/** Read `dir/config.json` as JSON without validating it. Throws {@link ModelFileError} naming the file. */
+export function readConfigJson(dir: string): unknown {
   const path = join(dir, MODEL_CONFIG_FILE);
   let text: string;
   try {
@@ -577,6 +579,13 @@ export function readModelConfig(dir: string): ModelConfig {
   } catch (error) {
     throw new ModelFileError(path, `is not valid JSON (${(error as Error).message})`, { cause: error });
   }
+  return raw;
+}
+
+/** Read and validate `dir/config.json` as a {@link ModelConfig}. Throws {@link ModelFileError} naming the file. */
+export function readModelConfig(dir: string): ModelConfig {
+  const path = join(dir, MODEL_CONFIG_FILE);
+  const raw = readConfigJson(dir);
   try {
     return parseModelConfig(raw);
   } catch (error) {

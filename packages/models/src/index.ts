@@ -1,6 +1,7 @@
 export * from './bridge/index.js';
 export * from './config.js';
 export * from './diffflow/index.js';
+export * from './families.js';
 export * from './forward/fixed.js';
 export * from './forward/gaussian.js';
 export * from './forward/ndm.js';

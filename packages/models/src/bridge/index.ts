@@ -1,3 +1,4 @@
+export * from './config.js';
 export * from './model.js';
 export * from './penalty.js';
 export * from './process.js';

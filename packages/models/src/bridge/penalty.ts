@@ -13,6 +13,29 @@ import * as tf from '@tensorflow/tfjs';
  */
 export type PathPenalty = (z: tf.Tensor, t: tf.Tensor) => tf.Tensor;
 
+/** The JSON description of a built-in penalty (saved with a bridge model). */
+export interface ObstacleConfig {
+  kind: 'obstacle';
+  center: number[];
+  radius: number;
+  weight: number;
+}
+export type PenaltyConfig = ObstacleConfig;
+
+const PENALTY_CONFIGS = new WeakMap<PathPenalty, PenaltyConfig>();
+
+/** The config of a penalty built by {@link createPenalty}/{@link obstaclePenalty}, else undefined (a custom function). */
+export function penaltyConfig(penalty: PathPenalty): PenaltyConfig | undefined {
+  const c = PENALTY_CONFIGS.get(penalty);
+  return c ? (JSON.parse(JSON.stringify(c)) as PenaltyConfig) : undefined;
+}
+
+/** Build a penalty from its config. */
+export function createPenalty(config: PenaltyConfig): PathPenalty {
+  if (config.kind === 'obstacle') return obstaclePenalty(config);
+  throw new RangeError(`unknown path-penalty kind ${JSON.stringify((config as { kind?: unknown }).kind)} (expected obstacle)`);
+}
+
 export interface DiscObstacle {
   /** Centre c of the disc (length D; 2-D in the paper's figure). */
   center: number[];
@@ -28,11 +51,15 @@ export function obstaclePenalty(options: DiscObstacle & { weight: number }): Pat
   const { center, radius, weight } = options;
   if (!(radius > 0)) throw new RangeError(`obstacle radius must be > 0, got ${radius}`);
   if (!(weight >= 0)) throw new RangeError(`obstacle weight must be ≥ 0, got ${weight}`);
-  return (z: tf.Tensor) => {
+  if (!Array.isArray(center) || center.length === 0 || center.some((c) => !Number.isFinite(c)))
+    throw new RangeError(`obstacle centre must be a non-empty array of finite numbers, got ${JSON.stringify(center)}`);
+  const penalty: PathPenalty = (z: tf.Tensor) => {
     if (z.shape[1] !== center.length) throw new RangeError(`obstacle centre has ${center.length} coordinates, z is [${z.shape}]`);
     const dist = tf.sqrt(tf.add(tf.sum(tf.square(tf.sub(z, tf.tensor1d(center))), 1), 1e-12));
     return tf.mul(weight, tf.square(tf.relu(tf.sub(radius, dist))));
   };
+  PENALTY_CONFIGS.set(penalty, { kind: 'obstacle', center: [...center], radius, weight });
+  return penalty;
 }
 
 /** Sum of several penalties, [B] (zeros when the list is empty). */

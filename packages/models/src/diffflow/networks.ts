@@ -11,6 +11,7 @@
  */
 import { collectParameters, Dense, getActivation, type Module, type NamedVariables, Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+import { type DiffFlowTimeConfig, resolveDiffFlowTime } from './time.js';
 
 /** A network (x [B, d], t [B, 1]) → [B, d]. */
 export interface DiffFlowNet extends Module {
@@ -107,24 +108,32 @@ export class FourierMLP implements DiffFlowNet {
 /**
  * The DiffFlow model: a drift net f_θ(x, t) and a score net s_θ(x, t) (separate networks),
  * shared by the forward SDE dx = f dt + g dw and the backward SDE dx = [f − g² s] dt + g dw̄.
- * The diffusion g is a constant (the repo's 2D setting; ExpTimer with start = end).
+ * The diffusion g is a constant (the repo's 2D setting; ExpTimer with start = end). The
+ * model carries its time settings ({@link DiffFlowTimeConfig}: grid, g, flexible timestamps,
+ * progressive N; default the 2-D setting), which training, sampling and the likelihoods use.
  */
 export class DiffFlowModel implements Module {
   readonly dim: number;
+  readonly time: DiffFlowTimeConfig;
 
   constructor(
     readonly driftNet: DiffFlowNet,
     readonly scoreNet: DiffFlowNet,
+    time: Partial<DiffFlowTimeConfig> = {},
   ) {
     if (driftNet.dim !== scoreNet.dim) throw new RangeError(`DiffFlowModel: drift dim ${driftNet.dim} ≠ score dim ${scoreNet.dim}`);
     this.dim = driftNet.dim;
+    this.time = resolveDiffFlowTime(time);
   }
 
   /** A model with two FourierMLPs (the repo's 2D architecture), seeded. */
-  static fourier(dim: number, options: Omit<FourierMLPOptions, 'rng'> & { seed?: number } = {}): DiffFlowModel {
+  static fourier(
+    dim: number,
+    options: Omit<FourierMLPOptions, 'rng'> & { seed?: number; time?: Partial<DiffFlowTimeConfig> } = {},
+  ): DiffFlowModel {
     const rng = new Rng(options.seed ?? 0);
     const net = () => new FourierMLP(dim, { channels: options.channels, layers: options.layers, rng });
-    return new DiffFlowModel(net(), net());
+    return new DiffFlowModel(net(), net(), options.time);
   }
 
   drift(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {

@@ -22,7 +22,15 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { decodeWeights, encodeWeights, loadParameters, type StoredTensor, type WeightFileError, writeFileAtomic } from '@nfdm/core';
-import { createModel, type DiffusionModel, MODEL_FORMAT, type ModelConfig, parseModelConfig } from '@nfdm/models';
+import {
+  type AnyModel,
+  type AnyModelConfig,
+  createAnyModel,
+  type DiffusionModel,
+  MODEL_FORMAT,
+  modelFamily,
+  parseAnyModelConfig,
+} from '@nfdm/models';
 import type { AdamConfig } from '../optim/adam.js';
 import type { LRSchedule } from '../optim/schedules.js';
 
@@ -55,7 +63,8 @@ export class CheckpointError extends Error {
 /** Everything a checkpoint holds. `trainer` is the trainer's JSON config (opaque here). */
 export interface CheckpointData {
   step: number;
-  model: ModelConfig;
+  /** The model's config (any family: diffusion, bridge, DiffFlow). */
+  model: AnyModelConfig;
   trainer: Record<string, unknown>;
   weights: Map<string, StoredTensor>;
   /** Absent when the run has no EMA. */
@@ -321,9 +330,9 @@ export function readCheckpoint(dir: string): CheckpointData {
   const step = config.step;
   if (typeof step !== 'number' || !Number.isInteger(step) || step < 0)
     throw new CheckpointError(configPath, `step must be a non-negative integer, got ${JSON.stringify(step)}`);
-  let model: ModelConfig;
+  let model: AnyModelConfig;
   try {
-    model = parseModelConfig(config.model);
+    model = parseAnyModelConfig(config.model);
   } catch (error) {
     throw new CheckpointError(configPath, `model: ${(error as Error).message}`, { cause: error });
   }
@@ -370,9 +379,22 @@ export function readCheckpoint(dir: string): CheckpointData {
  * default when the checkpoint has them, for sampling, evaluation or export.
  */
 export function loadCheckpointModel(dir: string, options: { ema?: boolean } = {}): DiffusionModel {
+  const model = loadCheckpointAnyModel(dir, options);
+  if (modelFamily(model) !== 'diffusion') {
+    model.dispose();
+    throw new CheckpointError(
+      resolveCheckpointDir(dir),
+      `holds a ${modelFamily(model)} model, not a diffusion model (use loadCheckpointAnyModel)`,
+    );
+  }
+  return model as DiffusionModel;
+}
+
+/** {@link loadCheckpointModel} for a model of any family (diffusion, bridge, DiffFlow). */
+export function loadCheckpointAnyModel(dir: string, options: { ema?: boolean } = {}): AnyModel {
   const path = resolveCheckpointDir(dir);
   const c = readCheckpoint(path);
-  const model = createModel(c.model);
+  const model = createAnyModel(c.model);
   const weights = (options.ema ?? true) && c.ema ? c.ema : c.weights;
   try {
     loadParameters(model, { tensors: weights, metadata: {} });

@@ -1,12 +1,12 @@
 /**
- * `Trainer`: seeded training of a {@link DiffusionModel} on the NFDM bound (or, with
- * `objective: { kind: 'ot' }`, on the NFDM-OT objective), with Adam/AdamW, a
+ * `Trainer`: seeded training of any nfdm model — a {@link DiffusionModel} on the NFDM bound (or,
+ * with `objective: { kind: 'ot' }`, on the NFDM-OT objective), an NFBM {@link BridgeModel} on
+ * paired rows [target | source], a {@link DiffFlowModel} on its path KL (see task.ts) — with Adam/AdamW, a
  * learning-rate schedule, gradient clipping, EMA, periodic evaluation, JSONL metrics, atomic
  * checkpoints and exact resume.
  *
  * One update (step k → k + 1), in one `tf.tidy` with one read-back:
- *   x ← data.batch(dataRng, B); (t, ε) ← model.drawNoise(noiseRng, B);
- *   L, ∇ ← loss and gradients; ∇ ← clip(∇) (global norm, pre-clip norm kept);
+ *   x ← data.batch(dataRng, B); L, ∇ ← the family's loss and gradients with noise from noiseRng; ∇ ← clip(∇) (global norm, pre-clip norm kept);
  *   read [L, ‖∇‖] (one stacked read); stop with {@link NonFiniteLossError} if either is not
  *   finite — before the update, so the weights stay those of step k;
  *   Adam/AdamW update at lr = schedule(k); EMA update.
@@ -22,7 +22,7 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { backendReport, loadParameters, Rng, type StoredTensor, snapshotParameters } from '@nfdm/core';
-import { createModel, type DiffusionModel, type ModelConfig, modelConfig, otLoss, saveModel } from '@nfdm/models';
+import { type AnyModel, type AnyModelConfig, anyModelConfig, createAnyModel, saveAnyModel } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
 import {
   CHECKPOINT_FILES,
@@ -45,6 +45,7 @@ import { resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } fro
 import type { DataSource } from './data.js';
 import { NonFiniteLossError } from './errors.js';
 import { JsonlWriter, truncateMetricsLog } from './metrics-log.js';
+import { type TrainingTask, trainingTask } from './task.js';
 
 /** What one update measured. */
 export interface StepStats {
@@ -65,27 +66,31 @@ export type TrainerEvent =
   | { type: 'signal'; step: number; steps: number; signal: string }
   | { type: 'done'; step: number; steps: number; reason: 'completed' | 'interrupted' };
 
-export interface EvalContext {
+export interface EvalContext<M extends AnyModel = AnyModel> {
   step: number;
   /** The model, with the EMA weights swapped in when `ema` is true. */
-  model: DiffusionModel;
+  model: M;
   ema: boolean;
 }
 
 /** User evaluation (e.g. sample metrics); must not use the training generators. */
-export type EvalCallback = (context: EvalContext) => Record<string, number> | Promise<Record<string, number>>;
+export type EvalCallback<M extends AnyModel = AnyModel> = (
+  context: EvalContext<M>,
+) => Record<string, number> | Promise<Record<string, number>>;
 
-export interface TrainerOptions {
-  model: DiffusionModel;
+export interface TrainerOptions<M extends AnyModel = AnyModel> {
+  /** A DiffusionModel, BridgeModel or DiffFlowModel. */
+  model: M;
+  /** Rows [B, D] (bridges: [B, 2D], target columns then source columns). */
   data: DataSource;
   config: TrainerConfigInput;
   /** Root folder of the checkpoints (none are written without it). */
   checkpointDir?: string;
   /** JSONL metrics file; default `<checkpointDir>/metrics.jsonl`, `null` for none. */
   metricsPath?: string | null;
-  /** Held-out rows [N, D] for the NELBO at each evaluation (not disposed by the trainer). */
+  /** Held-out rows [N, D] ([N, 2D] for bridges) for the held-out metrics at each evaluation (not disposed by the trainer). */
   evalData?: tf.Tensor;
-  onEval?: EvalCallback;
+  onEval?: EvalCallback<M>;
   /** Progress and lifecycle events (called synchronously; keep it cheap). */
   onEvent?: (event: TrainerEvent) => void;
   /** Install SIGINT/SIGTERM handlers for the duration of {@link Trainer.run}. */
@@ -100,7 +105,7 @@ export interface TrainerOptions {
 }
 
 /** Options of {@link Trainer.resume}: those of a new trainer, less the model (rebuilt from the checkpoint). */
-export interface ResumeOptions extends Omit<TrainerOptions, 'model' | 'config' | 'overwrite'> {
+export interface ResumeOptions<M extends AnyModel = AnyModel> extends Omit<TrainerOptions<M>, 'model' | 'config' | 'overwrite'> {
   /**
    * Changes to the stored config, e.g. `{ steps }` to train longer. Changing anything that
    * enters the updates (optimizer, schedule, batch size, seed, clipping, EMA) gives a
@@ -123,8 +128,10 @@ export interface TrainResult {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export class Trainer {
-  readonly model: DiffusionModel;
+export class Trainer<M extends AnyModel = AnyModel> {
+  readonly model: M;
+  /** What one update of this model's family computes. */
+  readonly task: TrainingTask;
   readonly config: TrainerConfig;
   readonly optimizer: Adam;
   readonly ema: EMA | null;
@@ -136,9 +143,10 @@ export class Trainer {
   private dataRng: Rng;
   private noiseRng: Rng;
   private readonly data: DataSource;
-  private readonly options: TrainerOptions;
+  /** Stored without the model type (the onEval callback's parameter would make Trainer<M> invariant). */
+  private readonly options: TrainerOptions<AnyModel>;
   private readonly variables: tf.Variable[];
-  private readonly modelConfigJson?: ModelConfig;
+  private readonly modelConfigJson?: AnyModelConfig;
   private metrics?: JsonlWriter;
   private readonly metricsPath?: string;
   private stopReason?: string;
@@ -148,18 +156,22 @@ export class Trainer {
   private window = { loss: 0, ms: 0, n: 0 };
 
   /** `resumed` is internal (used by {@link Trainer.resume}). */
-  constructor(options: TrainerOptions, resumed?: { checkpoint: CheckpointData; path: string }) {
-    this.options = options;
+  constructor(options: TrainerOptions<M>, resumed?: { checkpoint: CheckpointData; path: string }) {
+    this.options = options as unknown as TrainerOptions<AnyModel>;
     this.model = options.model;
     this.data = options.data;
     this.config = resolveTrainerConfig(options.config);
-    if (this.data.dim !== this.model.dim) throw new RangeError(`data dim ${this.data.dim} ≠ model dim ${this.model.dim}`);
-    if (options.evalData && (options.evalData.rank !== 2 || options.evalData.shape[1] !== this.model.dim)) {
-      throw new RangeError(`evalData must be [N, ${this.model.dim}], got [${options.evalData.shape}]`);
+    this.task = trainingTask(this.model, this.config.objective);
+    const dataDim = this.task.dataDim;
+    const what =
+      this.task.family === 'bridge' ? `2 × model dim ${this.model.dim}: target then source columns` : `model dim ${this.model.dim}`;
+    if (this.data.dim !== dataDim) throw new RangeError(`data dim ${this.data.dim} ≠ ${dataDim} (${what})`);
+    if (options.evalData && (options.evalData.rank !== 2 || options.evalData.shape[1] !== dataDim)) {
+      throw new RangeError(`evalData must be [N, ${dataDim}], got [${options.evalData.shape}]`);
     }
     this.checkpointDir = options.checkpointDir;
     if (this.checkpointDir) {
-      this.modelConfigJson = modelConfig(this.model);
+      this.modelConfigJson = anyModelConfig(this.model);
       if (!resumed) {
         const existing = latestCheckpoint(this.checkpointDir);
         if (existing && !options.overwrite) {
@@ -210,12 +222,12 @@ export class Trainer {
    * step and generators are restored; metrics lines past the checkpoint are dropped; left-over
    * temporary directories are removed.
    */
-  static resume(dir: string, options: ResumeOptions): Trainer {
+  static resume<M extends AnyModel = AnyModel>(dir: string, options: ResumeOptions<M>): Trainer<M> {
     const path = resolveCheckpointDir(dir);
     const checkpoint = readCheckpoint(path);
-    const model = createModel(checkpoint.model);
+    const model = createAnyModel(checkpoint.model) as M;
     try {
-      const trainer = new Trainer(
+      const trainer = new Trainer<M>(
         {
           ...options,
           model,
@@ -279,9 +291,8 @@ export class Trainer {
     let gradNorm = Number.NaN;
     try {
       tf.tidy(() => {
-        const x = this.data.batch(this.dataRng, batchSize);
-        const noise = this.model.drawNoise(this.noiseRng, batchSize);
-        const { value, grads } = tf.variableGrads(() => this.objectiveLoss(x, noise), this.variables);
+        const x = this.data.batch(this.dataRng, batchSize) as tf.Tensor2D;
+        const { value, grads } = this.task.lossAndGrads(x, this.noiseRng, this.variables, this.step);
         const ordered = this.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
         const clipped = clipByGlobalNorm(ordered, clipNorm);
         const read = tf.stack([value, clipped.norm]).dataSync();
@@ -303,25 +314,6 @@ export class Trainer {
     const stats: StepStats = { step: this.step, loss, gradNorm, lr, ms };
     this.record(stats);
     return stats;
-  }
-
-  /** The loss of the configured objective on one batch (the NELBO's diffusion term, or NFDM-OT). */
-  private objectiveLoss(x: tf.Tensor, noise: ReturnType<DiffusionModel['drawNoise']>): tf.Scalar {
-    const objective = this.config.objective;
-    if (objective.kind === 'ot') return otLoss(this.model, x, noise, { curvatureWeight: objective.curvatureWeight });
-    return this.model.loss(x, noise);
-  }
-
-  /** Held-out NFDM-OT loss: the mean over `evalDraws` draws of (t, ε) from `Rng(evalSeed)`. */
-  private heldOutOTLoss(x: tf.Tensor, curvatureWeight: number): { mean: number; stderr: number } {
-    const rng = new Rng(this.config.evalSeed);
-    const values: number[] = [];
-    for (let d = 0; d < this.config.evalDraws; d++) {
-      values.push(tf.tidy(() => otLoss(this.model, x, this.model.drawNoise(rng, x.shape[0]), { curvatureWeight }).dataSync()[0]));
-    }
-    const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
-    return { mean, stderr: Math.sqrt(variance / values.length) };
   }
 
   private record(s: StepStats): void {
@@ -352,27 +344,18 @@ export class Trainer {
   }
 
   /**
-   * Evaluate now: the NELBO (nats per sample) of `evalData` with `evalDraws` draws and the
-   * fixed `evalSeed` (for the `ot` objective, the held-out NFDM-OT loss `ot_loss` instead), plus the `onEval` metrics — with the EMA weights swapped in when EMA is
-   * on. Logged as a `type: "eval"` metrics line and an `eval` event.
+   * Evaluate now: the family's held-out metrics of `evalData` with `evalDraws` draws and the
+   * fixed `evalSeed` (diffusion: the NELBO in nats per sample, or for the `ot` objective the
+   * held-out NFDM-OT loss `ot_loss`; bridge: `bridge_bound`; DiffFlow: `nll_bound` — see
+   * task.ts), plus the `onEval` metrics — with the EMA weights swapped in when EMA is on. Logged as a `type: "eval"` metrics line and an `eval` event.
    */
   async evaluate(): Promise<Record<string, number>> {
     const { evalData, onEval } = this.options;
     const useEma = this.ema !== null;
     const body = async () => {
-      const metrics: Record<string, number> = {};
-      const objective = this.config.objective;
-      if (evalData && objective.kind === 'ot') {
-        // The NELBO does not apply to an NFDM-OT model (its volatility is unused): report the
-        // held-out objective instead.
-        const r = this.heldOutOTLoss(evalData, objective.curvatureWeight);
-        metrics.ot_loss = r.mean;
-        metrics.ot_loss_stderr = r.stderr;
-      } else if (evalData) {
-        const r = this.model.nelbo(evalData, { draws: this.config.evalDraws, seed: this.config.evalSeed });
-        metrics.nelbo = r.nelbo.mean;
-        metrics.nelbo_stderr = r.nelbo.stderr;
-      }
+      const metrics: Record<string, number> = evalData
+        ? this.task.heldOut(evalData as tf.Tensor2D, this.config.evalDraws, this.config.evalSeed)
+        : {};
       if (onEval) Object.assign(metrics, await onEval({ step: this.step, model: this.model, ema: useEma }));
       return metrics;
     };
@@ -389,7 +372,7 @@ export class Trainer {
     const opt = this.optimizer.state();
     return {
       step: this.step,
-      model: this.modelConfigJson ?? modelConfig(this.model),
+      model: this.modelConfigJson ?? anyModelConfig(this.model),
       trainer: { ...this.config } as unknown as Record<string, unknown>,
       weights: snapshotParameters(this.model),
       ema: this.ema?.snapshot(),
@@ -481,17 +464,18 @@ export class Trainer {
   }
 
   /**
-   * Save the model (config.json + weights.safetensors, loadable by `loadModel`) to `dir`,
+   * Save the model (config.json + weights.safetensors, loadable by `loadAnyModel`, and by
+   * `loadModel` for diffusion models) to `dir`,
    * with the EMA weights by default when EMA is on.
    */
-  saveModel(dir: string, options: { ema?: boolean } = {}): ModelConfig {
+  saveModel(dir: string, options: { ema?: boolean } = {}): AnyModelConfig {
     const useEma = (options.ema ?? true) && this.ema !== null;
-    if (!useEma) return saveModel(this.model, dir);
+    if (!useEma) return saveAnyModel(this.model, dir);
     const ema = this.ema as EMA;
     const already = ema.isSwapped;
     ema.swapIn();
     try {
-      return saveModel(this.model, dir);
+      return saveAnyModel(this.model, dir);
     } finally {
       if (!already) ema.swapOut();
     }
