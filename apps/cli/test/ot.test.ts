@@ -48,13 +48,16 @@ describe('nfdm-ot', () => {
     const rk4 = json(await nfdm(['sample', '--model', 'ot', '--n', '10', '--solver', 'rk4', '--steps', '10', '--out', 's2.csv', '--json']));
     expect(rk4).toMatchObject({ mode: 'ode', solver: 'rk4', steps: 10 });
 
-    const ev = json(await nfdm(['eval', '--model', 'ot', '--n', '40', '--metrics', 'nll,nelbo,swd', '--json']));
+    const ev = json(
+      await nfdm(['eval', '--model', 'ot', '--n', '40', '--metrics', 'nll,nelbo,swd,curvature', '--curvature-steps', '20', '--json']),
+    );
     const metrics = ev.metrics as Record<string, { mean: number } | number | null>;
     expect(Number.isFinite((metrics.nll as { mean: number }).mean)).toBe(true);
     expect(metrics.nelbo).toBeNull();
     expect((ev.notAvailable as Record<string, string>).nelbo).toMatch(/not applicable/);
     expect(ev.sampler).toMatch(/probability-flow ODE/);
     expect(Number.isFinite(metrics.swd as number)).toBe(true);
+    expect(metrics.curvature as number).toBeGreaterThan(0);
 
     const plot = json(await nfdm(['plot', 'samples', '--model', 'ot', '--n', '100', '--out', 'p.svg', '--json']));
     expect(plot.sampler).toMatch(/probability-flow ODE/);

@@ -1,6 +1,6 @@
 /** In-process tests of the CLI's pure parts (no backend, no spawning). */
 import { initBackend } from '@nfdm/core';
-import { createModel, parseModelConfig } from '@nfdm/models';
+import { createAnyModel, createModel, type ModelConfig, parseAnyModelConfig, parseModelConfig } from '@nfdm/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/errors.js';
 import { positiveInt, widths } from '../src/cli/options.js';
@@ -16,7 +16,7 @@ beforeAll(async () => {
 describe('model names', () => {
   it('map to valid configs with the intended forward process and volatility', () => {
     const kinds = Object.fromEntries(
-      MODEL_NAMES.map((name) => {
+      MODEL_NAMES.filter((name) => name !== 'nfbm' && name !== 'diffflow').map((name) => {
         const c = parseModelConfig(presetConfig(name, { dim: 3, hidden: [8], seed: 1 }));
         const f = c.forward as { kind: string; schedule?: { name: string } };
         const v = c.volatility as { kind: string; schedule?: { name: string } };
@@ -34,9 +34,45 @@ describe('model names', () => {
       'nfdm-ot': 'nfdm / constant',
     });
     const std = { mean: [1, 2], std: [3, 4] };
-    const config = presetConfig('nfdm', { dim: 2, hidden: [4, 4], seed: 0, standardization: std });
+    const config = presetConfig('nfdm', { dim: 2, hidden: [4, 4], seed: 0, standardization: std }) as ModelConfig;
     expect(config.standardization).toEqual(std);
     expect(() => createModel(config).dispose()).not.toThrow();
+  });
+
+  it('nfbm carries the obstacle and the data pair; diffflow maps --hidden to FourierMLP channels and layers', () => {
+    const bridge = parseAnyModelConfig(
+      presetConfig('nfbm', {
+        dim: 2,
+        hidden: [8, 8],
+        seed: 2,
+        obstacle: { center: [0, 1], radius: 0.5, weight: 3 },
+        pair: { source: '8gaussians', target: 'moons' },
+      }),
+    );
+    expect(bridge).toMatchObject({
+      format: 'nfdm-bridge/1',
+      penalties: [{ kind: 'obstacle', center: [0, 1], radius: 0.5, weight: 3 }],
+      data: { source: '8gaussians', target: 'moons' },
+    });
+    const flow = parseAnyModelConfig(presetConfig('diffflow', { dim: 2, hidden: [16, 32, 32], seed: 0 }));
+    expect(flow).toMatchObject({ format: 'nfdm-diffflow/1', network: { channels: 32, layers: 2 }, time: { N: 30, g: 0.2 } });
+    for (const c of [bridge, flow]) createAnyModel(c).dispose();
+  });
+
+  it('bridge settings: --source/--target are required for nfbm and refused elsewhere; the data spec is derived', () => {
+    expect(() => completeSettings({ model: 'nfbm', steps: 5 })).toThrow(/needs --source and --target/);
+    const s = completeSettings({ model: 'nfbm', steps: 5, source: '8gaussians', target: 'moons' });
+    expect(s.data).toBe('8gaussians->moons');
+    expect(() => completeSettings({ model: 'nfbm', steps: 5, source: 'a', target: 'b', data: 'moons' })).toThrow(/not --data/);
+    expect(() => completeSettings({ model: 'nfdm', data: 'moons', steps: 5, obstacle: { center: [0, 0], radius: 1, weight: 1 } })).toThrow(
+      /--obstacle applies to bridge models/,
+    );
+    expect(() => parseSettings({ obstacle: { center: [0], radius: 1 } }, 'f.json')).toThrow(/'obstacle' must be/);
+    expect(parseSettings({ obstacle: { center: [0, 1], radius: 1 } }, 'f.json').obstacle).toEqual({
+      center: [0, 1],
+      radius: 1,
+      weight: 10,
+    });
   });
 });
 

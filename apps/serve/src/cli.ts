@@ -20,7 +20,7 @@ Options:
   --models DIR           directory of exported models (required)
   --port P               TCP port (default 8080; 0 picks a free port)
   --host H               interface to bind (default 127.0.0.1; 0.0.0.0 for all)
-  --max-n N              largest n per samples request (default ${DEFAULT_LIMITS.maxN})
+  --max-n N              largest n per samples request and rows per transport request (default ${DEFAULT_LIMITS.maxN})
   --max-steps N          largest steps per request (default ${DEFAULT_LIMITS.maxSteps})
   --max-points N         largest number of points per log-prob request (default ${DEFAULT_LIMITS.maxPoints})
   --body-limit SIZE      largest request body: bytes, or with kb/mb (default 1mb)

@@ -2,9 +2,9 @@
 import { ServeConfigError } from './errors.js';
 
 export interface ServeLimits {
-  /** Largest `n` of one samples request (default 10,000). */
+  /** Largest `n` of one samples request, and largest number of sources of one transport request (default 10,000). */
   maxN: number;
-  /** Largest `steps` of a samples or log-prob request; also the adaptive log-prob step budget (default 1,000). */
+  /** Largest `steps` of a samples, transport or log-prob request; also the adaptive log-prob step budget (default 1,000). */
   maxSteps: number;
   /** Largest number of points of one log-prob request (default 10,000). */
   maxPoints: number;

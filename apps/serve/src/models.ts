@@ -4,7 +4,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { loadOnnxModel, type OnnxModel } from '@nfdm/export/runtime';
+import { type ExportedModel, loadExportedModel, type OnnxBridgeModel, type OnnxModel } from '@nfdm/export/runtime';
 import { ServeConfigError } from './errors.js';
 
 /** Model names: what a request may name (checked before any lookup). */
@@ -24,17 +24,25 @@ export function isModelName(name: string): boolean {
 
 /** What a loaded model supports. */
 export interface ModelCapabilities {
-  /** Solvers usable in each mode (stepwise with the field graphs, or the one-call Loop graphs). */
+  /**
+   * Solvers usable in each mode by POST /samples (stepwise with the field graphs, or the one-call
+   * Loop graphs). DiffFlow models list 'grid' (their fixed exported grid); bridges list none.
+   */
   samples: { ode: string[]; sde: string[] };
-  /** Log-densities need the `velocity_divergence` graph. */
+  /** Log-densities need the `velocity_divergence` graph (DiffusionModel exports only). */
   logProb: boolean;
+  /** Solvers usable by POST /transport (NFBM bridges only; empty otherwise). */
+  transport: { ode: string[]; sde: string[] };
 }
 
 /** One model as listed by `GET /v1/models`. */
 export interface ModelInfo {
   name: string;
   dim: number;
+  /** nfdm | ndm | fixed (diffusion models), nfbm (bridges: POST /transport), diffflow. */
   kind: string;
+  /** 'diffusion', 'nfbm' or 'diffflow': which endpoints apply. */
+  family: ExportedModel['family'];
   forwardKind: string;
   /** Graphs loaded into onnxruntime sessions. */
   graphs: string[];
@@ -46,11 +54,15 @@ export interface ModelInfo {
   exportVersion: string;
   /** 'directory' (a writeOnnxExport folder) or 'file' (one .onnx file). */
   source: 'directory' | 'file';
+  /** NFBM: δ (z(1) = source + δ ε). */
+  delta?: number;
+  /** DiffFlow: the exported sampling grid (K steps from tMin to tMax). */
+  grid?: { steps: number; tMin: number; tMax: number };
 }
 
 export interface LoadedModel {
   name: string;
-  model: OnnxModel;
+  model: ExportedModel;
   info: ModelInfo;
 }
 
@@ -61,13 +73,40 @@ export function sampleEngine(model: OnnxModel, solver: Solver, mode: Mode): 'ste
   return model.has(`sampler_${loopSolver}_${mode}`) ? 'loop' : null;
 }
 
-export function capabilities(model: OnnxModel): ModelCapabilities {
+/** The engine that runs a (solver, mode) transport on a bridge, or null. */
+export function transportEngine(model: OnnxBridgeModel, solver: Solver, mode: Mode): 'stepwise' | 'loop' | null {
+  if (model.has(mode === 'ode' ? 'bridge_velocity' : 'bridge_drift')) return 'stepwise';
+  if (solver !== 'euler' && solver !== 'euler-maruyama') return null;
+  return model.has(`bridge_sampler_euler_${mode}`) ? 'loop' : null;
+}
+
+const none = () => ({ ode: [] as string[], sde: [] as string[] });
+
+export function capabilities(model: ExportedModel): ModelCapabilities {
+  if (model.family === 'nfbm') {
+    return {
+      samples: none(),
+      logProb: false,
+      transport: {
+        ode: ODE_SOLVERS.filter((s) => transportEngine(model, s, 'ode') !== null),
+        sde: SDE_SOLVERS.filter((s) => s !== 'euler' && transportEngine(model, s, 'sde') !== null),
+      },
+    };
+  }
+  if (model.family === 'diffflow') {
+    return {
+      samples: { ode: model.engineFor('ode') ? ['grid'] : [], sde: model.engineFor('sde') ? ['grid'] : [] },
+      logProb: false,
+      transport: none(),
+    };
+  }
   return {
     samples: {
       ode: ODE_SOLVERS.filter((s) => sampleEngine(model, s, 'ode') !== null),
       sde: SDE_SOLVERS.filter((s) => s !== 'euler' && sampleEngine(model, s, 'sde') !== null),
     },
     logProb: model.has('velocity_divergence'),
+    transport: none(),
   };
 }
 
@@ -131,9 +170,9 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
         continue;
       }
       if (models.has(c.name)) throw new ServeConfigError(`two models are named '${c.name}' in ${dir} (a directory and a .onnx file?)`);
-      let model: OnnxModel;
+      let model: ExportedModel;
       try {
-        model = await loadOnnxModel(c.path, { intraOpNumThreads: options.threads ?? 1 });
+        model = await loadExportedModel(c.path, { intraOpNumThreads: options.threads ?? 1 });
       } catch (error) {
         const message = `cannot load model '${c.name}' from ${c.path}: ${(error as Error).message}`;
         if (!options.allowPartial) throw new ServeConfigError(message);
@@ -142,23 +181,23 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
         continue;
       }
       const m = model.metadata;
-      models.set(c.name, {
+      const info: ModelInfo = {
         name: c.name,
-        model,
-        info: {
-          name: c.name,
-          dim: model.dim,
-          kind: m.kind,
-          forwardKind: m.forwardKind,
-          graphs: [...model.graphs].sort(),
-          capabilities: capabilities(model),
-          standardized: model.standardization !== undefined,
-          priorStd: model.priorStd,
-          tStart: model.tStart,
-          exportVersion: m.version,
-          source: c.source,
-        },
-      });
+        dim: model.dim,
+        kind: m.kind,
+        family: model.family,
+        forwardKind: m.forwardKind,
+        graphs: [...model.graphs].sort(),
+        capabilities: capabilities(model),
+        standardized: model.standardization !== undefined,
+        priorStd: m.priorStd,
+        tStart: m.tStart,
+        exportVersion: m.version,
+        source: c.source,
+      };
+      if (model.family === 'nfbm') info.delta = model.delta;
+      if (model.family === 'diffflow') info.grid = { steps: model.steps, tMin: model.grid[0], tMax: model.grid[model.grid.length - 1] };
+      models.set(c.name, { name: c.name, model, info });
     }
     if (models.size === 0) {
       throw new ServeConfigError(

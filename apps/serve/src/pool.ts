@@ -7,7 +7,7 @@
  * step granularity on one thread. The limiter bounds how many interleave (memory, latency) and
  * how many may wait; it does not serialise per model.
  */
-import type { OnnxModel } from '@nfdm/export/runtime';
+import type { ExportedModel, OnnxBridgeModel, OnnxDiffFlowModel, OnnxModel } from '@nfdm/export/runtime';
 import { HttpError } from './errors.js';
 
 interface Waiter {
@@ -97,28 +97,56 @@ export class ComputePool {
 
 /**
  * A view of `model` whose field evaluations throw the signal's reason once it aborts, so a
- * timed-out or abandoned sample / log-prob computation stops at its next solver step instead
- * of running to the end. (The runtime's samplers call `this.velocity`, `this.drift` and
- * `this.velocityDivergence` for every stage; the view overrides those three on an object whose
- * prototype is the model. The one-call Loop engine is a single session run and is not
+ * timed-out or abandoned sample / log-prob / transport computation stops at its next solver step
+ * instead of running to the end. (The runtime's samplers call the model's own field methods —
+ * `velocity`, `drift`, `velocityDivergence` of a diffusion model, `velocity`, `drift` of a bridge,
+ * `drift`, `score` of a DiffFlow model — for every stage; the view overrides those on an object
+ * whose prototype is the model. The one-call Loop engines are a single session run and are not
  * interruptible.)
  */
-export function abortable(model: OnnxModel, signal: AbortSignal): OnnxModel {
-  const view = Object.create(model) as OnnxModel;
+export function abortable<M extends ExportedModel>(model: M, signal: AbortSignal): M {
   const check = () => {
     if (signal.aborted) throw signal.reason;
   };
+  if (model.family === 'nfbm') {
+    const m = model as OnnxBridgeModel;
+    const view = Object.create(m) as OnnxBridgeModel;
+    view.velocity = async (z, t, source) => {
+      check();
+      return m.velocity(z, t, source);
+    };
+    view.drift = async (z, t, source) => {
+      check();
+      return m.drift(z, t, source);
+    };
+    return view as M;
+  }
+  if (model.family === 'diffflow') {
+    const m = model as OnnxDiffFlowModel;
+    const view = Object.create(m) as OnnxDiffFlowModel;
+    view.drift = async (x, t) => {
+      check();
+      return m.drift(x, t);
+    };
+    view.score = async (x, t) => {
+      check();
+      return m.score(x, t);
+    };
+    return view as M;
+  }
+  const m = model as OnnxModel;
+  const view = Object.create(m) as OnnxModel;
   view.velocity = async (z, t) => {
     check();
-    return model.velocity(z, t);
+    return m.velocity(z, t);
   };
   view.drift = async (z, t) => {
     check();
-    return model.drift(z, t);
+    return m.drift(z, t);
   };
   view.velocityDivergence = async (z, t) => {
     check();
-    return model.velocityDivergence(z, t);
+    return m.velocityDivergence(z, t);
   };
-  return view;
+  return view as M;
 }

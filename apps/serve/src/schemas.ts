@@ -37,7 +37,12 @@ const modelInfo = {
   properties: {
     name: { type: 'string' },
     dim: { type: 'integer', description: 'Data dimension D.' },
-    kind: { type: 'string', enum: ['nfdm', 'ndm', 'fixed'] },
+    kind: { type: 'string', enum: ['nfdm', 'ndm', 'fixed', 'nfbm', 'diffflow'] },
+    family: {
+      type: 'string',
+      enum: ['diffusion', 'nfbm', 'diffflow'],
+      description: 'diffusion and diffflow models draw samples (POST /samples); nfbm bridges transport sources (POST /transport).',
+    },
     forwardKind: { type: 'string' },
     graphs: { type: 'array', items: { type: 'string' }, description: 'Graphs loaded into onnxruntime sessions.' },
     capabilities: {
@@ -51,6 +56,13 @@ const modelInfo = {
           },
         },
         logProb: { type: 'boolean' },
+        transport: {
+          type: 'object',
+          properties: {
+            ode: { type: 'array', items: { type: 'string' } },
+            sde: { type: 'array', items: { type: 'string' } },
+          },
+        },
       },
     },
     standardized: { type: 'boolean', description: 'Samples are returned (and points expected) in data space.' },
@@ -58,6 +70,12 @@ const modelInfo = {
     tStart: { type: 'number' },
     exportVersion: { type: 'string' },
     source: { type: 'string', enum: ['directory', 'file'] },
+    delta: { type: 'number', description: 'NFBM only: z(1) = source + δ ε.' },
+    grid: {
+      type: 'object',
+      description: 'DiffFlow only: the fixed sampling grid baked into the export.',
+      properties: { steps: { type: 'integer' }, tMin: { type: 'number' }, tMax: { type: 'number' } },
+    },
   },
 } as const;
 
@@ -102,7 +120,9 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
         'Integrates from t = 1 (z ~ N(0, priorStd² I), drawn from `seed`) to the process start with a fixed-step ' +
         'solver: the probability-flow ODE (mode "ode": euler, heun, rk4) or the reverse SDE (mode "sde": ' +
         'euler-maruyama, heun; "euler" is an alias of euler-maruyama). The same seed gives the same samples as ' +
-        '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space.',
+        '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space. DiffFlow models sample on ' +
+        'their exported grid (mode "sde": stochastic steps, the last one returning its mean; "ode": probability-flow ' +
+        'steps); `steps` and `solver` do not apply to them. NFBM bridges do not sample from a prior: use /transport.',
       tags: ['models'],
       params: nameParams,
       body: {
@@ -188,6 +208,68 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
             adaptive: { type: 'boolean' },
             nfe: { type: 'integer' },
             ms: { type: 'number' },
+          },
+        },
+        ...errors,
+      },
+    },
+    transport: {
+      summary: 'Transport source points through an NFBM bridge',
+      description:
+        'For NFBM bridges (family "nfbm"): each source x1 starts at z(1) = x1 + δ ε (ε drawn from `seed`) and is ' +
+        'integrated from t = 1 to 0 with a fixed-step solver — the probability-flow ODE (mode "ode": euler, heun, ' +
+        'rk4) or the reverse SDE (mode "sde", default: euler-maruyama, heun; Brownian increments from seed + 1). The ' +
+        'same request gives the same numbers as `loadOnnxBridge(...).transport(...)` and, up to float32 rounding, ' +
+        '`BridgeModel.sample` with that seed. Sources and samples are in data space; each row must have dim finite ' +
+        `numbers; at most ${limits.maxN} rows (this server's maxN limit).`,
+      tags: ['models'],
+      params: nameParams,
+      body: {
+        type: 'object',
+        required: ['sources'],
+        additionalProperties: false,
+        properties: {
+          sources: {
+            type: 'array',
+            minItems: 1,
+            maxItems: limits.maxN,
+            items: { type: 'array', minItems: 1, maxItems: maxDim, items: { type: 'number' } },
+            description: `1–${limits.maxN} source points, each dim finite numbers.`,
+          },
+          steps: {
+            type: 'integer',
+            minimum: 1,
+            maximum: limits.maxSteps,
+            description: `Fixed solver steps (1–${limits.maxSteps}; default ${Math.min(100, limits.maxSteps)}).`,
+          },
+          solver: { type: 'string', enum: [...SOLVERS], description: "Default 'euler' for ODE, 'euler-maruyama' for SDE." },
+          mode: {
+            type: 'string',
+            enum: ['ode', 'sde'],
+            description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named, else 'sde'.",
+          },
+          seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER - 1, description: 'Seed (default 0).' },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            model: { type: 'string' },
+            samples: {
+              type: 'array',
+              items: { type: 'array', items: numberOrNull },
+              description: 'One generated target per source (float32 values, data space).',
+            },
+            n: { type: 'integer' },
+            dim: { type: 'integer' },
+            steps: { type: 'integer' },
+            solver: { type: 'string' },
+            mode: { type: 'string' },
+            seed: { type: 'integer' },
+            engine: { type: 'string', enum: ['stepwise', 'loop'] },
+            nfe: { type: 'integer', description: 'Field evaluations.' },
+            ms: { type: 'number', description: 'Computation time in milliseconds (excluding queueing).' },
           },
         },
         ...errors,

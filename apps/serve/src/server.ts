@@ -9,10 +9,14 @@
  *   GET  /v1/models/{name}             one model
  *   POST /v1/models/{name}/samples     { n, steps?, solver?, mode?, seed? } → { samples, … }
  *   POST /v1/models/{name}/log-prob    { points, steps?, solver? } → { logProb, … }
+ *   POST /v1/models/{name}/transport   { sources, steps?, solver?, mode?, seed? } → { samples, … } (NFBM bridges)
+ *
+ * Model families: DiffusionModel exports (nfdm, ndm, fixed) serve samples and log-prob;
+ * DiffFlow exports serve samples on their exported grid; NFBM bridges serve transport only.
  */
 import { performance } from 'node:perf_hooks';
 import swagger from '@fastify/swagger';
-import { OnnxRuntimeError } from '@nfdm/export/runtime';
+import { type OnnxDiffFlowModel, OnnxRuntimeError } from '@nfdm/export/runtime';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -24,7 +28,17 @@ import Fastify, {
 import { type ErrorBody, HttpError, reason } from './errors.js';
 import { resolveLimits, type ServeLimits } from './limits.js';
 import { ServeMetrics } from './metrics.js';
-import { disposeModels, type LoadedModel, loadModels, type Mode, ODE_SOLVERS, SDE_SOLVERS, type Solver, sampleEngine } from './models.js';
+import {
+  disposeModels,
+  type LoadedModel,
+  loadModels,
+  type Mode,
+  ODE_SOLVERS,
+  SDE_SOLVERS,
+  type Solver,
+  sampleEngine,
+  transportEngine,
+} from './models.js';
 import { abortable, ComputePool } from './pool.js';
 import { buildSchemas } from './schemas.js';
 import { SERVE_VERSION } from './version.js';
@@ -68,6 +82,14 @@ interface LogProbBody {
   solver?: 'euler' | 'heun' | 'rk4';
 }
 
+interface TransportBody {
+  sources: number[][];
+  steps?: number;
+  solver?: Solver;
+  mode?: Mode;
+  seed?: number;
+}
+
 interface NameParams {
   name: string;
 }
@@ -79,6 +101,7 @@ const LIMIT_HINTS: Record<string, string> = {
   '/n': 'maxN',
   '/steps': 'maxSteps',
   '/points': 'maxPoints',
+  '/sources': 'maxN',
 };
 
 function pathText(context: string, instancePath: string): string {
@@ -130,6 +153,31 @@ function isLoggerInstance(x: unknown): x is FastifyBaseLogger {
 }
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/** Row-major [n, D] floats as JSON rows (non-finite values → null). */
+function toRows(flat: ArrayLike<number>, n: number, D: number): Array<Array<number | null>> {
+  const rows: Array<Array<number | null>> = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const row: Array<number | null> = new Array(D);
+    for (let d = 0; d < D; d++) row[d] = finiteOrNull(flat[i * D + d]);
+    rows[i] = row;
+  }
+  return rows;
+}
+
+/** Every row has the model's dim (422 otherwise) and only finite numbers (400 otherwise). */
+function checkRows(rows: number[][], field: string, entry: LoadedModel): void {
+  const D = entry.info.dim;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (row.length !== D) {
+      throw new HttpError(422, 'WRONG_DIMENSION', `${field}[${i}] has ${row.length} coordinates; model '${entry.name}' has dim ${D}`);
+    }
+    for (let d = 0; d < D; d++) {
+      if (!Number.isFinite(row[d])) throw new HttpError(400, 'NOT_FINITE', `${field}[${i}][${d}] is not a finite number`);
+    }
+  }
+}
 
 /**
  * Create the server: loads every model of `modelsDir` (rejects with a ServeConfigError when the
@@ -315,14 +363,23 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
 
   app.post<{ Params: NameParams; Body: SamplesBody }>('/v1/models/:name/samples', { schema: schemas.samples }, async (request) => {
     const entry = lookup(request.params.name);
+    const model = entry.model;
     const body = request.body;
+    if (model.family === 'nfbm') {
+      throw new HttpError(
+        422,
+        'USE_TRANSPORT',
+        `model '${entry.name}' is an NFBM bridge: it transports source points to targets; use POST /v1/models/${entry.name}/transport`,
+      );
+    }
+    if (model.family === 'diffflow') return diffflowSamples(request, entry, model, body);
     const mode: Mode = body.mode ?? (body.solver === undefined || body.solver === 'euler-maruyama' ? 'sde' : 'ode');
     const solver: Solver = body.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
     const valid: readonly string[] = mode === 'ode' ? ODE_SOLVERS : SDE_SOLVERS;
     if (!valid.includes(solver)) {
       throw new HttpError(400, 'INVALID_SOLVER', `solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);
     }
-    const engine = sampleEngine(entry.model, solver, mode);
+    const engine = sampleEngine(model, solver, mode);
     if (engine === null) {
       throw new HttpError(
         422,
@@ -343,23 +400,16 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
     let ms = 0;
     const result = await compute(request, async (signal) => {
       const t0 = performance.now();
-      const r = await abortable(entry.model, signal).sample({ n, steps, solver, mode, seed, engine });
+      const r = await abortable(model, signal).sample({ n, steps, solver, mode, seed, engine });
       ms = performance.now() - t0;
       return r;
     });
     metrics.samples.inc({ model: entry.name }, n);
     metrics.computeSeconds.inc({ model: entry.name, operation: 'samples' }, ms / 1000);
     const D = result.dim;
-    const flat = result.samples;
-    const samples: Array<Array<number | null>> = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const row: Array<number | null> = new Array(D);
-      for (let d = 0; d < D; d++) row[d] = finiteOrNull(flat[i * D + d]);
-      samples[i] = row;
-    }
     return {
       model: entry.name,
-      samples,
+      samples: toRows(result.samples, n, D),
       n,
       dim: D,
       steps,
@@ -374,6 +424,14 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
 
   app.post<{ Params: NameParams; Body: LogProbBody }>('/v1/models/:name/log-prob', { schema: schemas.logProb }, async (request) => {
     const entry = lookup(request.params.name);
+    if (entry.model.family !== 'diffusion') {
+      throw new HttpError(
+        422,
+        'UNSUPPORTED',
+        `log-densities are not supported for ${entry.model.family === 'nfbm' ? 'NFBM bridges' : 'diffflow'} models ('${entry.name}')`,
+      );
+    }
+    const model = entry.model;
     if (!entry.info.capabilities.logProb) {
       throw new HttpError(
         422,
@@ -386,20 +444,12 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
       throw new HttpError(400, 'INVALID_SOLVER', "'solver' needs 'steps' (fixed-step solve); omit both for the adaptive solver");
     }
     const D = entry.info.dim;
-    for (let i = 0; i < points.length; i++) {
-      const row = points[i];
-      if (row.length !== D) {
-        throw new HttpError(422, 'WRONG_DIMENSION', `points[${i}] has ${row.length} coordinates; model '${entry.name}' has dim ${D}`);
-      }
-      for (let d = 0; d < D; d++) {
-        if (!Number.isFinite(row[d])) throw new HttpError(400, 'NOT_FINITE', `points[${i}][${d}] is not a finite number`);
-      }
-    }
+    checkRows(points, 'points', entry);
     const options = steps !== undefined ? { steps, solver: solver ?? 'rk4' } : { adaptive: { maxSteps: limits.maxSteps } };
     let ms = 0;
     const result = await compute(request, async (signal) => {
       const t0 = performance.now();
-      const r = await abortable(entry.model, signal).logProb(points, options);
+      const r = await abortable(model, signal).logProb(points, options);
       ms = performance.now() - t0;
       return r;
     });
@@ -413,6 +463,118 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
       steps: steps ?? null,
       solver: steps !== undefined ? (solver ?? 'rk4') : 'dopri5',
       adaptive: steps === undefined,
+      nfe: result.stats.nfe,
+      ms: Math.round(ms * 1000) / 1000,
+    };
+  });
+
+  /** DiffFlow samples on the exported grid (POST /samples for family 'diffflow'). */
+  async function diffflowSamples(request: FastifyRequest, entry: LoadedModel, model: OnnxDiffFlowModel, body: SamplesBody) {
+    if (body.steps !== undefined || body.solver !== undefined) {
+      throw new HttpError(
+        400,
+        'INVALID_OPTION',
+        `model '${entry.name}' is a DiffFlow model: it samples on its exported ${model.steps}-step grid, so 'steps' and 'solver' do not apply (use n, mode, seed)`,
+      );
+    }
+    const mode: Mode = body.mode ?? 'sde';
+    const engine = model.engineFor(mode);
+    if (engine === null) {
+      throw new HttpError(
+        422,
+        'UNSUPPORTED',
+        `model '${entry.name}' cannot sample in ${mode} mode: it has no graph for it (graphs: ${entry.info.graphs.join(', ')})`,
+      );
+    }
+    const seed = body.seed ?? 0;
+    const { n } = body;
+    if (engine === 'loop' && mode === 'sde' && (model.steps - 1) * n * entry.info.dim > MAX_LOOP_NOISE) {
+      throw new HttpError(
+        400,
+        'TOO_LARGE',
+        `grid steps × n × dim exceeds ${MAX_LOOP_NOISE} for the one-call SDE sampler of '${entry.name}'; use fewer samples`,
+      );
+    }
+    let ms = 0;
+    const result = await compute(request, async (signal) => {
+      const t0 = performance.now();
+      const r = await abortable(model, signal).sample({ n, mode, seed, engine });
+      ms = performance.now() - t0;
+      return r;
+    });
+    metrics.samples.inc({ model: entry.name }, n);
+    metrics.computeSeconds.inc({ model: entry.name, operation: 'samples' }, ms / 1000);
+    return {
+      model: entry.name,
+      samples: toRows(result.samples, n, result.dim),
+      n,
+      dim: result.dim,
+      steps: model.steps,
+      solver: 'grid',
+      mode,
+      seed,
+      engine: result.engine,
+      nfe: result.stats.nfe,
+      ms: Math.round(ms * 1000) / 1000,
+    };
+  }
+
+  app.post<{ Params: NameParams; Body: TransportBody }>('/v1/models/:name/transport', { schema: schemas.transport }, async (request) => {
+    const entry = lookup(request.params.name);
+    const model = entry.model;
+    if (model.family !== 'nfbm') {
+      throw new HttpError(
+        422,
+        'UNSUPPORTED',
+        `model '${entry.name}' is not an NFBM bridge (kind '${entry.info.kind}'): only bridges transport sources; use POST /v1/models/${entry.name}/samples`,
+      );
+    }
+    const body = request.body;
+    const mode: Mode = body.mode ?? (body.solver === undefined || body.solver === 'euler-maruyama' ? 'sde' : 'ode');
+    const solver: Solver = body.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
+    const valid: readonly string[] = mode === 'ode' ? ODE_SOLVERS : SDE_SOLVERS;
+    if (!valid.includes(solver)) {
+      throw new HttpError(400, 'INVALID_SOLVER', `solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);
+    }
+    const engine = transportEngine(model, solver, mode);
+    if (engine === null) {
+      throw new HttpError(
+        422,
+        'UNSUPPORTED',
+        `model '${entry.name}' cannot transport with ${solver}/${mode}: it has no graph for it (graphs: ${entry.info.graphs.join(', ')})`,
+      );
+    }
+    const { sources } = body;
+    checkRows(sources, 'sources', entry);
+    const steps = body.steps ?? Math.min(100, limits.maxSteps);
+    const seed = body.seed ?? 0;
+    const n = sources.length;
+    if (engine === 'loop' && mode === 'sde' && steps * n * entry.info.dim > MAX_LOOP_NOISE) {
+      throw new HttpError(
+        400,
+        'TOO_LARGE',
+        `steps × n × dim = ${steps * n * entry.info.dim} exceeds ${MAX_LOOP_NOISE} for the one-call SDE sampler of '${entry.name}'; use fewer steps or sources`,
+      );
+    }
+    let ms = 0;
+    const result = await compute(request, async (signal) => {
+      const t0 = performance.now();
+      const r = await abortable(model, signal).transport(sources, { mode, steps, solver, seed, engine });
+      ms = performance.now() - t0;
+      return r;
+    });
+    metrics.samples.inc({ model: entry.name }, n);
+    metrics.computeSeconds.inc({ model: entry.name, operation: 'transport' }, ms / 1000);
+    return {
+      model: entry.name,
+      samples: toRows(result.samples, n, result.dim),
+      n,
+      dim: result.dim,
+      steps,
+      solver: result.solver,
+      mode: result.mode,
+      seed,
+      engine: result.engine,
       nfe: result.stats.nfe,
       ms: Math.round(ms * 1000) / 1000,
     };

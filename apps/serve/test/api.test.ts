@@ -62,7 +62,7 @@ describe('health, models, metrics, OpenAPI', () => {
     expect(h.json()).toEqual({ status: 'ok' });
     const r = await app.inject('/readyz');
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ status: 'ready', models: 4 });
+    expect(r.json()).toEqual({ status: 'ready', models: 6 });
     expect(h.headers['x-request-id']).toBeTruthy();
   });
 
@@ -71,7 +71,7 @@ describe('health, models, metrics, OpenAPI', () => {
     expect(res.statusCode).toBe(200);
     const { models } = res.json();
     // 'bad name.onnx', notes.txt and .hidden/ are not models
-    expect(models.map((m: { name: string }) => m.name)).toEqual(['loop', 'toy', 'velo', 'vp3']);
+    expect(models.map((m: { name: string }) => m.name)).toEqual(['bridge', 'flow', 'loop', 'toy', 'velo', 'vp3']);
     const byName = Object.fromEntries(models.map((m: { name: string }) => [m.name, m]));
     expect(byName.toy).toMatchObject({
       dim: 2,
@@ -108,6 +108,7 @@ describe('health, models, metrics, OpenAPI', () => {
         '/v1/models/{name}',
         '/v1/models/{name}/log-prob',
         '/v1/models/{name}/samples',
+        '/v1/models/{name}/transport',
       ].sort(),
     );
     const samples = doc.paths['/v1/models/{name}/samples'].post;
@@ -137,7 +138,7 @@ describe('health, models, metrics, OpenAPI', () => {
     expect(text).toMatch(/^nfdm_http_requests_in_flight 1$/m);
     const generated = Number(/^nfdm_samples_generated_total\{model="toy"\} (\d+)$/m.exec(text)?.[1]);
     expect(generated).toBeGreaterThanOrEqual(7);
-    expect(text).toMatch(/^nfdm_models_loaded 4$/m);
+    expect(text).toMatch(/^nfdm_models_loaded 6$/m);
     // every sample line parses as `name{labels} value`
     for (const line of text.trim().split('\n'))
       if (!line.startsWith('#')) expect(line).toMatch(/^[a-z_]+(\{.*\})? ([-+0-9.eE]+|[+-]Inf|NaN)$/);
@@ -443,7 +444,7 @@ describe('timeouts, back-pressure, limits and close', () => {
     const closing = s.close();
     await new Promise((r) => setTimeout(r, 10));
     expect(s.nfdm.closing).toBe(true);
-    expect(s.nfdm.models.size).toBe(4); // still computing
+    expect(s.nfdm.models.size).toBe(6); // still computing
     const res = await pending;
     expect(res.statusCode).toBe(200);
     await closing;

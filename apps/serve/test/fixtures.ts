@@ -6,13 +6,24 @@
  *   vp3/        dim 3 fixed VP schedule with a standardisation, field graphs only
  *   velo.onnx   the velocity graph of `toy` alone (ODE samples only, no log-densities)
  *   loop.onnx   the one-call Euler ODE sampler graph of `toy` alone (served with the Loop engine)
+ *   bridge/     dim 2 NFBM bridge (exportBridge): bridge_velocity, bridge_drift, Euler Loop samplers
+ *   flow/       dim 2 DiffFlow model with an 8-step grid and a standardisation (exportDiffFlow)
  *   notes.txt, .hidden/, "bad name.onnx"   ignored or skipped by the loader
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '@nfdm/core';
-import { exportOnnx, exportSampler, exportVelocity, writeOnnxExport } from '@nfdm/export';
-import { createModel, type ModelConfig } from '@nfdm/models';
+import { exportBridge, exportDiffFlow, exportOnnx, exportSampler, exportVelocity, writeOnnxExport } from '@nfdm/export';
+import {
+  BridgeModel,
+  BridgePredictor,
+  BridgeProcess,
+  ConstantVolatility,
+  createModel,
+  DiffFlowModel,
+  expTimerGrid,
+  type ModelConfig,
+} from '@nfdm/models';
 
 export const TOY: ModelConfig = {
   format: 'nfdm-model/1',
@@ -33,6 +44,11 @@ export const VP3: ModelConfig = {
   seed: 4,
 } as ModelConfig;
 
+/** The DiffFlow fixture's grid and diffusion. */
+export const FLOW_GRID = Array.from(expTimerGrid({ N: 8, tMin: 0.001, tMax: 1, exponent: 0.7 }));
+export const FLOW_G = 0.5;
+export const FLOW_STD = { mean: [1, -1], std: [2, 0.5] };
+
 /** Write the test models into `dir` (created). */
 export async function writeFixtureModels(dir: string): Promise<void> {
   await initBackend('cpu');
@@ -45,6 +61,14 @@ export async function writeFixtureModels(dir: string): Promise<void> {
   const vp3 = createModel(VP3);
   writeOnnxExport(exportOnnx(vp3, { components: false, samplers: [] }), join(dir, 'vp3'));
   writeFileSync(join(dir, 'notes.txt'), 'not a model\n');
+  const bridge = new BridgeModel(
+    new BridgeProcess({ dim: 2, hidden: [16], activation: 'selu', delta: 0.2, rng: 6 }),
+    new BridgePredictor({ dim: 2, hidden: [16], activation: 'silu', rng: 7 }),
+    new ConstantVolatility(0.3),
+  );
+  exportBridge(bridge, join(dir, 'bridge'));
+  const flow = DiffFlowModel.fourier(2, { channels: 16, layers: 1, seed: 8 });
+  exportDiffFlow(flow, join(dir, 'flow'), { grid: FLOW_GRID, g: FLOW_G, standardization: FLOW_STD });
   mkdirSync(join(dir, '.hidden'));
   writeFileSync(join(dir, '.hidden', 'x.onnx'), 'garbage');
 }

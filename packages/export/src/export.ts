@@ -17,7 +17,16 @@
  * | `sampler_<s>_ode`     | prior_noise [N, D], steps [1] (int64) | samples [N, D] (s = euler, heun, rk4) |
  * | `sampler_<s>_sde`     | prior_noise [N, D], noise [S, N, D]   | samples [N, D] (s = euler, heun) |
  *
- * σ is [N, 1] for fixed schedules and NDM (one σ per sample), [N, D] for NFDM.
+ * σ is [N, 1] for fixed schedules and NDM (one σ per sample), [N, D] for NFDM. NFDM-OT is an
+ * NFDM model (constant volatility, ODE sampling) and exports with the same functions.
+ *
+ * Other model families have their own entry points with the same `{ metadata, graphs }` result
+ * (write it with {@link writeOnnxExport}, or call the `dir` variants):
+ *
+ * | model                    | export                                                             | graphs |
+ * |--------------------------|--------------------------------------------------------------------|--------|
+ * | NFBM `BridgeModel`       | `exportBridgeOnnx(model, opts)`, `exportBridge(model, dir, opts)`  (bridge.ts)   | `bridge_velocity`, `bridge_drift` (z, t, source), `bridge_sampler_euler_{ode,sde}` (source, start_noise, steps / noise) |
+ * | `DiffFlowModel`          | `exportDiffFlowOnnx(model, { grid, g })`, `exportDiffFlow(model, dir, { grid, g })` (diffflow.ts) | `diffflow_drift`, `diffflow_score` (x, t), `diffflow_sampler_{sde,ode}` (prior_noise[, noise]) |
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,12 +84,29 @@ function context(model: DiffusionModel, options: ExportOptions): Context {
   return { model, base };
 }
 
-const sig = (name: string, shape: Array<number | string>, doc: string, type: 'float32' | 'int64' = 'float32'): TensorSignature => ({
+/** @internal A tensor signature entry. */
+export const sig = (name: string, shape: Array<number | string>, doc: string, type: 'float32' | 'int64' = 'float32'): TensorSignature => ({
   name,
   shape,
   type,
   doc,
 });
+
+/** @internal Serialise a root graph with the metadata `base` + graph name and signature. */
+export function finishGraph(
+  base: Omit<OnnxGraphMetadata, 'graph' | 'signature'>,
+  g: Graph,
+  graph: GraphName,
+  signature: OnnxGraphMetadata['signature'],
+  extra: Partial<OnnxGraphMetadata> = {},
+): Uint8Array {
+  const meta: OnnxGraphMetadata = { ...base, graph, signature, ...extra };
+  return buildModel(g, {
+    metadata: metadataToProps(meta),
+    producerVersion: NFDM_EXPORT_VERSION,
+    docString: `nfdm ${graph} graph (${base.kind}, D = ${base.dim})`,
+  });
+}
 
 function finish(
   ctx: Context,
@@ -89,19 +115,16 @@ function finish(
   signature: OnnxGraphMetadata['signature'],
   extra: Partial<OnnxGraphMetadata> = {},
 ): Uint8Array {
-  const meta: OnnxGraphMetadata = { ...ctx.base, graph, signature, ...extra };
-  return buildModel(g, {
-    metadata: metadataToProps(meta),
-    producerVersion: NFDM_EXPORT_VERSION,
-    docString: `nfdm ${graph} graph (${ctx.base.kind}, D = ${ctx.base.dim})`,
-  });
+  return finishGraph(ctx.base, g, graph, signature, extra);
 }
 
-function declare(g: Graph, s: TensorSignature): string {
+/** @internal Declare a graph input from its signature. */
+export function declare(g: Graph, s: TensorSignature): string {
   return g.input(s.name, s.shape, s.type === 'int64' ? DataType.INT64 : DataType.FLOAT);
 }
 
-function outputs(g: Graph, values: Record<string, string | number>, sigs: TensorSignature[]): void {
+/** @internal Declare the graph outputs named by `sigs` from `values`. */
+export function outputs(g: Graph, values: Record<string, string | number>, sigs: TensorSignature[]): void {
   for (const s of sigs) {
     const v = values[s.name];
     if (v === undefined) throw new Error(`internal: no value for output '${s.name}'`);

@@ -6,6 +6,24 @@
  * here for convenience.
  */
 
+export {
+  BRIDGE_GRAPHS,
+  type BridgeExportOptions,
+  type BridgeGraphName,
+  bridgeMetadata,
+  exportBridge,
+  exportBridgeOnnx,
+} from './bridge.js';
+export {
+  DIFFFLOW_GRAPHS,
+  type DiffFlowExportOptions,
+  type DiffFlowGraphName,
+  diffflowMetadata,
+  exportDiffFlow,
+  exportDiffFlowOnnx,
+} from './diffflow.js';
+export { emitBridgeField, emitBridgeSampler } from './emit/bridge.js';
+export { emitDiffFlowSampler, emitFourierMLP } from './emit/diffflow.js';
 export type { GJet } from './emit/jet.js';
 export { emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 export { emitTimeMLP } from './emit/nets.js';
@@ -42,11 +60,20 @@ export {
 } from './onnx/proto.js';
 export { ONNX_SCHEMA } from './onnx/schema.js';
 export {
+  type DiffFlowRuntimeSampleOptions,
+  type DiffFlowRuntimeSampleResult,
+  type ExportedModel,
+  type ExportKind,
   type GraphName,
   type LoadOnnxOptions,
+  loadExportedModel,
+  loadOnnxBridge,
+  loadOnnxDiffFlow,
   loadOnnxModel,
   metadataToProps,
   ONNX_EXPORT_FORMAT,
+  OnnxBridgeModel,
+  OnnxDiffFlowModel,
   type OnnxGraphMetadata,
   OnnxMetadataError,
   OnnxModel,
@@ -63,5 +90,7 @@ export {
   readOnnxMetadata,
   type StandardizationMeta,
   type TensorSignature,
+  type TransportOptions,
+  type TransportResult,
 } from './runtime/index.js';
 export { NFDM_EXPORT_VERSION } from './version.js';

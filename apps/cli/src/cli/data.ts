@@ -19,6 +19,7 @@ import {
   type LoadedDataset,
   loadDataset,
   type Standardization,
+  samplePaired,
   sampleToy,
   splitDataset,
   TOY_DATASETS,
@@ -27,6 +28,7 @@ import {
 import type { DataSource } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { CliError } from './errors.js';
+import { parseBridgeSpec } from './run-config.js';
 
 /** Seed of the held-out toy points used for evaluation during training. */
 export const HELDOUT_SEED = 1_000_003;
@@ -53,6 +55,8 @@ export interface DataInfo {
   bitsOffset: number;
   /** Tables: rows used for training / held out. */
   rows?: { train: number; heldOut: number };
+  /** Bridges: the data at each end (spec `<source>-><target>`). */
+  pair?: { source: string; target: string };
 }
 
 /** A data spec as the CLI stores it: files by absolute path. */
@@ -117,6 +121,8 @@ export interface TrainingData {
  * Throws DatasetError / CliError with messages meant for the user.
  */
 export function trainingData(spec: string, options: { seed: number; standardization?: Standardization } = { seed: 0 }): TrainingData {
+  const pair = parseBridgeSpec(spec);
+  if (pair) return bridgeTrainingData(pair.source, pair.target);
   const normalized = normalizeSpec(spec);
   if (isToyName(normalized)) {
     const d = load(normalized, { n: 1 });
@@ -156,6 +162,56 @@ export function trainingData(spec: string, options: { seed: number; standardizat
   };
 }
 
+function checkBridgeToy(name: string, flag: string): ToyName {
+  if (!isToyName(name)) {
+    throw new CliError(`${flag} ${name}: bridges (nfbm) train on toy sets; one of ${Object.keys(TOY_DATASETS).join(', ')}`);
+  }
+  return name;
+}
+
+/**
+ * Pairs for a bridge: rows [x0 (target) | x1 (source)], both ends drawn fresh and
+ * independently every batch from the trainer's generator (target first); held-out pairs from
+ * a fixed seed. No standardisation (the obstacle is given in data units).
+ */
+export function bridgeTrainingData(sourceName: string, targetName: string): TrainingData {
+  const source = checkBridgeToy(sourceName, '--source');
+  const target = checkBridgeToy(targetName, '--target');
+  const a = toySource(target);
+  const b = toySource(source);
+  const held = samplePaired(source, target, HELDOUT_TOY_POINTS, HELDOUT_SEED);
+  const rows = new Float32Array(held.n * 4);
+  for (let i = 0; i < held.n; i++) {
+    rows.set(held.x0.data.subarray(2 * i, 2 * i + 2), 4 * i);
+    rows.set(held.x1.data.subarray(2 * i, 2 * i + 2), 4 * i + 2);
+  }
+  return {
+    info: {
+      spec: `${source}->${target}`,
+      kind: 'toy',
+      dim: 2,
+      source: `pairs: source '${source}' (t = 1) → target '${target}' (t = 0), fresh samples every batch`,
+      bitsOffset: 0,
+      pair: { source, target },
+    },
+    source: {
+      dim: 4,
+      batch(rng: Rng, batch: number): tf.Tensor2D {
+        return tf.tidy(() => tf.concat([a.batch(rng, batch), b.batch(rng, batch)], 1) as tf.Tensor2D);
+      },
+    },
+    heldOut: { data: rows, n: held.n, dim: 4 },
+  };
+}
+
+/** Bridge evaluation data: `n` sources and, independently, `n` targets (seeded, data units). */
+export function bridgeEvaluationData(spec: string, options: { n: number; seed: number }): { sources: DataMatrix; targets: DataMatrix } {
+  const pair = parseBridgeSpec(spec);
+  if (!pair) throw new CliError(`${spec} is not a bridge data spec (<source>-><target>)`);
+  const p = samplePaired(checkBridgeToy(pair.source, 'source'), checkBridgeToy(pair.target, 'target'), options.n, options.seed);
+  return { sources: p.x1, targets: p.x0 };
+}
+
 /** Readers refuse NaN/Inf already; this guards other sources (and says which row). */
 export function checkFinite(m: DataMatrix, what: string): void {
   for (let i = 0; i < m.data.length; i++) {
@@ -170,6 +226,16 @@ export function checkFinite(m: DataMatrix, what: string): void {
  * (seed `seed`), the first `n` test images for Fashion-MNIST, the first `n` rows of a file.
  */
 export function evaluationData(spec: string, options: { n?: number; seed?: number } = {}): { data: DataMatrix; info: DataInfo } {
+  const pair = parseBridgeSpec(spec);
+  if (pair) {
+    // A bridge is evaluated against its target data.
+    const { targets } = bridgeEvaluationData(spec, { n: options.n ?? 1000, seed: options.seed ?? TEST_SEED });
+    const t = load(pair.target, { n: 1 });
+    return {
+      data: targets,
+      info: { ...info(t, pair.target), spec, source: `pairs: source '${pair.source}' → target '${pair.target}'`, pair },
+    };
+  }
   const normalized = normalizeSpec(spec);
   const lower = normalized.toLowerCase();
   const image = lower === 'fashion-mnist' || lower === 'fashion-mnist-14';

@@ -1,13 +1,25 @@
 /** Likelihood and sample-quality metrics in data units, shared by `nfdm eval` and `nfdm demo`. */
 import type { DataMatrix } from '@nfdm/datasets';
 import { standardizationLogDet as logStdSum } from '@nfdm/datasets';
-import { bitsPerDim, estimate, standardize } from '@nfdm/models';
+import {
+  BridgeModel,
+  bitsPerDim,
+  curvatureMetric,
+  DiffFlowModel,
+  type DiffusionModel,
+  diffflowBound,
+  estimate,
+  fractionInside,
+  standardize,
+} from '@nfdm/models';
 import { EXACT_WASSERSTEIN_MAX_N, energyDistance, exactWasserstein, pointSet, rbfMmd2, slicedWasserstein } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { CliError } from './errors.js';
-import { logDensity, type OpenedModel } from './runtime.js';
+import { BRIDGE_NO_DENSITY, logDensity, type OpenedModel, standardizationOf } from './runtime.js';
 
-export const METRIC_NAMES = ['nll', 'nelbo', 'mmd', 'energy', 'swd', 'w2'] as const;
+export const METRIC_NAMES = ['nll', 'nelbo', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
+/** Metrics comparing model samples (bridges: transported endpoints) with data. */
+export const SAMPLE_METRICS = ['mmd', 'energy', 'swd', 'w2'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 export interface LikelihoodMetric {
@@ -40,11 +52,18 @@ export function nelboMetric(
   x: DataMatrix,
   options: { draws: number; seed: number; bitsOffset: number },
 ): LikelihoodMetric {
-  const std = opened.config.standardization;
+  if (opened.model instanceof BridgeModel) throw new CliError(BRIDGE_NO_DENSITY);
+  const std = standardizationOf(opened.config);
   const raw = tf.tensor2d(x.data, [x.n, x.dim]);
   const y = std ? standardize(raw, std) : raw;
   try {
-    const r = opened.model.nelbo(y, { draws: options.draws, seed: options.seed });
+    if (opened.model instanceof DiffFlowModel) {
+      // DiffFlow: the NLL bound of its discrete chain (spec §1.3), one forward path per point and draw.
+      const b = diffflowBound(opened.model, y as tf.Tensor2D, { draws: options.draws, seed: options.seed });
+      const mean = b.mean + (std ? logStdSum(std) : 0);
+      return { mean, stderr: b.stderr, n: x.n, bitsPerDim: bitsPerDim(mean, x.dim, options.bitsOffset) };
+    }
+    const r = (opened.model as DiffusionModel).nelbo(y, { draws: options.draws, seed: options.seed });
     const mean = r.nelbo.mean + (std ? logStdSum(std) : 0);
     return { mean, stderr: r.nelbo.stderr, n: r.nelbo.n, bitsPerDim: bitsPerDim(mean, x.dim, options.bitsOffset) };
   } finally {
@@ -77,8 +96,33 @@ export function sampleMetrics(
   return out;
 }
 
+/**
+ * Mean ‖d²z/dt²‖ along `n` generated probability-flow trajectories (Euler, `steps` steps), in
+ * model units — diffusion models only (NFDM-OT's straightness measure; 0 for straight paths).
+ */
+export function curvatureOfModel(opened: OpenedModel, options: { n: number; steps: number; seed: number }): number {
+  if (opened.family !== 'diffusion')
+    throw new CliError(`curvature applies to diffusion models (nfdm-ot, nfdm, fm, …), not to a ${opened.family} model`);
+  return curvatureMetric(opened.model as DiffusionModel, { n: options.n, steps: options.steps, seed: options.seed }).mean;
+}
+
+/** Fraction of the points of bridge trajectories [T, n, D] inside the model's obstacle (undefined: no obstacle). */
+export function insideFraction(opened: OpenedModel, trajectory: Float32Array, dim: number): number | undefined {
+  const config = opened.config as { penalties?: Array<{ kind: string; center: number[]; radius: number }> };
+  const obstacle = config.penalties?.find((p) => p.kind === 'obstacle');
+  if (!obstacle) return undefined;
+  const points = tf.tensor2d(trajectory, [trajectory.length / dim, dim]);
+  try {
+    return fractionInside(points, obstacle);
+  } finally {
+    points.dispose();
+  }
+}
+
 /** What each metric means, for humans. */
 export const METRIC_LABELS: Record<MetricName, string> = {
+  curvature: 'mean ‖d²z/dt²‖ along ODE paths (model units)',
+  inside: 'fraction of trajectory points inside the obstacle',
   nll: 'exact NLL (nats/sample)',
   nelbo: 'NELBO (nats/sample)',
   mmd: 'MMD² (RBF, σ ∈ {0.01…100})',

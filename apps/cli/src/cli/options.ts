@@ -101,3 +101,17 @@ export function positiveIntList(value: string): number[] {
   }
   return items.map(Number);
 }
+
+/** `--obstacle cx,cy,r[,weight]`: a disc obstacle (weight default 10). */
+export function obstacle(value: string): { center: [number, number]; radius: number; weight: number } {
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (
+    (parts.length !== 3 && parts.length !== 4) ||
+    parts.some((p) => !Number.isFinite(p)) ||
+    !(parts[2] > 0) ||
+    (parts.length === 4 && parts[3] < 0)
+  ) {
+    throw new InvalidArgumentError('Expected cx,cy,r[,weight] with r > 0 and weight ≥ 0, e.g. 0,0,0.5,10.');
+  }
+  return { center: [parts[0], parts[1]], radius: parts[2], weight: parts[3] ?? 10 };
+}

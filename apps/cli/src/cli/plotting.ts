@@ -1,14 +1,15 @@
 /** The data behind `nfdm plot` and `nfdm demo` figures, and writing SVG / PNG files. */
 import { Rng, writeFileAtomic } from '@nfdm/core';
 import type { DataMatrix } from '@nfdm/datasets';
-import { standardize, unstandardize } from '@nfdm/models';
+import { BridgeModel, DiffusionModel, standardize, unstandardize } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
 import { panelsSvg } from '../plot/compose.js';
 import { densityHeatmapSvg } from '../plot/heatmap.js';
 import { svgToPng } from '../plot/png.js';
 import { type Bounds, coordinateOverTimeSvg, fitBounds, imageGridSvg, scatterSvg, trajectorySvg } from '../plot/svg.js';
-import type { DataInfo } from './data.js';
-import { logDensity, type OpenedModel } from './runtime.js';
+import { bridgeEvaluationData, type DataInfo } from './data.js';
+import { CliError } from './errors.js';
+import { logDensity, type OpenedModel, standardizationOf } from './runtime.js';
 
 /** Write an SVG as .svg, or render it to .png (optionally `width` pixels wide). */
 export function writePlot(path: string, format: 'svg' | 'png', svg: string, width?: number): void {
@@ -75,8 +76,14 @@ export function trajectoriesSvg(paths: Float32Array, times: number[], n: number,
  * times from the process start to 1, in data units ([T, n, D]).
  */
 export function forwardTrajectories(opened: OpenedModel, x: DataMatrix, T: number, seed: number): { paths: Float32Array; times: number[] } {
-  const { model, config } = opened;
-  const std = config.standardization;
+  const { config } = opened;
+  if (opened.model instanceof BridgeModel) return bridgeForwardTrajectories(opened, opened.model, x.n, T, seed);
+  if (!(opened.model instanceof DiffusionModel))
+    throw new CliError(
+      'a DiffFlow model has no Gaussian forward process to plot (its forward SDE is learned); plot samples or trajectories',
+    );
+  const model = opened.model;
+  const std = standardizationOf(config);
   const t0 = model.forward.start.t;
   const times = Array.from({ length: T }, (_, k) => t0 + ((1 - t0) * k) / (T - 1));
   const paths = new Float32Array(T * x.n * x.dim);
@@ -97,6 +104,24 @@ export function forwardTrajectories(opened: OpenedModel, x: DataMatrix, T: numbe
   } finally {
     tf.dispose([raw, y, eps]);
   }
+  return { paths, times };
+}
+
+/**
+ * Bridge forward paths z_t = μ(x0, x1, t) + σ(x0, x1, t) ε between `n` (target, source) pairs of
+ * the model's data (one ε per pair), t from 0 (target) to 1 (source); [T, n, D].
+ */
+function bridgeForwardTrajectories(opened: OpenedModel, model: BridgeModel, n: number, T: number, seed: number) {
+  const spec = opened.meta?.data?.spec;
+  if (!spec) throw new CliError('this bridge model does not say which data it was trained on (meta.json / run.json)');
+  const { sources, targets } = bridgeEvaluationData(spec, { n, seed: seed + 2_000_003 });
+  const times = Array.from({ length: T }, (_, k) => k / (T - 1));
+  const x0 = tf.tensor2d(targets.data, [n, model.dim]);
+  const x1 = tf.tensor2d(sources.data, [n, model.dim]);
+  const eps = new Rng(seed).normalTensor([n, model.dim]);
+  const traj = model.forwardTrajectories(x0, x1, times, eps);
+  const paths = traj.dataSync() as Float32Array;
+  tf.dispose([x0, x1, eps, traj]);
   return { paths, times };
 }
 

@@ -4,10 +4,18 @@
  * run.json, so `nfdm train --config old/run.json --out new` repeats a run.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { ModelConfig } from '@nfdm/models';
 import type { TrainerConfigInput } from '@nfdm/training';
 import { CliError, UsageError } from './errors.js';
-import { isModelName, isOTModel, MODEL_NAMES, type ModelName, presetObjective } from './presets.js';
+import {
+  DEFAULT_OBSTACLE_WEIGHT,
+  isBridgeModel,
+  isModelName,
+  isOTModel,
+  MODEL_NAMES,
+  type ModelName,
+  type ObstacleSetting,
+  presetObjective,
+} from './presets.js';
 
 export interface RunSettings {
   model: ModelName;
@@ -27,8 +35,14 @@ export interface RunSettings {
   logEvery: number;
   /** λ of the NFDM-OT objective (`nfdm-ot` only; default 1). */
   curvatureWeight?: number;
-  /** Replaces sections of the named model's config (advanced). */
-  modelConfig?: Partial<Pick<ModelConfig, 'forward' | 'predictor' | 'volatility'>>;
+  /** nfbm: the source data (t = 1), a toy set. */
+  source?: string;
+  /** nfbm: the target data (t = 0), a toy set. */
+  target?: string;
+  /** nfbm: a disc obstacle penalised along the paths. */
+  obstacle?: ObstacleSetting;
+  /** Replaces top-level sections of the named model's config (advanced; e.g. forward, predictor, volatility, time). */
+  modelConfig?: Record<string, unknown>;
   /** Merged last into the trainer config (advanced: optimizer, evalDraws, keep, …). */
   trainer?: Partial<TrainerConfigInput>;
 }
@@ -62,6 +76,9 @@ const KEYS = [
   'checkpointEvery',
   'logEvery',
   'curvatureWeight',
+  'source',
+  'target',
+  'obstacle',
   'modelConfig',
   'trainer',
 ] as const;
@@ -79,6 +96,9 @@ export const FIXED_ON_RESUME = [
   'ema',
   'clip',
   'curvatureWeight',
+  'source',
+  'target',
+  'obstacle',
 ] as const;
 
 function fail(file: string, key: string, what: string, got: unknown): never {
@@ -146,6 +166,32 @@ export function parseSettings(raw: unknown, file: string): Partial<RunSettings> 
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail(file, 'curvatureWeight', 'a number ≥ 0', w);
     out.curvatureWeight = w;
   }
+  for (const key of ['source', 'target'] as const) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.length === 0) fail(file, key, 'a toy data set name', v);
+    out[key] = v;
+  }
+  if (obj.obstacle !== undefined) {
+    const o = obj.obstacle as Record<string, unknown> | null;
+    const c = o?.center;
+    if (
+      !o ||
+      typeof o !== 'object' ||
+      !Array.isArray(c) ||
+      c.length !== 2 ||
+      !c.every((v) => typeof v === 'number' && Number.isFinite(v)) ||
+      typeof o.radius !== 'number' ||
+      !(o.radius > 0) ||
+      !(o.weight === undefined || (typeof o.weight === 'number' && o.weight >= 0))
+    )
+      fail(file, 'obstacle', '{ center: [x, y], radius > 0, weight ≥ 0 }', obj.obstacle);
+    out.obstacle = {
+      center: [c[0], c[1]] as [number, number],
+      radius: o.radius as number,
+      weight: (o.weight as number | undefined) ?? DEFAULT_OBSTACLE_WEIGHT,
+    };
+  }
   for (const key of ['modelConfig', 'trainer'] as const) {
     const v = obj[key];
     if (v === undefined) continue;
@@ -172,6 +218,18 @@ export function readSettingsFile(path: string): Partial<RunSettings> {
 /** Fill in the defaults; model, data and steps must be known by now. */
 export function completeSettings(s: Partial<RunSettings>): RunSettings {
   if (!s.model) throw new UsageError(`--model is required (one of ${MODEL_NAMES.join(', ')})`);
+  if (isBridgeModel(s.model)) {
+    if (!s.source || !s.target)
+      throw new UsageError('--model nfbm needs --source and --target (toy sets, e.g. --source 8gaussians --target moons)');
+    const spec = bridgeSpec(s.source, s.target);
+    if (s.data !== undefined && s.data !== spec)
+      throw new UsageError(`--model nfbm takes its data from --source and --target, not --data (got --data ${s.data})`);
+    s = { ...s, data: spec };
+  } else {
+    for (const key of ['source', 'target', 'obstacle'] as const) {
+      if (s[key] !== undefined) throw new UsageError(`--${key} applies to bridge models (nfbm) only, not ${s.model}`);
+    }
+  }
   if (!s.data)
     throw new UsageError('--data is required (a toy set such as 8gaussians, fashion-mnist, or a .csv / .npy file; see nfdm datasets)');
   if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
@@ -204,4 +262,16 @@ export function trainerConfig(s: RunSettings): TrainerConfigInput {
     keep: 3,
     ...(s.trainer ?? {}),
   };
+}
+
+/** The data spec of a bridge run: `<source>-><target>`. */
+export function bridgeSpec(source: string, target: string): string {
+  return `${source}->${target}`;
+}
+
+/** The (source, target) of a bridge data spec, or undefined for other specs. */
+export function parseBridgeSpec(spec: string): { source: string; target: string } | undefined {
+  const i = spec.indexOf('->');
+  if (i <= 0 || i + 2 >= spec.length) return undefined;
+  return { source: spec.slice(0, i), target: spec.slice(i + 2) };
 }

@@ -7,19 +7,28 @@ import { basename, dirname, join } from 'node:path';
 import { type BackendReport, getSolver, initBackend, SolverError, type SolveStats, writeFileAtomic } from '@nfdm/core';
 import type { DataMatrix } from '@nfdm/datasets';
 import {
+  type AnyModel,
+  type AnyModelConfig,
+  BridgeModel,
+  DiffFlowModel,
   type DiffusionModel,
-  loadModel,
+  diffflowEvalGrid,
+  diffflowLogProb,
+  diffflowSample,
+  expTimerGrid,
+  loadAnyModel,
   MODEL_CONFIG_FILE,
-  type ModelConfig,
-  readModelConfig,
+  type ModelFamily,
+  modelFamily,
+  readAnyModelConfig,
   type Standardization,
   standardizationLogDet,
   standardize,
   unstandardize,
 } from '@nfdm/models';
-import { latestCheckpoint, loadCheckpointModel, readCheckpoint, type TrainerObjective } from '@nfdm/training';
+import { latestCheckpoint, loadCheckpointAnyModel, readCheckpoint, type TrainerObjective } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
-import type { DataInfo } from './data.js';
+import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError, UsageError } from './errors.js';
 import type { BackendChoice } from './options.js';
 import type { Output } from './output.js';
@@ -113,8 +122,8 @@ export function locateModel(dir: string): ModelLocation {
 }
 
 /** The model's config without building it (no backend needed). */
-export function locatedConfig(loc: ModelLocation): ModelConfig {
-  if (loc.modelDir) return readModelConfig(loc.modelDir);
+export function locatedConfig(loc: ModelLocation): AnyModelConfig {
+  if (loc.modelDir) return readAnyModelConfig(loc.modelDir);
   return readCheckpoint(loc.checkpoint as string).model;
 }
 
@@ -143,8 +152,9 @@ export function writeMeta(modelDir: string, meta: ModelMeta): void {
 }
 
 export interface OpenedModel {
-  model: DiffusionModel;
-  config: ModelConfig;
+  model: AnyModel;
+  family: ModelFamily;
+  config: AnyModelConfig;
   meta?: ModelMeta;
   location: ModelLocation;
   /** What was loaded, for messages. */
@@ -155,12 +165,12 @@ export interface OpenedModel {
 export function openModel(loc: ModelLocation): OpenedModel {
   const meta = readMeta(loc);
   if (loc.modelDir) {
-    const model = loadModel(loc.modelDir);
-    return { model, config: readModelConfig(loc.modelDir), meta, location: loc, path: loc.modelDir };
+    const model = loadAnyModel(loc.modelDir);
+    return { model, family: modelFamily(model), config: readAnyModelConfig(loc.modelDir), meta, location: loc, path: loc.modelDir };
   }
   const path = loc.checkpoint as string;
-  const model = loadCheckpointModel(path);
-  return { model, config: readCheckpoint(path).model, meta, location: loc, path };
+  const model = loadCheckpointAnyModel(path);
+  return { model, family: modelFamily(model), config: readCheckpoint(path).model, meta, location: loc, path };
 }
 
 /** The data spec to use: `--data` if given, else the one the model was trained on. */
@@ -280,9 +290,16 @@ const SAMPLE_CHUNK = 8192;
 
 /** Draw n samples (in chunks unless trajectories are asked for), back in data units. */
 export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoice, seed: number, trajectory = false): Drawn {
-  const { model, config } = opened;
+  if (opened.model instanceof DiffFlowModel) {
+    if (trajectory)
+      throw new CliError('trajectories are not recorded for DiffFlow models (its sampler is a discrete chain); draw samples instead');
+    return drawDiffFlow(opened, opened.model, n, choice, seed);
+  }
+  if (opened.model instanceof BridgeModel) return drawBridge(opened, opened.model, n, choice, seed, trajectory).drawn;
+  const model = opened.model as DiffusionModel;
+  const config = opened.config;
   const D = config.dim;
-  const std = config.standardization;
+  const std = standardizationOf(config);
   const samples = new Float32Array(n * D);
   const stats: SolveStats = { nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 };
   const chunk = trajectory ? n : SAMPLE_CHUNK;
@@ -345,7 +362,8 @@ export function logDensity(
   options: { solver: string; steps?: number; rtol: number; atol: number; batch?: number; seed?: number },
 ): { logp: Float64Array; stats: SolveStats } {
   const { model, config } = opened;
-  const std = config.standardization;
+  if (model instanceof BridgeModel) throw new CliError(BRIDGE_NO_DENSITY);
+  const std = standardizationOf(config);
   const logDet = std ? standardizationLogDet(std) : 0;
   const batch = options.batch ?? 4096;
   const logp = new Float64Array(x.n);
@@ -355,13 +373,8 @@ export function logDensity(
     const raw = tf.tensor2d(x.data.subarray(start * x.dim, (start + size) * x.dim), [size, x.dim]);
     const y = std ? standardize(raw, std) : raw;
     try {
-      const r = model.logProb(y, {
-        solver: options.solver,
-        steps: options.steps,
-        rtol: options.rtol,
-        atol: options.atol,
-        seed: (options.seed ?? 0) + k,
-      });
+      const solve = { solver: options.solver, steps: options.steps, rtol: options.rtol, atol: options.atol, seed: (options.seed ?? 0) + k };
+      const r = model instanceof DiffFlowModel ? diffflowLogProb(model, y as tf.Tensor2D, solve) : model.logProb(y, solve);
       for (let i = 0; i < size; i++) logp[start + i] = r.logp[i] + logDet;
       for (const key of ['nfe', 'diffusionEvals', 'steps', 'acceptedSteps', 'rejectedSteps'] as const) stats[key] += r.stats[key];
     } finally {
@@ -372,7 +385,101 @@ export function logDensity(
   return { logp, stats };
 }
 
-/** Standardisation of a config, if any. */
-export function standardizationOf(config: ModelConfig): Standardization | undefined {
-  return config.standardization;
+/** Standardisation of a config, if any (bridges have none). */
+export function standardizationOf(config: AnyModelConfig): Standardization | undefined {
+  return 'standardization' in config ? config.standardization : undefined;
+}
+
+/** Why a bridge has no density of its own. */
+export const BRIDGE_NO_DENSITY =
+  'a bridge (nfbm) is a conditional transport from source to target points; it has no marginal density to evaluate (use its bound or the endpoint metrics)';
+
+const zeroStats = (): SolveStats => ({ nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 });
+
+function checkFiniteSamples(samples: Float32Array, D: number, label: string): void {
+  const bad = samples.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new CliError(
+      `sampling diverged: sample ${Math.floor(bad / D) + 1} is not finite (${label}); try more --steps or another --solver`,
+    );
+  }
+}
+
+/**
+ * DiffFlow sampling: its own discrete backward chain on the model's ExpTimer grid (stochastic
+ * for the SDE mode, deterministic probability flow for the ODE mode); `--steps` re-grids with
+ * that many steps (same tMin, tMax, exponent). Solver names do not apply.
+ */
+function drawDiffFlow(opened: OpenedModel, model: DiffFlowModel, n: number, choice: SamplerChoice, seed: number): Drawn {
+  const time = model.time;
+  const grid =
+    choice.steps === undefined || choice.steps === time.N
+      ? diffflowEvalGrid(time)
+      : expTimerGrid({ N: choice.steps, tMin: time.tMin, tMax: time.tMax, exponent: time.exponent });
+  const D = model.dim;
+  const std = standardizationOf(opened.config);
+  const samples = new Float32Array(n * D);
+  for (let start = 0, k = 0; start < n; start += SAMPLE_CHUNK, k++) {
+    const size = Math.min(SAMPLE_CHUNK, n - start);
+    const y = diffflowSample(model, { n: size, grid, g: time.g, seed: seed + k, deterministic: choice.mode === 'ode' });
+    const x = std ? unstandardize(y, std) : y;
+    samples.set(x.dataSync() as Float32Array, start * D);
+    tf.dispose([x, y]);
+  }
+  const N = grid.length - 1;
+  checkFiniteSamples(samples, D, `DiffFlow ${choice.mode}, ${N} steps`);
+  const stats = zeroStats();
+  stats.nfe = 2 * N * Math.ceil(n / SAMPLE_CHUNK);
+  stats.steps = N;
+  stats.acceptedSteps = N;
+  return { samples, n, dim: D, stats };
+}
+
+/** Bridge transport result: the generated targets and the sources they came from. */
+export interface BridgeDrawn {
+  drawn: Drawn;
+  /** [n, D] row-major, the source points. */
+  sources: Float32Array;
+}
+
+/**
+ * Transport `n` source points (drawn with `seed` from the run's source data, or given) to
+ * targets: the reverse SDE or the probability-flow ODE from t = 1 to 0 (fixed steps).
+ */
+export function drawBridge(
+  opened: OpenedModel,
+  model: BridgeModel,
+  n: number,
+  choice: SamplerChoice,
+  seed: number,
+  trajectory = false,
+  given?: DataMatrix,
+): BridgeDrawn {
+  const spec = opened.meta?.data?.spec;
+  let sources: DataMatrix;
+  if (given) sources = given;
+  else {
+    if (!spec) throw new UsageError('this bridge model does not say which source data it was trained on (meta.json / run.json)');
+    sources = bridgeEvaluationData(spec, { n, seed: seed + 2_000_003 }).sources;
+  }
+  if (choice.adaptive) throw new UsageError('bridges sample with fixed --steps (adaptive ODE stepping is not supported for nfbm)');
+  const D = model.dim;
+  const x1 = tf.tensor2d(sources.data, [sources.n, D]);
+  try {
+    const r = model.sample(x1, { mode: choice.mode, solver: choice.solver, steps: choice.steps ?? 100, seed, trajectory });
+    const samples = r.samples.dataSync() as Float32Array;
+    let traj: Float32Array | undefined;
+    if (trajectory && r.trajectory) traj = r.trajectory.dataSync() as Float32Array;
+    tf.dispose([r.samples, r.trajectory ?? []]);
+    checkFiniteSamples(samples, D, choice.label);
+    return {
+      drawn: { samples, n: sources.n, dim: D, trajectory: traj, times: trajectory ? r.times : undefined, stats: r.stats },
+      sources: sources.data,
+    };
+  } catch (error) {
+    if (error instanceof SolverError) throw new CliError(`transport failed (${choice.label}): ${error.message}; try more --steps`);
+    throw error;
+  } finally {
+    x1.dispose();
+  }
 }

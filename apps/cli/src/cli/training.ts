@@ -5,7 +5,14 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { standardizationLogDet as logStdSum } from '@nfdm/datasets';
-import { createModel, type DiffusionModel, modelConfig as describeModel, loadModel, type ModelConfig } from '@nfdm/models';
+import {
+  type AnyModel,
+  type AnyModelConfig,
+  createAnyModel,
+  anyModelConfig as describeModel,
+  loadAnyModel,
+  type Standardization,
+} from '@nfdm/models';
 import { latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent, ttyProgress } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { type DataInfo, normalizeSpec, trainingData } from './data.js';
@@ -32,9 +39,14 @@ export interface RunSummary {
   nelbo?: { mean: number; stderr: number; step: number };
   /** NFDM-OT runs: the held-out objective at the last evaluation (standardised units; no NELBO). */
   otLoss?: { mean: number; stderr: number; step: number };
+  /**
+   * Bridge and DiffFlow runs: the held-out bound at the last evaluation, nats per sample in data
+   * units — nfbm: the bound on −log p(x0 | x1); diffflow: the NLL bound of the discrete chain.
+   */
+  bound?: { kind: 'bridge' | 'diffflow'; mean: number; stderr: number; step: number };
   /** Exported model (EMA weights) relative to the run directory. */
   model?: string;
-  modelConfig: ModelConfig;
+  modelConfig: AnyModelConfig;
   backend: string;
   tfjs: string;
   /** Wall time of this invocation's training loop, seconds, and its mean time per update. */
@@ -59,7 +71,7 @@ export interface TrainRequest {
 
 export interface TrainOutcome {
   summary: RunSummary;
-  model: DiffusionModel;
+  model: AnyModel;
   modelDir: string;
   interrupted: boolean;
 }
@@ -102,14 +114,15 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   if (req.resume && req.force) throw new UsageError('--resume and --force exclude each other');
   let settings: RunSettings;
   let stored: RunSummary | undefined;
-  let standardization: ModelConfig['standardization'];
-  let resumeModel: ModelConfig | undefined;
+  let standardization: Standardization | undefined;
+  let resumeModel: AnyModelConfig | undefined;
   if (req.resume) {
     const latest = existsSync(dir) ? latestCheckpoint(dir) : undefined;
     if (!latest) throw new CliError(`${req.out} holds no checkpoint to resume; start a new run without --resume`);
     stored = readRunSummary(dir);
-    resumeModel = readCheckpoint(latest).model;
-    standardization = resumeModel.standardization;
+    const storedModel = readCheckpoint(latest).model;
+    resumeModel = storedModel;
+    standardization = 'standardization' in storedModel ? storedModel.standardization : undefined;
     const base: Partial<RunSettings> = stored?.config ?? {};
     const asked = { ...(req.file ?? {}), ...req.cli };
     if (asked.data !== undefined) asked.data = normalizeSpec(asked.data);
@@ -143,6 +156,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   const progress = ttyProgress({ stream: out.io.stderr as NodeJS.WriteStream });
   let lastEval: { mean: number; stderr: number; step: number } | undefined;
   let lastOT: { mean: number; stderr: number; step: number } | undefined;
+  let lastBound: RunSummary['bound'];
   let msSum = 0;
   let msCount = 0;
   const onEvent = (e: TrainerEvent) => {
@@ -153,6 +167,12 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     if (e.type === 'eval' && e.metrics.ot_loss !== undefined) {
       lastOT = { mean: e.metrics.ot_loss, stderr: e.metrics.ot_loss_stderr ?? Number.NaN, step: e.step };
     }
+    if (e.type === 'eval' && e.metrics.bridge_bound !== undefined) {
+      lastBound = { kind: 'bridge', mean: e.metrics.bridge_bound, stderr: e.metrics.bridge_bound_stderr ?? Number.NaN, step: e.step };
+    }
+    if (e.type === 'eval' && e.metrics.nll_bound !== undefined) {
+      lastBound = { kind: 'diffflow', mean: e.metrics.nll_bound, stderr: e.metrics.nll_bound_stderr ?? Number.NaN, step: e.step };
+    }
     if (e.type === 'eval' && e.metrics.nelbo !== undefined) {
       lastEval = { mean: e.metrics.nelbo, stderr: e.metrics.nelbo_stderr ?? Number.NaN, step: e.step };
     }
@@ -160,7 +180,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   };
 
   let trainer: Trainer;
-  let ownModel: DiffusionModel | undefined;
+  let ownModel: AnyModel | undefined;
   if (req.resume) {
     trainer = Trainer.resume(dir, {
       data: data.source,
@@ -180,9 +200,16 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
       hidden: settings.hidden,
       seed: settings.seed,
       standardization: data.standardization,
+      obstacle: settings.obstacle,
+      pair: data.info.pair,
     });
-    if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as ModelConfig;
-    const model = createModel(modelConfig);
+    if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
+    let model: AnyModel;
+    try {
+      model = createAnyModel(modelConfig);
+    } catch (error) {
+      throw new CliError(`model config: ${(error as Error).message}`);
+    }
     ownModel = model;
     trainer = new Trainer({
       model,
@@ -210,6 +237,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   if (resumedFrom !== undefined) summary.resumedFrom = resumedFrom;
   if (stored?.nelbo) summary.nelbo = stored.nelbo;
   if (stored?.otLoss) summary.otLoss = stored.otLoss;
+  if (stored?.bound) summary.bound = stored.bound;
   writeJson(join(dir, RUN_FILE), summary);
 
   out.note(
@@ -240,6 +268,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   if (Number.isFinite(result.loss)) summary.loss = result.loss;
   if (lastEval) summary.nelbo = { mean: lastEval.mean + logDet, stderr: lastEval.stderr, step: lastEval.step };
   if (lastOT) summary.otLoss = lastOT;
+  if (lastBound) summary.bound = { ...lastBound, mean: lastBound.mean + logDet };
   summary.model = 'model';
   summary.seconds = seconds;
   if (msCount > 0) summary.msPerStep = msSum / msCount;
@@ -256,7 +285,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   // The trainer owns a resumed model; keep an exported copy for the caller either way.
   trainer.dispose();
   ownModel?.dispose();
-  const model = loadModel(modelDir);
+  const model = loadAnyModel(modelDir);
   return { summary, model, modelDir, interrupted: result.reason === 'interrupted' };
 }
 
@@ -271,6 +300,10 @@ export function describeRun(s: RunSummary, out: string): string {
   if (s.loss !== undefined) parts.push(`loss ${fmt(s.loss)}`);
   if (s.nelbo) parts.push(`held-out NELBO ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`);
   if (s.otLoss) parts.push(`held-out NFDM-OT loss ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
+  if (s.bound)
+    parts.push(
+      `held-out ${s.bound.kind === 'bridge' ? 'bound on −log p(target | source)' : 'NLL bound'} ${fmt(s.bound.mean)} ± ${fmt(s.bound.stderr, 2)} nats`,
+    );
   if (s.data.entropy !== undefined) parts.push(`entropy floor ${s.data.entropy.toFixed(3)}`);
   if (parts.length > 0) lines.push(`  ${parts.join(', ')}`);
   lines.push(`  model: ${join(out, 'model')}`);

@@ -15,9 +15,9 @@
  * adaptive Dormand–Prince) loops over typed arrays, one session call per field evaluation; or,
  * with `engine: 'loop'`, one call of an exported one-call Loop sampler graph.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { bridgeFromEntries, type OnnxBridgeModel } from './bridge.js';
+import { diffflowFromEntries, type OnnxDiffFlowModel } from './diffflow.js';
 import {
   type AdaptiveOptions,
   type Field,
@@ -27,33 +27,26 @@ import {
   integrateSde,
   TABLEAUX,
 } from './integrate.js';
-import { type GraphName, type OnnxGraphMetadata, readOnnxMetadata, type StandardizationMeta } from './metadata.js';
+import {
+  createSessions,
+  familyOf,
+  flatten,
+  type LoadOnnxOptions,
+  type ModelMetadata,
+  type OnnxModelSource,
+  OnnxRuntimeError,
+  type Points,
+  readEntries,
+} from './load.js';
+import type { StandardizationMeta } from './metadata.js';
 import { Rng } from './rng.js';
 
+export { loadOnnxBridge, OnnxBridgeModel, type TransportOptions, type TransportResult } from './bridge.js';
+export { type DiffFlowRuntimeSampleOptions, type DiffFlowRuntimeSampleResult, loadOnnxDiffFlow, OnnxDiffFlowModel } from './diffflow.js';
 export type { IntegrationStats } from './integrate.js';
+export { type LoadOnnxOptions, type ModelMetadata, type OnnxModelSource, OnnxRuntimeError, type Points } from './load.js';
 export * from './metadata.js';
 export { Rng } from './rng.js';
-
-/** A user error loading or running an exported model (bad file, missing graph, bad options). */
-export class OnnxRuntimeError extends Error {
-  override readonly name = 'OnnxRuntimeError';
-}
-
-/**
- * Where the graphs come from:
- * - a directory written by `writeOnnxExport` (every `*.onnx` inside is loaded),
- * - the path or bytes of one `.onnx` graph (then only what that graph supports is available),
- * - several graphs' bytes (an array, or `{ graphs }` as returned by `exportOnnx`).
- */
-export type OnnxModelSource = string | Uint8Array | ArrayBuffer | readonly Uint8Array[] | { graphs: Partial<Record<string, Uint8Array>> };
-
-/** Options of {@link loadOnnxModel}. */
-export interface LoadOnnxOptions {
-  /** onnxruntime intra-op threads per session (default: onnxruntime's choice). */
-  intraOpNumThreads?: number;
-  /** Load only these graphs (default: all given; component graphs are skipped unless listed). */
-  graphs?: GraphName[];
-}
 
 /** Solvers of {@link OnnxModel.sample}. */
 export type RuntimeSolver = 'euler' | 'heun' | 'rk4' | 'euler-maruyama';
@@ -106,90 +99,34 @@ export interface RuntimeLogProbResult {
   stats: IntegrationStats;
 }
 
-/** Points as row-major floats or rows. */
-export type Points = Float32Array | Float64Array | readonly (readonly number[])[];
-
 const RUNTIME_GRAPHS: ReadonlySet<string> = new Set(['drift', 'velocity', 'velocity_divergence']);
 const isSampler = (name: string) => name.startsWith('sampler_');
 
-function toBytes(x: Uint8Array | ArrayBuffer): Uint8Array {
-  return x instanceof Uint8Array ? x : new Uint8Array(x);
-}
-
-function collect(source: OnnxModelSource): Array<{ bytes: Uint8Array; origin: string }> {
-  if (typeof source === 'string') {
-    let stat: ReturnType<typeof statSync>;
-    try {
-      stat = statSync(source);
-    } catch (error) {
-      throw new OnnxRuntimeError(`${source}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-    if (stat.isDirectory()) {
-      const files = readdirSync(source)
-        .filter((f) => f.endsWith('.onnx'))
-        .sort();
-      if (files.length === 0) throw new OnnxRuntimeError(`${source}: no .onnx files in this directory`);
-      return files.map((f) => ({ bytes: readFileSync(join(source, f)), origin: join(source, f) }));
-    }
-    return [{ bytes: readFileSync(source), origin: source }];
-  }
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return [{ bytes: toBytes(source), origin: '<bytes>' }];
-  if (Array.isArray(source)) return (source as Uint8Array[]).map((b, i) => ({ bytes: toBytes(b), origin: `<bytes ${i}>` }));
-  const graphs = (source as { graphs?: Record<string, Uint8Array | undefined> }).graphs;
-  if (graphs && typeof graphs === 'object') {
-    return Object.entries(graphs)
-      .filter((e): e is [string, Uint8Array] => e[1] instanceof Uint8Array)
-      .map(([name, bytes]) => ({ bytes, origin: `<${name}>` }));
-  }
-  throw new OnnxRuntimeError('loadOnnxModel needs a path, ONNX bytes, an array of ONNX bytes or { graphs }');
-}
-
-/** Load an exported model (see {@link OnnxModelSource}); creates one session per graph. */
+/**
+ * Load an exported DiffusionModel (nfdm, ndm, fixed; see {@link OnnxModelSource}); creates one
+ * session per graph. NFBM and DiffFlow exports are loaded with {@link loadOnnxBridge} and
+ * {@link loadOnnxDiffFlow}, or any of the three with {@link loadExportedModel}.
+ */
 export async function loadOnnxModel(source: OnnxModelSource, options: LoadOnnxOptions = {}): Promise<OnnxModel> {
-  const items = collect(source);
-  const entries: Array<{ meta: OnnxGraphMetadata; bytes: Uint8Array; origin: string }> = [];
-  for (const item of items) {
-    let meta: OnnxGraphMetadata;
-    try {
-      meta = readOnnxMetadata(item.bytes);
-    } catch (error) {
-      throw new OnnxRuntimeError(`${item.origin}: ${(error as Error).message}`);
-    }
-    const wanted = options.graphs
-      ? options.graphs.includes(meta.graph)
-      : items.length === 1 || RUNTIME_GRAPHS.has(meta.graph) || isSampler(meta.graph);
-    if (wanted) entries.push({ ...item, meta });
+  const entries = readEntries(source);
+  const other = entries.find((e) => familyOf(e.meta.kind) !== 'diffusion');
+  if (other) {
+    const loader = other.meta.kind === 'nfbm' ? 'loadOnnxBridge' : 'loadOnnxDiffFlow';
+    throw new OnnxRuntimeError(`${other.origin}: this is an ${other.meta.kind} export; load it with ${loader} or loadExportedModel`);
   }
-  if (entries.length === 0)
-    throw new OnnxRuntimeError('no usable nfdm graph was found (drift, velocity, velocity_divergence or sampler_*)');
-  const first = entries[0].meta;
-  for (const e of entries) {
-    const m = e.meta;
-    if (m.dim !== first.dim || m.kind !== first.kind || JSON.stringify(m.config ?? null) !== JSON.stringify(first.config ?? null)) {
-      throw new OnnxRuntimeError(`${e.origin}: graph '${m.graph}' belongs to a different model than ${entries[0].origin}`);
-    }
-  }
-  const sessionOptions: ort.InferenceSession.SessionOptions = {};
-  if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
-  const sessions = new Map<string, ort.InferenceSession>();
-  try {
-    for (const e of entries) {
-      try {
-        sessions.set(e.meta.graph, await ort.InferenceSession.create(e.bytes, sessionOptions));
-      } catch (error) {
-        throw new OnnxRuntimeError(`${e.origin}: onnxruntime cannot load graph '${e.meta.graph}': ${(error as Error).message}`);
-      }
-    }
-  } catch (error) {
-    await Promise.all([...sessions.values()].map((s) => s.release()));
-    throw error;
-  }
-  const { graph: _g, signature: _s, solver: _so, mode: _mo, ...base } = first;
-  return new OnnxModel(base, sessions);
+  const { metadata, sessions } = await createSessions(
+    entries,
+    options,
+    (graph) => RUNTIME_GRAPHS.has(graph) || isSampler(graph),
+    'drift, velocity, velocity_divergence or sampler_*',
+  );
+  return new OnnxModel(metadata, sessions);
 }
 
 /** An exported model loaded into onnxruntime. */
 export class OnnxModel {
+  /** Discriminates the runtime model classes (see {@link loadExportedModel}). */
+  readonly family = 'diffusion' as const;
   readonly dim: number;
   readonly priorStd: number;
   /** The process start t₀ (samplers integrate from 1 down to t₀). */
@@ -197,7 +134,7 @@ export class OnnxModel {
   readonly standardization: StandardizationMeta | undefined;
 
   constructor(
-    readonly metadata: Omit<OnnxGraphMetadata, 'graph' | 'signature' | 'solver' | 'mode'>,
+    readonly metadata: ModelMetadata,
     private readonly sessions: Map<string, ort.InferenceSession>,
   ) {
     this.dim = metadata.dim;
@@ -382,25 +319,20 @@ export class OnnxModel {
   }
 }
 
-function flatten(points: Points, D: number): Float64Array {
-  let flat: Float64Array;
-  if (points instanceof Float32Array || points instanceof Float64Array) {
-    if (points.length === 0 || points.length % D !== 0)
-      throw new OnnxRuntimeError(`points need a positive multiple of dim ${D} values, got ${points.length}`);
-    flat = Float64Array.from(points);
-  } else {
-    if (!Array.isArray(points) || points.length === 0)
-      throw new OnnxRuntimeError('points must be a non-empty array of rows or a Float32Array');
-    flat = new Float64Array(points.length * D);
-    points.forEach((row, i) => {
-      if (!Array.isArray(row) || row.length !== D) throw new OnnxRuntimeError(`point ${i} must have ${D} coordinates`);
-      row.forEach((v, d) => {
-        flat[i * D + d] = v;
-      });
-    });
-  }
-  for (let i = 0; i < flat.length; i++) {
-    if (!Number.isFinite(flat[i])) throw new OnnxRuntimeError(`point ${Math.floor(i / D)} has a non-finite coordinate`);
-  }
-  return flat;
+/** Any loaded export: a DiffusionModel, an NFBM bridge or a DiffFlow model (see `family`). */
+export type ExportedModel = OnnxModel | OnnxBridgeModel | OnnxDiffFlowModel;
+
+/**
+ * Load any nfdm export and return the matching runtime class, told apart by `family`:
+ * 'diffusion' ({@link OnnxModel}), 'nfbm' ({@link OnnxBridgeModel}) or 'diffflow'
+ * ({@link OnnxDiffFlowModel}).
+ */
+export async function loadExportedModel(source: OnnxModelSource, options: LoadOnnxOptions = {}): Promise<ExportedModel> {
+  const entries = readEntries(source);
+  const families = new Set(entries.map((e) => familyOf(e.meta.kind)));
+  if (families.size > 1) throw new OnnxRuntimeError(`the graphs mix model families (${[...families].join(', ')})`);
+  const family = [...families][0];
+  if (family === 'nfbm') return bridgeFromEntries(entries, options);
+  if (family === 'diffflow') return diffflowFromEntries(entries, options);
+  return loadOnnxModel(source, options);
 }

@@ -7,8 +7,11 @@
  *   nfdm.format         'nfdm-onnx/1'
  *   nfdm.version        version of @nfdm/export that wrote the file
  *   nfdm.graph          which graph: predictor | forward | volatility | drift | velocity |
- *                       velocity_divergence | sampler_<solver>_<mode>
- *   nfdm.kind           model family: nfdm | ndm | fixed
+ *                       velocity_divergence | sampler_<solver>_<mode> (diffusion models);
+ *                       bridge_velocity | bridge_drift | bridge_sampler_euler_<mode> (NFBM);
+ *                       diffflow_drift | diffflow_score | diffflow_sampler_<mode> (DiffFlow)
+ *   nfdm.kind           model family: nfdm | ndm | fixed (DiffusionModel), nfbm (BridgeModel),
+ *                       diffflow (DiffFlowModel)
  *   nfdm.dim            data dimension D
  *   nfdm.forward_kind   forward-process kind (nfdm | ndm | fixed)
  *   nfdm.forward        forward-process config (JSON)
@@ -19,6 +22,12 @@
  *   nfdm.t_start        the process start t₀ (samplers integrate from 1 down to t₀)
  *   nfdm.signature      inputs and outputs with shapes (JSON)
  *   nfdm.solver, nfdm.mode   for one-call sampler graphs
+ *   nfdm.delta          NFBM: σ at both ends (z(1) = source + δ·start_noise)
+ *   nfdm.penalties      NFBM: the training path penalties (JSON array; descriptive only)
+ *   nfdm.grid, nfdm.g   DiffFlow: the K + 1 grid times and diffusion values (JSON arrays)
+ *
+ * For NFBM, nfdm.prior_std is δ and nfdm.t_start 0; for DiffFlow, nfdm.prior_std is 1 and
+ * nfdm.t_start the first grid time.
  */
 
 /** The metadata format tag. */
@@ -32,7 +41,16 @@ export type GraphName =
   | 'drift'
   | 'velocity'
   | 'velocity_divergence'
-  | `sampler_${'euler' | 'heun' | 'rk4'}_${'ode' | 'sde'}`;
+  | `sampler_${'euler' | 'heun' | 'rk4'}_${'ode' | 'sde'}`
+  | 'bridge_velocity'
+  | 'bridge_drift'
+  | `bridge_sampler_euler_${'ode' | 'sde'}`
+  | 'diffflow_drift'
+  | 'diffflow_score'
+  | `diffflow_sampler_${'ode' | 'sde'}`;
+
+/** Model families of {@link OnnxGraphMetadata.kind}. */
+export type ExportKind = 'nfdm' | 'ndm' | 'fixed' | 'nfbm' | 'diffflow';
 
 /** Per-dimension standardisation y = (x − mean)/std of the data the model was trained on. */
 export interface StandardizationMeta {
@@ -53,7 +71,7 @@ export interface OnnxGraphMetadata {
   format: string;
   version: string;
   graph: GraphName;
-  kind: 'nfdm' | 'ndm' | 'fixed';
+  kind: ExportKind;
   dim: number;
   forwardKind: string;
   forward: Record<string, unknown>;
@@ -65,6 +83,14 @@ export interface OnnxGraphMetadata {
   signature: { inputs: TensorSignature[]; outputs: TensorSignature[] };
   solver?: string;
   mode?: 'ode' | 'sde';
+  /** NFBM: δ. */
+  delta?: number;
+  /** NFBM: descriptions of the training path penalties (not used by any graph). */
+  penalties?: Array<Record<string, unknown>>;
+  /** DiffFlow: the grid t_0 < … < t_K. */
+  grid?: number[];
+  /** DiffFlow: g at the K + 1 grid points. */
+  g?: number[];
 }
 
 /** Metadata as metadata_props key/value strings. */
@@ -86,6 +112,10 @@ export function metadataToProps(m: OnnxGraphMetadata): Record<string, string> {
   if (m.standardization) props['nfdm.standardization'] = JSON.stringify(m.standardization);
   if (m.solver) props['nfdm.solver'] = m.solver;
   if (m.mode) props['nfdm.mode'] = m.mode;
+  if (m.delta !== undefined) props['nfdm.delta'] = String(m.delta);
+  if (m.penalties) props['nfdm.penalties'] = JSON.stringify(m.penalties);
+  if (m.grid) props['nfdm.grid'] = JSON.stringify(m.grid);
+  if (m.g) props['nfdm.g'] = JSON.stringify(m.g);
   return props;
 }
 
@@ -101,6 +131,16 @@ function json(props: Record<string, string>, key: string): Record<string, unknow
     return v as Record<string, unknown>;
   } catch (error) {
     throw new OnnxMetadataError(`metadata '${key}' is not a JSON object (${(error as Error).message})`);
+  }
+}
+
+function jsonArray(props: Record<string, string>, key: string): unknown[] {
+  try {
+    const v = JSON.parse(props[key]);
+    if (!Array.isArray(v)) throw new Error('not an array');
+    return v;
+  } catch (error) {
+    throw new OnnxMetadataError(`metadata '${key}' is not a JSON array (${(error as Error).message})`);
   }
 }
 
@@ -142,6 +182,18 @@ export function propsToMetadata(props: Record<string, string>): OnnxGraphMetadat
   }
   if (props['nfdm.solver']) m.solver = props['nfdm.solver'];
   if (props['nfdm.mode']) m.mode = props['nfdm.mode'] as 'ode' | 'sde';
+  if (props['nfdm.delta'] !== undefined) m.delta = Number(props['nfdm.delta']);
+  if (props['nfdm.penalties']) m.penalties = jsonArray(props, 'nfdm.penalties') as Array<Record<string, unknown>>;
+  if (props['nfdm.grid']) m.grid = (jsonArray(props, 'nfdm.grid') as unknown[]).map(Number);
+  if (props['nfdm.g']) m.g = (jsonArray(props, 'nfdm.g') as unknown[]).map(Number);
+  if (m.kind === 'diffflow') {
+    const K = (m.grid?.length ?? 0) - 1;
+    if (K < 1 || m.g?.length !== K + 1 || !m.grid?.every(Number.isFinite) || !m.g.every((v) => v > 0)) {
+      throw new OnnxMetadataError("DiffFlow metadata needs 'nfdm.grid' (≥ 2 times) and 'nfdm.g' (positive, one per grid time)");
+    }
+  }
+  if (m.kind === 'nfbm' && !(m.delta !== undefined && m.delta > 0))
+    throw new OnnxMetadataError("NFBM metadata needs a positive 'nfdm.delta'");
   return m;
 }
 

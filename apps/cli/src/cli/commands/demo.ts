@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { sampleToy, TOY_DATASETS } from '@nfdm/datasets';
+import { modelFamily } from '@nfdm/models';
 import { panelsSvg } from '../../plot/compose.js';
 import type { Context } from '../context.js';
 import { HELDOUT_SEED, TEST_SEED } from '../data.js';
@@ -85,6 +86,7 @@ export function demoCommand(ctx: Context) {
       const loc = { modelDir: outcome.modelDir, runDir: dir };
       const opened: OpenedModel = {
         model: outcome.model,
+        family: modelFamily(outcome.model),
         config: outcome.summary.modelConfig,
         meta: readMeta(loc),
         location: loc,

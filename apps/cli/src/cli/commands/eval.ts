@@ -1,13 +1,26 @@
 /** `nfdm eval`: likelihoods and sample-quality metrics of a trained model on data. */
 import { Command, Option } from '@commander-js/extra-typings';
+import { type BridgeModel, configFamily as configFamilyOf } from '@nfdm/models';
 import type { Context } from '../context.js';
 import { evaluationData } from '../data.js';
-import { METRIC_LABELS, METRIC_NAMES, type MetricName, nelboMetric, nllMetric, sampleMetrics } from '../metrics.js';
+import {
+  curvatureOfModel,
+  insideFraction,
+  METRIC_LABELS,
+  METRIC_NAMES,
+  type MetricName,
+  nelboMetric,
+  nllMetric,
+  SAMPLE_METRICS,
+  sampleMetrics,
+} from '../metrics.js';
 import { BACKENDS, examples, listOf, need, nonNegativeInt, positiveInt, positiveIntList, positiveNumber } from '../options.js';
 import { fmt, Output, table } from '../output.js';
 import {
+  BRIDGE_NO_DENSITY,
   checkDim,
   dataSpecFor,
+  drawBridge,
   drawSamples,
   isOTMeta,
   locatedConfig,
@@ -24,16 +37,24 @@ import {
 export const OT_NELBO_NOTE =
   'not applicable: an NFDM-OT model is a deterministic ODE model trained without the variational bound (its volatility is unused); use nll';
 
+/** The default metrics of a model: everything that applies for D ≤ 16, else the cheap bound. */
+function defaultMetrics(family: string, dim: number, ot: boolean, hasObstacle: boolean): MetricName[] {
+  if (family === 'bridge') return [...SAMPLE_METRICS, ...(hasObstacle ? (['inside'] as const) : [])];
+  if (dim > 16) return ot ? ['nll'] : ['nelbo'];
+  const base: MetricName[] = ['nll', 'nelbo', ...SAMPLE_METRICS];
+  return ot ? [...base, 'curvature'] : base;
+}
+
 export function evalCommand(ctx: Context) {
   return new Command('eval')
     .description(
-      'evaluate a trained model: exact NLL, NELBO (nats per sample, data units; not available for nfdm-ot) and sample metrics against data',
+      'evaluate a trained model: exact NLL, NELBO (nats per sample, data units; not available for nfdm-ot; DiffFlow: its NLL bound), sample metrics against data, the curvature of ODE paths; bridges (nfbm): endpoint distances to the target data and the fraction of path points inside the obstacle',
     )
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--data <spec>', 'data to evaluate on (default: the training data; toys draw fresh test points)')
     .option(
       '--metrics <list>',
-      `comma-separated, from ${METRIC_NAMES.join(',')} (default: all for D ≤ 16, else nelbo)`,
+      `comma-separated, from ${METRIC_NAMES.join(',')} (default: all that apply for D ≤ 16, else nelbo)`,
       listOf(METRIC_NAMES),
     )
     .option('--n <N>', 'test points, and model samples for the sample metrics', positiveInt, 1000)
@@ -48,6 +69,7 @@ export function evalCommand(ctx: Context) {
     .option('--ode', 'sample with the probability-flow ODE (default for nfdm-ot models)')
     .option('--sde', 'sample with the reverse SDE (default, except for nfdm-ot models)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option('--curvature-steps <K>', 'curvature: Euler steps along each generated ODE path (default 100)', positiveInt, 100)
     .option(
       '--nfe <list>',
       'few-step sampling: for each NFE in the list (e.g. 1,2,4,8,16,100) draw samples with that many Euler ODE steps and report the sample metrics (swd, mmd, energy and w2 among --metrics)',
@@ -60,7 +82,8 @@ export function evalCommand(ctx: Context) {
       examples([
         'nfdm eval --model runs/nfdm-8g',
         'nfdm eval --model runs/nfdm-8g --metrics nll,nelbo --n 5000 --json',
-        'nfdm eval --model runs/ot-8g --metrics swd,mmd --nfe 1,2,4,8,16,100',
+        'nfdm eval --model runs/ot-8g --metrics swd,mmd,curvature --nfe 1,2,4,8,16,100',
+        'nfdm eval --model runs/nfbm-obstacle --metrics swd,inside --steps 100',
         'nfdm eval --model runs/fm-points --data test-points.csv --metrics nll,swd --nll-solver rk4 --nll-steps 50',
       ]),
     )
@@ -70,7 +93,9 @@ export function evalCommand(ctx: Context) {
       const config = locatedConfig(location);
       const meta = readMeta(location);
       const ot = isOTMeta(meta);
-      const metrics: MetricName[] = opts.metrics ?? (config.dim <= 16 ? [...METRIC_NAMES] : ot ? ['nll'] : ['nelbo']);
+      const family = configFamilyOf(config);
+      const hasObstacle = family === 'bridge' && ((config as { penalties?: unknown[] }).penalties?.length ?? 0) > 0;
+      const metrics: MetricName[] = opts.metrics ?? defaultMetrics(family, config.dim, ot, hasObstacle);
       const sampler = withDefaultMode({ solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde }, meta);
       // --rtol/--atol also govern adaptive ODE sampling, but never make SDE sampling an error.
       const sampling = samplerChoice(
@@ -86,22 +111,42 @@ export function evalCommand(ctx: Context) {
       const started = performance.now();
       const result: Record<string, unknown> = {};
       const notAvailable: Record<string, string> = {};
-      if (metrics.includes('nelbo') && ot) {
+      if (family === 'bridge') {
+        for (const m of ['nll', 'nelbo'] as const) if (metrics.includes(m)) notAvailable[m] = BRIDGE_NO_DENSITY;
+      }
+      if (metrics.includes('curvature') && family !== 'diffusion')
+        notAvailable.curvature = `applies to diffusion models' probability-flow ODE, not to a ${family} model`;
+      if (metrics.includes('inside') && !hasObstacle) notAvailable.inside = 'applies to bridge models trained with an --obstacle';
+      if (family === 'bridge') {
+        // nothing else: the bridge metrics are computed below from one transport of n sources.
+      } else if (metrics.includes('nelbo') && ot) {
         result.nelbo = null;
         notAvailable.nelbo = OT_NELBO_NOTE;
       } else if (metrics.includes('nelbo')) {
         out.note(`NELBO of ${data.n} points (${opts.draws} draws each)…`);
         result.nelbo = nelboMetric(opened, data, { draws: opts.draws, seed: opts.seed, bitsOffset: info.bitsOffset });
       }
-      if (metrics.includes('nll')) {
+      if (metrics.includes('nll') && family !== 'bridge') {
         out.note(`exact NLL of ${data.n} points (${nllSolver.label})…`);
         result.nll = nllMetric(opened, data, { ...nllSolver, bitsOffset: info.bitsOffset });
       }
-      const sampleNames = metrics.filter((m) => m !== 'nll' && m !== 'nelbo');
-      if (sampleNames.length > 0) {
+      const sampleNames = metrics.filter((m) => (SAMPLE_METRICS as readonly string[]).includes(m));
+      const wantInside = metrics.includes('inside') && hasObstacle;
+      if (family === 'bridge' && (sampleNames.length > 0 || wantInside)) {
+        out.note(
+          `transporting ${data.n} source points (${sampling.label}) for ${[...sampleNames, ...(wantInside ? ['inside'] : [])].join(', ')}…`,
+        );
+        const r = drawBridge(opened, opened.model as BridgeModel, data.n, sampling, opts.seed, wantInside);
+        Object.assign(result, sampleMetrics({ data: r.drawn.samples, n: r.drawn.n, dim: r.drawn.dim }, data, sampleNames, opts.seed));
+        if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim);
+      } else if (sampleNames.length > 0) {
         out.note(`drawing ${data.n} samples (${sampling.label}) for ${sampleNames.join(', ')}…`);
         const drawn = drawSamples(opened, data.n, sampling, opts.seed);
         Object.assign(result, sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sampleNames, opts.seed));
+      }
+      if (metrics.includes('curvature') && family === 'diffusion') {
+        out.note(`curvature along ${Math.min(data.n, 1000)} ODE paths (${opts.curvatureSteps} Euler steps)…`);
+        result.curvature = curvatureOfModel(opened, { n: Math.min(data.n, 1000), steps: opts.curvatureSteps, seed: opts.seed });
       }
       // NFE sweep: the probability-flow ODE with Euler and a fixed number of steps = NFE.
       const sweepNames = (sampleNames.length > 0 ? sampleNames : (['swd', 'mmd', 'energy'] as MetricName[])).filter(

@@ -1,7 +1,15 @@
 /** `nfdm export`: write a trained model as ONNX graphs that onnxruntime can run without tfjs. */
 import { existsSync, readdirSync } from 'node:fs';
 import { Command, Option } from '@commander-js/extra-typings';
-import { exportOnnx, writeOnnxExport } from '@nfdm/export';
+import { exportBridgeOnnx, exportDiffFlowOnnx, exportOnnx, writeOnnxExport } from '@nfdm/export';
+import {
+  BridgeModel,
+  bridgeModelConfig,
+  DiffFlowModel,
+  type DiffusionModel,
+  diffflowEvalGrid,
+  diffflowStandardization,
+} from '@nfdm/models';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { BACKENDS, examples, need } from '../options.js';
@@ -11,7 +19,7 @@ import { locateModel, openModel, startBackend } from '../runtime.js';
 export function exportCommand(ctx: Context) {
   return new Command('export')
     .description(
-      'export a trained model to ONNX (opset 17): drift, velocity, velocity+divergence, one-call sampler graphs and the components, one .onnx per graph plus nfdm-onnx.json, in a directory',
+      'export a trained model to ONNX (opset 17), one .onnx per graph plus nfdm-onnx.json, in a directory: diffusion models — drift, velocity, velocity+divergence, one-call samplers and the components; nfbm — bridge velocity, drift and source→target samplers; diffflow — drift, score and its SDE/ODE samplers',
     )
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--out <dir>', 'output directory for the .onnx files (required)')
@@ -39,7 +47,13 @@ export function exportCommand(ctx: Context) {
       const location = locateModel(modelDir);
       await startBackend(opts.backend, out);
       const opened = openModel(location);
-      const exported = exportOnnx(opened.model);
+      const m = opened.model;
+      const exported =
+        m instanceof BridgeModel
+          ? exportBridgeOnnx(m, { penalties: bridgeModelConfig(m).penalties as unknown as Array<Record<string, unknown>> })
+          : m instanceof DiffFlowModel
+            ? exportDiffFlowOnnx(m, { grid: diffflowEvalGrid(m.time), g: m.time.g, standardization: diffflowStandardization(m) ?? null })
+            : exportOnnx(m as DiffusionModel);
       const files = writeOnnxExport(exported, dir);
       opened.model.dispose();
       out.human(`exported ${opened.path} to ${dir}: ${files.length} files`);

@@ -260,7 +260,13 @@ export function plotCommand(ctx: Context) {
             const data = firstRows(x.data as NonNullable<typeof x.data>, opts.n);
             out.note(`forward process of ${data.n} points at ${opts.times} times…`);
             const { paths, times } = forwardTrajectories(opened, data, opts.times, opts.seed);
-            const svg = trajectoriesSvg(paths, times, data.n, data.dim, `forward (${opened.model.forward.kind})`);
+            const svg = trajectoriesSvg(
+              paths,
+              times,
+              data.n,
+              data.dim,
+              `forward (${'forward' in opened.model ? opened.model.forward.kind : opened.family})`,
+            );
             return { svg, details: { n: data.n, times: times.length }, summary: `${data.n} paths × ${times.length} times` };
           },
         );

@@ -2,7 +2,18 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
 import { EXIT_INTERRUPTED } from '../errors.js';
-import { BACKENDS, emaDecay, examples, need, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, widths } from '../options.js';
+import {
+  BACKENDS,
+  emaDecay,
+  examples,
+  need,
+  nonNegativeInt,
+  nonNegativeNumber,
+  obstacle,
+  positiveInt,
+  positiveNumber,
+  widths,
+} from '../options.js';
 import { Output } from '../output.js';
 import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
 import { type RunSettings, readSettingsFile } from '../run-config.js';
@@ -10,9 +21,18 @@ import { describeRun, runTraining } from '../training.js';
 
 export function trainCommand(ctx: Context) {
   const cmd = new Command('train')
-    .description('train a diffusion model; writes checkpoints, metrics.jsonl, model/ (EMA weights) and run.json into --out')
+    .description(
+      'train a model (diffusion, nfdm-ot, nfbm bridge, diffflow); writes checkpoints, metrics.jsonl, model/ (EMA weights) and run.json into --out',
+    )
     .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES))
     .option('--data <spec>', 'a toy set (see nfdm datasets), fashion-mnist, fashion-mnist-14, or a .csv / .npy file')
+    .option('--source <toy>', 'nfbm: the source data (t = 1), a toy set')
+    .option('--target <toy>', 'nfbm: the target data (t = 0), a toy set')
+    .option(
+      '--obstacle <cx,cy,r[,w]>',
+      'nfbm: penalise paths through the disc of centre (cx, cy), radius r, weight w (default 10)',
+      obstacle,
+    )
     .option('--steps <N>', 'total training updates', positiveInt)
     .option('--out <dir>', 'output directory (required)')
     .option('--batch <B>', 'batch size (default 1024)', positiveInt)
@@ -44,12 +64,14 @@ export function trainCommand(ctx: Context) {
     .option('--verbose', 'notes on stderr even when it is not a terminal')
     .addHelpText(
       'after',
-      `\nModels:\n${MODEL_NAMES.map((m) => `  ${m.padEnd(7)} ${MODEL_DESCRIPTIONS[m]}`).join('\n')}\n` +
+      `\nModels:\n${MODEL_NAMES.map((m) => `  ${m.padEnd(8)} ${MODEL_DESCRIPTIONS[m]}`).join('\n')}\n` +
         examples([
           'nfdm train --model nfdm --data 8gaussians --steps 20000 --out runs/nfdm-8g',
           'nfdm train --model vp --data moons --steps 5000 --batch 512 --hidden 64,64,64 --out runs/vp-moons',
           'nfdm train --model fm --data points.csv --steps 3000 --out runs/fm-points   # standardised, stored with the model',
           'nfdm train --model nfdm-ot --data 8gaussians --steps 20000 --curvature-weight 0.5 --out runs/ot-8g',
+          'nfdm train --model nfbm --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/bridge',
+          'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
           'nfdm train --out runs/nfdm-8g --resume --steps 40000                       # train further',
           'nfdm train --config runs/nfdm-8g/run.json --seed 1 --out runs/nfdm-8g-seed1',
         ]),
@@ -73,6 +95,9 @@ export function trainCommand(ctx: Context) {
       if (given('checkpointEvery')) cli.checkpointEvery = opts.checkpointEvery;
       if (given('logEvery')) cli.logEvery = opts.logEvery;
       if (given('curvatureWeight')) cli.curvatureWeight = opts.curvatureWeight;
+      if (given('source')) cli.source = opts.source;
+      if (given('target')) cli.target = opts.target;
+      if (given('obstacle')) cli.obstacle = opts.obstacle;
       const file = opts.config ? readSettingsFile(opts.config) : undefined;
       const dir = need(opts.out, '--out <dir>');
       const outcome = await runTraining({ out: dir, cli, file, resume: opts.resume, force: opts.force, backend: opts.backend }, out);

@@ -1,0 +1,179 @@
+/**
+ * Shared loading code of the runtime: sources (directory, file, bytes), metadata checks, one
+ * onnxruntime session per graph, and point parsing. Plain JS + onnxruntime-node.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { type GraphName, type OnnxGraphMetadata, readOnnxMetadata } from './metadata.js';
+
+/** A user error loading or running an exported model (bad file, missing graph, bad options). */
+export class OnnxRuntimeError extends Error {
+  override readonly name = 'OnnxRuntimeError';
+}
+
+/**
+ * Where the graphs come from:
+ * - a directory written by `writeOnnxExport` (every `*.onnx` inside is loaded),
+ * - the path or bytes of one `.onnx` graph (then only what that graph supports is available),
+ * - several graphs' bytes (an array, or `{ graphs }` as returned by `exportOnnx`).
+ */
+export type OnnxModelSource = string | Uint8Array | ArrayBuffer | readonly Uint8Array[] | { graphs: Partial<Record<string, Uint8Array>> };
+
+/** Options of {@link loadOnnxModel}. */
+export interface LoadOnnxOptions {
+  /** onnxruntime intra-op threads per session (default: onnxruntime's choice). */
+  intraOpNumThreads?: number;
+  /** Load only these graphs (default: all given; component graphs are skipped unless listed). */
+  graphs?: GraphName[];
+}
+
+/** Points as row-major floats or rows. */
+export type Points = Float32Array | Float64Array | readonly (readonly number[])[];
+
+function toBytes(x: Uint8Array | ArrayBuffer): Uint8Array {
+  return x instanceof Uint8Array ? x : new Uint8Array(x);
+}
+
+export function collect(source: OnnxModelSource): Array<{ bytes: Uint8Array; origin: string }> {
+  if (typeof source === 'string') {
+    let stat: ReturnType<typeof statSync>;
+    try {
+      stat = statSync(source);
+    } catch (error) {
+      throw new OnnxRuntimeError(`${source}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (stat.isDirectory()) {
+      const files = readdirSync(source)
+        .filter((f) => f.endsWith('.onnx'))
+        .sort();
+      if (files.length === 0) throw new OnnxRuntimeError(`${source}: no .onnx files in this directory`);
+      return files.map((f) => ({ bytes: readFileSync(join(source, f)), origin: join(source, f) }));
+    }
+    return [{ bytes: readFileSync(source), origin: source }];
+  }
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return [{ bytes: toBytes(source), origin: '<bytes>' }];
+  if (Array.isArray(source)) return (source as Uint8Array[]).map((b, i) => ({ bytes: toBytes(b), origin: `<bytes ${i}>` }));
+  const graphs = (source as { graphs?: Record<string, Uint8Array | undefined> }).graphs;
+  if (graphs && typeof graphs === 'object') {
+    return Object.entries(graphs)
+      .filter((e): e is [string, Uint8Array] => e[1] instanceof Uint8Array)
+      .map(([name, bytes]) => ({ bytes, origin: `<${name}>` }));
+  }
+  throw new OnnxRuntimeError('loadOnnxModel needs a path, ONNX bytes, an array of ONNX bytes or { graphs }');
+}
+
+/** Metadata shared by the graphs of one loaded model. */
+export type ModelMetadata = Omit<OnnxGraphMetadata, 'graph' | 'signature' | 'solver' | 'mode'>;
+
+/** One graph file: its metadata, bytes and where it came from. */
+export interface GraphEntry {
+  meta: OnnxGraphMetadata;
+  bytes: Uint8Array;
+  origin: string;
+}
+
+/** Read the metadata of every graph of `source` (throws OnnxRuntimeError on files that are not nfdm exports). */
+export function readEntries(source: OnnxModelSource): GraphEntry[] {
+  return collect(source).map((item) => {
+    try {
+      return { ...item, meta: readOnnxMetadata(item.bytes) };
+    } catch (error) {
+      throw new OnnxRuntimeError(`${item.origin}: ${(error as Error).message}`);
+    }
+  });
+}
+
+/**
+ * Keep the wanted graphs (`options.graphs`, else those `wanted` accepts, else — for a single
+ * file — that file), check they belong to one model and create one session each.
+ */
+export async function createSessions(
+  entries: GraphEntry[],
+  options: LoadOnnxOptions,
+  wanted: (graph: string) => boolean,
+  what: string,
+): Promise<{ metadata: ModelMetadata; sessions: Map<string, ort.InferenceSession> }> {
+  const kept = entries.filter((e) =>
+    options.graphs ? options.graphs.includes(e.meta.graph) : entries.length === 1 || wanted(e.meta.graph),
+  );
+  if (kept.length === 0) throw new OnnxRuntimeError(`no usable nfdm graph was found (${what})`);
+  const first = kept[0].meta;
+  for (const e of kept) {
+    const m = e.meta;
+    if (m.dim !== first.dim || m.kind !== first.kind || JSON.stringify(m.config ?? null) !== JSON.stringify(first.config ?? null)) {
+      throw new OnnxRuntimeError(`${e.origin}: graph '${m.graph}' belongs to a different model than ${kept[0].origin}`);
+    }
+  }
+  const sessionOptions: ort.InferenceSession.SessionOptions = {};
+  if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
+  const sessions = new Map<string, ort.InferenceSession>();
+  try {
+    for (const e of kept) {
+      try {
+        sessions.set(e.meta.graph, await ort.InferenceSession.create(e.bytes, sessionOptions));
+      } catch (error) {
+        throw new OnnxRuntimeError(`${e.origin}: onnxruntime cannot load graph '${e.meta.graph}': ${(error as Error).message}`);
+      }
+    }
+  } catch (error) {
+    await Promise.all([...sessions.values()].map((s) => s.release()));
+    throw error;
+  }
+  const { graph: _g, signature: _s, solver: _so, mode: _mo, ...metadata } = first;
+  return { metadata, sessions };
+}
+
+/** The family of an export's kind: DiffusionModel (nfdm, ndm, fixed), NFBM or DiffFlow. */
+export function familyOf(kind: string): 'diffusion' | 'nfbm' | 'diffflow' {
+  return kind === 'nfbm' ? 'nfbm' : kind === 'diffflow' ? 'diffflow' : 'diffusion';
+}
+
+/** The loaded sessions of one model, with clear errors for missing graphs. */
+export class SessionSet {
+  constructor(readonly sessions: Map<string, ort.InferenceSession>) {}
+
+  get graphs(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  has(graph: string): boolean {
+    return this.sessions.has(graph);
+  }
+
+  get(graph: string, why: string): ort.InferenceSession {
+    const s = this.sessions.get(graph);
+    if (!s)
+      throw new OnnxRuntimeError(`${why} needs the '${graph}' graph, which was not loaded (have: ${this.graphs.join(', ') || 'none'})`);
+    return s;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.release()));
+    this.sessions.clear();
+  }
+}
+
+/** Points as a row-major Float64Array (checked: n ≥ 1 rows of D finite numbers). */
+export function flatten(points: Points, D: number): Float64Array {
+  let flat: Float64Array;
+  if (points instanceof Float32Array || points instanceof Float64Array) {
+    if (points.length === 0 || points.length % D !== 0)
+      throw new OnnxRuntimeError(`points need a positive multiple of dim ${D} values, got ${points.length}`);
+    flat = Float64Array.from(points);
+  } else {
+    if (!Array.isArray(points) || points.length === 0)
+      throw new OnnxRuntimeError('points must be a non-empty array of rows or a Float32Array');
+    flat = new Float64Array(points.length * D);
+    points.forEach((row, i) => {
+      if (!Array.isArray(row) || row.length !== D) throw new OnnxRuntimeError(`point ${i} must have ${D} coordinates`);
+      row.forEach((v, d) => {
+        flat[i * D + d] = v;
+      });
+    });
+  }
+  for (let i = 0; i < flat.length; i++) {
+    if (!Number.isFinite(flat[i])) throw new OnnxRuntimeError(`point ${Math.floor(i / D)} has a non-finite coordinate`);
+  }
+  return flat;
+}

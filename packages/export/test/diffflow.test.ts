@@ -1,0 +1,156 @@
+/**
+ * DiffFlow export: the drift and score graphs equal the FourierMLPs; the sampler graphs (grid
+ * baked in) equal `diffflowSample` of @nfdm/models fed the same normals (stochastic: last step's
+ * mean, no final noise; deterministic: probability-flow steps); the runtime's sample reproduces
+ * diffflowSample for the same seed; files pass onnx.checker.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend, Rng } from '@nfdm/core';
+import { DiffFlowModel, diffflowSample, expTimerGrid, type Standardization } from '@nfdm/models';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportDiffFlow, exportDiffFlowOnnx } from '../src/diffflow.js';
+import { loadExportedModel, loadOnnxDiffFlow, loadOnnxModel, OnnxRuntimeError } from '../src/runtime/index.js';
+import { metadataToProps, readOnnxMetadata } from '../src/runtime/metadata.js';
+import { errorLog, expectClose, exportDir, f32, onnxCheck, printErrorLog, runOnnx, saveFile } from './helpers.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const dir = exportDir();
+const files: string[] = [];
+const N = 24;
+
+afterAll(() => {
+  printErrorLog('DiffFlow: ONNX vs tfjs');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const GRID = Array.from(expTimerGrid({ N: 10, tMin: 0.001, tMax: 1, exponent: 0.7 }));
+const G_VALUES = GRID.map((t) => 0.5 + 0.5 * t);
+const STD: Standardization = { mean: [1, -2], std: [0.5, 3] };
+
+function model(seed = 3): DiffFlowModel {
+  return DiffFlowModel.fourier(2, { channels: 16, layers: 2, seed });
+}
+
+/** diffflowSample in model space as a Float32Array. */
+function reference(m: DiffFlowModel, seed: number, deterministic: boolean, g: number | number[]): Float32Array {
+  const x = diffflowSample(m, { n: N, grid: GRID, g, seed, deterministic });
+  const out = Float32Array.from(x.dataSync());
+  x.dispose();
+  return out;
+}
+
+describe('DiffFlow graphs equal the tfjs model', () => {
+  it('drift and score networks at per-sample times', async () => {
+    const m = model();
+    const exp = exportDiffFlowOnnx(m, { grid: GRID, g: 1 });
+    expect(Object.keys(exp.graphs).sort()).toEqual(['diffflow_drift', 'diffflow_sampler_ode', 'diffflow_sampler_sde', 'diffflow_score']);
+    for (const [name, bytes] of Object.entries(exp.graphs)) files.push(saveFile(dir, `g1.${name}.onnx`, bytes as Uint8Array));
+    const rng = new Rng(11);
+    const x = rng.normalArray(N * 2, 0, 1.5);
+    const t = rng.uniformArray(N, 0, 1);
+    t[0] = 1;
+    t[1] = 0;
+    const [f, s] = tf.tidy(() => {
+      const xx = tf.tensor2d(x, [N, 2]);
+      const tt = tf.tensor2d(t, [N, 1]);
+      return [m.drift(xx, tt), m.score(xx, tt)].map((v) => Float32Array.from(v.dataSync()));
+    });
+    const feeds = { x: f32(x, [N, 2]), t: f32(t, [N, 1]) };
+    expectClose('diffflow drift f_θ', (await runOnnx(exp.graphs.diffflow_drift as Uint8Array, feeds)).drift, f);
+    expectClose('diffflow score s_θ', (await runOnnx(exp.graphs.diffflow_score as Uint8Array, feeds)).score, s);
+    m.dispose();
+  });
+
+  for (const g of [1, G_VALUES] as const) {
+    const label = typeof g === 'number' ? 'constant g' : 'g on the grid';
+    it(`sampler graphs equal diffflowSample with the same normals (${label})`, async () => {
+      const m = model(5);
+      const exp = exportDiffFlowOnnx(m, { grid: GRID, g });
+      const K = GRID.length - 1;
+      const seed = 17;
+      const rng = new Rng(seed);
+      const prior = rng.normalArray(N * 2);
+      const noise = new Float32Array((K - 1) * N * 2);
+      for (let k = 0; k < K - 1; k++) noise.set(rng.normalArray(N * 2), k * N * 2);
+      const sde = await runOnnx(exp.graphs.diffflow_sampler_sde as Uint8Array, {
+        prior_noise: f32(prior, [N, 2]),
+        noise: f32(noise, [K - 1, N, 2]),
+      });
+      expectClose(`sampler sde (${label}) vs diffflowSample`, sde.samples, reference(m, seed, false, g as number | number[]));
+      const ode = await runOnnx(exp.graphs.diffflow_sampler_ode as Uint8Array, {
+        prior_noise: f32(new Rng(seed).normalArray(N * 2), [N, 2]),
+      });
+      expectClose(`sampler ode (${label}) vs diffflowSample deterministic`, ode.samples, reference(m, seed, true, g as number | number[]));
+      m.dispose();
+    });
+  }
+
+  it('metadata: kind diffflow, grid, g, standardization; onnx.checker passes', () => {
+    const m = model();
+    const exp = exportDiffFlowOnnx(m, { grid: GRID, g: G_VALUES, standardization: STD });
+    for (const [name, bytes] of Object.entries(exp.graphs)) {
+      files.push(saveFile(dir, `std.${name}.onnx`, bytes as Uint8Array));
+      expect(readOnnxMetadata(bytes as Uint8Array)).toMatchObject({
+        graph: name,
+        kind: 'diffflow',
+        dim: 2,
+        grid: GRID,
+        g: G_VALUES,
+        standardization: STD,
+        tStart: GRID[0],
+        priorStd: 1,
+      });
+    }
+    expect(readOnnxMetadata(exp.graphs.diffflow_sampler_sde as Uint8Array).signature.inputs[1]).toMatchObject({
+      name: 'noise',
+      shape: [GRID.length - 2, 'N', 2],
+    });
+    const props = onnxCheck(files);
+    for (const file of files) expect(props[file]).toEqual(metadataToProps(readOnnxMetadata(new Uint8Array(readFileSync(file)))));
+    expect(() => exportDiffFlowOnnx(m, { grid: [0, 0.5, 0.4], g: 1 })).toThrow(/strictly increasing/);
+    expect(() => exportDiffFlowOnnx(m, { grid: GRID, g: [1, 2] })).toThrow(/g needs/);
+    m.dispose();
+  });
+});
+
+describe('runtime: DiffFlow sample', () => {
+  it('stepwise and loop engines reproduce diffflowSample for the same seed; standardisation; errors', async () => {
+    const m = model(7);
+    const out = join(dir, 'diffflow');
+    exportDiffFlow(m, out, { grid: GRID, g: G_VALUES });
+    const rt = await loadOnnxDiffFlow(out, { intraOpNumThreads: 1 });
+    expect(rt.family).toBe('diffflow');
+    expect(rt.steps).toBe(GRID.length - 1);
+    for (const mode of ['sde', 'ode'] as const) {
+      const ref = reference(m, 4, mode === 'ode', G_VALUES);
+      const stepwise = await rt.sample({ n: N, mode, seed: 4 });
+      expect(stepwise).toMatchObject({ n: N, dim: 2, mode, engine: 'stepwise' });
+      expectClose(`runtime ${mode} stepwise vs diffflowSample`, stepwise.samples, ref);
+      const loop = await rt.sample({ n: N, mode, seed: 4, engine: 'loop' });
+      expectClose(`runtime ${mode} loop vs diffflowSample`, loop.samples, ref);
+    }
+    expect((await rt.sample({ n: 3 })).mode).toBe('sde');
+    await expect(rt.sample({ n: 0 })).rejects.toThrow(OnnxRuntimeError);
+    await expect(rt.sample({ n: 2, mode: 'flow' as 'ode' })).rejects.toThrow(/mode/);
+    await rt.dispose();
+    await expect(loadOnnxModel(out)).rejects.toThrow(/diffflow export; load it with loadOnnxDiffFlow/);
+    const any = await loadExportedModel(out);
+    expect(any.family).toBe('diffflow');
+    await any.dispose();
+
+    const std = await loadOnnxDiffFlow(exportDiffFlowOnnx(m, { grid: GRID, g: 1, standardization: STD }));
+    const ref = Array.from(reference(m, 8, false, 1), (v, i) => v * STD.std[i % 2] + STD.mean[i % 2]);
+    expectClose('standardised stepwise (data space)', (await std.sample({ n: N, seed: 8 })).samples, ref);
+    expectClose('standardised loop (data space)', (await std.sample({ n: N, seed: 8, engine: 'loop' })).samples, ref);
+    const modelSpace = await std.sample({ n: N, seed: 8, engine: 'loop', space: 'model' });
+    expectClose('standardised loop (model space)', modelSpace.samples, reference(m, 8, false, 1));
+    await std.dispose();
+    m.dispose();
+    expect(errorLog.length).toBeGreaterThan(0);
+  });
+});
