@@ -83,6 +83,46 @@ describe('nfbm', () => {
     );
     failure(await nfdm(['train', '--model', 'nfdm', '--data', 'moons', '--obstacle', '0,0,1', ...TINY, '--out', 'b3']), /bridge models/, 2);
     failure(await nfdm(['train', '--model', 'nfbm', '--obstacle', '0,0,-1', ...TINY, '--out', 'b4']), /cx,cy,r/);
+    failure(await nfdm(['train', '--model', 'nfbm', '--source', 'moons@1', '--target', 'moons', ...TINY, '--out', 'b5']), /name@dx,dy/);
+  });
+
+  it('shifted ends (name@dx,dy) translate the toy sets', async () => {
+    json(
+      await nfdm([
+        'train',
+        '--model',
+        'nfbm',
+        '--source',
+        'moons@-3,0',
+        '--target',
+        'circles@3,0',
+        '--steps',
+        '2',
+        '--hidden',
+        '8',
+        '--batch',
+        '16',
+        '--out',
+        'b6',
+        '--json',
+      ]),
+    );
+    const ev = json(
+      await nfdm(['sample', '--model', 'b6', '--n', '200', '--ode', '--steps', '5', '--out', 'b6.csv', '--trajectories', 'b6-paths.csv', '--json']),
+    );
+    expect(ev.n).toBe(200);
+    // The paths start (t = 1) at the sources, moons shifted by −3 in x (our moons are centred).
+    const paths = readCsv(join(tmp, 'b6-paths.csv'));
+    let mx = 0;
+    let count = 0;
+    for (let i = 0; i < paths.n; i++) {
+      if (paths.data[4 * i] !== 1) continue;
+      mx += paths.data[4 * i + 2];
+      count++;
+    }
+    expect(count).toBe(200);
+    expect(mx / count).toBeGreaterThan(-3.4);
+    expect(mx / count).toBeLessThan(-2.6);
   });
 });
 

@@ -162,37 +162,73 @@ export function trainingData(spec: string, options: { seed: number; standardizat
   };
 }
 
-function checkBridgeToy(name: string, flag: string): ToyName {
+/** A bridge end: a toy set, optionally translated — `moons` or `moons@-3,0`. */
+interface BridgeEnd {
+  toy: ToyName;
+  shift: [number, number];
+}
+
+function parseBridgeEnd(spec: string, flag: string): BridgeEnd {
+  const [name, shiftText] = spec.split('@', 2);
   if (!isToyName(name)) {
-    throw new CliError(`${flag} ${name}: bridges (nfbm) train on toy sets; one of ${Object.keys(TOY_DATASETS).join(', ')}`);
+    throw new CliError(
+      `${flag} ${spec}: bridges (nfbm) train on toy sets, optionally shifted (e.g. moons@-3,0); one of ${Object.keys(TOY_DATASETS).join(', ')}`,
+    );
   }
-  return name;
+  let shift: [number, number] = [0, 0];
+  if (shiftText !== undefined) {
+    const parts = shiftText.split(',').map((v) => Number(v.trim()));
+    if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v)) || shiftText.trim() === '')
+      throw new CliError(`${flag} ${spec}: a shift is written name@dx,dy with two finite numbers, e.g. moons@-3,0`);
+    shift = [parts[0], parts[1]];
+  }
+  return { toy: name, shift };
+}
+
+function shifted(m: DataMatrix, shift: [number, number]): DataMatrix {
+  if (shift[0] === 0 && shift[1] === 0) return m;
+  const data = new Float32Array(m.data.length);
+  for (let i = 0; i < m.n; i++) {
+    data[2 * i] = m.data[2 * i] + shift[0];
+    data[2 * i + 1] = m.data[2 * i + 1] + shift[1];
+  }
+  return { data, n: m.n, dim: 2 };
+}
+
+function shiftedSource(end: BridgeEnd): DataSource {
+  const base = toySource(end.toy);
+  if (end.shift[0] === 0 && end.shift[1] === 0) return base;
+  return {
+    dim: 2,
+    batch: (rng: Rng, batch: number) => tf.tidy(() => tf.add(base.batch(rng, batch), tf.tensor2d([end.shift])) as tf.Tensor2D),
+  };
 }
 
 /**
  * Pairs for a bridge: rows [x0 (target) | x1 (source)], both ends drawn fresh and
  * independently every batch from the trainer's generator (target first); held-out pairs from
- * a fixed seed. No standardisation (the obstacle is given in data units).
+ * a fixed seed. Each end is a toy set, optionally translated (`name@dx,dy`) so that the two
+ * distributions can be apart. No standardisation (the obstacle is given in data units).
  */
-export function bridgeTrainingData(sourceName: string, targetName: string): TrainingData {
-  const source = checkBridgeToy(sourceName, '--source');
-  const target = checkBridgeToy(targetName, '--target');
-  const a = toySource(target);
-  const b = toySource(source);
-  const held = samplePaired(source, target, HELDOUT_TOY_POINTS, HELDOUT_SEED);
-  const rows = new Float32Array(held.n * 4);
-  for (let i = 0; i < held.n; i++) {
-    rows.set(held.x0.data.subarray(2 * i, 2 * i + 2), 4 * i);
-    rows.set(held.x1.data.subarray(2 * i, 2 * i + 2), 4 * i + 2);
+export function bridgeTrainingData(sourceSpec: string, targetSpec: string): TrainingData {
+  const source = parseBridgeEnd(sourceSpec, '--source');
+  const target = parseBridgeEnd(targetSpec, '--target');
+  const a = shiftedSource(target);
+  const b = shiftedSource(source);
+  const { sources, targets } = bridgeEvaluationData(`${sourceSpec}->${targetSpec}`, { n: HELDOUT_TOY_POINTS, seed: HELDOUT_SEED });
+  const rows = new Float32Array(sources.n * 4);
+  for (let i = 0; i < sources.n; i++) {
+    rows.set(targets.data.subarray(2 * i, 2 * i + 2), 4 * i);
+    rows.set(sources.data.subarray(2 * i, 2 * i + 2), 4 * i + 2);
   }
   return {
     info: {
-      spec: `${source}->${target}`,
+      spec: `${sourceSpec}->${targetSpec}`,
       kind: 'toy',
       dim: 2,
-      source: `pairs: source '${source}' (t = 1) → target '${target}' (t = 0), fresh samples every batch`,
+      source: `pairs: source '${sourceSpec}' (t = 1) → target '${targetSpec}' (t = 0), fresh samples every batch`,
       bitsOffset: 0,
-      pair: { source, target },
+      pair: { source: sourceSpec, target: targetSpec },
     },
     source: {
       dim: 4,
@@ -200,16 +236,18 @@ export function bridgeTrainingData(sourceName: string, targetName: string): Trai
         return tf.tidy(() => tf.concat([a.batch(rng, batch), b.batch(rng, batch)], 1) as tf.Tensor2D);
       },
     },
-    heldOut: { data: rows, n: held.n, dim: 4 },
+    heldOut: { data: rows, n: sources.n, dim: 4 },
   };
 }
 
-/** Bridge evaluation data: `n` sources and, independently, `n` targets (seeded, data units). */
+/** Bridge evaluation data: `n` sources and, independently, `n` targets (seeded, data units, shifts applied). */
 export function bridgeEvaluationData(spec: string, options: { n: number; seed: number }): { sources: DataMatrix; targets: DataMatrix } {
   const pair = parseBridgeSpec(spec);
   if (!pair) throw new CliError(`${spec} is not a bridge data spec (<source>-><target>)`);
-  const p = samplePaired(checkBridgeToy(pair.source, 'source'), checkBridgeToy(pair.target, 'target'), options.n, options.seed);
-  return { sources: p.x1, targets: p.x0 };
+  const source = parseBridgeEnd(pair.source, '--source');
+  const target = parseBridgeEnd(pair.target, '--target');
+  const p = samplePaired(source.toy, target.toy, options.n, options.seed);
+  return { sources: shifted(p.x1, source.shift), targets: shifted(p.x0, target.shift) };
 }
 
 /** Readers refuse NaN/Inf already; this guards other sources (and says which row). */
@@ -230,10 +268,9 @@ export function evaluationData(spec: string, options: { n?: number; seed?: numbe
   if (pair) {
     // A bridge is evaluated against its target data.
     const { targets } = bridgeEvaluationData(spec, { n: options.n ?? 1000, seed: options.seed ?? TEST_SEED });
-    const t = load(pair.target, { n: 1 });
     return {
       data: targets,
-      info: { ...info(t, pair.target), spec, source: `pairs: source '${pair.source}' → target '${pair.target}'`, pair },
+      info: { spec, kind: 'toy', dim: 2, bitsOffset: 0, source: `pairs: source '${pair.source}' → target '${pair.target}'`, pair },
     };
   }
   const normalized = normalizeSpec(spec);
