@@ -70,7 +70,7 @@ export interface DiffFlowLogProbOptions {
 /** The probability-flow velocity f − ½ g² s at time t, x [B, d] → [B, d]. */
 export function diffflowVelocity(model: DiffFlowModel, x: tf.Tensor2D, t: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const tt = tf.fill([x.shape[0], 1], t) as tf.Tensor2D;
+    const tt = tf.fill([1, 1], t) as tf.Tensor2D; // one time for every row (broadcast by the nets)
     const g2 = model.time.g * model.time.g;
     return tf.sub(model.drift(x, tt), tf.mul(0.5 * g2, model.score(x, tt))) as tf.Tensor2D;
   });

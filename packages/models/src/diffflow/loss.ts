@@ -64,7 +64,8 @@ function checkNoise(noise: tf.Tensor, s: DiffFlowSchedule, x0: tf.Tensor2D): voi
   }
 }
 
-const timeColumn = (t: number, batch: number): tf.Tensor2D => tf.fill([batch, 1], t) as tf.Tensor2D;
+/** One time for every row: [1, 1], broadcast by the networks (the time features are computed once, not per row). */
+const timeColumn = (t: number, _batch: number): tf.Tensor2D => tf.fill([1, 1], t) as tf.Tensor2D;
 
 /** The deterministic forward map m(x_i) = x_i + f(x_i, t_i) Δ_i. */
 export function diffflowForwardMean(model: DiffFlowModel, x: tf.Tensor2D, t: number, dt: number): tf.Tensor2D {

@@ -16,6 +16,7 @@ import { type DiffFlowTimeConfig, resolveDiffFlowTime } from './time.js';
 /** A network (x [B, d], t [B, 1]) → [B, d]. */
 export interface DiffFlowNet extends Module {
   readonly dim: number;
+  /** x [B, d], t [B, 1] or [1, 1] (one time for every row) → [B, d]. */
   apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D;
 }
 
@@ -66,7 +67,7 @@ export class FourierMLP implements DiffFlowNet {
     this.output = new Dense(C, dim, { rng });
   }
 
-  /** The time features h_t for t [B, 1] → [B, C]. */
+  /** The time features h_t for t [B, 1] → [B, C] (t [1, 1] → [1, C], broadcast over the rows by {@link apply}). */
   timeFeatures(t: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const arg = tf.add(tf.mul(t, tf.reshape(this.frequencies, [1, -1])), tf.reshape(this.phase, [1, -1]));
@@ -77,7 +78,8 @@ export class FourierMLP implements DiffFlowNet {
 
   apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
     if (x.rank !== 2 || x.shape[1] !== this.dim) throw new RangeError(`FourierMLP expects x [B, ${this.dim}], got [${x.shape}]`);
-    if (t.rank !== 2 || t.shape[1] !== 1) throw new RangeError(`FourierMLP expects t [B, 1], got [${t.shape}]`);
+    if (t.rank !== 2 || t.shape[1] !== 1 || (t.shape[0] !== 1 && t.shape[0] !== x.shape[0]))
+      throw new RangeError(`FourierMLP expects t [B, 1] or [1, 1] (one time for every row), got [${t.shape}]`);
     return tf.tidy(() => {
       let h = act(tf.add(this.inputLayer.apply(x), this.timeFeatures(t)));
       for (const layer of this.hidden) h = act(layer.apply(h));
