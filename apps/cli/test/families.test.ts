@@ -65,6 +65,25 @@ describe('nfbm', () => {
     expect(m.inside).toBeLessThanOrEqual(1);
     const na = json(await nfdm(['eval', '--model', 'bridge', '--n', '20', '--metrics', 'nll,swd', '--ode', '--steps', '5', '--json']));
     expect((na.notAvailable as Record<string, string>).nll).toMatch(/conditional transport/);
+    // Any disc can be measured: a disc covering everything holds every path point.
+    const all = json(
+      await nfdm([
+        'eval',
+        '--model',
+        'bridge',
+        '--n',
+        '20',
+        '--metrics',
+        'inside',
+        '--obstacle',
+        '0,0,1000',
+        '--ode',
+        '--steps',
+        '5',
+        '--json',
+      ]),
+    );
+    expect((all.metrics as Record<string, number>).inside).toBe(1);
 
     json(await nfdm(['plot', 'forward', '--model', 'bridge', '--n', '20', '--times', '5', '--out', 'f.svg', '--json']));
     json(await nfdm(['plot', 'trajectories', '--model', 'bridge', '--n', '20', '--ode', '--steps', '5', '--out', 't.svg', '--json']));
@@ -108,7 +127,21 @@ describe('nfbm', () => {
       ]),
     );
     const ev = json(
-      await nfdm(['sample', '--model', 'b6', '--n', '200', '--ode', '--steps', '5', '--out', 'b6.csv', '--trajectories', 'b6-paths.csv', '--json']),
+      await nfdm([
+        'sample',
+        '--model',
+        'b6',
+        '--n',
+        '200',
+        '--ode',
+        '--steps',
+        '5',
+        '--out',
+        'b6.csv',
+        '--trajectories',
+        'b6-paths.csv',
+        '--json',
+      ]),
     );
     expect(ev.n).toBe(200);
     // The paths start (t = 1) at the sources, moons shifted by −3 in x (our moons are centred).

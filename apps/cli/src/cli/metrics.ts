@@ -106,10 +106,15 @@ export function curvatureOfModel(opened: OpenedModel, options: { n: number; step
   return curvatureMetric(opened.model as DiffusionModel, { n: options.n, steps: options.steps, seed: options.seed }).mean;
 }
 
-/** Fraction of the points of bridge trajectories [T, n, D] inside the model's obstacle (undefined: no obstacle). */
-export function insideFraction(opened: OpenedModel, trajectory: Float32Array, dim: number): number | undefined {
+/** Fraction of the points of bridge trajectories [T, n, D] inside `disc`, else the model's obstacle (undefined: neither). */
+export function insideFraction(
+  opened: OpenedModel,
+  trajectory: Float32Array,
+  dim: number,
+  disc?: { center: number[]; radius: number },
+): number | undefined {
   const config = opened.config as { penalties?: Array<{ kind: string; center: number[]; radius: number }> };
-  const obstacle = config.penalties?.find((p) => p.kind === 'obstacle');
+  const obstacle = disc ?? config.penalties?.find((p) => p.kind === 'obstacle');
   if (!obstacle) return undefined;
   const points = tf.tensor2d(trajectory, [trajectory.length / dim, dim]);
   try {

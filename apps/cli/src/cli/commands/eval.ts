@@ -14,7 +14,7 @@ import {
   SAMPLE_METRICS,
   sampleMetrics,
 } from '../metrics.js';
-import { BACKENDS, examples, listOf, need, nonNegativeInt, positiveInt, positiveIntList, positiveNumber } from '../options.js';
+import { BACKENDS, examples, listOf, need, nonNegativeInt, obstacle, positiveInt, positiveIntList, positiveNumber } from '../options.js';
 import { fmt, Output, table } from '../output.js';
 import {
   BRIDGE_NO_DENSITY,
@@ -69,6 +69,11 @@ export function evalCommand(ctx: Context) {
     .option('--ode', 'sample with the probability-flow ODE (default for nfdm-ot models)')
     .option('--sde', 'sample with the reverse SDE (default, except for nfdm-ot models)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option(
+      '--obstacle <cx,cy,r>',
+      "bridges: the disc for 'inside' (default: the model's own obstacle) — e.g. to measure a bridge trained without one",
+      obstacle,
+    )
     .option('--curvature-steps <K>', 'curvature: Euler steps along each generated ODE path (default 100)', positiveInt, 100)
     .option(
       '--nfe <list>',
@@ -94,7 +99,8 @@ export function evalCommand(ctx: Context) {
       const meta = readMeta(location);
       const ot = isOTMeta(meta);
       const family = configFamilyOf(config);
-      const hasObstacle = family === 'bridge' && ((config as { penalties?: unknown[] }).penalties?.length ?? 0) > 0;
+      const hasObstacle =
+        family === 'bridge' && (opts.obstacle !== undefined || ((config as { penalties?: unknown[] }).penalties?.length ?? 0) > 0);
       const metrics: MetricName[] = opts.metrics ?? defaultMetrics(family, config.dim, ot, hasObstacle);
       const sampler = withDefaultMode({ solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde }, meta);
       // --rtol/--atol also govern adaptive ODE sampling, but never make SDE sampling an error.
@@ -116,7 +122,8 @@ export function evalCommand(ctx: Context) {
       }
       if (metrics.includes('curvature') && family !== 'diffusion')
         notAvailable.curvature = `applies to diffusion models' probability-flow ODE, not to a ${family} model`;
-      if (metrics.includes('inside') && !hasObstacle) notAvailable.inside = 'applies to bridge models trained with an --obstacle';
+      if (metrics.includes('inside') && !hasObstacle)
+        notAvailable.inside = 'applies to bridge models trained with an --obstacle, or give the disc with --obstacle cx,cy,r';
       if (family === 'bridge') {
         // nothing else: the bridge metrics are computed below from one transport of n sources.
       } else if (metrics.includes('nelbo') && ot) {
@@ -138,7 +145,7 @@ export function evalCommand(ctx: Context) {
         );
         const r = drawBridge(opened, opened.model as BridgeModel, data.n, sampling, opts.seed, wantInside);
         Object.assign(result, sampleMetrics({ data: r.drawn.samples, n: r.drawn.n, dim: r.drawn.dim }, data, sampleNames, opts.seed));
-        if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim);
+        if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim, opts.obstacle);
       } else if (sampleNames.length > 0) {
         out.note(`drawing ${data.n} samples (${sampling.label}) for ${sampleNames.join(', ')}…`);
         const drawn = drawSamples(opened, data.n, sampling, opts.seed);
