@@ -169,7 +169,7 @@ describe('diffflow', () => {
     expect(cfg.time.N).toBe(30);
 
     const sde = json(await nfdm(['sample', '--model', 'df', '--n', '25', '--out', 'd.csv', '--json']));
-    expect(sde).toMatchObject({ n: 25, mode: 'sde' });
+    expect(sde).toMatchObject({ n: 25, mode: 'sde', solver: 'diffflow-chain', steps: 30 });
     const ode = json(await nfdm(['sample', '--model', 'df', '--n', '25', '--ode', '--steps', '10', '--out', 'd2.csv', '--json']));
     expect(ode).toMatchObject({ n: 25, mode: 'ode', steps: 10 });
 

@@ -435,6 +435,18 @@ function drawDiffFlow(opened: OpenedModel, model: DiffFlowModel, n: number, choi
   return { samples, n, dim: D, stats };
 }
 
+/**
+ * The sampler as it applies to the opened model: DiffFlow runs its own discrete chain on its
+ * grid (`--steps` re-grids only when given explicitly; solver names do not apply), every other
+ * family keeps `choice`.
+ */
+export function samplerForModel(opened: OpenedModel, choice: SamplerChoice, stepsGiven: boolean): SamplerChoice {
+  if (!(opened.model instanceof DiffFlowModel)) return choice;
+  const steps = stepsGiven && choice.steps !== undefined ? choice.steps : opened.model.time.N;
+  const kind = choice.mode === 'ode' ? 'probability-flow' : 'stochastic';
+  return { mode: choice.mode, solver: 'diffflow-chain', steps, label: `DiffFlow ${kind} chain, ${steps} steps` };
+}
+
 /** Bridge transport result: the generated targets and the sources they came from. */
 export interface BridgeDrawn {
   drawn: Drawn;

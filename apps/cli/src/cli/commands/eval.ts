@@ -29,6 +29,7 @@ import {
   openModel,
   readMeta,
   samplerChoice,
+  samplerForModel,
   startBackend,
   withDefaultMode,
 } from '../runtime.js';
@@ -104,7 +105,7 @@ export function evalCommand(ctx: Context) {
       const metrics: MetricName[] = opts.metrics ?? defaultMetrics(family, config.dim, ot, hasObstacle);
       const sampler = withDefaultMode({ solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde }, meta);
       // --rtol/--atol also govern adaptive ODE sampling, but never make SDE sampling an error.
-      const sampling = samplerChoice(
+      const askedSampling = samplerChoice(
         samplerChoice(sampler).mode === 'ode' ? { ...sampler, rtol: opts.rtol, atol: opts.atol } : sampler,
         1e-5,
       );
@@ -114,6 +115,7 @@ export function evalCommand(ctx: Context) {
       checkDim(data, config, spec);
       await startBackend(opts.backend, out);
       const opened = openModel(location);
+      const sampling = samplerForModel(opened, askedSampling, opts.steps !== undefined);
       const started = performance.now();
       const result: Record<string, unknown> = {};
       const notAvailable: Record<string, string> = {};

@@ -4,7 +4,17 @@ import type { Context } from '../context.js';
 import { outputFormat, prepareOutputFile, writeSamples, writeTrajectories } from '../files.js';
 import { BACKENDS, examples, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
 import { fmt, Output } from '../output.js';
-import { drawSamples, locatedConfig, locateModel, openModel, readMeta, samplerChoice, startBackend, withDefaultMode } from '../runtime.js';
+import {
+  drawSamples,
+  locatedConfig,
+  locateModel,
+  openModel,
+  readMeta,
+  samplerChoice,
+  samplerForModel,
+  startBackend,
+  withDefaultMode,
+} from '../runtime.js';
 
 const FORMATS = ['csv', 'npy', 'json'] as const;
 
@@ -45,7 +55,7 @@ export function sampleCommand(ctx: Context) {
       const format = outputFormat(file, FORMATS);
       const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
       const location = locateModel(modelDir);
-      const choice = samplerChoice(withDefaultMode(opts, readMeta(location)));
+      const asked = samplerChoice(withDefaultMode(opts, readMeta(location)));
       const config = locatedConfig(location);
       prepareOutputFile(file, opts.force);
       if (opts.trajectories) {
@@ -54,6 +64,7 @@ export function sampleCommand(ctx: Context) {
       }
       await startBackend(opts.backend, out);
       const opened = openModel(location);
+      const choice = samplerForModel(opened, asked, opts.steps !== undefined);
       out.note(`sampling ${n} × ${config.dim} from ${opened.path} (${choice.label}, seed ${opts.seed})`);
       const started = performance.now();
       const drawn = drawSamples(opened, n, choice, opts.seed, Boolean(opts.trajectories));
