@@ -8,4 +8,6 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   platform: 'node',
+  // import.meta.url in the CJS build (nn/native.ts resolves the optional @nfdm/native with it).
+  shims: true,
 });

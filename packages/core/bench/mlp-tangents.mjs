@@ -3,11 +3,13 @@
  * shape: NN([x, t]) → ∂/∂t), batch 1024, widths 64 and 256, on the current tfjs backend.
  * Also measures the same network with tfjs's default matMul gradient (transposed-operand
  * kernels) as the in-run reference for the hand-written Dense gradient.
+ * "nfdm order k" rows run the tfjs kernels (native kernels switched off); "native order k" rows
+ * run the same MLP on @nfdm/native's fused kernels (when built; `--native no` skips them).
  *
- * Usage: node bench/mlp-tangents.mjs [--backend wasm|cpu] [--reps N]   → JSON on stdout.
+ * Usage: node bench/mlp-tangents.mjs [--backend wasm|cpu] [--reps N] [--native yes|no] → JSON on stdout.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, Rng, TimeMLP, trainableVariables } from '../dist/index.js';
+import { initBackend, nativeKernelsStatus, Rng, setNativeKernels, TimeMLP, trainableVariables } from '../dist/index.js';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,8 +69,17 @@ async function measure(name, lossFn, variables, reps) {
   return { name, median_ms: median(times), kernels_per_step: profile.kernels.length, reps };
 }
 
-export async function runMlpTangentBench({ backend = 'wasm', reps = 20, widths = [64, 256], batch = 1024, reference = true } = {}) {
+export async function runMlpTangentBench({
+  backend = 'wasm',
+  reps = 20,
+  widths = [64, 256],
+  batch = 1024,
+  reference = true,
+  native = true,
+} = {}) {
   const report = await initBackend(backend);
+  const nativeStatus = setNativeKernels(true);
+  const withNative = native && nativeStatus.enabled;
   const rng = new Rng(0);
   const x = rng.normalTensor([batch, 2]);
   const t = rng.uniformTensor([batch, 1]);
@@ -76,15 +87,31 @@ export async function runMlpTangentBench({ backend = 'wasm', reps = 20, widths =
   for (const width of widths) {
     const net = new TimeMLP({ dataDim: 2, outDim: 4, hidden: [width, width, width, width], activation: 'selu', rng: 1 });
     const vars = trainableVariables(net);
+    setNativeKernels(false);
     results.push({ width, ...(await measure('nfdm order 1', () => jetLoss(net, x, t, 1), vars, reps)) });
     results.push({ width, ...(await measure('nfdm order 2', () => jetLoss(net, x, t, 2), vars, reps)) });
+    if (withNative) {
+      setNativeKernels(true);
+      results.push({ width, ...(await measure('native order 1', () => jetLoss(net, x, t, 1), vars, reps)) });
+      results.push({ width, ...(await measure('native order 2', () => jetLoss(net, x, t, 2), vars, reps)) });
+      setNativeKernels(false);
+    }
     if (reference) {
       results.push({ width, ...(await measure('reference: default tfjs gradients, order 1', () => naiveJetLoss(net, x, t), vars, reps)) });
     }
     net.dispose();
   }
   tf.dispose([x, t]);
-  return { backend: report.backend, batch, results };
+  setNativeKernels(undefined);
+  const status = nativeKernelsStatus();
+  return {
+    backend: report.backend,
+    batch,
+    native: withNative
+      ? { isa: status.addon?.isa, threads: status.addon?.threads }
+      : { skipped: native ? nativeStatus.reason : '--native no' },
+    results,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -92,6 +119,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     backend: arg('backend', 'wasm'),
     reps: Number(arg('reps', 20)),
     reference: arg('reference', 'yes') !== 'no',
+    native: arg('native', 'yes') !== 'no',
   });
   console.log(JSON.stringify(out));
 }

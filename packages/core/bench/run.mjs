@@ -46,6 +46,9 @@ for (const backend of ['wasm', 'cpu']) {
     reps,
     '--reference',
     backend === 'wasm' ? 'yes' : 'no',
+    // The native kernels do not depend on the tfjs backend: measure them once, next to wasm.
+    '--native',
+    backend === 'wasm' ? 'yes' : 'no',
   ]);
 }
 log('PyTorch reference');

@@ -12,6 +12,7 @@
  * backend is tried.
  */
 import * as tf from '@tensorflow/tfjs';
+import { describeNativeKernels, type NativeKernelsStatus, nativeKernelsStatus } from './nn/native.js';
 
 /** A concrete tfjs backend nfdm can run on. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -38,6 +39,8 @@ export interface BackendReport {
   /** wasm only: SIMD support and thread count. */
   wasm?: { simd: boolean; threads: number };
   tfjsVersion: string;
+  /** The optional native MLP kernels (`@nfdm/native`): used or not, and why. */
+  nativeKernels: NativeKernelsStatus;
 }
 
 /** Raised when a backend that was asked for by name cannot start. */
@@ -200,6 +203,7 @@ export async function initBackend(preference?: BackendPreference, options: InitB
     source,
     attempts,
     tfjsVersion: tf.version.tfjs,
+    nativeKernels: nativeKernelsStatus(),
     ...(chosen === 'wasm' ? { wasm: { simd: Boolean(tf.env().getBool('WASM_HAS_SIMD_SUPPORT')), threads: wasmThreads() } } : {}),
   };
   return current;
@@ -228,5 +232,6 @@ export function describeBackend(report: BackendReport | undefined = current): st
     const name = a.module ? `${a.backend} (${a.module})` : a.backend;
     lines.push(`  ${a.ok ? 'ok     ' : 'skipped'} ${name}${a.ok ? '' : `: ${a.reason}`}`);
   }
+  if (report.nativeKernels) lines.push(describeNativeKernels(report.nativeKernels));
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 /**
  * @nfdm/models benchmark suite: one NFDM training step in the reference configuration
- * (learned and fixed FM-OT forward process) on wasm, next to shared/bench/torch_reference.py's
+ * (learned and fixed FM-OT forward process) on wasm, with the MLP jets on @nfdm/native's fused
+ * kernels ("native") and on tfjs kernels only ("tfjs"), next to shared/bench/torch_reference.py's
  * step in the same run when /usr/bin/python3 has torch. Prints one JSON object.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,7 +29,15 @@ const result = {
 };
 for (const forward of ['neural', 'fixed']) {
   log(`train step (${forward})`);
-  const ours = node(['--forward', forward, '--steps', steps]);
+  const runs = [];
+  for (const kernels of ['native', 'tfjs']) {
+    const ours = node(['--forward', forward, '--steps', steps, '--native', kernels === 'native' ? 'on' : 'off']);
+    if (kernels === 'native' && !ours.native) {
+      log(`native kernels unavailable: ${ours.native_reason}`);
+      continue;
+    }
+    runs.push({ kernels, ours });
+  }
   let torch = null;
   if (existsSync('/usr/bin/python3') && existsSync(torchScript)) {
     try {
@@ -40,11 +49,14 @@ for (const forward of ['neural', 'fixed']) {
       torch = { skipped: String(error.message).split('\n')[0] };
     }
   }
-  result.trainStep.push({
-    forward,
-    ours,
-    torch_ms: torch?.train_step_ms_median ?? null,
-    ratio: torch?.train_step_ms_median ? ours.train_step_ms_median / torch.train_step_ms_median : null,
-  });
+  for (const { kernels, ours } of runs) {
+    result.trainStep.push({
+      forward: `${forward} (${kernels})`,
+      kernels,
+      ours,
+      torch_ms: torch?.train_step_ms_median ?? null,
+      ratio: torch?.train_step_ms_median ? ours.train_step_ms_median / torch.train_step_ms_median : null,
+    });
+  }
 }
 console.log(JSON.stringify(result));

@@ -3,11 +3,13 @@
  * (nfdm-math §1.6: SELU MLPs 4×64, batch 1024, 8 Gaussians), learned ('neural') or fixed
  * FM-OT ('fixed') forward process with the learned volatility, as in torch_reference.py.
  *
- * Usage: node bench/train-step.mjs [--forward neural|fixed] [--backend wasm|cpu] [--steps N] [--width W]
+ * Usage: node bench/train-step.mjs [--forward neural|fixed] [--backend wasm|cpu] [--steps N] [--width W] [--native on|off]
+ * `--native on` (default when @nfdm/native is built) runs every MLP jet on the fused native kernels,
+ * `--native off` on tfjs kernels only (same as NFDM_NATIVE=0).
  * Prints one JSON object: median ms/step over the last 80% of steps, kernels/step, losses.
  */
 
-import { initBackend, Rng } from '@nfdm/core';
+import { initBackend, Rng, setNativeKernels } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { DiffusionModel, FixedGaussianProcess, NeuralGaussianProcess, NeuralVolatility, Predictor } from '../dist/index.js';
 
@@ -37,8 +39,17 @@ export function referenceModel(forwardKind, width = 64, seed = 0) {
   return new DiffusionModel(forward, new Predictor({ dim: 2, hidden, rng }), new NeuralVolatility({ hidden, rng }));
 }
 
-export async function runTrainStepBench({ forward = 'neural', backend = 'wasm', steps = 100, width = 64, batch = 1024, seed = 0 } = {}) {
+export async function runTrainStepBench({
+  forward = 'neural',
+  backend = 'wasm',
+  steps = 100,
+  width = 64,
+  batch = 1024,
+  seed = 0,
+  native = undefined,
+} = {}) {
   const report = await initBackend(backend);
+  const nativeStatus = setNativeKernels(native);
   const model = referenceModel(forward, width, seed);
   const optimizer = tf.train.adam(1e-3);
   const rng = new Rng(seed + 1);
@@ -69,6 +80,8 @@ export async function runTrainStepBench({ forward = 'neural', backend = 'wasm', 
     width,
     batch,
     steps,
+    native: nativeStatus.enabled,
+    ...(nativeStatus.enabled ? {} : { native_reason: nativeStatus.reason }),
     train_step_ms_median: median,
     kernels_per_step: profile.kernels.length,
     loss_first: losses.slice(0, 20).reduce((a, b) => a + b, 0) / Math.min(20, losses.length),
@@ -82,6 +95,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     backend: arg('backend', 'wasm'),
     steps: Number(arg('steps', 100)),
     width: Number(arg('width', 64)),
+    native: { on: true, off: false }[arg('native', '')],
   });
   console.log(JSON.stringify(out));
 }

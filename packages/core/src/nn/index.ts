@@ -5,5 +5,6 @@ export * from './init.js';
 export * from './jet.js';
 export * from './mlp.js';
 export * from './module.js';
+export * from './native.js';
 export * from './time-mlp.js';
 export * from './weights-file.js';

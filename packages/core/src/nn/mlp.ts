@@ -4,6 +4,9 @@
  * MLP(in, hidden = [w₁, …, w_L], out): Dense(in, w₁) → φ → Dense(w₁, w₂) → φ → … → φ →
  * Dense(w_L, out), no activation on the output (unless `outputActivation`). The nfdm
  * reference network is hidden = [64, 64, 64, 64] with SELU.
+ *
+ * `applyJet` runs the whole network as one fused native op when `@nfdm/native` is built and
+ * loadable (see native.ts: `nativeKernelsStatus()`, `NFDM_NATIVE=0`), else layer by layer on tfjs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random.js';
@@ -12,6 +15,7 @@ import { Dense } from './dense.js';
 import type { InitScheme } from './init.js';
 import { activateJet, Jet } from './jet.js';
 import { collectParameters, type Module, type NamedVariables } from './module.js';
+import { nativeMlpJet } from './native.js';
 
 export interface MLPOptions {
   inDim: number;
@@ -28,6 +32,7 @@ export interface MLPOptions {
 export class MLP implements Module {
   readonly layers: Dense[];
   readonly activationName: ActivationName;
+  readonly outputActivationName: ActivationName | null;
   private readonly activation: ActivationFn;
   private readonly outputActivation: ActivationFn | null;
 
@@ -36,6 +41,7 @@ export class MLP implements Module {
     this.activationName = options.activation ?? 'selu';
     this.activation = getActivation(this.activationName);
     this.outputActivation = options.outputActivation ? getActivation(options.outputActivation) : null;
+    this.outputActivationName = options.outputActivation ?? null;
     const dims = [options.inDim, ...options.hidden, options.outDim];
     this.layers = [];
     for (let i = 0; i + 1 < dims.length; i++) {
@@ -58,6 +64,21 @@ export class MLP implements Module {
 
   /** Forward pass of a jet: value and tangents through every layer. */
   applyJet(input: Jet): Jet {
+    if (input.width !== this.inDim) throw new RangeError(`Dense expects width ${this.inDim}, got ${input.width}`);
+    const native = nativeMlpJet(
+      input.data,
+      input.order,
+      this.layers.map((l) => l.weight),
+      this.layers.map((l) => l.bias),
+      this.activationName,
+      this.outputActivationName,
+    );
+    if (native) return new Jet(native, input.order);
+    return this.applyJetTfjs(input);
+  }
+
+  /** The same forward pass on tfjs kernels only (the fallback of {@link applyJet}). */
+  applyJetTfjs(input: Jet): Jet {
     let h = input;
     const last = this.layers.length - 1;
     this.layers.forEach((layer, i) => {

@@ -1,0 +1,215 @@
+/**
+ * Optional native kernels for the MLP jet (the package `@nfdm/native`, a C++ N-API addon).
+ *
+ * When the addon is built and loads, {@link MLP.applyJet} runs the whole MLP — every Dense
+ * layer and jet activation, value and time tangents — as ONE differentiable tf op whose
+ * forward and backward are fused native loops (register-tiled GEMMs), instead of ~10 tfjs
+ * kernels per layer. The tfjs path stays the fallback and is used when:
+ *   - `@nfdm/native` is not installed, not built, or fails to load (`nativeKernelsStatus().reason`);
+ *   - `NFDM_NATIVE=0` is set, or `setNativeKernels(false)` was called;
+ *   - the backend is `tensorflow` (tfjs-node: libtensorflow kernels are already native);
+ *   - an activation has no native version (`gelu-tanh`), or the input is not float32.
+ * Precedence: `setNativeKernels(...)` wins over `NFDM_NATIVE`.
+ *
+ * The native op reads its inputs with dataSync (a copy on wasm) and returns new tensors, so
+ * it is exact first-order reverse mode only (no nested gradients — see architecture.md).
+ */
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import type { ActivationName } from './activations.js';
+import type { JetOrder } from './jet.js';
+
+/** The subset of `@nfdm/native`'s API used here (declared locally: core does not depend on it). */
+interface NativeAddonLike {
+  readonly path: string;
+  readonly activations: readonly string[];
+  info(): { isa: string; vectorWidth: number; mr: number; nr: number; threads: number };
+  setThreads(n: number): number;
+  mlpJetForward(
+    input: Float32Array,
+    batch: number,
+    order: number,
+    weights: readonly Float32Array[],
+    biases: readonly Float32Array[],
+    activation: string,
+    outputActivation: string | null,
+    save?: boolean,
+  ): { output: Float32Array; saved: Float32Array | null };
+  mlpJetBackward(
+    dOutput: Float32Array,
+    saved: Float32Array,
+    batch: number,
+    order: number,
+    weights: readonly Float32Array[],
+    activation: string,
+    outputActivation: string | null,
+    release?: boolean,
+  ): { dInput: Float32Array; dWeights: Float32Array[]; dBiases: Float32Array[] };
+}
+
+/** Whether the native MLP kernels are in use, and why not. */
+export interface NativeKernelsStatus {
+  /** True when MLP jets run natively (addon loaded and enabled; backend wasm or cpu). */
+  enabled: boolean;
+  /** True when `@nfdm/native` loaded. */
+  available: boolean;
+  /** Why the kernels are not used (null when enabled). */
+  reason: string | null;
+  /** Where the switch came from. */
+  source: 'default' | 'env' | 'setNativeKernels';
+  /** Loaded addon: path, instruction set, threads. */
+  addon?: { path: string; isa: string; threads: number };
+}
+
+const SPECIFIER = '@nfdm/native';
+let loaded: { addon: NativeAddonLike | null; reason: string | null } | undefined;
+let override: boolean | undefined;
+
+function nodeRequire(): NodeJS.Require {
+  // Synchronous resolution from this module (tsup's `shims` provide import.meta.url in the CJS build).
+  return createRequire(import.meta.url);
+}
+
+function loadAddon(): { addon: NativeAddonLike | null; reason: string | null } {
+  if (loaded) return loaded;
+  try {
+    const mod = nodeRequire()(SPECIFIER) as {
+      loadNative(): NativeAddonLike | null;
+      nativeStatus(): { reason: string | null };
+    };
+    const addon = mod.loadNative();
+    loaded = { addon, reason: addon ? null : (mod.nativeStatus().reason ?? 'the addon did not load') };
+  } catch (error) {
+    const code = (error as { code?: string } | null)?.code;
+    loaded = {
+      addon: null,
+      reason:
+        code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND'
+          ? `${SPECIFIER} is not installed`
+          : `${SPECIFIER} failed to load: ${String((error as Error)?.message ?? error).split('\n')[0]}`,
+    };
+  }
+  return loaded;
+}
+
+function envDisabled(): boolean {
+  const v = process.env.NFDM_NATIVE?.trim().toLowerCase();
+  return v === '0' || v === 'false' || v === 'off' || v === 'no';
+}
+
+/**
+ * Turn the native MLP kernels on or off for this process (overrides `NFDM_NATIVE`).
+ * `undefined` returns to the default (on when available, unless `NFDM_NATIVE=0`).
+ * Returns the resulting status.
+ */
+export function setNativeKernels(enabled: boolean | undefined): NativeKernelsStatus {
+  override = enabled;
+  return nativeKernelsStatus();
+}
+
+/** Whether MLP jets run on the native kernels, and if not, why. Loads the addon on first call. */
+export function nativeKernelsStatus(): NativeKernelsStatus {
+  const { addon, reason } = loadAddon();
+  const source: NativeKernelsStatus['source'] = override !== undefined ? 'setNativeKernels' : envDisabled() ? 'env' : 'default';
+  const info = addon ? addon.info() : undefined;
+  const base = {
+    available: addon !== null,
+    source,
+    ...(addon && info ? { addon: { path: addon.path, isa: info.isa, threads: info.threads } } : {}),
+  };
+  if (!addon) return { enabled: false, reason, ...base };
+  if (override === false) return { enabled: false, reason: 'disabled by setNativeKernels(false)', ...base };
+  if (override === undefined && envDisabled()) return { enabled: false, reason: 'disabled by NFDM_NATIVE=0', ...base };
+  if (tf.getBackend() === 'tensorflow') return { enabled: false, reason: "not used on the 'tensorflow' backend", ...base };
+  return { enabled: true, reason: null, ...base };
+}
+
+/** One-line summary for describeBackend(). */
+export function describeNativeKernels(status: NativeKernelsStatus = nativeKernelsStatus()): string {
+  if (status.enabled && status.addon)
+    return `native MLP kernels: on (${status.addon.isa}, ${status.addon.threads} thread) ${status.addon.path}`;
+  return `native MLP kernels: off (${status.reason})`;
+}
+
+/** The addon when MLP jets should use it now, else null (cheap after the first call). */
+function activeAddon(): NativeAddonLike | null {
+  const { addon } = loadAddon();
+  if (!addon || override === false) return null;
+  if (override === undefined && envDisabled()) return null;
+  if (tf.getBackend() === 'tensorflow') return null;
+  return addon;
+}
+
+type NativeMlpOp = (...tensors: tf.Tensor[]) => tf.Tensor2D;
+const ops = new Map<string, NativeMlpOp>();
+
+function makeOp(addon: NativeAddonLike, layers: number, order: JetOrder, activation: string, outputActivation: string | null): NativeMlpOp {
+  const f = tf.customGrad((...args: unknown[]) => {
+    const tensors = args.slice(0, 1 + 2 * layers) as tf.Tensor[];
+    const x = tensors[0] as tf.Tensor2D;
+    const weights = tensors.slice(1, 1 + layers) as tf.Tensor2D[];
+    const biases = tensors.slice(1 + layers) as tf.Tensor1D[];
+    const rows = x.shape[0];
+    const batch = rows / (order + 1);
+    const w = weights.map((t) => t.dataSync() as Float32Array);
+    const b = biases.map((t) => t.dataSync() as Float32Array);
+    let { output, saved } = addon.mlpJetForward(x.dataSync() as Float32Array, batch, order, w, b, activation, outputActivation, true);
+    const outDim = weights[layers - 1].shape[1];
+    return {
+      value: tf.tensor2d(output, [rows, outDim]),
+      gradFunc: (dy: tf.Tensor) => {
+        // The saved buffer is handed back for reuse by the next forward pass (see @nfdm/native).
+        if (!saved) throw new Error('native MLP op: its gradient was requested twice for one forward pass');
+        const g = addon.mlpJetBackward(dy.dataSync() as Float32Array, saved, batch, order, w, activation, outputActivation, true);
+        saved = null;
+        return [
+          tf.tensor2d(g.dInput, x.shape),
+          ...g.dWeights.map((d, i) => tf.tensor2d(d, weights[i].shape)),
+          ...g.dBiases.map((d) => tf.tensor1d(d)),
+        ];
+      },
+    };
+  });
+  return f as unknown as NativeMlpOp;
+}
+
+/**
+ * The MLP jet on the native kernels, or null when the fallback must run (see module doc).
+ * `input` [(order+1)·B, in]; weights [in_l, out_l]; biases [out_l].
+ */
+export function nativeMlpJet(
+  input: tf.Tensor2D,
+  order: JetOrder,
+  weights: readonly tf.Tensor2D[],
+  biases: readonly tf.Tensor1D[],
+  activation: ActivationName,
+  outputActivation: ActivationName | null,
+): tf.Tensor2D | null {
+  const addon = activeAddon();
+  if (!addon) return null;
+  if (!addon.activations.includes(activation)) return null;
+  if (outputActivation !== null && !addon.activations.includes(outputActivation)) return null;
+  if (input.dtype !== 'float32' || input.shape[0] === 0) return null;
+  if (tf.engine().state.gradientDepth === 0) {
+    // No gradient tape is recording (inference, sampling): plain forward, nothing saved.
+    const rows = input.shape[0];
+    const { output } = addon.mlpJetForward(
+      input.dataSync() as Float32Array,
+      rows / (order + 1),
+      order,
+      weights.map((t) => t.dataSync() as Float32Array),
+      biases.map((t) => t.dataSync() as Float32Array),
+      activation,
+      outputActivation,
+      false,
+    );
+    return tf.tensor2d(output, [rows, weights[weights.length - 1].shape[1]]);
+  }
+  const key = `${weights.length}|${order}|${activation}|${outputActivation ?? ''}`;
+  let op = ops.get(key);
+  if (!op) {
+    op = makeOp(addon, weights.length, order, activation, outputActivation);
+    ops.set(key, op);
+  }
+  return op(input, ...weights, ...biases);
+}

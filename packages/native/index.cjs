@@ -1,0 +1,124 @@
+'use strict';
+/**
+ * @nfdm/native: fused MLP-with-time-tangents kernels as a Node addon (see README.md).
+ * `loadNative()` returns the addon, or null when build/nfdm_native.node is missing or does
+ * not load on this machine; `nativeStatus()` says why.
+ */
+const { join } = require('node:path');
+
+/** Activations the kernels implement, in the order of their native codes. */
+const NATIVE_ACTIVATIONS = Object.freeze(['identity', 'selu', 'silu', 'tanh', 'softplus', 'sigmoid', 'relu']);
+const addonPath = join(__dirname, 'build', 'nfdm_native.node');
+
+let state;
+
+function activationCode(name) {
+  if (name === null || name === undefined) return -1;
+  const code = NATIVE_ACTIVATIONS.indexOf(name);
+  if (code < 0) throw new RangeError(`@nfdm/native does not implement activation '${name}' (supported: ${NATIVE_ACTIVATIONS.join(', ')})`);
+  return code;
+}
+
+// Recycled `saved` buffers, by length (the same sizes recur every training step; a fresh
+// multi-megabyte Float32Array per call costs more in page faults than the kernels).
+const POOL_MAX_BYTES = 256 * 1024 * 1024;
+const POOL_MAX_PER_SIZE = 8;
+const pool = new Map();
+let pooledBytes = 0;
+
+function takeSaved(length) {
+  const list = pool.get(length);
+  if (!list || list.length === 0) return true; // let the addon allocate
+  const buffer = list.pop();
+  pooledBytes -= buffer.byteLength;
+  return buffer;
+}
+
+function giveSaved(buffer) {
+  if (!(buffer instanceof Float32Array)) return;
+  let list = pool.get(buffer.length);
+  if (!list) {
+    list = [];
+    pool.set(buffer.length, list);
+  }
+  if (list.length >= POOL_MAX_PER_SIZE || pooledBytes + buffer.byteLength > POOL_MAX_BYTES) return;
+  list.push(buffer);
+  pooledBytes += buffer.byteLength;
+}
+
+/** Length of the saved buffer: R·(n_0 + … + n_{L−1}) + R·Σ widths after activated layers. */
+function savedLength(inputLength, batch, order, biases, outputActivation) {
+  const rows = (order + 1) * batch;
+  const L = biases.length;
+  let total = inputLength;
+  for (let l = 0; l < L; l++) {
+    // Hidden layers keep their output a_{l+1} and their activation derivatives.
+    if (l < L - 1) total += 2 * rows * biases[l].length;
+    else if (outputActivation !== null && outputActivation !== undefined) total += rows * biases[l].length;
+  }
+  return total;
+}
+
+function wrap(raw) {
+  return Object.freeze({
+    path: addonPath,
+    activations: NATIVE_ACTIVATIONS,
+    info: () => raw.info(),
+    setThreads: (n) => raw.setThreads(n),
+    mlpJetForward(input, batch, order, weights, biases, activation, outputActivation = null, save = true) {
+      const target = save === false ? false : takeSaved(savedLength(input.length, batch, order, biases, outputActivation));
+      const [output, saved] = raw.mlpJetForward(
+        input,
+        batch,
+        order,
+        weights,
+        biases,
+        activationCode(activation),
+        activationCode(outputActivation),
+        target,
+      );
+      return { output, saved };
+    },
+    mlpJetBackward(dOutput, saved, batch, order, weights, activation, outputActivation = null, release = false) {
+      const [dInput, dWeights, dBiases] = raw.mlpJetBackward(
+        dOutput,
+        saved,
+        batch,
+        order,
+        weights,
+        activationCode(activation),
+        activationCode(outputActivation),
+      );
+      if (release === true) giveSaved(saved);
+      return { dInput, dWeights, dBiases };
+    },
+  });
+}
+
+function load() {
+  if (state) return state;
+  try {
+    state = { addon: wrap(require(addonPath)), reason: null };
+  } catch (error) {
+    const missing = error?.code === 'MODULE_NOT_FOUND';
+    const first = String(error?.message || error).split('\n')[0];
+    state = {
+      addon: null,
+      reason: missing ? `${addonPath} is not built (run: npm run build -w @nfdm/native)` : `${addonPath} failed to load: ${first}`,
+    };
+  }
+  return state;
+}
+
+/** The addon, or null when it is not built or cannot load here (see nativeStatus().reason). */
+function loadNative() {
+  return load().addon;
+}
+
+/** Whether the addon loaded, and why not. */
+function nativeStatus() {
+  const s = load();
+  return { available: s.addon !== null, reason: s.reason, path: addonPath };
+}
+
+module.exports = { NATIVE_ACTIVATIONS, loadNative, nativeStatus };

@@ -1,0 +1,938 @@
+// @nfdm/native: fused MLP-with-time-tangents kernels (forward and backward) for nfdm.
+//
+// A jet of order k over a batch of B rows of width n is one row-major float32 matrix
+// [(k+1)·B, n]: rows [0, B) hold the value, [B, 2B) the first and [2B, 3B) the second time
+// derivative. For an MLP with weights W_l [n_l, n_{l+1}] and biases b_l [n_{l+1}]:
+//   H = a W  (+ b on the value block only),
+//   a = φ(h),  a' = φ'(h) h',  a'' = φ''(h) h'² + φ'(h) h''          (hidden layers)
+// and the backward pass (cotangents g0, g1, g2 of a, a', a''):
+//   ∂/∂h  = g0 φ' + g1 φ'' h' + g2 (φ''' h'² + φ'' h''),
+//   ∂/∂h' = g1 φ' + 2 g2 φ'' h',   ∂/∂h'' = g2 φ',
+//   ∂/∂a_prev = dH Wᵀ,  ∂/∂W = a_prevᵀ dH,  ∂/∂b = Σ_rows dH[value block].
+// Only the plain N-API C header is used. GEMMs are register-tiled with GCC vector
+// extensions (AVX-512 / AVX2 / SSE depending on -march), weights packed into panels.
+#include <node_api.h>
+
+#ifndef NODE_GYP_MODULE_NAME
+#define NODE_GYP_MODULE_NAME nfdm_native
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__AVX512F__)
+#define NFDM_VL 16
+#define NFDM_MR 8
+#define NFDM_ISA "avx512"
+#elif defined(__AVX2__)
+#define NFDM_VL 8
+#define NFDM_MR 6
+#define NFDM_ISA "avx2"
+#elif defined(__AVX__)
+#define NFDM_VL 8
+#define NFDM_MR 4
+#define NFDM_ISA "avx"
+#else
+#define NFDM_VL 4
+#define NFDM_MR 4
+#define NFDM_ISA "generic"
+#endif
+
+namespace {
+
+constexpr int VL = NFDM_VL;
+constexpr int MR = NFDM_MR;
+constexpr int NR = 2 * VL;
+constexpr int MC = 256;  // rows per chunk in the Aᵀ·G kernel
+
+typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+
+inline vf loadu(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void storeu(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+inline vf splat(float x) { return vf{} + x; }
+
+// ---------------------------------------------------------------------------------------
+// GEMM 1: C[M, N] = A[M, K] · B, with B packed in panels P[jt][k][NR] (zero padded).
+
+void pack_b(int K, int N, const float* src, bool transposed, float* P) {
+  // Not transposed: B = src [K, N] row-major. Transposed: B = srcᵀ with src [N, K] row-major.
+  const int NT = (N + NR - 1) / NR;
+  for (int jt = 0; jt < NT; jt++) {
+    float* Pj = P + static_cast<size_t>(jt) * K * NR;
+    const int n0 = jt * NR;
+    const int nc = std::min(NR, N - n0);
+    for (int k = 0; k < K; k++) {
+      float* row = Pj + static_cast<size_t>(k) * NR;
+      if (!transposed) {
+        std::memcpy(row, src + static_cast<size_t>(k) * N + n0, nc * sizeof(float));
+      } else {
+        for (int j = 0; j < nc; j++) row[j] = src[static_cast<size_t>(n0 + j) * K + k];
+      }
+      for (int j = nc; j < NR; j++) row[j] = 0.f;
+    }
+  }
+}
+
+template <int R>
+void kernel_ab(int K, const float* A, int lda, const float* Pj, float* C, int ldc, int nc) {
+  vf c0[R], c1[R];
+  for (int r = 0; r < R; r++) c0[r] = c1[r] = vf{};
+  for (int k = 0; k < K; k++) {
+    const vf b0 = loadu(Pj + static_cast<size_t>(k) * NR);
+    const vf b1 = loadu(Pj + static_cast<size_t>(k) * NR + VL);
+    for (int r = 0; r < R; r++) {
+      const vf a = splat(A[static_cast<size_t>(r) * lda + k]);
+      c0[r] += a * b0;
+      c1[r] += a * b1;
+    }
+  }
+  if (nc == NR) {
+    for (int r = 0; r < R; r++) {
+      storeu(C + static_cast<size_t>(r) * ldc, c0[r]);
+      storeu(C + static_cast<size_t>(r) * ldc + VL, c1[r]);
+    }
+  } else {
+    float tmp[NR];
+    for (int r = 0; r < R; r++) {
+      storeu(tmp, c0[r]);
+      storeu(tmp + VL, c1[r]);
+      std::memcpy(C + static_cast<size_t>(r) * ldc, tmp, nc * sizeof(float));
+    }
+  }
+}
+
+typedef void (*KernelAB)(int, const float*, int, const float*, float*, int, int);
+
+template <int R>
+struct TableAB {
+  static void fill(KernelAB* t) {
+    t[R] = kernel_ab<R>;
+    TableAB<R - 1>::fill(t);
+  }
+};
+template <>
+struct TableAB<0> {
+  static void fill(KernelAB*) {}
+};
+
+KernelAB* kernels_ab() {
+  static KernelAB* const table = [] {  // thread-safe static initialisation
+    static KernelAB t[MR + 1] = {};
+    TableAB<MR>::fill(t);
+    return t;
+  }();
+  return table;
+}
+
+// Rows [0, M) of A [·, K] (leading dim lda) times packed B → C rows (leading dim ldc = N).
+void gemm_ab(int M, int N, int K, const float* A, int lda, const float* P, float* C, int ldc) {
+  KernelAB* kt = kernels_ab();
+  const int NT = (N + NR - 1) / NR;
+  for (int i = 0; i < M; i += MR) {
+    const int R = std::min(MR, M - i);
+    for (int jt = 0; jt < NT; jt++) {
+      const int n0 = jt * NR;
+      kt[R](K, A + static_cast<size_t>(i) * lda, lda, P + static_cast<size_t>(jt) * K * NR, C + static_cast<size_t>(i) * ldc + n0, ldc,
+            std::min(NR, N - n0));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// GEMM 3: C[K, N] += Aᵀ G over rows [0, M) of A [M, K] (lda) and G [M, N] (ldg).
+
+template <int R>
+void kernel_atb(int M, const float* A, int lda, const float* Gj, int ldg, float* C, int ldc, int nc) {
+  vf c0[R], c1[R];
+  float tmp[NR];
+  for (int r = 0; r < R; r++) {
+    if (nc == NR) {
+      c0[r] = loadu(C + static_cast<size_t>(r) * ldc);
+      c1[r] = loadu(C + static_cast<size_t>(r) * ldc + VL);
+    } else {
+      std::memset(tmp, 0, sizeof tmp);
+      std::memcpy(tmp, C + static_cast<size_t>(r) * ldc, nc * sizeof(float));
+      c0[r] = loadu(tmp);
+      c1[r] = loadu(tmp + VL);
+    }
+  }
+  for (int m = 0; m < M; m++) {
+    const vf b0 = loadu(Gj + static_cast<size_t>(m) * ldg);
+    const vf b1 = loadu(Gj + static_cast<size_t>(m) * ldg + VL);
+    const float* a = A + static_cast<size_t>(m) * lda;
+    for (int r = 0; r < R; r++) {
+      const vf av = splat(a[r]);
+      c0[r] += av * b0;
+      c1[r] += av * b1;
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    if (nc == NR) {
+      storeu(C + static_cast<size_t>(r) * ldc, c0[r]);
+      storeu(C + static_cast<size_t>(r) * ldc + VL, c1[r]);
+    } else {
+      storeu(tmp, c0[r]);
+      storeu(tmp + VL, c1[r]);
+      std::memcpy(C + static_cast<size_t>(r) * ldc, tmp, nc * sizeof(float));
+    }
+  }
+}
+
+typedef void (*KernelATB)(int, const float*, int, const float*, int, float*, int, int);
+
+template <int R>
+struct TableATB {
+  static void fill(KernelATB* t) {
+    t[R] = kernel_atb<R>;
+    TableATB<R - 1>::fill(t);
+  }
+};
+template <>
+struct TableATB<0> {
+  static void fill(KernelATB*) {}
+};
+
+KernelATB* kernels_atb() {
+  static KernelATB* const table = [] {  // thread-safe static initialisation
+    static KernelATB t[MR + 1] = {};
+    TableATB<MR>::fill(t);
+    return t;
+  }();
+  return table;
+}
+
+void gemm_atb_acc(int M, int K, int N, const float* A, int lda, const float* G, int ldg, float* C, std::vector<float>& scratch) {
+  KernelATB* kt = kernels_atb();
+  const int NT = (N + NR - 1) / NR;
+  const bool direct = N % NR == 0;
+  if (!direct) scratch.resize(static_cast<size_t>(NT) * MC * NR);
+  for (int m0 = 0; m0 < M; m0 += MC) {
+    const int mc = std::min(MC, M - m0);
+    const float* Gc = G + static_cast<size_t>(m0) * ldg;
+    if (!direct) {
+      for (int jt = 0; jt < NT; jt++) {
+        const int n0 = jt * NR;
+        const int nc = std::min(NR, N - n0);
+        float* dst = scratch.data() + static_cast<size_t>(jt) * MC * NR;
+        for (int m = 0; m < mc; m++) {
+          float* row = dst + static_cast<size_t>(m) * NR;
+          std::memcpy(row, Gc + static_cast<size_t>(m) * ldg + n0, nc * sizeof(float));
+          for (int j = nc; j < NR; j++) row[j] = 0.f;
+        }
+      }
+    }
+    const float* Ac = A + static_cast<size_t>(m0) * lda;
+    for (int k0 = 0; k0 < K; k0 += MR) {
+      const int R = std::min(MR, K - k0);
+      for (int jt = 0; jt < NT; jt++) {
+        const int n0 = jt * NR;
+        const float* Gj = direct ? Gc + n0 : scratch.data() + static_cast<size_t>(jt) * MC * NR;
+        kt[R](mc, Ac + k0, lda, Gj, direct ? ldg : NR, C + static_cast<size_t>(k0) * N + n0, N, std::min(NR, N - n0));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Activations: φ and its derivatives, matching @nfdm/core's activations.ts.
+
+enum Act { IDENTITY = 0, SELU = 1, SILU = 2, TANH = 3, SOFTPLUS = 4, SIGMOID = 5, RELU = 6 };
+
+constexpr float SELU_LAMBDA = 1.0507009873554805f;
+constexpr float SELU_LAMBDA_ALPHA = 1.7580993408473768f;  // λα, as in tf.selu
+
+// exp with Cephes' polynomial; branch-free so loops calling it vectorise.
+inline float fexp(float x) {
+  // Clamp with x first so that a NaN input stays NaN (std::max/min return their first argument then).
+  x = std::min(std::max(x, -87.3365447505531f), 88.3762626647949f);
+  const float magic = 12582912.f;  // 1.5·2²³: round to nearest
+  float fx = (x * 1.44269504088896341f + magic) - magic;
+  float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  float z = r * r;
+  float y = ((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r + 4.1665795894E-2f) * r + 1.6666665459E-1f) * r +
+            5.0000001201E-1f;
+  y = y * z + r + 1.0f;
+  int32_t n = static_cast<int32_t>(fx);
+  int32_t bits = (n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+inline float fsigmoid(float h) { return 1.0f / (1.0f + fexp(-h)); }
+
+// Derivatives up to `deriv` (1: d1; 2: d1, d2; 3: d1, d2, d3) for a row of n values.
+template <int ACT>
+void act_row(const float* h, int n, float* v, float* d1, float* d2, float* d3) {
+  for (int j = 0; j < n; j++) {
+    const float x = h[j];
+    float val, p1, p2, p3;
+    if (ACT == IDENTITY) {
+      val = x, p1 = 1.f, p2 = 0.f, p3 = 0.f;
+    } else if (ACT == SELU) {
+      const float e = SELU_LAMBDA_ALPHA * fexp(std::min(x, 0.f));
+      const bool pos = x > 0.f;
+      val = pos ? SELU_LAMBDA * x : e - SELU_LAMBDA_ALPHA;
+      p1 = pos ? SELU_LAMBDA : e;
+      p2 = pos ? 0.f : e;
+      p3 = p2;
+    } else if (ACT == SILU) {
+      const float s = fsigmoid(x);
+      val = x * s;
+      const float p = s * (1.f - s);
+      const float om = 1.f - 2.f * s;
+      const float q = p * om;
+      p1 = s + x * p;
+      p2 = 2.f * p + x * q;
+      p3 = 3.f * q + x * (q * om - 2.f * p * p);
+    } else if (ACT == TANH) {
+      const float a = std::tanh(x);
+      val = a;
+      p1 = 1.f - a * a;
+      p2 = -2.f * a * p1;
+      p3 = -2.f * (p1 * p1 + a * p2);
+    } else if (ACT == SOFTPLUS) {
+      const float s = fsigmoid(x);
+      val = std::max(x, 0.f) + std::log1p(fexp(-std::fabs(x)));
+      p1 = s;
+      p2 = s * (1.f - s);
+      p3 = p2 * (1.f - 2.f * s);
+    } else if (ACT == SIGMOID) {
+      const float s = fsigmoid(x);
+      val = s;
+      const float om = 1.f - 2.f * s;
+      p1 = s * (1.f - s);
+      p2 = p1 * om;
+      p3 = p2 * om - 2.f * p1 * p1;
+    } else {  // RELU
+      const bool pos = x > 0.f;
+      val = pos || x != x ? x : 0.f;  // NaN propagates
+      p1 = pos ? 1.f : 0.f;
+      p2 = 0.f;
+      p3 = 0.f;
+    }
+    v[j] = val;
+    d1[j] = p1;
+    d2[j] = p2;
+    d3[j] = p3;
+  }
+}
+
+typedef void (*ActRow)(const float*, int, float*, float*, float*, float*);
+
+ActRow act_fn(int act) {
+  switch (act) {
+    case SELU:
+      return act_row<SELU>;
+    case SILU:
+      return act_row<SILU>;
+    case TANH:
+      return act_row<TANH>;
+    case SOFTPLUS:
+      return act_row<SOFTPLUS>;
+    case SIGMOID:
+      return act_row<SIGMOID>;
+    case RELU:
+      return act_row<RELU>;
+    default:
+      return act_row<IDENTITY>;
+  }
+}
+
+// Jet activation for batch rows [b0, b1): H [(k+1)B, n] (bias already added to the value block)
+// → out (same shape) and the saved terms D [(k+1)B, n]: D1 = φ', D2 = φ''h', D3 = φ'''h'² + φ''h''.
+void act_jet_forward(int act, int order, int B, int n, int b0, int b1, const float* H, float* out, float* D) {
+  ActRow f = act_fn(act);
+  std::vector<float> t1(n), t2(n), t3(n);
+  const size_t blk = static_cast<size_t>(B) * n;
+  for (int b = b0; b < b1; b++) {
+    const size_t o = static_cast<size_t>(b) * n;
+    float* d1 = D + o;
+    f(H + o, n, out + o, d1, t2.data(), t3.data());
+    if (order == 0) continue;
+    const float* h1 = H + blk + o;
+    float* a1 = out + blk + o;
+    float* A = D + blk + o;
+    for (int j = 0; j < n; j++) {
+      a1[j] = d1[j] * h1[j];
+      A[j] = t2[j] * h1[j];
+    }
+    if (order == 1) continue;
+    const float* h2 = H + 2 * blk + o;
+    float* a2 = out + 2 * blk + o;
+    float* Bc = D + 2 * blk + o;
+    for (int j = 0; j < n; j++) {
+      a2[j] = A[j] * h1[j] + d1[j] * h2[j];
+      Bc[j] = t3[j] * h1[j] * h1[j] + t2[j] * h2[j];
+    }
+  }
+}
+
+// In place: G (cotangents of the activation output) → cotangents of H, rows [b0, b1).
+void act_jet_backward(int order, int B, int n, int b0, int b1, float* G, const float* D) {
+  const size_t blk = static_cast<size_t>(B) * n;
+  for (int b = b0; b < b1; b++) {
+    const size_t o = static_cast<size_t>(b) * n;
+    float* g0 = G + o;
+    const float* d1 = D + o;
+    if (order == 0) {
+      for (int j = 0; j < n; j++) g0[j] *= d1[j];
+      continue;
+    }
+    float* g1 = G + blk + o;
+    const float* A = D + blk + o;
+    if (order == 1) {
+      for (int j = 0; j < n; j++) {
+        const float x0 = g0[j], x1 = g1[j];
+        g0[j] = x0 * d1[j] + x1 * A[j];
+        g1[j] = x1 * d1[j];
+      }
+      continue;
+    }
+    float* g2 = G + 2 * blk + o;
+    const float* Bc = D + 2 * blk + o;
+    for (int j = 0; j < n; j++) {
+      const float x0 = g0[j], x1 = g1[j], x2 = g2[j];
+      g0[j] = x0 * d1[j] + x1 * A[j] + x2 * Bc[j];
+      g1[j] = x1 * d1[j] + 2.f * x2 * A[j];
+      g2[j] = x2 * d1[j];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// A small persistent thread pool (workers spin briefly, then sleep).
+
+class Pool {
+ public:
+  explicit Pool(int threads) : threads_(std::max(1, threads)) {
+    for (int i = 1; i < threads_; i++) workers_.emplace_back([this] { work(); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+      gen_.fetch_add(1);
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  int threads() const { return threads_; }
+  void run(int ntasks, const std::function<void(int)>& fn) {
+    if (threads_ == 1 || ntasks <= 1) {
+      for (int i = 0; i < ntasks; i++) fn(i);
+      return;
+    }
+    fn_ = &fn;
+    ntasks_ = ntasks;
+    next_.store(0);
+    finished_.store(0);
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      gen_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    tasks();
+    while (finished_.load(std::memory_order_acquire) < threads_ - 1) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+    }
+  }
+
+ private:
+  void tasks() {
+    for (int i; (i = next_.fetch_add(1)) < ntasks_;) (*fn_)(i);
+  }
+  void work() {
+    uint64_t seen = 0;
+    for (;;) {
+      auto start = std::chrono::steady_clock::now();
+      int spins = 0;
+      while (gen_.load(std::memory_order_acquire) == seen) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+        if (++spins % 256 == 0 && std::chrono::steady_clock::now() - start > std::chrono::microseconds(200)) {
+          std::unique_lock<std::mutex> lk(m_);
+          cv_.wait(lk, [&] { return gen_.load() != seen; });
+        }
+      }
+      seen = gen_.load(std::memory_order_acquire);
+      if (stop_) return;
+      tasks();
+      finished_.fetch_add(1, std::memory_order_release);
+    }
+  }
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::atomic<uint64_t> gen_{0};
+  std::atomic<int> next_{0};
+  std::atomic<int> finished_{0};
+  const std::function<void(int)>* fn_ = nullptr;
+  int ntasks_ = 0;
+  bool stop_ = false;
+};
+
+// Per calling thread (Node worker_threads each get their own pool and buffers).
+thread_local Pool* g_pool = nullptr;
+
+int default_threads() {
+  const char* env = std::getenv("NFDM_NATIVE_THREADS");
+  if (env && *env) {
+    int t = std::atoi(env);
+    if (t >= 1) return std::min(t, 64);
+  }
+  return 1;
+}
+
+Pool& pool() {
+  if (!g_pool) g_pool = new Pool(default_threads());
+  return *g_pool;
+}
+
+// Split the batch into per-task ranges, multiples of MR where possible.
+struct Split {
+  int tasks;
+  int per;
+};
+Split split_batch(int B, int n_out, int K) {
+  const int T = pool().threads();
+  // Tiny problems are not worth waking a thread for.
+  const double work = static_cast<double>(B) * n_out * std::max(K, 16);
+  if (T == 1 || work < 64 * 1024) return {1, B};
+  int per = (B + T - 1) / T;
+  per = (per + MR - 1) / MR * MR;
+  return {(B + per - 1) / per, per};
+}
+
+// ---------------------------------------------------------------------------------------
+// The MLP jet.
+
+struct Net {
+  int L = 0;
+  std::vector<int> dims;  // n_0 … n_L
+  std::vector<const float*> W, b;
+  int act = SELU;
+  int out_act = -1;  // −1: none
+  bool activated(int l) const { return l < L - 1 || out_act >= 0; }
+  int act_of(int l) const { return l < L - 1 ? act : out_act; }
+};
+
+// Saved-buffer layout (R = (order+1)·B): a_0 [R, n_0]; for l = 1…L−1: a_l [R, n_l];
+// for each activated layer l: D_l [R, n_{l+1}].
+struct Layout {
+  std::vector<size_t> a, D;
+  size_t total = 0;
+};
+Layout layout(const Net& net, size_t R) {
+  Layout lay;
+  lay.a.resize(net.L);
+  lay.D.assign(net.L, SIZE_MAX);
+  size_t off = 0;
+  for (int l = 0; l < net.L; l++) {
+    lay.a[l] = off;
+    off += R * net.dims[l];
+  }
+  for (int l = 0; l < net.L; l++) {
+    if (!net.activated(l)) continue;
+    lay.D[l] = off;
+    off += R * net.dims[l + 1];
+  }
+  lay.total = off;
+  return lay;
+}
+
+thread_local std::vector<float> tl_scratch;  // also used by pool workers
+thread_local std::vector<float> tl_H, tl_G, tl_dA;
+thread_local std::vector<std::vector<float>> tl_partial;
+
+void forward(const Net& net, int order, int B, const float* x, float* out, float* saved) {
+  const size_t R = static_cast<size_t>(order + 1) * B;
+  const Layout lay = layout(net, R);
+  std::memcpy(saved + lay.a[0], x, R * net.dims[0] * sizeof(float));
+  int maxw = 0;
+  for (int d : net.dims) maxw = std::max(maxw, d);
+  std::vector<float>& Hbuf = tl_H;  // bound here: the lambda below may run on a pool thread
+  Hbuf.resize(R * maxw);
+  std::vector<float> P;
+  for (int l = 0; l < net.L; l++) {
+    const int K = net.dims[l], N = net.dims[l + 1];
+    const float* A = saved + lay.a[l];
+    P.resize(static_cast<size_t>((N + NR - 1) / NR) * K * NR);
+    pack_b(K, N, net.W[l], false, P.data());
+    const bool last = l == net.L - 1;
+    const bool act = net.activated(l);
+    float* H = act ? Hbuf.data() : out;  // un-activated last layer writes straight to out
+    float* dst = last ? out : saved + lay.a[l + 1];
+    const Split sp = split_batch(B, N, K);
+    const float* bias = net.b[l];
+    pool().run(sp.tasks, [&](int t) {
+      const int b0 = t * sp.per, b1 = std::min(B, b0 + sp.per);
+      if (b1 <= b0) return;
+      for (int blk = 0; blk <= order; blk++) {
+        const size_t r0 = static_cast<size_t>(blk) * B + b0;
+        gemm_ab(b1 - b0, N, K, A + r0 * K, K, P.data(), H + r0 * N, N);
+      }
+      for (int b = b0; b < b1; b++) {
+        float* row = H + static_cast<size_t>(b) * N;
+        for (int j = 0; j < N; j++) row[j] += bias[j];
+      }
+      if (act) act_jet_forward(net.act_of(l), order, B, N, b0, b1, H, dst, saved + lay.D[l]);
+    });
+  }
+}
+
+void backward(const Net& net, int order, int B, const float* dOut, const float* saved, float* dX, const std::vector<float*>& dW,
+              const std::vector<float*>& db) {
+  const size_t R = static_cast<size_t>(order + 1) * B;
+  const Layout lay = layout(net, R);
+  int maxw = 0;
+  for (int d : net.dims) maxw = std::max(maxw, d);
+  tl_G.resize(R * maxw);
+  tl_dA.resize(R * maxw);
+  float* G = tl_G.data();
+  float* dA = tl_dA.data();
+  std::vector<std::vector<float>>& partial = tl_partial;  // bound here: read on pool threads
+  std::memcpy(G, dOut, R * net.dims[net.L] * sizeof(float));
+  std::vector<float> P;
+  for (int l = net.L - 1; l >= 0; l--) {
+    const int K = net.dims[l], N = net.dims[l + 1];
+    const float* A = saved + lay.a[l];
+    const bool act = net.activated(l);
+    const float* D = act ? saved + lay.D[l] : nullptr;
+    float* dst = l == 0 ? dX : dA;
+    P.resize(static_cast<size_t>((K + NR - 1) / NR) * N * NR);
+    pack_b(N, K, net.W[l], true, P.data());  // B = Wᵀ [N, K]
+    const Split sp = split_batch(B, N, K);
+    if (static_cast<int>(partial.size()) < sp.tasks) partial.resize(sp.tasks);
+    for (int t = 0; t < sp.tasks; t++) partial[t].assign(static_cast<size_t>(K) * N + N, 0.f);
+    pool().run(sp.tasks, [&](int t) {
+      const int b0 = t * sp.per, b1 = std::min(B, b0 + sp.per);
+      float* pw = partial[t].data();
+      float* pb = pw + static_cast<size_t>(K) * N;
+      if (b1 <= b0) return;
+      if (act) act_jet_backward(order, B, N, b0, b1, G, D);
+      for (int blk = 0; blk <= order; blk++) {
+        const size_t r0 = static_cast<size_t>(blk) * B + b0;
+        gemm_atb_acc(b1 - b0, K, N, A + r0 * K, K, G + r0 * N, N, pw, tl_scratch);
+        gemm_ab(b1 - b0, K, N, G + r0 * N, N, P.data(), dst + r0 * K, K);
+      }
+      for (int b = b0; b < b1; b++) {
+        const float* row = G + static_cast<size_t>(b) * N;
+        for (int j = 0; j < N; j++) pb[j] += row[j];
+      }
+    });
+    const size_t kn = static_cast<size_t>(K) * N;
+    std::memcpy(dW[l], partial[0].data(), kn * sizeof(float));
+    std::memcpy(db[l], partial[0].data() + kn, N * sizeof(float));
+    for (int t = 1; t < sp.tasks; t++) {
+      const float* p = partial[t].data();
+      for (size_t i = 0; i < kn; i++) dW[l][i] += p[i];
+      for (int j = 0; j < N; j++) db[l][j] += p[kn + j];
+    }
+    std::swap(G, dA);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// N-API glue.
+
+#define CHECK(call)                                    \
+  do {                                                 \
+    if ((call) != napi_ok) return throw_last(env);     \
+  } while (0)
+
+napi_value throw_last(napi_env env) {
+  const napi_extended_error_info* info = nullptr;
+  napi_get_last_error_info(env, &info);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_error(env, nullptr, info && info->error_message ? info->error_message : "N-API call failed");
+  return nullptr;
+}
+
+napi_value fail(napi_env env, const std::string& msg) {
+  napi_throw_type_error(env, nullptr, msg.c_str());
+  return nullptr;
+}
+
+bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_typedarray_type type;
+  void* ptr = nullptr;
+  napi_value ab;
+  size_t off = 0;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &off) != napi_ok) return false;
+  if (type != napi_float32_array) return false;
+  *data = static_cast<float*>(ptr);
+  return true;
+}
+
+bool new_f32(napi_env env, size_t len, float** data, napi_value* out) {
+  napi_value ab;
+  void* ptr = nullptr;
+  if (napi_create_arraybuffer(env, len * sizeof(float), &ptr, &ab) != napi_ok) return false;
+  if (napi_create_typedarray(env, napi_float32_array, len, ab, 0, out) != napi_ok) return false;
+  *data = static_cast<float*>(ptr);
+  return true;
+}
+
+bool get_int(napi_env env, napi_value v, int* out) {
+  int32_t x;
+  if (napi_get_value_int32(env, v, &x) != napi_ok) return false;
+  *out = x;
+  return true;
+}
+
+// Reads weights (array of Float32Array), biases (array or null) and the activation codes; sets dims.
+std::string read_net(napi_env env, napi_value weights, napi_value biases, napi_value act, napi_value out_act, size_t n_in_total, size_t R,
+                     Net* net, bool need_biases) {
+  bool is_arr = false;
+  napi_is_array(env, weights, &is_arr);
+  if (!is_arr) return "weights must be an array of Float32Array";
+  uint32_t L = 0;
+  napi_get_array_length(env, weights, &L);
+  if (L == 0) return "the MLP needs at least one layer";
+  if (need_biases) {
+    napi_is_array(env, biases, &is_arr);
+    uint32_t Lb = 0;
+    if (is_arr) napi_get_array_length(env, biases, &Lb);
+    if (!is_arr || Lb != L) return "biases must be an array with one Float32Array per layer";
+  }
+  net->L = static_cast<int>(L);
+  if (!get_int(env, act, &net->act) || net->act < 0 || net->act > RELU) return "unknown activation code";
+  if (!get_int(env, out_act, &net->out_act) || net->out_act < -1 || net->out_act > RELU) return "unknown output activation code";
+  if (R == 0 || n_in_total % R != 0) return "input length is not a multiple of the jet rows";
+  net->dims.assign(L + 1, 0);
+  net->dims[0] = static_cast<int>(n_in_total / R);
+  net->W.assign(L, nullptr);
+  net->b.assign(L, nullptr);
+  for (uint32_t l = 0; l < L; l++) {
+    napi_value w;
+    napi_get_element(env, weights, l, &w);
+    float* wd;
+    size_t wl;
+    if (!get_f32(env, w, &wd, &wl)) return "weights[" + std::to_string(l) + "] must be a Float32Array";
+    const size_t K = net->dims[l];
+    if (K == 0 || wl % K != 0 || wl == 0) return "weights[" + std::to_string(l) + "] has " + std::to_string(wl) + " values, not a multiple of " + std::to_string(K);
+    net->dims[l + 1] = static_cast<int>(wl / K);
+    net->W[l] = wd;
+    if (need_biases) {
+      napi_value bv;
+      napi_get_element(env, biases, l, &bv);
+      float* bd;
+      size_t bl;
+      if (!get_f32(env, bv, &bd, &bl)) return "biases[" + std::to_string(l) + "] must be a Float32Array";
+      if (bl != static_cast<size_t>(net->dims[l + 1])) return "biases[" + std::to_string(l) + "] must have " + std::to_string(net->dims[l + 1]) + " values";
+      net->b[l] = bd;
+    }
+  }
+  return "";
+}
+
+thread_local std::vector<float> tl_saved;  // scratch for forward passes that save nothing
+
+// forward(x, batch, order, weights[], biases[], act, outAct, save) → [out, saved | null].
+// save: true (default) → a new Float32Array; a Float32Array of the right length → written and
+// returned (lets the caller recycle buffers: fresh multi-MB buffers cost page faults); false →
+// nothing is saved (inference), saved = null.
+napi_value Forward(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 7) return fail(env, "mlpJetForward expects 7 or 8 arguments");
+  float* x;
+  size_t xl;
+  if (!get_f32(env, argv[0], &x, &xl)) return fail(env, "input must be a Float32Array");
+  int B, order;
+  if (!get_int(env, argv[1], &B) || B <= 0) return fail(env, "batch must be a positive integer");
+  if (!get_int(env, argv[2], &order) || order < 0 || order > 2) return fail(env, "order must be 0, 1 or 2");
+  const size_t R = static_cast<size_t>(order + 1) * B;
+  Net net;
+  std::string err = read_net(env, argv[3], argv[4], argv[5], argv[6], xl, R, &net, true);
+  if (!err.empty()) return fail(env, err);
+  const Layout lay = layout(net, R);
+  bool save = true;
+  float* saved = nullptr;
+  napi_value saved_v = nullptr;
+  if (argc >= 8) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[7], &t));
+    if (t == napi_boolean) {
+      CHECK(napi_get_value_bool(env, argv[7], &save));
+    } else if (t != napi_undefined && t != napi_null) {
+      size_t sl;
+      if (!get_f32(env, argv[7], &saved, &sl)) return fail(env, "save must be a boolean or a Float32Array");
+      if (sl != lay.total) return fail(env, "the saved buffer needs " + std::to_string(lay.total) + " values, got " + std::to_string(sl));
+      saved_v = argv[7];
+    }
+  }
+  napi_value out_v, result;
+  float* out;
+  if (!new_f32(env, R * net.dims[net.L], &out, &out_v)) return throw_last(env);
+  if (!save) {
+    if (tl_saved.size() < lay.total) tl_saved.resize(lay.total);
+    saved = tl_saved.data();
+    CHECK(napi_get_null(env, &saved_v));
+  } else if (saved == nullptr) {
+    if (!new_f32(env, lay.total, &saved, &saved_v)) return throw_last(env);
+  }
+  forward(net, order, B, x, out, saved);
+  CHECK(napi_create_array_with_length(env, 2, &result));
+  CHECK(napi_set_element(env, result, 0, out_v));
+  CHECK(napi_set_element(env, result, 1, saved_v));
+  return result;
+}
+
+// backward(dOut, saved, batch, order, weights[], act, outAct) → [dInput, dW[], db[]]
+napi_value Backward(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 7) return fail(env, "mlpJetBackward expects 7 arguments");
+  float *dOut, *saved;
+  size_t dl, sl;
+  if (!get_f32(env, argv[0], &dOut, &dl)) return fail(env, "dOut must be a Float32Array");
+  if (!get_f32(env, argv[1], &saved, &sl)) return fail(env, "saved must be the Float32Array returned by mlpJetForward");
+  int B, order;
+  if (!get_int(env, argv[2], &B) || B <= 0) return fail(env, "batch must be a positive integer");
+  if (!get_int(env, argv[3], &order) || order < 0 || order > 2) return fail(env, "order must be 0, 1 or 2");
+  const size_t R = static_cast<size_t>(order + 1) * B;
+  Net net;
+  bool is_arr = false;
+  napi_is_array(env, argv[4], &is_arr);
+  if (!is_arr) return fail(env, "weights must be an array of Float32Array");
+  uint32_t L = 0;
+  napi_get_array_length(env, argv[4], &L);
+  if (L == 0) return fail(env, "the MLP needs at least one layer");
+  // Widths: n_L from dOut, then n_l = |W_l| / n_{l+1} backwards.
+  std::vector<size_t> wl(L);
+  std::vector<float*> wd(L);
+  for (uint32_t l = 0; l < L; l++) {
+    napi_value w;
+    napi_get_element(env, argv[4], l, &w);
+    if (!get_f32(env, w, &wd[l], &wl[l])) return fail(env, "weights[" + std::to_string(l) + "] must be a Float32Array");
+  }
+  if (dl % R != 0) return fail(env, "dOut length is not a multiple of the jet rows");
+  net.L = static_cast<int>(L);
+  net.dims.assign(L + 1, 0);
+  net.dims[L] = static_cast<int>(dl / R);
+  for (int l = static_cast<int>(L) - 1; l >= 0; l--) {
+    const size_t N = net.dims[l + 1];
+    if (N == 0 || wl[l] % N != 0 || wl[l] == 0) return fail(env, "weights[" + std::to_string(l) + "] does not match the layer widths");
+    net.dims[l] = static_cast<int>(wl[l] / N);
+  }
+  net.W.assign(wd.begin(), wd.end());
+  net.b.assign(L, nullptr);
+  if (!get_int(env, argv[5], &net.act) || net.act < 0 || net.act > RELU) return fail(env, "unknown activation code");
+  if (!get_int(env, argv[6], &net.out_act) || net.out_act < -1 || net.out_act > RELU) return fail(env, "unknown output activation code");
+  const Layout lay = layout(net, R);
+  if (lay.total != sl) return fail(env, "saved buffer does not match this network, batch and order");
+  napi_value dx_v, dws, dbs, result;
+  float* dX;
+  if (!new_f32(env, R * net.dims[0], &dX, &dx_v)) return throw_last(env);
+  CHECK(napi_create_array_with_length(env, L, &dws));
+  CHECK(napi_create_array_with_length(env, L, &dbs));
+  std::vector<float*> dW(L), db(L);
+  for (uint32_t l = 0; l < L; l++) {
+    napi_value a, b;
+    if (!new_f32(env, static_cast<size_t>(net.dims[l]) * net.dims[l + 1], &dW[l], &a)) return throw_last(env);
+    if (!new_f32(env, net.dims[l + 1], &db[l], &b)) return throw_last(env);
+    CHECK(napi_set_element(env, dws, l, a));
+    CHECK(napi_set_element(env, dbs, l, b));
+  }
+  backward(net, order, B, dOut, saved, dX, dW, db);
+  CHECK(napi_create_array_with_length(env, 3, &result));
+  CHECK(napi_set_element(env, result, 0, dx_v));
+  CHECK(napi_set_element(env, result, 1, dws));
+  CHECK(napi_set_element(env, result, 2, dbs));
+  return result;
+}
+
+// info() → { isa, vectorWidth, mr, nr, threads }
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, v;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_string_utf8(env, NFDM_ISA, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, obj, "isa", v));
+  CHECK(napi_create_int32(env, VL, &v));
+  CHECK(napi_set_named_property(env, obj, "vectorWidth", v));
+  CHECK(napi_create_int32(env, MR, &v));
+  CHECK(napi_set_named_property(env, obj, "mr", v));
+  CHECK(napi_create_int32(env, NR, &v));
+  CHECK(napi_set_named_property(env, obj, "nr", v));
+  CHECK(napi_create_int32(env, pool().threads(), &v));
+  CHECK(napi_set_named_property(env, obj, "threads", v));
+  return obj;
+}
+
+// setThreads(n): restart the pool with n threads (1 = no worker threads).
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int n;
+  if (argc < 1 || !get_int(env, argv[0], &n) || n < 1 || n > 64) return fail(env, "setThreads expects an integer in [1, 64]");
+  delete g_pool;
+  g_pool = new Pool(n);
+  napi_value v;
+  CHECK(napi_create_int32(env, n, &v));
+  return v;
+}
+
+// The binary is built with -march=native: refuse to load (JS falls back to tfjs) on a CPU that
+// lacks the instruction sets it was compiled for, e.g. after copying a cached build elsewhere.
+const char* missing_cpu_feature() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+#if defined(__AVX512F__)
+  if (!__builtin_cpu_supports("avx512f")) return "avx512f";
+#endif
+#if defined(__AVX2__)
+  if (!__builtin_cpu_supports("avx2")) return "avx2";
+#endif
+#if defined(__FMA__)
+  if (!__builtin_cpu_supports("fma")) return "fma";
+#endif
+#endif
+  return nullptr;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  if (const char* feature = missing_cpu_feature()) {
+    std::string msg = std::string("nfdm_native.node was compiled for a CPU with ") + feature + "; rebuild it here (npm run build -w @nfdm/native)";
+    napi_throw_error(env, nullptr, msg.c_str());
+    return nullptr;
+  }
+  napi_property_descriptor props[] = {
+      {"mlpJetForward", nullptr, Forward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mlpJetBackward", nullptr, Backward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
