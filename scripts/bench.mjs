@@ -81,17 +81,36 @@ for (const s of suites) {
     lines.push(
       '### NFDM training step (reference configuration: SELU MLPs 4×64, batch 1024, Adam 1e-3, 8 Gaussians)',
       '',
-      'Median of the last 80% of 60 steps; PyTorch = shared/bench/torch_reference.py, 1 thread, same run.',
+      'The step users run: `Trainer.trainStep` (@nfdm/training, fused Adam, one read-back per step), median of the',
+      'last 80% of 60 steps, with the MLP jets on the native fused kernels (@nfdm/native) or on tfjs-wasm kernels only.',
+      'PyTorch = shared/bench/torch_reference.py (learned and fixed forward process only; it has no NDM), 1 thread,',
+      'run right after ours. Peak = peak bytes of live tensors during one step (tf.profile).',
       '',
-      '| forward process | ours (wasm) ms | kernels/step | PyTorch ms | ours / PyTorch |',
-      '|---|---|---|---|---|',
+      '| forward process | ours ms | kernels/step | peak tensor MB | PyTorch ms | ours / PyTorch | top kernels |',
+      '|---|---|---|---|---|---|---|',
     );
     for (const r of s.trainStep) {
+      const top = (r.ours.top_kernels ?? [])
+        .slice(0, 4)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
       lines.push(
-        `| ${r.forward} | ${fmt(r.ours.train_step_ms_median)} | ${r.ours.kernels_per_step} | ${fmt(r.torch_ms)} | ${fmt(r.ratio, 2)} |`,
+        `| ${r.forward} | ${fmt(r.ours.train_step_ms_median)} | ${r.ours.kernels_per_step} | ${fmt(r.ours.peak_tensor_mb, 1)} | ${fmt(r.torch_ms)} | ${fmt(r.ratio, 2)} | ${top} |`,
       );
     }
     lines.push('');
+  }
+  if (s.scaling) {
+    lines.push(
+      '### How the training step grows with batch and width (learned forward process, Trainer step)',
+      '',
+      '| width | batch | kernels | ms | kernels/step | peak tensor MB |',
+      '|---|---|---|---|---|---|',
+      ...s.scaling.map(
+        (r) => `| ${r.width} | ${r.batch} | ${r.kernels} | ${fmt(r.ms)} | ${r.kernels_per_step} | ${fmt(r.peak_tensor_mb, 1)} |`,
+      ),
+      '',
+    );
   }
   if (s.sampler) {
     const x = s.sampler;
@@ -101,14 +120,32 @@ for (const s of suites) {
       '| engine | ms | PyTorch / engine |',
       '|---|---|---|',
       `| ONNX runtime, one-call Loop graph | ${fmt(x.onnx_loop_ms, 0)} | ${fmt(x.ratio_onnx_loop_vs_torch, 2)} |`,
+      `| ONNX runtime, Loop graph, 2 intra-op threads | ${fmt(x.onnx_loop_2threads_ms, 0)} | ${fmt(x.ratio_onnx_loop_2threads_vs_torch_2threads, 2)} (vs PyTorch 2 threads) |`,
       `| ONNX runtime, stepwise | ${fmt(x.onnx_stepwise_ms, 0)} | ${fmt(x.ratio_onnx_stepwise_vs_torch, 2)} |`,
       `| tfjs (${x.tfjs_backend}) | ${fmt(x.tfjs_ms, 0)} | ${fmt(x.ratio_tfjs_vs_torch, 2)} |`,
       `| PyTorch reference (1 thread) | ${fmt(x.torch_ms, 0)} | 1.00 |`,
+      `| PyTorch reference (2 threads) | ${fmt(x.torch_2threads_ms, 0)} | — |`,
       '',
     );
   }
   if (s.solvers) {
-    lines.push('### Solvers', '', '```json', JSON.stringify(s.solvers, null, 2), '```', '');
+    const v = s.solvers;
+    const row = (name, r) =>
+      `| ${name} | ${r.nfe} | ${r.acceptedSteps}/${r.rejectedSteps} | ${fmt(r.medianMs, 0)} | ${fmt(r.msPerNfe, 1)} |`;
+    lines.push(
+      `### Solvers: ${v.points} points, dopri5 rtol = atol = 1e-5, t ∈ [0, 1]`,
+      '',
+      `Field: ${v.field}. One field evaluation ${fmt(v.fieldEvalMs)} ms, with its reverse pass ${fmt(v.fieldEvalPlusVjpMs)} ms.`,
+      '',
+      '| workload | NFE | accepted/rejected | median ms | ms/NFE |',
+      '|---|---|---|---|---|',
+      row('ODE solve', v.dopri5),
+      row('exact 2-D log-density (tfjs field)', v.logDensity),
+      ...(v.logDensityCoreMlp
+        ? [row(`exact 2-D log-density (@nfdm/core MLP, native kernels ${v.logDensityCoreMlp.native ? 'on' : 'off'})`, v.logDensityCoreMlp)]
+        : []),
+      '',
+    );
   }
 }
 writeFileSync(join(root, 'BENCHMARKS.md'), `${lines.join('\n')}\n`);

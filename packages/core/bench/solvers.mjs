@@ -18,7 +18,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, logDensityODE, PIDController, Rng, solve } from '../dist/index.js';
+import { initBackend, logDensityODE, MLP, nativeKernelsStatus, PIDController, Rng, solve } from '../dist/index.js';
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -55,7 +55,22 @@ export function mlpField(rng, { dim = 2, hidden = 64, gain = 2 } = {}) {
     });
     return h;
   };
-  return { field, dispose: () => tf.dispose(layers.flatMap(({ w, b }) => [w, b])) };
+  return { field, layers, dispose: () => tf.dispose(layers.flatMap(({ w, b }) => [w, b])) };
+}
+
+/**
+ * The same field as {@link mlpField} through @nfdm/core's `MLP` (tanh), so it runs on the fused
+ * native kernels when @nfdm/native is built (one op forward, one op backward) and on tfjs
+ * kernels otherwise.
+ */
+export function coreMlpField(plain) {
+  const net = new MLP({ inDim: 3, outDim: 2, hidden: [64, 64], activation: 'tanh' });
+  net.layers.forEach((layer, i) => {
+    layer.weight.assign(plain.layers[i].w);
+    layer.bias.assign(plain.layers[i].b);
+  });
+  const field = (t, y) => net.apply(tf.concat([y, tf.fill([y.shape[0], 1], t)], 1));
+  return { field, dispose: () => net.dispose() };
 }
 
 function timeRuns(reps, run) {
@@ -100,6 +115,15 @@ export async function runSolverBench({ backend = 'wasm', reps = 5, points = 10_0
     tf.dispose([r.logp, r.z, r.deltaLogp, r.priorLogp]);
     return out;
   });
+  // The same log-density with the field on @nfdm/core's MLP (native fused kernels when built).
+  const core = coreMlpField(mlp);
+  const ldCore = timeRuns(reps, () => {
+    const r = logDensityODE({ field: core.field, x, t0: 0, t1: 1, solver: 'dopri5', rtol: tol, atol: tol, divergence: 'exact' });
+    const out = { stats: r.stats, meanLogp: tf.tidy(() => tf.mean(r.logp).dataSync()[0]) };
+    tf.dispose([r.logp, r.z, r.deltaLogp, r.priorLogp]);
+    return out;
+  });
+  core.dispose();
   // Cost of the field alone, to separate solver overhead from vector-field work.
   const fieldOnce = timeRuns(reps, () => tf.tidy(() => mlp.field(0.5, x).sum().dataSync()[0]));
   const vjpOnce = timeRuns(reps, () =>
@@ -134,6 +158,15 @@ export async function runSolverBench({ backend = 'wasm', reps = 5, points = 10_0
     fieldEvalPlusVjpMs: Number(median(vjpOnce.times).toFixed(2)),
     reps,
     dopri5: { rtol: tol, atol: tol, t0: 0, t1: 1, ...summary(ode.times, ode.last) },
+    logDensityCoreMlp: {
+      native: nativeKernelsStatus().enabled,
+      solver: 'dopri5',
+      divergence: 'exact',
+      rtol: tol,
+      atol: tol,
+      meanLogp: Number(ldCore.last.meanLogp.toFixed(4)),
+      ...summary(ldCore.times, ldCore.last.stats),
+    },
     logDensity: {
       solver: 'dopri5',
       divergence: 'exact',

@@ -1,9 +1,10 @@
 /**
  * Issue-7 sampler benchmark: 4,096 points × 100 Euler–Maruyama steps of the reverse SDE with the
  * reference NFDM architecture (4 × 64 SELU networks, D = 2): tfjs (DiffusionModel.sample on the
- * default backend), onnxruntime stepwise and one-call Loop graph (1 intra-op thread), and — in
- * the same run, when /usr/bin/python3 has torch and the reference script is given — PyTorch's
- * sampler from shared/bench/torch_reference.py (1 thread). Medians over `--reps` (default 5).
+ * default backend), onnxruntime stepwise and one-call Loop graph (1 and 2 intra-op threads), and
+ * — in the same run, when /usr/bin/python3 has torch and the reference script is given —
+ * PyTorch's sampler from shared/bench/torch_reference.py (1 and 2 threads). Medians over `--reps`
+ * (default 5).
  *
  * Usage: node bench/sampler-vs-torch.mjs [--reps 5] [--torch ../../../shared/bench/torch_reference.py]
  */
@@ -32,7 +33,9 @@ const model = createModel({
   volatility: { kind: 'neural' },
   seed: 0,
 });
-const rt = await loadOnnxModel(exportOnnx(model, { components: false }), { intraOpNumThreads: 1 });
+const exported = exportOnnx(model, { components: false });
+const rt = await loadOnnxModel(exported, { intraOpNumThreads: 1 });
+const rt2 = await loadOnnxModel(exported, { intraOpNumThreads: 2 });
 const n = 4096;
 const steps = 100;
 
@@ -54,6 +57,7 @@ const tfjsMs = await timeIt(async () => {
 });
 const stepMs = await timeIt(() => rt.sample({ n, steps, mode: 'sde', solver: 'euler-maruyama', seed: 1 }));
 const loopMs = await timeIt(() => rt.sample({ n, steps, mode: 'sde', solver: 'euler-maruyama', seed: 1, engine: 'loop' }));
+const loop2Ms = await timeIt(() => rt2.sample({ n, steps, mode: 'sde', solver: 'euler-maruyama', seed: 1, engine: 'loop' }));
 const out = {
   n,
   steps,
@@ -64,22 +68,29 @@ const out = {
   tfjs_ms: tfjsMs,
   onnx_stepwise_ms: stepMs,
   onnx_loop_ms: loopMs,
+  onnx_loop_2threads_ms: loop2Ms,
 };
 if (torchScript) {
-  const runs = [];
-  for (let i = 0; i < Math.max(3, Math.min(reps, 5)); i++) {
-    const json = execFileSync(
-      '/usr/bin/python3',
-      [torchScript, '--steps', '1', '--eval', '1000', '--sample-steps', String(steps), '--seed', String(i)],
-      { encoding: 'utf8' },
-    );
-    runs.push(1000 * JSON.parse(json.slice(json.indexOf('{')))[`sample_4096x${steps}_s`]);
-  }
-  out.torch_ms = median(runs);
+  const torchMs = (threads) => {
+    const runs = [];
+    for (let i = 0; i < Math.max(3, Math.min(reps, 5)); i++) {
+      const json = execFileSync(
+        '/usr/bin/python3',
+        [torchScript, '--steps', '1', '--eval', '1000', '--sample-steps', String(steps), '--seed', String(i), '--threads', String(threads)],
+        { encoding: 'utf8' },
+      );
+      runs.push(1000 * JSON.parse(json.slice(json.indexOf('{')))[`sample_4096x${steps}_s`]);
+    }
+    return median(runs);
+  };
+  out.torch_ms = torchMs(1);
+  out.torch_2threads_ms = torchMs(2);
+  out.ratio_onnx_loop_2threads_vs_torch_2threads = out.torch_2threads_ms / loop2Ms;
   out.ratio_onnx_stepwise_vs_torch = out.torch_ms / stepMs;
   out.ratio_onnx_loop_vs_torch = out.torch_ms / loopMs;
   out.ratio_tfjs_vs_torch = out.torch_ms / tfjsMs;
 }
 console.log(JSON.stringify(out));
 await rt.dispose();
+await rt2.dispose();
 model.dispose();

@@ -27,28 +27,31 @@ const result = {
   env: { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, date: new Date().toISOString() },
   trainStep: [],
 };
-for (const forward of ['neural', 'fixed']) {
+const torchStep = (forward) => {
+  if (!existsSync('/usr/bin/python3') || !existsSync(torchScript)) return null;
+  try {
+    const out = execFileSync('/usr/bin/python3', [torchScript, '--steps', steps, '--forward', forward, '--eval', '1000'], {
+      encoding: 'utf8',
+    });
+    return JSON.parse(out.slice(out.indexOf('{')));
+  } catch (error) {
+    return { skipped: String(error.message).split('\n')[0] };
+  }
+};
+// The step users run (Trainer.trainStep: fused Adam), native kernels on and off, for the three
+// forward-process families; PyTorch's reference step (learned / fixed FM-OT) right after ours.
+for (const forward of ['neural', 'fixed', 'ndm']) {
   log(`train step (${forward})`);
   const runs = [];
   for (const kernels of ['native', 'tfjs']) {
-    const ours = node(['--forward', forward, '--steps', steps, '--native', kernels === 'native' ? 'on' : 'off']);
+    const ours = node(['--forward', forward, '--steps', steps, '--trainer', 'on', '--native', kernels === 'native' ? 'on' : 'off']);
     if (kernels === 'native' && !ours.native) {
       log(`native kernels unavailable: ${ours.native_reason}`);
       continue;
     }
     runs.push({ kernels, ours });
   }
-  let torch = null;
-  if (existsSync('/usr/bin/python3') && existsSync(torchScript)) {
-    try {
-      const out = execFileSync('/usr/bin/python3', [torchScript, '--steps', steps, '--forward', forward, '--eval', '1000'], {
-        encoding: 'utf8',
-      });
-      torch = JSON.parse(out.slice(out.indexOf('{')));
-    } catch (error) {
-      torch = { skipped: String(error.message).split('\n')[0] };
-    }
-  }
+  const torch = forward === 'ndm' ? null : torchStep(forward);
   for (const { kernels, ours } of runs) {
     result.trainStep.push({
       forward: `${forward} (${kernels})`,
@@ -56,6 +59,40 @@ for (const forward of ['neural', 'fixed']) {
       ours,
       torch_ms: torch?.train_step_ms_median ?? null,
       ratio: torch?.train_step_ms_median ? ours.train_step_ms_median / torch.train_step_ms_median : null,
+    });
+  }
+}
+// How cost grows: width (64, 256) and batch (256, 1024, 4096), learned forward process.
+result.scaling = [];
+for (const [width, batch] of [
+  [64, 256],
+  [64, 1024],
+  [64, 4096],
+  [256, 1024],
+]) {
+  for (const kernels of ['native', 'tfjs']) {
+    log(`scaling: width ${width}, batch ${batch}, ${kernels}`);
+    const ours = node([
+      '--forward',
+      'neural',
+      '--steps',
+      '30',
+      '--trainer',
+      'on',
+      '--width',
+      String(width),
+      '--batch',
+      String(batch),
+      '--native',
+      kernels === 'native' ? 'on' : 'off',
+    ]);
+    result.scaling.push({
+      width,
+      batch,
+      kernels,
+      ms: ours.train_step_ms_median,
+      kernels_per_step: ours.kernels_per_step,
+      peak_tensor_mb: ours.peak_tensor_mb,
     });
   }
 }
