@@ -11,6 +11,7 @@ import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { plotCommand } from './commands/plot.js';
+import { reproduceCommand } from './commands/reproduce.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
 import type { Context } from './context.js';
@@ -72,6 +73,7 @@ export function buildProgram(ctx: Context): Command {
   // Listed for --help only: main() hands `nfdm serve …` to @nfdm/serve before parsing.
   program.command('serve').description('serve exported ONNX models over HTTP (flags: nfdm serve --help)');
   program.addCommand(demoCommand(ctx));
+  program.addCommand(reproduceCommand(ctx));
   program.addCommand(datasetsCommand(ctx));
   inherit(program as never);
   return program as unknown as Command;

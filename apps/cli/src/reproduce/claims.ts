@@ -1,0 +1,234 @@
+/**
+ * The paper claims and the explicit rule that decides each verdict from the results.
+ *
+ * Pairwise rule: model A beats B on a lower-is-better metric when B − A > 2·sqrt(se_A² + se_B²)
+ * (standard errors over seeds, or over test points / sample draws with one seed); it loses when
+ * A − B exceeds that; otherwise (or without a standard error) it is a tie. Over the T
+ * comparisons of a claim with W wins and L losses: reproduced if W > L and W ≥ T/2; not
+ * reproduced if L > W and L ≥ T/2; inconclusive otherwise.
+ */
+import type { BridgeResult } from './bridges.js';
+import { compareLower, MODEL_LABELS, pm, type Stat } from './common.js';
+import type { DensityResult } from './density.js';
+import type { FewstepResult } from './fewstep.js';
+
+export type Verdict = 'reproduced' | 'not reproduced' | 'inconclusive';
+
+export interface Claim {
+  id: 'a' | 'b' | 'c' | 'd';
+  claim: string;
+  verdict: Verdict;
+  /** The numbers behind the verdict, one line. */
+  evidence: string;
+  /** Win/loss counts where the majority rule applies. */
+  counts?: { wins: number; losses: number; total: number };
+}
+
+export const CLAIM_RULE =
+  'A beats B on a lower-is-better metric when B − A > 2·sqrt(se_A² + se_B²) (s.e. over seeds; with one seed over test points or sample draws); ' +
+  'it loses when A − B exceeds that; otherwise, or when a standard error is unknown, it is a tie. ' +
+  'Over the T comparisons of a claim with W wins and L losses: **reproduced** if W > L and W ≥ T/2, **not reproduced** if L > W and L ≥ T/2, **inconclusive** otherwise.';
+
+export function majority(wins: number, losses: number, total: number): Verdict {
+  if (total === 0) return 'inconclusive';
+  if (wins > losses && wins >= total / 2) return 'reproduced';
+  if (losses > wins && losses >= total / 2) return 'not reproduced';
+  return 'inconclusive';
+}
+
+function tally(pairs: Array<[Stat | null, Stat | null]>) {
+  let wins = 0;
+  let losses = 0;
+  let total = 0;
+  for (const [a, b] of pairs) {
+    const c = compareLower(a, b);
+    if (c === 'missing') continue;
+    total++;
+    if (c === 'better') wins++;
+    if (c === 'worse') losses++;
+  }
+  return { wins, losses, total };
+}
+
+const counts = (c: { wins: number; losses: number; total: number }) => `W ${c.wins}, L ${c.losses}, T ${c.total}`;
+
+const CLAIMS = {
+  a: 'learned forward processes (NFDM, NDM) give better test likelihood than fixed ones (VP, sub-VP, FM-OT)',
+  b: 'NFDM-OT gives straighter generative paths and better few-step samples than NFDM, FM-OT and VP',
+  c: 'NFBM learns a transport between two distributions, and the obstacle penalty keeps its paths out of the disc',
+  d: 'DiffFlow captures fine structure (checkerboard, 2spirals): lower sliced W2 and NLL than the other models',
+} as const;
+
+function missing(id: Claim['id'], experiment: string): Claim {
+  return { id, claim: CLAIMS[id], verdict: 'inconclusive', evidence: `the ${experiment} experiment has no result in this directory` };
+}
+
+function claimA(r: DensityResult | undefined): Claim {
+  if (!r) return missing('a', 'density');
+  const learned = ['nfdm', 'ndm'];
+  const fixed = ['vp', 'subvp', 'fm'];
+  const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m)?.nll ?? null;
+  const pairs: Array<[Stat | null, Stat | null]> = [];
+  const parts: string[] = [];
+  for (const d of r.datasets) {
+    for (const l of learned) for (const f of fixed) pairs.push([get(d, l), get(d, f)]);
+    const best = (ms: string[]) =>
+      ms
+        .map((m) => ({ m, s: get(d, m) }))
+        .filter((x) => x.s && Number.isFinite(x.s.mean))
+        .sort((x, y) => (x.s as Stat).mean - (y.s as Stat).mean)[0];
+    const bl = best(learned);
+    const bf = best(fixed);
+    if (bl && bf) parts.push(`${d}: best learned ${MODEL_LABELS[bl.m]} ${pm(bl.s)} vs best fixed ${MODEL_LABELS[bf.m]} ${pm(bf.s)}`);
+  }
+  const c = tally(pairs);
+  return {
+    id: 'a',
+    claim: CLAIMS.a,
+    verdict: majority(c.wins, c.losses, c.total),
+    evidence: `exact NLL (nats), every learned × fixed pair per data set: ${counts(c)}; ${parts.join('; ')}`,
+    counts: c,
+  };
+}
+
+function claimB(r: FewstepResult | undefined): Claim {
+  if (!r) return missing('b', 'few-step');
+  const others = ['nfdm', 'fm', 'vp'];
+  const few = r.nfe.filter((n) => n === 2 || n === 4);
+  const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m);
+  const curv: Array<[Stat | null, Stat | null]> = [];
+  const swd: Array<[Stat | null, Stat | null]> = [];
+  const parts: string[] = [];
+  for (const d of r.datasets) {
+    const ot = get(d, 'nfdm-ot');
+    for (const o of others) {
+      curv.push([ot?.curvature ?? null, get(d, o)?.curvature ?? null]);
+      for (const n of few) {
+        const i = r.nfe.indexOf(n);
+        swd.push([ot?.nfe[i]?.swd ?? null, get(d, o)?.nfe[i]?.swd ?? null]);
+      }
+    }
+    const i2 = r.nfe.indexOf(2);
+    parts.push(
+      `${d}: curvature ${['nfdm-ot', ...others].map((m) => `${MODEL_LABELS[m]} ${pm(get(d, m)?.curvature ?? null)}`).join(', ')}` +
+        (i2 >= 0
+          ? `; sliced W2 at NFE 2 ${['nfdm-ot', ...others].map((m) => `${MODEL_LABELS[m]} ${pm(get(d, m)?.nfe[i2]?.swd ?? null)}`).join(', ')}`
+          : ''),
+    );
+  }
+  const c1 = tally(curv);
+  const c2 = tally(swd);
+  const v1 = majority(c1.wins, c1.losses, c1.total);
+  const v2 = majority(c2.wins, c2.losses, c2.total);
+  const verdict: Verdict =
+    v1 === 'reproduced' && v2 === 'reproduced'
+      ? 'reproduced'
+      : v1 === 'not reproduced' || v2 === 'not reproduced'
+        ? 'not reproduced'
+        : 'inconclusive';
+  return {
+    id: 'b',
+    claim: CLAIMS.b,
+    verdict,
+    evidence: `straighter paths (curvature, NFDM-OT vs each): ${v1} (${counts(c1)}); few-step samples (sliced W2 at NFE ${few.join(' and ')}): ${v2} (${counts(c2)}); both must hold. ${parts.join('. ')}`,
+    counts: { wins: c1.wins + c2.wins, losses: c1.losses + c2.losses, total: c1.total + c2.total },
+  };
+}
+
+/** Transport counts as learned when the endpoints close ≥ 75% of the sliced-W gap between the source and the target noise floor. */
+export const TRANSPORT_CLOSURE = 0.75;
+/** The bridge without the penalty must put ≥ 0.5% of its path points inside the disc for the obstacle test to mean anything. */
+export const MIN_CROSSING = 0.005;
+
+function claimC(r: BridgeResult | undefined): Claim {
+  if (!r) return missing('c', 'bridges');
+  const ref = r.reference.swd;
+  const gap = ref.sourceToTarget - ref.targetToTarget;
+  const get = (v: string) => r.summary.find((s) => s.variant === v);
+  const free = get('no-penalty');
+  const obst = get('obstacle');
+  const closure = (s: Stat | null | undefined) => (s && gap > 0 ? (ref.sourceToTarget - s.mean) / gap : Number.NaN);
+  const cFree = closure(free?.metrics.swd);
+  const cObst = closure(obst?.metrics.swd);
+  const transport = cFree >= TRANSPORT_CLOSURE && cObst >= TRANSPORT_CLOSURE;
+  const inFree = free?.inside ?? null;
+  const inObst = obst?.inside ?? null;
+  const cmp = compareLower(inObst, inFree);
+  let verdict: Verdict;
+  let why: string;
+  if (!Number.isFinite(cFree) || !Number.isFinite(cObst) || !inFree || !inObst) {
+    verdict = 'inconclusive';
+    why = 'a metric is missing';
+  } else if (!transport) {
+    verdict = 'not reproduced';
+    why = `transport not learned (a bridge closes < ${100 * TRANSPORT_CLOSURE}% of the gap)`;
+  } else if (inFree.mean < MIN_CROSSING) {
+    verdict = 'inconclusive';
+    why = `the bridge without the penalty hardly enters the disc (< ${100 * MIN_CROSSING}% of path points), so the obstacle is not in its way`;
+  } else if (cmp === 'better' && inObst.mean <= 0.5 * inFree.mean) {
+    verdict = 'reproduced';
+    why = 'the penalty at least halves the fraction inside, by more than 2 combined s.e.';
+  } else if (cmp === 'tie') {
+    verdict = 'inconclusive';
+    why = 'the fractions inside differ by less than 2 combined s.e.';
+  } else {
+    verdict = 'not reproduced';
+    why = 'the penalty does not halve the fraction of path points inside the disc';
+  }
+  const pct = (s: Stat | null) => (s ? `${(100 * s.mean).toFixed(2)}% ± ${(100 * (Number.isFinite(s.se) ? s.se : 0)).toFixed(2)}%` : '–');
+  return {
+    id: 'c',
+    claim: CLAIMS.c,
+    verdict,
+    evidence:
+      `rule: transport learned if both bridges close ≥ ${100 * TRANSPORT_CLOSURE}% of the sliced-W gap from "no transport" (${ref.sourceToTarget.toFixed(3)}) to the target noise floor (${ref.targetToTarget.toFixed(3)}); ` +
+      `obstacle respected if the fraction of path points inside drops by > 2 combined s.e. and at least by half. ` +
+      `Closure: no penalty ${Number.isFinite(cFree) ? `${(100 * cFree).toFixed(0)}%` : '–'} (sliced W2 ${pm(free?.metrics.swd)}), with obstacle ${Number.isFinite(cObst) ? `${(100 * cObst).toFixed(0)}%` : '–'} (${pm(obst?.metrics.swd)}); ` +
+      `points inside: no penalty ${pct(inFree)}, with obstacle ${pct(inObst)} — ${why}`,
+  };
+}
+
+function claimD(r: DensityResult | undefined): Claim {
+  if (!r) return missing('d', 'density');
+  const sets = r.datasets.filter((d) => d === 'checkerboard' || d === '2spirals');
+  if (!r.models.includes('diffflow') || sets.length === 0)
+    return {
+      id: 'd',
+      claim: CLAIMS.d,
+      verdict: 'inconclusive',
+      evidence: 'DiffFlow or checkerboard/2spirals were not part of the density run',
+    };
+  const others = r.models.filter((m) => m !== 'diffflow');
+  const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m);
+  const pairs: Array<[Stat | null, Stat | null]> = [];
+  const parts: string[] = [];
+  for (const d of sets) {
+    for (const o of others) {
+      pairs.push([get(d, 'diffflow')?.swd ?? null, get(d, o)?.swd ?? null]);
+      pairs.push([get(d, 'diffflow')?.nll ?? null, get(d, o)?.nll ?? null]);
+    }
+    const rank = (key: 'swd' | 'nll') => {
+      const sorted = r.models
+        .map((m) => ({ m, v: get(d, m)?.[key]?.mean ?? Number.NaN }))
+        .filter((x) => Number.isFinite(x.v))
+        .sort((x, y) => x.v - y.v);
+      const k = sorted.findIndex((x) => x.m === 'diffflow');
+      return k >= 0 ? `${k + 1}/${sorted.length}` : '–';
+    };
+    parts.push(
+      `${d}: DiffFlow sliced W2 ${pm(get(d, 'diffflow')?.swd ?? null)} (rank ${rank('swd')}), NLL ${pm(get(d, 'diffflow')?.nll ?? null)} (rank ${rank('nll')})`,
+    );
+  }
+  const c = tally(pairs);
+  return {
+    id: 'd',
+    claim: CLAIMS.d,
+    verdict: majority(c.wins, c.losses, c.total),
+    evidence: `DiffFlow vs each other model on sliced W2 and exact NLL: ${counts(c)}; ${parts.join('; ')}`,
+    counts: c,
+  };
+}
+
+export function decideClaims(results: { density?: DensityResult; fewstep?: FewstepResult; bridges?: BridgeResult }): Claim[] {
+  return [claimA(results.density), claimB(results.fewstep), claimC(results.bridges), claimD(results.density)];
+}

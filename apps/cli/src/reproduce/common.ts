@@ -1,0 +1,205 @@
+/**
+ * What the experiments of `nfdm reproduce` share: the suite context, training one model into
+ * DIR/runs/… through the CLI's own `runTraining` (so every run has its run.json, model/ and
+ * checkpoint like `nfdm train`), statistics over seeds, and markdown helpers.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Writable } from 'node:stream';
+import { estimate, modelFamily } from '@nfdm/models';
+import { CliError, EXIT_INTERRUPTED } from '../cli/errors.js';
+import { writeJson } from '../cli/files.js';
+import type { BackendChoice } from '../cli/options.js';
+import { fmt, type Io, Output } from '../cli/output.js';
+import type { RunSettings } from '../cli/run-config.js';
+import { type OpenedModel, readMeta } from '../cli/runtime.js';
+import { type RunSummary, runTraining } from '../cli/training.js';
+import type { Budget, ExperimentName, TrainBudget } from './budgets.js';
+
+export interface SuiteContext {
+  /** Absolute output directory. */
+  out: string;
+  budget: Budget;
+  backend: BackendChoice;
+  /** A progress note on stderr (terminal or --verbose). */
+  note: (text: string) => void;
+  /** Quiet output handed to runTraining (its per-run notes would drown the suite's). */
+  quiet: Output;
+}
+
+/** Output whose stderr goes nowhere (for the runs inside the suite). */
+export function quietOutput(io: Io): Output {
+  const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+  return new Output({ stdout: io.stdout, stderr: sink as unknown as Io['stderr'] }, true, false);
+}
+
+export interface TrainedModel {
+  opened: OpenedModel;
+  summary: RunSummary;
+  /** Run directory relative to DIR. */
+  run: string;
+  seconds: number;
+}
+
+/** Settings of a run from a training budget. */
+export function runSettings(train: TrainBudget, extra: Partial<RunSettings>): Partial<RunSettings> {
+  return {
+    steps: train.steps,
+    hidden: [...train.hidden],
+    batch: train.batch,
+    lr: train.lr,
+    ema: train.ema,
+    clip: train.clip,
+    schedule: 'cosine',
+    evalEvery: 0,
+    checkpointEvery: 0,
+    logEvery: 50,
+    ...extra,
+  };
+}
+
+/** Train one model into DIR/<rel> (replacing what is there) and open the exported model. */
+export async function trainModel(ctx: SuiteContext, rel: string, settings: Partial<RunSettings>): Promise<TrainedModel> {
+  const dir = join(ctx.out, rel);
+  const started = performance.now();
+  const outcome = await runTraining({ out: dir, cli: settings, force: true, backend: ctx.backend }, ctx.quiet);
+  if (outcome.interrupted) {
+    outcome.model.dispose();
+    throw new CliError(`interrupted while training ${rel}; rerun with --resume to skip the finished experiments`, EXIT_INTERRUPTED);
+  }
+  const loc = { modelDir: outcome.modelDir, runDir: dir };
+  const opened: OpenedModel = {
+    model: outcome.model,
+    family: modelFamily(outcome.model),
+    config: outcome.summary.modelConfig,
+    meta: readMeta(loc),
+    location: loc,
+    path: outcome.modelDir,
+  };
+  return { opened, summary: outcome.summary, run: relative(ctx.out, dir), seconds: (performance.now() - started) / 1000 };
+}
+
+/** A mean with its standard error and where the error comes from. */
+export interface Stat {
+  mean: number;
+  se: number;
+  /** Number of values behind the mean (seeds, or draws/points with one seed). */
+  n: number;
+  over: 'seeds' | 'draws' | 'points' | 'trajectories';
+}
+
+/**
+ * Mean ± s.e. over seeds when there are ≥ 2 seeds; with one seed, that seed's own
+ * standard error (over test points, sample draws, …).
+ */
+export function overSeeds(perSeed: Array<{ mean: number; stderr: number }>, within: Stat['over']): Stat | null {
+  const ok = perSeed.filter((v) => Number.isFinite(v.mean));
+  if (ok.length === 0) return null;
+  if (ok.length === 1) return { mean: ok[0].mean, se: ok[0].stderr, n: 1, over: within };
+  const e = estimate(ok.map((v) => v.mean));
+  return { mean: e.mean, se: e.stderr, n: e.n, over: 'seeds' };
+}
+
+/** Mean and s.e. of plain values (NaN s.e. for one value). */
+export function meanSe(values: number[]): { mean: number; stderr: number } {
+  const ok = values.filter(Number.isFinite);
+  if (ok.length === 0) return { mean: Number.NaN, stderr: Number.NaN };
+  const e = estimate(ok);
+  return { mean: e.mean, stderr: ok.length > 1 ? e.stderr : 0 };
+}
+
+/**
+ * The comparison rule of the Claims section: a is better (lower) than b when
+ * b − a > 2·sqrt(se_a² + se_b²), worse when a − b > that, else a tie (also when an s.e. is unknown).
+ */
+export function compareLower(a: Stat | null, b: Stat | null): 'better' | 'worse' | 'tie' | 'missing' {
+  if (!a || !b || !Number.isFinite(a.mean) || !Number.isFinite(b.mean)) return 'missing';
+  // Without a standard error (one seed of a metric that has none) no difference is significant.
+  if (!Number.isFinite(a.se) || !Number.isFinite(b.se)) return 'tie';
+  const se = Math.sqrt(a.se ** 2 + b.se ** 2);
+  if (b.mean - a.mean > 2 * se) return 'better';
+  if (a.mean - b.mean > 2 * se) return 'worse';
+  return 'tie';
+}
+
+/** `1.234 ± 0.056` (or `–` for missing). */
+export function pm(s: Stat | null | undefined, digits = 3): string {
+  if (!s || !Number.isFinite(s.mean)) return '–';
+  if (!Number.isFinite(s.se)) return fmt(s.mean, digits + 1);
+  return `${fmt(s.mean, digits + 1)} ± ${fmt(s.se, 2)}`;
+}
+
+/** A markdown table (first row: header). */
+export function mdTable(rows: string[][]): string {
+  const [head, ...body] = rows;
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Where the result JSON of an experiment lives. */
+export function resultPath(out: string, name: ExperimentName): string {
+  return join(out, 'results', `${name}.json`);
+}
+
+export const RESULT_FORMAT = 'nfdm-reproduce-result/1';
+
+export interface ExperimentResultBase {
+  format: typeof RESULT_FORMAT;
+  experiment: ExperimentName;
+  budget: string;
+  /** Wall time of the experiment, seconds. */
+  seconds: number;
+  finished: string;
+  /** Figures relative to DIR. */
+  figures: string[];
+  /** Configs file relative to DIR. */
+  config: string;
+}
+
+export function writeResult(out: string, result: ExperimentResultBase): void {
+  writeJson(resultPath(out, result.experiment), result);
+}
+
+/** A stored result of this budget, or undefined. */
+export function readResult<T extends ExperimentResultBase>(out: string, name: ExperimentName, budget: string): T | undefined {
+  const path = resultPath(out, name);
+  if (!existsSync(path)) return undefined;
+  try {
+    const raw = JSON.parse(readFileSync(path, 'utf8'));
+    if (raw?.format !== RESULT_FORMAT || raw.experiment !== name || raw.budget !== budget) return undefined;
+    return raw as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run `f`, turning a failure into a recorded error message (one failed metric must not sink a long suite). */
+export function attempt<T>(what: string, errors: string[], f: () => T): T | null {
+  try {
+    return f();
+  } catch (error) {
+    if (error instanceof CliError && error.exitCode === EXIT_INTERRUPTED) throw error;
+    errors.push(`${what}: ${(error as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+/** Labels of the models in tables. */
+export const MODEL_LABELS: Record<string, string> = {
+  nfdm: 'NFDM',
+  ndm: 'NDM',
+  vp: 'VP',
+  subvp: 'sub-VP',
+  fm: 'FM-OT',
+  diffflow: 'DiffFlow',
+  'nfdm-ot': 'NFDM-OT',
+};
+
+export const MODEL_COLORS: Record<string, string> = {
+  nfdm: '#1f77b4',
+  ndm: '#9467bd',
+  vp: '#d62728',
+  subvp: '#8c564b',
+  fm: '#2ca02c',
+  diffflow: '#ff7f0e',
+  'nfdm-ot': '#17becf',
+};

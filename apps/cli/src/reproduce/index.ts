@@ -1,0 +1,174 @@
+/**
+ * The `nfdm reproduce` suite: output-directory safety, the experiments in order (skipping those
+ * whose result already exists with --resume), result JSON per experiment, REPORT.md and the
+ * claims.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CliError, EXIT_INTERRUPTED, UsageError } from '../cli/errors.js';
+import { writeJson, writeText } from '../cli/files.js';
+import type { BackendChoice } from '../cli/options.js';
+import type { Output } from '../cli/output.js';
+import { startBackend } from '../cli/runtime.js';
+import { type BridgeResult, runBridges } from './bridges.js';
+import { type Budget, EXPERIMENT_NAMES, type ExperimentName } from './budgets.js';
+import { type Claim, decideClaims } from './claims.js';
+import { type ExperimentResultBase, quietOutput, readResult, resultPath, type SuiteContext, writeResult } from './common.js';
+import { type DensityResult, runDensity } from './density.js';
+import { type FewstepResult, runFewstep } from './fewstep.js';
+import { type ImageResult, runImages } from './images.js';
+import { type Machine, renderReport } from './report.js';
+
+export const MANIFEST = 'reproduce.json';
+export const MANIFEST_FORMAT = 'nfdm-reproduce/1';
+export const REPORT = 'REPORT.md';
+
+export interface SuiteOptions {
+  out: string;
+  budget: Budget;
+  only?: ExperimentName[];
+  force?: boolean;
+  resume?: boolean;
+  backend?: BackendChoice;
+  command: string;
+}
+
+export interface SuiteOutcome {
+  out: string;
+  report: string;
+  seconds: number;
+  machine: Machine;
+  ran: ExperimentName[];
+  reused: ExperimentName[];
+  failed: Partial<Record<ExperimentName, string>>;
+  results: Partial<Record<ExperimentName, ExperimentResultBase>>;
+  claims: Claim[];
+}
+
+const RUNNERS: Record<ExperimentName, (ctx: SuiteContext) => Promise<ExperimentResultBase>> = {
+  density: runDensity,
+  fewstep: runFewstep,
+  bridges: runBridges,
+  images: runImages,
+};
+
+/** Refuse a non-empty --out unless --force (overwrite) or --resume (a reproduce run of the same budget). */
+function guard(dir: string, options: SuiteOptions): void {
+  if (options.force && options.resume) throw new UsageError('--resume and --force exclude each other');
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new CliError(`--out ${options.out} is a file; give a directory`);
+  const entries = readdirSync(dir);
+  if (entries.length === 0 || options.force) return;
+  const manifest = join(dir, MANIFEST);
+  if (options.resume) {
+    if (!existsSync(manifest))
+      throw new CliError(`${options.out} holds no reproduce run to resume (no ${MANIFEST}); use an empty --out or --force`);
+    let budget: unknown;
+    try {
+      budget = JSON.parse(readFileSync(manifest, 'utf8')).budget;
+    } catch (error) {
+      throw new CliError(`${manifest}: cannot read it (${(error as Error).message})`);
+    }
+    if (budget !== options.budget.name)
+      throw new CliError(
+        `${options.out} holds a reproduce run with budget ${String(budget)}, not ${options.budget.name}; use another --out or --force`,
+      );
+    return;
+  }
+  throw new CliError(
+    `${options.out} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}); pass --force to overwrite the experiments there, --resume to continue a reproduce run, or choose an empty --out`,
+  );
+}
+
+/** Remove what an experiment owns in DIR before running it again (--force). */
+function clearExperiment(dir: string, name: ExperimentName): void {
+  rmSync(join(dir, 'runs', name), { recursive: true, force: true });
+  rmSync(resultPath(dir, name), { force: true });
+  const figures = join(dir, 'figures');
+  if (existsSync(figures)) for (const f of readdirSync(figures)) if (f.startsWith(`${name}-`)) rmSync(join(figures, f), { force: true });
+}
+
+export async function runSuite(options: SuiteOptions, out: Output): Promise<SuiteOutcome> {
+  const dir = resolve(options.out);
+  guard(dir, options);
+  const started = performance.now();
+  const report = await startBackend(options.backend, out);
+  const machine: Machine = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: cpus()[0]?.model?.trim() ?? 'unknown CPU',
+    cores: cpus().length,
+    backend: report.backend,
+    tfjs: report.tfjsVersion,
+    ...(report.wasm ? { wasm: report.wasm } : {}),
+  };
+  const native = report.nativeKernels as { enabled?: boolean; reason?: string | null } | undefined;
+  if (native)
+    machine.nativeKernels = native.enabled
+      ? 'native MLP kernels on'
+      : `native MLP kernels off${native.reason ? ` (${native.reason})` : ''}`;
+  for (const sub of ['runs', 'results', 'figures', 'configs']) mkdirSync(join(dir, sub), { recursive: true });
+  writeJson(join(dir, MANIFEST), { format: MANIFEST_FORMAT, budget: options.budget.name, command: options.command, machine });
+
+  const ctx: SuiteContext = {
+    out: dir,
+    budget: options.budget,
+    backend: options.backend ?? 'auto',
+    note: (text) => out.note(text),
+    quiet: quietOutput(out.io),
+  };
+  const selected =
+    options.only && options.only.length > 0 ? EXPERIMENT_NAMES.filter((n) => options.only?.includes(n)) : [...EXPERIMENT_NAMES];
+  const ran: ExperimentName[] = [];
+  const reused: ExperimentName[] = [];
+  const failed: Partial<Record<ExperimentName, string>> = {};
+  for (const name of selected) {
+    if (options.resume && readResult(dir, name, options.budget.name)) {
+      out.note(`[${name}] result exists (results/${name}.json): skipped (--resume)`);
+      reused.push(name);
+      continue;
+    }
+    if (options.force) clearExperiment(dir, name);
+    out.note(`[${name}] starting (budget ${options.budget.name})…`);
+    try {
+      const result = await RUNNERS[name](ctx);
+      writeResult(dir, result);
+      ran.push(name);
+      out.note(`[${name}] done in ${result.seconds.toFixed(1)} s`);
+    } catch (error) {
+      if (error instanceof CliError && error.exitCode === EXIT_INTERRUPTED) throw error;
+      failed[name] = (error as Error).message.split('\n')[0];
+      out.note(`[${name}] failed: ${failed[name]}`);
+    }
+  }
+  // The report covers every experiment with a result of this budget in DIR (earlier invocations too).
+  const results: SuiteOutcome['results'] = {};
+  for (const name of EXPERIMENT_NAMES) {
+    const r = readResult(dir, name, options.budget.name);
+    if (r && !failed[name]) results[name] = r;
+  }
+  for (const name of EXPERIMENT_NAMES) if (results[name] && !ran.includes(name) && !reused.includes(name)) reused.push(name);
+  const typed = results as { density?: DensityResult; fewstep?: FewstepResult; bridges?: BridgeResult; images?: ImageResult };
+  const claims = decideClaims(typed);
+  const seconds = (performance.now() - started) / 1000;
+  const path = join(dir, REPORT);
+  writeText(
+    path,
+    renderReport({
+      budget: options.budget,
+      machine,
+      command: options.command,
+      seconds,
+      selected,
+      results: typed,
+      failed,
+      ran,
+      reused,
+      claims,
+    }),
+  );
+  writeJson(join(dir, 'results', 'claims.json'), { budget: options.budget.name, claims });
+  return { out: dir, report: path, seconds, machine, ran, reused, failed, results, claims };
+}

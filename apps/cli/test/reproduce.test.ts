@@ -1,0 +1,165 @@
+/**
+ * `nfdm reproduce` end to end through the built CLI: the smoke budget runs every experiment,
+ * writes REPORT.md (every table, a verdict per claim, figures that exist and are PNGs), the
+ * configs and the runs; usage and output-directory errors are one line.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, failure, json, runCli } from './harness.js';
+
+let tmp: string;
+const nfdm = (args: string[]) => runCli(tmp, args);
+const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+beforeAll(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build the CLI first (cd apps/cli && npx tsup)`);
+  tmp = mkdtempSync(join(tmpdir(), 'nfdm-cli-reproduce-'));
+});
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Every number in a JSON value (depth first). */
+function numbers(v: unknown, out: number[] = []): number[] {
+  if (typeof v === 'number') out.push(v);
+  else if (Array.isArray(v)) for (const x of v) numbers(x, out);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) numbers(x, out);
+  return out;
+}
+
+describe('nfdm reproduce', () => {
+  it('runs the smoke budget: every section, claims, PNG figures, configs and runs', { timeout: 120_000 }, async () => {
+    const started = performance.now();
+    const result = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--json']));
+    expect((performance.now() - started) / 1000).toBeLessThan(60);
+    expect(result).toMatchObject({ format: 'nfdm-reproduce/1', budget: 'smoke', failed: {} });
+    expect(result.ran).toEqual(['density', 'fewstep', 'bridges', 'images']);
+    const dir = join(tmp, 'smoke');
+    const report = readFileSync(join(dir, 'REPORT.md'), 'utf8');
+
+    // Machine, budget and wall times.
+    expect(report).toMatch(/\*\*Budget:\*\* smoke/);
+    expect(report).toMatch(/\*\*Machine:\*\* Node v\d+/);
+    expect(report).toMatch(/backend (wasm|cpu|tensorflow)/);
+    expect(report).toContain('| experiment | wall time | status | finished |');
+    // Every section's table headers.
+    expect(report).toContain('## 1. Density estimation');
+    expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | DiffFlow |');
+    expect(report).toContain('| dataset | NFDM | NDM | VP | sub-VP | FM-OT | DiffFlow |');
+    expect(report).toContain('## 2. Few-step sampling');
+    expect(report).toContain('| model | NFE 1 | NFE 2 | NFE 4 | NFE 8 | NFE 16 | NFE 100 |');
+    expect(report).toContain('| model | curvature |');
+    expect(report).toContain('## 3. Bridges (NFBM)');
+    expect(report).toContain(
+      '| bridge | sliced W2 to target | MMD² to target | energy to target | points inside disc | paths entering disc |',
+    );
+    expect(report).toContain('## 4. Images (Fashion-MNIST 14×14)');
+    expect(report).toContain('| model | NELBO (bits/dim) | exact NLL (bits/dim) |');
+    expect(report).toContain('## Configs');
+
+    // A verdict per claim, by a stated rule.
+    expect(report).toContain('## Claims');
+    expect(report).toMatch(/Decision rule: /);
+    for (const id of ['a', 'b', 'c', 'd']) {
+      expect(report).toMatch(
+        new RegExp(`^- \\*\\*\\(${id}\\) .*\\*\\* — \\*\\*(reproduced|not reproduced|inconclusive)\\*\\* \\(budget smoke\\)`, 'm'),
+      );
+    }
+    const claims = result.claims as Array<{ id: string; verdict: string }>;
+    expect(claims.map((c) => c.id)).toEqual(['a', 'b', 'c', 'd']);
+    for (const c of claims) expect(['reproduced', 'not reproduced', 'inconclusive']).toContain(c.verdict);
+
+    // Figures: every linked PNG exists and is a PNG.
+    const links = [...report.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
+    expect(links.length).toBeGreaterThanOrEqual(5);
+    for (const f of ['figures/density-samples.png', 'figures/fewstep-swd-8gaussians.png', 'figures/bridges-trajectories.png']) {
+      expect(links).toContain(f);
+    }
+    for (const link of links) {
+      expect(link.endsWith('.png')).toBe(true);
+      const bytes = readFileSync(join(dir, link));
+      expect(Array.from(bytes.subarray(0, 8))).toEqual(PNG);
+      expect(bytes.length).toBeGreaterThan(1000);
+    }
+
+    // Configs and runs (each run with its run.json and exported model).
+    for (const name of ['density', 'fewstep', 'bridges', 'images']) {
+      expect(report).toContain(`](configs/${name}.json)`);
+      const config = JSON.parse(readFileSync(join(dir, 'configs', `${name}.json`), 'utf8'));
+      expect(config.budget).toBe('smoke');
+      expect(config.runs.length).toBeGreaterThan(0);
+      for (const run of config.runs as string[]) {
+        const summary = JSON.parse(readFileSync(join(dir, run), 'utf8'));
+        expect(summary.status).toBe('completed');
+        expect(existsSync(join(dir, run, '..', 'model', 'config.json'))).toBe(true);
+      }
+      expect(existsSync(join(dir, 'results', `${name}.json`))).toBe(true);
+    }
+
+    // The JSON result: numeric entries in every experiment.
+    const experiments = result.experiments as Record<string, Record<string, unknown>>;
+    const density = experiments.density as { summary: Array<{ dataset: string; model: string; nll: { mean: number } }> };
+    expect(density.summary).toHaveLength(2 * 6);
+    for (const s of density.summary) expect(Number.isFinite(s.nll.mean)).toBe(true);
+    const fewstep = experiments.fewstep as { summary: Array<{ nfe: Array<{ swd: { mean: number } }>; curvature: { mean: number } }> };
+    for (const s of fewstep.summary) {
+      expect(s.nfe).toHaveLength(6);
+      expect(s.nfe.every((p) => Number.isFinite(p.swd.mean))).toBe(true);
+      expect(s.curvature.mean).toBeGreaterThan(0);
+    }
+    const bridges = experiments.bridges as { obstacle: { radius: number }; summary: Array<{ inside: { mean: number } }> };
+    expect(bridges.obstacle.radius).toBeGreaterThan(0);
+    for (const s of bridges.summary) expect(s.inside.mean).toBeGreaterThanOrEqual(0);
+    const images = experiments.images as { summary: Array<{ nelbo: { mean: number }; nll: { mean: number } }> };
+    for (const s of images.summary) {
+      expect(Number.isFinite(s.nelbo.mean)).toBe(true);
+      expect(Number.isFinite(s.nll.mean)).toBe(true);
+    }
+    for (const name of ['density', 'fewstep', 'bridges', 'images']) {
+      const nums = numbers(experiments[name]);
+      expect(nums.length).toBeGreaterThan(5);
+      expect(experiments[name].seconds as number).toBeGreaterThan(0);
+    }
+  });
+
+  it('--resume skips finished experiments; --only reruns one with --force', { timeout: 60_000 }, async () => {
+    const resumed = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--resume', '--json']));
+    expect(resumed.ran).toEqual([]);
+    expect(resumed.reused).toEqual(['density', 'fewstep', 'bridges', 'images']);
+    const again = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--only', 'bridges', '--force', '--json']));
+    expect(again.ran).toEqual(['bridges']);
+    // The report still covers the experiments of the earlier invocation.
+    const report = readFileSync(join(tmp, 'smoke', 'REPORT.md'), 'utf8');
+    expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | DiffFlow |');
+    expect(report).toContain('| 1. Density estimation |');
+    expect(report).toMatch(/\| 1\. Density estimation \| [^|]+ \| reused from an earlier invocation \|/);
+    expect(again.reused).toEqual(['density', 'fewstep', 'images']);
+  });
+
+  it('refuses an unknown budget with one line and exit 2', async () => {
+    failure(
+      await nfdm(['reproduce', '--budget', 'huge', '--out', 'x']),
+      /'--budget <name>' argument 'huge' is invalid.*smoke, quick, full/,
+      2,
+    );
+    expect(existsSync(join(tmp, 'x'))).toBe(false);
+    failure(await nfdm(['reproduce', '--budget', 'smoke', '--only', 'density,nope', '--out', 'x']), /Unknown item 'nope'/, 2);
+    failure(await nfdm(['reproduce', '--budget', 'smoke']), /--out/, 2);
+  });
+
+  it('refuses a non-empty --out without --force, deleting nothing', async () => {
+    const dir = join(tmp, 'busy');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'keep.txt'), 'precious\n');
+    writeFileSync(join(dir, 'sub', 'also.txt'), 'also\n');
+    failure(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'busy']), /busy is not empty.*--force/, 1);
+    failure(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'busy', '--resume']), /no reproduce run to resume/, 1);
+    failure(await nfdm(['reproduce', '--budget', 'quick', '--out', 'smoke', '--resume']), /budget smoke, not quick/, 1);
+    expect(readdirSync(dir).sort()).toEqual(['keep.txt', 'sub']);
+    expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('precious\n');
+    expect(readFileSync(join(dir, 'sub', 'also.txt'), 'utf8')).toBe('also\n');
+  });
+});
