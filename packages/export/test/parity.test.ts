@@ -151,6 +151,14 @@ const MAIN_CASES: Array<{ label: string; config: ModelConfig }> = [
     }),
   },
   {
+    label: "fixed sub-VP, 'eps' predictor",
+    config: smallConfig({
+      forward: { kind: 'fixed', schedule: { name: 'subvp' } },
+      predictor: { hidden: [16, 16], activation: 'selu', parametrization: 'eps' },
+      volatility: { kind: 'matched', schedule: { name: 'subvp' } },
+    }),
+  },
+  {
     label: 'fixed fm-ot',
     config: smallConfig({ forward: { kind: 'fixed', schedule: { name: 'fm-ot' } }, volatility: { kind: 'constant', value: 1 } }),
   },

@@ -47,7 +47,7 @@ import { FixedGaussianProcess } from './forward/fixed.js';
 import type { ForwardProcessConfig, GaussianForwardProcess } from './forward/gaussian.js';
 import { NDM_DEFAULT_SCHEDULE, NDMProcess } from './forward/ndm.js';
 import { NeuralGaussianProcess } from './forward/neural.js';
-import { createSchedule, SCHEDULE_NAMES, type ScheduleConfig, type ScheduleName } from './forward/schedules.js';
+import { createSchedule, SCHEDULE_NAMES, type Schedule, type ScheduleConfig, type ScheduleName } from './forward/schedules.js';
 import { DiffusionModel } from './model.js';
 import { Predictor } from './predictor.js';
 import { createVolatility, type Volatility, type VolatilityConfig } from './volatility.js';
@@ -94,6 +94,8 @@ export interface PredictorConfig {
   init?: InitScheme;
   /** The offset c in (t + c) (default 0.01). */
   offset?: number;
+  /** 'data' (default): x̂ = (1 − t) z + (t + c) NN; 'eps' (fixed schedules with α_t > 0): x̂ = (z − σ_t NN)/α_t. */
+  parametrization?: 'data' | 'eps';
 }
 
 /** Per-dimension standardisation y = (x − mean) / std applied to the data before the model. */
@@ -415,12 +417,16 @@ export function parseForwardConfig(raw: unknown, field = 'forward'): ForwardProc
 /** Validate a {@link PredictorConfig}; fills the defaults. */
 export function parsePredictorConfig(raw: unknown, field = 'predictor'): PredictorConfig {
   const obj = configObject(raw, field);
-  configKeys(obj, ['hidden', 'activation', 'init', 'offset'], field);
+  configKeys(obj, ['hidden', 'activation', 'init', 'offset', 'parametrization'], field);
+  const p = obj.parametrization ?? 'data';
+  if (p !== 'data' && p !== 'eps')
+    throw new ModelConfigError(`${field}.parametrization`, `expected "data" or "eps", ${describeValue(obj.parametrization)}`);
   return {
     hidden: configHidden(obj, 'hidden', field) ?? [64, 64, 64, 64],
     activation: configActivation(obj, 'activation', field) ?? 'selu',
     init: configInit(obj, 'init', field) ?? 'torch',
     offset: configNumber(obj, 'offset', field, (n) => n >= 0, 'a number ≥ 0') ?? 0.01,
+    parametrization: p,
   };
 }
 
@@ -495,12 +501,28 @@ export function createModel(config: ModelConfig): DiffusionModel {
         `the '${c.forward.kind}' process was built with dim ${parts.forward.dim}, the config says ${c.dim}`,
       );
     const p = c.predictor;
+    let schedule: Schedule | undefined;
+    if (p.parametrization === 'eps') {
+      if (!(parts.forward instanceof FixedGaussianProcess))
+        throw new ModelConfigError(
+          'predictor.parametrization',
+          `"eps" needs a fixed forward process (z = α_t x + σ_t ε), not '${c.forward.kind}'`,
+        );
+      schedule = parts.forward.schedule;
+      if (schedule.name === 'fm-ot' || schedule.name === 'cosine')
+        throw new ModelConfigError(
+          'predictor.parametrization',
+          `"eps" needs α_t > 0 up to t = 1; the ${schedule.name} schedule has α_1 = 0`,
+        );
+    }
     parts.predictor = new Predictor({
       dim: c.dim,
       hidden: p.hidden,
       activation: p.activation,
       init: p.init,
       offset: p.offset,
+      parametrization: p.parametrization,
+      schedule,
       rng: predictorRng,
     });
     parts.volatility = createVolatility(c.volatility, volatilityRng);
@@ -537,7 +559,13 @@ export function modelConfig(model: DiffusionModel, options: { seed?: number; sta
     format: MODEL_FORMAT,
     dim: model.dim,
     forward,
-    predictor: { hidden: [...o.hidden], activation: o.activation ?? 'selu', init: o.init ?? 'torch', offset: predictor.offset },
+    predictor: {
+      hidden: [...o.hidden],
+      activation: o.activation ?? 'selu',
+      init: o.init ?? 'torch',
+      offset: predictor.offset,
+      parametrization: predictor.parametrization,
+    },
     volatility: model.volatility.toConfig(),
     seed: options.seed ?? extras?.seed ?? 0,
   };

@@ -1,14 +1,25 @@
 /**
  * The data predictor x̂_θ(z, t) of the reverse process (nfdm-math §1.2):
  *
- *   x̂_θ(z, t) = (1 − t) z + (t + c) · NN_θ([z, e(t)]),   c = 0.01 by default,
+ *   'data' (default)  x̂_θ(z, t) = (1 − t) z + (t + c) · NN_θ([z, e(t)]),   c = 0.01 by default,
  *
- * so x̂ ≈ z near t = 0, which keeps the 1/σ² terms of the objective bounded. Shapes: z [B, D],
+ * so x̂ ≈ z near t = 0, which keeps the 1/σ² terms of the objective bounded; or, for fixed
+ * schedules z = α_t x + σ_t ε,
+ *
+ *   'eps'             x̂_θ(z, t) = (z − σ_t · NN_θ([z, e(t)])) / α_t   (NN predicts ε),
+ *
+ * the standard parametrisation of VP / sub-VP / VE models: x − x̂ = (σ_t/α_t)(NN − ε), so the
+ * bound's diffusion term is a λ′-weighted ε error and stays well conditioned where σ_t ≪ t
+ * (sub-VP has σ_t ≈ β_min t near 0, where the 'data' form needs NN exact to O(σ_t²)). It needs
+ * α_t > 0 on the whole time range (not fm-ot or cosine, whose α_1 = 0). Shapes: z [B, D],
  * t [B, 1] → [B, D]. The reverse drift plugs x̂ into the conditional reverse drift with x̂
  * held fixed (partials in t only).
  */
 import { type ActivationName, collectParameters, type InitScheme, type Module, type NamedVariables, type Rng, TimeMLP } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+import type { Schedule } from './forward/schedules.js';
+
+export type PredictorParametrization = 'data' | 'eps';
 
 /** What the bound and the samplers need of a predictor: x̂(z, t) for z [B, D], t [B, 1]. */
 export interface DataPredictor extends Module {
@@ -21,19 +32,30 @@ export interface PredictorOptions {
   hidden?: number[];
   activation?: ActivationName;
   init?: InitScheme;
-  /** The offset c in (t + c) (default 0.01). */
+  /** The offset c in (t + c) (default 0.01; 'data' only). */
   offset?: number;
+  /** 'data' (default) or 'eps' (needs `schedule`). */
+  parametrization?: PredictorParametrization;
+  /** The fixed schedule (α_t, σ_t) of an 'eps' predictor. */
+  schedule?: Schedule;
   rng?: Rng | number;
 }
 
 export class Predictor implements DataPredictor {
   readonly dim: number;
   readonly offset: number;
+  readonly parametrization: PredictorParametrization;
+  readonly schedule: Schedule | null;
   readonly net: TimeMLP;
 
   constructor(options: PredictorOptions) {
     this.dim = options.dim;
     this.offset = options.offset ?? 0.01;
+    this.parametrization = options.parametrization ?? 'data';
+    if (this.parametrization !== 'data' && this.parametrization !== 'eps')
+      throw new RangeError(`predictor parametrization must be 'data' or 'eps', got ${JSON.stringify(this.parametrization)}`);
+    this.schedule = options.schedule ?? null;
+    if (this.parametrization === 'eps' && !this.schedule) throw new RangeError("an 'eps' predictor needs the fixed schedule (α_t, σ_t)");
     this.net = new TimeMLP({
       dataDim: options.dim,
       outDim: options.dim,
@@ -47,12 +69,16 @@ export class Predictor implements DataPredictor {
   /** x̂(z, t), [B, D]. */
   predict(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
     const nn = this.net.apply(z as tf.Tensor2D, t as tf.Tensor2D);
+    if (this.parametrization === 'eps') {
+      const { alpha, sigma } = (this.schedule as Schedule).at(t, 0);
+      return tf.div(tf.sub(z, tf.mul(sigma, nn)), alpha) as tf.Tensor;
+    }
     return tf.add(tf.mul(tf.sub(1, t), z), tf.mul(tf.add(t, this.offset), nn)) as tf.Tensor;
   }
 
   toConfig() {
     const o = this.net.options;
-    return { hidden: o.hidden, activation: o.activation ?? 'selu', offset: this.offset };
+    return { hidden: o.hidden, activation: o.activation ?? 'selu', offset: this.offset, parametrization: this.parametrization };
   }
 
   parameters(): NamedVariables {

@@ -162,7 +162,7 @@ describe('createModel / modelConfig', () => {
       format: MODEL_FORMAT,
       dim: 2,
       forward: { kind: 'nfdm', delta: 0.01, hidden: [16, 16], activation: 'selu', init: 'torch' },
-      predictor: { hidden: [16, 16], activation: 'selu', init: 'torch', offset: 0.01 },
+      predictor: { hidden: [16, 16], activation: 'selu', init: 'torch', offset: 0.01, parametrization: 'data' },
       volatility: { kind: 'neural', hidden: [8], activation: 'selu', floor: 1e-3 },
       seed: 7,
       standardization: { mean: [0.5, -1], std: [2, 0.25] },

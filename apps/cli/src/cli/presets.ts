@@ -5,7 +5,7 @@
  * | -------- | --------------------------------------- | -------------------------------------- |
  * | `nfdm`   | learned (NFDM, μ and σ from one MLP)    | learned (softplus MLP)                 |
  * | `ndm`    | learned transform under linear log-SNR  | matched to the schedule                |
- * | `vp`     | fixed VP (DDPM) schedule                | matched (the VP-SDE's g)               |
+ * | `vp`     | fixed VP (DDPM) schedule, ε-predictor   | matched (the VP-SDE's g)               |
  * | `subvp`  | fixed sub-VP schedule                   | matched                                |
  * | `ve`     | fixed VE schedule                       | matched                                |
  * | `cosine` | fixed cosine schedule                   | matched                                |
@@ -155,7 +155,11 @@ export function presetConfig(name: ModelName, options: PresetOptions): AnyModelC
       forward = { kind: 'fixed', schedule: { name } };
       volatility = { kind: 'matched', schedule: { name } };
   }
-  const config: ModelConfig = { format: MODEL_FORMAT, dim, forward, predictor: { hidden: [...hidden] }, volatility, seed };
+  // VP, sub-VP and VE predict ε (x̂ = (z − σ_t NN)/α_t), their standard parametrisation: the
+  // 'data' form is ill-conditioned where σ_t ≪ t (sub-VP). fm and cosine have α_1 = 0: 'data'.
+  const eps = name === 'vp' || name === 'subvp' || name === 've';
+  const predictor: ModelConfig['predictor'] = eps ? { hidden: [...hidden], parametrization: 'eps' } : { hidden: [...hidden] };
+  const config: ModelConfig = { format: MODEL_FORMAT, dim, forward, predictor, volatility, seed };
   if (options.standardization) config.standardization = options.standardization;
   return config;
 }

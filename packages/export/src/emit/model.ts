@@ -78,6 +78,13 @@ export function emitPredictor(
   dz: string | null = null,
 ): { v: string; s: string | null } {
   const nn = emitTimeMLP(g, predictor.net as TimeMLP, { x: z, xs: dz, t, timeTangent: false }, 'predictor');
+  if (predictor.parametrization === 'eps' && predictor.schedule) {
+    // x̂ = (z − σ_t NN)/α_t; α, σ do not depend on z, so the tangent is (dz − σ_t NN′)/α_t.
+    const sch = emitSchedule(g, predictor.schedule, t);
+    const v = g.div(g.sub(z, g.mul(sch.sigma, nn.v)), sch.alpha);
+    const s = dz === null ? null : g.div(g.sub(dz, g.mul(sch.sigma, nn.s as string)), sch.alpha);
+    return { v, s };
+  }
   const one = g.sub(1, t);
   const scale = g.add(t, predictor.offset);
   const v = g.add(g.mul(one, z), g.mul(scale, nn.v));
