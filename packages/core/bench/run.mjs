@@ -39,11 +39,12 @@ const result = {
 for (const backend of ['wasm', 'cpu']) {
   log(`MLP with tangents on ${backend} (reps ${reps})`);
   // The default-gradient reference runs on wasm only: on cpu its transposed matMuls take minutes.
+  // tfjs-cpu is a plain-JS fallback (seconds per step at width 256): a few reps show its scale.
   result.mlpTangents[backend] = node('mlp-tangents.mjs', [
     '--backend',
     backend,
     '--reps',
-    reps,
+    backend === 'cpu' ? String(Math.min(Number(reps), 3)) : reps,
     '--reference',
     backend === 'wasm' ? 'yes' : 'no',
     // The native kernels do not depend on the tfjs backend: measure them once, next to wasm.
