@@ -48,6 +48,13 @@ const lines = [
   'figures measured in the same run on the same machine. Medians over the stated repetitions. A load',
   'average above ~1 means other work shared the two cores, which makes every figure noisier.',
   '',
+  'Method: each workload runs in its own Node process (warm-up first, then timed repetitions; medians);',
+  'kernels/step and peak tensor bytes come from one `tf.profile` of a step (a kernel is one tfjs launch,',
+  '~35 µs on wasm; the native MLP op is one kernel); PyTorch (shared/bench/torch_reference.py and',
+  'packages/core/bench/torch_mlp_tangents.py, /usr/bin/python3) runs the same network or step right after',
+  'ours with `torch.set_num_threads` as stated. The native rows use @nfdm/native (built for this CPU with',
+  '-march=native); the tfjs rows the same code with `NFDM_NATIVE=0`.',
+  '',
 ];
 for (const s of suites) {
   const loadNote =
@@ -114,17 +121,22 @@ for (const s of suites) {
   }
   if (s.sampler) {
     const x = s.sampler;
+    const best = Math.min(...[x.torch_ms, x.torch_2threads_ms].filter((v) => typeof v === 'number'));
+    const r = (ms, ref) => (typeof ms === 'number' && Number.isFinite(ref) ? fmt(ref / ms, 2) : '—');
     lines.push(
       `### Sampler: ${x.n} points × ${x.steps} ${x.solver} steps (${x.mode}), medians of ${x.reps}`,
       '',
-      '| engine | ms | PyTorch / engine |',
-      '|---|---|---|',
-      `| ONNX runtime, one-call Loop graph | ${fmt(x.onnx_loop_ms, 0)} | ${fmt(x.ratio_onnx_loop_vs_torch, 2)} |`,
-      `| ONNX runtime, Loop graph, 2 intra-op threads | ${fmt(x.onnx_loop_2threads_ms, 0)} | ${fmt(x.ratio_onnx_loop_2threads_vs_torch_2threads, 2)} (vs PyTorch 2 threads) |`,
-      `| ONNX runtime, stepwise | ${fmt(x.onnx_stepwise_ms, 0)} | ${fmt(x.ratio_onnx_stepwise_vs_torch, 2)} |`,
-      `| tfjs (${x.tfjs_backend}) | ${fmt(x.tfjs_ms, 0)} | ${fmt(x.ratio_tfjs_vs_torch, 2)} |`,
-      `| PyTorch reference (1 thread) | ${fmt(x.torch_ms, 0)} | 1.00 |`,
-      `| PyTorch reference (2 threads) | ${fmt(x.torch_2threads_ms, 0)} | — |`,
+      "Speed-ups are PyTorch's time over the engine's: thread for thread (1-thread engines vs PyTorch with 1 thread,",
+      "2-thread engines vs PyTorch with 2 threads), and against PyTorch's best thread setting on this machine.",
+      '',
+      '| engine | ms | × vs PyTorch, same threads | × vs PyTorch, best setting |',
+      '|---|---|---|---|',
+      `| ONNX runtime, one-call Loop graph (1 thread) | ${fmt(x.onnx_loop_ms, 0)} | ${r(x.onnx_loop_ms, x.torch_ms)} | ${r(x.onnx_loop_ms, best)} |`,
+      `| ONNX runtime, one-call Loop graph (2 threads) | ${fmt(x.onnx_loop_2threads_ms, 0)} | ${r(x.onnx_loop_2threads_ms, x.torch_2threads_ms)} | ${r(x.onnx_loop_2threads_ms, best)} |`,
+      `| ONNX runtime, stepwise (1 thread) | ${fmt(x.onnx_stepwise_ms, 0)} | ${r(x.onnx_stepwise_ms, x.torch_ms)} | ${r(x.onnx_stepwise_ms, best)} |`,
+      `| tfjs (${x.tfjs_backend}) | ${fmt(x.tfjs_ms, 0)} | ${r(x.tfjs_ms, x.torch_ms)} | ${r(x.tfjs_ms, best)} |`,
+      `| PyTorch reference (1 thread) | ${fmt(x.torch_ms, 0)} | 1.00 | ${r(x.torch_ms, best)} |`,
+      `| PyTorch reference (2 threads) | ${fmt(x.torch_2threads_ms, 0)} | 1.00 | ${r(x.torch_2threads_ms, best)} |`,
       '',
     );
   }
