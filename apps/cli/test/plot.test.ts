@@ -65,4 +65,14 @@ describe('plots', () => {
     expect(Array.from(png.subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
     expect(pngSize(png)).toEqual({ width: 600, height: 400 });
   });
+
+  it('renders points far outside the bounds (a diverged sample) without failing, off the picture', () => {
+    const bounds = { xMin: -1, xMax: 1, yMin: -1, yMax: 1 };
+    const svg = scatterSvg([{ points: [0, 0, 1e30, -1e30, -3e38, 5] }], { width: 300, height: 300, bounds });
+    for (const m of svg.matchAll(/c[xy]="([-\d.e+]+)"/g)) expect(Math.abs(Number(m[1]))).toBeLessThanOrEqual(1500);
+    const png = svgToPng(svg, 300);
+    expect(pngSize(png)).toEqual({ width: 300, height: 300 });
+    const paths = new Float32Array([0, 0, 1e30, 1e30]);
+    expect(pngSize(svgToPng(trajectorySvg(paths, 2, 1, { width: 200, height: 200, bounds }), 200)).width).toBe(200);
+  });
 });

@@ -71,13 +71,17 @@ class Canvas {
     this.width = frame.width ?? 640;
     this.height = frame.height ?? 640;
   }
+  /**
+   * Pixel coordinates. Points far outside the bounds (a diverged sample at 1e30) are clamped to a
+   * few canvas sizes away, still off the picture: huge coordinates make the rasteriser fail.
+   */
   px(x: number): number {
     const { xMin, xMax } = this.bounds;
-    return MARGIN.left + ((x - xMin) / (xMax - xMin)) * (this.width - MARGIN.left - MARGIN.right);
+    return clampPixel(MARGIN.left + ((x - xMin) / (xMax - xMin)) * (this.width - MARGIN.left - MARGIN.right), this.width);
   }
   py(y: number): number {
     const { yMin, yMax } = this.bounds;
-    return this.height - MARGIN.bottom - ((y - yMin) / (yMax - yMin)) * (this.height - MARGIN.top - MARGIN.bottom);
+    return clampPixel(this.height - MARGIN.bottom - ((y - yMin) / (yMax - yMin)) * (this.height - MARGIN.top - MARGIN.bottom), this.height);
   }
   add(element: string): void {
     this.body.push(element);
@@ -129,6 +133,11 @@ function legend(canvas: Canvas, entries: Array<{ label?: string; color: string }
 }
 
 /** Scatter plot of one or more 2-D point sets (e.g. samples over data). */
+/** Clamp a pixel coordinate to [−4·size, 5·size] (NaN stays NaN, for the callers' finiteness checks). */
+export function clampPixel(v: number, size: number): number {
+  return Number.isNaN(v) ? v : Math.min(5 * size, Math.max(-4 * size, v));
+}
+
 export function scatterSvg(series: PointSeries[], frame: Frame = {}): string {
   const canvas = new Canvas(frame, frame.bounds ?? fitBounds(series.map((s) => s.points)));
   const entries: Array<{ label?: string; color: string }> = [];

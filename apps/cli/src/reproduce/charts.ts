@@ -2,7 +2,9 @@
  * Two small SVG charts the plot module lacks: lines over a (log) x axis with error bars (a
  * metric against NFE), and 2-D trajectories with a disc obstacle drawn on top.
  */
+
 import type { Bounds } from '../plot/svg.js';
+import { clampPixel } from '../plot/svg.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const M = { left: 64, right: 130, top: 34, bottom: 44 };
@@ -51,8 +53,8 @@ export function lineChartSvg(
   const padX = (x1 - x0) * 0.04;
   x0 -= padX;
   x1 += padX;
-  const px = (x: number) => M.left + ((fx(x) - x0) / (x1 - x0)) * (W - M.left - M.right);
-  const py = (y: number) => H - M.bottom - ((fy(y) - y0) / (y1 - y0)) * (H - M.top - M.bottom);
+  const px = (x: number) => clampPixel(M.left + ((fx(x) - x0) / (x1 - x0)) * (W - M.left - M.right), W);
+  const py = (y: number) => clampPixel(H - M.bottom - ((fy(y) - y0) / (y1 - y0)) * (H - M.top - M.bottom), H);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
     '<rect width="100%" height="100%" fill="white"/>',
@@ -123,8 +125,8 @@ export function trajectoriesWithDiscSvg(
   const top = 28;
   const { xMin, xMax, yMin, yMax } = options.bounds;
   const size = W - 2 * m;
-  const px = (x: number) => m + ((x - xMin) / (xMax - xMin)) * size;
-  const py = (y: number) => top + size - ((y - yMin) / (yMax - yMin)) * size;
+  const px = (x: number) => clampPixel(m + ((x - xMin) / (xMax - xMin)) * size, size);
+  const py = (y: number) => clampPixel(top + size - ((y - yMin) / (yMax - yMin)) * size, size);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + top - m}" viewBox="0 0 ${W} ${H + top - m}">`,
     '<rect width="100%" height="100%" fill="white"/>',
