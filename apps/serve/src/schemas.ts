@@ -82,6 +82,26 @@ const modelInfo = {
 /** A number, or null where a computed value is not finite. */
 const numberOrNull = { type: ['number', 'null'] } as const;
 
+/** The 200 body of /samples and /transport: the points and how they were computed. */
+function pointsResponse(samplesDescription: string) {
+  return {
+    type: 'object',
+    properties: {
+      model: { type: 'string' },
+      samples: { type: 'array', items: { type: 'array', items: numberOrNull }, description: samplesDescription },
+      n: { type: 'integer' },
+      dim: { type: 'integer' },
+      steps: { type: 'integer' },
+      solver: { type: 'string' },
+      mode: { type: 'string' },
+      seed: { type: 'integer' },
+      engine: { type: 'string', enum: ['stepwise', 'loop'] },
+      nfe: { type: 'integer', description: 'Field evaluations.' },
+      ms: { type: 'number', description: 'Computation time in milliseconds (excluding queueing).' },
+    },
+  } as const;
+}
+
 export function buildSchemas(limits: ServeLimits, maxDim: number) {
   return {
     healthz: {
@@ -147,26 +167,7 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
         },
       },
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            model: { type: 'string' },
-            samples: {
-              type: 'array',
-              items: { type: 'array', items: numberOrNull },
-              description: 'n rows of dim numbers (float32 values).',
-            },
-            n: { type: 'integer' },
-            dim: { type: 'integer' },
-            steps: { type: 'integer' },
-            solver: { type: 'string' },
-            mode: { type: 'string' },
-            seed: { type: 'integer' },
-            engine: { type: 'string', enum: ['stepwise', 'loop'] },
-            nfe: { type: 'integer', description: 'Field evaluations.' },
-            ms: { type: 'number', description: 'Computation time in milliseconds (excluding queueing).' },
-          },
-        },
+        200: pointsResponse('n rows of dim numbers (float32 values).'),
         ...errors,
       },
     },
@@ -252,26 +253,7 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
         },
       },
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            model: { type: 'string' },
-            samples: {
-              type: 'array',
-              items: { type: 'array', items: numberOrNull },
-              description: 'One generated target per source (float32 values, data space).',
-            },
-            n: { type: 'integer' },
-            dim: { type: 'integer' },
-            steps: { type: 'integer' },
-            solver: { type: 'string' },
-            mode: { type: 'string' },
-            seed: { type: 'integer' },
-            engine: { type: 'string', enum: ['stepwise', 'loop'] },
-            nfe: { type: 'integer', description: 'Field evaluations.' },
-            ms: { type: 'number', description: 'Computation time in milliseconds (excluding queueing).' },
-          },
-        },
+        200: pointsResponse('One generated target per source (float32 values, data space).'),
         ...errors,
       },
     },

@@ -373,12 +373,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
       );
     }
     if (model.family === 'diffflow') return diffflowSamples(request, entry, model, body);
-    const mode: Mode = body.mode ?? (body.solver === undefined || body.solver === 'euler-maruyama' ? 'sde' : 'ode');
-    const solver: Solver = body.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
-    const valid: readonly string[] = mode === 'ode' ? ODE_SOLVERS : SDE_SOLVERS;
-    if (!valid.includes(solver)) {
-      throw new HttpError(400, 'INVALID_SOLVER', `solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);
-    }
+    const { mode, solver } = solverChoice(body);
     const engine = sampleEngine(model, solver, mode);
     if (engine === null) {
       throw new HttpError(
@@ -390,13 +385,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
     const steps = body.steps ?? Math.min(100, limits.maxSteps);
     const seed = body.seed ?? 0;
     const { n } = body;
-    if (engine === 'loop' && mode === 'sde' && steps * n * entry.info.dim > MAX_LOOP_NOISE) {
-      throw new HttpError(
-        400,
-        'TOO_LARGE',
-        `steps × n × dim = ${steps * n * entry.info.dim} exceeds ${MAX_LOOP_NOISE} for the one-call SDE sampler of '${entry.name}'; use fewer steps or samples`,
-      );
-    }
+    checkLoopNoise(engine, mode, steps, n, entry, 'samples');
     let ms = 0;
     const result = await compute(request, async (signal) => {
       const t0 = performance.now();
@@ -530,12 +519,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
       );
     }
     const body = request.body;
-    const mode: Mode = body.mode ?? (body.solver === undefined || body.solver === 'euler-maruyama' ? 'sde' : 'ode');
-    const solver: Solver = body.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
-    const valid: readonly string[] = mode === 'ode' ? ODE_SOLVERS : SDE_SOLVERS;
-    if (!valid.includes(solver)) {
-      throw new HttpError(400, 'INVALID_SOLVER', `solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);
-    }
+    const { mode, solver } = solverChoice(body);
     const engine = transportEngine(model, solver, mode);
     if (engine === null) {
       throw new HttpError(
@@ -549,13 +533,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
     const steps = body.steps ?? Math.min(100, limits.maxSteps);
     const seed = body.seed ?? 0;
     const n = sources.length;
-    if (engine === 'loop' && mode === 'sde' && steps * n * entry.info.dim > MAX_LOOP_NOISE) {
-      throw new HttpError(
-        400,
-        'TOO_LARGE',
-        `steps × n × dim = ${steps * n * entry.info.dim} exceeds ${MAX_LOOP_NOISE} for the one-call SDE sampler of '${entry.name}'; use fewer steps or sources`,
-      );
-    }
+    checkLoopNoise(engine, mode, steps, n, entry, 'sources');
     let ms = 0;
     const result = await compute(request, async (signal) => {
       const t0 = performance.now();
@@ -602,4 +580,33 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
   });
 
   return app as NfdmServer;
+}
+
+/** Mode and solver of a sampling/transport request (defaults: SDE with Euler–Maruyama, ODE with Euler); 400 when they do not match. */
+function solverChoice(body: { mode?: Mode; solver?: Solver }): { mode: Mode; solver: Solver } {
+  const mode: Mode = body.mode ?? (body.solver === undefined || body.solver === 'euler-maruyama' ? 'sde' : 'ode');
+  const solver: Solver = body.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
+  const valid: readonly string[] = mode === 'ode' ? ODE_SOLVERS : SDE_SOLVERS;
+  if (!valid.includes(solver)) {
+    throw new HttpError(400, 'INVALID_SOLVER', `solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);
+  }
+  return { mode, solver };
+}
+
+/** 400 when the one-call SDE graph would need a noise input larger than {@link MAX_LOOP_NOISE}. */
+function checkLoopNoise(
+  engine: string,
+  mode: Mode,
+  steps: number,
+  n: number,
+  entry: { name: string; info: { dim: number } },
+  rows: string,
+): void {
+  if (engine === 'loop' && mode === 'sde' && steps * n * entry.info.dim > MAX_LOOP_NOISE) {
+    throw new HttpError(
+      400,
+      'TOO_LARGE',
+      `steps × n × dim = ${steps * n * entry.info.dim} exceeds ${MAX_LOOP_NOISE} for the one-call SDE sampler of '${entry.name}'; use fewer steps or ${rows}`,
+    );
+  }
 }

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOnnxModel, type OnnxModel } from '@nfdm/export/runtime';
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ComputePool, createServer, DEFAULT_LIMITS, type NfdmServer, resolveLimits, ServeConfigError } from '../src/index.js';
+import { expectError, postJson, rows } from './http.js';
 
 const modelsDir = inject('modelsDir');
 const LIMITS = { maxN: 2_000, maxSteps: 400, maxPoints: 300, bodyLimit: 32 * 1024, timeoutMs: 20_000 };
@@ -30,30 +30,7 @@ afterAll(async () => {
   await vp3?.dispose();
 });
 
-const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({
-    method: 'POST',
-    url,
-    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-    headers: { 'content-type': 'application/json', ...headers },
-  });
-
-/** Rows of a row-major [n, dim] array. */
-function rows(flat: ArrayLike<number>, dim: number): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < flat.length; i += dim) out.push(Array.from({ length: dim }, (_, d) => flat[i + d]));
-  return out;
-}
-
-function expectError(res: LightMyRequestResponse, status: number, code?: string, message?: RegExp) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  const body = res.json();
-  expect(body).toMatchObject({ statusCode: status, error: expect.any(String), message: expect.any(String) });
-  if (code) expect(body.code).toBe(code);
-  if (message) expect(body.message).toMatch(message);
-  return body;
-}
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) => postJson(app, url, payload, headers);
 
 describe('health, models, metrics, OpenAPI', () => {
   it('GET /healthz and /readyz', async () => {

@@ -5,10 +5,10 @@
  */
 import { join } from 'node:path';
 import { loadOnnxBridge, loadOnnxDiffFlow, type OnnxBridgeModel, type OnnxDiffFlowModel } from '@nfdm/export/runtime';
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServer, type NfdmServer } from '../src/index.js';
 import { FLOW_GRID, FLOW_STD } from './fixtures.js';
+import { expectError, postJson, rows } from './http.js';
 
 const modelsDir = inject('modelsDir');
 const LIMITS = { maxN: 500, maxSteps: 200, maxPoints: 300, bodyLimit: 64 * 1024, timeoutMs: 20_000 };
@@ -29,29 +29,7 @@ afterAll(async () => {
   await flow?.dispose();
 });
 
-const post = (url: string, payload: unknown) =>
-  app.inject({
-    method: 'POST',
-    url,
-    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-    headers: { 'content-type': 'application/json' },
-  });
-
-function rows(flat: ArrayLike<number>, dim: number): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < flat.length; i += dim) out.push(Array.from({ length: dim }, (_, d) => flat[i + d]));
-  return out;
-}
-
-function expectError(res: LightMyRequestResponse, status: number, code?: string, message?: RegExp) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  const body = res.json();
-  expect(body).toMatchObject({ statusCode: status, error: expect.any(String), message: expect.any(String) });
-  if (code) expect(body.code).toBe(code);
-  if (message) expect(body.message).toMatch(message);
-  return body;
-}
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) => postJson(app, url, payload, headers);
 
 const SOURCES = [
   [0, 0],

@@ -38,6 +38,7 @@ import {
   INIT_SCHEMES,
   type InitScheme,
   loadParameters,
+  type Module,
   Rng,
   saveParameters,
   writeFileAtomic,
@@ -583,9 +584,13 @@ export function saveModel(
   dir: string,
   options: { seed?: number; standardization?: Standardization | null } = {},
 ): ModelConfig {
-  const config = modelConfig(model, options);
+  return writeModelFolder(model, dir, modelConfig(model, options));
+}
+
+/** Write a model folder: `weights.safetensors`, then `config.json`, each atomically. Returns `config`. */
+export function writeModelFolder<C extends { format: string }>(model: Module, dir: string, config: C): C {
   mkdirSync(dir, { recursive: true });
-  saveParameters(model, join(dir, MODEL_WEIGHTS_FILE), { format: MODEL_FORMAT });
+  saveParameters(model, join(dir, MODEL_WEIGHTS_FILE), { format: config.format });
   writeFileAtomic(join(dir, MODEL_CONFIG_FILE), new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
   return config;
 }
@@ -612,12 +617,16 @@ export function readConfigJson(dir: string): unknown {
 
 /** Read and validate `dir/config.json` as a {@link ModelConfig}. Throws {@link ModelFileError} naming the file. */
 export function readModelConfig(dir: string): ModelConfig {
-  const path = join(dir, MODEL_CONFIG_FILE);
+  return readValidatedConfig(dir, parseModelConfig);
+}
+
+/** `dir/config.json` through `parse`; a {@link ModelConfigError} becomes a {@link ModelFileError} naming the file. */
+export function readValidatedConfig<C>(dir: string, parse: (raw: unknown) => C): C {
   const raw = readConfigJson(dir);
   try {
-    return parseModelConfig(raw);
+    return parse(raw);
   } catch (error) {
-    if (error instanceof ModelConfigError) throw new ModelFileError(path, error.message, { cause: error });
+    if (error instanceof ModelConfigError) throw new ModelFileError(join(dir, MODEL_CONFIG_FILE), error.message, { cause: error });
     throw error;
   }
 }
@@ -629,11 +638,18 @@ export function readModelConfig(dir: string): ModelConfig {
  * tensor at fault).
  */
 export function loadModel(dir: string): DiffusionModel {
-  const config = readModelConfig(dir);
+  return readModelFolder(dir, readModelConfig(dir), createModel);
+}
+
+/**
+ * Build a model from its validated `config` with `create` and load `dir/weights.safetensors`
+ * into it; nothing leaks on failure, and every failure is one {@link ModelFileError} naming the file.
+ */
+export function readModelFolder<C, M extends Module & { dispose(): void }>(dir: string, config: C, create: (config: C) => M): M {
   const configPath = join(dir, MODEL_CONFIG_FILE);
-  let model: DiffusionModel;
+  let model: M;
   try {
-    model = createModel(config);
+    model = create(config);
   } catch (error) {
     throw new ModelFileError(configPath, (error as Error).message, { cause: error });
   }

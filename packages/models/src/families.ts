@@ -4,23 +4,19 @@
  * folder layout (config.json + weights.safetensors) and are told apart by the config's
  * `format`. These functions build, describe, save and load any of them.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadParameters, saveParameters, writeFileAtomic } from '@nfdm/core';
 import { BRIDGE_FORMAT, type BridgeModelConfig, bridgeModelConfig, createBridgeModel, parseBridgeConfig } from './bridge/config.js';
 import { BridgeModel } from './bridge/model.js';
 import {
   createModel,
-  MODEL_CONFIG_FILE,
   MODEL_FORMAT,
-  MODEL_WEIGHTS_FILE,
   type ModelConfig,
   ModelConfigError,
-  ModelFileError,
   modelConfig,
   parseModelConfig,
-  readConfigJson,
+  readModelFolder,
+  readValidatedConfig,
   type Standardization,
+  writeModelFolder,
 } from './config.js';
 import {
   createDiffFlowModel,
@@ -104,40 +100,15 @@ export function saveAnyModel(
   dir: string,
   options: { seed?: number; standardization?: Standardization | null } = {},
 ): AnyModelConfig {
-  const config = anyModelConfig(model, options);
-  mkdirSync(dir, { recursive: true });
-  saveParameters(model, join(dir, MODEL_WEIGHTS_FILE), { format: config.format });
-  writeFileAtomic(join(dir, MODEL_CONFIG_FILE), new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
-  return config;
+  return writeModelFolder(model, dir, anyModelConfig(model, options));
 }
 
 /** Read and validate the config of a model folder of any family. */
 export function readAnyModelConfig(dir: string): AnyModelConfig {
-  const raw = readConfigJson(dir);
-  try {
-    return parseAnyModelConfig(raw);
-  } catch (error) {
-    if (error instanceof ModelConfigError) throw new ModelFileError(join(dir, MODEL_CONFIG_FILE), error.message, { cause: error });
-    throw error;
-  }
+  return readValidatedConfig(dir, parseAnyModelConfig);
 }
 
 /** Load a model folder of any family (config checked field by field, weights tensor by tensor). */
 export function loadAnyModel(dir: string): AnyModel {
-  const config = readAnyModelConfig(dir);
-  const configPath = join(dir, MODEL_CONFIG_FILE);
-  let model: AnyModel;
-  try {
-    model = createAnyModel(config);
-  } catch (error) {
-    throw new ModelFileError(configPath, (error as Error).message, { cause: error });
-  }
-  const weightsPath = join(dir, MODEL_WEIGHTS_FILE);
-  try {
-    loadParameters(model, weightsPath);
-  } catch (error) {
-    model.dispose();
-    throw new ModelFileError(weightsPath, `${(error as Error).message} (config: ${configPath})`, { cause: error });
-  }
-  return model;
+  return readModelFolder(dir, readAnyModelConfig(dir), createAnyModel);
 }

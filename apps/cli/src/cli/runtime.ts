@@ -288,6 +288,9 @@ export interface Drawn {
 
 const SAMPLE_CHUNK = 8192;
 
+/** Solver counters at zero, to add chunks' counters into. */
+const zeroStats = (): SolveStats => ({ nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 });
+
 /** Draw n samples (in chunks unless trajectories are asked for), back in data units. */
 export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoice, seed: number, trajectory = false): Drawn {
   if (opened.model instanceof DiffFlowModel) {
@@ -301,7 +304,7 @@ export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoic
   const D = config.dim;
   const std = standardizationOf(config);
   const samples = new Float32Array(n * D);
-  const stats: SolveStats = { nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 };
+  const stats = zeroStats();
   const chunk = trajectory ? n : SAMPLE_CHUNK;
   let traj: Float32Array | undefined;
   let times: number[] | undefined;
@@ -343,12 +346,7 @@ export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoic
       tf.dispose([r.samples, r.trajectory ?? []]);
     }
   }
-  const bad = samples.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    throw new CliError(
-      `sampling diverged: sample ${Math.floor(bad / D) + 1} is not finite (${choice.label}); try more --steps or another --solver`,
-    );
-  }
+  checkFiniteSamples(samples, D, choice.label);
   return { samples, n, dim: D, trajectory: traj, times, stats };
 }
 
@@ -367,7 +365,7 @@ export function logDensity(
   const logDet = std ? standardizationLogDet(std) : 0;
   const batch = options.batch ?? 4096;
   const logp = new Float64Array(x.n);
-  const stats: SolveStats = { nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 };
+  const stats = zeroStats();
   for (let start = 0, k = 0; start < x.n; start += batch, k++) {
     const size = Math.min(batch, x.n - start);
     const raw = tf.tensor2d(x.data.subarray(start * x.dim, (start + size) * x.dim), [size, x.dim]);
@@ -393,8 +391,6 @@ export function standardizationOf(config: AnyModelConfig): Standardization | und
 /** Why a bridge has no density of its own. */
 export const BRIDGE_NO_DENSITY =
   'a bridge (nfbm) is a conditional transport from source to target points; it has no marginal density to evaluate (use its bound or the endpoint metrics)';
-
-const zeroStats = (): SolveStats => ({ nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 });
 
 function checkFiniteSamples(samples: Float32Array, D: number, label: string): void {
   const bad = samples.findIndex((v) => !Number.isFinite(v));

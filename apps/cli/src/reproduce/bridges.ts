@@ -27,7 +27,7 @@ import {
   meanSe,
   overSeeds,
   pm,
-  RESULT_FORMAT,
+  resultBase,
   runSettings,
   type Stat,
   type SuiteContext,
@@ -260,13 +260,7 @@ export async function runBridges(ctx: SuiteContext): Promise<BridgeResult> {
     runs: entries.map((e) => `${e.run}/run.json`),
   });
   return {
-    format: RESULT_FORMAT,
-    experiment: 'bridges',
-    budget: ctx.budget.name,
-    seconds: (performance.now() - started) / 1000,
-    finished: new Date().toISOString(),
-    figures,
-    config,
+    ...resultBase(ctx, 'bridges', started, figures, config),
     source: b.source,
     target: b.target,
     seeds: b.seeds,

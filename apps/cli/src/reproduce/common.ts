@@ -155,6 +155,25 @@ export interface ExperimentResultBase {
   config: string;
 }
 
+/** The common part of an experiment's result, stamped now (`started` is its performance.now() at start). */
+export function resultBase<E extends ExperimentName>(
+  ctx: SuiteContext,
+  experiment: E,
+  started: number,
+  figures: string[],
+  config: string,
+): ExperimentResultBase & { experiment: E } {
+  return {
+    format: RESULT_FORMAT,
+    experiment,
+    budget: ctx.budget.name,
+    seconds: (performance.now() - started) / 1000,
+    finished: new Date().toISOString(),
+    figures,
+    config,
+  };
+}
+
 export function writeResult(out: string, result: ExperimentResultBase): void {
   writeJson(resultPath(out, result.experiment), result);
 }

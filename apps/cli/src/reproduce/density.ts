@@ -20,7 +20,7 @@ import {
   meanSe,
   overSeeds,
   pm,
-  RESULT_FORMAT,
+  resultBase,
   runSettings,
   type Stat,
   type SuiteContext,
@@ -167,13 +167,7 @@ export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
   };
   writeJson(join(ctx.out, config), settings);
   return {
-    format: RESULT_FORMAT,
-    experiment: 'density',
-    budget: ctx.budget.name,
-    seconds: (performance.now() - started) / 1000,
-    finished: new Date().toISOString(),
-    figures,
-    config,
+    ...resultBase(ctx, 'density', started, figures, config),
     datasets: [...b.datasets],
     models,
     diffflowDatasets: [...(b.diffflowDatasets ?? b.datasets)],

@@ -22,7 +22,7 @@ import {
   meanSe,
   overSeeds,
   pm,
-  RESULT_FORMAT,
+  resultBase,
   runSettings,
   type Stat,
   type SuiteContext,
@@ -167,13 +167,7 @@ export async function runFewstep(ctx: SuiteContext): Promise<FewstepResult> {
     runs: entries.map((e) => `${e.run}/run.json`),
   });
   return {
-    format: RESULT_FORMAT,
-    experiment: 'fewstep',
-    budget: ctx.budget.name,
-    seconds: (performance.now() - started) / 1000,
-    finished: new Date().toISOString(),
-    figures,
-    config,
+    ...resultBase(ctx, 'fewstep', started, figures, config),
     datasets: [...b.datasets],
     models,
     seeds: b.seeds,

@@ -18,7 +18,7 @@ import {
   mdTable,
   overSeeds,
   pm,
-  RESULT_FORMAT,
+  resultBase,
   runSettings,
   type Stat,
   type SuiteContext,
@@ -126,13 +126,7 @@ export async function runImages(ctx: SuiteContext): Promise<ImageResult> {
     runs: entries.map((e) => `${e.run}/run.json`),
   });
   return {
-    format: RESULT_FORMAT,
-    experiment: 'images',
-    budget: ctx.budget.name,
-    seconds: (performance.now() - started) / 1000,
-    finished: new Date().toISOString(),
-    figures,
-    config,
+    ...resultBase(ctx, 'images', started, figures, config),
     data: DATA,
     dim: test.dim,
     testImages: test.n,

@@ -13,8 +13,7 @@
 import * as ort from 'onnxruntime-node';
 import { type Field, type IntegrationStats, integrateFixed, integrateSde, TABLEAUX } from './integrate.js';
 import {
-  createSessions,
-  familyOf,
+  familySessions,
   flatten,
   type GraphEntry,
   type LoadOnnxOptions,
@@ -55,18 +54,11 @@ export interface TransportResult {
   stats: IntegrationStats;
 }
 
-const BRIDGE_RUNTIME_GRAPHS = new Set(['bridge_velocity', 'bridge_drift', 'bridge_sampler_euler_ode', 'bridge_sampler_euler_sde']);
+const BRIDGE_RUNTIME_GRAPHS = ['bridge_velocity', 'bridge_drift', 'bridge_sampler_euler_ode', 'bridge_sampler_euler_sde'];
 
 /** @internal Load a bridge from already-read graph entries. */
 export async function bridgeFromEntries(entries: GraphEntry[], options: LoadOnnxOptions = {}): Promise<OnnxBridgeModel> {
-  const wrong = entries.find((e) => familyOf(e.meta.kind) !== 'nfbm');
-  if (wrong) throw new OnnxRuntimeError(`${wrong.origin}: not an NFBM export (kind '${wrong.meta.kind}')`);
-  const { metadata, sessions } = await createSessions(
-    entries,
-    options,
-    (g) => BRIDGE_RUNTIME_GRAPHS.has(g),
-    'bridge_velocity, bridge_drift or bridge_sampler_*',
-  );
+  const { metadata, sessions } = await familySessions(entries, options, 'nfbm', 'an NFBM', BRIDGE_RUNTIME_GRAPHS);
   return new OnnxBridgeModel(metadata, sessions);
 }
 

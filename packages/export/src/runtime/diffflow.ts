@@ -13,8 +13,7 @@
 import * as ort from 'onnxruntime-node';
 import type { IntegrationStats } from './integrate.js';
 import {
-  createSessions,
-  familyOf,
+  familySessions,
   type GraphEntry,
   type LoadOnnxOptions,
   type ModelMetadata,
@@ -49,18 +48,11 @@ export interface DiffFlowRuntimeSampleResult {
   stats: IntegrationStats;
 }
 
-const DIFFFLOW_RUNTIME_GRAPHS = new Set(['diffflow_drift', 'diffflow_score', 'diffflow_sampler_sde', 'diffflow_sampler_ode']);
+const DIFFFLOW_RUNTIME_GRAPHS = ['diffflow_drift', 'diffflow_score', 'diffflow_sampler_sde', 'diffflow_sampler_ode'];
 
 /** @internal Load a DiffFlow model from already-read graph entries. */
 export async function diffflowFromEntries(entries: GraphEntry[], options: LoadOnnxOptions = {}): Promise<OnnxDiffFlowModel> {
-  const wrong = entries.find((e) => familyOf(e.meta.kind) !== 'diffflow');
-  if (wrong) throw new OnnxRuntimeError(`${wrong.origin}: not a DiffFlow export (kind '${wrong.meta.kind}')`);
-  const { metadata, sessions } = await createSessions(
-    entries,
-    options,
-    (g) => DIFFFLOW_RUNTIME_GRAPHS.has(g),
-    'diffflow_drift, diffflow_score or diffflow_sampler_*',
-  );
+  const { metadata, sessions } = await familySessions(entries, options, 'diffflow', 'a DiffFlow', DIFFFLOW_RUNTIME_GRAPHS);
   return new OnnxDiffFlowModel(metadata, sessions);
 }
 

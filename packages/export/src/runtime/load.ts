@@ -129,6 +129,23 @@ export function familyOf(kind: string): 'diffusion' | 'nfbm' | 'diffflow' {
   return kind === 'nfbm' ? 'nfbm' : kind === 'diffflow' ? 'diffflow' : 'diffusion';
 }
 
+/**
+ * Sessions of the runtime graphs of one family's export: every entry must belong to `family`
+ * (else one error naming the file and the family's `label`), and only `graphs` are loaded.
+ */
+export async function familySessions(
+  entries: GraphEntry[],
+  options: LoadOnnxOptions,
+  family: 'nfbm' | 'diffflow',
+  label: string,
+  graphs: readonly string[],
+): Promise<{ metadata: ModelMetadata; sessions: Map<string, ort.InferenceSession> }> {
+  const wrong = entries.find((e) => familyOf(e.meta.kind) !== family);
+  if (wrong) throw new OnnxRuntimeError(`${wrong.origin}: not ${label} export (kind '${wrong.meta.kind}')`);
+  const wanted = new Set(graphs);
+  return createSessions(entries, options, (g) => wanted.has(g), graphs.join(', '));
+}
+
 /** The loaded sessions of one model, with clear errors for missing graphs. */
 export class SessionSet {
   constructor(readonly sessions: Map<string, ort.InferenceSession>) {}

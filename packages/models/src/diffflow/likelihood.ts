@@ -10,6 +10,7 @@
  */
 import { logDensityODE, Rng, type SolveStats } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+import { estimate } from '../model.js';
 import { diffflowNllBound, drawDiffFlowNoise } from './loss.js';
 import type { DiffFlowModel } from './networks.js';
 import { diffflowEvalGrid } from './time.js';
@@ -23,7 +24,7 @@ export interface DiffFlowBoundOptions {
   chunk?: number;
 }
 
-/** Mean ± standard error (over points) of the NLL bound, nats per sample; `perSample` [N]. */
+/** Mean ± standard error (over points; NaN for one point) of the NLL bound, nats per sample; `perSample` [N]. */
 export function diffflowBound(
   model: DiffFlowModel,
   x: tf.Tensor2D,
@@ -48,12 +49,8 @@ export function diffflowBound(
       for (let i = 0; i < size; i++) perSample[start + i] += values[i] / draws;
     }
   }
-  let mean = 0;
-  for (const v of perSample) mean += v / n;
-  let variance = 0;
-  for (const v of perSample) variance += (v - mean) ** 2;
-  variance = n > 1 ? variance / (n - 1) : 0;
-  return { mean, stderr: Math.sqrt(variance / n), perSample };
+  const { mean, stderr } = estimate(perSample);
+  return { mean, stderr, perSample };
 }
 
 export interface DiffFlowLogProbOptions {

@@ -21,6 +21,7 @@ import {
   diffflowPathKLGrad,
   diffflowTrainingGrid,
   drawDiffFlowNoise,
+  estimate,
   type ModelFamily,
   modelFamily,
   otLoss,
@@ -42,10 +43,10 @@ export interface TrainingTask {
   heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number>;
 }
 
+/** Mean and standard error over draws (0 for a single draw, as the NELBO reports). */
 const meanStderr = (values: number[]): { mean: number; stderr: number } => {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, stderr: Math.sqrt(variance / values.length) };
+  const e = estimate(values);
+  return { mean: e.mean, stderr: values.length > 1 ? e.stderr : 0 };
 };
 
 class DiffusionTask implements TrainingTask {
