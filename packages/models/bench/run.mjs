@@ -62,19 +62,21 @@ for (const forward of ['neural', 'fixed', 'ndm']) {
     });
   }
 }
-// How cost grows: width (64, 256) and batch (256, 1024, 4096), learned forward process.
+// How cost grows: width (64, 256) and batch (256, 1024, 4096), learned forward process; width 256 for all three.
 result.scaling = [];
-for (const [width, batch] of [
-  [64, 256],
-  [64, 1024],
-  [64, 4096],
-  [256, 1024],
+for (const [forward, width, batch] of [
+  ['neural', 64, 256],
+  ['neural', 64, 1024],
+  ['neural', 64, 4096],
+  ['neural', 256, 1024],
+  ['fixed', 256, 1024],
+  ['ndm', 256, 1024],
 ]) {
   for (const kernels of ['native', 'tfjs']) {
-    log(`scaling: width ${width}, batch ${batch}, ${kernels}`);
+    log(`scaling: ${forward}, width ${width}, batch ${batch}, ${kernels}`);
     const ours = node([
       '--forward',
-      'neural',
+      forward,
       '--steps',
       '30',
       '--trainer',
