@@ -109,12 +109,13 @@ for (const s of suites) {
   }
   if (s.scaling) {
     lines.push(
-      '### How the training step grows with batch and width (learned forward process, Trainer step)',
+      '### How the training step grows with batch and width (Trainer step)',
       '',
-      '| width | batch | kernels | ms | kernels/step | peak tensor MB |',
-      '|---|---|---|---|---|---|',
+      '| forward process | width | batch | kernels | ms | kernels/step | peak tensor MB |',
+      '|---|---|---|---|---|---|---|',
       ...s.scaling.map(
-        (r) => `| ${r.width} | ${r.batch} | ${r.kernels} | ${fmt(r.ms)} | ${r.kernels_per_step} | ${fmt(r.peak_tensor_mb, 1)} |`,
+        (r) =>
+          `| ${r.forward ?? 'neural'} | ${r.width} | ${r.batch} | ${r.kernels} | ${fmt(r.ms)} | ${r.kernels_per_step} | ${fmt(r.peak_tensor_mb, 1)} |`,
       ),
       '',
     );
