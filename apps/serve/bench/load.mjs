@@ -11,13 +11,11 @@
  *
  * Needs `npx tsup` (dist/bin.js) unless --url is given. Each request gets its own seed.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { demoModels, startServer } from './server.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -33,50 +31,6 @@ const { values: opt } = parseArgs({
     'server-args': { type: 'string', default: '' },
   },
 });
-
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
-
-/** A small untrained NFDM (dim 2, 2 × 32 SELU networks), exported with writeOnnxExport. */
-async function demoModels() {
-  const { initBackend } = await import('@nfdm/core');
-  const { createModel } = await import('@nfdm/models');
-  const { exportOnnx, writeOnnxExport } = await import('@nfdm/export');
-  await initBackend('cpu');
-  const dir = mkdtempSync(join(tmpdir(), 'nfdm-serve-bench-'));
-  const model = createModel({
-    format: 'nfdm-model/1',
-    dim: 2,
-    forward: { kind: 'nfdm', hidden: [32, 32], activation: 'selu' },
-    predictor: { hidden: [32, 32], activation: 'selu' },
-    volatility: { kind: 'neural', hidden: [16], activation: 'selu' },
-    seed: 0,
-  });
-  writeOnnxExport(exportOnnx(model, { components: false }), join(dir, 'demo'));
-  model.dispose?.();
-  return dir;
-}
-
-function startServer(modelsDir, extraArgs) {
-  return new Promise((resolve, reject) => {
-    const args = [BIN, '--models', modelsDir, '--port', '0', ...extraArgs];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const exit = new Promise((r) => child.on('close', (code) => r(code)));
-    const onData = (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.includes('nfdm-serve ready'));
-      if (line) {
-        child.stdout.off('data', onData);
-        resolve({ child, exit, address: JSON.parse(line).address, logs: () => out });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    exit.then((code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-}
 
 let tmp;
 let server;

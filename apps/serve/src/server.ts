@@ -14,9 +14,11 @@
  * Model families: DiffusionModel exports (nfdm, ndm, fixed) serve samples and log-prob;
  * DiffFlow exports serve samples on their exported grid; NFBM bridges serve transport only.
  */
+import { createServer as createHttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import swagger from '@fastify/swagger';
-import { type OnnxDiffFlowModel, OnnxRuntimeError } from '@nfdm/export/runtime';
+import { type OnnxDiffFlowModel, OnnxRuntimeError, OnnxSolveError } from '@nfdm/export/runtime';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -25,8 +27,11 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import { Admission, computeRoute } from './admission.js';
+import { clientErrorHandler } from './client-errors.js';
 import { type ErrorBody, HttpError, reason } from './errors.js';
 import { resolveLimits, type ServeLimits } from './limits.js';
+import { LogSummary } from './log-summary.js';
 import { ServeMetrics } from './metrics.js';
 import {
   disposeModels,
@@ -40,7 +45,9 @@ import {
   transportEngine,
 } from './models.js';
 import { abortable, ComputePool } from './pool.js';
+import { RouteTable } from './route-table.js';
 import { buildSchemas } from './schemas.js';
+import { onSettled } from './settle.js';
 import { SERVE_VERSION } from './version.js';
 
 export interface CreateServerOptions {
@@ -54,6 +61,8 @@ export interface CreateServerOptions {
   threads?: number;
   /** Skip models that fail to load instead of failing (default false). */
   allowPartial?: boolean;
+  /** 503 responses are logged as one warn summary per window of this many ms (default 10,000), not one line each. */
+  logSummaryMs?: number;
 }
 
 /** The server's state, as `app.nfdm`. */
@@ -62,6 +71,8 @@ export interface ServeState {
   readonly limits: Readonly<ServeLimits>;
   readonly metrics: ServeMetrics;
   readonly pool: ComputePool;
+  /** Admission of compute requests over sockets (load shedding before parsing). */
+  readonly admission: Admission;
   /** True once close() began (readyz answers 503). */
   closing: boolean;
 }
@@ -179,6 +190,11 @@ function checkRows(rows: number[][], field: string, entry: LoadedModel): void {
   }
 }
 
+/** How often Node checks connections for the headers / request timeouts: often enough to enforce `timeoutMs` within a quarter of it (at most 1 s late). */
+function timeoutCheckInterval(timeoutMs: number): number {
+  return Math.min(1000, Math.max(10, Math.floor(timeoutMs / 4)));
+}
+
 /**
  * Create the server: loads every model of `modelsDir` (rejects with a ServeConfigError when the
  * directory has none or a model fails to load), registers the routes and returns the fastify
@@ -188,16 +204,45 @@ function checkRows(rows: number[][], field: string, entry: LoadedModel): void {
 export async function createServer(options: CreateServerOptions): Promise<NfdmServer> {
   const limits = resolveLimits(options.limits);
   const logger = options.logger ?? false;
+  const admission = new Admission(
+    limits.maxConcurrent + limits.maxQueue,
+    `limits maxConcurrent ${limits.maxConcurrent} + maxQueue ${limits.maxQueue}`,
+  );
+  // the status a request gets in the metrics when its connection closes first: 408 if this server timed it out
+  const clientErrorStatus = new WeakMap<Socket, number>();
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
     bodyLimit: limits.bodyLimit,
-    requestTimeout: limits.timeoutMs,
+    // The Node server, with its timeouts given at construction (Node sizes the headers timeout
+    // and the connection checks then), and compute requests over capacity shed before fastify.
+    serverFactory: (handler) =>
+      createHttpServer(
+        {
+          requestTimeout: limits.timeoutMs,
+          headersTimeout: limits.timeoutMs,
+          connectionsCheckingInterval: timeoutCheckInterval(limits.timeoutMs),
+          keepAliveTimeout: 72_000,
+        },
+        (req, res) => {
+          const route = computeRoute(req.method, req.url);
+          if (route !== undefined && !state.closing && !admission.admit(req, res)) {
+            metrics.requests.inc({ method: 'POST', route, status: '503' });
+            metrics.timeouts.inc({ reason: 'busy' });
+            unavailable.add('SERVER_BUSY');
+            return;
+          }
+          handler(req, res);
+        },
+      ),
+    clientErrorHandler: clientErrorHandler(limits.timeoutMs, (socket, status) => clientErrorStatus.set(socket, status)),
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   }) as unknown as FastifyInstance;
+  const routes = new RouteTable();
+  app.addHook('onRoute', (route) => routes.add(route.method, route.url ?? route.path));
 
   const models = await loadModels(options.modelsDir, {
     threads: options.threads ?? 1,
@@ -206,7 +251,15 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
   });
   const pool = new ComputePool(limits.maxConcurrent, limits.maxQueue);
   const metrics = new ServeMetrics({ running: () => pool.running, queued: () => pool.queued, models: () => models.size });
-  const state: ServeState = { models, limits, metrics, pool, closing: false };
+  const state: ServeState = { models, limits, metrics, pool, admission, closing: false };
+  const unavailable = new LogSummary(
+    (counts, total, windowMs) =>
+      app.log.warn(
+        { statusCode: 503, counts, windowS: windowMs / 1000 },
+        `${total} requests answered 503 in the last ${windowMs / 1000} s`,
+      ),
+    options.logSummaryMs,
+  );
   app.decorate('nfdm', state);
   const maxDim = Math.max(...[...models.values()].map((m) => m.info.dim));
   const schemas = buildSchemas(limits, maxDim);
@@ -215,6 +268,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
   const started = new WeakMap<FastifyRequest, number>();
   const finished = new WeakSet<FastifyRequest>();
   const controllers = new WeakMap<FastifyRequest, AbortController>();
+  const errorCodes = new WeakMap<FastifyRequest, string>();
   const finish = (request: FastifyRequest, status: number) => {
     if (finished.has(request)) return;
     finished.add(request);
@@ -227,21 +281,22 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
   app.addHook('onRequest', async (request, reply) => {
     started.set(request, performance.now());
     metrics.inFlight.inc();
-    // The response closing before it finished means the client went away: abandon the
-    // computation at its next step. (fastify's onRequestAbort only covers the body upload.)
-    reply.raw.once('close', () => {
-      if (reply.raw.writableFinished) return;
+    // The connection closing before the response finished means the client went away (or this
+    // server timed the request out): abandon the computation at its next step. onSettled also
+    // sees requests pipelined behind one whose connection closed. (fastify's onRequestAbort only
+    // covers the body upload.)
+    onSettled(request.raw, reply.raw, (finished) => {
+      if (finished) return finish(request, reply.statusCode);
       controllers.get(request)?.abort(new HttpError(499, 'CLIENT_CLOSED', 'the client closed the connection'));
-      finish(request, 499);
+      finish(request, clientErrorStatus.get(request.raw.socket) ?? 499);
     });
   });
   app.addHook('onResponse', async (request, reply) => {
-    finish(request, reply.statusCode);
-    const level = reply.statusCode >= 500 ? 'warn' : 'debug';
-    request.log[level](
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
-      'request completed',
-    );
+    const status = reply.statusCode;
+    // 503s come in floods under overload: counted into one summary line per window
+    if (status === 503) unavailable.add(errorCodes.get(request) ?? 'SERVICE_UNAVAILABLE');
+    const level = status >= 500 && status !== 503 ? 'warn' : 'debug';
+    request.log[level]({ method: request.method, url: request.url, statusCode: status, ms: reply.elapsedTime }, 'request completed');
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
@@ -298,8 +353,8 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
       };
     } else if (error instanceof OnnxRuntimeError) {
       body = { error: reason(422), message: error.message, statusCode: 422, code: 'MODEL_ERROR' };
-    } else if (error instanceof RangeError && /adaptive solve|step size underflow/.test(error.message)) {
-      body = { error: reason(422), message: `log-density integration failed: ${error.message}`, statusCode: 422, code: 'SOLVER_FAILED' };
+    } else if (error instanceof OnnxSolveError) {
+      body = { error: reason(422), message: solveFailureMessage(error), statusCode: 422, code: 'SOLVER_FAILED' };
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       body = { error: reason(error.statusCode), message: error.message, statusCode: error.statusCode, code: error.code ?? 'BAD_REQUEST' };
     } else {
@@ -307,15 +362,22 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
       body = { error: reason(500), message: 'internal server error (logged)', statusCode: 500, code: 'INTERNAL' };
     }
     if (body.statusCode === 503 && body.code === 'SERVER_BUSY') reply.header('retry-after', '1');
+    errorCodes.set(request, body.code);
     return reply.status(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const body: ErrorBody = {
-      error: reason(404),
-      message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      statusCode: 404,
-      code: 'ROUTE_NOT_FOUND',
-    };
+    const path = request.url.split('?')[0];
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0) {
+      const body: ErrorBody = {
+        error: reason(405),
+        message: `${request.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`,
+        statusCode: 405,
+        code: 'METHOD_NOT_ALLOWED',
+      };
+      return reply.status(405).header('allow', allowed.join(', ')).send(body);
+    }
+    const body: ErrorBody = { error: reason(404), message: `no route ${request.method} ${path}`, statusCode: 404, code: 'ROUTE_NOT_FOUND' };
     return reply.status(404).send(body);
   });
 
@@ -577,9 +639,18 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
     state.closing = true;
     await pool.idle();
     await disposeModels(models);
+    unavailable.flush();
   });
 
   return app as NfdmServer;
+}
+
+/** The message of a 422 for a solve that failed part-way (diverged, or the adaptive solve gave up). */
+function solveFailureMessage(error: OnnxSolveError): string {
+  if (error.code === 'non_finite_state') {
+    return `the solve diverged: ${error.message} (inputs far outside the model's data range can do this; try points closer to the data or more steps)`;
+  }
+  return `the adaptive log-density solve failed: ${error.message} (pass 'steps' for a fixed-step solve)`;
 }
 
 /** Mode and solver of a sampling/transport request (defaults: SDE with Euler–Maruyama, ODE with Euler); 400 when they do not match. */

@@ -189,6 +189,27 @@ describe('samples and log-densities equal the runtime', () => {
     expect(rk4.json().logProb).toEqual(Array.from((await toy.logProb(points, { steps: 8, solver: 'rk4' })).logp));
   });
 
+  it('log-prob of a schema-valid point far from the data: the solve diverges → 422 SOLVER_FAILED, not 500', async () => {
+    // the runtime itself throws its solve error on this input (the oracle that it really diverges)
+    await expect(toy.logProb([[1e30, 0]], { steps: 8, solver: 'rk4' })).rejects.toMatchObject({ code: 'non_finite_state' });
+    for (const options of [{ steps: 8 }, { steps: 4, solver: 'euler' }, { steps: 4, solver: 'heun' }]) {
+      const res = await post('/v1/models/toy/log-prob', {
+        points: [
+          [0, 0],
+          [1e30, 0],
+        ],
+        ...options,
+      });
+      expectError(res, 422, 'SOLVER_FAILED', /^the solve diverged: the state became NaN or Inf at t = 1 \(inputs far outside/);
+    }
+    // the adaptive path gives up instead (step size underflow or budget): 422 as well
+    const adaptive = await post('/v1/models/toy/log-prob', { points: [[1e30, -1e30]] });
+    expectError(adaptive, 422, 'SOLVER_FAILED', /^the adaptive log-density solve failed: /);
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).not.toMatch(/status="500"/);
+    expect((await post('/v1/models/toy/log-prob', { points: [[0, 0]], steps: 8 })).statusCode).toBe(200);
+  });
+
   it('20 simultaneous sample requests all succeed with the right shapes and numbers', async () => {
     const bodies = Array.from({ length: 20 }, (_, i) => ({
       model: i % 3 === 0 ? 'vp3' : 'toy',
@@ -279,7 +300,28 @@ describe('errors: one JSON shape, the right status, and the server keeps serving
     expectError(await post(`/v1/models/${'x'.repeat(100)}/samples`, { n: 1 }), 404, 'MODEL_NOT_FOUND');
     expectError(await post(`/v1/models/${'x'.repeat(101)}/samples`, { n: 1 }), 414, 'FST_ERR_MAX_PARAM_LENGTH'); // router limit
     expectError(await app.inject('/v2/nothing'), 404, 'ROUTE_NOT_FOUND');
-    expectError(await app.inject({ method: 'DELETE', url: '/v1/models/toy' }), 404);
+    expectError(await app.inject({ method: 'POST', url: '/v1/models/toy/sample' }), 404, 'ROUTE_NOT_FOUND');
+  });
+
+  it('a known path with the wrong method → 405 with Allow (not 404)', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['DELETE', '/v1/models/toy', 'GET, HEAD'],
+      ['POST', '/healthz', 'GET, HEAD'],
+      ['PUT', '/metrics?x=1', 'GET, HEAD'],
+      ['GET', '/v1/models/toy/samples', 'POST'],
+      ['GET', '/v1/models/nope/log-prob', 'POST'],
+      ['DELETE', '/v1/models/bridge/transport', 'POST'],
+      ['PATCH', '/v1/models', 'GET, HEAD'],
+    ];
+    for (const [method, url, allow] of cases) {
+      const res = await app.inject({ method: method as 'GET', url });
+      expectError(res, 405, 'METHOD_NOT_ALLOWED', new RegExp(`^${method} is not allowed on ${url.split('?')[0]} \\(allowed: ${allow}\\)$`));
+      expect(res.headers.allow, `${method} ${url}`).toBe(allow);
+    }
+    // HEAD of a GET route still works
+    expect((await app.inject({ method: 'HEAD', url: '/healthz' })).statusCode).toBe(200);
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toMatch(/^nfdm_http_requests_total\{method="DELETE",route="unmatched",status="405"\} \d+$/m);
   });
 
   it('over-limit n, steps, points and body size → 400 / 413 naming the limit', async () => {

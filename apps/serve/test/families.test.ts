@@ -124,6 +124,22 @@ describe('POST /v1/models/{name}/transport', () => {
     expectError(await post('/v1/models/flow/transport', { sources: SOURCES }), 422, 'UNSUPPORTED');
   });
 
+  it('sources far from the data: the solve diverges → 422 SOLVER_FAILED (ODE and SDE), not 500', async () => {
+    for (const mode of ['ode', 'sde'] as const) {
+      await expect(bridge.transport([[1e30, 0]], { mode, steps: 5 })).rejects.toMatchObject({ code: 'non_finite_state' });
+      const res = await post('/v1/models/bridge/transport', {
+        sources: [
+          [0, 0],
+          [1e30, 0],
+        ],
+        mode,
+        steps: 5,
+      });
+      expectError(res, 422, 'SOLVER_FAILED', /^the solve diverged: the state became NaN or Inf at t = 0 /);
+    }
+    expect(await post('/v1/models/bridge/transport', { sources: SOURCES, mode: 'ode', steps: 5 }).then((r) => r.statusCode)).toBe(200);
+  });
+
   it('/samples and /log-prob on a bridge → 422 pointing to /transport', async () => {
     expectError(await post('/v1/models/bridge/samples', { n: 3 }), 422, 'USE_TRANSPORT', /use POST \/v1\/models\/bridge\/transport/);
     expectError(await post('/v1/models/bridge/log-prob', { points: [[0, 0]] }), 422, 'UNSUPPORTED', /not supported for NFBM bridges/);

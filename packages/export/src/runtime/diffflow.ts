@@ -11,7 +11,7 @@
  * @nfdm/models: x_K and then one slice of noise per noisy step, all from `new Rng(seed)`.
  */
 import * as ort from 'onnxruntime-node';
-import type { IntegrationStats } from './integrate.js';
+import { assertFinite, type IntegrationStats } from './integrate.js';
 import {
   familySessions,
   type GraphEntry,
@@ -170,9 +170,7 @@ export class OnnxDiffFlowModel {
           if (eps) v = f32(v + f32(eps[j] * gs));
           next[j] = v;
         }
-        for (let j = 0; j < next.length; j++) {
-          if (!Number.isFinite(next[j])) throw new RangeError(`the state became NaN or Inf at t = ${this.grid[i]}`);
-        }
+        assertFinite(next, this.grid[i]);
         x = next;
       }
       stats = { nfe: 2 * K, steps: K, acceptedSteps: K, rejectedSteps: 0 };

@@ -43,7 +43,7 @@ import { Rng } from './rng.js';
 
 export { loadOnnxBridge, OnnxBridgeModel, type TransportOptions, type TransportResult } from './bridge.js';
 export { type DiffFlowRuntimeSampleOptions, type DiffFlowRuntimeSampleResult, loadOnnxDiffFlow, OnnxDiffFlowModel } from './diffflow.js';
-export type { IntegrationStats } from './integrate.js';
+export { type IntegrationStats, OnnxSolveError, type SolveFailure } from './integrate.js';
 export { type LoadOnnxOptions, type ModelMetadata, type OnnxModelSource, OnnxRuntimeError, type Points } from './load.js';
 export * from './metadata.js';
 export { Rng } from './rng.js';

@@ -46,9 +46,28 @@ function roundF32(y: Float64Array): Float64Array {
   return y;
 }
 
-function assertFinite(y: Float64Array, t: number): void {
+/** Why a solve failed part-way (its arguments were valid): diverged, out of steps, or h too small. */
+export type SolveFailure = 'non_finite_state' | 'max_steps_exceeded' | 'step_size_underflow';
+
+/**
+ * A solve that failed part-way although its arguments were valid — the state became NaN/Inf
+ * (e.g. a point far outside the data range), or the adaptive solve ran out of steps or step
+ * size. A RangeError (what these failures threw before), with a machine-readable `code`.
+ */
+export class OnnxSolveError extends RangeError {
+  override readonly name = 'OnnxSolveError';
+  constructor(
+    readonly code: SolveFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Throws a 'non_finite_state' {@link OnnxSolveError} when some value of `y` is NaN or ±Inf. */
+export function assertFinite(y: ArrayLike<number>, t: number): void {
   for (let i = 0; i < y.length; i++) {
-    if (!Number.isFinite(y[i])) throw new RangeError(`the state became NaN or Inf at t = ${t}`);
+    if (!Number.isFinite(y[i])) throw new OnnxSolveError('non_finite_state', `the state became NaN or Inf at t = ${t}`);
   }
 }
 
@@ -162,8 +181,10 @@ export async function integrateAdaptive(f: Field, t0: number, t1: number, y0: Fl
   let h = dir * Math.min(100 * h0, h1, Math.abs(t1 - t0));
   let t = t0;
   while (t !== t1) {
-    if (stats.steps >= maxSteps) throw new RangeError(`adaptive solve reached maxSteps = ${maxSteps} at t = ${t} before t1 = ${t1}`);
-    if (Math.abs(h) <= 1e-12 * Math.max(1, Math.abs(t))) throw new RangeError(`step size underflow at t = ${t} (|h| = ${Math.abs(h)})`);
+    if (stats.steps >= maxSteps)
+      throw new OnnxSolveError('max_steps_exceeded', `adaptive solve reached maxSteps = ${maxSteps} at t = ${t} before t1 = ${t1}`);
+    if (Math.abs(h) <= 1e-12 * Math.max(1, Math.abs(t)))
+      throw new OnnxSolveError('step_size_underflow', `step size underflow at t = ${t} (|h| = ${Math.abs(h)})`);
     const tEnd = dir * (t + 1.01 * h - t1) >= 0 ? t1 : t + h;
     const hStep = tEnd - t;
     const { y1, ks } = await rkStep(counted, DOPRI5, t, tEnd, y, k1);
