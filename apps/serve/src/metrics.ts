@@ -133,12 +133,18 @@ export class ServeMetrics {
   readonly computeRunning: Gauge;
   readonly computeQueued: Gauge;
   readonly modelsLoaded: Gauge;
+  readonly held: Gauge;
   private readonly startTime = Date.now() / 1000;
 
-  constructor(sources: { running: () => number; queued: () => number; models: () => number }) {
+  constructor(sources: { running: () => number; queued: () => number; models: () => number; held?: () => number }) {
     this.computeRunning = new Gauge('nfdm_compute_running', 'Model computations running.', sources.running);
     this.computeQueued = new Gauge('nfdm_compute_queued', 'Model computations waiting for a slot.', sources.queued);
     this.modelsLoaded = new Gauge('nfdm_models_loaded', 'Models loaded.', sources.models);
+    this.held = new Gauge(
+      'nfdm_http_requests_held',
+      'Compute requests held because their connection retried within Retry-After of a 503 (admitted or rejected when it is over).',
+      sources.held ?? (() => 0),
+    );
   }
 
   render(): string {
@@ -165,6 +171,7 @@ export class ServeMetrics {
       this.computeRunning,
       this.computeQueued,
       this.modelsLoaded,
+      this.held,
     ];
     return `${metrics.map((m) => m.render()).join('\n')}\n${process_}\n`;
   }

@@ -29,7 +29,7 @@ import Fastify, {
 } from 'fastify';
 import { Admission, computeRoute } from './admission.js';
 import { clientErrorHandler } from './client-errors.js';
-import { type ErrorBody, HttpError, reason } from './errors.js';
+import { type ErrorBody, HttpError, reason, ServeConfigError } from './errors.js';
 import { resolveLimits, type ServeLimits } from './limits.js';
 import { LogSummary } from './log-summary.js';
 import { ServeMetrics } from './metrics.js';
@@ -63,6 +63,12 @@ export interface CreateServerOptions {
   allowPartial?: boolean;
   /** 503 responses are logged as one warn summary per window of this many ms (default 10,000), not one line each. */
   logSummaryMs?: number;
+  /**
+   * `Retry-After` of the 503s of load shedding, in ms (default 1000; sent rounded up to whole
+   * seconds), enforced per connection: a compute request on a connection that got a 503 less than
+   * this long ago is held until then, then admitted or rejected.
+   */
+  retryAfterMs?: number;
 }
 
 /** The server's state, as `app.nfdm`. */
@@ -203,10 +209,15 @@ function timeoutCheckInterval(timeoutMs: number): number {
  */
 export async function createServer(options: CreateServerOptions): Promise<NfdmServer> {
   const limits = resolveLimits(options.limits);
+  for (const key of ['retryAfterMs', 'logSummaryMs'] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new ServeConfigError(`${key} must be an integer ≥ 1, got ${v}`);
+  }
   const logger = options.logger ?? false;
   const admission = new Admission(
     limits.maxConcurrent + limits.maxQueue,
     `limits maxConcurrent ${limits.maxConcurrent} + maxQueue ${limits.maxQueue}`,
+    options.retryAfterMs,
   );
   // the status a request gets in the metrics when its connection closes first: 408 if this server timed it out
   const clientErrorStatus = new WeakMap<Socket, number>();
@@ -225,13 +236,17 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
         },
         (req, res) => {
           const route = computeRoute(req.method, req.url);
-          if (route !== undefined && !state.closing && !admission.admit(req, res)) {
-            metrics.requests.inc({ method: 'POST', route, status: '503' });
-            metrics.timeouts.inc({ reason: 'busy' });
-            unavailable.add('SERVER_BUSY');
-            return;
-          }
-          handler(req, res);
+          if (route === undefined || state.closing) return handler(req, res);
+          admission.handle(
+            req,
+            res,
+            () => handler(req, res),
+            () => {
+              metrics.requests.inc({ method: 'POST', route, status: '503' });
+              metrics.timeouts.inc({ reason: 'busy' });
+              unavailable.add('SERVER_BUSY');
+            },
+          );
         },
       ),
     clientErrorHandler: clientErrorHandler(limits.timeoutMs, (socket, status) => clientErrorStatus.set(socket, status)),
@@ -250,7 +265,12 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
     warn: (message) => app.log.warn(message),
   });
   const pool = new ComputePool(limits.maxConcurrent, limits.maxQueue);
-  const metrics = new ServeMetrics({ running: () => pool.running, queued: () => pool.queued, models: () => models.size });
+  const metrics = new ServeMetrics({
+    running: () => pool.running,
+    queued: () => pool.queued,
+    models: () => models.size,
+    held: () => admission.holding,
+  });
   const state: ServeState = { models, limits, metrics, pool, admission, closing: false };
   const unavailable = new LogSummary(
     (counts, total, windowMs) =>
@@ -627,6 +647,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
   let reaper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     state.closing = true;
+    admission.releaseHeld();
     let quiet = 0;
     reaper = setInterval(() => {
       quiet = metrics.inFlight.get() === 0 ? quiet + 1 : 0;
