@@ -5,10 +5,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { CliUsageError, parseCli } from '../src/cli.js';
+import { metricValue, pipelinedBehindMalformedJson, rawExchange, until } from './http.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const modelsDir = inject('modelsDir');
@@ -134,6 +136,24 @@ describe('graceful shutdown', () => {
       await expect(fetch(`${server.address}/healthz`)).rejects.toThrow();
       console.log(`slow request: ${elapsed} ms (compute ${out.ms} ms); exit 0 after drain`);
     } finally {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    }
+  });
+
+  it('SIGTERM after a request pipelined behind malformed JSON, with an idle socket open: exit 0, not the grace-period exit 1', async () => {
+    const server = await start(['--grace', '20s']);
+    const { hostname, port } = new URL(server.address);
+    const idle = connect(Number(port), hostname);
+    try {
+      expect(await rawExchange(server.address, pipelinedBehindMalformedJson())).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      await until(async () => (await metricValue(server.address, 'nfdm_http_requests_in_flight')) === 1, 'only /metrics is in flight');
+      await until(() => !idle.connecting, 'the idle socket is connected');
+      server.child.kill('SIGTERM');
+      expect(await server.exit).toBe(0);
+      expect(server.logs()).toMatch(/shutdown complete/);
+      expect(server.logs()).not.toMatch(/grace period exceeded/);
+    } finally {
+      idle.destroy();
       if (server.child.exitCode === null) server.child.kill('SIGKILL');
     }
   });

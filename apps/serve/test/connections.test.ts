@@ -7,7 +7,7 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { describe, expect, inject, it } from 'vitest';
 import { createServer, type NfdmServer } from '../src/index.js';
-import { metricValue, pipelinedBehindMalformedJson, rawExchange } from './http.js';
+import { metricValue, pipelinedBehindMalformedJson, rawExchange, until } from './http.js';
 
 const modelsDir = inject('modelsDir');
 
@@ -46,15 +46,6 @@ function send(
     req.on('error', reject);
     req.end(body);
   });
-}
-
-/** Wait until `condition()` holds (polling every 5 ms; throws after 15 s). */
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - t0 > 15_000) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** A server on an ephemeral loopback port whose log lines are collected as parsed JSON. */

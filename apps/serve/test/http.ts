@@ -66,3 +66,12 @@ export async function metricValue(address: string, series: string): Promise<numb
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
+
+/** Wait until `condition()` holds (polling every 5 ms; throws after 15 s). */
+export async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - t0 > 15_000) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
