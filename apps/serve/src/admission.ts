@@ -61,6 +61,11 @@ export class Admission {
     );
   }
 
+  /** The `Retry-After` header value: the interval in whole seconds, rounded up. */
+  get retryAfterHeader(): string {
+    return String(Math.ceil(this.retryAfterMs / 1000));
+  }
+
   /** Compute requests admitted and not yet answered. */
   get admitted(): number {
     return this.count;
@@ -127,7 +132,7 @@ export class Admission {
     res.writeHead(503, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': this.body.length,
-      'retry-after': String(Math.ceil(this.retryAfterMs / 1000)),
+      'retry-after': this.retryAfterHeader,
       ...(close ? { connection: 'close' } : {}),
     });
     res.end(this.body);

@@ -12,13 +12,16 @@ export interface ServeLimits {
   bodyLimit: number;
   /**
    * Per-request deadline in ms (default 30,000): time queued plus computing. Past it the
-   * computation is abandoned at the next solver step and the request gets 503. Also used as
-   * Node's `requestTimeout` (time allowed to receive a request).
+   * computation is abandoned at the next solver step and the request gets 503. Also Node's
+   * `headersTimeout` and `requestTimeout`: a request not received within it gets 408.
    */
   timeoutMs: number;
   /** Model computations run at once, over all models (default 4); others wait in a FIFO queue. */
   maxConcurrent: number;
-  /** Computations allowed to wait (default 256); beyond it requests get 503 at once. */
+  /**
+   * Computations allowed to wait (default 256). Compute requests beyond maxConcurrent + maxQueue
+   * are shed before parsing with 503 SERVER_BUSY (Retry-After enforced per connection).
+   */
   maxQueue: number;
 }
 

@@ -13,6 +13,11 @@
  *
  * Model families: DiffusionModel exports (nfdm, ndm, fixed) serve samples and log-prob;
  * DiffFlow exports serve samples on their exported grid; NFBM bridges serve transport only.
+ *
+ * Over sockets, compute requests beyond maxConcurrent + maxQueue are shed before fastify sees
+ * them (admission.ts); Node's headers/request timeouts are the request deadline; client errors
+ * (408, 431, malformed HTTP) are JSON with `Connection: close` (client-errors.ts); a known path
+ * with another method is 405 with `Allow`; 503s are logged as one summary per window.
  */
 import { createServer as createHttpServer } from 'node:http';
 import type { Socket } from 'node:net';
@@ -381,7 +386,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
       request.log.error({ err: error }, 'request failed');
       body = { error: reason(500), message: 'internal server error (logged)', statusCode: 500, code: 'INTERNAL' };
     }
-    if (body.statusCode === 503 && body.code === 'SERVER_BUSY') reply.header('retry-after', '1');
+    if (body.statusCode === 503 && body.code === 'SERVER_BUSY') reply.header('retry-after', admission.retryAfterHeader);
     errorCodes.set(request, body.code);
     return reply.status(body.statusCode).send(body);
   });
