@@ -3,7 +3,11 @@
  * the samples, bridge obstacles and titles, a usable log-density colour range, image
  * trajectories as frames. The scenes are read from the SVG (data-layer / data-bounds attributes).
  */
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCsv } from '@nfdm/datasets';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { samplesSvg, trajectoriesSvg } from '../src/cli/plotting.js';
 import {
   densityHeatmapSvg,
@@ -15,6 +19,7 @@ import {
   trajectorySvg,
   viridis,
 } from '../src/index.js';
+import { BIN, failure, json, runCli } from './harness.js';
 
 /** Data units per pixel along x and y of every plot frame in `svg` (its data-bounds over its size). */
 function unitsPerPixel(svg: string): Array<{ x: number; y: number }> {
@@ -182,5 +187,173 @@ describe('image trajectories', () => {
     expect(at(0, 1, 0)).toBe(grey(value(2, 0, 0)));
     expect([...direct.matchAll(/data-column="\d+">([^<]+)</g)].map((m) => m[1])).toEqual(['t = 1.00', 't = 0.50', 't = 0.00']);
     expect(() => imageFramesSvg(paths.subarray(1), times, n, [h, w])).toThrow(/paths must be \[5, 3, 6\]/);
+  });
+});
+
+describe('through the built nfdm', () => {
+  let tmp: string;
+  const nfdm = (args: string[]) => runCli(tmp, args);
+  const TINY = ['--steps', '4', '--hidden', '16,16', '--batch', '64', '--eval-every', '4'];
+  const read = (file: string) => readFileSync(join(tmp, file), 'utf8');
+
+  /** Pixel position of data point (x, y) in the first frame of `svg` (the plot area starts at 48, 32). */
+  function toPixel(svg: string): (x: number, y: number) => [number, number] {
+    const m = svg.match(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"[^>]*data-bounds="([^"]+)"/) as RegExpMatchArray;
+    const [x0, y0, w, h] = m.slice(1, 5).map(Number);
+    const [xMin, xMax, yMin, yMax] = m[5].split(',').map(Number);
+    return (x, y) => [x0 + ((x - xMin) / (xMax - xMin)) * w, y0 + h - ((y - yMin) / (yMax - yMin)) * h];
+  }
+
+  beforeAll(() => {
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build the CLI first (cd apps/cli && npx tsup)`);
+    tmp = mkdtempSync(join(tmpdir(), 'nfdm-plot-defects-'));
+  });
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('DiffFlow: plot samples and trajectories run the model’s own 30-step chain, the same draws as sample', async () => {
+    json(await nfdm(['train', '--model', 'diffflow', '--data', 'moons', ...TINY, '--out', 'df', '--json']));
+    const plotted = json(await nfdm(['plot', 'samples', '--model', 'df', '--n', '40', '--out', 's.svg', '--json']));
+    expect(plotted).toMatchObject({ sampler: 'DiffFlow stochastic chain, 30 steps', nfe: 60 });
+    json(await nfdm(['sample', '--model', 'df', '--n', '40', '--out', 's.csv', '--json']));
+    const svg = read('s.svg');
+    const pixel = toPixel(svg);
+    const drawn = layers(svg).find((l) => l.name === 'samples (40)')?.circles ?? [];
+    const csv = readCsv(join(tmp, 's.csv'));
+    expect(drawn).toHaveLength(40);
+    for (let i = 0; i < 40; i++) {
+      const [px, py] = pixel(csv.data[2 * i], csv.data[2 * i + 1]);
+      expect(Math.abs(drawn[i].cx - px)).toBeLessThan(0.06);
+      expect(Math.abs(drawn[i].cy - py)).toBeLessThan(0.06);
+    }
+
+    const traj = json(await nfdm(['plot', 'trajectories', '--model', 'df', '--n', '6', '--out', 't.svg', '--json']));
+    expect(traj).toMatchObject({ n: 6, times: 31, sampler: 'DiffFlow probability-flow chain, 30 steps' });
+    const lines = [...read('t.svg').matchAll(/<polyline points="([^"]+)"/g)].map((m) => m[1].split(' '));
+    expect(lines).toHaveLength(12);
+    for (const l of lines) expect(l).toHaveLength(31);
+    // The paths end where `sample --ode` (same seed) puts its samples.
+    json(await nfdm(['sample', '--model', 'df', '--n', '6', '--ode', '--out', 'e.csv', '--trajectories', 'e.npy', '--json']));
+    const ends = readCsv(join(tmp, 'e.csv'));
+    const plane = read('t.svg').split('<g transform')[1];
+    const toPlane = toPixel(plane);
+    const last = lines.slice(0, 6).map((l) => l[30].split(',').map(Number));
+    for (let i = 0; i < 6; i++) {
+      const [px, py] = toPlane(ends.data[2 * i], ends.data[2 * i + 1]);
+      expect(Math.abs(last[i][0] - px)).toBeLessThan(0.06);
+      expect(Math.abs(last[i][1] - py)).toBeLessThan(0.06);
+    }
+    expect(existsSync(join(tmp, 'e.times.npy'))).toBe(true);
+  });
+
+  it('bridges: plot trajectories and forward draw the obstacle and name source and target', async () => {
+    json(
+      await nfdm([
+        'train',
+        '--model',
+        'nfbm',
+        '--source',
+        'moons@-5,0',
+        '--target',
+        '8gaussians',
+        '--obstacle',
+        '0,0,1',
+        ...TINY,
+        '--out',
+        'br',
+        '--json',
+      ]),
+    );
+    json(await nfdm(['plot', 'trajectories', '--model', 'br', '--n', '20', '--steps', '5', '--out', 'bt.svg', '--json']));
+    json(await nfdm(['plot', 'forward', '--model', 'br', '--n', '20', '--times', '5', '--out', 'bf.svg', '--json']));
+    for (const file of ['bt.svg', 'bf.svg']) {
+      const svg = read(file);
+      const plane = svg.split('<g transform')[1];
+      const disc = plane.match(/<ellipse data-layer="obstacle" cx="([-\d.]+)" cy="([-\d.]+)" rx="([\d.]+)" ry="([\d.]+)"/);
+      expect(disc, file).not.toBeNull();
+      const [cx, cy, rx, ry] = (disc as RegExpMatchArray).slice(1).map(Number);
+      const [px, py] = toPixel(plane)(0, 0);
+      expect(Math.abs(cx - px)).toBeLessThan(0.06);
+      expect(Math.abs(cy - py)).toBeLessThan(0.06);
+      expect(Math.abs(rx - (toPixel(plane)(1, 0)[0] - px))).toBeLessThan(0.06);
+      expect(Math.abs(rx - ry)).toBeLessThan(0.11);
+      expect(layers(plane).map((l) => l.name)).toContain('target data');
+      expect(svg).not.toMatch(/prior|generative/);
+    }
+    expect(read('bt.svg')).toContain('>transport source → target (ODE)<');
+    expect(read('bt.svg')).toContain('>source, t = 1<');
+    expect(read('bf.svg')).toContain('>target, t = 0<');
+  });
+
+  it('2-D samples keep the aspect and the data; density --log colours the top nats', async () => {
+    json(await nfdm(['train', '--model', 'nfdm', '--data', 'moons', ...TINY, '--out', 'nf', '--json']));
+    json(await nfdm(['plot', 'samples', '--model', 'nf', '--n', '50', '--out', 'ns.svg', '--json']));
+    const samples = read('ns.svg');
+    const [u] = unitsPerPixel(samples);
+    expect(u.x).toBeCloseTo(u.y, 9);
+    expect(layers(samples).map((l) => [l.name, l.circles.length])).toEqual([
+      ['samples (50)', 50],
+      ['data (50)', 50],
+      ['legend', 2],
+    ]);
+
+    const density = [
+      'plot',
+      'density',
+      '--model',
+      'nf',
+      '--log',
+      '--grid',
+      '8',
+      '--bounds',
+      '-30,30,-15,15',
+      '--solver',
+      'rk4',
+      '--steps',
+      '4',
+    ];
+    const r = json(await nfdm([...density, '--out', 'd.svg', '--json']));
+    const colours = r.colours as { lo: number; hi: number; clippedBelow: boolean };
+    // So far out log p spans hundreds of nats: the colours cover the top 10, and the bar says "≤".
+    expect(colours.hi - colours.lo).toBeCloseTo(10, 9);
+    expect(colours.clippedBelow).toBe(true);
+    const svg = read('d.svg');
+    const ticks = [...svg.matchAll(/data-tick="([-\d.e]+)">([^<]+)</g)].map((m) => [Number(m[1]), m[2]]);
+    expect(ticks[0]).toEqual([colours.lo, `≤ ${colours.lo.toFixed(3)}`]);
+    expect(ticks[ticks.length - 1][0]).toBeCloseTo(colours.hi, 12);
+    const [d] = unitsPerPixel(svg);
+    expect(d.x).toBeCloseTo(d.y, 9);
+    const narrow = json(await nfdm([...density, '--log-span', '3', '--out', 'd3.svg', '--json']));
+    const c3 = narrow.colours as { lo: number; hi: number };
+    expect(c3.hi - c3.lo).toBeCloseTo(3, 9);
+    failure(
+      await nfdm(['plot', 'density', '--model', 'nf', '--log-span', '3', '--grid', '4', '--out', 'bad.svg']),
+      /--log-span applies to --log/,
+      2,
+    );
+    expect(existsSync(join(tmp, 'bad.svg'))).toBe(false);
+  });
+
+  it('an image model plots trajectories and its forward process as frames of whole images', async () => {
+    // A 4-pixel "image" set: a CSV whose model metadata says [2, 2, 1] (no Fashion-MNIST needed).
+    const rows = Array.from({ length: 64 }, (_, i) => [0, 1, 2, 3].map((j) => Math.sin(i + j).toFixed(4)).join(','));
+    writeFileSync(join(tmp, 'pix.csv'), `${['p0', 'p1', 'p2', 'p3'].join(',')}\n${rows.join('\n')}\n`);
+    json(await nfdm(['train', '--model', 'vp', '--data', 'pix.csv', ...TINY, '--out', 'img', '--json']));
+    const metaFile = join(tmp, 'img', 'model', 'meta.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    writeFileSync(metaFile, JSON.stringify({ ...meta, data: { ...meta.data, kind: 'image', imageShape: [2, 2, 1] } }));
+    json(await nfdm(['plot', 'trajectories', '--model', 'img', '--n', '3', '--steps', '4', '--out', 'it.svg', '--json']));
+    json(await nfdm(['plot', 'forward', '--model', 'img', '--n', '3', '--times', '12', '--out', 'if.svg', '--json']));
+    for (const [file, frames] of [
+      ['it.svg', 5],
+      ['if.svg', 10],
+    ] as const) {
+      const svg = read(file);
+      expect(svg, file).not.toContain('<polyline');
+      expect([...svg.matchAll(/data-column="\d+"/g)]).toHaveLength(frames);
+      // 3 particles × frames × 4 pixels, plus the background.
+      expect([...svg.matchAll(/<rect /g)]).toHaveLength(1 + 3 * frames * 4);
+    }
   });
 });

@@ -42,7 +42,7 @@ export function imageFramesSvg(
       for (let j = 0; j < D; j++) pixels[to + j] = (paths[from + j] + 1) / 2;
     });
   }
-  const tLabel = (t: number) => `t = ${Math.abs(t) >= 0.01 || t === 0 ? t.toFixed(2) : t.toExponential(1)}`;
+  const tLabel = (t: number) => `t = ${Math.abs(t) >= 0.01 || t === 0 ? t.toFixed(2) : Number(t.toPrecision(2))}`;
   return imageGridSvg(pixels, rows * idx.length, h, w, {
     cols: idx.length,
     scale: Math.max(2, Math.round(56 / w)),
