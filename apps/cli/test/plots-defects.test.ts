@@ -194,6 +194,8 @@ describe('through the built nfdm', () => {
   let tmp: string;
   const nfdm = (args: string[]) => runCli(tmp, args);
   const TINY = ['--steps', '4', '--hidden', '16,16', '--batch', '64', '--eval-every', '4'];
+  /** Each test spawns the CLI 3–5 times: room for a loaded machine (nothing here asserts a time). */
+  const E2E = { timeout: 240_000 };
   const read = (file: string) => readFileSync(join(tmp, file), 'utf8');
 
   /** Pixel position of data point (x, y) in the first frame of `svg` (the plot area starts at 48, 32). */
@@ -212,11 +214,17 @@ describe('through the built nfdm', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('DiffFlow: plot samples and trajectories run the model’s own 30-step chain, the same draws as sample', async () => {
+  it('DiffFlow: plot samples and trajectories run the model’s own 30-step chain, the same draws as sample', E2E, async () => {
     json(await nfdm(['train', '--model', 'diffflow', '--data', 'moons', ...TINY, '--out', 'df', '--json']));
-    const plotted = json(await nfdm(['plot', 'samples', '--model', 'df', '--n', '40', '--out', 's.svg', '--json']));
+    const [plotted, , traj] = (
+      await Promise.all([
+        nfdm(['plot', 'samples', '--model', 'df', '--n', '40', '--out', 's.svg', '--json']),
+        nfdm(['sample', '--model', 'df', '--n', '40', '--out', 's.csv', '--json']),
+        nfdm(['plot', 'trajectories', '--model', 'df', '--n', '6', '--out', 't.svg', '--json']),
+        nfdm(['sample', '--model', 'df', '--n', '6', '--ode', '--out', 'e.csv', '--trajectories', 'e.npy', '--json']),
+      ])
+    ).map(json);
     expect(plotted).toMatchObject({ sampler: 'DiffFlow stochastic chain, 30 steps', nfe: 60 });
-    json(await nfdm(['sample', '--model', 'df', '--n', '40', '--out', 's.csv', '--json']));
     const svg = read('s.svg');
     const pixel = toPixel(svg);
     const drawn = layers(svg).find((l) => l.name === 'samples (40)')?.circles ?? [];
@@ -228,13 +236,11 @@ describe('through the built nfdm', () => {
       expect(Math.abs(drawn[i].cy - py)).toBeLessThan(0.06);
     }
 
-    const traj = json(await nfdm(['plot', 'trajectories', '--model', 'df', '--n', '6', '--out', 't.svg', '--json']));
     expect(traj).toMatchObject({ n: 6, times: 31, sampler: 'DiffFlow probability-flow chain, 30 steps' });
     const lines = [...read('t.svg').matchAll(/<polyline points="([^"]+)"/g)].map((m) => m[1].split(' '));
     expect(lines).toHaveLength(12);
     for (const l of lines) expect(l).toHaveLength(31);
     // The paths end where `sample --ode` (same seed) puts its samples.
-    json(await nfdm(['sample', '--model', 'df', '--n', '6', '--ode', '--out', 'e.csv', '--trajectories', 'e.npy', '--json']));
     const ends = readCsv(join(tmp, 'e.csv'));
     const plane = read('t.svg').split('<g transform')[1];
     const toPlane = toPixel(plane);
@@ -247,7 +253,7 @@ describe('through the built nfdm', () => {
     expect(existsSync(join(tmp, 'e.times.npy'))).toBe(true);
   });
 
-  it('bridges: plot trajectories and forward draw the obstacle and name source and target', async () => {
+  it('bridges: plot trajectories and forward draw the obstacle and name source and target', E2E, async () => {
     json(
       await nfdm([
         'train',
@@ -265,8 +271,11 @@ describe('through the built nfdm', () => {
         '--json',
       ]),
     );
-    json(await nfdm(['plot', 'trajectories', '--model', 'br', '--n', '20', '--steps', '5', '--out', 'bt.svg', '--json']));
-    json(await nfdm(['plot', 'forward', '--model', 'br', '--n', '20', '--times', '5', '--out', 'bf.svg', '--json']));
+    const plots = await Promise.all([
+      nfdm(['plot', 'trajectories', '--model', 'br', '--n', '20', '--steps', '5', '--out', 'bt.svg', '--json']),
+      nfdm(['plot', 'forward', '--model', 'br', '--n', '20', '--times', '5', '--out', 'bf.svg', '--json']),
+    ]);
+    plots.forEach(json);
     for (const file of ['bt.svg', 'bf.svg']) {
       const svg = read(file);
       const plane = svg.split('<g transform')[1];
@@ -286,18 +295,8 @@ describe('through the built nfdm', () => {
     expect(read('bf.svg')).toContain('>target, t = 0<');
   });
 
-  it('2-D samples keep the aspect and the data; density --log colours the top nats', async () => {
+  it('2-D samples keep the aspect and the data; density --log colours the top nats', E2E, async () => {
     json(await nfdm(['train', '--model', 'nfdm', '--data', 'moons', ...TINY, '--out', 'nf', '--json']));
-    json(await nfdm(['plot', 'samples', '--model', 'nf', '--n', '50', '--out', 'ns.svg', '--json']));
-    const samples = read('ns.svg');
-    const [u] = unitsPerPixel(samples);
-    expect(u.x).toBeCloseTo(u.y, 9);
-    expect(layers(samples).map((l) => [l.name, l.circles.length])).toEqual([
-      ['samples (50)', 50],
-      ['data (50)', 50],
-      ['legend', 2],
-    ]);
-
     const density = [
       'plot',
       'density',
@@ -313,7 +312,21 @@ describe('through the built nfdm', () => {
       '--steps',
       '4',
     ];
-    const r = json(await nfdm([...density, '--out', 'd.svg', '--json']));
+    const [, r, narrow, bad] = await Promise.all([
+      nfdm(['plot', 'samples', '--model', 'nf', '--n', '50', '--out', 'ns.svg', '--json']).then(json),
+      nfdm([...density, '--out', 'd.svg', '--json']).then(json),
+      nfdm([...density, '--log-span', '3', '--out', 'd3.svg', '--json']).then(json),
+      nfdm(['plot', 'density', '--model', 'nf', '--log-span', '3', '--grid', '4', '--out', 'bad.svg']),
+    ]);
+    const samples = read('ns.svg');
+    const [u] = unitsPerPixel(samples);
+    expect(u.x).toBeCloseTo(u.y, 9);
+    expect(layers(samples).map((l) => [l.name, l.circles.length])).toEqual([
+      ['samples (50)', 50],
+      ['data (50)', 50],
+      ['legend', 2],
+    ]);
+
     const colours = r.colours as { lo: number; hi: number; clippedBelow: boolean };
     // So far out log p spans hundreds of nats: the colours cover the top 10, and the bar says "≤".
     expect(colours.hi - colours.lo).toBeCloseTo(10, 9);
@@ -324,18 +337,13 @@ describe('through the built nfdm', () => {
     expect(ticks[ticks.length - 1][0]).toBeCloseTo(colours.hi, 12);
     const [d] = unitsPerPixel(svg);
     expect(d.x).toBeCloseTo(d.y, 9);
-    const narrow = json(await nfdm([...density, '--log-span', '3', '--out', 'd3.svg', '--json']));
     const c3 = narrow.colours as { lo: number; hi: number };
     expect(c3.hi - c3.lo).toBeCloseTo(3, 9);
-    failure(
-      await nfdm(['plot', 'density', '--model', 'nf', '--log-span', '3', '--grid', '4', '--out', 'bad.svg']),
-      /--log-span applies to --log/,
-      2,
-    );
+    failure(bad, /--log-span applies to --log/, 2);
     expect(existsSync(join(tmp, 'bad.svg'))).toBe(false);
   });
 
-  it('an image model plots trajectories and its forward process as frames of whole images', async () => {
+  it('an image model plots trajectories and its forward process as frames of whole images', E2E, async () => {
     // A 4-pixel "image" set: a CSV whose model metadata says [2, 2, 1] (no Fashion-MNIST needed).
     const rows = Array.from({ length: 64 }, (_, i) => [0, 1, 2, 3].map((j) => Math.sin(i + j).toFixed(4)).join(','));
     writeFileSync(join(tmp, 'pix.csv'), `${['p0', 'p1', 'p2', 'p3'].join(',')}\n${rows.join('\n')}\n`);
@@ -343,8 +351,11 @@ describe('through the built nfdm', () => {
     const metaFile = join(tmp, 'img', 'model', 'meta.json');
     const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
     writeFileSync(metaFile, JSON.stringify({ ...meta, data: { ...meta.data, kind: 'image', imageShape: [2, 2, 1] } }));
-    json(await nfdm(['plot', 'trajectories', '--model', 'img', '--n', '3', '--steps', '4', '--out', 'it.svg', '--json']));
-    json(await nfdm(['plot', 'forward', '--model', 'img', '--n', '3', '--times', '12', '--out', 'if.svg', '--json']));
+    const plots = await Promise.all([
+      nfdm(['plot', 'trajectories', '--model', 'img', '--n', '3', '--steps', '4', '--out', 'it.svg', '--json']),
+      nfdm(['plot', 'forward', '--model', 'img', '--n', '3', '--times', '12', '--out', 'if.svg', '--json']),
+    ]);
+    plots.forEach(json);
     for (const [file, frames] of [
       ['it.svg', 5],
       ['if.svg', 10],
