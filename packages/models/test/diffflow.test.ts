@@ -168,6 +168,32 @@ describe('diffflowSample', () => {
     tf.dispose([pf, xN]);
     model.dispose();
   });
+
+  it('onStep sees x_N at t_N, then every step down to the returned x_0 at t_0', () => {
+    const model = DiffFlowModel.fourier(2, { channels: 8, layers: 1, seed: 1 });
+    const grid = expTimerGrid({ N: 5, tMin: 0.001, tMax: 0.05, exponent: 0.9 });
+    const frames: number[][] = [];
+    const times: number[] = [];
+    const x = diffflowSample(model, {
+      n: 3,
+      grid,
+      g: 0.2,
+      seed: 4,
+      onStep: (z, t) => {
+        frames.push(Array.from(z.dataSync()));
+        times.push(t);
+      },
+    });
+    expect(times).toEqual(Array.from(grid).reverse());
+    const xN = new Rng(4).normalTensor([3, 2]);
+    expect(frames[0]).toEqual(Array.from(xN.dataSync()));
+    expect(frames[5]).toEqual(Array.from(x.dataSync()));
+    expect(frames[1]).not.toEqual(frames[0]);
+    const plain = diffflowSample(model, { n: 3, grid, g: 0.2, seed: 4 });
+    expect(Array.from(plain.dataSync())).toEqual(frames[5]);
+    tf.dispose([x, xN, plain]);
+    model.dispose();
+  });
 });
 
 describe('DiffFlow training', () => {

@@ -4,9 +4,20 @@ import type { DataMatrix } from '@nfdm/datasets';
 import { BridgeModel, DiffusionModel, standardize, unstandardize } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
 import { panelsSvg } from '../plot/compose.js';
-import { densityHeatmapSvg } from '../plot/heatmap.js';
+import { imageFramesSvg } from '../plot/frames.js';
+import { type ColourRange, densityHeatmapSvg, logDensityRange } from '../plot/heatmap.js';
 import { svgToPng } from '../plot/png.js';
-import { type Bounds, coordinateOverTimeSvg, fitBounds, imageGridSvg, scatterSvg, trajectorySvg } from '../plot/svg.js';
+import {
+  type Bounds,
+  coordinateOverTimeSvg,
+  type Disc,
+  finiteRange,
+  fitBounds,
+  imageGridSvg,
+  type PointSeries,
+  scatterSvg,
+  trajectorySvg,
+} from '../plot/svg.js';
 import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError } from './errors.js';
 import { logDensity, type OpenedModel, standardizationOf } from './runtime.js';
@@ -18,12 +29,15 @@ export function writePlot(path: string, format: 'svg' | 'png', svg: string, widt
 }
 
 /** [height, width] of image data (known from the data the model was trained on). */
-function imageShapeOf(info: DataInfo | undefined): [number, number] | undefined {
+export function imageShapeOf(info: DataInfo | undefined): [number, number] | undefined {
   if (info?.imageShape) return [info.imageShape[0], info.imageShape[1]];
   return undefined;
 }
 
-/** Samples over data (2-D), an image grid (images), or the first two coordinates (other D). */
+/**
+ * Samples over data (2-D, equal aspect), an image grid (images), or the first two coordinates
+ * (other D). The data are drawn on top, small and dark, so both sets stay visible where they overlap.
+ */
 export function samplesSvg(
   samples: DataMatrix,
   data: DataMatrix | undefined,
@@ -47,28 +61,75 @@ export function samplesSvg(
     }
     return out;
   };
-  const series = [];
-  if (data) series.push({ points: xy(data), color: '#9a9a9a', label: 'data', opacity: 0.35 });
-  series.push({ points: xy(samples), color: '#1f77b4', label: 'samples', opacity: 0.5 });
+  const series: PointSeries[] = [{ points: xy(samples), color: '#1f77b4', label: `samples (${samples.n})`, opacity: 0.4, radius: 1.8 }];
+  if (data) series.push({ points: xy(data), color: '#222222', label: `data (${data.n})`, opacity: 0.55, radius: 0.9 });
   const frame = {
     title,
     bounds: bounds ?? fitBounds(series.map((s) => s.points)),
     xLabel: samples.dim === 2 ? undefined : 'x0',
     yLabel: samples.dim === 2 ? undefined : 'x1',
+    equalAspect: samples.dim === 2 && bounds === undefined,
   };
   return scatterSvg(series, frame);
 }
 
+export interface TrajectoryPlotOptions {
+  maxPaths?: number;
+  /** Image data [height, width]: a strip of frames z_t per particle instead of lines. */
+  imageShape?: [number, number];
+  /** What the first and last saved points are (e.g. noise, sample); the legend adds their times. */
+  ends?: [string, string];
+  /** 2-D: a disc to draw (a bridge's obstacle). */
+  disc?: Disc;
+  /** 2-D: faint point sets under the paths (e.g. a bridge's target data). */
+  background?: PointSeries[];
+}
+
 /**
- * Trajectories [T, n, D] over their times: for 2-D data the paths in the plane next to
- * coordinate 0 over time (as in the NFDM paper's figures); otherwise coordinate 0 over time.
+ * Trajectories [T, n, D] over their times: for 2-D data the paths in the plane (equal aspect)
+ * next to coordinate 0 over time (as in the NFDM paper's figures); for images a strip of frames
+ * (rows: particles, columns: times); otherwise coordinate 0 over time.
  */
-export function trajectoriesSvg(paths: Float32Array, times: number[], n: number, dim: number, title: string, maxPaths = 200): string {
+export function trajectoriesSvg(
+  paths: Float32Array,
+  times: number[],
+  n: number,
+  dim: number,
+  title: string,
+  options: TrajectoryPlotOptions = {},
+): string {
   const T = times.length;
-  const over = coordinateOverTimeSvg(paths, times, n, dim, { dim: 0, maxPaths, title: `${title}: x0 over time`, width: 640, height: 480 });
-  if (dim !== 2) return over;
-  const plane = trajectorySvg(paths, T, n, { maxPaths, title: `${title}: paths (○ start, ● end)`, width: 480, height: 480 });
-  return panelsSvg([plane, over]);
+  const maxPaths = options.maxPaths ?? 200;
+  if (options.imageShape)
+    return imageFramesSvg(paths, times, n, options.imageShape, { title: `${title}: z_t of ${Math.min(n, 8)} samples` });
+  const over = coordinateOverTimeSvg(paths, times, n, dim, { dim: 0, maxPaths, title: 'x0 over time', width: 640, height: 480 });
+  if (dim !== 2) return panelsSvg([over], { title });
+  const at = (t: number) => `t = ${Number(t.toPrecision(3))}`;
+  const [start, end] = options.ends ?? ['start', 'end'];
+  const plane = trajectorySvg(paths, T, n, {
+    maxPaths,
+    title: 'paths',
+    width: 480,
+    height: 480,
+    equalAspect: true,
+    disc: options.disc,
+    background: options.background,
+    ends: [`${start}, ${at(times[0])}`, `${end}, ${at(times[T - 1])}`],
+  });
+  return panelsSvg([plane, over], { title });
+}
+
+/** The obstacle of a bridge config (its first obstacle penalty), if any. */
+export function obstacleOf(config: unknown): Disc | undefined {
+  const penalties = (config as { penalties?: Array<{ kind: string; center: number[]; radius: number }> }).penalties;
+  const p = penalties?.find((q) => q.kind === 'obstacle');
+  return p ? { center: p.center, radius: p.radius } : undefined;
+}
+
+/** `n` target points of a bridge's data (the pair's target end), for drawing under its paths. */
+export function bridgeTargets(opened: OpenedModel, n: number, seed: number): DataMatrix | undefined {
+  const spec = opened.meta?.data?.spec;
+  return spec ? bridgeEvaluationData(spec, { n, seed: seed + 2_000_003 }).targets : undefined;
 }
 
 /**
@@ -148,22 +209,29 @@ export function squareBounds(points: ArrayLike<number>, margin = 0.1): Bounds {
   return { xMin: cx - half, xMax: cx + half, yMin: cy - half, yMax: cy + half };
 }
 
-/** Exact log-density on a grid and its heat map (of p, or of log p with `log`). */
+/**
+ * Exact log-density on a grid and its heat map (equal aspect): of p, or of log p with `log`,
+ * whose colours cover [max(1st percentile, max − logSpan), max] nats (default span 10; lower
+ * values take the lowest colour, the colour bar says "≤").
+ */
 export function densitySvg(
   opened: OpenedModel,
   bounds: Bounds,
   grid: number,
   solver: { solver: string; steps?: number; rtol: number; atol: number },
-  options: { log?: boolean; title: string },
-): { svg: string; logp: Float64Array; nfe: number } {
+  options: { log?: boolean; logSpan?: number; title: string },
+): { svg: string; logp: Float64Array; nfe: number; range: ColourRange } {
   const points = gridPoints(bounds, grid, grid);
   const { logp, stats } = logDensity(opened, points, { ...solver, batch: 4096 });
   const values = options.log ? logp : logp.map((v) => Math.exp(v));
+  const range = options.log ? logDensityRange(logp, { span: options.logSpan }) : { ...finiteRange(values), clippedBelow: false };
   const svg = densityHeatmapSvg(values, grid, grid, bounds, {
     title: options.title,
     width: 560,
     height: 560,
-    caption: options.log ? 'log p' : 'p(x)',
+    equalAspect: true,
+    caption: options.log ? 'log p (nats)' : 'p(x)',
+    range,
   });
-  return { svg, logp, nfe: stats.nfe };
+  return { svg, logp, nfe: stats.nfe, range };
 }

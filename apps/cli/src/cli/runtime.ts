@@ -293,11 +293,7 @@ const zeroStats = (): SolveStats => ({ nfe: 0, diffusionEvals: 0, steps: 0, acce
 
 /** Draw n samples (in chunks unless trajectories are asked for), back in data units. */
 export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoice, seed: number, trajectory = false): Drawn {
-  if (opened.model instanceof DiffFlowModel) {
-    if (trajectory)
-      throw new CliError('trajectories are not recorded for DiffFlow models (its sampler is a discrete chain); draw samples instead');
-    return drawDiffFlow(opened, opened.model, n, choice, seed);
-  }
+  if (opened.model instanceof DiffFlowModel) return drawDiffFlow(opened, opened.model, n, choice, seed, trajectory);
   if (opened.model instanceof BridgeModel) return drawBridge(opened, opened.model, n, choice, seed, trajectory).drawn;
   const model = opened.model as DiffusionModel;
   const config = opened.config;
@@ -404,9 +400,17 @@ function checkFiniteSamples(samples: Float32Array, D: number, label: string): vo
 /**
  * DiffFlow sampling: its own discrete backward chain on the model's ExpTimer grid (stochastic
  * for the SDE mode, deterministic probability flow for the ODE mode); `--steps` re-grids with
- * that many steps (same tMin, tMax, exponent). Solver names do not apply.
+ * that many steps (same tMin, tMax, exponent). Solver names do not apply. With `trajectory`, one
+ * chunk records every state of the chain, x_N … x_0 at the grid times t_N … t_0 ([N + 1, n, D]).
  */
-function drawDiffFlow(opened: OpenedModel, model: DiffFlowModel, n: number, choice: SamplerChoice, seed: number): Drawn {
+function drawDiffFlow(
+  opened: OpenedModel,
+  model: DiffFlowModel,
+  n: number,
+  choice: SamplerChoice,
+  seed: number,
+  trajectory = false,
+): Drawn {
   const time = model.time;
   const grid =
     choice.steps === undefined || choice.steps === time.N
@@ -415,9 +419,19 @@ function drawDiffFlow(opened: OpenedModel, model: DiffFlowModel, n: number, choi
   const D = model.dim;
   const std = standardizationOf(opened.config);
   const samples = new Float32Array(n * D);
-  for (let start = 0, k = 0; start < n; start += SAMPLE_CHUNK, k++) {
-    const size = Math.min(SAMPLE_CHUNK, n - start);
-    const y = diffflowSample(model, { n: size, grid, g: time.g, seed: seed + k, deterministic: choice.mode === 'ode' });
+  const chunk = trajectory ? n : SAMPLE_CHUNK;
+  const frames: Float32Array[] = [];
+  const times: number[] = [];
+  const record = (z: tf.Tensor2D, t: number) => {
+    const zx = tf.tidy(() => (std ? unstandardize(z, std) : z.clone()));
+    frames.push(zx.dataSync() as Float32Array);
+    times.push(t);
+    zx.dispose();
+  };
+  for (let start = 0, k = 0; start < n; start += chunk, k++) {
+    const size = Math.min(chunk, n - start);
+    const deterministic = choice.mode === 'ode';
+    const y = diffflowSample(model, { n: size, grid, g: time.g, seed: seed + k, deterministic, onStep: trajectory ? record : undefined });
     const x = std ? unstandardize(y, std) : y;
     samples.set(x.dataSync() as Float32Array, start * D);
     tf.dispose([x, y]);
@@ -425,10 +439,13 @@ function drawDiffFlow(opened: OpenedModel, model: DiffFlowModel, n: number, choi
   const N = grid.length - 1;
   checkFiniteSamples(samples, D, `DiffFlow ${choice.mode}, ${N} steps`);
   const stats = zeroStats();
-  stats.nfe = 2 * N * Math.ceil(n / SAMPLE_CHUNK);
+  stats.nfe = 2 * N * Math.ceil(n / chunk);
   stats.steps = N;
   stats.acceptedSteps = N;
-  return { samples, n, dim: D, stats };
+  if (!trajectory) return { samples, n, dim: D, stats };
+  const traj = new Float32Array(frames.length * n * D);
+  for (const [k, f] of frames.entries()) traj.set(f, k * n * D);
+  return { samples, n, dim: D, trajectory: traj, times, stats };
 }
 
 /**

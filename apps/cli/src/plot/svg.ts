@@ -3,7 +3,9 @@
  * snapshot-testable; {@link svgToPng} renders them with resvg.
  *
  * Coordinates: data (x, y) map linearly into the plot area with y pointing up. Every plot
- * takes explicit `bounds` or fits them to its data with a 5% margin.
+ * takes explicit `bounds` or fits them to its data with a 5% margin; `equalAspect` widens the
+ * narrower range so one data unit is as many pixels along x as along y (for 2-D data). Layers
+ * carry `data-layer` names and the frame its `data-bounds`, so tests can read the scene.
  */
 
 export interface Bounds {
@@ -20,6 +22,14 @@ export interface Frame {
   bounds?: Bounds;
   xLabel?: string;
   yLabel?: string;
+  /** Same data units per pixel on both axes: the narrower range of `bounds` is widened about its centre. */
+  equalAspect?: boolean;
+}
+
+/** A disc in data units (e.g. a bridge's obstacle), drawn as a translucent red outline. */
+export interface Disc {
+  center: ArrayLike<number>;
+  radius: number;
 }
 
 /** Points as a row-major [n, 2] Float32Array (or any ArrayLike). */
@@ -60,16 +70,33 @@ export function fitBounds(arrays: ArrayLike<number>[], margin = 0.05): Bounds {
   return { xMin: xMin - dx, xMax: xMax + dx, yMin: yMin - dy, yMax: yMax + dy };
 }
 
+/**
+ * `bounds` widened about their centre so that a `plotWidth` × `plotHeight` pixel area shows
+ * the same data units per pixel along x and y: (xMax − xMin) / plotWidth = (yMax − yMin) / plotHeight.
+ */
+export function equalAspectBounds(bounds: Bounds, plotWidth: number, plotHeight: number): Bounds {
+  const perPixel = Math.max((bounds.xMax - bounds.xMin) / plotWidth, (bounds.yMax - bounds.yMin) / plotHeight);
+  const cx = (bounds.xMin + bounds.xMax) / 2;
+  const cy = (bounds.yMin + bounds.yMax) / 2;
+  const hx = (perPixel * plotWidth) / 2;
+  const hy = (perPixel * plotHeight) / 2;
+  return { xMin: cx - hx, xMax: cx + hx, yMin: cy - hy, yMax: cy + hy };
+}
+
+/** Pixel size [width, height] of the plot area inside a canvas of `width` × `height`. */
+export function plotArea(width: number, height: number): [number, number] {
+  return [width - MARGIN.left - MARGIN.right, height - MARGIN.top - MARGIN.bottom];
+}
+
 class Canvas {
   readonly width: number;
   readonly height: number;
+  readonly bounds: Bounds;
   private readonly body: string[] = [];
-  constructor(
-    frame: Frame,
-    readonly bounds: Bounds,
-  ) {
+  constructor(frame: Frame, bounds: Bounds) {
     this.width = frame.width ?? 640;
     this.height = frame.height ?? 640;
+    this.bounds = frame.equalAspect ? equalAspectBounds(bounds, ...plotArea(this.width, this.height)) : bounds;
   }
   /**
    * Pixel coordinates. Points far outside the bounds (a diverged sample at 1e30) are clamped to a
@@ -93,7 +120,7 @@ class Canvas {
     const y0 = MARGIN.top;
     const y1 = this.height - MARGIN.bottom;
     const axes = [
-      `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="#444" stroke-width="1"/>`,
+      `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="#444" stroke-width="1" data-bounds="${xMin},${xMax},${yMin},${yMax}"/>`,
       `<text x="${x0}" y="${y1 + 16}" font-size="11" fill="#444">${fmt(xMin)}</text>`,
       `<text x="${x1}" y="${y1 + 16}" font-size="11" fill="#444" text-anchor="end">${fmt(xMax)}</text>`,
       `<text x="${x0 - 4}" y="${y1}" font-size="11" fill="#444" text-anchor="end">${fmt(yMin)}</text>`,
@@ -122,54 +149,95 @@ class Canvas {
   }
 }
 
-function legend(canvas: Canvas, entries: Array<{ label?: string; color: string }>): void {
-  let y = MARGIN.top + 14;
-  for (const e of entries) {
-    if (!e.label) continue;
-    canvas.add(`<circle cx="${canvas.width - MARGIN.right - 110}" cy="${y - 4}" r="4" fill="${e.color}"/>`);
-    canvas.add(`<text x="${canvas.width - MARGIN.right - 100}" y="${y}" font-size="12" fill="#222">${esc(e.label)}</text>`);
-    y += 16;
-  }
+/** A legend entry: a marker as drawn (colour, size, opacity; `hollow`: an outline) and its label. */
+interface LegendEntry {
+  label?: string;
+  color: string;
+  radius: number;
+  opacity: number;
+  hollow?: boolean;
 }
 
-/** Scatter plot of one or more 2-D point sets (e.g. samples over data). */
+/** A legend box in the top right corner, one line per labelled entry. */
+function legend(canvas: Canvas, entries: LegendEntry[]): void {
+  const shown = entries.filter((e) => e.label);
+  if (shown.length === 0) return;
+  const longest = Math.max(...shown.map((e) => (e.label as string).length));
+  const boxWidth = 30 + 7 * longest;
+  const x = canvas.width - MARGIN.right - boxWidth - 6;
+  const items = [
+    `<rect x="${x}" y="${MARGIN.top + 4}" width="${boxWidth}" height="${8 + 16 * shown.length}" fill="white" fill-opacity="0.85" stroke="#bbb"/>`,
+  ];
+  let y = MARGIN.top + 20;
+  for (const e of shown) {
+    const r = Math.max(3, e.radius * 2);
+    const paint = e.hollow ? `fill="none" stroke="${e.color}"` : `fill="${e.color}" fill-opacity="${Math.max(0.6, e.opacity)}"`;
+    items.push(`<circle cx="${x + 12}" cy="${y - 4}" r="${r}" ${paint}/>`);
+    items.push(`<text x="${x + 22}" y="${y}" font-size="12" fill="#222">${esc(e.label as string)}</text>`);
+    y += 16;
+  }
+  canvas.add(`<g data-layer="legend">${items.join('')}</g>`);
+}
+
 /** Clamp a pixel coordinate to [−4·size, 5·size] (NaN stays NaN, for the callers' finiteness checks). */
 export function clampPixel(v: number, size: number): number {
   return Number.isNaN(v) ? v : Math.min(5 * size, Math.max(-4 * size, v));
 }
 
+/** Dots of one point series as a `<g data-layer="label">` group (non-finite points skipped). */
+function dotsLayer(canvas: Canvas, s: PointSeries, color: string): string {
+  const r = s.radius ?? 1.6;
+  const dots: string[] = [];
+  for (let i = 0; i + 1 < s.points.length; i += 2) {
+    const x = s.points[i];
+    const y = s.points[i + 1];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    dots.push(`<circle cx="${canvas.px(x).toFixed(1)}" cy="${canvas.py(y).toFixed(1)}" r="${r}"/>`);
+  }
+  const name = s.label ? ` data-layer="${esc(s.label)}"` : '';
+  return `<g fill="${color}" fill-opacity="${s.opacity ?? 0.5}"${name}>${dots.join('')}</g>`;
+}
+
+/** A disc as an ellipse in pixels (a circle when the aspect is equal), translucent red. */
+function discLayer(canvas: Canvas, disc: Disc): string {
+  const [cx, cy] = [disc.center[0], disc.center[1]];
+  const rx = Math.abs(canvas.px(cx + disc.radius) - canvas.px(cx));
+  const ry = Math.abs(canvas.py(cy + disc.radius) - canvas.py(cy));
+  return `<ellipse data-layer="obstacle" cx="${canvas.px(cx).toFixed(1)}" cy="${canvas.py(cy).toFixed(1)}" rx="${rx.toFixed(1)}" ry="${ry.toFixed(1)}" fill="#d62728" fill-opacity="0.12" stroke="#d62728" stroke-width="2"/>`;
+}
+
+/** Scatter plot of one or more 2-D point sets (e.g. samples over data), drawn in order, with a legend. */
 export function scatterSvg(series: PointSeries[], frame: Frame = {}): string {
   const canvas = new Canvas(frame, frame.bounds ?? fitBounds(series.map((s) => s.points)));
-  const entries: Array<{ label?: string; color: string }> = [];
+  const entries: LegendEntry[] = [];
   series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length];
-    const r = s.radius ?? 1.6;
-    const dots: string[] = [];
-    for (let i = 0; i + 1 < s.points.length; i += 2) {
-      const x = s.points[i];
-      const y = s.points[i + 1];
-      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-      dots.push(`<circle cx="${canvas.px(x).toFixed(1)}" cy="${canvas.py(y).toFixed(1)}" r="${r}"/>`);
-    }
-    canvas.add(`<g fill="${color}" fill-opacity="${s.opacity ?? 0.5}">${dots.join('')}</g>`);
-    entries.push({ label: s.label, color });
+    canvas.add(dotsLayer(canvas, s, color));
+    entries.push({ label: s.label, color, radius: s.radius ?? 1.6, opacity: s.opacity ?? 0.5 });
   });
   legend(canvas, entries);
   return canvas.render(frame);
 }
 
+/** Corners of a disc as 2-D points, so fitted bounds include it. */
+const discCorners = (d: Disc): number[] => [d.center[0] - d.radius, d.center[1] - d.radius, d.center[0] + d.radius, d.center[1] + d.radius];
+
 /**
- * 2-D trajectories: `paths` is row-major [T, n, 2] (T saved times, n particles). Draws each
- * particle's polyline, its start (hollow) and end (filled).
+ * 2-D trajectories: `paths` is row-major [T, n, 2] (T saved times, n particles). Draws faint
+ * `background` point sets first (e.g. the target data), then each particle's polyline, its start
+ * (hollow red) and end (filled green), and `disc` (e.g. an obstacle) on top. The legend names
+ * the ends (`ends`, default start and end), the background sets and the disc.
  */
 export function trajectorySvg(
   paths: ArrayLike<number>,
   T: number,
   n: number,
-  frame: Frame & { color?: string; maxPaths?: number } = {},
+  frame: Frame & { color?: string; maxPaths?: number; disc?: Disc; background?: PointSeries[]; ends?: [string, string] } = {},
 ): string {
   const m = Math.min(n, frame.maxPaths ?? 200);
-  const canvas = new Canvas(frame, frame.bounds ?? fitBounds([paths]));
+  const fitted = [paths, ...(frame.background ?? []).map((b) => b.points), ...(frame.disc ? [discCorners(frame.disc)] : [])];
+  const canvas = new Canvas(frame, frame.bounds ?? fitBounds(fitted));
+  for (const [k, b] of (frame.background ?? []).entries()) canvas.add(dotsLayer(canvas, b, b.color ?? PALETTE[(k + 2) % PALETTE.length]));
   const color = frame.color ?? '#1f77b4';
   const lines: string[] = [];
   for (let i = 0; i < m; i++) {
@@ -186,7 +254,21 @@ export function trajectorySvg(
     );
     lines.push(`<circle cx="${canvas.px(paths[e]).toFixed(1)}" cy="${canvas.py(paths[e + 1]).toFixed(1)}" r="2" fill="#2ca02c"/>`);
   }
-  canvas.add(lines.join(''));
+  canvas.add(`<g data-layer="paths">${lines.join('')}</g>`);
+  if (frame.disc) canvas.add(discLayer(canvas, frame.disc));
+  const [start, end] = frame.ends ?? ['start', 'end'];
+  const entries: LegendEntry[] = [
+    { label: start, color: '#d62728', radius: 2, opacity: 1, hollow: true },
+    { label: end, color: '#2ca02c', radius: 2, opacity: 1 },
+    ...(frame.background ?? []).map((b, k) => ({
+      label: b.label,
+      color: b.color ?? PALETTE[(k + 2) % PALETTE.length],
+      radius: b.radius ?? 1.6,
+      opacity: b.opacity ?? 0.5,
+    })),
+  ];
+  if (frame.disc) entries.push({ label: 'obstacle', color: '#d62728', radius: 2, opacity: 0.3 });
+  legend(canvas, entries);
   return canvas.render(frame);
 }
 
@@ -247,12 +329,8 @@ export function viridis(v: number): string {
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
-/**
- * Heat map of values on a regular grid: `values` row-major [ny, nx], row 0 at yMin, over
- * `bounds`. Colours are scaled between the finite min and max (e.g. of a log-density).
- */
-export function heatmapSvg(values: ArrayLike<number>, nx: number, ny: number, bounds: Bounds, frame: Frame = {}): string {
-  const canvas = new Canvas(frame, bounds);
+/** Finite min and max of `values` ([0, 1] when none is finite). */
+export function finiteRange(values: ArrayLike<number>): { lo: number; hi: number } {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < values.length; i++) {
@@ -261,6 +339,35 @@ export function heatmapSvg(values: ArrayLike<number>, nx: number, ny: number, bo
       hi = Math.max(hi, values[i]);
     }
   }
+  return Number.isFinite(lo) ? { lo, hi } : { lo: 0, hi: 1 };
+}
+
+/**
+ * Canvas size for a fixed-bounds picture with equal aspect: the plot area of a `width` ×
+ * `height` canvas shrinks along one side to the bounds' aspect ratio (the bounds do not change).
+ */
+export function equalAspectSize(bounds: Bounds, width: number, height: number): { width: number; height: number } {
+  const [w, h] = plotArea(width, height);
+  const ratio = (bounds.yMax - bounds.yMin) / (bounds.xMax - bounds.xMin);
+  if (w * ratio <= h) return { width, height: Math.round(height - h + w * ratio) };
+  return { width: Math.round(width - w + h / ratio), height };
+}
+
+/**
+ * Heat map of values on a regular grid: `values` row-major [ny, nx], row 0 at yMin, over
+ * `bounds`. Colours span `range` (default: the finite min and max); values outside it take the
+ * end colours. With `equalAspect` the canvas, not the bounds, takes the data's aspect.
+ */
+export function heatmapSvg(
+  values: ArrayLike<number>,
+  nx: number,
+  ny: number,
+  bounds: Bounds,
+  frame: Frame & { range?: { lo: number; hi: number } } = {},
+): string {
+  const size = frame.equalAspect ? equalAspectSize(bounds, frame.width ?? 640, frame.height ?? 640) : {};
+  const canvas = new Canvas({ ...frame, ...size, equalAspect: false }, bounds);
+  const { lo, hi } = frame.range ?? finiteRange(values);
   const span = hi > lo ? hi - lo : 1;
   const cw = (bounds.xMax - bounds.xMin) / nx;
   const ch = (bounds.yMax - bounds.yMin) / ny;
@@ -276,7 +383,7 @@ export function heatmapSvg(values: ArrayLike<number>, nx: number, ny: number, bo
       );
     }
   }
-  canvas.add(cells.join(''));
+  canvas.add(`<g data-layer="cells">${cells.join('')}</g>`);
   return canvas.render(frame);
 }
 
@@ -289,13 +396,14 @@ export function imageGridSvg(
   n: number,
   h: number,
   w: number,
-  options: { cols?: number; scale?: number; title?: string } = {},
+  options: { cols?: number; scale?: number; title?: string; columnLabels?: string[] } = {},
 ): string {
   const cols = options.cols ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
   const s = options.scale ?? 3;
   const gap = 2;
-  const top = options.title ? 24 : 0;
+  const labelled = options.columnLabels !== undefined && options.columnLabels.length > 0;
+  const top = (options.title ? 24 : 0) + (labelled ? 16 : 0);
   const W = cols * (w * s + gap) + gap;
   const H = rows * (h * s + gap) + gap + top;
   const out: string[] = [
@@ -303,6 +411,10 @@ export function imageGridSvg(
     `<rect width="100%" height="100%" fill="#222"/>`,
   ];
   if (options.title) out.push(`<text x="${W / 2}" y="17" font-size="14" text-anchor="middle" fill="#eee">${esc(options.title)}</text>`);
+  (options.columnLabels ?? []).slice(0, cols).forEach((text, c) => {
+    const x = gap + c * (w * s + gap) + (w * s) / 2;
+    out.push(`<text x="${x}" y="${top - 4}" font-size="11" text-anchor="middle" fill="#ddd" data-column="${c}">${esc(text)}</text>`);
+  });
   for (let k = 0; k < n; k++) {
     const ox = gap + (k % cols) * (w * s + gap);
     const oy = top + gap + Math.floor(k / cols) * (h * s + gap);

@@ -22,6 +22,11 @@ export interface DiffFlowSampleOptions {
   deterministic?: boolean;
   /** Add noise on the final stochastic step too. Default false (the repo returns the mean). */
   finalNoise?: boolean;
+  /**
+   * Observe the chain: called with the prior draw x_N at t_N, then with x_i at t_i after every
+   * step (i = N−1…0). `x` [n, d] is disposed by the sampler later; copy what you keep.
+   */
+  onStep?: (x: tf.Tensor2D, t: number) => void;
 }
 
 /** Draw n samples [n, d]. */
@@ -32,6 +37,7 @@ export function diffflowSample(model: DiffFlowModel, options: DiffFlowSampleOpti
   const rng = new Rng(options.seed ?? 0);
   const deterministic = options.deterministic ?? false;
   let x = rng.normalTensor([n, model.dim]) as tf.Tensor2D;
+  options.onStep?.(x, s.t[s.N]);
   for (let i = s.N - 1; i >= 0; i--) {
     const prev = x;
     const noisy = !deterministic && (i > 0 || options.finalNoise === true);
@@ -44,6 +50,7 @@ export function diffflowSample(model: DiffFlowModel, options: DiffFlowSampleOpti
       return next as tf.Tensor2D;
     });
     tf.dispose([prev, ...(eps ? [eps] : [])]);
+    options.onStep?.(x, s.t[i]);
   }
   return x;
 }

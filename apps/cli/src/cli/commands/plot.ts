@@ -2,11 +2,22 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
 import { type DataInfo, evaluationData, firstRows } from '../data.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { outputFormat, prepareOutputFile } from '../files.js';
 import { BACKENDS, examples, need, nonNegativeInt, bounds as parseBounds, positiveInt, positiveNumber } from '../options.js';
 import { fmt, Output } from '../output.js';
-import { densitySvg, forwardTrajectories, samplesSvg, squareBounds, trajectoriesSvg, writePlot } from '../plotting.js';
+import {
+  bridgeTargets,
+  densitySvg,
+  forwardTrajectories,
+  imageShapeOf,
+  obstacleOf,
+  samplesSvg,
+  squareBounds,
+  type TrajectoryPlotOptions,
+  trajectoriesSvg,
+  writePlot,
+} from '../plotting.js';
 import {
   checkDim,
   dataSpecFor,
@@ -19,6 +30,7 @@ import {
   openModel,
   readMeta,
   samplerChoice,
+  samplerForModel,
   startBackend,
   withDefaultMode,
 } from '../runtime.js';
@@ -72,6 +84,18 @@ function base(name: string, description: string) {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
     .option('--json', 'print a summary as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal');
+}
+
+/**
+ * How trajectories of the opened model are drawn: images as frame strips; bridges (t = 1 at the
+ * source, t = 0 at the target) with their obstacle and target data; generative paths from noise.
+ */
+function trajectoryLook(opened: OpenedModel, n: number, seed: number, generative: boolean): TrajectoryPlotOptions {
+  const imageShape = imageShapeOf(readMeta(opened.location)?.data);
+  if (opened.family !== 'bridge') return { imageShape, ends: generative ? ['noise', 'sample'] : ['data', 'noise'] };
+  const targets = bridgeTargets(opened, n, seed);
+  const background = targets ? [{ points: targets.data, color: '#555555', label: 'target data', opacity: 0.5, radius: 1.5 }] : [];
+  return { imageShape, disc: obstacleOf(opened.config), background, ends: generative ? ['source', 'target'] : ['target', 'source'] };
 }
 
 function dataFor(loc: ModelLocation, given: string | undefined, n: number, seed: number, dim: number, required: boolean) {
@@ -129,6 +153,7 @@ export function plotCommand(ctx: Context) {
             data = dataFor(loc, opts.data, opts.n, opts.seed, config.dim, false);
           },
           (opened, out) => {
+            choice = samplerForModel(opened, choice, opts.steps !== undefined);
             out.note(`sampling ${opts.n} points (${choice.label})…`);
             const drawn = drawSamples(opened, opts.n, choice, opts.seed);
             const info = data.info ?? readMeta(opened.location)?.data;
@@ -150,7 +175,10 @@ export function plotCommand(ctx: Context) {
   );
 
   cmd.addCommand(
-    base('trajectories', 'generative trajectories from the prior (t = 1) to data (t = 0): paths and a coordinate over time')
+    base(
+      'trajectories',
+      'generative trajectories from the prior (t = 1) to data (t = 0), bridges from source to target: paths and a coordinate over time (images: frames z_t)',
+    )
       .option('--n <N>', 'number of trajectories', positiveInt, 200)
       .option('--seed <S>', 'seed', nonNegativeInt, 0)
       .option('--solver <name>', 'solver (default: ODE with rk4; SDE solvers imply --sde)')
@@ -171,17 +199,20 @@ export function plotCommand(ctx: Context) {
           opts.solver === undefined
             ? { ...opts, ode: true as const, solver: 'rk4', steps: opts.steps ?? 50 }
             : { ...opts, ode: true as const };
-        const choice = samplerChoice(sde ? opts : odeFlags);
+        const asked = samplerChoice(sde ? opts : odeFlags);
         await plot(
           ctx,
           'trajectories',
           opts,
           () => {},
           (opened, out) => {
+            const choice = samplerForModel(opened, asked, opts.steps !== undefined);
             out.note(`integrating ${opts.n} trajectories (${choice.label})…`);
             const drawn = drawSamples(opened, opts.n, choice, opts.seed, true);
             if (!drawn.trajectory || !drawn.times) throw new CliError('the solver returned no trajectory');
-            const svg = trajectoriesSvg(drawn.trajectory, drawn.times, drawn.n, drawn.dim, `generative (${choice.mode.toUpperCase()})`);
+            const what = opened.family === 'bridge' ? 'transport source → target' : 'generative';
+            const look = trajectoryLook(opened, opts.n, opts.seed, true);
+            const svg = trajectoriesSvg(drawn.trajectory, drawn.times, drawn.n, drawn.dim, `${what} (${choice.mode.toUpperCase()})`, look);
             return {
               svg,
               details: { n: drawn.n, times: drawn.times.length, sampler: choice.label },
@@ -196,7 +227,8 @@ export function plotCommand(ctx: Context) {
     base('density', 'heat map of the exact model density on a grid (2-D models)')
       .option('--grid <N>', 'grid cells per side', positiveInt, 60)
       .option('--bounds <box>', 'xMin,xMax,yMin,yMax (default: a square around the training data)', parseBounds)
-      .option('--log', 'colour by log p instead of p')
+      .option('--log', 'colour by log p instead of p (colours cover the top --log-span nats)')
+      .option('--log-span <nats>', 'with --log: colours span at most this many nats below the peak (default 10)', positiveNumber)
       .option('--solver <name>', 'ODE solver (default dopri5, adaptive)')
       .option('--steps <K>', 'fixed solver steps instead of adaptive stepping', positiveInt)
       .option('--rtol <tol>', 'relative tolerance (default 1e-4)', positiveNumber)
@@ -210,6 +242,7 @@ export function plotCommand(ctx: Context) {
         ]),
       )
       .action(async (opts) => {
+        if (opts.logSpan !== undefined && !opts.log) throw new UsageError('--log-span applies to --log plots only');
         const solver = logProbChoice(opts, 1e-4);
         let box = opts.bounds;
         await plot(
@@ -227,11 +260,12 @@ export function plotCommand(ctx: Context) {
             out.note(`exact log-density on a ${opts.grid}×${opts.grid} grid (${solver.label})…`);
             const r = densitySvg(opened, box as NonNullable<typeof box>, opts.grid, solver, {
               log: opts.log,
+              logSpan: opts.logSpan,
               title: opts.log ? 'model log-density log p(x)' : 'model density p(x)',
             });
             return {
               svg: r.svg,
-              details: { grid: opts.grid, bounds: box, solver: solver.label, nfe: r.nfe },
+              details: { grid: opts.grid, bounds: box, solver: solver.label, nfe: r.nfe, colours: r.range },
               summary: `${opts.grid}×${opts.grid} grid, ${solver.label}`,
             };
           },
@@ -266,6 +300,7 @@ export function plotCommand(ctx: Context) {
               data.n,
               data.dim,
               `forward (${'forward' in opened.model ? opened.model.forward.kind : opened.family})`,
+              trajectoryLook(opened, data.n, opts.seed, false),
             );
             return { svg, details: { n: data.n, times: times.length }, summary: `${data.n} paths × ${times.length} times` };
           },
