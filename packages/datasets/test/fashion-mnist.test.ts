@@ -11,28 +11,18 @@ import {
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_DEFAULT_DIR,
   fashionMnist,
+  fashionMnistDir,
   type ImageSet,
   imagesToMatrix,
   loadFashionMnist,
   parseIdx,
   readIdx,
 } from '../src/index.js';
-
-function sum(a: Uint8Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return s;
-}
+import { byteSum, classCounts, FASHION_MNIST_FIXTURE } from './fixture.js';
 
 /** Bitwise equality of two float arrays (vitest's deep equality is slow for 10⁵+ elements). */
 function same(a: Float32Array, b: Float32Array): boolean {
   return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-}
-
-function classCounts(labels: Uint8Array): number[] {
-  const c = new Array(10).fill(0);
-  for (const l of labels) c[l]++;
-  return c;
 }
 
 /** Catch the DatasetError thrown by `f`. */
@@ -46,54 +36,86 @@ function caught(f: () => unknown): DatasetError {
   throw new Error('expected a DatasetError, nothing was thrown');
 }
 
-describe('Fashion-MNIST from the Debian IDX files', () => {
+// The full 60,000 / 10,000 files (Debian's dataset-fashion-mnist) are checked by the system
+// suite, test/system/fashion-mnist-full.test.ts; these tests read the committed subset.
+describe('Fashion-MNIST from the committed IDX subset (fixtures/fashion-mnist)', () => {
   let train: ImageSet;
   let test: ImageSet;
   beforeAll(() => {
-    train = loadFashionMnist({ split: 'train' });
-    test = loadFashionMnist({ dir: FASHION_MNIST_DEFAULT_DIR, split: 'test' });
+    train = loadFashionMnist({ dir: FASHION_MNIST_FIXTURE, split: 'train' });
+    test = loadFashionMnist({ dir: FASHION_MNIST_FIXTURE, split: 'test' });
   });
 
-  it('has 60,000 / 10,000 images of 28×28×1 with 6,000 / 1,000 per class', () => {
-    expect([train.n, train.height, train.width, train.channels, train.pixels.length]).toEqual([60_000, 28, 28, 1, 60_000 * 784]);
-    expect([test.n, test.height, test.width, test.channels, test.pixels.length]).toEqual([10_000, 28, 28, 1, 10_000 * 784]);
-    expect(classCounts(train.labels)).toEqual(new Array(10).fill(6000));
-    expect(classCounts(test.labels)).toEqual(new Array(10).fill(1000));
-    expect(train.files.images).toBe(join(FASHION_MNIST_DEFAULT_DIR, 'train-images-idx3-ubyte.gz'));
+  it('has 300 / 200 images of 28×28×1 with their labels, read from the gzipped originals', () => {
+    expect([train.n, train.height, train.width, train.channels, train.pixels.length]).toEqual([300, 28, 28, 1, 300 * 784]);
+    expect([test.n, test.height, test.width, test.channels, test.pixels.length]).toEqual([200, 28, 28, 1, 200 * 784]);
+    expect(classCounts(train.labels)).toEqual([32, 33, 31, 29, 29, 31, 33, 30, 27, 25]);
+    expect(classCounts(test.labels)).toEqual([20, 27, 27, 17, 21, 16, 16, 20, 18, 18]);
+    expect(train.files).toEqual({
+      images: join(FASHION_MNIST_FIXTURE, 'train-images-idx3-ubyte.gz'),
+      labels: join(FASHION_MNIST_FIXTURE, 'train-labels-idx1-ubyte.gz'),
+    });
+    expect(test.files.images).toBe(join(FASHION_MNIST_FIXTURE, 't10k-images-idx3-ubyte.gz'));
+  });
+
+  it('is real Fashion-MNIST: the published first labels and first-image checksums of both splits', () => {
+    // Facts of the full data set (also checked against it by the system suite).
     expect(FASHION_MNIST_CLASSES[train.labels[0]]).toBe('Ankle boot');
-  });
-
-  it('matches the known pixel checksums and first labels', () => {
-    expect(sum(train.pixels)).toBe(3_431_114_169);
-    expect(sum(test.pixels)).toBe(573_469_082);
-    expect(sum(train.pixels.subarray(0, 784))).toBe(76_247); // first training image
-    expect(sum(test.pixels.subarray(0, 784))).toBe(33_456);
-    expect(sum(train.pixels.subarray(59_999 * 784))).toBe(16_684); // last training image
     expect(Array.from(train.labels.subarray(0, 10))).toEqual([9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
     expect(Array.from(test.labels.subarray(0, 10))).toEqual([9, 2, 1, 1, 6, 1, 4, 6, 5, 7]);
+    expect(byteSum(train.pixels.subarray(0, 784))).toBe(76_247); // first training image
+    expect(byteSum(test.pixels.subarray(0, 784))).toBe(33_456); // first test image
+    // Checksums of the subset as committed.
+    expect(byteSum(train.pixels)).toBe(17_481_620);
+    expect(byteSum(test.pixels)).toBe(11_795_585);
+    expect(byteSum(train.pixels.subarray(299 * 784))).toBe(58_490); // last image of the subset
+    // Clothing on a black background: the border is almost empty, the centre is not.
+    let border = 0;
+    let centre = 0;
+    for (let i = 0; i < test.n; i++) {
+      border += test.pixels[i * 784] + test.pixels[i * 784 + 27];
+      centre += test.pixels[i * 784 + 14 * 28 + 14];
+    }
+    expect(border / (2 * test.n)).toBeLessThan(5);
+    expect(centre / test.n).toBeGreaterThan(60);
+  });
+
+  it('NFDM_FASHION_MNIST_DIR replaces the default directory', () => {
+    const saved = process.env.NFDM_FASHION_MNIST_DIR;
+    try {
+      process.env.NFDM_FASHION_MNIST_DIR = FASHION_MNIST_FIXTURE;
+      expect(fashionMnistDir()).toBe(FASHION_MNIST_FIXTURE);
+      const viaEnv = loadFashionMnist({ split: 'test', limit: 3 });
+      expect(viaEnv.files.images).toBe(join(FASHION_MNIST_FIXTURE, 't10k-images-idx3-ubyte.gz'));
+      expect(Array.from(viaEnv.labels)).toEqual([9, 2, 1]);
+      delete process.env.NFDM_FASHION_MNIST_DIR;
+      expect(fashionMnistDir()).toBe(FASHION_MNIST_DEFAULT_DIR);
+    } finally {
+      if (saved === undefined) delete process.env.NFDM_FASHION_MNIST_DIR;
+      else process.env.NFDM_FASHION_MNIST_DIR = saved;
+    }
   });
 
   it('downsamples 2× by rounded 2×2 means to 14×14 uint8', () => {
     const small = downsample2x(test);
-    expect([small.n, small.height, small.width, small.channels, small.pixels.length]).toEqual([10_000, 14, 14, 1, 10_000 * 196]);
+    expect([small.n, small.height, small.width, small.channels, small.pixels.length]).toEqual([200, 14, 14, 1, 200 * 196]);
     expect(small.labels).toBe(test.labels);
     for (const [i, y, x] of [
       [0, 0, 0],
       [0, 7, 7],
       [123, 13, 5],
-      [9999, 6, 13],
+      [199, 6, 13],
     ]) {
       const at = (yy: number, xx: number) => test.pixels[i * 784 + yy * 28 + xx];
       const s = at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1);
       expect(small.pixels[i * 196 + y * 14 + x]).toBe(Math.floor((s + 2) / 4));
     }
-    expect(Math.abs(sum(small.pixels) * 4 - sum(test.pixels)) / sum(test.pixels)).toBeLessThan(0.002);
+    expect(Math.abs(byteSum(small.pixels) * 4 - byteSum(test.pixels)) / byteSum(test.pixels)).toBeLessThan(0.002);
   });
 
   it('dequantises into each pixel bin, scaled to [−1, 1), seeded', () => {
-    const first = { ...test, n: 1000, pixels: test.pixels.subarray(0, 1000 * 784), labels: test.labels.subarray(0, 1000) };
-    const m = imagesToMatrix(first, { seed: 3 });
-    expect([m.n, m.dim, m.imageShape]).toEqual([1000, 784, [28, 28, 1]]);
+    const m = imagesToMatrix(test, { seed: 3 });
+    expect([m.n, m.dim, m.imageShape]).toEqual([200, 784, [28, 28, 1]]);
     let lo = 1;
     let hi = -1;
     let outOfBin = 0;
@@ -102,7 +124,7 @@ describe('Fashion-MNIST from the Debian IDX files', () => {
       const v = m.data[i];
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
-      const u = (v + 1) * 128 - first.pixels[i];
+      const u = (v + 1) * 128 - test.pixels[i];
       if (!(u >= 0 && u < 1)) outOfBin++;
       offset += u;
     }
@@ -110,10 +132,10 @@ describe('Fashion-MNIST from the Debian IDX files', () => {
     expect(lo).toBeGreaterThanOrEqual(-1);
     expect(hi).toBeLessThan(1);
     expect(offset / m.data.length).toBeCloseTo(0.5, 2); // E u = 1/2
-    expect(same(imagesToMatrix(first, { seed: 3 }).data, m.data)).toBe(true);
-    expect(same(imagesToMatrix(first, { seed: 4 }).data, m.data)).toBe(false);
-    const centres = imagesToMatrix(first, { dequantize: false });
-    expect(centres.data[0]).toBe((first.pixels[0] + 0.5) / 128 - 1);
+    expect(same(imagesToMatrix(test, { seed: 3 }).data, m.data)).toBe(true);
+    expect(same(imagesToMatrix(test, { seed: 4 }).data, m.data)).toBe(false);
+    const centres = imagesToMatrix(test, { dequantize: false });
+    expect(centres.data[0]).toBe((test.pixels[0] + 0.5) / 128 - 1);
     expect(dequantizationOffsetNats(784)).toBeCloseTo(784 * Math.log(128), 9);
   });
 
@@ -141,7 +163,7 @@ describe('Fashion-MNIST from the Debian IDX files', () => {
   });
 
   it('fashionMnist() loads, downsamples and flattens in one call', () => {
-    const m = fashionMnist({ split: 'test', limit: 50, downsample: true, seed: 1 });
+    const m = fashionMnist({ dir: FASHION_MNIST_FIXTURE, split: 'test', limit: 50, downsample: true, seed: 1 });
     expect([m.n, m.dim, m.imageShape, m.labels.length]).toEqual([50, 196, [14, 14, 1], 50]);
     expect(Math.min(...m.data)).toBeGreaterThanOrEqual(-1);
     expect(Math.max(...m.data)).toBeLessThan(1);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { initBackend } from '@nfdm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDatasets, loadDataset, sampleToy, toTensor, toyNames, writeNpy } from '../src/index.js';
+import { FASHION_MNIST_FIXTURE, FIXTURE_COUNTS } from './fixture.js';
 
 let dir: string;
 beforeAll(() => {
@@ -21,12 +22,17 @@ describe('loadDataset', () => {
   });
 
   it('fashion-mnist and fashion-mnist-14', () => {
-    const full = loadDataset('fashion-mnist', { split: 'test', n: 20, seed: 1 });
+    const full = loadDataset('fashion-mnist', { dir: FASHION_MNIST_FIXTURE, split: 'test', n: 20, seed: 1 });
     expect([full.kind, full.n, full.dim, full.imageShape, full.labels?.length]).toEqual(['image', 20, 784, [28, 28, 1], 20]);
-    expect(full.source).toMatch(/^Fashion-MNIST test from \/usr\/share\/datasets\/fashion-mnist: 20 images 28×28×1 → 20 × 784/);
-    const small = loadDataset('fashion-mnist-14', { split: 'test', n: 20, dequantize: false });
+    expect(full.source).toBe(
+      `Fashion-MNIST test from ${FASHION_MNIST_FIXTURE}: 20 images 28×28×1 → 20 × 784 in [−1, 1) (uniformly dequantised)`,
+    );
+    expect(Array.from(full.labels?.subarray(0, 3) ?? [])).toEqual([9, 2, 1]);
+    const small = loadDataset('fashion-mnist-14', { dir: FASHION_MNIST_FIXTURE, split: 'test', n: 20, dequantize: false });
     expect([small.n, small.dim, small.imageShape]).toEqual([20, 196, [14, 14, 1]]);
     expect(small.source).toMatch(/bin centres/);
+    // Without n: the whole split (the subset has 300 training images).
+    expect(loadDataset('fashion-mnist-14', { dir: FASHION_MNIST_FIXTURE }).n).toBe(FIXTURE_COUNTS.train);
   });
 
   it('.csv and .npy paths', () => {
@@ -59,7 +65,7 @@ describe('loadDataset', () => {
 
 describe('listDatasets', () => {
   it('lists the 8 toys, both Fashion-MNIST variants and the file formats, with sizes and origin', () => {
-    const list = listDatasets();
+    const list = listDatasets({ dir: FASHION_MNIST_FIXTURE });
     expect(list.map((d) => d.name)).toEqual([...toyNames(), 'fashion-mnist', 'fashion-mnist-14', '<path>.csv', '<path>.npy']);
     const pin = list.find((d) => d.name === 'pinwheel');
     expect(pin).toMatchObject({ kind: 'toy', dim: 2, entropy: 2.32, size: 'any n (default 10000); returns 5⌊n/5⌋ points' });
@@ -68,7 +74,7 @@ describe('listDatasets', () => {
       dim: 784,
       size: '60000 train + 10000 test',
       available: true,
-      origin: 'IDX files in /usr/share/datasets/fashion-mnist',
+      origin: `IDX files in ${FASHION_MNIST_FIXTURE}`,
     });
     expect(list.find((d) => d.name === 'fashion-mnist-14')?.dim).toBe(196);
     const missing = listDatasets({ dir: join(dir, 'none') }).find((d) => d.name === 'fashion-mnist');

@@ -46,6 +46,7 @@ export {
   writeOnnxExport,
 } from './export.js';
 export { type Attr, attr, type BuildModelOptions, buildModel, Graph, modelProto, type Operand } from './onnx/builder.js';
+export { ONNX_OPSET17_OPS, type OnnxAttributeKind, type OnnxOpSchema } from './onnx/ops.js';
 export {
   DataType,
   decodeModel,
@@ -59,6 +60,7 @@ export {
   tensorFloat32,
 } from './onnx/proto.js';
 export { ONNX_SCHEMA } from './onnx/schema.js';
+export { validateOnnxModel } from './onnx/validate.js';
 export {
   type DiffFlowRuntimeSampleOptions,
   type DiffFlowRuntimeSampleResult,

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx, writeOnnxExport } from '../src/export.js';
 import { loadOnnxModel } from '../src/runtime/index.js';
 import { readOnnxMetadata } from '../src/runtime/metadata.js';
-import { errorLog, expectClose, exportDir, f32, onnxCheck, printErrorLog, runOnnx, saveFile } from './helpers.js';
+import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -59,7 +59,7 @@ describe('NFDM-OT export', () => {
     const meta = readOnnxMetadata(exp.graphs.velocity as Uint8Array);
     expect(meta).toMatchObject({ kind: 'nfdm', forwardKind: 'nfdm', volatility: { kind: 'constant', value: 1 } });
     const files = Object.entries(exp.graphs).map(([name, bytes]) => saveFile(dir, `ot.${name}.onnx`, bytes as Uint8Array));
-    onnxCheck(files);
+    await checkOnnxFiles(files);
 
     const z = new Rng(5).normalArray(N * 2, 0, 1.5);
     for (const t of [1, 0.7, 0.25, model.forward.start.t]) {

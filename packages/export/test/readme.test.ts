@@ -19,12 +19,16 @@ function runExample(index: number): string {
   }
 }
 
+// Each example runs in its own Node process (tfjs start-up, export, onnxruntime sessions):
+// tens of seconds when the machine is busy, so these get more than the 60 s default.
+const EXAMPLE_TIMEOUT = 240_000;
+
 describe('README', () => {
-  it('the example runs against the built package', () => {
+  it('the example runs against the built package', { timeout: EXAMPLE_TIMEOUT }, () => {
     expect(runExample(0)).toBe('2000 16 true true');
   });
 
-  it('the bridge / DiffFlow example runs against the built package', () => {
+  it('the bridge / DiffFlow example runs against the built package', { timeout: EXAMPLE_TIMEOUT }, () => {
     expect(runExample(1)).toBe('nfbm 6 true diffflow 1000 true');
   });
 });
