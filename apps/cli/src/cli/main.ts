@@ -16,6 +16,7 @@ import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
 import type { Context } from './context.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, oneLine } from './errors.js';
+import { describeErrnoError, isErrnoError } from './fs-errors.js';
 import { examples } from './options.js';
 import { type Io, processIo } from './output.js';
 
@@ -104,7 +105,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.stderr.write(`nfdm: ${oneLine(error)}\n`);
       return EXIT_USAGE;
     }
-    io.stderr.write(`nfdm: ${oneLine(error)}\n`);
+    io.stderr.write(`nfdm: ${isErrnoError(error) ? describeErrnoError(error) : oneLine(error)}\n`);
     if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return error instanceof CliError ? error.exitCode : EXIT_FAILURE;
   }

@@ -13,6 +13,21 @@ export interface Io {
 
 export const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr });
 
+/**
+ * A reader that went away (`nfdm train --help | head -2`) is not an error of the command:
+ * EPIPE on stdout or stderr drops the rest of that stream's output quietly, and the command
+ * still finishes its work (files are written, runs are saved). Install once, in the binary.
+ */
+export function ignoreBrokenPipes(streams: NodeJS.WritableStream[]): void {
+  for (const stream of streams) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+      process.exitCode = 1;
+      if (stream !== process.stderr) process.stderr.write(`nfdm: cannot write output: ${error.message}\n`);
+    });
+  }
+}
+
 export class Output {
   private printedJson = false;
   private readonly started = performance.now();

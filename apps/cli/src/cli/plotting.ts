@@ -1,5 +1,5 @@
 /** The data behind `nfdm plot` and `nfdm demo` figures, and writing SVG / PNG files. */
-import { Rng, writeFileAtomic } from '@nfdm/core';
+import { Rng } from '@nfdm/core';
 import type { DataMatrix } from '@nfdm/datasets';
 import { BridgeModel, DiffusionModel, standardize, unstandardize } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
@@ -9,12 +9,13 @@ import { svgToPng } from '../plot/png.js';
 import { type Bounds, coordinateOverTimeSvg, fitBounds, imageGridSvg, scatterSvg, trajectorySvg } from '../plot/svg.js';
 import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError } from './errors.js';
+import { writeBytes } from './files.js';
 import { logDensity, type OpenedModel, standardizationOf } from './runtime.js';
 
 /** Write an SVG as .svg, or render it to .png (optionally `width` pixels wide). */
 export function writePlot(path: string, format: 'svg' | 'png', svg: string, width?: number): void {
   const bytes = format === 'svg' ? new TextEncoder().encode(svg) : svgToPng(svg, width);
-  writeFileAtomic(path, bytes);
+  writeBytes(path, bytes);
 }
 
 /** [height, width] of image data (known from the data the model was trained on). */

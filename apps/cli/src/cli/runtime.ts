@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { type BackendReport, getSolver, initBackend, SolverError, type SolveStats, writeFileAtomic } from '@nfdm/core';
+import { type BackendReport, getSolver, initBackend, SolverError, type SolveStats } from '@nfdm/core';
 import type { DataMatrix } from '@nfdm/datasets';
 import {
   type AnyModel,
@@ -30,6 +30,7 @@ import { latestCheckpoint, loadCheckpointAnyModel, readCheckpoint, type TrainerO
 import * as tf from '@tensorflow/tfjs';
 import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError, UsageError } from './errors.js';
+import { writeJson } from './files.js';
 import type { BackendChoice } from './options.js';
 import type { Output } from './output.js';
 
@@ -148,7 +149,7 @@ export function readMeta(loc: ModelLocation): ModelMeta | undefined {
 }
 
 export function writeMeta(modelDir: string, meta: ModelMeta): void {
-  writeFileAtomic(join(modelDir, META_FILE), new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`));
+  writeJson(join(modelDir, META_FILE), meta);
 }
 
 export interface OpenedModel {

@@ -2,7 +2,7 @@
  * The training run behind `nfdm train` and `nfdm demo`: output-directory safety, data,
  * model, trainer, progress, the exported model and run.json.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { standardizationLogDet as logStdSum } from '@nfdm/datasets';
 import {
@@ -16,10 +16,11 @@ import {
 import { latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent, ttyProgress } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { type DataInfo, normalizeSpec, trainingData } from './data.js';
-import { CliError, UsageError } from './errors.js';
-import { writeJson } from './files.js';
+import { CliError, oneLine, UsageError } from './errors.js';
+import { checkWritableFolder, ensureDir, writeJson, writeText } from './files.js';
+import { describeErrnoError, isErrnoError, reasonFor } from './fs-errors.js';
 import type { BackendChoice } from './options.js';
-import { fmt, type Output } from './output.js';
+import { fmt, jsonReplacer, type Output } from './output.js';
 import { presetConfig } from './presets.js';
 import { completeSettings, FIXED_ON_RESUME, parseSettings, type RunSettings, trainerConfig } from './run-config.js';
 import { META_FORMAT, RUN_FILE, startBackend, writeMeta } from './runtime.js';
@@ -148,8 +149,9 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   if (resumeModel && resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${resumeModel.dim}`);
   }
+  ensureDir(req.out, `--out ${req.out}`);
+  checkWritableFolder(req.out, join(req.out, RUN_FILE), `--out ${req.out}`);
   const report = await startBackend(req.backend, out);
-  mkdirSync(dir, { recursive: true });
 
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
@@ -245,23 +247,25 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
       `${settings.steps} steps, batch ${settings.batch}, hidden ${settings.hidden.join(',')}, lr ${settings.lr} (${settings.schedule})`,
   );
   const started = performance.now();
+  const modelDir = join(dir, 'model');
   let result: Awaited<ReturnType<Trainer['run']>>;
   try {
     result = await trainer.run();
+    trainer.saveModel(modelDir);
   } catch (error) {
+    const failure = trainingFailure(error, trainer.step);
     summary.status = 'failed';
     summary.step = trainer.step;
-    summary.error = (error as Error).message;
+    summary.error = failure.message;
     summary.updated = new Date().toISOString();
-    writeJson(join(dir, RUN_FILE), summary);
+    const unsaved = saveRunSummary(dir, summary);
     trainer.dispose();
     ownModel?.dispose();
     evalData?.dispose();
-    throw error;
+    if (unsaved) failure.message += `; ${RUN_FILE} could not be updated either (${unsaved})`;
+    throw failure;
   }
   const seconds = (performance.now() - started) / 1000;
-  const modelDir = join(dir, 'model');
-  trainer.saveModel(modelDir);
   const logDet = data.standardization ? logStdSum(data.standardization) : 0;
   summary.status = result.reason;
   summary.step = result.step;
@@ -287,6 +291,37 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   ownModel?.dispose();
   const model = loadAnyModel(modelDir);
   return { summary, model, modelDir, interrupted: result.reason === 'interrupted' };
+}
+
+/**
+ * The error a failed training run ends with: file-system errors as a sentence naming the user's
+ * file (`cannot create folder run/ckpt-2000: no permission to write in folder run`), prefixed
+ * with the step; other errors keep their message (and class, hence their exit status).
+ */
+function trainingFailure(error: unknown, step: number): CliError {
+  const text = isErrnoError(error) ? describeErrnoError(error) : oneLine(error);
+  return new CliError(`training stopped at step ${step}: ${text}`, error instanceof CliError ? error.exitCode : undefined);
+}
+
+/**
+ * Record a run's summary after a failure: atomically if the folder takes new files, else by
+ * rewriting run.json in place (a read-only folder can still hold a writable run.json), so it
+ * never keeps saying "running". Returns why it could not be saved, or undefined.
+ */
+function saveRunSummary(dir: string, summary: RunSummary): string | undefined {
+  const path = join(dir, RUN_FILE);
+  const text = `${JSON.stringify(summary, jsonReplacer, 2)}\n`;
+  try {
+    writeText(path, text);
+    return undefined;
+  } catch {
+    try {
+      writeFileSync(path, text);
+      return undefined;
+    } catch (error) {
+      return isErrnoError(error) ? reasonFor(error, path) : oneLine(error);
+    }
+  }
 }
 
 /** Human lines about a finished run. */
