@@ -115,8 +115,9 @@ export function writeJson(path: string, value: unknown): void {
   writeText(path, `${JSON.stringify(value, jsonReplacer, 2)}\n`);
 }
 
-/** Column names x0 … x(D−1). */
-export function columnNames(dim: number): string[] {
+/** Column names: the data's own (a CSV header stored with the model), else x0 … x(D−1). */
+export function columnNames(dim: number, names?: readonly string[]): string[] {
+  if (names && names.length === dim) return [...names];
   return Array.from({ length: dim }, (_, j) => `x${j}`);
 }
 
@@ -127,11 +128,21 @@ export function rowsOf(data: ArrayLike<number>, n: number, dim: number): number[
   return out;
 }
 
-/** Samples [n, D] as CSV (header x0,x1,…), NPY (float32) or JSON ({ n, dim, samples, …meta }). */
-export function writeSamples(path: string, format: 'csv' | 'npy' | 'json', m: DataMatrix, meta: Record<string, unknown>): void {
-  if (format === 'csv') writingFile(path, () => writeCsv(path, m, { header: columnNames(m.dim) }));
+/**
+ * Samples [n, D] as CSV (header: the data's column names, else x0,x1,…), NPY (float32) or JSON
+ * ({ n, dim, columns, samples, …meta }).
+ */
+export function writeSamples(
+  path: string,
+  format: 'csv' | 'npy' | 'json',
+  m: DataMatrix,
+  meta: Record<string, unknown>,
+  names?: readonly string[],
+): void {
+  const columns = columnNames(m.dim, names);
+  if (format === 'csv') writingFile(path, () => writeCsv(path, m, { header: columns }));
   else if (format === 'npy') writingFile(path, () => writeNpy(path, m));
-  else writeJson(path, { format: 'nfdm-samples/1', n: m.n, dim: m.dim, ...meta, samples: rowsOf(m.data, m.n, m.dim) });
+  else writeJson(path, { format: 'nfdm-samples/1', n: m.n, dim: m.dim, columns, ...meta, samples: rowsOf(m.data, m.n, m.dim) });
 }
 
 /** A version-1.0 .npy file of float32 values with any shape (C order). */
@@ -162,6 +173,7 @@ export function writeTrajectories(
   n: number,
   dim: number,
   meta: Record<string, unknown>,
+  names?: readonly string[],
 ): string[] {
   const T = times.length;
   if (format === 'npy') {
@@ -171,7 +183,7 @@ export function writeTrajectories(
     return [path, timesPath];
   }
   if (format === 'csv') {
-    const lines = [['t', 'particle', ...columnNames(dim)].join(',')];
+    const lines = [['t', 'particle', ...columnNames(dim, names)].join(',')];
     for (let k = 0; k < T; k++) {
       for (let i = 0; i < n; i++) {
         const o = (k * n + i) * dim;
@@ -184,6 +196,13 @@ export function writeTrajectories(
     return [path];
   }
   const nested = Array.from({ length: T }, (_, k) => rowsOf(traj.subarray(k * n * dim, (k + 1) * n * dim), n, dim));
-  writeJson(path, { format: 'nfdm-trajectories/1', shape: [T, n, dim], ...meta, times, trajectories: nested });
+  writeJson(path, {
+    format: 'nfdm-trajectories/1',
+    shape: [T, n, dim],
+    columns: columnNames(dim, names),
+    ...meta,
+    times,
+    trajectories: nested,
+  });
   return [path];
 }

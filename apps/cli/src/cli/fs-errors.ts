@@ -18,7 +18,7 @@ export function isErrnoError(error: unknown): error is NodeJS.ErrnoException & {
 
 /**
  * The file a temporary name stands for: `dir/.name.<pid>.<rand>.tmp` (datasets' writer),
- * `dir/name.tmp-<pid>-<time>` (core's writer), `dir/.tmp-ckpt-<step>-…` (checkpoints).
+ * `dir/name.tmp-<pid>[-<time>]` (core's and export's writers), `dir/.tmp-ckpt-<step>-…` (checkpoints).
  */
 export function userPath(path: string): string {
   const dir = dirname(path);
@@ -26,7 +26,7 @@ export function userPath(path: string): string {
   const join = (n: string) => (dir === '.' && !path.startsWith('./') ? n : `${dir}/${n}`);
   let m = /^\.(.+)\.\d+\.[0-9a-z]+\.tmp$/.exec(name);
   if (m) return join(m[1]);
-  m = /^(.+)\.tmp-\d+-[0-9a-z]+$/.exec(name);
+  m = /^(.+)\.tmp-\d+(?:-[0-9a-z]+)?$/.exec(name);
   if (m) return join(m[1]);
   m = /^\.(?:tmp|trash)-(ckpt-\d+)(?:-.*)?$/.exec(name);
   if (m) return join(m[1]);

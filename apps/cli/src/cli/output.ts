@@ -48,6 +48,11 @@ export class Output {
     if (this.showNotes) this.io.stderr.write(`${text}\n`);
   }
 
+  /** A warning the user must see (stderr, always): `nfdm: warning: <text>`. */
+  warn(text: string): void {
+    this.io.stderr.write(`nfdm: warning: ${text}\n`);
+  }
+
   /** The human-readable result: stdout, or stderr when --json is set. */
   human(text: string): void {
     (this.json ? this.io.stderr : this.io.stdout).write(text.endsWith('\n') ? text : `${text}\n`);

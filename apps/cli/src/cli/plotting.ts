@@ -51,11 +51,12 @@ export function samplesSvg(
   const series = [];
   if (data) series.push({ points: xy(data), color: '#9a9a9a', label: 'data', opacity: 0.35 });
   series.push({ points: xy(samples), color: '#1f77b4', label: 'samples', opacity: 0.5 });
+  const names = info?.columns?.length === samples.dim ? info.columns : undefined;
   const frame = {
     title,
     bounds: bounds ?? fitBounds(series.map((s) => s.points)),
-    xLabel: samples.dim === 2 ? undefined : 'x0',
-    yLabel: samples.dim === 2 ? undefined : 'x1',
+    xLabel: names?.[0] ?? (samples.dim === 2 ? undefined : 'x0'),
+    yLabel: names?.[Math.min(1, samples.dim - 1)] ?? (samples.dim === 2 ? undefined : 'x1'),
   };
   return scatterSvg(series, frame);
 }
@@ -155,7 +156,7 @@ export function densitySvg(
   bounds: Bounds,
   grid: number,
   solver: { solver: string; steps?: number; rtol: number; atol: number },
-  options: { log?: boolean; title: string },
+  options: { log?: boolean; title: string; axes?: readonly string[] },
 ): { svg: string; logp: Float64Array; nfe: number } {
   const points = gridPoints(bounds, grid, grid);
   const { logp, stats } = logDensity(opened, points, { ...solver, batch: 4096 });
@@ -165,6 +166,8 @@ export function densitySvg(
     width: 560,
     height: 560,
     caption: options.log ? 'log p' : 'p(x)',
+    xLabel: options.axes?.[0],
+    yLabel: options.axes?.[1],
   });
   return { svg, logp, nfe: stats.nfe };
 }

@@ -26,7 +26,7 @@ import {
   standardize,
   unstandardize,
 } from '@nfdm/models';
-import { latestCheckpoint, loadCheckpointAnyModel, readCheckpoint, type TrainerObjective } from '@nfdm/training';
+import { CHECKPOINT_FILES, latestCheckpoint, loadCheckpointAnyModel, readCheckpoint, type TrainerObjective } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError, UsageError } from './errors.js';
@@ -109,6 +109,10 @@ function isDir(path: string): boolean {
 export function locateModel(dir: string): ModelLocation {
   if (!existsSync(dir)) throw new CliError(`model directory ${dir} does not exist`);
   if (!isDir(dir)) throw new CliError(`--model expects a directory, ${dir} is a file`);
+  // A checkpoint also holds config.json + weights.safetensors: tell it apart by its optimizer state.
+  if (existsSync(join(dir, MODEL_CONFIG_FILE)) && existsSync(join(dir, CHECKPOINT_FILES.optimizerJson))) {
+    return { checkpoint: dir, runDir: dirname(dir) };
+  }
   if (existsSync(join(dir, MODEL_CONFIG_FILE)) && existsSync(join(dir, 'weights.safetensors'))) {
     const parent = dirname(dir);
     return { modelDir: dir, runDir: basename(dir) === 'model' && existsSync(join(parent, RUN_FILE)) ? parent : undefined };
@@ -116,7 +120,6 @@ export function locateModel(dir: string): ModelLocation {
   if (existsSync(join(dir, 'model', MODEL_CONFIG_FILE))) return { modelDir: join(dir, 'model'), runDir: dir };
   const latest = latestCheckpoint(dir);
   if (latest) return { checkpoint: latest, runDir: dir };
-  if (existsSync(join(dir, MODEL_CONFIG_FILE)) && existsSync(join(dir, 'optimizer.json'))) return { checkpoint: dir, runDir: dirname(dir) };
   throw new CliError(
     `${dir} is not a model: expected config.json + weights.safetensors, a training output directory with model/, or checkpoints`,
   );

@@ -144,7 +144,13 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   }
 
   // Data before the backend: bad files fail fast, with one message.
-  const data = trainingData(settings.data, { seed: settings.seed, standardization });
+  const data = trainingData(settings.data, {
+    seed: settings.seed,
+    standardization,
+    standardize: settings.standardize,
+    outliers: settings.outliers,
+  });
+  for (const w of data.warnings) out.warn(w);
   settings.data = data.info.spec;
   if (resumeModel && resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${resumeModel.dim}`);

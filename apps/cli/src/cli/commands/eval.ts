@@ -111,7 +111,7 @@ export function evalCommand(ctx: Context) {
       );
       const nllSolver = logProbChoice({ solver: opts.nllSolver, steps: opts.nllSteps, rtol: opts.rtol, atol: opts.atol }, 1e-5);
       const spec = dataSpecFor(opts.data, meta, 'nfdm eval');
-      const { data, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003 });
+      const { data, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003, trainedOn: meta?.data });
       checkDim(data, config, spec);
       await startBackend(opts.backend, out);
       const opened = openModel(location);

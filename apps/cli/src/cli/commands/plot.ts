@@ -228,6 +228,7 @@ export function plotCommand(ctx: Context) {
             const r = densitySvg(opened, box as NonNullable<typeof box>, opts.grid, solver, {
               log: opts.log,
               title: opts.log ? 'model log-density log p(x)' : 'model density p(x)',
+              axes: opened.meta?.data?.columns,
             });
             return {
               svg: r.svg,

@@ -23,7 +23,10 @@ export function sampleCommand(ctx: Context) {
     .description('draw samples from a trained model (in data units) and write them to a .csv, .npy or .json file')
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--n <N>', 'number of samples (required)', positiveInt)
-    .option('--out <file>', 'output file: .csv (header x0,x1,…), .npy (float32 [n, D]) or .json (required)')
+    .option(
+      '--out <file>',
+      "output file: .csv (header: the training CSV's column names, else x0,x1,…), .npy (float32 [n, D]) or .json (required)",
+    )
     .option(
       '--solver <name>',
       'euler_maruyama (default for --sde), stochastic_heun, sra1; dopri5 (default for --ode), tsit5, bosh3, heun, midpoint, rk4, euler, …',
@@ -77,10 +80,11 @@ export function sampleCommand(ctx: Context) {
         adaptive: choice.adaptive ?? null,
         seed: opts.seed,
       };
-      writeSamples(file, format, { data: drawn.samples, n: drawn.n, dim: drawn.dim }, meta);
+      const names = opened.meta?.data?.columns;
+      writeSamples(file, format, { data: drawn.samples, n: drawn.n, dim: drawn.dim }, meta, names);
       const files = [file];
       if (opts.trajectories && trajFormat && drawn.trajectory && drawn.times) {
-        files.push(...writeTrajectories(opts.trajectories, trajFormat, drawn.trajectory, drawn.times, drawn.n, drawn.dim, meta));
+        files.push(...writeTrajectories(opts.trajectories, trajFormat, drawn.trajectory, drawn.times, drawn.n, drawn.dim, meta, names));
       }
       opened.model.dispose();
       out.human(
