@@ -5,6 +5,8 @@
  * `--verbose`, so scripts and logs see nothing but the result.
  */
 
+import { Progress, progressMode } from './progress.js';
+
 /** The streams the CLI writes to (injectable for tests). */
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -46,6 +48,11 @@ export class Output {
   /** A note about work in progress (stderr; terminal or --verbose only). */
   note(text: string): void {
     if (this.showNotes) this.io.stderr.write(`${text}\n`);
+  }
+
+  /** A progress display for `total` units of work (see progress.ts for when it shows). */
+  progress(label: string, total: number, unit = ''): Progress {
+    return new Progress(this.io.stderr, progressMode(this.io, this.verbose), label, total, unit);
   }
 
   /** A warning the user must see (stderr, always): `nfdm: warning: <text>`. */

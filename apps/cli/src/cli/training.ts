@@ -13,7 +13,7 @@ import {
   loadAnyModel,
   type Standardization,
 } from '@nfdm/models';
-import { latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent, ttyProgress } from '@nfdm/training';
+import { latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { type DataInfo, normalizeSpec, trainingData } from './data.js';
 import { CliError, oneLine, UsageError } from './errors.js';
@@ -22,6 +22,7 @@ import { describeErrnoError, isErrnoError, reasonFor } from './fs-errors.js';
 import type { BackendChoice } from './options.js';
 import { fmt, jsonReplacer, type Output } from './output.js';
 import { presetConfig } from './presets.js';
+import { trainingProgress } from './progress.js';
 import { completeSettings, FIXED_ON_RESUME, parseSettings, type RunSettings, trainerConfig } from './run-config.js';
 import { META_FORMAT, RUN_FILE, startBackend, writeMeta } from './runtime.js';
 
@@ -34,7 +35,10 @@ export interface RunSummary {
   data: DataInfo;
   /** Training updates done. */
   step: number;
-  /** Loss of the last update (nats per sample, the diffusion term). */
+  /**
+   * Training objective on the last batch (standardised units; for diffusion models the L_diff
+   * term, without the NELBO's constant terms) — not the NELBO, which is `nelbo`.
+   */
   loss?: number;
   /** Held-out NELBO at the last evaluation, nats per sample in data units. */
   nelbo?: { mean: number; stderr: number; step: number };
@@ -161,7 +165,8 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
 
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
-  const progress = ttyProgress({ stream: out.io.stderr as NodeJS.WriteStream });
+  const logDet = data.standardization ? logStdSum(data.standardization) : 0;
+  const progress = trainingProgress(out.progress('step', settings.steps), logDet);
   let lastEval: { mean: number; stderr: number; step: number } | undefined;
   let lastOT: { mean: number; stderr: number; step: number } | undefined;
   let lastBound: RunSummary['bound'];
@@ -272,7 +277,6 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     throw failure;
   }
   const seconds = (performance.now() - started) / 1000;
-  const logDet = data.standardization ? logStdSum(data.standardization) : 0;
   summary.status = result.reason;
   summary.step = result.step;
   if (Number.isFinite(result.loss)) summary.loss = result.loss;
@@ -338,7 +342,7 @@ export function describeRun(s: RunSummary, out: string): string {
       (s.msPerStep !== undefined ? ` (${fmt(s.msPerStep, 3)} ms/step, ${s.backend})` : ''),
   ];
   const parts: string[] = [];
-  if (s.loss !== undefined) parts.push(`loss ${fmt(s.loss)}`);
+  if (s.loss !== undefined) parts.push(`last batch loss ${fmt(s.loss)} (training objective, standardised units; not the NELBO)`);
   if (s.nelbo) parts.push(`held-out NELBO ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`);
   if (s.otLoss) parts.push(`held-out NFDM-OT loss ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
   if (s.bound)
