@@ -34,10 +34,15 @@ export class Output {
   private printedJson = false;
   private readonly started = performance.now();
 
+  /**
+   * `progressTo`: where progress displays go and whether --verbose applies to them, when not to
+   * `io` (the runs inside `nfdm reproduce` keep their notes quiet but show progress).
+   */
   constructor(
     readonly io: Io,
     readonly json: boolean,
     readonly verbose: boolean,
+    private readonly progressTo?: { io: Io; verbose: boolean },
   ) {}
 
   /** Whether notes are shown (stderr is a terminal, or --verbose). */
@@ -52,7 +57,8 @@ export class Output {
 
   /** A progress display for `total` units of work (see progress.ts for when it shows). */
   progress(label: string, total: number, unit = ''): Progress {
-    return new Progress(this.io.stderr, progressMode(this.io, this.verbose), label, total, unit);
+    const to = this.progressTo ?? { io: this.io, verbose: this.verbose };
+    return new Progress(to.io.stderr, progressMode(to.io, to.verbose), label, total, unit);
   }
 
   /** A warning the user must see (stderr, always): `nfdm: warning: <text>`. */

@@ -10,6 +10,7 @@ import { type Bounds, coordinateOverTimeSvg, fitBounds, imageGridSvg, scatterSvg
 import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError } from './errors.js';
 import { writeBytes } from './files.js';
+import type { Progress } from './progress.js';
 import { logDensity, type OpenedModel, standardizationOf } from './runtime.js';
 
 /** Write an SVG as .svg, or render it to .png (optionally `width` pixels wide). */
@@ -156,10 +157,10 @@ export function densitySvg(
   bounds: Bounds,
   grid: number,
   solver: { solver: string; steps?: number; rtol: number; atol: number },
-  options: { log?: boolean; title: string; axes?: readonly string[] },
+  options: { log?: boolean; title: string; axes?: readonly string[]; progress?: Progress },
 ): { svg: string; logp: Float64Array; nfe: number } {
   const points = gridPoints(bounds, grid, grid);
-  const { logp, stats } = logDensity(opened, points, { ...solver, batch: 4096 });
+  const { logp, stats } = logDensity(opened, points, { ...solver, batch: 4096, progress: options.progress });
   const values = options.log ? logp : logp.map((v) => Math.exp(v));
   const svg = densityHeatmapSvg(values, grid, grid, bounds, {
     title: options.title,

@@ -72,6 +72,8 @@ export interface TrainRequest {
   backend?: BackendChoice;
   /** Extra: what else the run directory is allowed to contain when refusing (demo outputs). */
   guardFiles?: string[];
+  /** The progress line's label (default `step`). */
+  progressLabel?: string;
 }
 
 export interface TrainOutcome {
@@ -166,7 +168,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
   const logDet = data.standardization ? logStdSum(data.standardization) : 0;
-  const progress = trainingProgress(out.progress('step', settings.steps), logDet);
+  const progress = trainingProgress(out.progress(req.progressLabel ?? 'step', settings.steps), logDet);
   let lastEval: { mean: number; stderr: number; step: number } | undefined;
   let lastOT: { mean: number; stderr: number; step: number } | undefined;
   let lastBound: RunSummary['bound'];

@@ -117,7 +117,7 @@ export async function runSuite(options: SuiteOptions, out: Output): Promise<Suit
     budget: options.budget,
     backend: options.backend ?? 'auto',
     note: (text) => out.note(text),
-    quiet: quietOutput(out.io),
+    quiet: quietOutput(out.io, out.verbose),
   };
   const selected =
     options.only && options.only.length > 0 ? EXPERIMENT_NAMES.filter((n) => options.only?.includes(n)) : [...EXPERIMENT_NAMES];

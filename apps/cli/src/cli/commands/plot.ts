@@ -10,6 +10,7 @@ import { densitySvg, forwardTrajectories, samplesSvg, squareBounds, trajectories
 import {
   checkDim,
   dataSpecFor,
+  divergedMessage,
   drawSamples,
   locatedConfig,
   locateModel,
@@ -18,6 +19,7 @@ import {
   type OpenedModel,
   openModel,
   readMeta,
+  type SamplerChoice,
   samplerChoice,
   startBackend,
   withDefaultMode,
@@ -72,6 +74,15 @@ function base(name: string, description: string) {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
     .option('--json', 'print a summary as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal');
+}
+
+/** Samples (or paths) for a figure, with progress; diverged samples are left out with a warning. */
+function drawForPlot(opened: OpenedModel, out: Output, n: number, choice: SamplerChoice, seed: number, trajectory: boolean) {
+  const progress = out.progress(trajectory ? 'trajectories' : 'sampling', n, trajectory ? 'paths' : 'samples');
+  const drawn = drawSamples(opened, n, choice, seed, trajectory, { diverged: 'drop', progress });
+  progress.finish();
+  if (drawn.diverged.length > 0) out.warn(divergedMessage(drawn.diverged.length, drawn.asked, choice.label, 'drop'));
+  return drawn;
 }
 
 function dataFor(loc: ModelLocation, given: string | undefined, n: number, seed: number, dim: number, required: boolean) {
@@ -130,7 +141,7 @@ export function plotCommand(ctx: Context) {
           },
           (opened, out) => {
             out.note(`sampling ${opts.n} points (${choice.label})…`);
-            const drawn = drawSamples(opened, opts.n, choice, opts.seed);
+            const drawn = drawForPlot(opened, out, opts.n, choice, opts.seed, false);
             const info = data.info ?? readMeta(opened.location)?.data;
             const svg = samplesSvg(
               { data: drawn.samples, n: drawn.n, dim: drawn.dim },
@@ -179,7 +190,7 @@ export function plotCommand(ctx: Context) {
           () => {},
           (opened, out) => {
             out.note(`integrating ${opts.n} trajectories (${choice.label})…`);
-            const drawn = drawSamples(opened, opts.n, choice, opts.seed, true);
+            const drawn = drawForPlot(opened, out, opts.n, choice, opts.seed, true);
             if (!drawn.trajectory || !drawn.times) throw new CliError('the solver returned no trajectory');
             const svg = trajectoriesSvg(drawn.trajectory, drawn.times, drawn.n, drawn.dim, `generative (${choice.mode.toUpperCase()})`);
             return {
@@ -225,11 +236,14 @@ export function plotCommand(ctx: Context) {
           },
           (opened, out) => {
             out.note(`exact log-density on a ${opts.grid}×${opts.grid} grid (${solver.label})…`);
+            const progress = out.progress('density', opts.grid * opts.grid, 'grid points');
             const r = densitySvg(opened, box as NonNullable<typeof box>, opts.grid, solver, {
               log: opts.log,
               title: opts.log ? 'model log-density log p(x)' : 'model density p(x)',
               axes: opened.meta?.data?.columns,
+              progress,
             });
+            progress.finish();
             return {
               svg: r.svg,
               details: { grid: opts.grid, bounds: box, solver: solver.label, nfe: r.nfe },
