@@ -130,7 +130,7 @@ export function rowsOf(data: ArrayLike<number>, n: number, dim: number): number[
 
 /**
  * Samples [n, D] as CSV (header: the data's column names, else x0,x1,…), NPY (float32) or JSON
- * ({ n, dim, columns, samples, …meta }).
+ * ({ n, dim, columns, samples, …meta }). Only NPY (NaN) and JSON (null) can hold non-finite rows.
  */
 export function writeSamples(
   path: string,
@@ -141,7 +141,9 @@ export function writeSamples(
 ): void {
   const columns = columnNames(m.dim, names);
   if (format === 'csv') writingFile(path, () => writeCsv(path, m, { header: columns }));
-  else if (format === 'npy') writingFile(path, () => writeNpy(path, m));
+  else if (format === 'npy' && m.data.every(Number.isFinite)) writingFile(path, () => writeNpy(path, m));
+  // NaN rows (sample --keep-nonfinite): the datasets writer refuses them; numpy reads NaN fine.
+  else if (format === 'npy') writeBytes(path, encodeNpyArray(Float32Array.from(m.data), [m.n, m.dim]));
   else writeJson(path, { format: 'nfdm-samples/1', n: m.n, dim: m.dim, columns, ...meta, samples: rowsOf(m.data, m.n, m.dim) });
 }
 

@@ -1,5 +1,6 @@
 /** `nfdm sample`: draw samples (and optionally whole trajectories) from a trained model. */
 import { constants } from 'node:buffer';
+import { extname } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -21,6 +22,11 @@ import {
 } from '../runtime.js';
 
 const FORMATS = ['csv', 'npy', 'json'] as const;
+
+/** The format of a --trajectories file name, if it has a known one. */
+function trajFormatOf(path: string | undefined): string | undefined {
+  return path ? extname(path).slice(1).toLowerCase() : undefined;
+}
 
 /** Samples drawn without --allow-large. */
 export const MAX_SAMPLES = 1_000_000;
@@ -76,7 +82,7 @@ export function sampleCommand(ctx: Context) {
     .option('--seed <S>', 'seed of the prior draws and the Brownian path', nonNegativeInt, 0)
     .option('--trajectories <file>', 'also write every solver step: .npy [T, n, D] (+ .times.npy), .csv (t, particle, x…) or .json')
     .option('--force', 'overwrite existing output files')
-    .option('--keep-nonfinite', 'write samples that diverged (NaN/Inf) as NaN rows instead of dropping them')
+    .option('--keep-nonfinite', 'write samples that diverged (NaN/Inf) as NaN rows (.npy; null in .json) instead of dropping them')
     .option('--allow-large', `allow --n above ${MAX_SAMPLES.toLocaleString('en-US')} (all samples are held in memory)`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
     .option('--json', 'print a summary as JSON on stdout')
@@ -96,6 +102,9 @@ export function sampleCommand(ctx: Context) {
       const file = need(opts.out, '--out <file>');
       const format = outputFormat(file, FORMATS);
       checkSampleCount(n, Boolean(opts.allowLarge));
+      if (opts.keepNonfinite && (format === 'csv' || trajFormatOf(opts.trajectories) === 'csv')) {
+        throw new UsageError('--keep-nonfinite writes NaN rows, which CSV files cannot hold; write .npy (NaN) or .json (null)');
+      }
       const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
       const location = locateModel(modelDir);
       const asked = samplerChoice(withDefaultMode(opts, readMeta(location)));
