@@ -1,6 +1,5 @@
 /** `nfdm sample`: draw samples (and optionally whole trajectories) from a trained model. */
 import { constants } from 'node:buffer';
-import { extname } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -22,11 +21,6 @@ import {
 } from '../runtime.js';
 
 const FORMATS = ['csv', 'npy', 'json'] as const;
-
-/** The format of a --trajectories file name, if it has a known one. */
-function trajFormatOf(path: string | undefined): string | undefined {
-  return path ? extname(path).slice(1).toLowerCase() : undefined;
-}
 
 /** Samples drawn without --allow-large. */
 export const MAX_SAMPLES = 1_000_000;
@@ -102,10 +96,10 @@ export function sampleCommand(ctx: Context) {
       const file = need(opts.out, '--out <file>');
       const format = outputFormat(file, FORMATS);
       checkSampleCount(n, Boolean(opts.allowLarge));
-      if (opts.keepNonfinite && (format === 'csv' || trajFormatOf(opts.trajectories) === 'csv')) {
+      const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
+      if (opts.keepNonfinite && (format === 'csv' || trajFormat === 'csv')) {
         throw new UsageError('--keep-nonfinite writes NaN rows, which CSV files cannot hold; write .npy (NaN) or .json (null)');
       }
-      const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
       const location = locateModel(modelDir);
       const asked = samplerChoice(withDefaultMode(opts, readMeta(location)));
       const config = locatedConfig(location);
