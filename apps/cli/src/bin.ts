@@ -1,4 +1,7 @@
 import { main } from './cli/main.js';
+import { ignoreBrokenPipes } from './cli/output.js';
+
+ignoreBrokenPipes([process.stdout, process.stderr]);
 
 main(process.argv).then(
   (code) => {

@@ -17,9 +17,28 @@ export interface Run {
 
 /** Run `nfdm args…` in `cwd` with a clean environment (no NFDM_BACKEND / NFDM_DEBUG). */
 export function runCli(cwd: string, args: string[]): Promise<Run> {
+  return spawnCli(cwd, args);
+}
+
+export interface SpawnOptions {
+  /** Run as this user and group (e.g. an unprivileged one, when the tests run as root). */
+  uid?: number;
+  gid?: number;
+  /** Close the reading end of stdout at once, as `nfdm … | head -1` does. */
+  closeStdout?: boolean;
+}
+
+/** {@link runCli} with spawn options. */
+export function spawnCli(cwd: string, args: string[], options: SpawnOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, NFDM_BACKEND: undefined, NFDM_DEBUG: undefined, FORCE_COLOR: '0' };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
+    });
+    if (options.closeStdout) child.stdout.destroy();
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

@@ -14,6 +14,7 @@ export * from './matrix.js';
 export * from './npy.js';
 export * from './paired.js';
 export * from './random.js';
+export * from './robust.js';
 export * from './splits.js';
 export * from './standardize.js';
 export * from './toy.js';

@@ -131,6 +131,14 @@ export interface SampleOptions {
   seed?: number;
   /** Save the state at every step (returned as [T, n, D]). */
   trajectory?: boolean;
+  /**
+   * `'error'` (default): a sample that turns NaN/±Inf fails the whole draw. `'freeze-rows'`:
+   * such samples are frozen at their last finite value and listed in `nonFiniteRows`; the
+   * others are integrated as usual (see the solver option of the same name).
+   */
+  nonFinite?: 'error' | 'freeze-rows';
+  /** Called after every accepted solver step with its time (integrating from 1 down to t₀). */
+  onStep?: (t: number, acceptedSteps: number) => void;
 }
 
 export interface SampleResult {
@@ -139,6 +147,8 @@ export interface SampleResult {
   trajectory?: tf.Tensor;
   times?: number[];
   stats: SolveStats;
+  /** With `nonFinite: 'freeze-rows'`: the rows that diverged (their values are not samples). */
+  nonFiniteRows?: number[];
 }
 
 export interface LogProbOptions {
@@ -148,6 +158,8 @@ export interface LogProbOptions {
   steps?: number;
   divergence?: DivergenceMethod;
   seed?: number;
+  /** Called after every accepted solver step with its time (integrating from t₀ up to 1). */
+  onStep?: (t: number, acceptedSteps: number) => void;
 }
 
 export class DiffusionModel implements Module, BoundParts {
@@ -228,11 +240,13 @@ export class DiffusionModel implements Module, BoundParts {
           steps: options.steps ?? 100,
           seed: rng.nextUint32(),
           saveat,
+          nonFinite: options.nonFinite,
+          onStep: options.onStep,
         });
-        return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats };
+        return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
       }
       const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t));
-      const common = { term, t0, t1, y0: z1, saveat };
+      const common = { term, t0, t1, y0: z1, saveat, nonFinite: options.nonFinite, onStep: options.onStep };
       const sol = options.adaptive
         ? solve({
             ...common,
@@ -240,7 +254,7 @@ export class DiffusionModel implements Module, BoundParts {
             controller: new PIDController({ rtol: options.adaptive.rtol ?? 1e-5, atol: options.adaptive.atol ?? 1e-5 }),
           })
         : solve({ ...common, solver: options.solver ?? 'euler', steps: options.steps ?? 100 });
-      return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats };
+      return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
     } finally {
       z1.dispose();
     }
@@ -264,6 +278,7 @@ export class DiffusionModel implements Module, BoundParts {
       divergence: options.divergence ?? (this.dim <= 16 ? 'exact' : 'hutchinson'),
       seed: options.seed ?? 0,
       prior: prior === 1 ? 'standard-normal' : (z) => tf.sum(normalLogProb(z, 0, prior), 1),
+      onStep: options.onStep,
     });
     const logp = result.logp.dataSync() as Float32Array;
     tf.dispose([result.logp, result.z, result.deltaLogp, result.priorLogp]);

@@ -4,8 +4,10 @@
  * - toy sets (`moons`, `8gaussians`, …) are sampled fresh for every training batch (the
  *   trainer's generator drives the sampler, so resume stays exact); held-out and test
  *   points come from fixed seeds that the training stream never uses;
- * - CSV / NPY tables are split 90/10 (seeded) into training and held-out rows, and a
- *   standardisation fitted on the training rows is stored with the model;
+ * - CSV / NPY tables are checked for extreme values (refused, dropped or kept: `--outliers`),
+ *   split 90/10 (seeded) into training and held-out rows, and a standardisation fitted on the
+ *   training rows (mean / std, or median / IQR with `--standardize robust`) is stored with the
+ *   model; `nfdm eval` on the same file evaluates the held-out rows only;
  * - Fashion-MNIST trains on the train split and holds out test images; pixels are used as
  *   they are (in [−1, 1), no standardisation).
  */
@@ -14,6 +16,9 @@ import type { Rng } from '@nfdm/core';
 import {
   applyStandardization,
   type DataMatrix,
+  type ExtremeRows,
+  findExtremeRows,
+  fitRobustStandardization,
   fitStandardization,
   isToyName,
   type LoadedDataset,
@@ -24,10 +29,12 @@ import {
   splitDataset,
   TOY_DATASETS,
   type ToyName,
+  withoutRows,
 } from '@nfdm/datasets';
 import type { DataSource } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
-import { CliError } from './errors.js';
+import type { OutlierPolicy, StandardizeMethod } from './data-options.js';
+import { CliError, UsageError } from './errors.js';
 import { parseBridgeSpec } from './run-config.js';
 
 /** Seed of the held-out toy points used for evaluation during training. */
@@ -55,9 +62,22 @@ export interface DataInfo {
   bitsOffset: number;
   /** Tables: rows used for training / held out. */
   rows?: { train: number; heldOut: number };
+  /** Tables: the seeded split (fraction held out), so evaluation can find the held-out rows again. */
+  split?: { seed: number; heldOutFraction: number };
+  /** Tables: the CSV header's column names. */
+  columns?: string[];
+  /** Tables: how the standardisation stored with the model was fitted. */
+  standardize?: StandardizeMethod;
+  /** Tables: rows with extreme values (1-based data rows; the first 100) and what was done with them. */
+  outliers?: { policy: OutlierPolicy; count: number; rows: number[] };
   /** Bridges: the data at each end (spec `<source>-><target>`). */
   pair?: { source: string; target: string };
 }
+
+/** Fraction of a table's rows held out from training. */
+export const HELD_OUT_FRACTION = 0.1;
+/** Rows named in messages and stored in the metadata. */
+const LISTED_ROWS = 100;
 
 /** A data spec as the CLI stores it: files by absolute path. */
 export function normalizeSpec(spec: string): string {
@@ -70,6 +90,7 @@ function info(d: LoadedDataset, spec: string): DataInfo {
   const out: DataInfo = { spec, kind: d.kind, dim: d.dim, source: d.source, bitsOffset: d.kind === 'image' ? 7 : 0 };
   if (d.entropy !== undefined) out.entropy = d.entropy;
   if (d.imageShape) out.imageShape = d.imageShape;
+  if (d.columns) out.columns = d.columns;
   return out;
 }
 
@@ -114,14 +135,74 @@ export interface TrainingData {
   /** Held-out rows in model units (standardised when `standardization` is set), or none. */
   heldOut?: DataMatrix;
   standardization?: Standardization;
+  /** Warnings for the user (the CLI prints them; this module never does). */
+  warnings: string[];
+}
+
+export interface TableOptions {
+  /** Seed of the 90/10 split. */
+  seed: number;
+  /** Rows with extreme values: refuse (default), drop or keep. */
+  outliers?: OutlierPolicy;
+}
+
+/** A table cut for training: training rows, held-out rows, the extreme rows found (0-based). */
+export interface TableParts {
+  table: LoadedDataset;
+  train: DataMatrix;
+  heldOut?: DataMatrix;
+  extreme: ExtremeRows;
+}
+
+const rowList = (rows: number[]): string =>
+  rows
+    .slice(0, 8)
+    .map((r) => String(r + 1))
+    .join(', ') + (rows.length > 8 ? `, … (${rows.length} rows)` : '');
+
+/**
+ * Load a table, deal with its extreme rows (`outliers`) and split it 90/10 with `seed`: the
+ * one place that decides which rows train and which are held out, for training and evaluation.
+ */
+export function tableParts(spec: string, options: TableOptions): TableParts {
+  const table = load(spec);
+  checkFinite(table, spec);
+  const extreme = findExtremeRows(table);
+  const policy = options.outliers ?? 'refuse';
+  let rows: DataMatrix = table;
+  if (extreme.rows.length > 0 && policy === 'refuse') {
+    const w = extreme.worst as NonNullable<ExtremeRows['worst']>;
+    throw new CliError(
+      `${spec}: ${extreme.rows.length} row${extreme.rows.length === 1 ? ' has' : 's have'} extreme values ` +
+        `(data rows ${rowList(extreme.rows)}; worst: row ${w.row + 1}, column ${w.column + 1} = ${Number(w.value.toPrecision(6))}, ` +
+        `${w.scales.toExponential(1)} robust standard deviations from the median); they would wreck the standardisation and the model — ` +
+        'fix them, or pass --outliers drop (train without them) or --outliers keep (and maybe --standardize robust)',
+    );
+  }
+  if (extreme.rows.length > 0 && policy === 'drop') rows = withoutRows(table, extreme.rows);
+  if (rows.n >= 10) {
+    const parts = splitDataset(rows, { train: 1 - HELD_OUT_FRACTION, val: HELD_OUT_FRACTION, test: 0 }, options.seed);
+    return { table, train: parts.train, heldOut: parts.val, extreme };
+  }
+  return { table, train: rows, extreme };
 }
 
 /**
- * The training data of `spec`. `standardization`: reuse this one (resume) instead of fitting.
- * Throws DatasetError / CliError with messages meant for the user.
+ * The training data of `spec`. `standardization`: reuse this one (resume) instead of fitting;
+ * `standardize` and `outliers` apply to tables. Throws DatasetError / CliError with messages
+ * meant for the user.
  */
-export function trainingData(spec: string, options: { seed: number; standardization?: Standardization } = { seed: 0 }): TrainingData {
+export function trainingData(
+  spec: string,
+  options: { seed: number; standardization?: Standardization; standardize?: StandardizeMethod; outliers?: OutlierPolicy } = {
+    seed: 0,
+  },
+): TrainingData {
   const pair = parseBridgeSpec(spec);
+  const isTable = /\.(csv|npy)$/i.test(spec);
+  if (!isTable && (options.standardize !== undefined || options.outliers !== undefined)) {
+    throw new UsageError(`--standardize and --outliers apply to .csv / .npy data, not ${spec}`);
+  }
   if (pair) return bridgeTrainingData(pair.source, pair.target);
   const normalized = normalizeSpec(spec);
   if (isToyName(normalized)) {
@@ -131,34 +212,41 @@ export function trainingData(spec: string, options: { seed: number; standardizat
       info: { ...info(d, normalized), source: `toy '${normalized}' (${TOY_DATASETS[normalized].description}), fresh samples every batch` },
       source: toySource(normalized),
       heldOut,
+      warnings: [],
     };
   }
   const lower = normalized.toLowerCase();
   if (lower === 'fashion-mnist' || lower === 'fashion-mnist-14') {
     const train = load(normalized, { split: 'train', seed: options.seed });
     const test = load(normalized, { split: 'test', n: HELDOUT_IMAGES, seed: 0 });
-    return { info: info(train, lower), source: rowSource(train), heldOut: test };
+    return { info: info(train, lower), source: rowSource(train), heldOut: test, warnings: [] };
   }
-  const table = load(normalized);
-  checkFinite(table, normalized);
-  let train: DataMatrix = table;
-  let held: DataMatrix | undefined;
-  if (table.n >= 10) {
-    const parts = splitDataset(table, { train: 0.9, val: 0.1, test: 0 }, options.seed);
-    train = parts.train;
-    held = parts.val;
-  }
-  const standardization = options.standardization ?? fitStandardization(train);
+  const policy = options.outliers ?? 'refuse';
+  const { table, train, heldOut: held, extreme } = tableParts(normalized, { seed: options.seed, outliers: policy });
+  const method = options.standardize ?? 'mean-std';
+  const standardization = options.standardization ?? (method === 'robust' ? fitRobustStandardization(train) : fitStandardization(train));
   if (standardization.mean.length !== table.dim) {
     throw new CliError(`${spec} has ${table.dim} columns but the run being resumed was trained on ${standardization.mean.length}`);
   }
   const base = info(table, normalized);
   base.rows = { train: train.n, heldOut: held?.n ?? 0 };
+  base.split = { seed: options.seed, heldOutFraction: HELD_OUT_FRACTION };
+  base.standardize = method;
+  const warnings: string[] = [];
+  if (extreme.rows.length > 0) {
+    base.outliers = { policy, count: extreme.rows.length, rows: extreme.rows.slice(0, LISTED_ROWS).map((r) => r + 1) };
+    warnings.push(
+      policy === 'drop'
+        ? `${spec}: dropped ${extreme.rows.length} row${extreme.rows.length === 1 ? '' : 's'} with extreme values (data rows ${rowList(extreme.rows)})`
+        : `${spec}: training on ${extreme.rows.length} row${extreme.rows.length === 1 ? '' : 's'} with extreme values (data rows ${rowList(extreme.rows)}) as asked (--outliers keep)`,
+    );
+  }
   return {
     info: base,
     source: rowSource(applyStandardization(train, standardization)),
     heldOut: held ? applyStandardization(held, standardization) : undefined,
     standardization,
+    warnings,
   };
 }
 
@@ -237,6 +325,7 @@ export function bridgeTrainingData(sourceSpec: string, targetSpec: string): Trai
       },
     },
     heldOut: { data: rows, n: sources.n, dim: 4 },
+    warnings: [],
   };
 }
 
@@ -261,9 +350,14 @@ export function checkFinite(m: DataMatrix, what: string): void {
 
 /**
  * Evaluation / plotting data of `spec` in data units: `n` fresh test points for toys
- * (seed `seed`), the first `n` test images for Fashion-MNIST, the first `n` rows of a file.
+ * (seed `seed`), the first `n` test images for Fashion-MNIST, the first `n` rows of a file —
+ * or, when the file is the table the model was trained on (`trainedOn`), the first `n` of its
+ * held-out rows (the same split as training). `info.heldOut` says when that happened.
  */
-export function evaluationData(spec: string, options: { n?: number; seed?: number } = {}): { data: DataMatrix; info: DataInfo } {
+export function evaluationData(
+  spec: string,
+  options: { n?: number; seed?: number; trainedOn?: DataInfo } = {},
+): { data: DataMatrix; info: DataInfo & { heldOut?: boolean } } {
   const pair = parseBridgeSpec(spec);
   if (pair) {
     // A bridge is evaluated against its target data.
@@ -274,6 +368,20 @@ export function evaluationData(spec: string, options: { n?: number; seed?: numbe
     };
   }
   const normalized = normalizeSpec(spec);
+  const trained = options.trainedOn;
+  if (trained?.kind === 'table' && trained.spec === normalized && trained.split && (trained.rows?.heldOut ?? 0) > 0) {
+    const parts = tableParts(normalized, { seed: trained.split.seed, outliers: trained.outliers?.policy ?? 'keep' });
+    const total = (trained.rows?.train ?? 0) + (trained.rows?.heldOut ?? 0);
+    if (parts.train.n + (parts.heldOut?.n ?? 0) !== total) {
+      throw new CliError(
+        `${spec} has changed since the model was trained on it (${parts.train.n + (parts.heldOut?.n ?? 0)} rows used now, ${total} then), so its held-out rows are unknown; pass --data with test data`,
+      );
+    }
+    const held = firstRows(parts.heldOut as DataMatrix, options.n ?? Number.POSITIVE_INFINITY);
+    const base = info(parts.table, normalized);
+    base.source = `the ${held.n} held-out rows (not used in training) of ${base.source}`;
+    return { data: held, info: { ...base, heldOut: true } };
+  }
   const lower = normalized.toLowerCase();
   const image = lower === 'fashion-mnist' || lower === 'fashion-mnist-14';
   const d = load(normalized, {

@@ -1,9 +1,13 @@
-/** Output files: extension checks, no silent overwrites, samples and trajectories on disk. */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, extname } from 'node:path';
+/**
+ * Output files: extension checks, no silent overwrites, folders created without spinning,
+ * atomic writes whose failures read as sentences, samples and trajectories on disk.
+ */
+import { closeSync, mkdirSync, openSync, rmSync, type Stats, statSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { writeFileAtomic } from '@nfdm/core';
 import { type DataMatrix, writeCsv, writeNpy } from '@nfdm/datasets';
 import { CliError, UsageError } from './errors.js';
+import { fsError, isErrnoError } from './fs-errors.js';
 import { jsonReplacer } from './output.js';
 
 /** The lower-case extension of `path` (without the dot) if it is one of `allowed`, else a usage error. */
@@ -15,25 +19,105 @@ export function outputFormat<T extends string>(path: string, allowed: readonly T
   return ext as T;
 }
 
-/** Refuse to replace an existing file unless `force`; create the parent directory. */
+/** stat, or undefined when nothing is there (a missing entry, or a file where a folder was expected). */
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    if (isErrnoError(error) && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return undefined;
+    throw fsError(error, 'look at', path);
+  }
+}
+
+/**
+ * Create folder `dir` and its missing parents, one mkdir per missing path component (so at
+ * most as many system calls as the path has parts). Node's `mkdirSync(…, { recursive: true })`
+ * spins forever where mkdir answers ENOENT under an existing parent (e.g. `/proc/x`); this
+ * never loops. Errors are one sentence, prefixed with `context` (e.g. `--out runs/x`).
+ */
+export function ensureDir(dir: string, context?: string): void {
+  const prefix = context ? `${context}: ` : '';
+  const missing: string[] = [];
+  for (let cur = dir; ; ) {
+    const st = statIfAny(cur);
+    if (st) {
+      if (!st.isDirectory()) throw new CliError(`${prefix}${cur} is a file, not a folder`);
+      break;
+    }
+    missing.unshift(cur);
+    const parent = dirname(cur);
+    if (parent === cur) break;
+    cur = parent;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (error) {
+      if (isErrnoError(error) && error.code === 'EEXIST' && statIfAny(d)?.isDirectory()) continue;
+      if (isErrnoError(error) && error.code === 'ENOENT' && statIfAny(dirname(d))?.isDirectory()) {
+        throw new CliError(`${prefix}cannot create folder ${d}: ${dirname(d)} does not accept new folders`);
+      }
+      const mapped = fsError(error, 'create folder', d, dirname(d));
+      throw mapped instanceof CliError ? new CliError(`${prefix}${mapped.message}`) : mapped;
+    }
+  }
+}
+
+/**
+ * Check before any long work that a file can be created in `dir` (a probe file is created and
+ * removed): a read-only folder fails here, naming the folder, not hours later on a temp file.
+ */
+export function checkWritableFolder(dir: string, file: string, context?: string): void {
+  const probe = join(dir, `.nfdm-write-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+  } catch (error) {
+    if (isErrnoError(error) && error.code === 'EEXIST') return;
+    const mapped = fsError(error, 'write', file, dir);
+    throw mapped instanceof CliError && context ? new CliError(`${context}: ${mapped.message}`) : mapped;
+  }
+  rmSync(probe, { force: true });
+}
+
+/**
+ * Refuse to replace an existing file unless `force`; create the parent folder and check that
+ * it takes new files.
+ */
 export function prepareOutputFile(path: string, force: boolean | undefined, flag = '--out'): void {
-  if (existsSync(path)) {
-    if (statSync(path).isDirectory()) throw new CliError(`${flag} ${path} is a directory; give a file name`);
+  const st = statIfAny(path);
+  if (st) {
+    if (st.isDirectory()) throw new CliError(`${flag} ${path} is a directory; give a file name`);
     if (!force) throw new CliError(`${path} already exists; pass --force to overwrite it`);
   }
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path), `${flag} ${path}`);
+  checkWritableFolder(dirname(path), path);
+}
+
+/** Run `write` (which writes `path`), turning file-system errors into "cannot write PATH: why". */
+export function writingFile<T>(path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    throw fsError(error, 'write', path);
+  }
+}
+
+/** Write bytes atomically (temporary file, fsync, rename); errors name `path` and its folder. */
+export function writeBytes(path: string, bytes: Uint8Array): void {
+  writingFile(path, () => writeFileAtomic(path, bytes));
 }
 
 export function writeText(path: string, text: string): void {
-  writeFileAtomic(path, new TextEncoder().encode(text));
+  writeBytes(path, new TextEncoder().encode(text));
 }
 
 export function writeJson(path: string, value: unknown): void {
   writeText(path, `${JSON.stringify(value, jsonReplacer, 2)}\n`);
 }
 
-/** Column names x0 … x(D−1). */
-export function columnNames(dim: number): string[] {
+/** Column names: the data's own (a CSV header stored with the model), else x0 … x(D−1). */
+export function columnNames(dim: number, names?: readonly string[]): string[] {
+  if (names && names.length === dim) return [...names];
   return Array.from({ length: dim }, (_, j) => `x${j}`);
 }
 
@@ -44,11 +128,23 @@ export function rowsOf(data: ArrayLike<number>, n: number, dim: number): number[
   return out;
 }
 
-/** Samples [n, D] as CSV (header x0,x1,…), NPY (float32) or JSON ({ n, dim, samples, …meta }). */
-export function writeSamples(path: string, format: 'csv' | 'npy' | 'json', m: DataMatrix, meta: Record<string, unknown>): void {
-  if (format === 'csv') writeCsv(path, m, { header: columnNames(m.dim) });
-  else if (format === 'npy') writeNpy(path, m);
-  else writeJson(path, { format: 'nfdm-samples/1', n: m.n, dim: m.dim, ...meta, samples: rowsOf(m.data, m.n, m.dim) });
+/**
+ * Samples [n, D] as CSV (header: the data's column names, else x0,x1,…), NPY (float32) or JSON
+ * ({ n, dim, columns, samples, …meta }). Only NPY (NaN) and JSON (null) can hold non-finite rows.
+ */
+export function writeSamples(
+  path: string,
+  format: 'csv' | 'npy' | 'json',
+  m: DataMatrix,
+  meta: Record<string, unknown>,
+  names?: readonly string[],
+): void {
+  const columns = columnNames(m.dim, names);
+  if (format === 'csv') writingFile(path, () => writeCsv(path, m, { header: columns }));
+  else if (format === 'npy' && m.data.every(Number.isFinite)) writingFile(path, () => writeNpy(path, m));
+  // NaN rows (sample --keep-nonfinite): the datasets writer refuses them; numpy reads NaN fine.
+  else if (format === 'npy') writeBytes(path, encodeNpyArray(Float32Array.from(m.data), [m.n, m.dim]));
+  else writeJson(path, { format: 'nfdm-samples/1', n: m.n, dim: m.dim, columns, ...meta, samples: rowsOf(m.data, m.n, m.dim) });
 }
 
 /** A version-1.0 .npy file of float32 values with any shape (C order). */
@@ -79,16 +175,17 @@ export function writeTrajectories(
   n: number,
   dim: number,
   meta: Record<string, unknown>,
+  names?: readonly string[],
 ): string[] {
   const T = times.length;
   if (format === 'npy') {
-    writeFileAtomic(path, encodeNpyArray(traj, [T, n, dim]));
+    writeBytes(path, encodeNpyArray(traj, [T, n, dim]));
     const timesPath = path.replace(/\.npy$/i, '.times.npy');
-    writeFileAtomic(timesPath, encodeNpyArray(Float32Array.from(times), [T]));
+    writeBytes(timesPath, encodeNpyArray(Float32Array.from(times), [T]));
     return [path, timesPath];
   }
   if (format === 'csv') {
-    const lines = [['t', 'particle', ...columnNames(dim)].join(',')];
+    const lines = [['t', 'particle', ...columnNames(dim, names)].join(',')];
     for (let k = 0; k < T; k++) {
       for (let i = 0; i < n; i++) {
         const o = (k * n + i) * dim;
@@ -101,6 +198,13 @@ export function writeTrajectories(
     return [path];
   }
   const nested = Array.from({ length: T }, (_, k) => rowsOf(traj.subarray(k * n * dim, (k + 1) * n * dim), n, dim));
-  writeJson(path, { format: 'nfdm-trajectories/1', shape: [T, n, dim], ...meta, times, trajectories: nested });
+  writeJson(path, {
+    format: 'nfdm-trajectories/1',
+    shape: [T, n, dim],
+    columns: columnNames(dim, names),
+    ...meta,
+    times,
+    trajectories: nested,
+  });
   return [path];
 }

@@ -10,12 +10,14 @@ import { datasetsCommand } from './commands/datasets.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
+import { infoCommand } from './commands/info.js';
 import { plotCommand } from './commands/plot.js';
 import { reproduceCommand } from './commands/reproduce.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
 import type { Context } from './context.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, oneLine } from './errors.js';
+import { describeErrnoError, isErrnoError } from './fs-errors.js';
 import { examples } from './options.js';
 import { type Io, processIo } from './output.js';
 
@@ -60,6 +62,7 @@ export function buildProgram(ctx: Context): Command {
         'nfdm sample --model runs/moons --n 5000 --out samples.csv',
         'nfdm eval --model runs/moons --metrics nll,nelbo,mmd',
         'nfdm plot density --model runs/moons --out density.png',
+        'nfdm info --model runs/moons                # family, config, parameters, standardisation, training summary',
         'nfdm export --model runs/moons --out onnx/moons && nfdm serve --models onnx --port 8080',
         '# every command has --help with examples, and --json for machine-readable output;',
         '# --debug (any command) prints the stack trace of an error',
@@ -70,6 +73,7 @@ export function buildProgram(ctx: Context): Command {
   program.addCommand(evalCommand(ctx));
   program.addCommand(plotCommand(ctx));
   program.addCommand(exportCommand(ctx));
+  program.addCommand(infoCommand(ctx));
   // Listed for --help only: main() hands `nfdm serve …` to @nfdm/serve before parsing.
   program.command('serve').description('serve exported ONNX models over HTTP (flags: nfdm serve --help)');
   program.addCommand(demoCommand(ctx));
@@ -104,7 +108,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.stderr.write(`nfdm: ${oneLine(error)}\n`);
       return EXIT_USAGE;
     }
-    io.stderr.write(`nfdm: ${oneLine(error)}\n`);
+    io.stderr.write(`nfdm: ${isErrnoError(error) ? describeErrnoError(error) : oneLine(error)}\n`);
     if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return error instanceof CliError ? error.exitCode : EXIT_FAILURE;
   }

@@ -15,6 +15,7 @@ import {
 import { EXACT_WASSERSTEIN_MAX_N, energyDistance, exactWasserstein, pointSet, rbfMmd2, slicedWasserstein } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { CliError } from './errors.js';
+import type { Progress } from './progress.js';
 import { BRIDGE_NO_DENSITY, logDensity, type OpenedModel, standardizationOf } from './runtime.js';
 
 export const METRIC_NAMES = ['nll', 'nelbo', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
@@ -34,7 +35,7 @@ export interface LikelihoodMetric {
 export function nllMetric(
   opened: OpenedModel,
   x: DataMatrix,
-  options: { solver: string; steps?: number; rtol: number; atol: number; bitsOffset: number },
+  options: { solver: string; steps?: number; rtol: number; atol: number; bitsOffset: number; progress?: Progress },
 ): LikelihoodMetric & { nfe: number } {
   const { logp, stats } = logDensity(opened, x, options);
   const bad = logp.findIndex((v) => !Number.isFinite(v));

@@ -5,6 +5,8 @@
  * `--verbose`, so scripts and logs see nothing but the result.
  */
 
+import { Progress, progressMode } from './progress.js';
+
 /** The streams the CLI writes to (injectable for tests). */
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -13,14 +15,34 @@ export interface Io {
 
 export const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr });
 
+/**
+ * A reader that went away (`nfdm train --help | head -2`) is not an error of the command:
+ * EPIPE on stdout or stderr drops the rest of that stream's output quietly, and the command
+ * still finishes its work (files are written, runs are saved). Install once, in the binary.
+ */
+export function ignoreBrokenPipes(streams: NodeJS.WritableStream[]): void {
+  for (const stream of streams) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+      process.exitCode = 1;
+      if (stream !== process.stderr) process.stderr.write(`nfdm: cannot write output: ${error.message}\n`);
+    });
+  }
+}
+
 export class Output {
   private printedJson = false;
   private readonly started = performance.now();
 
+  /**
+   * `progressTo`: where progress displays go and whether --verbose applies to them, when not to
+   * `io` (the runs inside `nfdm reproduce` keep their notes quiet but show progress).
+   */
   constructor(
     readonly io: Io,
     readonly json: boolean,
     readonly verbose: boolean,
+    private readonly progressTo?: { io: Io; verbose: boolean },
   ) {}
 
   /** Whether notes are shown (stderr is a terminal, or --verbose). */
@@ -31,6 +53,17 @@ export class Output {
   /** A note about work in progress (stderr; terminal or --verbose only). */
   note(text: string): void {
     if (this.showNotes) this.io.stderr.write(`${text}\n`);
+  }
+
+  /** A progress display for `total` units of work (see progress.ts for when it shows). */
+  progress(label: string, total: number, unit = ''): Progress {
+    const to = this.progressTo ?? { io: this.io, verbose: this.verbose };
+    return new Progress(to.io.stderr, progressMode(to.io, to.verbose), label, total, unit);
+  }
+
+  /** A warning the user must see (stderr, always): `nfdm: warning: <text>`. */
+  warn(text: string): void {
+    this.io.stderr.write(`nfdm: warning: ${text}\n`);
   }
 
   /** The human-readable result: stdout, or stderr when --json is set. */

@@ -1,5 +1,5 @@
 /** The data behind `nfdm plot` and `nfdm demo` figures, and writing SVG / PNG files. */
-import { Rng, writeFileAtomic } from '@nfdm/core';
+import { Rng } from '@nfdm/core';
 import type { DataMatrix } from '@nfdm/datasets';
 import { BridgeModel, DiffusionModel, standardize, unstandardize } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
@@ -20,12 +20,14 @@ import {
 } from '../plot/svg.js';
 import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError } from './errors.js';
+import { writeBytes } from './files.js';
+import type { Progress } from './progress.js';
 import { logDensity, type OpenedModel, standardizationOf } from './runtime.js';
 
 /** Write an SVG as .svg, or render it to .png (optionally `width` pixels wide). */
 export function writePlot(path: string, format: 'svg' | 'png', svg: string, width?: number): void {
   const bytes = format === 'svg' ? new TextEncoder().encode(svg) : svgToPng(svg, width);
-  writeFileAtomic(path, bytes);
+  writeBytes(path, bytes);
 }
 
 /** [height, width] of image data (known from the data the model was trained on). */
@@ -63,11 +65,12 @@ export function samplesSvg(
   };
   const series: PointSeries[] = [{ points: xy(samples), color: '#1f77b4', label: `samples (${samples.n})`, opacity: 0.4, radius: 1.8 }];
   if (data) series.push({ points: xy(data), color: '#222222', label: `data (${data.n})`, opacity: 0.55, radius: 0.9 });
+  const names = info?.columns?.length === samples.dim ? info.columns : undefined;
   const frame = {
     title,
     bounds: bounds ?? fitBounds(series.map((s) => s.points)),
-    xLabel: samples.dim === 2 ? undefined : 'x0',
-    yLabel: samples.dim === 2 ? undefined : 'x1',
+    xLabel: names?.[0] ?? (samples.dim === 2 ? undefined : 'x0'),
+    yLabel: names?.[Math.min(1, samples.dim - 1)] ?? (samples.dim === 2 ? undefined : 'x1'),
     equalAspect: samples.dim === 2 && bounds === undefined,
   };
   return scatterSvg(series, frame);
@@ -219,10 +222,10 @@ export function densitySvg(
   bounds: Bounds,
   grid: number,
   solver: { solver: string; steps?: number; rtol: number; atol: number },
-  options: { log?: boolean; logSpan?: number; title: string },
+  options: { log?: boolean; logSpan?: number; title: string; axes?: readonly string[]; progress?: Progress },
 ): { svg: string; logp: Float64Array; nfe: number; range: ColourRange } {
   const points = gridPoints(bounds, grid, grid);
-  const { logp, stats } = logDensity(opened, points, { ...solver, batch: 4096 });
+  const { logp, stats } = logDensity(opened, points, { ...solver, batch: 4096, progress: options.progress });
   const values = options.log ? logp : logp.map((v) => Math.exp(v));
   const range = options.log ? logDensityRange(logp, { span: options.logSpan }) : { ...finiteRange(values), clippedBelow: false };
   const svg = densityHeatmapSvg(values, grid, grid, bounds, {
@@ -232,6 +235,8 @@ export function densitySvg(
     equalAspect: true,
     caption: options.log ? 'log p (nats)' : 'p(x)',
     range,
+    xLabel: options.axes?.[0],
+    yLabel: options.axes?.[1],
   });
   return { svg, logp, nfe: stats.nfe, range };
 }

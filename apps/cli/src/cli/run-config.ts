@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { TrainerConfigInput } from '@nfdm/training';
+import { OUTLIER_POLICIES, type OutlierPolicy, STANDARDIZE_METHODS, type StandardizeMethod } from './data-options.js';
 import { CliError, UsageError } from './errors.js';
 import {
   DEFAULT_OBSTACLE_WEIGHT,
@@ -41,6 +42,10 @@ export interface RunSettings {
   target?: string;
   /** nfbm: a disc obstacle penalised along the paths. */
   obstacle?: ObstacleSetting;
+  /** Tables: how the stored standardisation is fitted (default mean-std). */
+  standardize?: StandardizeMethod;
+  /** Tables: rows with extreme values are refused (default), dropped or kept. */
+  outliers?: OutlierPolicy;
   /** Replaces top-level sections of the named model's config (advanced; e.g. forward, predictor, volatility, time). */
   modelConfig?: Record<string, unknown>;
   /** Merged last into the trainer config (advanced: optimizer, evalDraws, keep, …). */
@@ -79,6 +84,8 @@ const KEYS = [
   'source',
   'target',
   'obstacle',
+  'standardize',
+  'outliers',
   'modelConfig',
   'trainer',
 ] as const;
@@ -99,6 +106,8 @@ export const FIXED_ON_RESUME = [
   'source',
   'target',
   'obstacle',
+  'standardize',
+  'outliers',
 ] as const;
 
 function fail(file: string, key: string, what: string, got: unknown): never {
@@ -191,6 +200,16 @@ export function parseSettings(raw: unknown, file: string): Partial<RunSettings> 
       radius: o.radius as number,
       weight: (o.weight as number | undefined) ?? DEFAULT_OBSTACLE_WEIGHT,
     };
+  }
+  if (obj.standardize !== undefined) {
+    if (!(STANDARDIZE_METHODS as readonly unknown[]).includes(obj.standardize))
+      fail(file, 'standardize', STANDARDIZE_METHODS.map((m) => `"${m}"`).join(' or '), obj.standardize);
+    out.standardize = obj.standardize as StandardizeMethod;
+  }
+  if (obj.outliers !== undefined) {
+    if (!(OUTLIER_POLICIES as readonly unknown[]).includes(obj.outliers))
+      fail(file, 'outliers', OUTLIER_POLICIES.map((m) => `"${m}"`).join(', '), obj.outliers);
+    out.outliers = obj.outliers as OutlierPolicy;
   }
   for (const key of ['modelConfig', 'trainer'] as const) {
     const v = obj[key];

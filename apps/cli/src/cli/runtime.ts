@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { type BackendReport, getSolver, initBackend, SolverError, type SolveStats, writeFileAtomic } from '@nfdm/core';
+import { type BackendReport, getSolver, initBackend, SolverError, type SolveStats } from '@nfdm/core';
 import type { DataMatrix } from '@nfdm/datasets';
 import {
   type AnyModel,
@@ -26,12 +26,14 @@ import {
   standardize,
   unstandardize,
 } from '@nfdm/models';
-import { latestCheckpoint, loadCheckpointAnyModel, readCheckpoint, type TrainerObjective } from '@nfdm/training';
+import { CHECKPOINT_FILES, latestCheckpoint, loadCheckpointAnyModel, readCheckpoint, type TrainerObjective } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError, UsageError } from './errors.js';
+import { writeJson } from './files.js';
 import type { BackendChoice } from './options.js';
 import type { Output } from './output.js';
+import type { Progress } from './progress.js';
 
 /** Start the tfjs backend (once per process) and note which one runs. */
 export async function startBackend(choice: BackendChoice | undefined, out: Output): Promise<BackendReport> {
@@ -108,6 +110,10 @@ function isDir(path: string): boolean {
 export function locateModel(dir: string): ModelLocation {
   if (!existsSync(dir)) throw new CliError(`model directory ${dir} does not exist`);
   if (!isDir(dir)) throw new CliError(`--model expects a directory, ${dir} is a file`);
+  // A checkpoint also holds config.json + weights.safetensors: tell it apart by its optimizer state.
+  if (existsSync(join(dir, MODEL_CONFIG_FILE)) && existsSync(join(dir, CHECKPOINT_FILES.optimizerJson))) {
+    return { checkpoint: dir, runDir: dirname(dir) };
+  }
   if (existsSync(join(dir, MODEL_CONFIG_FILE)) && existsSync(join(dir, 'weights.safetensors'))) {
     const parent = dirname(dir);
     return { modelDir: dir, runDir: basename(dir) === 'model' && existsSync(join(parent, RUN_FILE)) ? parent : undefined };
@@ -115,7 +121,6 @@ export function locateModel(dir: string): ModelLocation {
   if (existsSync(join(dir, 'model', MODEL_CONFIG_FILE))) return { modelDir: join(dir, 'model'), runDir: dir };
   const latest = latestCheckpoint(dir);
   if (latest) return { checkpoint: latest, runDir: dir };
-  if (existsSync(join(dir, MODEL_CONFIG_FILE)) && existsSync(join(dir, 'optimizer.json'))) return { checkpoint: dir, runDir: dirname(dir) };
   throw new CliError(
     `${dir} is not a model: expected config.json + weights.safetensors, a training output directory with model/, or checkpoints`,
   );
@@ -148,7 +153,7 @@ export function readMeta(loc: ModelLocation): ModelMeta | undefined {
 }
 
 export function writeMeta(modelDir: string, meta: ModelMeta): void {
-  writeFileAtomic(join(modelDir, META_FILE), new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`));
+  writeJson(join(modelDir, META_FILE), meta);
 }
 
 export interface OpenedModel {
@@ -284,17 +289,106 @@ export interface Drawn {
   trajectory?: Float32Array;
   times?: number[];
   stats: SolveStats;
+  /** Solver batches the samples were drawn in (the stats add up over them). */
+  batches: number;
+  /**
+   * Samples that diverged (NaN/Inf): their indices among the `asked` draws. With `diverged:
+   * 'drop'` they are left out of `samples` (n = asked − dropped); with 'keep' they are NaN rows.
+   */
+  diverged: number[];
+  asked: number;
 }
 
-const SAMPLE_CHUNK = 8192;
+/** What to do with samples that diverge: fail (default), leave them out, or keep them as NaN rows. */
+export type DivergedPolicy = 'error' | 'drop' | 'keep';
+
+export interface DrawOptions {
+  diverged?: DivergedPolicy;
+  /** Progress in samples (updated after every solver step). */
+  progress?: Progress;
+}
+
+/** Largest number of samples drawn in one solver batch (each batch uses seed + its index). */
+export const SAMPLE_CHUNK = 8192;
+
+/** One sentence about diverged samples: how many, and what to try. */
+export function divergedMessage(diverged: number, asked: number, label: string, policy: DivergedPolicy): string {
+  const what = `${diverged} of ${asked} sample${asked === 1 ? '' : 's'} diverged (NaN/Inf) with ${label}`;
+  const fix = 'try more --steps, --ode, or another --solver';
+  if (policy === 'drop') return `${what}: dropped them (${fix})`;
+  if (policy === 'keep') return `${what}: written as NaN rows (${fix})`;
+  return `${what}; ${fix}`;
+}
+
+/**
+ * Apply a diverged-samples policy to `samples` [asked, D] whose `bad` rows (sorted) diverged:
+ * 'error' throws, 'drop' removes them (and their trajectories [T, asked, D]), 'keep' sets them
+ * to NaN.
+ */
+function settleDiverged(drawn: Omit<Drawn, 'diverged' | 'asked'>, bad: number[], policy: DivergedPolicy, label: string): Drawn {
+  const asked = drawn.n;
+  const D = drawn.dim;
+  if (bad.length === 0) return { ...drawn, diverged: [], asked };
+  if (policy === 'error' || bad.length === asked) throw new CliError(divergedMessage(bad.length, asked, label, 'error'));
+  if (policy === 'keep') {
+    for (const i of bad) drawn.samples.fill(Number.NaN, i * D, (i + 1) * D);
+    if (drawn.trajectory) {
+      const T = drawn.trajectory.length / (asked * D);
+      for (let k = 0; k < T; k++) for (const i of bad) drawn.trajectory.fill(Number.NaN, (k * asked + i) * D, (k * asked + i + 1) * D);
+    }
+    return { ...drawn, diverged: bad, asked };
+  }
+  const skip = new Set(bad);
+  const kept = asked - bad.length;
+  const pick = (src: Float32Array, blocks: number): Float32Array => {
+    const out = new Float32Array(blocks * kept * D);
+    let o = 0;
+    for (let k = 0; k < blocks; k++) {
+      for (let i = 0; i < asked; i++) {
+        if (skip.has(i)) continue;
+        out.set(src.subarray((k * asked + i) * D, (k * asked + i + 1) * D), o);
+        o += D;
+      }
+    }
+    return out;
+  };
+  const trajectory = drawn.trajectory ? pick(drawn.trajectory, drawn.trajectory.length / (asked * D)) : undefined;
+  return { ...drawn, samples: pick(drawn.samples, 1), trajectory, n: kept, diverged: bad, asked };
+}
+
+/** Rows of `samples` [n, D] with a non-finite value, merged with `known` (sorted, unique). */
+function nonFiniteRows(samples: Float32Array, D: number, known: Iterable<number>): number[] {
+  const bad = new Set(known);
+  for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) bad.add(Math.floor(i / D));
+  return [...bad].sort((a, b) => a - b);
+}
 
 /** Solver counters at zero, to add chunks' counters into. */
 const zeroStats = (): SolveStats => ({ nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 });
 
-/** Draw n samples (in chunks unless trajectories are asked for), back in data units. */
-export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoice, seed: number, trajectory = false): Drawn {
-  if (opened.model instanceof DiffFlowModel) return drawDiffFlow(opened, opened.model, n, choice, seed, trajectory);
-  if (opened.model instanceof BridgeModel) return drawBridge(opened, opened.model, n, choice, seed, trajectory).drawn;
+/**
+ * Draw n samples (in batches of {@link SAMPLE_CHUNK} unless trajectories are asked for), back in
+ * data units. Every sample is integrated on its own account: one that diverges (NaN/Inf) is
+ * frozen and then handled by `options.diverged` (default: an error naming how many diverged).
+ */
+export function drawSamples(
+  opened: OpenedModel,
+  n: number,
+  choice: SamplerChoice,
+  seed: number,
+  trajectory = false,
+  options: DrawOptions = {},
+): Drawn {
+  const policy = options.diverged ?? 'error';
+  if (opened.model instanceof DiffFlowModel) {
+    const d = drawDiffFlow(opened, opened.model, n, choice, seed, trajectory, options.progress);
+    return settleDiverged(d, nonFiniteRows(d.samples, d.dim, []), policy, choice.label);
+  }
+  if (opened.model instanceof BridgeModel) {
+    const d = drawBridge(opened, opened.model, n, choice, seed, trajectory).drawn;
+    options.progress?.update(n);
+    return d;
+  }
   const model = opened.model as DiffusionModel;
   const config = opened.config;
   const D = config.dim;
@@ -302,11 +396,16 @@ export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoic
   const samples = new Float32Array(n * D);
   const stats = zeroStats();
   const chunk = trajectory ? n : SAMPLE_CHUNK;
+  const frozen: number[] = [];
+  const tStart = model.forward.start.t;
   let traj: Float32Array | undefined;
   let times: number[] | undefined;
+  let batches = 0;
   for (let start = 0, k = 0; start < n; start += chunk, k++) {
     const size = Math.min(chunk, n - start);
+    batches++;
     let r: ReturnType<DiffusionModel['sample']>;
+    const progress = options.progress;
     try {
       r = model.sample({
         n: size,
@@ -316,6 +415,8 @@ export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoic
         adaptive: choice.adaptive,
         seed: seed + k,
         trajectory,
+        nonFinite: 'freeze-rows',
+        onStep: progress ? (t) => progress.update(Math.floor(start + (size * (1 - t)) / (1 - tStart))) : undefined,
       });
     } catch (error) {
       if (error instanceof SolverError)
@@ -338,12 +439,13 @@ export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoic
       }
       for (const key of ['nfe', 'diffusionEvals', 'steps', 'acceptedSteps', 'rejectedSteps'] as const) stats[key] += r.stats[key];
       if (k === 0) stats.initialStep = r.stats.initialStep;
+      for (const i of r.nonFiniteRows ?? []) frozen.push(start + i);
     } finally {
       tf.dispose([r.samples, r.trajectory ?? []]);
     }
   }
-  checkFiniteSamples(samples, D, choice.label);
-  return { samples, n, dim: D, trajectory: traj, times, stats };
+  const drawn = { samples, n, dim: D, trajectory: traj, times, stats, batches };
+  return settleDiverged(drawn, nonFiniteRows(samples, D, frozen), policy, choice.label);
 }
 
 /**
@@ -353,7 +455,7 @@ export function drawSamples(opened: OpenedModel, n: number, choice: SamplerChoic
 export function logDensity(
   opened: OpenedModel,
   x: DataMatrix,
-  options: { solver: string; steps?: number; rtol: number; atol: number; batch?: number; seed?: number },
+  options: { solver: string; steps?: number; rtol: number; atol: number; batch?: number; seed?: number; progress?: Progress },
 ): { logp: Float64Array; stats: SolveStats } {
   const { model, config } = opened;
   if (model instanceof BridgeModel) throw new CliError(BRIDGE_NO_DENSITY);
@@ -368,7 +470,11 @@ export function logDensity(
     const y = std ? standardize(raw, std) : raw;
     try {
       const solve = { solver: options.solver, steps: options.steps, rtol: options.rtol, atol: options.atol, seed: (options.seed ?? 0) + k };
-      const r = model instanceof DiffFlowModel ? diffflowLogProb(model, y as tf.Tensor2D, solve) : model.logProb(y, solve);
+      const progress = options.progress;
+      const t0 = model instanceof DiffFlowModel ? 0 : model.forward.start.t;
+      const onStep = progress ? (t: number) => progress.update(Math.floor(start + (size * (t - t0)) / (1 - t0))) : undefined;
+      const r = model instanceof DiffFlowModel ? diffflowLogProb(model, y as tf.Tensor2D, solve) : model.logProb(y, { ...solve, onStep });
+      progress?.update(start + size);
       for (let i = 0; i < size; i++) logp[start + i] = r.logp[i] + logDet;
       for (const key of ['nfe', 'diffusionEvals', 'steps', 'acceptedSteps', 'rejectedSteps'] as const) stats[key] += r.stats[key];
     } finally {
@@ -410,7 +516,8 @@ function drawDiffFlow(
   choice: SamplerChoice,
   seed: number,
   trajectory = false,
-): Drawn {
+  progress?: Progress,
+): Omit<Drawn, 'diverged' | 'asked'> {
   const time = model.time;
   const grid =
     choice.steps === undefined || choice.steps === time.N
@@ -435,17 +542,18 @@ function drawDiffFlow(
     const x = std ? unstandardize(y, std) : y;
     samples.set(x.dataSync() as Float32Array, start * D);
     tf.dispose([x, y]);
+    progress?.update(start + size);
   }
   const N = grid.length - 1;
-  checkFiniteSamples(samples, D, `DiffFlow ${choice.mode}, ${N} steps`);
   const stats = zeroStats();
-  stats.nfe = 2 * N * Math.ceil(n / chunk);
+  const batches = Math.ceil(n / chunk);
+  stats.nfe = 2 * N * batches;
   stats.steps = N;
   stats.acceptedSteps = N;
-  if (!trajectory) return { samples, n, dim: D, stats };
+  if (!trajectory) return { samples, n, dim: D, stats, batches };
   const traj = new Float32Array(frames.length * n * D);
   for (const [k, f] of frames.entries()) traj.set(f, k * n * D);
-  return { samples, n, dim: D, trajectory: traj, times, stats };
+  return { samples, n, dim: D, trajectory: traj, times, stats, batches };
 }
 
 /**
@@ -498,7 +606,17 @@ export function drawBridge(
     tf.dispose([r.samples, r.trajectory ?? []]);
     checkFiniteSamples(samples, D, choice.label);
     return {
-      drawn: { samples, n: sources.n, dim: D, trajectory: traj, times: trajectory ? r.times : undefined, stats: r.stats },
+      drawn: {
+        samples,
+        n: sources.n,
+        dim: D,
+        trajectory: traj,
+        times: trajectory ? r.times : undefined,
+        stats: r.stats,
+        batches: 1,
+        diverged: [],
+        asked: sources.n,
+      },
       sources: sources.data,
     };
   } catch (error) {

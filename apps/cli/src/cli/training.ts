@@ -2,7 +2,7 @@
  * The training run behind `nfdm train` and `nfdm demo`: output-directory safety, data,
  * model, trainer, progress, the exported model and run.json.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { standardizationLogDet as logStdSum } from '@nfdm/datasets';
 import {
@@ -13,14 +13,16 @@ import {
   loadAnyModel,
   type Standardization,
 } from '@nfdm/models';
-import { latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent, ttyProgress } from '@nfdm/training';
+import { latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { type DataInfo, normalizeSpec, trainingData } from './data.js';
-import { CliError, UsageError } from './errors.js';
-import { writeJson } from './files.js';
+import { CliError, oneLine, UsageError } from './errors.js';
+import { checkWritableFolder, ensureDir, writeJson, writeText } from './files.js';
+import { describeErrnoError, isErrnoError, reasonFor } from './fs-errors.js';
 import type { BackendChoice } from './options.js';
-import { fmt, type Output } from './output.js';
+import { fmt, jsonReplacer, type Output } from './output.js';
 import { presetConfig } from './presets.js';
+import { trainingProgress } from './progress.js';
 import { completeSettings, FIXED_ON_RESUME, parseSettings, type RunSettings, trainerConfig } from './run-config.js';
 import { META_FORMAT, RUN_FILE, startBackend, writeMeta } from './runtime.js';
 
@@ -33,7 +35,10 @@ export interface RunSummary {
   data: DataInfo;
   /** Training updates done. */
   step: number;
-  /** Loss of the last update (nats per sample, the diffusion term). */
+  /**
+   * Training objective on the last batch (standardised units; for diffusion models the L_diff
+   * term, without the NELBO's constant terms) — not the NELBO, which is `nelbo`.
+   */
   loss?: number;
   /** Held-out NELBO at the last evaluation, nats per sample in data units. */
   nelbo?: { mean: number; stderr: number; step: number };
@@ -67,6 +72,8 @@ export interface TrainRequest {
   backend?: BackendChoice;
   /** Extra: what else the run directory is allowed to contain when refusing (demo outputs). */
   guardFiles?: string[];
+  /** The progress line's label (default `step`). */
+  progressLabel?: string;
 }
 
 export interface TrainOutcome {
@@ -143,17 +150,25 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   }
 
   // Data before the backend: bad files fail fast, with one message.
-  const data = trainingData(settings.data, { seed: settings.seed, standardization });
+  const data = trainingData(settings.data, {
+    seed: settings.seed,
+    standardization,
+    standardize: settings.standardize,
+    outliers: settings.outliers,
+  });
+  for (const w of data.warnings) out.warn(w);
   settings.data = data.info.spec;
   if (resumeModel && resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${resumeModel.dim}`);
   }
+  ensureDir(req.out, `--out ${req.out}`);
+  checkWritableFolder(req.out, join(req.out, RUN_FILE), `--out ${req.out}`);
   const report = await startBackend(req.backend, out);
-  mkdirSync(dir, { recursive: true });
 
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
-  const progress = ttyProgress({ stream: out.io.stderr as NodeJS.WriteStream });
+  const logDet = data.standardization ? logStdSum(data.standardization) : 0;
+  const progress = trainingProgress(out.progress(req.progressLabel ?? 'step', settings.steps), logDet);
   let lastEval: { mean: number; stderr: number; step: number } | undefined;
   let lastOT: { mean: number; stderr: number; step: number } | undefined;
   let lastBound: RunSummary['bound'];
@@ -245,24 +260,25 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
       `${settings.steps} steps, batch ${settings.batch}, hidden ${settings.hidden.join(',')}, lr ${settings.lr} (${settings.schedule})`,
   );
   const started = performance.now();
+  const modelDir = join(dir, 'model');
   let result: Awaited<ReturnType<Trainer['run']>>;
   try {
     result = await trainer.run();
+    trainer.saveModel(modelDir);
   } catch (error) {
+    const failure = trainingFailure(error, trainer.step);
     summary.status = 'failed';
     summary.step = trainer.step;
-    summary.error = (error as Error).message;
+    summary.error = failure.message;
     summary.updated = new Date().toISOString();
-    writeJson(join(dir, RUN_FILE), summary);
+    const unsaved = saveRunSummary(dir, summary);
     trainer.dispose();
     ownModel?.dispose();
     evalData?.dispose();
-    throw error;
+    if (unsaved) failure.message += `; ${RUN_FILE} could not be updated either (${unsaved})`;
+    throw failure;
   }
   const seconds = (performance.now() - started) / 1000;
-  const modelDir = join(dir, 'model');
-  trainer.saveModel(modelDir);
-  const logDet = data.standardization ? logStdSum(data.standardization) : 0;
   summary.status = result.reason;
   summary.step = result.step;
   if (Number.isFinite(result.loss)) summary.loss = result.loss;
@@ -289,6 +305,37 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   return { summary, model, modelDir, interrupted: result.reason === 'interrupted' };
 }
 
+/**
+ * The error a failed training run ends with: file-system errors as a sentence naming the user's
+ * file (`cannot create folder run/ckpt-2000: no permission to write in folder run`), prefixed
+ * with the step; other errors keep their message (and class, hence their exit status).
+ */
+function trainingFailure(error: unknown, step: number): CliError {
+  const text = isErrnoError(error) ? describeErrnoError(error) : oneLine(error);
+  return new CliError(`training stopped at step ${step}: ${text}`, error instanceof CliError ? error.exitCode : undefined);
+}
+
+/**
+ * Record a run's summary after a failure: atomically if the folder takes new files, else by
+ * rewriting run.json in place (a read-only folder can still hold a writable run.json), so it
+ * never keeps saying "running". Returns why it could not be saved, or undefined.
+ */
+function saveRunSummary(dir: string, summary: RunSummary): string | undefined {
+  const path = join(dir, RUN_FILE);
+  const text = `${JSON.stringify(summary, jsonReplacer, 2)}\n`;
+  try {
+    writeText(path, text);
+    return undefined;
+  } catch {
+    try {
+      writeFileSync(path, text);
+      return undefined;
+    } catch (error) {
+      return isErrnoError(error) ? reasonFor(error, path) : oneLine(error);
+    }
+  }
+}
+
 /** Human lines about a finished run. */
 export function describeRun(s: RunSummary, out: string): string {
   const lines = [
@@ -297,7 +344,7 @@ export function describeRun(s: RunSummary, out: string): string {
       (s.msPerStep !== undefined ? ` (${fmt(s.msPerStep, 3)} ms/step, ${s.backend})` : ''),
   ];
   const parts: string[] = [];
-  if (s.loss !== undefined) parts.push(`loss ${fmt(s.loss)}`);
+  if (s.loss !== undefined) parts.push(`last batch loss ${fmt(s.loss)} (training objective, standardised units; not the NELBO)`);
   if (s.nelbo) parts.push(`held-out NELBO ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`);
   if (s.otLoss) parts.push(`held-out NFDM-OT loss ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
   if (s.bound)

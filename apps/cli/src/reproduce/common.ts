@@ -27,10 +27,10 @@ export interface SuiteContext {
   quiet: Output;
 }
 
-/** Output whose stderr goes nowhere (for the runs inside the suite). */
-export function quietOutput(io: Io): Output {
+/** Output whose notes go nowhere (for the runs inside the suite); progress still shows on `io` (terminal or `verbose`). */
+export function quietOutput(io: Io, verbose = false): Output {
   const sink = new Writable({ write: (_chunk, _enc, done) => done() });
-  return new Output({ stdout: io.stdout, stderr: sink as unknown as Io['stderr'] }, true, false);
+  return new Output({ stdout: io.stdout, stderr: sink as unknown as Io['stderr'] }, true, false, { io, verbose });
 }
 
 export interface TrainedModel {
@@ -62,7 +62,10 @@ export function runSettings(train: TrainBudget, extra: Partial<RunSettings>): Pa
 export async function trainModel(ctx: SuiteContext, rel: string, settings: Partial<RunSettings>): Promise<TrainedModel> {
   const dir = join(ctx.out, rel);
   const started = performance.now();
-  const outcome = await runTraining({ out: dir, cli: settings, force: true, backend: ctx.backend }, ctx.quiet);
+  const outcome = await runTraining(
+    { out: dir, cli: settings, force: true, backend: ctx.backend, progressLabel: `training ${rel}: step` },
+    ctx.quiet,
+  );
   if (outcome.interrupted) {
     outcome.model.dispose();
     throw new CliError(`interrupted while training ${rel}; rerun with --resume to skip the finished experiments`, EXIT_INTERRUPTED);

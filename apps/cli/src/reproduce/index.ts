@@ -3,11 +3,11 @@
  * whose result already exists with --resume), result JSON per experiment, REPORT.md and the
  * claims.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CliError, EXIT_INTERRUPTED, UsageError } from '../cli/errors.js';
-import { writeJson, writeText } from '../cli/files.js';
+import { ensureDir, writeJson, writeText } from '../cli/files.js';
 import type { BackendChoice } from '../cli/options.js';
 import type { Output } from '../cli/output.js';
 import { startBackend } from '../cli/runtime.js';
@@ -109,7 +109,7 @@ export async function runSuite(options: SuiteOptions, out: Output): Promise<Suit
     machine.nativeKernels = native.enabled
       ? 'native MLP kernels on'
       : `native MLP kernels off${native.reason ? ` (${native.reason})` : ''}`;
-  for (const sub of ['runs', 'results', 'figures', 'configs']) mkdirSync(join(dir, sub), { recursive: true });
+  for (const sub of ['runs', 'results', 'figures', 'configs']) ensureDir(join(dir, sub), `--out ${options.out}`);
   writeJson(join(dir, MANIFEST), { format: MANIFEST_FORMAT, budget: options.budget.name, command: options.command, machine });
 
   const ctx: SuiteContext = {
@@ -117,7 +117,7 @@ export async function runSuite(options: SuiteOptions, out: Output): Promise<Suit
     budget: options.budget,
     backend: options.backend ?? 'auto',
     note: (text) => out.note(text),
-    quiet: quietOutput(out.io),
+    quiet: quietOutput(out.io, out.verbose),
   };
   const selected =
     options.only && options.only.length > 0 ? EXPERIMENT_NAMES.filter((n) => options.only?.includes(n)) : [...EXPERIMENT_NAMES];

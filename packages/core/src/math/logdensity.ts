@@ -62,6 +62,8 @@ export interface LogDensityOptions {
   rng?: Rng;
   /** Prior log-density at `t1` (default `'standard-normal'`). */
   prior?: Prior;
+  /** Called after every accepted step with its end time (progress); see {@link SolveOptions.onStep}. */
+  onStep?: (t: number, acceptedSteps: number) => void;
 }
 
 /** Result of {@link logDensityODE}; tensors owned by the caller. */
@@ -134,6 +136,7 @@ function prepare(o: LogDensityOptions): { solveOptions: SolveOptions<Aug>; probe
     steps: o.steps,
     dt0: o.dt0,
     maxSteps: o.maxSteps,
+    onStep: o.onStep,
   };
   return { solveOptions, probe, prior };
 }

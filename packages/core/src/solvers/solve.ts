@@ -21,6 +21,7 @@ import { ConstantStepSize, initialStepSize, PIDController, type PIDState, type S
 import { MaxStepsExceededError, NonFiniteStateError, StepSizeUnderflowError } from './errors.js';
 import { getSolver, type Solver } from './registry.js';
 import { RungeKutta } from './rk.js';
+import { allAlive, deadRows, freezeRows, rowsFinite, zeroRows } from './rows.js';
 import { type NormalizedSaveAt, normalizeSaveAt, type SaveAt, timeTolerance } from './saveat.js';
 import { isSdeSolver, type SdeEvalCounter, type SdeSolver } from './sde.js';
 import {
@@ -70,6 +71,18 @@ export interface SolveOptions<Y extends StateTree = tf.Tensor> {
   brownian?: BrownianPath;
   /** SDE only: seed for fresh {@link BrownianIncrements} when `brownian` is not given. */
   seed?: number;
+  /**
+   * What a NaN/±Inf state does. `'error'` (default): the solve stops with a
+   * {@link NonFiniteStateError}. `'freeze-rows'` (single-tensor states `[B, ...]` only): each
+   * row (sample) is integrated on its own account — a row that turns non-finite is frozen at its
+   * last finite value for the rest of the solve and listed in {@link Solution.nonFiniteRows},
+   * while the other rows go on. Fixed steps: no extra reads. Adaptive steps: a trial step that
+   * makes rows non-finite is first retried with smaller steps (as in `'error'` mode); rows still
+   * non-finite after those retries are frozen, and the error norm covers the live rows only.
+   */
+  nonFinite?: 'error' | 'freeze-rows';
+  /** Called after every accepted step with its end time and the count of accepted steps (progress). */
+  onStep?: (t: number, acceptedSteps: number) => void;
 }
 
 /** Counters of a solve. */
@@ -97,6 +110,11 @@ export interface Solution<Y extends StateTree = tf.Tensor> {
   /** Saved states stacked along a new leading axis (`[T, ...]` per leaf); `undefined` if none. */
   ys: Y | undefined;
   stats: SolveStats;
+  /**
+   * With `nonFinite: 'freeze-rows'`: the rows (ascending indices) that turned NaN/±Inf and were
+   * frozen at their last finite value (their `y1` row is that value, not a solution at `t1`).
+   */
+  nonFiniteRows?: number[];
 }
 
 type Reader = Generator<tf.Tensor, unknown, ArrayLike<number>>;
@@ -285,6 +303,22 @@ const MAX_NON_FINITE_RETRIES = 5;
 /** A step-size underflow within this many steps of a non-finite trial is reported as non-finite. */
 const NON_FINITE_MEMORY = 50;
 
+/** Check `nonFinite` and `onStep`; whether rows freeze. */
+function freezeMode<Y extends StateTree>(o: SolveOptions<Y>): boolean {
+  if (o.onStep !== undefined && typeof o.onStep !== 'function') throw new TypeError('onStep must be a function');
+  if (o.nonFinite === undefined || o.nonFinite === 'error') return false;
+  if (o.nonFinite !== 'freeze-rows') throw new TypeError(`nonFinite must be 'error' or 'freeze-rows', got '${String(o.nonFinite)}'`);
+  if (Array.isArray(o.y0) || (o.y0 as tf.Tensor).rank < 1) {
+    throw new TypeError("nonFinite: 'freeze-rows' needs a single-tensor state [B, ...] (rows are its first axis)");
+  }
+  return true;
+}
+
+/** The indices of the dead rows of an alive mask (one read). */
+function* readDeadRows(alive: tf.Tensor): Loop<number[]> {
+  return deadRows(yield tf.tidy(() => tf.cast(alive, 'float32')));
+}
+
 function* checkInitialFinite<Y extends StateTree>(y0: Y, t0: number): Loop<void> {
   const [ok] = Array.from(yield tf.tidy(() => allFinite(y0)));
   if (!ok) throw new NonFiniteStateError(t0, 0, 'the initial state y0 contains NaN or Inf', undefined);
@@ -292,6 +326,7 @@ function* checkInitialFinite<Y extends StateTree>(y0: Y, t0: number): Loop<void>
 
 function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, solver: RungeKutta): Loop<Solution<Y>> {
   const p = prepareCommon(o, solver.adaptive, solver.name);
+  const freeze = freezeMode(o);
   const { t0, t1, saveat, maxSteps } = p;
   const dir = Math.sign(t1 - t0);
   const tol = timeTolerance(t0, t1);
@@ -318,9 +353,14 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
     for (const x of pending) disposeState(x);
     pending = [];
   };
+  /** freeze-rows: `[B]` bool, rows still finite (owned). */
+  let alive: tf.Tensor | undefined;
+  /** freeze-rows, adaptive: the rows finite in the step in flight (owned until used). */
+  let aliveTrial: tf.Tensor | undefined;
   let finished = false;
   try {
     yield* checkInitialFinite(p.y0, t0);
+    if (freeze) alive = tf.keep(tf.tidy(() => allAlive((p.y0 as tf.Tensor).shape[0])));
     y = cloneState(p.y0);
     if (saveat.t0) saves.push(t0, cloneState(y));
     let si = 0;
@@ -392,13 +432,25 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
       let errTensor: tf.Tensor | undefined;
       const yCur = y;
       const kCur = k1;
+      const aliveCur = alive;
       tf.tidy(() => {
         const r = solver.step(f, t, tEnd, yCur, kCur, adaptive);
         y1 = keepState(r.y1);
         if (kCur === undefined) kFirst = keepState(r.stages[0]);
         if (solver.fsal) kLast = keepState(r.stages[r.stages.length - 1]);
         if (wantDense && solver.denseNeedsAllStages) stagesKept = r.stages.map((s) => keepState(s));
-        if (adaptive) errTensor = tf.keep((controller as PIDController).errorNorm(yCur, r.y1, r.yError as Y));
+        if (adaptive && freeze) {
+          // The error of the rows that stay finite, and how many live rows did not.
+          const c = controller as PIDController;
+          const [yc, y1t, errt, live] = [yCur, r.y1, r.yError, aliveCur] as tf.Tensor[];
+          const ok = tf.logicalAnd(live, tf.logicalAnd(rowsFinite(y1t), rowsFinite(errt)));
+          const okCount = tf.sum(tf.cast(ok, 'float32'));
+          const lost = tf.sub(tf.sum(tf.cast(live, 'float32')), okCount);
+          let e = c.errorNorm(yc, freezeRows(ok, y1t, yc), zeroRows(ok, errt));
+          if (c.norm === 'rms') e = tf.mul(e, tf.sqrt(tf.div(ok.shape[0] as number, tf.maximum(okCount, 1))));
+          errTensor = tf.keep(tf.stack([e, lost]));
+          aliveTrial = tf.keep(ok);
+        } else if (adaptive) errTensor = tf.keep((controller as PIDController).errorNorm(yCur, r.y1, r.yError as Y));
       });
       if (kFirst !== undefined) k1 = kFirst;
       pending = [y1 as Y, ...(kLast ? [kLast] : []), ...(stagesKept ?? [])];
@@ -407,9 +459,23 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
       let accept = true;
       if (adaptive) {
         const c = controller as PIDController;
-        const [e] = Array.from(yield errTensor as tf.Tensor);
+        const [e, lost] = Array.from(yield errTensor as tf.Tensor);
         let decision: ReturnType<PIDController['adapt']>;
-        if (Number.isNaN(e)) {
+        if (freeze && lost > 0 && nonFiniteStreak < MAX_NON_FINITE_RETRIES) {
+          // Rows went non-finite: first try smaller steps, as a whole-batch solve would.
+          nonFiniteStreak++;
+          lastNonFiniteStep = stats.steps;
+          decision = c.rejectNonFinite(hStep, pid as PIDState);
+        } else if (freeze) {
+          // Still non-finite after the retries (or none lost): freeze those rows, step the rest.
+          nonFiniteStreak = 0;
+          if (lost > 0) {
+            alive?.dispose();
+            alive = aliveTrial;
+            aliveTrial = undefined;
+          }
+          decision = c.adapt(hStep, e, errorOrder, pid as PIDState);
+        } else if (Number.isNaN(e)) {
           nonFiniteStreak++;
           lastNonFiniteStep = stats.steps;
           if (nonFiniteStreak > MAX_NON_FINITE_RETRIES) {
@@ -429,6 +495,8 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
         accept = decision.accept;
         // The proposal derives from the step actually attempted (possibly clipped to t1).
         h = decision.hNext;
+        aliveTrial?.dispose();
+        aliveTrial = undefined;
       }
 
       if (!accept) {
@@ -437,7 +505,20 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
         continue;
       }
       stats.acceptedSteps++;
-      const yNew = y1 as Y;
+      let yNew = y1 as Y;
+      if (freeze) {
+        // Rows that are (or just turned) non-finite keep their last finite value.
+        const [prev, next, live] = [y, yNew, alive] as tf.Tensor[];
+        const [frozen, stillAlive] = tf.tidy(() => {
+          const ok = adaptive ? live : tf.logicalAnd(live, rowsFinite(next));
+          return [freezeRows(ok, next, prev), adaptive ? tf.clone(live) : ok];
+        });
+        next.dispose();
+        pending = pending.filter((x) => x !== next);
+        yNew = frozen as Y;
+        live.dispose();
+        alive = stillAlive;
+      }
 
       // --- dense output and saves inside (t, tEnd] ---
       let f1: Y | undefined = kLast;
@@ -454,9 +535,14 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
           const y0Ref = y;
           const stages = stagesKept ?? [k1 as Y];
           const f1Ref = f1;
+          const yNewRef = yNew;
+          const liveRef = alive;
           saves.push(
             ts,
-            tf.tidy(() => keepState(solver.interpolate(theta, hStep, y0Ref, yNew, stages, f1Ref))),
+            tf.tidy(() => {
+              const s = solver.interpolate(theta, hStep, y0Ref, yNewRef, stages, f1Ref);
+              return keepState(liveRef ? (freezeRows(liveRef, s as tf.Tensor, yNewRef as tf.Tensor) as Y) : s);
+            }),
           );
         }
         si++;
@@ -472,14 +558,16 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
       k1 = f1;
       t = tEnd;
       n++;
+      o.onStep?.(t, stats.acceptedSteps);
 
-      if (!adaptive && p.finiteCheckEvery > 0 && n % p.finiteCheckEvery === 0) {
+      if (!adaptive && !freeze && p.finiteCheckEvery > 0 && n % p.finiteCheckEvery === 0) {
         yield* checkFinite(y, t, stats.steps, lastFiniteT);
         lastFiniteT = t;
         lastCheckedStep = n;
       }
     }
-    if (!adaptive && lastCheckedStep !== stats.steps) yield* checkFinite(y, t, stats.steps, lastFiniteT);
+    if (!adaptive && !freeze && lastCheckedStep !== stats.steps) yield* checkFinite(y, t, stats.steps, lastFiniteT);
+    const nonFiniteRows = alive ? yield* readDeadRows(alive) : undefined;
 
     disposeState(k1);
     k1 = undefined;
@@ -489,8 +577,10 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
     disposeState(y);
     y = undefined;
     finished = true;
-    return { t1, y1, ts: saves.ts, ys, stats };
+    return nonFiniteRows ? { t1, y1, ts: saves.ts, ys, stats, nonFiniteRows } : { t1, y1, ts: saves.ts, ys, stats };
   } finally {
+    alive?.dispose();
+    aliveTrial?.dispose();
     if (!finished) {
       releasePending();
       disposeState(y);
@@ -524,6 +614,7 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
     );
   }
   const p = prepareCommon(o, false, solver.name);
+  const freeze = freezeMode(o);
   const { t0, t1, saveat, maxSteps } = p;
   const grid = p.grid as NonNullable<Prepared<tf.Tensor>['grid']>;
   if (grid.n > maxSteps) {
@@ -561,9 +652,12 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
   const count: SdeEvalCounter = { nfe: 0, diffusionEvals: 0 };
   const saves = new Saves<tf.Tensor>();
   let y: tf.Tensor | undefined;
+  /** freeze-rows: `[B]` bool, rows still finite (owned). */
+  let alive: tf.Tensor | undefined;
   let finished = false;
   try {
     yield* checkInitialFinite(o.y0, t0);
+    if (freeze) alive = tf.keep(tf.tidy(() => allAlive(o.y0.shape[0])));
     y = tf.clone(o.y0) as tf.Tensor;
     if (saveat.t0) saves.push(t0, tf.clone(y));
     let si = 0;
@@ -577,27 +671,40 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
     for (let n = 0; n < grid.n; n++) {
       const tEnd = gridTime(n + 1);
       const yCur: tf.Tensor = y;
+      const live = alive;
+      let stillAlive: tf.Tensor | undefined;
       const y1: tf.Tensor = tf.tidy(() => {
         const inc = path.increment(t, tEnd, solver.needsLevyArea);
-        return tf.keep(tf.clone(solver.step(term, t, tEnd, yCur, inc, count)));
+        const next = solver.step(term, t, tEnd, yCur, inc, count);
+        if (!live) return tf.keep(tf.clone(next));
+        // Rows that are (or just turned) non-finite keep their last finite value.
+        const ok = tf.logicalAnd(live, rowsFinite(next));
+        stillAlive = tf.keep(ok);
+        return tf.keep(freezeRows(ok, next, yCur));
       });
+      if (stillAlive) {
+        live?.dispose();
+        alive = stillAlive;
+      }
       stats.steps++;
       stats.acceptedSteps++;
       disposeState(y);
       y = y1;
       t = tEnd;
+      o.onStep?.(t, stats.acceptedSteps);
       while (si < saveIndex.length && saveIndex[si] === n + 1) {
         saves.push(saveat.ts[si], tf.clone(y));
         si++;
       }
       if (saveat.steps) saves.push(t, tf.clone(y));
-      if (p.finiteCheckEvery > 0 && (n + 1) % p.finiteCheckEvery === 0) {
+      if (!freeze && p.finiteCheckEvery > 0 && (n + 1) % p.finiteCheckEvery === 0) {
         yield* checkFinite(y, t, stats.steps, lastFiniteT);
         lastFiniteT = t;
         lastChecked = n + 1;
       }
     }
-    if (lastChecked !== grid.n) yield* checkFinite(y, t, stats.steps, lastFiniteT);
+    if (!freeze && lastChecked !== grid.n) yield* checkFinite(y, t, stats.steps, lastFiniteT);
+    const nonFiniteRows = alive ? yield* readDeadRows(alive) : undefined;
     stats.nfe = count.nfe;
     stats.diffusionEvals = count.diffusionEvals;
     const ys = saves.take();
@@ -605,8 +712,9 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
     disposeState(y);
     y = undefined;
     finished = true;
-    return { t1, y1, ts: saves.ts, ys, stats };
+    return nonFiniteRows ? { t1, y1, ts: saves.ts, ys, stats, nonFiniteRows } : { t1, y1, ts: saves.ts, ys, stats };
   } finally {
+    alive?.dispose();
     if (!finished) {
       disposeState(y);
       saves.dispose();

@@ -106,12 +106,16 @@ export function demoCommand(ctx: Context) {
       const nelbo = time('nelbo', () => nelboMetric(opened, test, { draws: 10, seed: opts.seed, bitsOffset: 0 }));
       const nllSolver = logProbChoice({ solver: 'dopri5', rtol: 1e-4, atol: 1e-4 }, 1e-4);
       out.note(`exact NLL of ${test.n} test points (${nllSolver.label})…`);
-      const nll = time('nll', () => nllMetric(opened, test, { ...nllSolver, bitsOffset: 0 }));
+      const nllProgress = out.progress('exact NLL', test.n, 'points');
+      const nll = time('nll', () => nllMetric(opened, test, { ...nllSolver, bitsOffset: 0, progress: nllProgress }));
+      nllProgress.finish();
 
       out.note('samples.png…');
       const sampler = samplerChoice({ sde: true, steps: 100 });
       const nShow = Math.max(opts.points, 1000);
-      const drawn = time('samples', () => drawSamples(opened, nShow, sampler, opts.seed));
+      const sampling = out.progress('sampling', nShow, 'samples');
+      const drawn = time('samples', () => drawSamples(opened, nShow, sampler, opts.seed, false, { progress: sampling }));
+      sampling.finish();
       const data = sampleToy(DATASET, nShow, HELDOUT_SEED + 1);
       const bounds = squareBounds(data.data, 0.15);
       writePlot(
@@ -142,9 +146,14 @@ export function demoCommand(ctx: Context) {
       });
 
       out.note(`density.png: exact log-density on a ${opts.grid}×${opts.grid} grid…`);
+      const densityProgress = out.progress('density', opts.grid * opts.grid, 'grid points');
       const density = time('density', () =>
-        densitySvg(opened, bounds, opts.grid, nllSolver, { title: `NFDM density on ${DATASET} (exact, ${nllSolver.solver})` }),
+        densitySvg(opened, bounds, opts.grid, nllSolver, {
+          title: `NFDM density on ${DATASET} (exact, ${nllSolver.solver})`,
+          progress: densityProgress,
+        }),
       );
+      densityProgress.finish();
       writePlot(join(dir, 'density.png'), 'png', density.svg);
       outcome.model.dispose();
 

@@ -20,6 +20,7 @@ import {
   BRIDGE_NO_DENSITY,
   checkDim,
   dataSpecFor,
+  divergedMessage,
   drawBridge,
   drawSamples,
   isOTMeta,
@@ -28,6 +29,7 @@ import {
   logProbChoice,
   openModel,
   readMeta,
+  type SamplerChoice,
   samplerChoice,
   samplerForModel,
   startBackend,
@@ -111,12 +113,24 @@ export function evalCommand(ctx: Context) {
       );
       const nllSolver = logProbChoice({ solver: opts.nllSolver, steps: opts.nllSteps, rtol: opts.rtol, atol: opts.atol }, 1e-5);
       const spec = dataSpecFor(opts.data, meta, 'nfdm eval');
-      const { data, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003 });
+      const { data, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003, trainedOn: meta?.data });
       checkDim(data, config, spec);
       await startBackend(opts.backend, out);
       const opened = openModel(location);
       const sampling = samplerForModel(opened, askedSampling, opts.steps !== undefined);
       const started = performance.now();
+      /** Samples for the metrics: diverged ones are left out (and counted in `diverged`), with progress. */
+      const diverged: Record<string, { count: number; of: number }> = {};
+      const draw = (n: number, choice: SamplerChoice, label: string) => {
+        const progress = out.progress(label, n, 'samples');
+        const drawn = drawSamples(opened, n, choice, opts.seed, false, { diverged: 'drop', progress });
+        progress.finish();
+        if (drawn.diverged.length > 0) {
+          out.warn(divergedMessage(drawn.diverged.length, drawn.asked, choice.label, 'drop'));
+          diverged[label] = { count: drawn.diverged.length, of: drawn.asked };
+        }
+        return drawn;
+      };
       const result: Record<string, unknown> = {};
       const notAvailable: Record<string, string> = {};
       if (family === 'bridge') {
@@ -133,11 +147,16 @@ export function evalCommand(ctx: Context) {
         notAvailable.nelbo = OT_NELBO_NOTE;
       } else if (metrics.includes('nelbo')) {
         out.note(`NELBO of ${data.n} points (${opts.draws} draws each)…`);
+        const progress = out.progress('NELBO', data.n, 'points');
         result.nelbo = nelboMetric(opened, data, { draws: opts.draws, seed: opts.seed, bitsOffset: info.bitsOffset });
+        progress.update(data.n);
+        progress.finish();
       }
       if (metrics.includes('nll') && family !== 'bridge') {
         out.note(`exact NLL of ${data.n} points (${nllSolver.label})…`);
-        result.nll = nllMetric(opened, data, { ...nllSolver, bitsOffset: info.bitsOffset });
+        const progress = out.progress('exact NLL', data.n, 'points');
+        result.nll = nllMetric(opened, data, { ...nllSolver, bitsOffset: info.bitsOffset, progress });
+        progress.finish();
       }
       const sampleNames = metrics.filter((m) => (SAMPLE_METRICS as readonly string[]).includes(m));
       const wantInside = metrics.includes('inside') && hasObstacle;
@@ -150,7 +169,7 @@ export function evalCommand(ctx: Context) {
         if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim, opts.obstacle);
       } else if (sampleNames.length > 0) {
         out.note(`drawing ${data.n} samples (${sampling.label}) for ${sampleNames.join(', ')}…`);
-        const drawn = drawSamples(opened, data.n, sampling, opts.seed);
+        const drawn = draw(data.n, sampling, 'sampling');
         Object.assign(result, sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sampleNames, opts.seed));
       }
       if (metrics.includes('curvature') && family === 'diffusion') {
@@ -164,7 +183,7 @@ export function evalCommand(ctx: Context) {
       const nfeSweep: Array<Record<string, number>> = [];
       for (const nfe of opts.nfe ?? []) {
         out.note(`NFE ${nfe}: ${data.n} samples with ${nfe} Euler ODE steps…`);
-        const drawn = drawSamples(opened, data.n, samplerChoice({ ode: true, solver: 'euler', steps: nfe }), opts.seed);
+        const drawn = draw(data.n, samplerChoice({ ode: true, solver: 'euler', steps: nfe }), `sampling (NFE ${nfe})`);
         nfeSweep.push({ nfe, ...sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sweepNames, opts.seed) });
       }
       opened.model.dispose();
@@ -197,6 +216,7 @@ export function evalCommand(ctx: Context) {
         metrics: result,
         ...(nfeSweep.length > 0 ? { nfeSweep } : {}),
         ...(Object.keys(notAvailable).length > 0 ? { notAvailable } : {}),
+        ...(Object.keys(diverged).length > 0 ? { diverged } : {}),
         seconds,
       });
     });

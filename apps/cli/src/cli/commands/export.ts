@@ -1,7 +1,8 @@
 /** `nfdm export`: write a trained model as ONNX graphs that onnxruntime can run without tfjs. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
-import { exportBridgeOnnx, exportDiffFlowOnnx, exportOnnx, writeOnnxExport } from '@nfdm/export';
+import { exportBridgeOnnx, exportDiffFlowOnnx, exportOnnx, ONNX_MANIFEST_FILE, writeOnnxExport } from '@nfdm/export';
 import {
   BridgeModel,
   bridgeModelConfig,
@@ -12,6 +13,7 @@ import {
 } from '@nfdm/models';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
+import { checkWritableFolder, ensureDir, writingFile } from '../files.js';
 import { BACKENDS, examples, need } from '../options.js';
 import { Output } from '../output.js';
 import { locateModel, openModel, startBackend } from '../runtime.js';
@@ -31,7 +33,7 @@ export function exportCommand(ctx: Context) {
       'after',
       examples([
         'nfdm export --model runs/nfdm-8g --out onnx/nfdm-8g',
-        'nfdm-serve --models onnx --port 8080   # serve every exported model in onnx/',
+        'nfdm serve --models onnx --port 8080   # serve every exported model in onnx/ (same as nfdm-serve)',
       ]),
     )
     .action(async (opts) => {
@@ -41,6 +43,7 @@ export function exportCommand(ctx: Context) {
       if (dir.toLowerCase().endsWith('.onnx')) {
         throw new UsageError(`--out ${dir}: give a directory; an export is several .onnx graphs plus a manifest`);
       }
+      if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`--out ${dir} is a file; give a folder`);
       if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.force) {
         throw new CliError(`${dir} already exists and is not empty; pass --force to write into it`, 1);
       }
@@ -54,7 +57,9 @@ export function exportCommand(ctx: Context) {
           : m instanceof DiffFlowModel
             ? exportDiffFlowOnnx(m, { grid: diffflowEvalGrid(m.time), g: m.time.g, standardization: diffflowStandardization(m) ?? null })
             : exportOnnx(m as DiffusionModel);
-      const files = writeOnnxExport(exported, dir);
+      ensureDir(dir, `--out ${dir}`);
+      checkWritableFolder(dir, join(dir, ONNX_MANIFEST_FILE), `--out ${dir}`);
+      const files = writingFile(join(dir, ONNX_MANIFEST_FILE), () => writeOnnxExport(exported, dir));
       opened.model.dispose();
       out.human(`exported ${opened.path} to ${dir}: ${files.length} files`);
       for (const f of files) out.human(`  ${f}`);

@@ -21,6 +21,7 @@ import {
 import {
   checkDim,
   dataSpecFor,
+  divergedMessage,
   drawSamples,
   locatedConfig,
   locateModel,
@@ -29,6 +30,7 @@ import {
   type OpenedModel,
   openModel,
   readMeta,
+  type SamplerChoice,
   samplerChoice,
   samplerForModel,
   startBackend,
@@ -98,6 +100,15 @@ function trajectoryLook(opened: OpenedModel, n: number, seed: number, generative
   return { imageShape, disc: obstacleOf(opened.config), background, ends: generative ? ['source', 'target'] : ['target', 'source'] };
 }
 
+/** Samples (or paths) for a figure, with progress; diverged samples are left out with a warning. */
+function drawForPlot(opened: OpenedModel, out: Output, n: number, choice: SamplerChoice, seed: number, trajectory: boolean) {
+  const progress = out.progress(trajectory ? 'trajectories' : 'sampling', n, trajectory ? 'paths' : 'samples');
+  const drawn = drawSamples(opened, n, choice, seed, trajectory, { diverged: 'drop', progress });
+  progress.finish();
+  if (drawn.diverged.length > 0) out.warn(divergedMessage(drawn.diverged.length, drawn.asked, choice.label, 'drop'));
+  return drawn;
+}
+
 function dataFor(loc: ModelLocation, given: string | undefined, n: number, seed: number, dim: number, required: boolean) {
   const meta = readMeta(loc);
   if (!given && !meta?.data?.spec) {
@@ -155,7 +166,7 @@ export function plotCommand(ctx: Context) {
           (opened, out) => {
             choice = samplerForModel(opened, choice, opts.steps !== undefined);
             out.note(`sampling ${opts.n} points (${choice.label})…`);
-            const drawn = drawSamples(opened, opts.n, choice, opts.seed);
+            const drawn = drawForPlot(opened, out, opts.n, choice, opts.seed, false);
             const info = data.info ?? readMeta(opened.location)?.data;
             const svg = samplesSvg(
               { data: drawn.samples, n: drawn.n, dim: drawn.dim },
@@ -208,7 +219,7 @@ export function plotCommand(ctx: Context) {
           (opened, out) => {
             const choice = samplerForModel(opened, asked, opts.steps !== undefined);
             out.note(`integrating ${opts.n} trajectories (${choice.label})…`);
-            const drawn = drawSamples(opened, opts.n, choice, opts.seed, true);
+            const drawn = drawForPlot(opened, out, opts.n, choice, opts.seed, true);
             if (!drawn.trajectory || !drawn.times) throw new CliError('the solver returned no trajectory');
             const what = opened.family === 'bridge' ? 'transport source → target' : 'generative';
             const look = trajectoryLook(opened, opts.n, opts.seed, true);
@@ -258,11 +269,15 @@ export function plotCommand(ctx: Context) {
           },
           (opened, out) => {
             out.note(`exact log-density on a ${opts.grid}×${opts.grid} grid (${solver.label})…`);
+            const progress = out.progress('density', opts.grid * opts.grid, 'grid points');
             const r = densitySvg(opened, box as NonNullable<typeof box>, opts.grid, solver, {
               log: opts.log,
               logSpan: opts.logSpan,
               title: opts.log ? 'model log-density log p(x)' : 'model density p(x)',
+              axes: opened.meta?.data?.columns,
+              progress,
             });
+            progress.finish();
             return {
               svg: r.svg,
               details: { grid: opts.grid, bounds: box, solver: solver.label, nfe: r.nfe, colours: r.range },

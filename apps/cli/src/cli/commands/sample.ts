@@ -1,15 +1,19 @@
 /** `nfdm sample`: draw samples (and optionally whole trajectories) from a trained model. */
+import { constants } from 'node:buffer';
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
 import { outputFormat, prepareOutputFile, writeSamples, writeTrajectories } from '../files.js';
 import { BACKENDS, examples, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
 import { fmt, Output } from '../output.js';
 import {
+  divergedMessage,
   drawSamples,
   locatedConfig,
   locateModel,
   openModel,
   readMeta,
+  SAMPLE_CHUNK,
   samplerChoice,
   samplerForModel,
   startBackend,
@@ -18,12 +22,48 @@ import {
 
 const FORMATS = ['csv', 'npy', 'json'] as const;
 
+/** Samples drawn without --allow-large. */
+export const MAX_SAMPLES = 1_000_000;
+
+/** Bytes as `12 MB`, `3.4 GB`. */
+function bytes(b: number): string {
+  return b >= 1e9 ? `${fmt(b / 1e9, 3)} GB` : `${fmt(b / 1e6, 3)} MB`;
+}
+
+/** --n over the cap needs --allow-large: a typo (1000000000) should not run for days. */
+function checkSampleCount(n: number, allowLarge: boolean): void {
+  if (n <= MAX_SAMPLES || allowLarge) return;
+  throw new UsageError(
+    `--n ${n} is over ${MAX_SAMPLES.toLocaleString('en-US')} samples (each batch of ${SAMPLE_CHUNK} runs the whole solver; ` +
+      `${Math.ceil(n / SAMPLE_CHUNK)} batches here); pass --allow-large if you mean it — progress and an ETA show on a terminal or with --verbose`,
+  );
+}
+
+/** What fits in one process: samples (and trajectories) are held in float32 arrays. */
+function checkSampleMemory(n: number, dim: number, trajectory: boolean, steps: number): void {
+  const need = 4 * n * dim * (trajectory ? Math.max(steps, 100) + 1 : 1);
+  if (need > constants.MAX_LENGTH) {
+    throw new CliError(
+      `--n ${n} × ${dim} values${trajectory ? ' with trajectories' : ''} need about ${bytes(need)} in memory, more than one array can hold (${bytes(constants.MAX_LENGTH)}); use a smaller --n`,
+    );
+  }
+}
+
+/** "100 steps per batch, 3700 function evaluations over 37 batches" — the NFE said per batch and in total. */
+function evaluations(drawn: { stats: { nfe: number }; batches: number }): string {
+  if (drawn.batches <= 1) return `${drawn.stats.nfe} function evaluations`;
+  return `${drawn.stats.nfe} function evaluations in total over ${drawn.batches} batches of ≤ ${SAMPLE_CHUNK} samples`;
+}
+
 export function sampleCommand(ctx: Context) {
   return new Command('sample')
     .description('draw samples from a trained model (in data units) and write them to a .csv, .npy or .json file')
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--n <N>', 'number of samples (required)', positiveInt)
-    .option('--out <file>', 'output file: .csv (header x0,x1,…), .npy (float32 [n, D]) or .json (required)')
+    .option(
+      '--out <file>',
+      "output file: .csv (header: the training CSV's column names, else x0,x1,…), .npy (float32 [n, D]) or .json (required)",
+    )
     .option(
       '--solver <name>',
       'euler_maruyama (default for --sde), stochastic_heun, sra1; dopri5 (default for --ode), tsit5, bosh3, heun, midpoint, rk4, euler, …',
@@ -36,6 +76,8 @@ export function sampleCommand(ctx: Context) {
     .option('--seed <S>', 'seed of the prior draws and the Brownian path', nonNegativeInt, 0)
     .option('--trajectories <file>', 'also write every solver step: .npy [T, n, D] (+ .times.npy), .csv (t, particle, x…) or .json')
     .option('--force', 'overwrite existing output files')
+    .option('--keep-nonfinite', 'write samples that diverged (NaN/Inf) as NaN rows (.npy; null in .json) instead of dropping them')
+    .option('--allow-large', `allow --n above ${MAX_SAMPLES.toLocaleString('en-US')} (all samples are held in memory)`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
     .option('--json', 'print a summary as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
@@ -53,10 +95,15 @@ export function sampleCommand(ctx: Context) {
       const n = need(opts.n, '--n <N>');
       const file = need(opts.out, '--out <file>');
       const format = outputFormat(file, FORMATS);
+      checkSampleCount(n, Boolean(opts.allowLarge));
       const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
+      if (opts.keepNonfinite && (format === 'csv' || trajFormat === 'csv')) {
+        throw new UsageError('--keep-nonfinite writes NaN rows, which CSV files cannot hold; write .npy (NaN) or .json (null)');
+      }
       const location = locateModel(modelDir);
       const asked = samplerChoice(withDefaultMode(opts, readMeta(location)));
       const config = locatedConfig(location);
+      checkSampleMemory(n, config.dim, Boolean(opts.trajectories), asked.steps ?? 0);
       prepareOutputFile(file, opts.force);
       if (opts.trajectories) {
         prepareOutputFile(opts.trajectories, opts.force, '--trajectories');
@@ -67,8 +114,15 @@ export function sampleCommand(ctx: Context) {
       const choice = samplerForModel(opened, asked, opts.steps !== undefined);
       out.note(`sampling ${n} × ${config.dim} from ${opened.path} (${choice.label}, seed ${opts.seed})`);
       const started = performance.now();
-      const drawn = drawSamples(opened, n, choice, opts.seed, Boolean(opts.trajectories));
+      const progress = out.progress('sampling', n, 'samples');
+      const policy = opts.keepNonfinite ? 'keep' : 'drop';
+      const drawn = drawSamples(opened, n, choice, opts.seed, Boolean(opts.trajectories), { diverged: policy, progress });
+      progress.finish();
       const seconds = (performance.now() - started) / 1000;
+      if (drawn.diverged.length > 0) {
+        const hint = policy === 'drop' ? '; --keep-nonfinite writes them as NaN rows instead' : '';
+        out.warn(`${divergedMessage(drawn.diverged.length, drawn.asked, choice.label, policy)}${hint}`);
+      }
       const meta = {
         model: opened.path,
         mode: choice.mode,
@@ -76,15 +130,18 @@ export function sampleCommand(ctx: Context) {
         steps: choice.steps ?? null,
         adaptive: choice.adaptive ?? null,
         seed: opts.seed,
+        asked: drawn.asked,
+        diverged: { count: drawn.diverged.length, policy, rows: drawn.diverged.slice(0, 100) },
       };
-      writeSamples(file, format, { data: drawn.samples, n: drawn.n, dim: drawn.dim }, meta);
+      const names = opened.meta?.data?.columns;
+      writeSamples(file, format, { data: drawn.samples, n: drawn.n, dim: drawn.dim }, meta, names);
       const files = [file];
       if (opts.trajectories && trajFormat && drawn.trajectory && drawn.times) {
-        files.push(...writeTrajectories(opts.trajectories, trajFormat, drawn.trajectory, drawn.times, drawn.n, drawn.dim, meta));
+        files.push(...writeTrajectories(opts.trajectories, trajFormat, drawn.trajectory, drawn.times, drawn.n, drawn.dim, meta, names));
       }
       opened.model.dispose();
       out.human(
-        `wrote ${drawn.n} samples × ${drawn.dim} to ${file} (${choice.label}, ${drawn.stats.nfe} function evaluations, ${fmt(seconds, 3)} s)` +
+        `wrote ${drawn.n} samples × ${drawn.dim} to ${file} (${choice.label}; ${evaluations(drawn)}; ${fmt(seconds, 3)} s)` +
           (files.length > 1 ? `\n  trajectories (${drawn.times?.length} times): ${files.slice(1).join(', ')}` : ''),
       );
       out.result({
@@ -95,6 +152,7 @@ export function sampleCommand(ctx: Context) {
         ...meta,
         times: drawn.times?.length ?? null,
         stats: drawn.stats,
+        batches: drawn.batches,
         seconds,
       });
     });

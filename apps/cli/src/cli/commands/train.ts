@@ -1,6 +1,7 @@
 /** `nfdm train`: train a model into an output directory (checkpoints, metrics, model, run.json). */
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
+import { OUTLIER_POLICIES, STANDARDIZE_METHODS } from '../data-options.js';
 import { EXIT_INTERRUPTED } from '../errors.js';
 import {
   BACKENDS,
@@ -56,6 +57,18 @@ export function trainCommand(ctx: Context) {
       nonNegativeNumber,
     )
     .option('--log-every <N>', 'metrics.jsonl line every N updates (default 10)', positiveInt)
+    .addOption(
+      new Option(
+        '--standardize <method>',
+        '.csv/.npy data: the standardisation stored with the model — column mean/std, or robust: median and 0.7413·IQR (default mean-std)',
+      ).choices(STANDARDIZE_METHODS),
+    )
+    .addOption(
+      new Option(
+        '--outliers <policy>',
+        '.csv/.npy data: rows with values over 1000 robust standard deviations from the median are refused (default), dropped, or kept',
+      ).choices(OUTLIER_POLICIES),
+    )
     .option('--config <file>', 'JSON settings (keys as in run.json "config"; flags win), or a previous run.json to repeat it')
     .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
     .option('--force', 'replace a run already in --out')
@@ -98,6 +111,8 @@ export function trainCommand(ctx: Context) {
       if (given('source')) cli.source = opts.source;
       if (given('target')) cli.target = opts.target;
       if (given('obstacle')) cli.obstacle = opts.obstacle;
+      if (given('standardize')) cli.standardize = opts.standardize;
+      if (given('outliers')) cli.outliers = opts.outliers;
       const file = opts.config ? readSettingsFile(opts.config) : undefined;
       const dir = need(opts.out, '--out <dir>');
       const outcome = await runTraining({ out: dir, cli, file, resume: opts.resume, force: opts.force, backend: opts.backend }, out);
