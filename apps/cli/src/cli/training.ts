@@ -149,7 +149,6 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${resumeModel.dim}`);
   }
   const report = await startBackend(req.backend, out);
-  mkdirSync(dir, { recursive: true });
 
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
@@ -222,6 +221,8 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
       overwrite: req.force,
     });
   }
+  // Only now, with the model and the trainer config validated: a rejected run leaves no empty --out behind.
+  mkdirSync(dir, { recursive: true });
   const resumedFrom = req.resume ? trainer.step : undefined;
   const summary: RunSummary = {
     format: RUN_FORMAT,
