@@ -40,7 +40,7 @@ export function trainCommand(ctx: Context) {
     .option('--batch <B>', `batch size (default ${DEFAULTS.batch})`, positiveInt)
     .option('--seed <S>', 'seed of the initial weights, batches and noise (default 0)', nonNegativeInt)
     .option('--hidden <widths>', `hidden layer widths of every network (default ${DEFAULTS.hidden.join(',')})`, widths)
-    .option('--lr <rate>', `peak learning rate of Adam (default ${DEFAULTS.lr})`, positiveNumber)
+    .option('--lr <rate>', `peak learning rate of Adam (default ${DEFAULTS.lr.toExponential()})`, positiveNumber)
     .addOption(
       new Option('--schedule <kind>', 'learning-rate schedule after the warm-up (default cosine, to lr/100)').choices([
         'cosine',
