@@ -105,7 +105,7 @@ describe('solver flags', () => {
 describe('settings', () => {
   it('fill defaults, derive the trainer config, and name the file and key on errors', () => {
     const s = completeSettings({ model: 'vp', data: 'moons', steps: 400 });
-    expect(s).toMatchObject({ batch: 1024, hidden: [64, 64, 64, 64], lr: 1e-3, ema: 0.999, clip: null });
+    expect(s).toMatchObject({ batch: 1024, hidden: [64, 64, 64, 64], lr: 1e-3, ema: 0.999, clip: 1 });
     expect(trainerConfig(s)).toMatchObject({
       steps: 400,
       batchSize: 1024,

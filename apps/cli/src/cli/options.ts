@@ -35,12 +35,26 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
-/** `--ema 0.999`: a decay in [0, 1), or `none`/`0` for no EMA (returned as null). */
-export function emaDecay(value: string): number | null {
+/** What `--ema none` / `--clip none` parse to (commander turns a parser's null into ''). */
+export const NONE = 'none';
+
+const isNone = (v: string) => v === 'none' || v === 'off' || v === '0';
+
+/** `--ema 0.999`: a decay in [0, 1), or `none`/`off`/`0` for no EMA ({@link NONE}). */
+export function emaDecay(value: string): number | typeof NONE {
   const v = value.trim().toLowerCase();
-  if (v === 'none' || v === 'off' || v === '0') return null;
+  if (isNone(v)) return NONE;
   const n = Number(v);
   if (v === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError("Expected a decay in [0, 1) or 'none'.");
+  return n;
+}
+
+/** `--clip 1`: a global norm > 0, or `none`/`off`/`0` for no clipping ({@link NONE}). */
+export function clipNorm(value: string): number | typeof NONE {
+  const v = value.trim().toLowerCase();
+  if (isNone(v)) return NONE;
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("Expected a norm > 0 or 'none'.");
   return n;
 }
 

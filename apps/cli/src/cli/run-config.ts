@@ -52,14 +52,31 @@ export interface RunSettings {
   trainer?: Partial<TrainerConfigInput>;
 }
 
-export const DEFAULTS = {
+/**
+ * Defaults of `nfdm train`, chosen by the sweep in docs/defaults.md (2,000 updates on moons,
+ * 8gaussians, checkerboard): gradient clipping at global norm 1 and the EMA's warm-up (on in
+ * the trainer by default) are what matter; with them the papers' 2-D reference network and
+ * Adam at 1e-3 give the lowest exact NLL of the sweep.
+ */
+export const DEFAULTS: {
+  batch: number;
+  seed: number;
+  hidden: number[];
+  lr: number;
+  schedule: 'cosine';
+  ema: number;
+  clip: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  logEvery: number;
+} = {
   batch: 1024,
   seed: 0,
   hidden: [64, 64, 64, 64],
   lr: 1e-3,
-  schedule: 'cosine' as const,
+  schedule: 'cosine',
   ema: 0.999,
-  clip: null,
+  clip: 1,
   evalEvery: 1000,
   checkpointEvery: 1000,
   logEvery: 10,

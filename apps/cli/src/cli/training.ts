@@ -161,8 +161,6 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   if (resumeModel && resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${resumeModel.dim}`);
   }
-  ensureDir(req.out, `--out ${req.out}`);
-  checkWritableFolder(req.out, join(req.out, RUN_FILE), `--out ${req.out}`);
   const report = await startBackend(req.backend, out);
 
   const tconfig = trainerConfig(settings);
@@ -237,6 +235,9 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
       overwrite: req.force,
     });
   }
+  // Only now, with the model and the trainer config validated: a rejected run leaves no empty --out behind.
+  ensureDir(req.out, `--out ${req.out}`);
+  checkWritableFolder(req.out, join(req.out, RUN_FILE), `--out ${req.out}`);
   const resumedFrom = req.resume ? trainer.step : undefined;
   const summary: RunSummary = {
     format: RUN_FORMAT,

@@ -4,7 +4,7 @@
  *
  *   <root>/ckpt-<step>/config.json          {format, step, model: ModelConfig, trainer: TrainerConfig, backend, tfjs}
  *                      weights.safetensors  the model's weights (all variables)
- *                      ema.safetensors      the EMA weights (when EMA is on)
+ *                      ema.safetensors      the EMA weights (when EMA is on; metadata `updates`: the EMA's update count)
  *                      optimizer.safetensors  m.<name>, v.<name> (float32, bit-exact)
  *                      optimizer.json       {config, step, schedule, lr}
  *                      rng.json             {data: [4 × uint32], noise: [4 × uint32]}
@@ -21,7 +21,15 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { decodeWeights, encodeWeights, loadParameters, type StoredTensor, type WeightFileError, writeFileAtomic } from '@nfdm/core';
+import {
+  decodeWeights,
+  encodeWeights,
+  loadParameters,
+  type StoredTensor,
+  type WeightFile,
+  type WeightFileError,
+  writeFileAtomic,
+} from '@nfdm/core';
 import {
   type AnyModel,
   type AnyModelConfig,
@@ -69,6 +77,11 @@ export interface CheckpointData {
   weights: Map<string, StoredTensor>;
   /** Absent when the run has no EMA. */
   ema?: Map<string, StoredTensor>;
+  /**
+   * Updates folded into the EMA (its warm-up position), stored as the `updates` metadata of
+   * ema.safetensors; absent in checkpoints written before it was stored.
+   */
+  emaUpdates?: number;
   optimizer: {
     config: AdamConfig;
     step: number;
@@ -149,7 +162,15 @@ export function writeCheckpoint(root: string, data: CheckpointData, options: Wri
       [CHECKPOINT_FILES.weights, encodeWeights(data.weights, { format: MODEL_FORMAT, step: String(data.step) })],
     ];
     if (data.ema)
-      files.push([CHECKPOINT_FILES.ema, encodeWeights(data.ema, { format: MODEL_FORMAT, step: String(data.step), ema: 'true' })]);
+      files.push([
+        CHECKPOINT_FILES.ema,
+        encodeWeights(data.ema, {
+          format: MODEL_FORMAT,
+          step: String(data.step),
+          ema: 'true',
+          ...(data.emaUpdates !== undefined ? { updates: String(data.emaUpdates) } : {}),
+        }),
+      ]);
     const { tensors, ...optimizerJson } = data.optimizer;
     files.push([
       CHECKPOINT_FILES.optimizer,
@@ -289,6 +310,10 @@ function readJson(path: string): Record<string, unknown> {
 }
 
 function readWeights(path: string): Map<string, StoredTensor> {
+  return readWeightFile(path).tensors;
+}
+
+function readWeightFile(path: string): WeightFile {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -296,7 +321,7 @@ function readWeights(path: string): Map<string, StoredTensor> {
     throw new CheckpointError(path, `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
   }
   try {
-    return decodeWeights(bytes).tensors;
+    return decodeWeights(bytes);
   } catch (error) {
     throw new CheckpointError(path, (error as WeightFileError).message, { cause: error });
   }
@@ -341,7 +366,17 @@ export function readCheckpoint(dir: string): CheckpointData {
     throw new CheckpointError(configPath, 'trainer config is missing');
   const weights = readWeights(join(dir, CHECKPOINT_FILES.weights));
   const emaPath = join(dir, CHECKPOINT_FILES.ema);
-  const ema = (trainer as Record<string, unknown>).ema != null || existsSync(emaPath) ? readWeights(emaPath) : undefined;
+  const emaFile = (trainer as Record<string, unknown>).ema != null || existsSync(emaPath) ? readWeightFile(emaPath) : undefined;
+  const ema = emaFile?.tensors;
+  let emaUpdates: number | undefined;
+  if (emaFile?.metadata.updates !== undefined) {
+    emaUpdates = Number(emaFile.metadata.updates);
+    if (!/^\d+$/.test(emaFile.metadata.updates) || !Number.isSafeInteger(emaUpdates))
+      throw new CheckpointError(
+        emaPath,
+        `'updates' metadata must be a non-negative integer, got ${JSON.stringify(emaFile.metadata.updates)}`,
+      );
+  }
   const optPath = join(dir, CHECKPOINT_FILES.optimizerJson);
   const opt = readJson(optPath);
   if (opt.step !== step) throw new CheckpointError(optPath, `optimizer step ${JSON.stringify(opt.step)} ≠ checkpoint step ${step}`);
@@ -361,6 +396,7 @@ export function readCheckpoint(dir: string): CheckpointData {
     trainer: trainer as Record<string, unknown>,
     weights,
     ema,
+    ...(emaUpdates !== undefined ? { emaUpdates } : {}),
     optimizer: {
       config: opt.config as AdamConfig,
       step,

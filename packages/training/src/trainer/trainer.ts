@@ -11,8 +11,8 @@
  *   finite — before the update, so the weights stay those of step k;
  *   Adam/AdamW update at lr = schedule(k); EMA update.
  *
- * The state of a run is the weights, the EMA weights, the optimizer's moments and update count,
- * and the two generators (data, noise): a checkpoint stores all of it, so `Trainer.resume`
+ * The state of a run is the weights, the EMA weights and update count (the EMA's warm-up), the
+ * optimizer's moments and update count, and the two generators (data, noise): a checkpoint stores all of it, so `Trainer.resume`
  * continues with the same losses, bit for bit on the same backend. Evaluation uses its own
  * fixed seed and never touches the training generators.
  *
@@ -109,7 +109,8 @@ export interface ResumeOptions<M extends AnyModel = AnyModel> extends Omit<Train
   /**
    * Changes to the stored config, e.g. `{ steps }` to train longer. Changing anything that
    * enters the updates (optimizer, schedule, batch size, seed, clipping, EMA) gives a
-   * different run than an uninterrupted one.
+   * different run than an uninterrupted one. A stored config without `emaWarmup` (written
+   * before the field existed) resumes with `emaWarmup: false`, as it was trained.
    */
   config?: Partial<TrainerConfigInput>;
 }
@@ -193,7 +194,7 @@ export class Trainer<M extends AnyModel = AnyModel> {
     const params = this.model.parameters();
     this.optimizer = new Adam(params, this.config.optimizer);
     this.variables = this.optimizer.variables;
-    this.ema = this.config.ema === null ? null : new EMA(params, this.config.ema);
+    this.ema = this.config.ema === null ? null : new EMA(params, this.config.ema, { warmup: this.config.emaWarmup });
     if (resumed) {
       try {
         this.restore(resumed.checkpoint, resumed.path);
@@ -226,12 +227,14 @@ export class Trainer<M extends AnyModel = AnyModel> {
     const path = resolveCheckpointDir(dir);
     const checkpoint = readCheckpoint(path);
     const model = createAnyModel(checkpoint.model) as M;
+    // Checkpoints written before `emaWarmup` existed trained without the warm-up: keep it off.
+    const legacy = checkpoint.trainer.emaWarmup === undefined ? { emaWarmup: false } : {};
     try {
       const trainer = new Trainer<M>(
         {
           ...options,
           model,
-          config: { ...checkpoint.trainer, ...(options.config ?? {}) } as unknown as TrainerConfigInput,
+          config: { ...checkpoint.trainer, ...legacy, ...(options.config ?? {}) } as unknown as TrainerConfigInput,
           checkpointDir: options.checkpointDir ?? dirname(path),
         },
         { checkpoint, path },
@@ -254,7 +257,14 @@ export class Trainer<M extends AnyModel = AnyModel> {
     };
     stage(CHECKPOINT_FILES.weights, () => loadParameters(this.model, { tensors: c.weights, metadata: {} }));
     const ema = this.ema;
-    if (ema) stage(CHECKPOINT_FILES.ema, () => loadParameters(ema.averages, { tensors: c.ema ?? c.weights, metadata: {} }));
+    if (ema) {
+      stage(CHECKPOINT_FILES.ema, () => {
+        loadParameters(ema.averages, { tensors: c.ema ?? c.weights, metadata: {} });
+        // No stored count: a checkpoint from before the count was stored, whose EMA was
+        // updated at every step; no stored EMA: the averages start now from the weights.
+        ema.updates = c.ema ? (c.emaUpdates ?? c.step) : 0;
+      });
+    }
     stage(CHECKPOINT_FILES.optimizer, () =>
       this.optimizer.loadState({ step: c.optimizer.step, tensors: c.optimizer.tensors, config: c.optimizer.config }),
     );
@@ -376,6 +386,7 @@ export class Trainer<M extends AnyModel = AnyModel> {
       trainer: { ...this.config } as unknown as Record<string, unknown>,
       weights: snapshotParameters(this.model),
       ema: this.ema?.snapshot(),
+      ...(this.ema ? { emaUpdates: this.ema.updates } : {}),
       optimizer: {
         config: opt.config,
         step: opt.step,

@@ -168,6 +168,7 @@ describe('EMA', () => {
         ['b', buffer],
       ]),
       0.9,
+      { warmup: false },
     );
     let ref = [1, 2];
     for (const next of [

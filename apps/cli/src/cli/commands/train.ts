@@ -5,8 +5,10 @@ import { OUTLIER_POLICIES, STANDARDIZE_METHODS } from '../data-options.js';
 import { EXIT_INTERRUPTED } from '../errors.js';
 import {
   BACKENDS,
+  clipNorm,
   emaDecay,
   examples,
+  NONE,
   need,
   nonNegativeInt,
   nonNegativeNumber,
@@ -17,7 +19,7 @@ import {
 } from '../options.js';
 import { Output } from '../output.js';
 import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
-import { type RunSettings, readSettingsFile } from '../run-config.js';
+import { DEFAULTS, type RunSettings, readSettingsFile } from '../run-config.js';
 import { describeRun, runTraining } from '../training.js';
 
 export function trainCommand(ctx: Context) {
@@ -36,10 +38,10 @@ export function trainCommand(ctx: Context) {
     )
     .option('--steps <N>', 'total training updates', positiveInt)
     .option('--out <dir>', 'output directory (required)')
-    .option('--batch <B>', 'batch size (default 1024)', positiveInt)
+    .option('--batch <B>', `batch size (default ${DEFAULTS.batch})`, positiveInt)
     .option('--seed <S>', 'seed of the initial weights, batches and noise (default 0)', nonNegativeInt)
-    .option('--hidden <widths>', 'hidden layer widths of every network (default 64,64,64,64)', widths)
-    .option('--lr <rate>', 'peak learning rate of Adam (default 1e-3)', positiveNumber)
+    .option('--hidden <widths>', `hidden layer widths of every network (default ${DEFAULTS.hidden.join(',')})`, widths)
+    .option('--lr <rate>', `peak learning rate of Adam (default ${DEFAULTS.lr.toExponential()})`, positiveNumber)
     .addOption(
       new Option('--schedule <kind>', 'learning-rate schedule after the warm-up (default cosine, to lr/100)').choices([
         'cosine',
@@ -47,8 +49,12 @@ export function trainCommand(ctx: Context) {
       ] as const),
     )
     .option('--warmup <steps>', 'linear warm-up updates (default min(100, steps/20))', nonNegativeInt)
-    .option('--ema <decay>', "EMA decay of the exported weights, or 'none' (default 0.999)", emaDecay)
-    .option('--clip <norm>', 'clip gradients to this global norm (default: no clipping)', positiveNumber)
+    .option(
+      '--ema <decay>',
+      `EMA decay of the exported weights, warmed up as min(decay, (1+n)/(10+n)) at update n, or 'none' (default ${DEFAULTS.ema})`,
+      emaDecay,
+    )
+    .option('--clip <norm>', `clip gradients to this global norm, or 'none' (default ${DEFAULTS.clip})`, clipNorm)
     .option('--eval-every <N>', 'held-out NELBO every N updates, 0 = only at the end (default 1000)', nonNegativeInt)
     .option('--checkpoint-every <N>', 'checkpoint every N updates, 0 = only at the end (default 1000)', nonNegativeInt)
     .option(
@@ -102,8 +108,8 @@ export function trainCommand(ctx: Context) {
       if (given('lr')) cli.lr = opts.lr;
       if (given('schedule')) cli.schedule = opts.schedule;
       if (given('warmup')) cli.warmup = opts.warmup;
-      if (given('ema')) cli.ema = opts.ema;
-      if (given('clip')) cli.clip = opts.clip;
+      if (given('ema')) cli.ema = opts.ema === NONE ? null : opts.ema;
+      if (given('clip')) cli.clip = opts.clip === NONE ? null : opts.clip;
       if (given('evalEvery')) cli.evalEvery = opts.evalEvery;
       if (given('checkpointEvery')) cli.checkpointEvery = opts.checkpointEvery;
       if (given('logEvery')) cli.logEvery = opts.logEvery;
