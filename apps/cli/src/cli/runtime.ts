@@ -363,6 +363,19 @@ function nonFiniteRows(samples: Float32Array, D: number, known: Iterable<number>
   return [...bad].sort((a, b) => a - b);
 }
 
+/** The rows of a row-major [n, D] array except those listed in `bad`. */
+function dropRows(data: Float32Array, D: number, bad: readonly number[]): Float32Array {
+  if (bad.length === 0) return data;
+  const skip = new Set(bad);
+  const out = new Float32Array(data.length - bad.length * D);
+  for (let i = 0, o = 0; i < data.length / D; i++) {
+    if (skip.has(i)) continue;
+    out.set(data.subarray(i * D, (i + 1) * D), o);
+    o += D;
+  }
+  return out;
+}
+
 /** Solver counters at zero, to add chunks' counters into. */
 const zeroStats = (): SolveStats => ({ nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 });
 
@@ -385,9 +398,7 @@ export function drawSamples(
     return settleDiverged(d, nonFiniteRows(d.samples, d.dim, []), policy, choice.label);
   }
   if (opened.model instanceof BridgeModel) {
-    const d = drawBridge(opened, opened.model, n, choice, seed, trajectory).drawn;
-    options.progress?.update(n);
-    return d;
+    return drawBridge(opened, opened.model, n, choice, seed, trajectory, undefined, options).drawn;
   }
   const model = opened.model as DiffusionModel;
   const config = opened.config;
@@ -494,15 +505,6 @@ export function standardizationOf(config: AnyModelConfig): Standardization | und
 export const BRIDGE_NO_DENSITY =
   'a bridge (nfbm) is a conditional transport from source to target points; it has no marginal density to evaluate (use its bound or the endpoint metrics)';
 
-function checkFiniteSamples(samples: Float32Array, D: number, label: string): void {
-  const bad = samples.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    throw new CliError(
-      `sampling diverged: sample ${Math.floor(bad / D) + 1} is not finite (${label}); try more --steps or another --solver`,
-    );
-  }
-}
-
 /**
  * DiffFlow sampling: its own discrete backward chain on the model's ExpTimer grid (stochastic
  * for the SDE mode, deterministic probability flow for the ODE mode); `--steps` re-grids with
@@ -587,6 +589,7 @@ export function drawBridge(
   seed: number,
   trajectory = false,
   given?: DataMatrix,
+  options: DrawOptions = {},
 ): BridgeDrawn {
   const spec = opened.meta?.data?.spec;
   let sources: DataMatrix;
@@ -598,27 +601,26 @@ export function drawBridge(
   if (choice.adaptive) throw new UsageError('bridges sample with fixed --steps (adaptive ODE stepping is not supported for nfbm)');
   const D = model.dim;
   const x1 = tf.tensor2d(sources.data, [sources.n, D]);
+  const progress = options.progress;
   try {
-    const r = model.sample(x1, { mode: choice.mode, solver: choice.solver, steps: choice.steps ?? 100, seed, trajectory });
+    const r = model.sample(x1, {
+      mode: choice.mode,
+      solver: choice.solver,
+      steps: choice.steps ?? 100,
+      seed,
+      trajectory,
+      nonFinite: 'freeze-rows',
+      onStep: progress ? (t) => progress.update(Math.floor(sources.n * (1 - t))) : undefined,
+    });
     const samples = r.samples.dataSync() as Float32Array;
     let traj: Float32Array | undefined;
     if (trajectory && r.trajectory) traj = r.trajectory.dataSync() as Float32Array;
     tf.dispose([r.samples, r.trajectory ?? []]);
-    checkFiniteSamples(samples, D, choice.label);
-    return {
-      drawn: {
-        samples,
-        n: sources.n,
-        dim: D,
-        trajectory: traj,
-        times: trajectory ? r.times : undefined,
-        stats: r.stats,
-        batches: 1,
-        diverged: [],
-        asked: sources.n,
-      },
-      sources: sources.data,
-    };
+    const bad = nonFiniteRows(samples, D, r.nonFiniteRows ?? []);
+    const raw = { samples, n: sources.n, dim: D, trajectory: traj, times: trajectory ? r.times : undefined, stats: r.stats, batches: 1 };
+    const drawn = settleDiverged(raw, bad, options.diverged ?? 'error', choice.label);
+    // The sources of the pairs kept, in the same order as the targets.
+    return { drawn, sources: options.diverged === 'drop' ? dropRows(sources.data, D, bad) : sources.data };
   } catch (error) {
     if (error instanceof SolverError) throw new CliError(`transport failed (${choice.label}): ${error.message}; try more --steps`);
     throw error;

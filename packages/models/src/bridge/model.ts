@@ -151,12 +151,33 @@ export class BridgeModel implements Module {
           diffusion: (t) => tf.sqrt(this.volatility.g2(tf.fill([1, 1], t))),
           additive: true,
         });
-        const sol = solve({ term, solver: options.solver ?? 'euler-maruyama', t0: 1, t1: 0, y0: z1, steps, seed: seed + 1, saveat });
-        return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats };
+        const sol = solve({
+          term,
+          solver: options.solver ?? 'euler-maruyama',
+          t0: 1,
+          t1: 0,
+          y0: z1,
+          steps,
+          seed: seed + 1,
+          saveat,
+          nonFinite: options.nonFinite,
+          onStep: options.onStep,
+        });
+        return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
       }
       const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t, x1));
-      const sol = solve({ term, solver: options.solver ?? 'euler', t0: 1, t1: 0, y0: z1, steps, saveat });
-      return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats };
+      const sol = solve({
+        term,
+        solver: options.solver ?? 'euler',
+        t0: 1,
+        t1: 0,
+        y0: z1,
+        steps,
+        saveat,
+        nonFinite: options.nonFinite,
+        onStep: options.onStep,
+      });
+      return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
     } finally {
       z1.dispose();
     }
@@ -188,6 +209,14 @@ export interface BridgeSampleOptions {
   seed?: number;
   /** Also return the trajectory [T, B, D] (t0 and every step). */
   trajectory?: boolean;
+  /**
+   * `'error'` (default): a pair whose state turns NaN/±Inf fails the whole transport.
+   * `'freeze-rows'`: such rows are frozen at their last finite value and listed in
+   * `nonFiniteRows`; the other rows are integrated as usual.
+   */
+  nonFinite?: 'error' | 'freeze-rows';
+  /** Called after every solver step with its time (integrating from 1 down to 0). */
+  onStep?: (t: number, acceptedSteps: number) => void;
 }
 
 export interface BridgeSampleResult {
@@ -197,4 +226,6 @@ export interface BridgeSampleResult {
   trajectory: tf.Tensor | undefined;
   times: number[];
   stats: SolveStats;
+  /** With `nonFinite: 'freeze-rows'`: the rows that diverged (their values are not targets). */
+  nonFiniteRows?: number[];
 }
