@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/seeded-rng.ts'],
+  // `random` and `tableaux` are tfjs-free subpaths (@nfdm/core/random, @nfdm/core/tableaux) for
+  // the ONNX runtime; named entries so they land at dist/<name>.js.
+  entry: { index: 'src/index.ts', 'seeded-rng': 'src/seeded-rng.ts', tableaux: 'src/solvers/tableaux.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

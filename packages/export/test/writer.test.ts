@@ -3,7 +3,8 @@
  * builder (names, shared constants, subgraphs, attributes), the plain-JS metadata reader, the
  * version stamp and the runtime entry point's imports (onnxruntime-node and plain JS only).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -112,7 +113,7 @@ describe('metadata', () => {
 });
 
 describe('runtime entry point', () => {
-  it('imports only onnxruntime-node, Node built-ins, @nfdm/core/random and its own modules (no tfjs)', () => {
+  it('imports only onnxruntime-node, Node built-ins, @nfdm/core/random, @nfdm/core/tableaux and its own modules (no tfjs)', () => {
     const dir = join(import.meta.dirname, '..', 'src', 'runtime');
     const specifiers: string[] = [];
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
@@ -122,20 +123,33 @@ describe('runtime entry point', () => {
     }
     expect(specifiers.length).toBeGreaterThan(3);
     const foreign = specifiers.filter(
-      (s) => !(s === 'onnxruntime-node' || s === '@nfdm/core/random' || s.startsWith('node:') || s.startsWith('./')),
+      (s) =>
+        !(
+          s === 'onnxruntime-node' ||
+          s === '@nfdm/core/random' ||
+          s === '@nfdm/core/tableaux' ||
+          s.startsWith('node:') ||
+          s.startsWith('./')
+        ),
     );
     expect(foreign).toEqual([]);
-    // The seeded generator's built entry (and the chunks it imports) must not load tfjs.
-    const entry = fileURLToPath(import.meta.resolve('@nfdm/core/random'));
+    // The tfjs-free subpaths' built entries (and the chunks they import) must not load tfjs.
     const seen = new Set<string>();
     const visit = (file: string) => {
       if (seen.has(file)) return;
       seen.add(file);
       const text = readFileSync(file, 'utf8');
       expect(text, file).not.toMatch(/@tensorflow/);
-      for (const m of text.matchAll(/from\s+["'](\.[^"']+)["']/g)) visit(join(dirname(file), m[1]));
+      for (const m of text.matchAll(/(?:from\s+|require\()["'](\.[^"']+)["']/g)) visit(join(dirname(file), m[1]));
     };
-    visit(entry);
-    expect(seen.size).toBeGreaterThan(0);
+    for (const subpath of ['@nfdm/core/random', '@nfdm/core/tableaux']) {
+      for (const condition of ['import', 'require'] as const) {
+        const entry =
+          condition === 'import' ? fileURLToPath(import.meta.resolve(subpath)) : createRequire(import.meta.url).resolve(subpath);
+        expect(existsSync(entry), entry).toBe(true);
+        visit(entry);
+      }
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(4);
   });
 });

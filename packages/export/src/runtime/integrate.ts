@@ -6,20 +6,18 @@
  * graphs and of the tfjs solvers). Vector fields are async (one onnxruntime call each).
  */
 
+import { DOPRI5, EULER, HEUN, RK4 } from '@nfdm/core/tableaux';
+
 /** An async vector field f(t, y). */
 export type Field = (t: number, y: Float64Array) => Promise<Float64Array>;
 
 export interface Tableau {
-  c: number[];
-  a: number[][];
-  b: number[];
+  readonly c: readonly number[];
+  readonly a: readonly (readonly number[])[];
+  readonly b: readonly number[];
 }
 
-export const TABLEAUX: Record<'euler' | 'heun' | 'rk4', Tableau> = {
-  euler: { c: [0], a: [[]], b: [1] },
-  heun: { c: [0, 1], a: [[], [1]], b: [1 / 2, 1 / 2] },
-  rk4: { c: [0, 1 / 2, 1 / 2, 1], a: [[], [1 / 2], [0, 1 / 2], [0, 0, 1]], b: [1 / 6, 1 / 3, 1 / 3, 1 / 6] },
-};
+export const TABLEAUX: Record<'euler' | 'heun' | 'rk4', Tableau> = { euler: EULER, heun: HEUN, rk4: RK4 };
 
 /** Integration statistics. */
 export interface IntegrationStats {
@@ -122,21 +120,8 @@ export async function integrateFixed(f: Field, tab: Tableau, t0: number, t1: num
   return { y, stats };
 }
 
-const DOPRI5: Tableau & { e: number[] } = {
-  c: [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1, 1],
-  a: [
-    [],
-    [1 / 5],
-    [3 / 40, 9 / 40],
-    [44 / 45, -56 / 15, 32 / 9],
-    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
-    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
-    [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
-  ],
-  b: [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0],
-  // b − b̂ (5th minus embedded 4th order weights)
-  e: [71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40],
-};
+/** b − b̂ of Dormand–Prince (5th minus embedded 4th order weights). */
+const DOPRI5_ERROR = DOPRI5.bError as readonly number[];
 
 /** Options of {@link integrateAdaptive}. */
 export interface AdaptiveOptions {
@@ -192,7 +177,7 @@ export async function integrateAdaptive(f: Field, t0: number, t1: number, y0: Fl
     let err = 0;
     for (let i = 0; i < n; i++) {
       let e = 0;
-      for (let j = 0; j < ks.length; j++) e += DOPRI5.e[j] * ks[j][i];
+      for (let j = 0; j < ks.length; j++) e += DOPRI5_ERROR[j] * ks[j][i];
       const sc = atol + rtol * Math.max(Math.abs(y[i]), Math.abs(y1[i]));
       err += ((hStep * e) / sc) ** 2;
     }
