@@ -1,5 +1,8 @@
 /**
- * Step-size controllers: *how far* each step goes.
+ * Step-size controllers: *how far* each step goes, as strategies behind one interface
+ * ({@link StepSizeController}, in the spirit of diffrax's `AbstractStepSizeController`):
+ * {@link solve} only calls `init`, `firstStep`, `stepEnd`, `errorNorm` and `adapt`, so users can
+ * pass their own controller.
  *
  * - {@link ConstantStepSize}: the grid is fixed by `steps` (or `dt0`) given to {@link solve}.
  * - {@link PIDController}: adaptive steps from an embedded error estimate (diffrax's
@@ -23,15 +26,158 @@
  * into it (E becomes NaN), so checking for NaN/Inf costs no extra read.
  */
 import * as tf from '@tensorflow/tfjs';
+import { MaxStepsExceededError, StepSizeUnderflowError } from './errors.js';
 import { combine, keepState, leavesOf, type StateTree, stateSize } from './state.js';
 import type { VectorField } from './terms.js';
 
 /** Floor of the tolerance scale, so `atol = 0` with an exactly-zero component is not 0/0. */
 const TINY = 1e-30;
 
-/** Fixed steps: `steps` equal steps, or steps of `dt0` (the last one shortened to land on `t1`). */
-export class ConstantStepSize {
+/** What {@link solve} tells a controller about the solve (validated times, user options). */
+export interface StepProblem {
+  /** Start and end time (`t0 ≠ t1`; `t1 < t0` integrates backwards). */
+  readonly t0: number;
+  readonly t1: number;
+  /** `steps` as given to {@link solve} (a positive integer) or undefined. */
+  readonly steps?: number;
+  /** `dt0` as given to {@link solve} (finite, non-zero, pointing at `t1`) or undefined. */
+  readonly dt0?: number;
+  /** Budget of attempted steps. */
+  readonly maxSteps: number;
+  /** Solver name, for messages. */
+  readonly solverName: string;
+  /** Error order $k$ of the solver's embedded estimate (`embeddedOrder + 1`); undefined if it has none. */
+  readonly errorOrder?: number;
+}
+
+/** One attempted step as {@link StepSizeController.adapt} sees it. */
+export interface StepAttempt {
+  /** Start and end of the attempted step (`tEnd − t` is the signed step). */
+  readonly t: number;
+  readonly tEnd: number;
+  /**
+   * Scaled error norm $E$ read back from {@link StepSizeController.errorNorm} (0 when the
+   * controller does not need an error estimate). `NaN` means the trial produced NaN/±Inf: the
+   * controller must reject it and shrink.
+   */
+  readonly error: number;
+}
+
+/** Live rows of a `[B, ...]` state in `nonFinite: 'freeze-rows'` solves. */
+export interface LiveRows {
+  /** Number of rows still finite (scalar tensor). */
+  readonly count: tf.Scalar;
+  /** Total number of rows B. */
+  readonly total: number;
+}
+
+/** Result of {@link StepSizeController.firstStep}. */
+export interface FirstStep<S, Y extends StateTree> {
+  state: S;
+  /** Signed size of the first step (reported as `stats.initialStep`). */
+  h: number;
+  /** $f(t_0, y_0)$ if the controller evaluated it (owned by the caller; reused as the first stage). */
+  f0?: Y;
+}
+
+/**
+ * A step-size controller: a strategy {@link solve} drives without knowing which one it has.
+ *
+ * Life of a solve: `init` (before any work; throws `TypeError`/`RangeError` for options it
+ * cannot honour), `firstStep` (may probe the vector field), then per attempted step
+ * `stepEnd` → the solver's step → `errorNorm` (on the device, only if `needsErrorEstimate`) →
+ * one read → `adapt`, until `t` reaches `t1`. States `S` are immutable values.
+ */
+export interface StepSizeController<S = unknown> {
+  /**
+   * Whether `adapt` needs the solver's embedded error estimate: the solver must have one,
+   * each attempted step costs one read of `errorNorm`, and that read also detects NaN/Inf.
+   * When false, every step is accepted unread and finiteness is checked every
+   * `finiteCheckEvery` steps.
+   */
+  readonly needsErrorEstimate: boolean;
+  /** Validate the solve's options against this controller and return its initial state. */
+  init(problem: StepProblem): S;
+  /** Size of the first step; a generator so it may read device tensors (yields them, receives their values). */
+  firstStep<Y extends StateTree>(f: VectorField<Y>, y0: Y, state: S): Generator<tf.Tensor, FirstStep<S, Y>, ArrayLike<number>>;
+  /**
+   * End of the next step from `t` (`t ≠ t1`), landing exactly on `t1` for the last one.
+   * `attempted` counts the attempted steps so far. May throw {@link StepSizeUnderflowError}.
+   */
+  stepEnd(t: number, state: S, attempted: number): number;
+  /** Scaled error norm of an attempted step as a scalar tensor (NaN if `y1`/`yError` hold NaN/±Inf). */
+  errorNorm(y0: StateTree, y1: StateTree, yError: StateTree, rows?: LiveRows): tf.Scalar;
+  /** Accept or reject an attempted step and update the state. */
+  adapt(attempt: StepAttempt, state: S): { accept: boolean; state: S };
+}
+
+/** `value` as a generator that reads nothing: for a {@link StepSizeController.firstStep} that needs no device reads. */
+export function* withoutReads<R>(value: R): Generator<tf.Tensor, R, ArrayLike<number>> {
+  yield* [];
+  return value;
+}
+
+/** State of {@link ConstantStepSize}: the grid and the index of the next step. */
+export interface ConstantStepState {
+  /** Number of steps of the grid. */
+  readonly n: number;
+  /** Signed step (`(t1 − t0)/n` by count, or `dt0`). */
+  readonly h: number;
+  /** Grid from `steps` (times $t_0 + k (t_1 - t_0)/n$) or from `dt0` (times $t_0 + k\,dt_0$). */
+  readonly byCount: boolean;
+  readonly t0: number;
+  readonly t1: number;
+  /** Accepted steps so far. */
+  readonly k: number;
+}
+
+/**
+ * Fixed steps: `steps` equal steps (times $t_0 + k (t_1 - t_0)/n$), or steps of `dt0` (times
+ * $t_0 + k\,dt_0$, the last one shortened to land on `t1`). Every step is accepted.
+ */
+export class ConstantStepSize implements StepSizeController<ConstantStepState> {
   readonly kind = 'constant';
+  readonly needsErrorEstimate = false;
+
+  /** The grid; throws `TypeError` unless exactly one of `steps`/`dt0` is given, {@link MaxStepsExceededError} if it exceeds `maxSteps`. */
+  init(p: StepProblem): ConstantStepState {
+    if (p.steps !== undefined && p.dt0 !== undefined) throw new TypeError('give either `steps` or `dt0`, not both');
+    if (p.steps === undefined && p.dt0 === undefined) {
+      throw new TypeError('constant step size needs `steps` or `dt0` (or pass controller: new PIDController({ rtol, atol }))');
+    }
+    const span = p.t1 - p.t0;
+    const grid =
+      p.steps !== undefined
+        ? { n: p.steps, h: span / p.steps, byCount: true }
+        : { n: Math.max(1, Math.ceil(Math.abs(span / (p.dt0 as number)) - 1e-9)), h: p.dt0 as number, byCount: false };
+    if (grid.n > p.maxSteps) {
+      throw new MaxStepsExceededError(p.t0, 0, `${grid.n} constant steps are needed but maxSteps is ${p.maxSteps}`, p.maxSteps);
+    }
+    return { ...grid, t0: p.t0, t1: p.t1, k: 0 };
+  }
+
+  firstStep<Y extends StateTree>(
+    _f: VectorField<Y>,
+    _y0: Y,
+    state: ConstantStepState,
+  ): Generator<tf.Tensor, FirstStep<ConstantStepState, Y>, ArrayLike<number>> {
+    return withoutReads({ state, h: state.h });
+  }
+
+  /** Grid time $k + 1$ (exactly `t1` for the last step). */
+  stepEnd(_t: number, s: ConstantStepState): number {
+    const k = s.k + 1;
+    return k === s.n ? s.t1 : s.byCount ? s.t0 + (k * (s.t1 - s.t0)) / s.n : s.t0 + k * s.h;
+  }
+
+  /** Never read (`needsErrorEstimate` is false): a zero. */
+  errorNorm(): tf.Scalar {
+    return tf.scalar(0);
+  }
+
+  adapt(_attempt: StepAttempt, s: ConstantStepState): { accept: boolean; state: ConstantStepState } {
+    return { accept: true, state: { ...s, k: s.k + 1 } };
+  }
 }
 
 /** Options of {@link PIDController}. */
@@ -64,6 +210,10 @@ export interface PIDState {
   readonly prevError: number;
   /** Whether the last attempted step was rejected. */
   readonly lastRejected: boolean;
+  /** Proposed signed size of the next step (0 before {@link PIDController.firstStep}). */
+  readonly h?: number;
+  /** The solve's start, end and error order $k$ (set by {@link PIDController.init}). */
+  readonly problem?: { readonly t0: number; readonly t1: number; readonly dt0?: number; readonly errorOrder: number };
 }
 
 /** Decision for one attempted step. */
@@ -82,8 +232,9 @@ function positive(name: string, value: number, allowZero = false): number {
 }
 
 /** Adaptive step-size controller (see the module doc for the formulas). */
-export class PIDController {
+export class PIDController implements StepSizeController<PIDState> {
   readonly kind = 'adaptive';
+  readonly needsErrorEstimate = true;
   readonly rtol: number;
   readonly atol: number;
   readonly safety: number;
@@ -123,21 +274,78 @@ export class PIDController {
     return { prevError: 1, lastRejected: false };
   }
 
+  /** Throws `TypeError` for a solver without an error estimate or for `steps`. */
+  init(p: StepProblem): PIDState {
+    if (p.errorOrder === undefined) {
+      throw new TypeError(
+        `solver '${p.solverName}' has no embedded error estimate, so it cannot take adaptive steps; ` +
+          'use ConstantStepSize with `steps` or `dt0`, or an adaptive solver (dopri5, tsit5, bosh3, heun, midpoint)',
+      );
+    }
+    if (p.steps !== undefined) throw new TypeError('`steps` is for ConstantStepSize; a PIDController chooses its own steps');
+    return { ...this.initialState(), problem: { t0: p.t0, t1: p.t1, dt0: p.dt0, errorOrder: p.errorOrder } };
+  }
+
+  /** `dt0` (clamped to `dtMax`) if given, else Hairer's initial step ({@link initialStepSize}). */
+  *firstStep<Y extends StateTree>(
+    f: VectorField<Y>,
+    y0: Y,
+    state: PIDState,
+  ): Generator<tf.Tensor, FirstStep<PIDState, Y>, ArrayLike<number>> {
+    const p = problemOf(state);
+    if (p.dt0 !== undefined) {
+      const h = this.clampStep(p.dt0);
+      return { state: { ...state, h }, h };
+    }
+    const init = yield* initialStepSize(f, p.t0, y0, p.t1, p.errorOrder, this);
+    return { state: { ...state, h: init.h }, h: init.h, f0: init.f0 };
+  }
+
+  /**
+   * $t + h$, stretched to `t1` when it would land within 1% of it (Hairer). Throws
+   * {@link StepSizeUnderflowError} when $|h| <$ `dtMin` or $h$ is too small to advance $t$.
+   */
+  stepEnd(t: number, state: PIDState, attempted: number): number {
+    const { t0, t1 } = problemOf(state);
+    const h = state.h ?? 0;
+    const belowMin = Math.abs(h) < this.dtMin;
+    if (belowMin || 0.1 * Math.abs(h) <= Number.EPSILON * Math.max(Math.abs(t), Math.abs(t1 - t0))) {
+      const why = belowMin
+        ? `step size |h| = ${Math.abs(h)} fell below dtMin = ${this.dtMin}`
+        : `step size underflow: |h| = ${Math.abs(h)} is too small to advance t`;
+      throw new StepSizeUnderflowError(t, attempted, `${why} (blow-up, stiffness, or a tolerance float32 cannot meet?)`, h);
+    }
+    return Math.sign(t1 - t0) * (t + 1.01 * h - t1) >= 0 ? t1 : t + h;
+  }
+
+  /** Accept iff $E \le 1$ and propose the next step from the one attempted; NaN → reject, shrink by `factorMin`. */
+  adapt(attempt: StepAttempt, state: PIDState): { accept: boolean; state: PIDState } {
+    const hStep = attempt.tEnd - attempt.t;
+    const d = Number.isNaN(attempt.error)
+      ? this.rejectNonFinite(hStep, state)
+      : this.decide(hStep, attempt.error, problemOf(state).errorOrder, state);
+    return { accept: d.accept, state: { ...d.state, h: d.hNext, problem: state.problem } };
+  }
+
   /**
    * Scaled error norm $E$ of an attempted step, as a scalar tensor (plain tf ops).
    * NaN if `y1` or `yError` contains NaN/±Inf, so one read answers both "accept?" and
    * "finite?".
    *
-   * **Arguments:** `y0`, `y1` — states at both ends; `yError` — the embedded error estimate.
+   * **Arguments:** `y0`, `y1` — states at both ends; `yError` — the embedded error estimate;
+   * `rows` (freeze-rows solves, where dead rows are zeroed) — the RMS norm is then rescaled by
+   * $\sqrt{B / \max(\text{live}, 1)}$ so it averages over the live rows only.
    */
-  errorNorm(y0: StateTree, y1: StateTree, yError: StateTree): tf.Scalar {
+  errorNorm(y0: StateTree, y1: StateTree, yError: StateTree, rows?: LiveRows): tf.Scalar {
     const l0 = leavesOf(y0);
     const l1 = leavesOf(y1);
     const scales = l0.map((leaf, i) => tf.maximum(tf.add(this.atol, tf.mul(this.rtol, tf.maximum(tf.abs(leaf), tf.abs(l1[i])))), TINY));
     const norm = this.normOf(yError, scales);
     // 0 · Σ y1 is NaN iff y1 holds a NaN or ±Inf: the finiteness check rides on this read.
     const guard = tf.addN(l1.map((leaf) => tf.mul(tf.sum(leaf), 0)));
-    return tf.add(norm, guard) as tf.Scalar;
+    const e = tf.add(norm, guard) as tf.Scalar;
+    if (rows === undefined || this.norm !== 'rms') return e;
+    return tf.mul(e, tf.sqrt(tf.div(rows.total, tf.maximum(rows.count, 1)))) as tf.Scalar;
   }
 
   /** $\lVert x / sc \rVert$ in this controller's norm (RMS or max) over all leaves. */
@@ -165,7 +373,7 @@ export class PIDController {
    *
    * **Returns:** {@link StepDecision}; `|hNext| <= dtMax`.
    */
-  adapt(h: number, error: number, errorOrder: number, state: PIDState): StepDecision {
+  decide(h: number, error: number, errorOrder: number, state: PIDState): StepDecision {
     const accept = error <= 1;
     let factor: number;
     if (error === 0) factor = this.factorMax;
@@ -196,8 +404,11 @@ export class PIDController {
   }
 }
 
-/** Any controller {@link solve} accepts. */
-export type StepSizeController = ConstantStepSize | PIDController;
+/** The solve's data in a state from {@link PIDController.init}. */
+function problemOf(state: PIDState): NonNullable<PIDState['problem']> {
+  if (state.problem === undefined) throw new TypeError('PIDController state was not created by init()');
+  return state.problem;
+}
 
 /** Result of {@link initialStepSize}. */
 export interface InitialStep<Y extends StateTree> {

@@ -12,11 +12,17 @@ export {
 } from './brownian.js';
 export {
   ConstantStepSize,
+  type ConstantStepState,
+  type FirstStep,
+  type LiveRows,
   PIDController,
   type PIDControllerOptions,
   type PIDState,
+  type StepAttempt,
   type StepDecision,
+  type StepProblem,
   type StepSizeController,
+  withoutReads,
 } from './controllers.js';
 export {
   MaxStepsExceededError,

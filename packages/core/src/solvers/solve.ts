@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BrownianIncrements, type BrownianPath } from './brownian.js';
-import { ConstantStepSize, initialStepSize, PIDController, type PIDState, type StepSizeController } from './controllers.js';
+import { ConstantStepSize, type ConstantStepState, type StepProblem, type StepSizeController } from './controllers.js';
 import { MaxStepsExceededError, NonFiniteStateError, StepSizeUnderflowError } from './errors.js';
 import { getSolver, type Solver } from './registry.js';
 import { RungeKutta } from './rk.js';
@@ -55,7 +55,7 @@ export interface SolveOptions<Y extends StateTree = tf.Tensor> {
    * at `t1`). Adaptive: the first step (default: Hairer's initial step).
    */
   dt0?: number;
-  /** Default {@link ConstantStepSize}. */
+  /** Default {@link ConstantStepSize}; any {@link StepSizeController} (also your own). */
   controller?: StepSizeController;
   /** What to save besides the final state (see {@link SaveAt}). */
   saveat?: SaveAt;
@@ -186,9 +186,29 @@ interface Prepared<Y extends StateTree> {
   saveat: NormalizedSaveAt;
   maxSteps: number;
   finiteCheckEvery: number;
-  /** Constant grid: number of steps and the step; undefined for adaptive. */
-  grid?: { n: number; h: number; byCount: boolean };
   controller: StepSizeController;
+  /** What the controller was told (its `init` has accepted it). */
+  problem: StepProblem;
+  /** The controller's initial state. */
+  controllerState: unknown;
+}
+
+const CONTROLLER_METHODS = ['init', 'firstStep', 'stepEnd', 'errorNorm', 'adapt'] as const;
+
+/** The controller, or a `TypeError` if it does not implement {@link StepSizeController}. */
+function checkController(controller: unknown): StepSizeController {
+  const c = controller as Record<string, unknown> | null;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.needsErrorEstimate !== 'boolean' ||
+    CONTROLLER_METHODS.some((m) => typeof c[m] !== 'function')
+  ) {
+    throw new TypeError(
+      `controller must be a StepSizeController (ConstantStepSize, PIDController, or an object with needsErrorEstimate and ${CONTROLLER_METHODS.join(', ')})`,
+    );
+  }
+  return controller as StepSizeController;
 }
 
 function checkTime(name: string, t: unknown): number {
@@ -196,15 +216,12 @@ function checkTime(name: string, t: unknown): number {
   return t;
 }
 
-function prepareCommon<Y extends StateTree>(o: SolveOptions<Y>, adaptiveCapable: boolean, solverName: string): Prepared<Y> {
+function prepareCommon<Y extends StateTree>(o: SolveOptions<Y>, errorOrder: number | undefined, solverName: string): Prepared<Y> {
   const t0 = checkTime('t0', o.t0);
   const t1 = checkTime('t1', o.t1);
   if (t0 === t1) throw new RangeError(`t0 == t1 (${t0}): nothing to integrate`);
   assertValidState(o.y0);
-  const controller = o.controller ?? new ConstantStepSize();
-  if (!(controller instanceof ConstantStepSize || controller instanceof PIDController)) {
-    throw new TypeError('controller must be a ConstantStepSize or a PIDController');
-  }
+  const controller = checkController(o.controller ?? new ConstantStepSize());
   const maxSteps = o.maxSteps ?? 10_000;
   if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`maxSteps must be a positive integer, got ${maxSteps}`);
   const finiteCheckEvery = o.finiteCheckEvery ?? 100;
@@ -224,25 +241,12 @@ function prepareCommon<Y extends StateTree>(o: SolveOptions<Y>, adaptiveCapable:
     }
   }
   const saveat = normalizeSaveAt(o.saveat, t0, t1);
-  const base = { t0, t1, y0: o.y0, saveat, maxSteps, finiteCheckEvery, controller };
-  if (controller instanceof PIDController) {
-    if (!adaptiveCapable) {
-      throw new TypeError(
-        `solver '${solverName}' has no embedded error estimate, so it cannot take adaptive steps; ` +
-          'use ConstantStepSize with `steps` or `dt0`, or an adaptive solver (dopri5, tsit5, bosh3, heun, midpoint)',
-      );
-    }
-    if (o.steps !== undefined) throw new TypeError('`steps` is for ConstantStepSize; a PIDController chooses its own steps');
-    return base;
+  const problem: StepProblem = { t0, t1, steps: o.steps, dt0: o.dt0, maxSteps, solverName, errorOrder };
+  const controllerState = controller.init(problem);
+  if (controller.needsErrorEstimate && errorOrder === undefined) {
+    throw new TypeError(`solver '${solverName}' has no embedded error estimate, so this controller cannot adapt its steps`);
   }
-  if (o.steps !== undefined && o.dt0 !== undefined) throw new TypeError('give either `steps` or `dt0`, not both');
-  if (o.steps === undefined && o.dt0 === undefined) {
-    throw new TypeError('constant step size needs `steps` or `dt0` (or pass controller: new PIDController({ rtol, atol }))');
-  }
-  if (o.steps !== undefined) return { ...base, grid: { n: o.steps, h: span / o.steps, byCount: true } };
-  const dt0 = o.dt0 as number;
-  const n = Math.max(1, Math.ceil(Math.abs(span / dt0) - 1e-9));
-  return { ...base, grid: { n, h: dt0, byCount: false } };
+  return { t0, t1, y0: o.y0, saveat, maxSteps, finiteCheckEvery, controller, problem, controllerState };
 }
 
 function resolveSolver(solver: Solver | string): Solver {
@@ -325,7 +329,7 @@ function* checkInitialFinite<Y extends StateTree>(y0: Y, t0: number): Loop<void>
 }
 
 function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, solver: RungeKutta): Loop<Solution<Y>> {
-  const p = prepareCommon(o, solver.adaptive, solver.name);
+  const p = prepareCommon(o, solver.adaptive ? solver.errorOrder : undefined, solver.name);
   const freeze = freezeMode(o);
   const { t0, t1, saveat, maxSteps } = p;
   const dir = Math.sign(t1 - t0);
@@ -338,10 +342,8 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
     return out;
   };
   const controller = p.controller;
-  const adaptive = controller instanceof PIDController;
-  if (p.grid !== undefined && p.grid.n > maxSteps) {
-    throw new MaxStepsExceededError(t0, 0, `${p.grid.n} constant steps are needed but maxSteps is ${maxSteps}`, maxSteps);
-  }
+  /** Whether each attempted step computes and reads an error norm (which also detects NaN/Inf). */
+  const adaptive = controller.needsErrorEstimate;
 
   const saves = new Saves<Y>();
   let y: Y | undefined;
@@ -370,20 +372,10 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
     }
 
     let t = t0;
-    let h = p.grid?.h ?? 0;
-    let pid: PIDState | undefined;
-    let errorOrder = 0;
-    if (controller instanceof PIDController) {
-      pid = controller.initialState();
-      errorOrder = solver.errorOrder as number;
-      if (o.dt0 !== undefined) h = controller.clampStep(o.dt0);
-      else {
-        const init = yield* initialStepSize(f, t0, y, t1, errorOrder, controller);
-        k1 = init.f0;
-        h = init.h;
-      }
-    }
-    stats.initialStep = h;
+    const first = yield* controller.firstStep(f, y, p.controllerState);
+    let cs = first.state;
+    if (first.f0 !== undefined) k1 = first.f0;
+    stats.initialStep = first.h;
     let nonFiniteStreak = 0;
     let lastNonFiniteStep = Number.NEGATIVE_INFINITY;
     let lastCheckedStep = 0;
@@ -391,34 +383,24 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
 
     for (let n = 0; ; ) {
       // --- choose the step [t, tEnd] ---
+      if (t === t1) break;
+      if (stats.steps >= maxSteps) {
+        throw new MaxStepsExceededError(t, stats.steps, `reached maxSteps = ${maxSteps} before t1 = ${t1}`, maxSteps);
+      }
       let tEnd: number;
-      if (p.grid !== undefined) {
-        if (n === p.grid.n) break;
-        tEnd = n === p.grid.n - 1 ? t1 : p.grid.byCount ? t0 + ((n + 1) * (t1 - t0)) / p.grid.n : t0 + (n + 1) * p.grid.h;
-      } else {
-        if (t === t1) break;
-        if (stats.steps >= maxSteps) {
-          throw new MaxStepsExceededError(t, stats.steps, `reached maxSteps = ${maxSteps} before t1 = ${t1}`, maxSteps);
+      try {
+        tEnd = controller.stepEnd(t, cs, stats.steps);
+      } catch (error) {
+        if (error instanceof StepSizeUnderflowError && stats.steps - lastNonFiniteStep <= NON_FINITE_MEMORY) {
+          // Shrinking was driven by NaN/Inf trials just ahead of t: say so, not "underflow".
+          throw new NonFiniteStateError(
+            t,
+            stats.steps,
+            `the solution (or the vector field) becomes NaN or Inf just after t = ${t}; the step size shrank to ${Math.abs(error.h)} without getting past it`,
+            t,
+          );
         }
-        const c = controller as PIDController;
-        const belowMin = Math.abs(h) < c.dtMin;
-        if (belowMin || 0.1 * Math.abs(h) <= Number.EPSILON * Math.max(Math.abs(t), Math.abs(t1 - t0))) {
-          if (stats.steps - lastNonFiniteStep <= NON_FINITE_MEMORY) {
-            // Shrinking was driven by NaN/Inf trials just ahead of t: say so, not "underflow".
-            throw new NonFiniteStateError(
-              t,
-              stats.steps,
-              `the solution (or the vector field) becomes NaN or Inf just after t = ${t}; the step size shrank to ${Math.abs(h)} without getting past it`,
-              t,
-            );
-          }
-          const why = belowMin
-            ? `step size |h| = ${Math.abs(h)} fell below dtMin = ${c.dtMin}`
-            : `step size underflow: |h| = ${Math.abs(h)} is too small to advance t`;
-          throw new StepSizeUnderflowError(t, stats.steps, `${why} (blow-up, stiffness, or a tolerance float32 cannot meet?)`, h);
-        }
-        // Stretch the step to t1 when it would land within 1% of it (Hairer).
-        tEnd = dir * (t + 1.01 * h - t1) >= 0 ? t1 : t + h;
+        throw error;
       }
       const hStep = tEnd - t;
       const nextSave = si < saveat.ts.length ? saveat.ts[si] : undefined;
@@ -441,31 +423,29 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
         if (wantDense && solver.denseNeedsAllStages) stagesKept = r.stages.map((s) => keepState(s));
         if (adaptive && freeze) {
           // The error of the rows that stay finite, and how many live rows did not.
-          const c = controller as PIDController;
           const [yc, y1t, errt, live] = [yCur, r.y1, r.yError, aliveCur] as tf.Tensor[];
           const ok = tf.logicalAnd(live, tf.logicalAnd(rowsFinite(y1t), rowsFinite(errt)));
-          const okCount = tf.sum(tf.cast(ok, 'float32'));
+          const okCount = tf.sum(tf.cast(ok, 'float32')) as tf.Scalar;
           const lost = tf.sub(tf.sum(tf.cast(live, 'float32')), okCount);
-          let e = c.errorNorm(yc, freezeRows(ok, y1t, yc), zeroRows(ok, errt));
-          if (c.norm === 'rms') e = tf.mul(e, tf.sqrt(tf.div(ok.shape[0] as number, tf.maximum(okCount, 1))));
+          const e = controller.errorNorm(yc, freezeRows(ok, y1t, yc), zeroRows(ok, errt), { count: okCount, total: ok.shape[0] as number });
           errTensor = tf.keep(tf.stack([e, lost]));
           aliveTrial = tf.keep(ok);
-        } else if (adaptive) errTensor = tf.keep((controller as PIDController).errorNorm(yCur, r.y1, r.yError as Y));
+        } else if (adaptive) errTensor = tf.keep(controller.errorNorm(yCur, r.y1, r.yError as Y));
       });
       if (kFirst !== undefined) k1 = kFirst;
       pending = [y1 as Y, ...(kLast ? [kLast] : []), ...(stagesKept ?? [])];
       stats.steps++;
 
-      let accept = true;
+      // NaN tells the controller the trial went non-finite (reject and shrink).
+      let error = 0;
       if (adaptive) {
-        const c = controller as PIDController;
         const [e, lost] = Array.from(yield errTensor as tf.Tensor);
-        let decision: ReturnType<PIDController['adapt']>;
+        error = e;
         if (freeze && lost > 0 && nonFiniteStreak < MAX_NON_FINITE_RETRIES) {
           // Rows went non-finite: first try smaller steps, as a whole-batch solve would.
           nonFiniteStreak++;
           lastNonFiniteStep = stats.steps;
-          decision = c.rejectNonFinite(hStep, pid as PIDState);
+          error = Number.NaN;
         } else if (freeze) {
           // Still non-finite after the retries (or none lost): freeze those rows, step the rest.
           nonFiniteStreak = 0;
@@ -474,7 +454,6 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
             alive = aliveTrial;
             aliveTrial = undefined;
           }
-          decision = c.adapt(hStep, e, errorOrder, pid as PIDState);
         } else if (Number.isNaN(e)) {
           nonFiniteStreak++;
           lastNonFiniteStep = stats.steps;
@@ -486,18 +465,16 @@ function* odeLoop<Y extends StateTree>(o: SolveOptions<Y>, term: ODETerm<Y>, sol
               t,
             );
           }
-          decision = c.rejectNonFinite(hStep, pid as PIDState);
         } else {
           nonFiniteStreak = 0;
-          decision = c.adapt(hStep, e, errorOrder, pid as PIDState);
         }
-        pid = decision.state;
-        accept = decision.accept;
-        // The proposal derives from the step actually attempted (possibly clipped to t1).
-        h = decision.hNext;
         aliveTrial?.dispose();
         aliveTrial = undefined;
       }
+      // The proposal derives from the step actually attempted (possibly clipped to t1).
+      const decision = controller.adapt({ t, tEnd, error }, cs);
+      cs = decision.state;
+      const accept = decision.accept;
 
       if (!accept) {
         stats.rejectedSteps++;
@@ -604,8 +581,12 @@ function* checkFinite(y: StateTree, t: number, step: number, lastFiniteT: number
 
 function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver): Loop<Solution<tf.Tensor>> {
   if (Array.isArray(o.y0)) throw new TypeError('SDE solves take a single-tensor state, not a tuple');
-  if (o.controller instanceof PIDController) {
+  if (o.controller !== undefined && checkController(o.controller).needsErrorEstimate) {
     throw new TypeError('adaptive SDE stepping is not supported; use ConstantStepSize with `steps` or `dt0`');
+  }
+  if (o.controller !== undefined && !(o.controller instanceof ConstantStepSize)) {
+    // Save times and Brownian increments are placed on a grid known before the solve.
+    throw new TypeError('SDE solves take constant steps: pass ConstantStepSize (or no controller) with `steps` or `dt0`');
   }
   if (solver.requiresAdditiveNoise && !term.additive) {
     throw new TypeError(
@@ -613,13 +594,10 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
         'or use euler_maruyama',
     );
   }
-  const p = prepareCommon(o, false, solver.name);
+  const p = prepareCommon(o, undefined, solver.name);
   const freeze = freezeMode(o);
-  const { t0, t1, saveat, maxSteps } = p;
-  const grid = p.grid as NonNullable<Prepared<tf.Tensor>['grid']>;
-  if (grid.n > maxSteps) {
-    throw new MaxStepsExceededError(t0, 0, `${grid.n} constant steps are needed but maxSteps is ${maxSteps}`, maxSteps);
-  }
+  const { t0, t1, saveat } = p;
+  const grid = p.controllerState as ConstantStepState;
   const tol = timeTolerance(t0, t1);
   const gridTime = (n: number): number => (n === grid.n ? t1 : grid.byCount ? t0 + (n * (t1 - t0)) / grid.n : t0 + n * grid.h);
   // Save times must be step ends: interpolating between steps is not an SDE solution.
