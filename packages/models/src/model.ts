@@ -122,7 +122,7 @@ export interface SampleOptions {
   n: number;
   /** 'sde' (reverse SDE, default) or 'ode' (probability flow). */
   mode?: 'sde' | 'ode';
-  /** Solver name (default euler-maruyama for SDE, euler for ODE). */
+  /** Solver name (default euler_maruyama for SDE, euler for ODE; any registry spelling, e.g. euler-maruyama, is accepted). */
   solver?: string;
   /** Fixed number of steps (default 100); ignored with `adaptive`. */
   steps?: number;
@@ -233,7 +233,7 @@ export class DiffusionModel implements Module, BoundParts {
         });
         const sol = solve({
           term,
-          solver: options.solver ?? 'euler-maruyama',
+          solver: options.solver ?? 'euler_maruyama',
           t0,
           t1,
           y0: z1,

@@ -31,6 +31,7 @@ export {
   type SolverErrorCode,
   StepSizeUnderflowError,
 } from './errors.js';
+export { canonicalSolverName, SOLVER_ALIASES } from './names.js';
 export { type OdeintOptions, odeint } from './odeint.js';
 export { getSolver, type OdeSolverName, type SdeSolverName, type Solver, solverNames } from './registry.js';
 export { isRungeKutta, type RKStepResult, RungeKutta } from './rk.js';

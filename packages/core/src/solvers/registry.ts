@@ -15,8 +15,10 @@
  * | `stochastic_heun` | SDE  | 1.0 strong (additive noise) | no | –  |
  * | `sra1`            | SDE  | 1.5 strong (additive noise) | no | –  |
  *
- * Aliases: `rk45` → `dopri5` (scipy/score_sde's name), `em` → `euler_maruyama`.
+ * Names are canonical in snake_case (see names.ts); `euler-maruyama`, any case and the aliases
+ * `rk45` → `dopri5` (scipy/score_sde's name), `em` → `euler_maruyama` are accepted.
  */
+import { canonicalSolverName, SOLVER_ALIASES } from './names.js';
 import { RungeKutta } from './rk.js';
 import { EulerMaruyama, type SdeSolver, SRA1, StochasticHeun } from './sde.js';
 import { TABLEAUX } from './tableaux.js';
@@ -30,7 +32,6 @@ const SDE_FACTORIES: Record<string, () => SdeSolver> = {
   stochastic_heun: () => new StochasticHeun(),
   sra1: () => new SRA1(),
 };
-const ALIASES: Record<string, string> = { rk45: 'dopri5', em: 'euler_maruyama' };
 
 /** Names of the ODE solvers. */
 export type OdeSolverName = (typeof ODE_NAMES)[number];
@@ -50,12 +51,11 @@ export function solverNames(kind?: 'ode' | 'sde'): string[] {
  */
 export function getSolver(name: string): Solver {
   if (typeof name !== 'string') throw new TypeError(`solver name must be a string, got ${typeof name}`);
-  const key0 = name.trim().toLowerCase().replaceAll('-', '_');
-  const key = ALIASES[key0] ?? key0;
+  const key = canonicalSolverName(name);
   if ((ODE_NAMES as readonly string[]).includes(key)) return new RungeKutta(TABLEAUX[key]);
   const sde = SDE_FACTORIES[key];
   if (sde !== undefined) return sde();
   throw new TypeError(
-    `unknown solver '${name}': expected one of ${solverNames().join(', ')} (aliases: ${Object.keys(ALIASES).join(', ')})`,
+    `unknown solver '${name}': expected one of ${solverNames().join(', ')} (aliases: ${Object.keys(SOLVER_ALIASES).join(', ')}; '-' may replace '_')`,
   );
 }

@@ -153,7 +153,7 @@ export class BridgeModel implements Module {
         });
         const sol = solve({
           term,
-          solver: options.solver ?? 'euler-maruyama',
+          solver: options.solver ?? 'euler_maruyama',
           t0: 1,
           t1: 0,
           y0: z1,
@@ -201,7 +201,7 @@ export class BridgeModel implements Module {
 export interface BridgeSampleOptions {
   /** 'sde' (reverse SDE, default) or 'ode' (probability flow). */
   mode?: 'sde' | 'ode';
-  /** Registry name (default 'euler-maruyama' for SDE, 'euler' for ODE). */
+  /** Registry name (default 'euler_maruyama' for SDE, 'euler' for ODE). */
   solver?: string;
   /** Fixed steps from t = 1 to t = 0 (default 100). */
   steps?: number;
