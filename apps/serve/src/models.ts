@@ -12,10 +12,18 @@ export const MODEL_NAME_PATTERN = '^[A-Za-z0-9._-]{1,100}$';
 const MODEL_NAME_RE = new RegExp(MODEL_NAME_PATTERN);
 
 export const ODE_SOLVERS = ['euler', 'heun', 'rk4'] as const;
-/** 'euler' in SDE mode is accepted as an alias of 'euler-maruyama' (as in the runtime). */
-export const SDE_SOLVERS = ['euler-maruyama', 'euler', 'heun'] as const;
-export const SOLVERS = ['euler', 'heun', 'rk4', 'euler-maruyama'] as const;
+/** 'euler' in SDE mode is accepted as an alias of 'euler_maruyama' (as in the runtime). */
+export const SDE_SOLVERS = ['euler_maruyama', 'euler', 'heun'] as const;
+/** Canonical solver names (the core registry's snake_case spelling). */
+export const SOLVERS = ['euler', 'heun', 'rk4', 'euler_maruyama'] as const;
 export type Solver = (typeof SOLVERS)[number];
+/** Other spellings a request may use, mapped to the canonical name before use. */
+export const SOLVER_ALIASES: Readonly<Record<string, Solver>> = { 'euler-maruyama': 'euler_maruyama' };
+
+/** The canonical name of a requested solver (undefined stays undefined). */
+export function canonicalSolver(name: string | undefined): Solver | undefined {
+  return name === undefined ? undefined : (SOLVER_ALIASES[name] ?? (name as Solver));
+}
 export type Mode = 'ode' | 'sde';
 
 export function isModelName(name: string): boolean {
@@ -69,14 +77,14 @@ export interface LoadedModel {
 /** The engine that runs a (solver, mode) pair on a model, or null if it has no graph for it. */
 export function sampleEngine(model: OnnxModel, solver: Solver, mode: Mode): 'stepwise' | 'loop' | null {
   if (mode === 'ode' ? model.has('velocity') || model.has('velocity_divergence') : model.has('drift')) return 'stepwise';
-  const loopSolver = solver === 'euler-maruyama' ? 'euler' : solver;
+  const loopSolver = solver === 'euler_maruyama' ? 'euler' : solver;
   return model.has(`sampler_${loopSolver}_${mode}`) ? 'loop' : null;
 }
 
 /** The engine that runs a (solver, mode) transport on a bridge, or null. */
 export function transportEngine(model: OnnxBridgeModel, solver: Solver, mode: Mode): 'stepwise' | 'loop' | null {
   if (model.has(mode === 'ode' ? 'bridge_velocity' : 'bridge_drift')) return 'stepwise';
-  if (solver !== 'euler' && solver !== 'euler-maruyama') return null;
+  if (solver !== 'euler' && solver !== 'euler_maruyama') return null;
   return model.has(`bridge_sampler_euler_${mode}`) ? 'loop' : null;
 }
 

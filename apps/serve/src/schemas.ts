@@ -3,7 +3,7 @@
  * unknown fields) and turned into the OpenAPI document by @fastify/swagger.
  */
 import type { ServeLimits } from './limits.js';
-import { MODEL_NAME_PATTERN, SOLVERS } from './models.js';
+import { MODEL_NAME_PATTERN, SOLVER_ALIASES, SOLVERS } from './models.js';
 
 const errorSchema = {
   type: 'object',
@@ -139,7 +139,7 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
       description:
         'Integrates from t = 1 (z ~ N(0, priorStd² I), drawn from `seed`) to the process start with a fixed-step ' +
         'solver: the probability-flow ODE (mode "ode": euler, heun, rk4) or the reverse SDE (mode "sde": ' +
-        'euler-maruyama, heun; "euler" is an alias of euler-maruyama). The same seed gives the same samples as ' +
+        'euler_maruyama, heun; "euler" and "euler-maruyama" are aliases of euler_maruyama). The same seed gives the same samples as ' +
         '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space. DiffFlow models sample on ' +
         'their exported grid (mode "sde": stochastic steps, the last one returning its mean; "ode": probability-flow ' +
         'steps); `steps` and `solver` do not apply to them. NFBM bridges do not sample from a prior: use /transport.',
@@ -157,7 +157,11 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
             maximum: limits.maxSteps,
             description: `Fixed solver steps (1–${limits.maxSteps}; default ${Math.min(100, limits.maxSteps)}).`,
           },
-          solver: { type: 'string', enum: [...SOLVERS], description: "Default 'euler' for ODE, 'euler-maruyama' for SDE." },
+          solver: {
+            type: 'string',
+            enum: [...SOLVERS, ...Object.keys(SOLVER_ALIASES)],
+            description: "Default 'euler' for ODE, 'euler_maruyama' for SDE ('euler-maruyama' is accepted as an alias).",
+          },
           mode: {
             type: 'string',
             enum: ['ode', 'sde'],
@@ -219,7 +223,7 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
       description:
         'For NFBM bridges (family "nfbm"): each source x1 starts at z(1) = x1 + δ ε (ε drawn from `seed`) and is ' +
         'integrated from t = 1 to 0 with a fixed-step solver — the probability-flow ODE (mode "ode": euler, heun, ' +
-        'rk4) or the reverse SDE (mode "sde", default: euler-maruyama, heun; Brownian increments from seed + 1). The ' +
+        'rk4) or the reverse SDE (mode "sde", default: euler_maruyama, heun; Brownian increments from seed + 1). The ' +
         'same request gives the same numbers as `loadOnnxBridge(...).transport(...)` and, up to float32 rounding, ' +
         '`BridgeModel.sample` with that seed. Sources and samples are in data space; each row must have dim finite ' +
         `numbers; at most ${limits.maxN} rows (this server's maxN limit).`,
@@ -243,7 +247,11 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
             maximum: limits.maxSteps,
             description: `Fixed solver steps (1–${limits.maxSteps}; default ${Math.min(100, limits.maxSteps)}).`,
           },
-          solver: { type: 'string', enum: [...SOLVERS], description: "Default 'euler' for ODE, 'euler-maruyama' for SDE." },
+          solver: {
+            type: 'string',
+            enum: [...SOLVERS, ...Object.keys(SOLVER_ALIASES)],
+            description: "Default 'euler' for ODE, 'euler_maruyama' for SDE ('euler-maruyama' is accepted as an alias).",
+          },
           mode: {
             type: 'string',
             enum: ['ode', 'sde'],

@@ -39,6 +39,7 @@ import { resolveLimits, type ServeLimits } from './limits.js';
 import { LogSummary } from './log-summary.js';
 import { ServeMetrics } from './metrics.js';
 import {
+  canonicalSolver,
   disposeModels,
   type LoadedModel,
   loadModels,
@@ -93,7 +94,7 @@ export type NfdmServer = FastifyInstance & { nfdm: ServeState };
 interface SamplesBody {
   n: number;
   steps?: number;
-  solver?: Solver;
+  solver?: string; // a SOLVERS name or an alias (schema-checked)
   mode?: Mode;
   seed?: number;
 }
@@ -107,7 +108,7 @@ interface LogProbBody {
 interface TransportBody {
   sources: number[][];
   steps?: number;
-  solver?: Solver;
+  solver?: string; // a SOLVERS name or an alias (schema-checked)
   mode?: Mode;
   seed?: number;
 }
@@ -680,9 +681,10 @@ function solveFailureMessage(error: OnnxSolveError): string {
 }
 
 /** Mode and solver of a sampling/transport request (defaults: SDE with Euler–Maruyama, ODE with Euler); 400 when they do not match. */
-function solverChoice(body: { mode?: Mode; solver?: Solver }): { mode: Mode; solver: Solver } {
-  const mode: Mode = body.mode ?? (body.solver === undefined || body.solver === 'euler-maruyama' ? 'sde' : 'ode');
-  const solver: Solver = body.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
+function solverChoice(body: { mode?: Mode; solver?: string }): { mode: Mode; solver: Solver } {
+  const requested = canonicalSolver(body.solver);
+  const mode: Mode = body.mode ?? (requested === undefined || requested === 'euler_maruyama' ? 'sde' : 'ode');
+  const solver: Solver = requested ?? (mode === 'sde' ? 'euler_maruyama' : 'euler');
   const valid: readonly string[] = mode === 'ode' ? ODE_SOLVERS : SDE_SOLVERS;
   if (!valid.includes(solver)) {
     throw new HttpError(400, 'INVALID_SOLVER', `solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);

@@ -55,7 +55,7 @@ describe('health, models, metrics, OpenAPI', () => {
       kind: 'nfdm',
       source: 'directory',
       standardized: false,
-      capabilities: { samples: { ode: ['euler', 'heun', 'rk4'], sde: ['euler-maruyama', 'heun'] }, logProb: true },
+      capabilities: { samples: { ode: ['euler', 'heun', 'rk4'], sde: ['euler_maruyama', 'heun'] }, logProb: true },
     });
     expect(byName.toy.graphs).toEqual(expect.arrayContaining(['drift', 'velocity', 'velocity_divergence', 'sampler_euler_ode']));
     expect(byName.velo).toMatchObject({
@@ -91,7 +91,7 @@ describe('health, models, metrics, OpenAPI', () => {
     const samples = doc.paths['/v1/models/{name}/samples'].post;
     const body = samples.requestBody.content['application/json'].schema;
     expect(body.properties.n).toMatchObject({ type: 'integer', minimum: 1, maximum: LIMITS.maxN });
-    expect(body.properties.solver.enum).toEqual(['euler', 'heun', 'rk4', 'euler-maruyama']);
+    expect(body.properties.solver.enum).toEqual(['euler', 'heun', 'rk4', 'euler_maruyama', 'euler-maruyama']);
     expect(samples.parameters[0]).toMatchObject({ name: 'name', in: 'path', required: true });
     expect(samples.responses['200']).toBeDefined();
   });
@@ -128,8 +128,18 @@ describe('samples and log-densities equal the runtime', () => {
     { model: 'toy', body: { n: 40, steps: 15, solver: 'euler-maruyama', mode: 'sde', seed: 12345 } },
     { model: 'toy', body: { n: 30, steps: 10, solver: 'heun', mode: 'sde', seed: 7 } },
     { model: 'vp3', body: { n: 25, steps: 12, solver: 'rk4', mode: 'ode', seed: 2 } },
-    { model: 'toy', body: { n: 20, seed: 9 } }, // defaults: sde / euler-maruyama / 100 steps
+    { model: 'toy', body: { n: 40, steps: 15, solver: 'euler_maruyama', mode: 'sde', seed: 12345 } },
+    { model: 'toy', body: { n: 20, seed: 9 } }, // defaults: sde / euler_maruyama / 100 steps
   ] as const;
+  it("the alias 'euler-maruyama' is the canonical 'euler_maruyama': same samples, canonical label", async () => {
+    const body = { n: 12, steps: 9, mode: 'sde', seed: 3 };
+    const alias = (await post('/v1/models/toy/samples', { ...body, solver: 'euler-maruyama' })).json();
+    const canonical = (await post('/v1/models/toy/samples', { ...body, solver: 'euler_maruyama' })).json();
+    expect([alias.solver, canonical.solver]).toEqual(['euler_maruyama', 'euler_maruyama']);
+    expect(alias.samples).toEqual(canonical.samples);
+    expect(alias.samples.length).toBe(12);
+  });
+
   for (const { model, body } of cases) {
     it(`POST /v1/models/${model}/samples ${JSON.stringify(body)}`, async () => {
       const res = await post(`/v1/models/${model}/samples`, body);
@@ -247,7 +257,7 @@ describe('errors: one JSON shape, the right status, and the server keeps serving
     await bad({ n: 0 }, /body\.n must be >= 1/);
     await bad({ n: 5, seed: -1 }, /body\.seed must be >= 0/);
     await bad({ n: 5, steps: true }, /body\.steps must be integer/);
-    await bad({ n: 5, solver: 'dopri' }, /body\.solver must be one of 'euler', 'heun', 'rk4', 'euler-maruyama'/);
+    await bad({ n: 5, solver: 'dopri' }, /body\.solver must be one of 'euler', 'heun', 'rk4', 'euler_maruyama', 'euler-maruyama'$/);
     await bad({ n: 5, mode: 'flow' }, /body\.mode must be one of 'ode', 'sde'/);
     await bad({ n: 5, seeed: 1 }, /unknown property 'seeed'/);
     await bad({ steps: 5 }, /must have the property 'n'/);
@@ -335,7 +345,7 @@ describe('errors: one JSON shape, the right status, and the server keeps serving
   });
 
   it('a graph the model lacks → 422 (velo has no drift / velocity_divergence)', async () => {
-    expectError(await post('/v1/models/velo/samples', { n: 3, mode: 'sde' }), 422, 'UNSUPPORTED', /cannot sample with euler-maruyama\/sde/);
+    expectError(await post('/v1/models/velo/samples', { n: 3, mode: 'sde' }), 422, 'UNSUPPORTED', /cannot sample with euler_maruyama\/sde/);
     expectError(await post('/v1/models/loop/samples', { n: 3, solver: 'rk4', mode: 'ode' }), 422, 'UNSUPPORTED');
     expectError(await post('/v1/models/velo/log-prob', { points: [[0, 0]] }), 422, 'UNSUPPORTED', /velocity_divergence/);
   });

@@ -49,7 +49,7 @@ describe('model listing', () => {
       capabilities: {
         samples: { ode: [], sde: [] },
         logProb: false,
-        transport: { ode: ['euler', 'heun', 'rk4'], sde: ['euler-maruyama', 'heun'] },
+        transport: { ode: ['euler', 'heun', 'rk4'], sde: ['euler_maruyama', 'heun'] },
       },
     });
     expect(b.graphs).toEqual(['bridge_drift', 'bridge_sampler_euler_ode', 'bridge_sampler_euler_sde', 'bridge_velocity']);
@@ -81,7 +81,7 @@ describe('POST /v1/models/{name}/transport', () => {
   const cases = [
     { mode: 'ode', solver: 'heun', steps: 12, seed: 3 },
     { mode: 'sde', steps: 10, seed: 4 },
-    { seed: 1 }, // defaults: sde / euler-maruyama / 100 steps
+    { seed: 1 }, // defaults: sde / euler_maruyama / 100 steps
   ] as const;
   for (const body of cases) {
     it(`equals loadOnnxBridge().transport ${JSON.stringify(body)}`, async () => {

@@ -179,7 +179,7 @@ describe('runtime: transport', () => {
     for (const [mode, solver, coreSolver] of [
       ['ode', 'euler', 'euler'],
       ['ode', 'heun', 'heun'],
-      ['sde', 'euler-maruyama', 'euler_maruyama'],
+      ['sde', 'euler_maruyama', 'euler_maruyama'],
       ['sde', 'heun', 'stochastic_heun'],
     ] as const) {
       const r = model.sample(src, { mode, steps: STEPS, seed: 5, solver: coreSolver });
@@ -188,9 +188,15 @@ describe('runtime: transport', () => {
       const got = await rt.transport(x1, { mode, steps: STEPS, seed: 5, solver });
       expect(got).toMatchObject({ n: N, dim: 2, mode, solver, engine: 'stepwise' });
       expectClose(`transport ${mode}/${solver} vs BridgeModel.sample`, got.samples, ref);
-      if (solver === 'euler' || solver === 'euler-maruyama') {
+      if (solver === 'euler' || solver === 'euler_maruyama') {
         const loop = await rt.transport(x1, { mode, steps: STEPS, seed: 5, engine: 'loop' });
         expectClose(`transport ${mode} loop engine vs BridgeModel.sample`, loop.samples, ref);
+      }
+      if (solver === 'euler_maruyama') {
+        // The alias spelling is the same solver: identical numbers, canonical label.
+        const alias = await rt.transport(x1, { mode, steps: STEPS, seed: 5, solver: 'euler-maruyama' });
+        expect(alias.solver).toBe('euler_maruyama');
+        expect(alias.samples).toEqual(got.samples);
       }
     }
     src.dispose();

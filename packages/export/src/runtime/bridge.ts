@@ -33,8 +33,8 @@ export interface TransportOptions {
   mode?: 'ode' | 'sde';
   /** Fixed steps from t = 1 to 0 (default 100). */
   steps?: number;
-  /** ODE: 'euler' (default), 'heun', 'rk4'; SDE: 'euler-maruyama' (default; 'euler' alias) or 'heun'. */
-  solver?: 'euler' | 'heun' | 'rk4' | 'euler-maruyama';
+  /** ODE: 'euler' (default), 'heun', 'rk4'; SDE: 'euler_maruyama' (default; 'euler' and 'euler-maruyama' are aliases) or 'heun'. */
+  solver?: 'euler' | 'heun' | 'rk4' | 'euler_maruyama' | 'euler-maruyama';
   /** Seed (default 0) of the start noise ε (and, + 1, of the Brownian path). */
   seed?: number;
   /** 'stepwise' (default; bridge_velocity / bridge_drift per stage) or 'loop' (the one-call Euler graph). */
@@ -137,8 +137,9 @@ export class OnnxBridgeModel {
     if (!Number.isInteger(steps) || steps < 1) throw new OnnxRuntimeError(`steps must be a positive integer, got ${steps}`);
     const mode = options.mode ?? 'sde';
     if (mode !== 'ode' && mode !== 'sde') throw new OnnxRuntimeError(`mode must be 'ode' or 'sde', got '${String(mode)}'`);
-    const solver = options.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
-    const valid = mode === 'ode' ? ['euler', 'heun', 'rk4'] : ['euler-maruyama', 'euler', 'heun'];
+    const requested = options.solver === 'euler-maruyama' ? 'euler_maruyama' : options.solver;
+    const solver = requested ?? (mode === 'sde' ? 'euler_maruyama' : 'euler');
+    const valid = mode === 'ode' ? ['euler', 'heun', 'rk4'] : ['euler_maruyama', 'euler', 'heun'];
     if (!valid.includes(solver))
       throw new OnnxRuntimeError(`solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);
     const engine = options.engine ?? 'stepwise';
@@ -153,7 +154,7 @@ export class OnnxBridgeModel {
     let z: Float32Array;
     let stats: IntegrationStats;
     if (engine === 'loop') {
-      if (solver !== 'euler' && solver !== 'euler-maruyama')
+      if (solver !== 'euler' && solver !== 'euler_maruyama')
         throw new OnnxRuntimeError(`engine 'loop' runs Euler / Euler–Maruyama only (bridge_sampler_euler_${mode}), not '${solver}'`);
       const graph = `bridge_sampler_euler_${mode}`;
       const session = this.set.get(graph, `engine 'loop' in ${mode} mode`);

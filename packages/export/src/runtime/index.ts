@@ -49,7 +49,7 @@ export * from './metadata.js';
 export { Rng } from './rng.js';
 
 /** Solvers of {@link OnnxModel.sample}. */
-export type RuntimeSolver = 'euler' | 'heun' | 'rk4' | 'euler-maruyama';
+export type RuntimeSolver = 'euler' | 'heun' | 'rk4' | 'euler_maruyama' | 'euler-maruyama';
 
 /** Options of {@link OnnxModel.sample}. */
 export interface RuntimeSampleOptions {
@@ -57,7 +57,7 @@ export interface RuntimeSampleOptions {
   /** Fixed number of steps (default 100). */
   steps?: number;
   /**
-   * ODE: 'euler' (default), 'heun', 'rk4'. SDE: 'euler-maruyama' (default; 'euler' is an alias)
+   * ODE: 'euler' (default), 'heun', 'rk4'. SDE: 'euler_maruyama' (default; 'euler' and 'euler-maruyama' are aliases)
    * or 'heun' (stochastic Heun).
    */
   solver?: RuntimeSolver;
@@ -200,10 +200,11 @@ export class OnnxModel {
     if (!Number.isInteger(n) || n < 1) throw new OnnxRuntimeError(`n must be a positive integer, got ${n}`);
     const steps = options.steps ?? 100;
     if (!Number.isInteger(steps) || steps < 1) throw new OnnxRuntimeError(`steps must be a positive integer, got ${steps}`);
-    const mode = options.mode ?? (options.solver === undefined || options.solver === 'euler-maruyama' ? 'sde' : 'ode');
+    const requested = options.solver === 'euler-maruyama' ? 'euler_maruyama' : options.solver;
+    const mode = options.mode ?? (requested === undefined || requested === 'euler_maruyama' ? 'sde' : 'ode');
     if (mode !== 'ode' && mode !== 'sde') throw new OnnxRuntimeError(`mode must be 'ode' or 'sde', got '${String(mode)}'`);
-    const solver = options.solver ?? (mode === 'sde' ? 'euler-maruyama' : 'euler');
-    const valid = mode === 'ode' ? ['euler', 'heun', 'rk4'] : ['euler-maruyama', 'euler', 'heun'];
+    const solver = requested ?? (mode === 'sde' ? 'euler_maruyama' : 'euler');
+    const valid = mode === 'ode' ? ['euler', 'heun', 'rk4'] : ['euler_maruyama', 'euler', 'heun'];
     if (!valid.includes(solver))
       throw new OnnxRuntimeError(`solver '${solver}' is not available in ${mode} mode (expected ${valid.join(', ')})`);
     const engine = options.engine ?? 'stepwise';
@@ -215,7 +216,7 @@ export class OnnxModel {
     let stats: IntegrationStats;
     const inModelSpace = engine === 'stepwise';
     if (engine === 'loop') {
-      const loopSolver = solver === 'euler-maruyama' ? 'euler' : solver;
+      const loopSolver = solver === 'euler_maruyama' ? 'euler' : solver;
       const graph = `sampler_${loopSolver}_${mode}`;
       const session = this.session(graph, `engine 'loop' with ${solver}/${mode}`);
       const feeds: Record<string, ort.Tensor> = { prior_noise: new ort.Tensor('float32', eps, [n, D]) };
