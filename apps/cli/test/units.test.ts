@@ -85,6 +85,9 @@ describe('solver flags', () => {
     expect(samplerChoice({ solver: 'dopri5', steps: 7 })).toMatchObject({ steps: 7 });
     expect(samplerChoice({ solver: 'dopri5', steps: 7 }).adaptive).toBeUndefined();
     expect(samplerChoice({ solver: 'em', steps: 30 })).toMatchObject({ mode: 'sde', solver: 'euler_maruyama', steps: 30 });
+    // One spelling: --solver euler-maruyama / Stochastic-Heun resolve to the canonical registry names.
+    expect(samplerChoice({ solver: 'euler-maruyama' })).toMatchObject({ mode: 'sde', solver: 'euler_maruyama', steps: 100 });
+    expect(samplerChoice({ solver: 'Stochastic-Heun' })).toMatchObject({ mode: 'sde', solver: 'stochastic_heun' });
     expect(logProbChoice({}, 1e-5)).toMatchObject({ solver: 'dopri5', rtol: 1e-5, atol: 1e-5, steps: undefined });
   });
 
