@@ -1,10 +1,12 @@
 /**
  * Every published package installs on its own: `npm pack` it, install the tarballs into an
  * empty project, import it from ESM and CJS, and type-check a consumer under NodeNext
- * (types must resolve and must not be `any`). publint must report nothing.
+ * (types must resolve and must not be `any`). publint must report nothing. The server installs
+ * without tfjs: its tarball and @nfdm/runtime's alone, in a second empty project, bring no
+ * `@tensorflow/*` package, and there the runtime samples a model exported by the full install.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { publint } from 'publint';
@@ -42,6 +44,8 @@ function workspaces(): Workspace[] {
 
 const published = workspaces().filter((w) => !w.private);
 let consumer: string;
+/** Tarball path of each published package, by name. */
+const tarballOf = new Map<string, string>();
 const run = (cmd: string, args: string[], cwd: string) =>
   execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NFDM_BACKEND: '' } });
 
@@ -49,6 +53,7 @@ beforeAll(() => {
   consumer = mkdtempSync(join(tmpdir(), 'nfdm-consumer-'));
   const tarballs = published.map((w) => {
     const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', consumer], w.dir));
+    tarballOf.set(w.name, join(consumer, info.filename));
     return join(consumer, info.filename);
   });
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
@@ -114,5 +119,62 @@ describe('each package installs from its tarball', () => {
       expect(out.backend).toBe('wasm');
       expect(out.text).toMatch(/@tensorflow\/tfjs-node-gpu\): not installed/);
     }
+  });
+});
+
+describe('@nfdm/serve installs without tfjs', () => {
+  let serveOnly: string;
+
+  beforeAll(() => {
+    serveOnly = mkdtempSync(join(tmpdir(), 'nfdm-serve-only-'));
+    writeFileSync(join(serveOnly, 'package.json'), JSON.stringify({ name: 'serve-only', private: true, version: '0.0.0' }));
+    const tarballs = ['@nfdm/serve', '@nfdm/runtime'].map((name) => tarballOf.get(name) as string);
+    expect(tarballs.every((t) => t !== undefined)).toBe(true);
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], serveOnly);
+  }, 600_000);
+
+  afterAll(() => {
+    if (serveOnly) rmSync(serveOnly, { recursive: true, force: true });
+  });
+
+  it('installing the serve tarball brings no @tensorflow/* package and no other @nfdm package', () => {
+    expect(existsSync(join(serveOnly, 'node_modules', '@nfdm', 'serve', 'package.json'))).toBe(true);
+    expect(existsSync(join(serveOnly, 'node_modules', 'onnxruntime-node', 'package.json'))).toBe(true);
+    expect(existsSync(join(serveOnly, 'node_modules', '@tensorflow'))).toBe(false);
+    const lock = JSON.parse(readFileSync(join(serveOnly, 'package-lock.json'), 'utf8'));
+    expect(Object.keys(lock.packages).filter((p) => p.includes('@tensorflow/'))).toEqual([]);
+    expect(readdirSync(join(serveOnly, 'node_modules', '@nfdm')).sort()).toEqual(['runtime', 'serve']);
+  });
+
+  it('the runtime samples a model exported by the full install, equal to the tfjs model, without tfjs', () => {
+    const dir = join(serveOnly, 'exported');
+    // In the full install: a small model, its export, and its own tfjs samples for the same call.
+    const call = "{ n: 4, steps: 8, solver: 'heun', mode: 'ode', seed: 2 }";
+    writeFileSync(
+      join(consumer, 'export-model.mjs'),
+      `import { initBackend } from '@nfdm/core';
+import { createModel } from '@nfdm/models';
+import { exportOnnx, writeOnnxExport } from '@nfdm/export';
+await initBackend();
+const model = createModel({ format: 'nfdm-model/1', dim: 2, forward: { kind: 'nfdm', hidden: [8] }, predictor: { hidden: [8] }, volatility: { kind: 'constant', value: 0.5 }, seed: 1 });
+writeOnnxExport(exportOnnx(model), ${JSON.stringify(dir)});
+console.log(JSON.stringify(Array.from(model.sample(${call}).samples.dataSync())));
+`,
+    );
+    const reference = JSON.parse(run('node', ['export-model.mjs'], consumer)) as number[];
+    expect(reference).toHaveLength(8);
+    // In the serve-only install: the runtime (ESM and CJS) and the server load with no tfjs.
+    const sample = (load: string) =>
+      `${load}\nm.loadOnnxModel(${JSON.stringify(dir)}).then(async (model) => {\n  const { samples } = await model.sample(${call});\n  await model.dispose();\n  console.log(JSON.stringify(Array.from(samples)));\n});\n`;
+    writeFileSync(join(serveOnly, 'sample-esm.mjs'), sample("import * as m from '@nfdm/runtime';"));
+    writeFileSync(join(serveOnly, 'sample-cjs.cjs'), sample("const m = require('@nfdm/runtime');"));
+    for (const file of ['sample-esm.mjs', 'sample-cjs.cjs']) {
+      const samples = JSON.parse(run('node', [file], serveOnly)) as number[];
+      expect(samples).toHaveLength(reference.length);
+      const worst = Math.max(...samples.map((v, i) => Math.abs(v - reference[i]) - 1e-4 * (1 + Math.abs(reference[i]))));
+      expect(worst).toBeLessThanOrEqual(0);
+    }
+    writeFileSync(join(serveOnly, 'serve-esm.mjs'), "import * as m from '@nfdm/serve';\nconsole.log(Object.keys(m).length > 0);\n");
+    expect(run('node', ['serve-esm.mjs'], serveOnly).trim()).toBe('true');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * @nfdm/serve — an HTTP server (fastify) for exported nfdm models on onnxruntime-node:
  * samples, log-densities, health, Prometheus metrics and an OpenAPI document. Loads models
- * through `@nfdm/export/runtime` only (no tfjs).
+ * through `@nfdm/runtime` only (no tfjs).
  */
 export { type CliConfig, CliUsageError, main, parseCli, USAGE } from './cli.js';
 export { type ErrorBody, HttpError, ServeConfigError } from './errors.js';

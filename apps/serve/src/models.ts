@@ -1,10 +1,10 @@
 /**
  * The model registry: every exported model of a directory, loaded once at startup into
- * onnxruntime sessions (through `@nfdm/export/runtime` only — no tfjs), and what each can do.
+ * onnxruntime sessions (through `@nfdm/runtime` only — no tfjs), and what each can do.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type ExportedModel, loadExportedModel, type OnnxBridgeModel, type OnnxModel } from '@nfdm/export/runtime';
+import { type ExportedModel, loadExportedModel, type OnnxBridgeModel, type OnnxModel } from '@nfdm/runtime';
 import { ServeConfigError } from './errors.js';
 
 /** Model names: what a request may name (checked before any lookup). */

@@ -7,7 +7,7 @@
  * step granularity on one thread. The limiter bounds how many interleave (memory, latency) and
  * how many may wait; it does not serialise per model.
  */
-import type { ExportedModel, OnnxBridgeModel, OnnxDiffFlowModel, OnnxModel } from '@nfdm/export/runtime';
+import type { ExportedModel, OnnxBridgeModel, OnnxDiffFlowModel, OnnxModel } from '@nfdm/runtime';
 import { HttpError } from './errors.js';
 
 interface Waiter {

@@ -23,7 +23,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import swagger from '@fastify/swagger';
-import { type OnnxDiffFlowModel, OnnxRuntimeError, OnnxSolveError } from '@nfdm/export/runtime';
+import { type OnnxDiffFlowModel, OnnxRuntimeError, OnnxSolveError } from '@nfdm/runtime';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,

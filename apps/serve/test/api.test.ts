@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOnnxModel, type OnnxModel } from '@nfdm/export/runtime';
+import { loadOnnxModel, type OnnxModel } from '@nfdm/runtime';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ComputePool, createServer, DEFAULT_LIMITS, type NfdmServer, resolveLimits, ServeConfigError } from '../src/index.js';
 import { expectError, postJson, rows } from './http.js';

@@ -4,7 +4,7 @@
  * pointer to the right one; transport input validation (dimension, non-finite, limits).
  */
 import { join } from 'node:path';
-import { loadOnnxBridge, loadOnnxDiffFlow, type OnnxBridgeModel, type OnnxDiffFlowModel } from '@nfdm/export/runtime';
+import { loadOnnxBridge, loadOnnxDiffFlow, type OnnxBridgeModel, type OnnxDiffFlowModel } from '@nfdm/runtime';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServer, type NfdmServer } from '../src/index.js';
 import { FLOW_GRID, FLOW_STD } from './fixtures.js';

@@ -15,10 +15,10 @@
  * standardise the source and return the samples in data space.
  */
 import type { BridgeModel, Standardization } from '@nfdm/models';
+import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from '@nfdm/runtime';
 import { assertBridgeExportable, emitBridgeField, emitBridgeSampler } from './emit/bridge.js';
 import { declare, finishGraph, type OnnxExport, outputs, sig, writeOnnxExport } from './export.js';
 import { Graph } from './onnx/builder.js';
-import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from './runtime/metadata.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
 
 /** Options of {@link exportBridgeOnnx}. */

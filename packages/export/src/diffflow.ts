@@ -16,10 +16,10 @@
  */
 import type { DiffFlowModel, FourierMLP, Standardization } from '@nfdm/models';
 import { diffflowSchedule } from '@nfdm/models';
+import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata } from '@nfdm/runtime';
 import { assertDiffFlowExportable, type DiffFlowGrid, emitDiffFlowDrift, emitDiffFlowSampler, emitDiffFlowScore } from './emit/diffflow.js';
 import { declare, finishGraph, type OnnxExport, outputs, sig, writeOnnxExport } from './export.js';
 import { Graph } from './onnx/builder.js';
-import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata } from './runtime/metadata.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
 
 /** Options of {@link exportDiffFlowOnnx}. */

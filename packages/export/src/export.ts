@@ -2,7 +2,7 @@
  * Export a {@link DiffusionModel} to ONNX (opset 17, IR 8, dynamic batch 'N').
  *
  * Every graph is a standalone ONNX model with nfdm metadata in `metadata_props` (see
- * runtime/metadata.ts). Time is a per-sample column: graphs that take time take `t` [N, 1]
+ * @nfdm/runtime's metadata.ts). Time is a per-sample column: graphs that take time take `t` [N, 1]
  * float32 (the project's convention for per-sample time tensors); feed the same value in
  * every row for a common time.
  *
@@ -31,11 +31,11 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DiffusionModel, modelConfig, type Predictor, type Standardization } from '@nfdm/models';
+import { type GraphName, metadataToProps, ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from '@nfdm/runtime';
 import { assertExportable, emitField, emitForward, emitG2, emitPredictor, modelKind } from './emit/model.js';
 import { emitSampler, type LoopSolver, type SamplerMode } from './emit/sampler.js';
 import { buildModel, Graph } from './onnx/builder.js';
 import { DataType } from './onnx/proto.js';
-import { type GraphName, metadataToProps, ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from './runtime/metadata.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
 
 /** Options shared by the export functions. */

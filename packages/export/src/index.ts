@@ -2,10 +2,44 @@
  * @nfdm/export — ONNX export of nfdm models (opset 17, IR 8, dynamic batch) and an
  * onnxruntime-node runtime that samples and evaluates log-densities from the exported files.
  *
- * The runtime alone (no tfjs) is the `@nfdm/export/runtime` entry point; it is re-exported
- * here for convenience.
+ * The runtime lives in `@nfdm/runtime` (no tfjs) and is re-exported here for convenience;
+ * the `@nfdm/export/runtime` entry point is a deprecated alias of `@nfdm/runtime`.
  */
 
+export {
+  type DiffFlowRuntimeSampleOptions,
+  type DiffFlowRuntimeSampleResult,
+  type ExportedModel,
+  type ExportKind,
+  type GraphName,
+  type LoadOnnxOptions,
+  loadExportedModel,
+  loadOnnxBridge,
+  loadOnnxDiffFlow,
+  loadOnnxModel,
+  metadataToProps,
+  ONNX_EXPORT_FORMAT,
+  OnnxBridgeModel,
+  OnnxDiffFlowModel,
+  type OnnxGraphMetadata,
+  OnnxMetadataError,
+  OnnxModel,
+  type OnnxModelSource,
+  OnnxRuntimeError,
+  type Points,
+  propsToMetadata,
+  type RuntimeLogProbOptions,
+  type RuntimeLogProbResult,
+  type RuntimeSampleOptions,
+  type RuntimeSampleResult,
+  type RuntimeSolver,
+  readMetadataProps,
+  readOnnxMetadata,
+  type StandardizationMeta,
+  type TensorSignature,
+  type TransportOptions,
+  type TransportResult,
+} from '@nfdm/runtime';
 export {
   BRIDGE_GRAPHS,
   type BridgeExportOptions,
@@ -61,38 +95,4 @@ export {
 } from './onnx/proto.js';
 export { ONNX_SCHEMA } from './onnx/schema.js';
 export { validateOnnxModel } from './onnx/validate.js';
-export {
-  type DiffFlowRuntimeSampleOptions,
-  type DiffFlowRuntimeSampleResult,
-  type ExportedModel,
-  type ExportKind,
-  type GraphName,
-  type LoadOnnxOptions,
-  loadExportedModel,
-  loadOnnxBridge,
-  loadOnnxDiffFlow,
-  loadOnnxModel,
-  metadataToProps,
-  ONNX_EXPORT_FORMAT,
-  OnnxBridgeModel,
-  OnnxDiffFlowModel,
-  type OnnxGraphMetadata,
-  OnnxMetadataError,
-  OnnxModel,
-  type OnnxModelSource,
-  OnnxRuntimeError,
-  type Points,
-  propsToMetadata,
-  type RuntimeLogProbOptions,
-  type RuntimeLogProbResult,
-  type RuntimeSampleOptions,
-  type RuntimeSampleResult,
-  type RuntimeSolver,
-  readMetadataProps,
-  readOnnxMetadata,
-  type StandardizationMeta,
-  type TensorSignature,
-  type TransportOptions,
-  type TransportResult,
-} from './runtime/index.js';
 export { NFDM_EXPORT_VERSION } from './version.js';

@@ -8,12 +8,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, Rng } from '@nfdm/core';
 import { type BridgeModel, reverseDrift, velocity } from '@nfdm/models';
+import { loadExportedModel, loadOnnxBridge, loadOnnxModel, OnnxRuntimeError, readOnnxMetadata } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridge, exportBridgeOnnx } from '../src/bridge.js';
-import { loadExportedModel, loadOnnxBridge, loadOnnxModel, OnnxRuntimeError } from '../src/runtime/index.js';
-import { readOnnxMetadata } from '../src/runtime/metadata.js';
 import { constantBridge, neuralBridge, BRIDGE_STD as STD } from './cases.js';
 import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 

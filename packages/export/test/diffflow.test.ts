@@ -8,11 +8,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, Rng } from '@nfdm/core';
 import { type DiffFlowModel, diffflowSample } from '@nfdm/models';
+import { loadExportedModel, loadOnnxDiffFlow, loadOnnxModel, OnnxRuntimeError, readOnnxMetadata } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDiffFlow, exportDiffFlowOnnx } from '../src/diffflow.js';
-import { loadExportedModel, loadOnnxDiffFlow, loadOnnxModel, OnnxRuntimeError } from '../src/runtime/index.js';
-import { readOnnxMetadata } from '../src/runtime/metadata.js';
 import { DIFFFLOW_G as G_VALUES, DIFFFLOW_GRID as GRID, diffflowModel as model, DIFFFLOW_STD as STD } from './cases.js';
 import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@nfdm/core';
 import { createModel, type DiffusionModel, type ModelConfig, modelConfig } from '@nfdm/models';
+import { readOnnxMetadata, type TensorSignature } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 import { decodeModel, type ValueInfoProto } from '../src/onnx/proto.js';
 import { validateOnnxModel } from '../src/onnx/validate.js';
-import { readOnnxMetadata, type TensorSignature } from '../src/runtime/metadata.js';
 
 export const ATOL = 1e-5;
 export const RTOL = 1e-4;

@@ -8,12 +8,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, Rng } from '@nfdm/core';
 import { ConstantVolatility, DiffusionModel, NeuralGaussianProcess, otLoss, Predictor } from '@nfdm/models';
+import { loadOnnxModel, readOnnxMetadata } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx, writeOnnxExport } from '../src/export.js';
-import { loadOnnxModel } from '../src/runtime/index.js';
-import { readOnnxMetadata } from '../src/runtime/metadata.js';
 import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 
 beforeAll(async () => {

@@ -8,6 +8,7 @@
 import { rmSync } from 'node:fs';
 import { type ActivationName, divergence, initBackend, RandomFourierEmbedding, SinusoidalEmbedding, TimeMLP } from '@nfdm/core';
 import { type DiffusionModel, reverseDrift, velocity } from '@nfdm/models';
+import { readOnnxMetadata } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitTimeMLP } from '../src/emit/nets.js';
@@ -21,7 +22,6 @@ import {
   exportVolatility,
 } from '../src/export.js';
 import { buildModel, Graph } from '../src/onnx/builder.js';
-import { readOnnxMetadata } from '../src/runtime/metadata.js';
 import { NFDM_EXPORT_VERSION } from '../src/version.js';
 import { MAIN_CASES } from './cases.js';
 import {

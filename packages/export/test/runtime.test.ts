@@ -8,11 +8,11 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, Rng } from '@nfdm/core';
 import { type DiffusionModel, standardizationLogDet, standardize } from '@nfdm/models';
+import { loadOnnxModel, type OnnxModel, OnnxRuntimeError } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx, exportSampler, exportVelocity, ONNX_MANIFEST_FILE, writeOnnxExport } from '../src/export.js';
 import { buildModel, Graph } from '../src/onnx/builder.js';
-import { loadOnnxModel, type OnnxModel, OnnxRuntimeError } from '../src/runtime/index.js';
 import { errorLog, expectClose, exportDir, makeModel, printErrorLog, runOnnx, smallConfig } from './helpers.js';
 
 beforeAll(async () => {

@@ -1,17 +1,15 @@
 /**
  * The ONNX writer: protobuf encoding through protobufjs reflection (round trip), the graph
  * builder (names, shared constants, subgraphs, attributes), the plain-JS metadata reader, the
- * version stamp and the runtime entry point's imports (onnxruntime-node and plain JS only).
+ * version stamp. (The runtime's no-tfjs import check moved to @nfdm/runtime's tests.)
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { metadataToProps, type OnnxGraphMetadata, OnnxMetadataError, propsToMetadata, readMetadataProps } from '@nfdm/runtime';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { attr, buildModel, Graph } from '../src/onnx/builder.js';
 import { AttributeType, DataType, decodeModel, ONNX_IR_VERSION, ONNX_OPSET, tensorFloat32 } from '../src/onnx/proto.js';
-import { metadataToProps, type OnnxGraphMetadata, OnnxMetadataError, propsToMetadata, readMetadataProps } from '../src/runtime/metadata.js';
 import { NFDM_EXPORT_VERSION } from '../src/version.js';
 
 describe('protobuf encoding', () => {
@@ -109,47 +107,5 @@ describe('metadata', () => {
   it('the version stamp equals package.json', () => {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
     expect(NFDM_EXPORT_VERSION).toBe(pkg.version);
-  });
-});
-
-describe('runtime entry point', () => {
-  it('imports only onnxruntime-node, Node built-ins, @nfdm/core/random, @nfdm/core/tableaux and its own modules (no tfjs)', () => {
-    const dir = join(import.meta.dirname, '..', 'src', 'runtime');
-    const specifiers: string[] = [];
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-      const text = readFileSync(join(dir, file), 'utf8');
-      for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?from\s+'([^']+)'/g)) specifiers.push(m[1]);
-      for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) specifiers.push(m[1]);
-    }
-    expect(specifiers.length).toBeGreaterThan(3);
-    const foreign = specifiers.filter(
-      (s) =>
-        !(
-          s === 'onnxruntime-node' ||
-          s === '@nfdm/core/random' ||
-          s === '@nfdm/core/tableaux' ||
-          s.startsWith('node:') ||
-          s.startsWith('./')
-        ),
-    );
-    expect(foreign).toEqual([]);
-    // The tfjs-free subpaths' built entries (and the chunks they import) must not load tfjs.
-    const seen = new Set<string>();
-    const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const text = readFileSync(file, 'utf8');
-      expect(text, file).not.toMatch(/@tensorflow/);
-      for (const m of text.matchAll(/(?:from\s+|require\()["'](\.[^"']+)["']/g)) visit(join(dirname(file), m[1]));
-    };
-    for (const subpath of ['@nfdm/core/random', '@nfdm/core/tableaux']) {
-      for (const condition of ['import', 'require'] as const) {
-        const entry =
-          condition === 'import' ? fileURLToPath(import.meta.resolve(subpath)) : createRequire(import.meta.url).resolve(subpath);
-        expect(existsSync(entry), entry).toBe(true);
-        visit(entry);
-      }
-    }
-    expect(seen.size).toBeGreaterThanOrEqual(4);
   });
 });

@@ -6,12 +6,12 @@
  */
 import { rmSync } from 'node:fs';
 import { initBackend } from '@nfdm/core';
+import { metadataToProps, readOnnxMetadata } from '@nfdm/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridgeOnnx } from '../../src/bridge.js';
 import { exportDiffFlowOnnx } from '../../src/diffflow.js';
 import { exportOnnx } from '../../src/export.js';
 import { validateOnnxModel } from '../../src/onnx/validate.js';
-import { metadataToProps, readOnnxMetadata } from '../../src/runtime/metadata.js';
 import { brokenModels, tinyModel } from '../broken-models.js';
 import { BRIDGE_STD, constantBridge, DIFFFLOW_G, DIFFFLOW_GRID, DIFFFLOW_STD, diffflowModel, MAIN_CASES, neuralBridge } from '../cases.js';
 import { exportDir, makeModel, saveFile } from '../helpers.js';

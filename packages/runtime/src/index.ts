@@ -1,9 +1,9 @@
 /**
- * @nfdm/export/runtime — sample from and evaluate exported nfdm models with onnxruntime-node
+ * @nfdm/runtime — sample from and evaluate exported nfdm models with onnxruntime-node
  * only (no tfjs): this module imports onnxruntime-node, Node built-ins and plain JS.
  *
  * ```ts
- * import { loadOnnxModel } from '@nfdm/export/runtime';
+ * import { loadOnnxModel } from '@nfdm/runtime';
  * const model = await loadOnnxModel('out/onnx');            // a directory written by writeOnnxExport
  * const { samples } = await model.sample({ n: 1000, steps: 100, solver: 'euler', mode: 'ode', seed: 0 });
  * const { logp } = await model.logProb(samples, { steps: 50 });
