@@ -104,7 +104,8 @@ describe('flags', () => {
 
 describe('graceful shutdown', () => {
   it('SIGTERM: stops accepting, the in-flight request completes, the process exits 0', async () => {
-    const server = await start(['--max-steps', '2000']);
+    // --timeout and --grace leave room for a loaded machine (the request takes ~5 s on an idle one).
+    const server = await start(['--max-steps', '2000', '--timeout', '120s', '--grace', '120s']);
     try {
       const models = (await (await fetch(`${server.address}/v1/models`)).json()) as { models: Array<{ name: string }> };
       expect(models.models.map((m) => m.name)).toEqual(['bridge', 'flow', 'loop', 'toy', 'velo', 'vp3']);

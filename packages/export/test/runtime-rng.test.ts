@@ -1,6 +1,6 @@
 /**
- * @nfdm/runtime keeps its own copy of core's seeded generator (so it installs without tfjs):
- * the two must give the same stream draw for draw, or exported models would stop reproducing
+ * @nfdm/runtime and @nfdm/core draw from the same seeded generator (@nfdm/numerics): the two
+ * must give the same stream draw for draw, or exported models would stop reproducing
  * DiffusionModel.sample for a given seed.
  */
 import { SeededRng } from '@nfdm/core/random';

@@ -6,7 +6,7 @@
  * graphs and of the tfjs solvers). Vector fields are async (one onnxruntime call each).
  */
 
-import { DOPRI5, EULER, HEUN, RK4 } from '@nfdm/core/tableaux';
+import { DOPRI5, EULER, HEUN, RK4 } from '@nfdm/numerics/tableaux';
 
 /** An async vector field f(t, y). */
 export type Field = (t: number, y: Float64Array) => Promise<Float64Array>;

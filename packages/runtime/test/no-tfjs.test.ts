@@ -1,6 +1,7 @@
 /**
- * The runtime installs and loads without tfjs: its sources import only onnxruntime-node, Node
- * built-ins and its own modules, its package.json depends on onnxruntime-node alone, and the
+ * The runtime installs and loads without tfjs: its sources import only onnxruntime-node,
+ * @nfdm/numerics (seeded generator, tableaux), Node built-ins and its own modules, its
+ * package.json depends on those two alone, and the
  * built package samples from an export with every `@tensorflow/*` resolution refused.
  * (Moved from @nfdm/export's writer tests; the installed-tarball check is test/packaging.test.ts.)
  */
@@ -30,7 +31,7 @@ function runWithoutTfjs(script: string): string {
 }
 
 describe('runtime entry point', () => {
-  it('imports only onnxruntime-node, Node built-ins and its own modules (no tfjs, no @nfdm/core)', () => {
+  it('imports only onnxruntime-node, @nfdm/numerics, Node built-ins and its own modules (no tfjs, no @nfdm/core)', () => {
     const dir = join(packageDir, 'src');
     const specifiers: string[] = [];
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
@@ -39,13 +40,21 @@ describe('runtime entry point', () => {
       for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) specifiers.push(m[1]);
     }
     expect(specifiers.length).toBeGreaterThan(3);
-    const foreign = specifiers.filter((s) => !(s === 'onnxruntime-node' || s.startsWith('node:') || s.startsWith('./')));
+    const allowed = (s: string) =>
+      s === 'onnxruntime-node' ||
+      s === '@nfdm/numerics/random' ||
+      s === '@nfdm/numerics/tableaux' ||
+      s.startsWith('node:') ||
+      s.startsWith('./');
+    const foreign = specifiers.filter((s) => !allowed(s));
     expect(foreign).toEqual([]);
   });
 
-  it('depends on onnxruntime-node only', () => {
+  it('depends on onnxruntime-node and the dependency-free @nfdm/numerics only', () => {
     const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
-    expect(Object.keys(pkg.dependencies)).toEqual(['onnxruntime-node']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@nfdm/numerics', 'onnxruntime-node']);
+    const numerics = JSON.parse(readFileSync(join(packageDir, '..', 'numerics', 'package.json'), 'utf8'));
+    expect(numerics.dependencies ?? {}).toEqual({});
     expect(pkg.peerDependencies).toBeUndefined();
     expect(pkg.optionalDependencies).toBeUndefined();
   });
