@@ -381,7 +381,7 @@ describe('NFDM boundary conditions (exact)', () => {
 });
 
 // ------------------------------------------------------------------------------------------
-// Schedules against their float64 closed-form definitions (baselines-solvers-eval.md §4.2)
+// Schedules against their float64 closed-form definitions (docs/maths/forward-processes.md#fixed-schedules)
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
