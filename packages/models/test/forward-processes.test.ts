@@ -136,22 +136,22 @@ function broken(defect: 'dsigma' | 'velocity-leak' | 'start'): GaussianForwardPr
 }
 
 describe('the published contract rejects broken processes', () => {
-  const failing = (defect: Parameters<typeof broken>[0]) =>
-    runChecks(forwardProcessChecks(() => broken(defect), { dim: D, prior: 'exact' })).map((line) => line.split(':')[0]);
+  const failing = async (defect: Parameters<typeof broken>[0]) =>
+    (await runChecks(forwardProcessChecks(() => broken(defect), { dim: D, prior: 'exact' }))).map((line) => line.split(':')[0]);
 
-  it('a 5% error in ∂σ/∂t fails the derivative and velocity checks, and only those', () => {
-    expect(failing('dsigma')).toEqual([
+  it('a 5% error in ∂σ/∂t fails the derivative and velocity checks, and only those', async () => {
+    expect(await failing('dsigma')).toEqual([
       '∂μ/∂t, ∂σ/∂t, ∂²μ/∂t², ∂²σ/∂t² equal central finite differences of params',
       'velocity(z) is ∂F(ε, t, x)/∂t with ε fixed (finite differences)',
     ]);
   });
 
-  it('a wrong start.sigma fails the start check', () => {
-    expect(failing('start')).toEqual(['start']);
+  it('a wrong start.sigma fails the start check', async () => {
+    expect(await failing('start')).toEqual(['start']);
   });
 
-  it('a leaked tensor fails every check that calls params under the leak guard', () => {
-    expect(failing('velocity-leak').length).toBeGreaterThanOrEqual(6);
+  it('a leaked tensor fails every check that calls params under the leak guard', async () => {
+    expect((await failing('velocity-leak')).length).toBeGreaterThanOrEqual(6);
   });
 });
 

@@ -33,7 +33,7 @@ import {
   score,
   velocity,
 } from '../forward/gaussian.js';
-import { type ContractCheck, check, checkClose, checkNoLeak, jsonEqual, maxAbs } from './checks.js';
+import { type ContractCheck, check, checkClose, checkNoLeak, jsonEqual, maxAbs } from '@nfdm/core/testing';
 
 export interface ForwardProcessContractOptions {
   /** The data dimension D the factory's process declares. */

@@ -3,18 +3,18 @@
  * that throws a {@link ContractViolation} (one line naming the quantity, the worst element and
  * the tolerance) when the implementation breaks the contract. Any test runner can use them:
  *
- *   for (const check of forwardProcessChecks(make, options)) it(check.name, check.run);   // vitest, jest
- *   const failures = runChecks(forwardProcessChecks(make, options));                      // plain Node
+ *   for (const check of odeSolverChecks('dopri5')) it(check.name, check.run);   // vitest, jest
+ *   const failures = await runChecks(odeSolverChecks('dopri5'));                  // plain Node
  *
  * The checks are numerical oracles (finite differences, autodiff, closed forms): they read
  * tensors back with `dataSync`, so call them after the tfjs backend is ready.
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** One named check of a contract; `run` throws a {@link ContractViolation} on failure. */
+/** One named check of a contract; `run` throws (or rejects with) a {@link ContractViolation} on failure. */
 export interface ContractCheck {
   readonly name: string;
-  run(): void;
+  run(): void | Promise<void>;
 }
 
 /** A broken contract: the message names the check's quantity and the offending values. */
@@ -71,15 +71,24 @@ export function checkNoLeak(body: () => void): void {
   check(after === before, `tensors leaked: ${after - before}`);
 }
 
-/** Run every check; the failures as `name: message` lines (empty when the contract holds). */
-export function runChecks(checks: readonly ContractCheck[]): string[] {
+/** Run every check in order; the failures as `name: message` lines (empty when the contract holds). */
+export async function runChecks(checks: readonly ContractCheck[]): Promise<string[]> {
   const failures: string[] = [];
   for (const c of checks) {
     try {
-      c.run();
+      await c.run();
     } catch (e) {
       failures.push(`${c.name}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   return failures;
+}
+
+/** max |a − b| over nested arrays of equal shape (a length mismatch is a violation). */
+export function maxAbsDiff(a: unknown, b: unknown): number {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    check(a.length === b.length, `array lengths differ: ${a.length} vs ${b.length}`);
+    return a.reduce((m: number, v, i) => Math.max(m, maxAbsDiff(v, b[i])), 0);
+  }
+  return Math.abs((a as number) - (b as number));
 }
