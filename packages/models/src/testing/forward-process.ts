@@ -21,6 +21,7 @@
  * (tanh), not SELU, whose first derivative jumps at 0.
  */
 import { Rng } from '@nfdm/core';
+import { type ContractCheck, check, checkClose, checkNoLeak, jsonEqual, maxAbs } from '@nfdm/core/testing';
 import * as tf from '@tensorflow/tfjs';
 import {
   forwardDrift,
@@ -33,7 +34,6 @@ import {
   score,
   velocity,
 } from '../forward/gaussian.js';
-import { type ContractCheck, check, checkClose, checkNoLeak, jsonEqual, maxAbs } from '@nfdm/core/testing';
 
 export interface ForwardProcessContractOptions {
   /** The data dimension D the factory's process declares. */
