@@ -120,6 +120,29 @@ describe('each package installs from its tarball', () => {
       expect(out.text).toMatch(/@tensorflow\/tfjs-node-gpu\): not installed/);
     }
   });
+
+  it('the published contracts (@nfdm/core/testing, @nfdm/models/testing) run on a custom solver and process (ESM and CJS)', () => {
+    const script = (load: (name: string) => string) =>
+      `${load('@nfdm/core')}${load('@nfdm/core/testing')}${load('@nfdm/models')}${load('@nfdm/models/testing')}` +
+      'core.initBackend().then(async () => {\n' +
+      "  const rk4 = new core.RungeKutta({ ...core.getSolver('rk4').tableau, name: 'my-rk4' });\n" +
+      "  const make = () => new models.FixedGaussianProcess(2, { name: 'fm-ot' });\n" +
+      '  console.log(JSON.stringify([...(await coreTesting.runChecks(coreTesting.odeSolverChecks(rk4))), ...(await modelsTesting.runChecks(modelsTesting.forwardProcessChecks(make, { dim: 2 })))]));\n' +
+      '});\n';
+    const variable = (name: string) =>
+      ({ '@nfdm/core': 'core', '@nfdm/core/testing': 'coreTesting', '@nfdm/models': 'models', '@nfdm/models/testing': 'modelsTesting' })[
+        name
+      ];
+    writeFileSync(
+      join(consumer, 'contracts-esm.mjs'),
+      script((name) => `import * as ${variable(name)} from '${name}';\n`),
+    );
+    writeFileSync(
+      join(consumer, 'contracts-cjs.cjs'),
+      script((name) => `const ${variable(name)} = require('${name}');\n`),
+    );
+    for (const file of ['contracts-esm.mjs', 'contracts-cjs.cjs']) expect(JSON.parse(run('node', [file], consumer))).toEqual([]);
+  });
 });
 
 describe('@nfdm/serve installs without tfjs', () => {

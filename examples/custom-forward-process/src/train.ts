@@ -4,7 +4,7 @@
  *
  * - the model is built from a JSON config by `createModel` (the process is registered first),
  *   with the library's `Predictor` x̂_θ(z, t) and a learned volatility g_φ(t) = softplus(NN(t));
- * - the loss is the library's `diffusionLoss` (NFDM's bound, nfdm-math §1.3):
+ * - the loss is the library's `diffusionLoss` (NFDM's bound, docs/maths/objectives.md#the-nfdm-bound):
  *     L = E_{t ~ U(0,1), ε} ‖fB(z_t, t, x) − fB(z_t, t, x̂_θ(z_t, t))‖² / (2 g²(t)),
  *   with fB the reverse drift of the closed forms, here of the trigonometric process;
  * - sampling is `DiffusionModel.sample` (reverse SDE or probability-flow ODE from t = 1 to 0).

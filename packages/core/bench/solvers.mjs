@@ -28,7 +28,7 @@ const median = (xs) => {
 /**
  * `x W` with a hand-written gradient that uses explicit transposes: on wasm the default
  * matMul gradient runs `matMul(dy, W, false, true)`, ~13× slower than `matMul(dy, Wᵀ)` for
- * these shapes (architecture notes), which would otherwise dominate the divergence passes.
+ * these shapes (docs/architecture.md), which would otherwise dominate the divergence passes.
  */
 const matMul = tf.customGrad((x, w, save) => {
   save([x, w]);

@@ -50,7 +50,7 @@ export interface LoadedDataset extends DataMatrix {
   kind: 'toy' | 'image' | 'table';
   /** One line for logs and metadata, e.g. `toy 'moons' (…): 10000 × 2, seed 0`. */
   source: string;
-  /** Toys: the entropy floor H(p) in nats (spec §2). */
+  /** Toys: the entropy floor H(p) in nats (docs/maths/toy-data.md#entropy-floors). */
   entropy?: number;
   /** Images: `[height, width, channels]` of one row. */
   imageShape?: [number, number, number];

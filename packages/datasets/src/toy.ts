@@ -1,7 +1,7 @@
 /**
  * The eight canonical 2-D toy distributions (FFJORD `lib/toy_data.py`, with scikit-learn's
  * `make_moons` / `make_circles` / `make_swiss_roll` at the settings FFJORD uses), exactly as
- * defined in the project spec (baselines-solvers-eval.md §2). U = uniform, N = normal; all
+ * defined in docs/maths/toy-data.md#generators. U = uniform, N = normal; all
  * randomness comes from `@nfdm/core`'s seeded {@link Rng}, so the same seed gives the same
  * points on every machine. Arithmetic is float64; the result is rounded once to float32.
  *
@@ -34,7 +34,7 @@ export interface ToyDatasetInfo {
   /** One line: what the distribution looks like. */
   description: string;
   /**
-   * Differential entropy H(p) in nats (spec §2 table). For any model q, E_p[−log q] ≥ H(p),
+   * Differential entropy H(p) in nats (docs/maths/toy-data.md#entropy-floors). For any model q, E_p[−log q] ≥ H(p),
    * so this is a hard floor for the test NLL (in the data's own units).
    */
   entropy: number;

@@ -1,5 +1,5 @@
 /**
- * Issue-4 comparison: train the reference configuration (nfdm-math §1.6: SELU MLPs 4×64,
+ * Issue-4 comparison: train the reference configuration (docs/maths/objectives.md#training-step: SELU MLPs 4×64,
  * batch 1024, Adam 1e-3, 8 Gaussians) for N steps, then report the NELBO in nats on 20,000
  * held-out points (10 Monte Carlo draws each, ± standard error over points) and the median
  * train-step time; with --torch, run shared/bench/torch_reference.py with the same settings in

@@ -1,6 +1,6 @@
 /**
  * Benchmark: one NFDM training step (loss + gradients + Adam) in the reference configuration
- * (nfdm-math §1.6: SELU MLPs 4×64, batch 1024, 8 Gaussians), learned ('neural') or fixed
+ * (docs/maths/objectives.md#training-step: SELU MLPs 4×64, batch 1024, 8 Gaussians), learned ('neural') or fixed
  * FM-OT ('fixed') forward process with the learned volatility, as in torch_reference.py.
  *
  * Usage: node bench/train-step.mjs [--forward neural|fixed] [--backend wasm|cpu] [--steps N] [--width W] [--native on|off]
@@ -18,7 +18,7 @@ const arg = (name, fallback) => {
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 
-/** 8 Gaussians (spec §2): centres 4(cos kπ/4, sin kπ/4), std 0.5, divided by √2. */
+/** 8 Gaussians (docs/maths/toy-data.md#generators): centres 4(cos kπ/4, sin kπ/4), std 0.5, divided by √2. */
 export function eightGaussians(rng, n) {
   const out = new Float32Array(2 * n);
   for (let i = 0; i < n; i++) {

@@ -1,5 +1,5 @@
 /**
- * Discrete-time Neural Diffusion Models (nfdm-math §5.2): the T-step variational bound and the
+ * Discrete-time Neural Diffusion Models (docs/maths/ndm.md#discrete-time): the T-step variational bound and the
  * ancestral sampler for the NDM forward process q_φ(z_t | x) = N(α_t F_φ(x, t), σ_t² I)
  * ({@link NDMProcess}).
  *
@@ -324,7 +324,7 @@ export function ndmAncestralSample(parts: NDMParts, options: NDMSampleOptions): 
 }
 
 /**
- * Continuous-time NDM (§5.3) as a {@link DiffusionModel}: NFDM's bound, samplers and
+ * Continuous-time NDM (docs/maths/ndm.md#continuous-time) as a {@link DiffusionModel}: NFDM's bound, samplers and
  * likelihoods with μ = α_t F_φ(x, t), σ = σ_t and the fixed matched volatility g² = −σ_t² λ′(t).
  * The model takes ownership of `forward` and `predictor` (dispose the model, not them).
  */

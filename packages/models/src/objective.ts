@@ -1,5 +1,5 @@
 /**
- * The NFDM variational bound (nfdm-math §1.3), for any Gaussian forward process:
+ * The NFDM variational bound (docs/maths/objectives.md#the-nfdm-bound), for any Gaussian forward process:
  *
  *   −log p(x) ≤ L_rec + L_diff + L_prior,
  *   L_diff  = ∫_{t₀}^{1} E_ε [ ‖fB(z_t, t, x) − fB(z_t, t, x̂_θ(z_t, t))‖² / (2 g²(t)) ] dt,

@@ -1,5 +1,5 @@
 /**
- * NFDM-OT: learning straight, deterministic generative trajectories (nfdm-math §3).
+ * NFDM-OT: learning straight, deterministic generative trajectories (docs/maths/objectives.md#nfdm-ot).
  *
  * Setting. The generative process is the ODE dz = f(z, t, x̂_θ(z, t)) dt from z₁ ~ N(0, s² I)
  * down to the process start (g ≡ 0, so fB = f); this is exactly {@link DiffusionModel.velocity}
@@ -22,7 +22,7 @@
  * [UNVERIFIED] The paper's exact weighting of the two terms (and whether its penalty is the
  * d²F/dt² form used here or another estimator) is not verified: λ (`curvatureWeight`) is
  * configurable with default 1 (L + L_crv), and no (1 − t₀) or 1/(2g²) factor is applied.
- * The second time derivatives come from the forward process's order-2 jets (nfdm-math §2).
+ * The second time derivatives come from the forward process's order-2 jets (docs/architecture.md#time-derivatives).
  */
 import { Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,5 @@
 /**
- * The data predictor x̂_θ(z, t) of the reverse process (nfdm-math §1.2):
+ * The data predictor x̂_θ(z, t) of the reverse process (docs/maths/objectives.md#reverse-process-and-predictor):
  *
  *   'data' (default)  x̂_θ(z, t) = (1 − t) z + (t + c) · NN_θ([z, e(t)]),   c = 0.01 by default,
  *

@@ -1,5 +1,5 @@
 /**
- * Volatility g(t) of the forward and reverse SDEs (nfdm-math §1.5). Any g ≥ 0 gives the same
+ * Volatility g(t) of the forward and reverse SDEs (docs/maths/forward-processes.md#volatility). Any g ≥ 0 gives the same
  * marginals; it weights the objective by 1/g² and sets the noise of the SDE sampler.
  *
  * - `neural`: g(t) = softplus(NN(t)) + floor (the notebook's VolatilityNeural; floor 0 by

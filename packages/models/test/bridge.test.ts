@@ -1,5 +1,5 @@
 /**
- * NFBM (nfdm-math §4): the two-sided forward process, its boundary conditions and time
+ * NFBM (docs/maths/bridges.md): the two-sided forward process, its boundary conditions and time
  * derivatives, the obstacle path penalty and its gradient, and a seeded training run in which
  * the obstacle penalty keeps forward and generated trajectories out of a central disc.
  */

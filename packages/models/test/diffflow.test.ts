@@ -1,5 +1,5 @@
 /**
- * DiffFlow (spec baselines-solvers-eval §1): the ExpTimer grid, the memory-saving gradient
+ * DiffFlow (docs/maths/diffflow.md): the ExpTimer grid, the memory-saving gradient
  * against the naive full-graph gradient, the NLL bound on zero networks (hand computation),
  * sampling, and a short training run.
  */

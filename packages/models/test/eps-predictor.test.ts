@@ -1,7 +1,7 @@
 /**
  * The ε-parametrised predictor x̂ = (z − σ_t NN)/α_t of fixed schedules: with the matched
  * volatility the bound's diffusion term is exactly the λ′-weighted ε error
- * (1 − t₀)(−λ′/2)‖NN − ε‖² (derivation in predictor.ts / nfdm-math §4.4), its config round-trips,
+ * (1 − t₀)(−λ′/2)‖NN − ε‖² (derivation in docs/maths/objectives.md#eps-parametrisation), its config round-trips,
  * and schedules whose α reaches 0 are refused.
  */
 import { initBackend, Rng } from '@nfdm/core';

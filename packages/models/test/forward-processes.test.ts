@@ -1,9 +1,9 @@
 /**
  * The forward-process contract (diffusers-style): ONE battery of checks that every
  * {@link GaussianForwardProcess} must pass unchanged — the six fixed schedules, NFDM's learned
- * process and NDM's. Numerical oracles only: central finite differences in t (float32-aware:
- * the spacing is the difference of the float32-rounded times), autodiff of log q for the score,
- * and float64 closed forms for the schedules.
+ * process and NDM's. The checks are the published ones of `@nfdm/models/testing`
+ * (src/testing/forward-process.ts: central finite differences in t, autodiff of log q for the
+ * score, boundary values); the float64 closed forms of the schedules are checked here.
  *
  * The learned processes use tanh networks here: second-order finite differences need a C²
  * function, and SELU's first derivative jumps at 0 (the SELU tangents are checked in core).
@@ -14,30 +14,22 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createSchedule,
   FixedGaussianProcess,
-  forwardDrift,
   type GaussianForwardProcess,
-  type GaussianParams,
-  klToPrior,
-  logQ,
   matchedG2,
   NDMProcess,
   NeuralGaussianProcess,
-  reverseDrift,
   SCHEDULE_NAMES,
   type Schedule,
   type ScheduleConfig,
   type ScheduleName,
-  sampleZ,
-  score,
-  velocity,
 } from '../src/index.js';
+import { forwardProcessChecks, runChecks } from '../src/testing/index.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
 const D = 3;
-const F32_EPS = 2 ** -23;
 
 interface ProcessCase {
   name: string;
@@ -87,11 +79,6 @@ function read(t: tf.Tensor): Arr {
   return t.dataSync() as Arr;
 }
 
-/** Broadcast σ-like [B, 1] data to [B, D] for elementwise comparison. */
-function toFull(t: tf.Tensor, B: number): Arr {
-  return read(tf.tidy(() => tf.mul(t, tf.ones([B, D]))));
-}
-
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 /**
@@ -116,57 +103,6 @@ function column(values: number[]): tf.Tensor {
   return tf.tensor2d(values, [values.length, 1]);
 }
 
-/** The float32-rounded times t − h, t, t + h and the per-row spacings below and above. */
-function stencil(times: number[], h: number) {
-  const lo = times.map((t) => Math.fround(t - h));
-  const mid = times.map((t) => Math.fround(t));
-  const hi = times.map((t) => Math.fround(t + h));
-  return { lo, mid, hi, hLo: mid.map((m, i) => m - lo[i]), hHi: hi.map((v, i) => v - mid[i]) };
-}
-
-/**
- * Central differences of g(t) ([B, n] data) on a non-uniform float32 stencil:
- * g′ ≈ (g₊ − g₋)/(h₋ + h₊), g″ ≈ 2[(g₊ − g₀)/h₊ − (g₀ − g₋)/h₋]/(h₋ + h₊).
- * With `richardson`, g″ is extrapolated from spacings h and 2h, (4D(h) − D(2h))/3, which
- * removes the O(h²) truncation error so that h can stay large against float32 rounding.
- */
-function finiteDiff(g: (t: tf.Tensor) => Arr, times: number[], h: number, richardson = false) {
-  const evalAt = (ts: number[]) => {
-    const t = column(ts);
-    try {
-      return g(t);
-    } finally {
-      t.dispose();
-    }
-  };
-  const diffs = (step: number, g0: Arr) => {
-    const s = stencil(times, step);
-    const gl = evalAt(s.lo);
-    const gh = evalAt(s.hi);
-    const n = g0.length / times.length;
-    const d1 = new Float64Array(g0.length);
-    const d2 = new Float64Array(g0.length);
-    for (let i = 0; i < g0.length; i++) {
-      const r = Math.floor(i / n);
-      const a = s.hLo[r];
-      const b = s.hHi[r];
-      d1[i] = (gh[i] - gl[i]) / (a + b);
-      d2[i] = (2 * ((gh[i] - g0[i]) / b - (g0[i] - gl[i]) / a)) / (a + b);
-    }
-    return { d1, d2 };
-  };
-  const value = evalAt(times.map((t) => Math.fround(t)));
-  const { d1, d2 } = diffs(h, value);
-  if (richardson) {
-    const coarse = diffs(2 * h, value).d2;
-    for (let i = 0; i < d2.length; i++) d2[i] = (4 * d2[i] - coarse[i]) / 3;
-  }
-  return { d1, d2, value };
-}
-
-/** Tolerance floor for a k-th order difference of values of size |g| at spacing h in float32. */
-const fdFloor = (value: ArrayLike<number>, h: number, k: 1 | 2) => (k === 1 ? 4 : 12) * F32_EPS * maxAbs(value) * (1 / h) ** k;
-
 function noLeak(body: () => void): void {
   const before = tf.memory().numTensors;
   body();
@@ -177,184 +113,45 @@ function noLeak(body: () => void): void {
 // The contract
 
 describe.each(CASES)('forward-process contract: $name', (c) => {
-  let proc: GaussianForwardProcess;
-  let xData: Float32Array;
-  let epsData: Float32Array;
-  const B = c.times.length;
+  // The published contract (@nfdm/models/testing), the same checks downstream packages run.
+  for (const check of forwardProcessChecks(c.make, { dim: D, times: c.times, prior: c.prior })) it(check.name, check.run);
+});
 
-  beforeAll(() => {
-    proc = c.make();
-    const rng = new Rng(2024);
-    xData = rng.normalArray(B * D);
-    epsData = rng.normalArray(B * D);
+/** A correct process with one defect injected, to show the published contract catches it. */
+function broken(defect: 'dsigma' | 'velocity-leak' | 'start'): GaussianForwardProcess {
+  const inner = new FixedGaussianProcess(D, { name: 'fm-ot' });
+  return new Proxy(inner, {
+    get(target, key, receiver) {
+      if (key === 'start' && defect === 'start') return { ...target.start, sigma: target.start.sigma * 1.5 };
+      if (key === 'params')
+        return (x: tf.Tensor, t: tf.Tensor, order: 0 | 1 | 2) => {
+          const p = target.params(x, t, order);
+          if (defect === 'dsigma' && p.dsigma) return { ...p, dsigma: tf.mul(p.dsigma, 1.05) };
+          if (defect === 'velocity-leak') tf.keep(tf.zeros([1]));
+          return p;
+        };
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+describe('the published contract rejects broken processes', () => {
+  const failing = async (defect: Parameters<typeof broken>[0]) =>
+    (await runChecks(forwardProcessChecks(() => broken(defect), { dim: D, prior: 'exact' }))).map((line) => line.split(':')[0]);
+
+  it('a 5% error in ∂σ/∂t fails the derivative and velocity checks, and only those', async () => {
+    expect(await failing('dsigma')).toEqual([
+      '∂μ/∂t, ∂σ/∂t, ∂²μ/∂t², ∂²σ/∂t² equal central finite differences of params',
+      'velocity(z) is ∂F(ε, t, x)/∂t with ε fixed (finite differences)',
+    ]);
   });
 
-  const x = () => tf.tensor2d(xData, [B, D]);
-  const eps = () => tf.tensor2d(epsData, [B, D]);
-
-  it('declares its dimension, start and prior consistently', () => {
-    expect(proc.dim).toBe(D);
-    expect(typeof proc.kind).toBe('string');
-    expect(proc.start.t).toBeGreaterThanOrEqual(0);
-    expect(proc.start.t).toBeLessThan(1);
-    expect(proc.start.sigma).toBeGreaterThan(0);
-    expect(proc.start.alpha).toBeGreaterThan(0);
-    expect(proc.priorStd).toBeGreaterThan(0);
-    const config = proc.toConfig();
-    expect(config.kind).toBe(proc.kind);
-    expect(JSON.parse(JSON.stringify(config))).toEqual(config);
-    expect(proc.learned).toBe(proc.parameters().size > 0);
+  it('a wrong start.sigma fails the start check', async () => {
+    expect(await failing('start')).toEqual(['start']);
   });
 
-  it('params has the right shapes at orders 0, 1 and 2', () => {
-    noLeak(() => {
-      tf.tidy(() => {
-        const t = column(c.times);
-        for (const order of [0, 1, 2] as const) {
-          const p = proc.params(x(), t, order);
-          expect(p.mu.shape).toEqual([B, D]);
-          expect([
-            [B, 1],
-            [B, D],
-          ]).toContainEqual(p.sigma.shape);
-          const keys: Array<[keyof GaussianParams, keyof GaussianParams, number]> = [
-            ['dmu', 'mu', 1],
-            ['dsigma', 'sigma', 1],
-            ['d2mu', 'mu', 2],
-            ['d2sigma', 'sigma', 2],
-          ];
-          for (const [k, like, needed] of keys) {
-            if (order >= needed) expect(p[k]?.shape, `${k} at order ${order}`).toEqual(p[like]?.shape);
-          }
-        }
-      });
-    });
-  });
-
-  it('σ > 0 and everything is finite on [start.t, 1]', () => {
-    noLeak(() => {
-      const n = 101;
-      const ts = Array.from({ length: n }, (_, i) => proc.start.t + ((1 - proc.start.t) * i) / (n - 1));
-      const [sigma, rest] = tf.tidy(() => {
-        const xs = tf.tile(tf.tensor2d(xData.slice(0, D), [1, D]), [n, 1]);
-        const p = proc.params(xs, column(ts), 2);
-        return [p.sigma, tf.concat([p.mu, p.dmu!, p.d2mu!, tf.mul(p.dsigma!, tf.ones([n, D])), tf.mul(p.d2sigma!, tf.ones([n, D]))], 1)];
-      });
-      const s = read(sigma);
-      expect(Math.min(...s)).toBeGreaterThan(0);
-      expect(read(rest).every(Number.isFinite)).toBe(true);
-      tf.dispose([sigma, rest]);
-    });
-  });
-
-  it('∂μ/∂t, ∂σ/∂t, ∂²μ/∂t², ∂²σ/∂t² equal central finite differences of params', () => {
-    noLeak(() => {
-      const exact = tf.tidy(() => {
-        const p = proc.params(x(), column(c.times), 2);
-        return [p.dmu!, p.dsigma!, p.d2mu!, p.d2sigma!].map((v) => toFull(v, B));
-      });
-      const at = (order: 0 | 1, key: 'mu' | 'sigma' | 'dmu' | 'dsigma') => (t: tf.Tensor) =>
-        tf.tidy(() => toFull(proc.params(x(), t, order)[key]!, B));
-      const h1 = 1e-3;
-      const h2 = 1e-2;
-      for (const [name, value, slope, d1, d2] of [
-        ['μ', 'mu', 'dmu', exact[0], exact[2]],
-        ['σ', 'sigma', 'dsigma', exact[1], exact[3]],
-      ] as const) {
-        // First derivative: central difference of the order-0 values.
-        const first = finiteDiff(at(0, value), c.times, h1);
-        expectClose(first.d1, d1, 1e-3, 2e-4 * maxAbs(d1) + fdFloor(first.value, h1, 1), `∂${name}/∂t vs Δ${name}`);
-        // Second derivative: Richardson-extrapolated second difference of the order-0 values
-        // (float32 rounding is amplified by 1/h², hence the larger h and floor) …
-        const second = finiteDiff(at(0, value), c.times, h2, true);
-        expectClose(second.d2, d2, 5e-3, 1e-3 * maxAbs(d2) + fdFloor(second.value, h2, 2), `∂²${name}/∂t² vs Δ²${name}`);
-        // … and, tighter, a central difference of the order-1 tangent.
-        const viaSlope = finiteDiff(at(1, slope), c.times, h1);
-        expectClose(viaSlope.d1, d2, 1e-3, 2e-4 * maxAbs(d2) + fdFloor(viaSlope.value, h1, 1), `∂²${name}/∂t² vs Δ∂${name}/∂t`);
-      }
-    });
-  });
-
-  it('velocity(z) is ∂F(ε, t, x)/∂t with ε fixed (finite differences)', () => {
-    noLeak(() => {
-      const exact = tf.tidy(() => {
-        const p = proc.params(x(), column(c.times), 1);
-        return read(velocity(p, sampleZ(p, eps())));
-      });
-      const F = (t: tf.Tensor) => tf.tidy(() => read(sampleZ(proc.params(x(), t, 0), eps())));
-      const h = 1e-3;
-      const fd = finiteDiff(F, c.times, h);
-      expectClose(fd.d1, exact, 2e-3, 1e-3 * maxAbs(exact) + fdFloor(fd.value, h, 1), 'velocity');
-    });
-  });
-
-  it('score(z) is the autodiff gradient ∇_z log q(z | x)', () => {
-    noLeak(() => {
-      const [auto, closed] = tf.tidy(() => {
-        const p = proc.params(x(), column(c.times), 0);
-        const z = sampleZ(p, eps());
-        const grad = tf.grad((zz: tf.Tensor) => tf.sum(logQ(p, zz)))(z);
-        return [read(grad), read(score(p, z))];
-      });
-      expectClose(closed, auto, 1e-4, 1e-6 * maxAbs(auto), 'score');
-    });
-  });
-
-  it('reverseDrift = f − (g²/2) s and forwardDrift = f + (g²/2) s', () => {
-    noLeak(() => {
-      const [rev, revRef, fwd, fwdRef] = tf.tidy(() => {
-        const t = column(c.times);
-        const p = proc.params(x(), t, 1);
-        const z = sampleZ(p, eps());
-        const g2 = tf.add(0.5, tf.mul(3, t));
-        const f = velocity(p, z);
-        const half = tf.mul(tf.mul(0.5, g2), score(p, z));
-        return [reverseDrift(p, z, g2), tf.sub(f, half), forwardDrift(p, z, g2), tf.add(f, half)].map(read);
-      });
-      expectClose(rev, revRef, 1e-5, 1e-6 * maxAbs(revRef), 'reverse drift');
-      expectClose(fwd, fwdRef, 1e-5, 1e-6 * maxAbs(fwdRef), 'forward drift');
-    });
-  });
-
-  it('start: params(x, start.t) is N(α₀ x, σ₀²)', () => {
-    noLeak(() => {
-      const { t, alpha, sigma } = proc.start;
-      const [mu, sig] = tf.tidy(() => {
-        const p = proc.params(x(), tf.fill([B, 1], t), 0);
-        return [read(p.mu), toFull(p.sigma, B)];
-      });
-      expectClose(
-        mu,
-        Array.from(xData, (v) => alpha * v),
-        1e-6,
-        1e-7,
-        'μ(x, t₀) = α₀ x',
-      );
-      // σ₀ is small for VP-type schedules: the float32 tensor path loses ~1e-3 relative there.
-      expectClose(sig, new Array(B * D).fill(sigma), 2e-3, 0, 'σ(t₀) = σ₀');
-    });
-  });
-
-  it('prior: at t = 1 the marginal is (close to) N(0, priorStd² I)', () => {
-    noLeak(() => {
-      const [mu, sig, kl] = tf.tidy(() => {
-        const p = proc.params(x(), tf.ones([B, 1]), 0);
-        return [read(p.mu), toFull(p.sigma, B), read(klToPrior(p, proc.priorStd))];
-      });
-      const s = proc.priorStd;
-      if (c.prior === 'exact') {
-        expect(maxAbs(mu)).toBeLessThanOrEqual(1e-7);
-        expectClose(sig, new Array(B * D).fill(s), 1e-6, 0, 'σ(1) = priorStd');
-      } else {
-        expectClose(sig, new Array(B * D).fill(s), 1e-4, 0, 'σ(1) ≈ priorStd');
-        for (let b = 0; b < B; b++) {
-          let x2 = 0;
-          for (let d = 0; d < D; d++) x2 += xData[b * D + d] ** 2;
-          expect(kl[b]).toBeLessThanOrEqual(0.01 * (D + x2));
-        }
-      }
-      expect(kl.every((v) => v >= -1e-5)).toBe(true);
-    });
+  it('a leaked tensor fails every check that calls params under the leak guard', async () => {
+    expect((await failing('velocity-leak')).length).toBeGreaterThanOrEqual(6);
   });
 });
 
@@ -381,7 +178,7 @@ describe('NFDM boundary conditions (exact)', () => {
 });
 
 // ------------------------------------------------------------------------------------------
-// Schedules against their float64 closed-form definitions (baselines-solvers-eval.md §4.2)
+// Schedules against their float64 closed-form definitions (docs/maths/forward-processes.md#fixed-schedules)
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 

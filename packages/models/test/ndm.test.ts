@@ -1,6 +1,6 @@
 /**
- * Neural Diffusion Models (nfdm-math §5): the process, the continuous-time equivalence with the
- * NFDM bound (§5.3), the discrete-time bound (§5.2) and its T → ∞ limit, and the ancestral
+ * Neural Diffusion Models (docs/maths/ndm.md): the process, the continuous-time equivalence with the
+ * NFDM bound (#continuous-time), the discrete-time bound (#discrete-time) and its T → ∞ limit, and the ancestral
  * sampler. Oracles: the NDM integrand computed here from the network's own jet with float64
  * schedule values, float64 identities of the step coefficients, and Gaussian data with the
  * analytic posterior-mean predictor (samples and NELBO against the known data law).
@@ -189,7 +189,7 @@ function ndmIntegrand(proc: NDMProcess, predictor: Predictor, x: tf.Tensor, time
   });
 }
 
-describe('NDM in continuous time = NFDM with μ = α_t F, σ = σ_t, g² = −σ_t² λ′ (§5.3)', () => {
+describe('NDM in continuous time = NFDM with μ = α_t F, σ = σ_t, g² = −σ_t² λ′ (docs/maths/ndm.md#continuous-time)', () => {
   const D = 2;
   let proc: NDMProcess;
   let predictor: Predictor;
@@ -254,7 +254,7 @@ describe('discrete-time NDM step coefficients (float64 identities)', () => {
         // rtol 1e-9; c gets an absolute floor because its reference √(σ_s² − σ̃²) cancels in float64 when r² ≪ 1.
         const close = (a: number, b: number, what: string, atol = 0) =>
           expect(Math.abs(a - b), `${what} at T=${T}, i=${i}`).toBeLessThanOrEqual(1e-9 * Math.abs(b) + atol);
-        // Definitions of §5.2.
+        // Definitions of docs/maths/ndm.md#discrete-time.
         const sigma2TS = Tt.sigma ** 2 - (Tt.alpha ** 2 / S.alpha ** 2) * S.sigma ** 2;
         close(k.sigma2TS, sigma2TS, 'σ²_{t|s}');
         close(k.tildeSigma2, (sigma2TS * S.sigma ** 2) / Tt.sigma ** 2, 'σ̃²');
@@ -276,7 +276,7 @@ describe('discrete-time NDM step coefficients (float64 identities)', () => {
   });
 });
 
-describe('discrete-time NDM objective (§5.2)', () => {
+describe('discrete-time NDM objective (docs/maths/ndm.md#discrete-time)', () => {
   const D = 2;
   let proc: NDMProcess;
   let predictor: Predictor;

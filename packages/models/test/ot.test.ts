@@ -1,5 +1,5 @@
 /**
- * NFDM-OT (nfdm-math §3): the curvature term ‖μ̈ + σ̈ε‖² from the order-2 jets against finite
+ * NFDM-OT (docs/maths/objectives.md#nfdm-ot): the curvature term ‖μ̈ + σ̈ε‖² from the order-2 jets against finite
  * differences of F(ε, t, x) = μ + σε in t; its parameter gradients (finite, and checked by
  * finite differences on a couple of weights); exact zero for the straight FM-OT paths; the
  * trajectory curvature metric (0 for a field constant along its paths, > 0 for a curved one);

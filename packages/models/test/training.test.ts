@@ -1,7 +1,7 @@
 /**
  * A short seeded NFDM training run on 8 Gaussians: the learned forward process
  * (NeuralGaussianProcess), the predictor and the learned volatility (NeuralVolatility) are
- * trained jointly with Adam on the diffusion term of the bound (nfdm-math §1.6):
+ * trained jointly with Adam on the diffusion term of the bound (docs/maths/objectives.md#training-step):
  *
  *   L(φ, θ) = E_{t ~ U(0,1), ε} [ ‖fB_φ(z_t, t, x) − fB_φ(z_t, t, x̂_θ(z_t, t))‖² / (2 g_φ²(t)) ],
  *   z_t = μ_φ(x, t) + σ_φ(x, t) ε.

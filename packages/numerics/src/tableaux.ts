@@ -16,7 +16,7 @@
  *
  * Sources: Hairer, Nørsett & Wanner, *Solving ODEs I* (Dormand–Prince 5(4), its dense
  * output, Bogacki–Shampine 3(2)); Tsitouras (2011) via diffrax's `tsit5.py`; see
- * `shared/spec/baselines-solvers-eval.md` §5.1–5.2.
+ * docs/maths/solvers.md#runge-kutta-tableaux.
  */
 
 /** An explicit Runge–Kutta method as data. */

@@ -59,7 +59,7 @@ export function nelboMetric(
   const y = std ? standardize(raw, std) : raw;
   try {
     if (opened.model instanceof DiffFlowModel) {
-      // DiffFlow: the NLL bound of its discrete chain (spec §1.3), one forward path per point and draw.
+      // DiffFlow: the NLL bound of its discrete chain (docs/maths/diffflow.md#path-kl-loss), one forward path per point and draw.
       const b = diffflowBound(opened.model, y as tf.Tensor2D, { draws: options.draws, seed: options.seed });
       const mean = b.mean + (std ? logStdSum(std) : 0);
       return { mean, stderr: b.stderr, n: x.n, bitsPerDim: bitsPerDim(mean, x.dim, options.bitsOffset) };

@@ -12,7 +12,7 @@
  * then (diffrax #471). {@link solve} rejects a {@link PIDController} for SDE terms.
  *
  * Steps may be negative (`t0 > t1`, reverse-time samplers); the increment then has variance
- * $|h|$, as in §5.4 of the solver spec.
+ * $|h|$, as in docs/maths/solvers.md#sde-solvers.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BrownianIncrement } from './brownian.js';

@@ -10,7 +10,7 @@
  * Vector fields are plain functions of a JS-number time and a float32 state. They are
  * called inside the solver's `tf.tidy`, so they may create temporaries freely, must not
  * dispose their input, and must not call `tf.grad` on code that is itself differentiated
- * (see the architecture notes).
+ * (see docs/architecture.md#time-derivatives).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { StateTree } from './state.js';

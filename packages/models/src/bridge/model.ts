@@ -1,5 +1,5 @@
 /**
- * NFBM objective, sampler and evaluation (nfdm-math §4).
+ * NFBM objective, sampler and evaluation (docs/maths/bridges.md#loss).
  *
  * Loss (a bound on −log p(x0 | x1) up to constants, plus optional path penalties):
  *

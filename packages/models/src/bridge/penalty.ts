@@ -1,6 +1,6 @@
 /**
  * Path penalties: differentiable functions of the forward samples z_t that shape the bridge's
- * trajectories (nfdm-math §4, obstacle avoidance). A penalty is added to the per-sample loss;
+ * trajectories (docs/maths/bridges.md#path-penalties). A penalty is added to the per-sample loss;
  * it acts on the forward process only, and the reverse process follows because it is trained
  * to match the forward one.
  */

@@ -1,5 +1,5 @@
 /**
- * NFBM: a learned Gaussian forward process conditioned on both ends (nfdm-math §4), x0 the
+ * NFBM: a learned Gaussian forward process conditioned on both ends (docs/maths/bridges.md#two-sided-forward-process), x0 the
  * target (t = 0) and x1 the source (t = 1). One network NN_φ([x0, x1, t]) (a TimeMLP with
  * dataDim 2D) outputs 2D channels (m̄, l̄), and
  *

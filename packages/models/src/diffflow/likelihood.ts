@@ -1,5 +1,5 @@
 /**
- * DiffFlow likelihoods (spec baselines-solvers-eval §1.3, §1.7).
+ * DiffFlow likelihoods (docs/maths/diffflow.md#path-kl-loss, #sampling-and-likelihood).
  *
  * - {@link diffflowBound}: the discrete NLL bound −log p_B(x) ≤ −log N(x_N; 0, I) + Σ_i ½‖δ^B_i‖²
  *   − N d/2 (constant g) on the model's evaluation grid, one forward path per point, averaged

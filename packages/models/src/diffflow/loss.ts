@@ -1,6 +1,6 @@
 /**
  * DiffFlow's path-KL objective, its memory-saving exact gradient and the NLL bound
- * (spec baselines-solvers-eval §1.2–§1.5).
+ * (docs/maths/diffflow.md#model-and-discretisation to #memory-saving-gradient).
  *
  * On a grid t_0 < … < t_N with Δ_i = t_{i+1} − t_i and g_i = g(t_i):
  *
@@ -10,7 +10,7 @@
  *   L = E[ −log N(x_N; 0, I) + Σ_i ( ½‖δ^B_i‖² − ½‖δ^F_i‖² ) ]     (δ^F is fixed noise: no gradient).
  *
  * {@link diffflowPathKL} builds the whole unrolled graph (use with tf.variableGrads for small N);
- * {@link diffflowPathKLGrad} gives the same gradient with one step's graph at a time (§1.5).
+ * {@link diffflowPathKLGrad} gives the same gradient with one step's graph at a time (docs/maths/diffflow.md#memory-saving-gradient).
  */
 import { type Rng, trainableVariables } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -170,7 +170,7 @@ export interface DiffFlowGradResult {
 }
 
 /**
- * The memory-saving exact gradient of {@link diffflowPathKL} (spec §1.5).
+ * The memory-saving exact gradient of {@link diffflowPathKL} (docs/maths/diffflow.md#memory-saving-gradient).
  *
  * 1. Forward pass without a graph, storing x_0…x_N.
  * 2. Backward walk with a = ∂L/∂x_N = x_N / B; for i = N−1…0, recompute step i's graph:

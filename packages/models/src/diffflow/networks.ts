@@ -1,5 +1,5 @@
 /**
- * DiffFlow's FourierMLP (spec baselines-solvers-eval §1.6), used for both the drift f_θ(x, t)
+ * DiffFlow's FourierMLP (docs/maths/diffflow.md#networks), used for both the drift f_θ(x, t)
  * and the score s_θ(x, t):
  *
  *   e(t)  = [sin(w t + φ), cos(w t + φ)] ∈ R^{2C},   w = linspace(0.1, 100, C) fixed, φ ~ N(0, 1)^C learnable,

@@ -1,5 +1,5 @@
 /**
- * DiffFlow sampling (spec baselines-solvers-eval §1.7): x_N ~ N(0, I), then for i = N−1…0
+ * DiffFlow sampling (docs/maths/diffflow.md#sampling-and-likelihood): x_N ~ N(0, I), then for i = N−1…0
  *
  *   stochastic     x_i = x_{i+1} − [f − g_{i+1}² s](x_{i+1}, t_{i+1}) Δ_i + g_{i+1} √Δ_i δ,
  *   deterministic  x_i = x_{i+1} − [f − ½ g_{i+1}² s](x_{i+1}, t_{i+1}) Δ_i   (probability flow).

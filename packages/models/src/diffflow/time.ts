@@ -1,7 +1,7 @@
 /**
  * The time settings of a DiffFlow model: the ExpTimer grid (N, tMin, tMax, exponent), the
- * constant diffusion g, flexible timestamps and a progressive step count (spec
- * baselines-solvers-eval §1.4). Training draws a grid per iteration with
+ * constant diffusion g, flexible timestamps and a progressive step count
+ * (docs/maths/diffflow.md#time-grid). Training draws a grid per iteration with
  * {@link diffflowTrainingGrid}; evaluation and sampling use the fixed final grid
  * {@link diffflowEvalGrid} (N steps, no jitter).
  */
@@ -27,7 +27,7 @@ export interface DiffFlowTimeConfig {
   progressive: DiffFlowStage[];
 }
 
-/** The repo's 2-D setting: N = 30, t ∈ [0.001, 0.05], e = 0.9, g = 0.2 (spec §1.4 table). */
+/** The repo's 2-D setting: N = 30, t ∈ [0.001, 0.05], e = 0.9, g = 0.2 (docs/maths/diffflow.md#time-grid). */
 export const DIFFFLOW_2D_TIME: Readonly<DiffFlowTimeConfig> = Object.freeze({
   N: 30,
   tMin: 0.001,

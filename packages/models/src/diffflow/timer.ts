@@ -1,5 +1,5 @@
 /**
- * DiffFlow's "ExpTimer" time grid (spec baselines-solvers-eval §1.4):
+ * DiffFlow's "ExpTimer" time grid (docs/maths/diffflow.md#time-grid):
  *
  *   t_k = ( a^e + (k/N)(b^e − a^e) )^{1/e},   k = 0…N,
  *
@@ -7,7 +7,7 @@
  * (t ↦ a + b − t) and reversed, so it is always increasing from a to b and, like the
  * e < 1 case, finer near a. The network conditioning time is t_k itself.
  *
- * "Flexible timestamps" (the continuous variant, §1.4): each training iteration jitters the
+ * "Flexible timestamps" (the continuous variant, docs/maths/diffflow.md#time-grid): each training iteration jitters the
  * interior points uniformly inside their cells in t^e space — position k becomes k − ½ + U_k,
  * U_k ~ U(0, 1), for 0 < k < N — keeping both endpoints fixed; the cells do not overlap, so the
  * grid stays strictly increasing. A progressive schedule grows N during training.

@@ -1,5 +1,5 @@
 /**
- * The NDM forward process (Neural Diffusion Models; nfdm-math §5): a fixed noise schedule
+ * The NDM forward process (Neural Diffusion Models; docs/maths/ndm.md#process): a fixed noise schedule
  * (α_t, σ_t) applied to a *learned transformation* of the data,
  *
  *   q_φ(z_t | x) = N(α_t F_φ(x, t), σ_t² I),     F_φ(x, t) = (1 − t) x + t F̄_φ(x, t),
@@ -21,7 +21,7 @@
  * t = 0 with σ₀ > 0 — `linear-logsnr` (the default, λ 10 → −10, α² = sigmoid(λ)), `ve` or
  * `fm-ot`; schedules with tMin > 0 (`vp`, `subvp`, `cosine`, where σ₀ = 0) are rejected.
  *
- * Continuous time (§5.3): NDM is exactly NFDM with this process and the matched volatility
+ * Continuous time (docs/maths/ndm.md#continuous-time): NDM is exactly NFDM with this process and the matched volatility
  * g² = −σ_t² λ′(t), λ = log(α_t²/σ_t²) ({@link NDMProcess.matchedVolatility}); the discrete-time
  * objective and ancestral sampler are in `ndm-discrete.ts`.
  *

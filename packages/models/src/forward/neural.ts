@@ -1,5 +1,5 @@
 /**
- * NFDM's learned Gaussian forward process (nfdm-math §1.4). One network NN_φ([x, e(t)])
+ * NFDM's learned Gaussian forward process (docs/maths/forward-processes.md#nfdm-learned-process). One network NN_φ([x, e(t)])
  * outputs 2D channels (m̄, l̄), and
  *
  *   μ(x, t)      = (1 − t) x + t(1 − t) m̄,

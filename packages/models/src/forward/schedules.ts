@@ -1,5 +1,5 @@
 /**
- * Fixed noise schedules z_t = α_t x + σ_t ε (baselines-solvers-eval.md §4.2), with exact
+ * Fixed noise schedules z_t = α_t x + σ_t ε (docs/maths/forward-processes.md#fixed-schedules), with exact
  * first and second time derivatives. Each returns [B, 1] tensors for t [B, 1].
  *
  * | schedule | α_t | σ_t | defined on |
@@ -11,7 +11,7 @@
  * | `fm-ot` (σ_min 0.01) | 1 − t | σ_min + (1 − σ_min) t | [0, 1] |
  * | `linear-logsnr` (λ 10 → −10) | √sigmoid(λ) | √sigmoid(−λ) | [0, 1] |
  *
- * The SDE with these marginals has g² = −σ² λ′(t), λ = log(α²/σ²) (§4.1); {@link matchedG2}.
+ * The SDE with these marginals has g² = −σ² λ′(t), λ = log(α²/σ²) (docs/maths/forward-processes.md#matched-volatility); {@link matchedG2}.
  */
 
 import type { JetOrder } from '@nfdm/core';

@@ -1,5 +1,5 @@
 /**
- * Sample-quality and likelihood metrics (spec §3.3 and §3.1–3.2).
+ * Sample-quality and likelihood metrics (docs/maths/likelihoods.md#sample-quality-metrics, #exact-nll and #nelbo).
  *
  * Point sets are {@link PointSet}s (row-major typed array + n, d) or `[n, d]` tensors or
  * `number[][]`; all sample metrics compute in float64 on the JS side.

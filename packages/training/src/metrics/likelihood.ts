@@ -4,8 +4,8 @@
  * dimension.
  *
  * - {@link testNll}: exact NLL through the probability-flow ODE, $-\log p(x)$ per row from
- *   `model.logProb` (spec §3.1; not a bound for an imperfect model).
- * - {@link nelboReport}: the Monte Carlo NELBO from `model.nelbo` (spec §3.2; an upper bound on
+ *   `model.logProb` (docs/maths/likelihoods.md#exact-nll; not a bound for an imperfect model).
+ * - {@link nelboReport}: the Monte Carlo NELBO from `model.nelbo` (docs/maths/likelihoods.md#nelbo; an upper bound on
  *   $-\log p(x)$).
  *
  * Bits/dim $= \text{nats} / (D \ln 2) + \text{offset}$ via @nfdm/models' `bitsPerDim`, applied to

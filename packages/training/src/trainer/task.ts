@@ -5,7 +5,7 @@
  * | family    | data row                         | loss of one update                                   | held-out metrics |
  * |-----------|----------------------------------|------------------------------------------------------|------------------|
  * | diffusion | x [D]                            | NELBO diffusion term, or NFDM-OT (objective `ot`)   | nelbo (or ot_loss) ± stderr |
- * | bridge    | [x0 (target) | x1 (source)] [2D] | bridge loss + path penalties (nfdm-math §4)         | bridge_bound ± stderr (−log p(x0 | x1) bound), bridge_penalty |
+ * | bridge    | [x0 (target) | x1 (source)] [2D] | bridge loss + path penalties (docs/maths/bridges.md) | bridge_bound ± stderr (−log p(x0 | x1) bound), bridge_penalty |
  * | diffflow  | x [D]                            | path KL on a (flexible, progressive) grid, gradient by the memory-saving walk | nll_bound ± stderr |
  *
  * Each update draws its noise from the trainer's noise generator, so a resumed run repeats an
