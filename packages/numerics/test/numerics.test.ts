@@ -48,7 +48,7 @@ function orderResiduals(t: ButcherTableau, b: readonly number[], order: number):
 describe('tableaux', () => {
   for (const [name, t] of Object.entries(TABLEAUX)) {
     it(`${name}: rows sum to the nodes and the order conditions hold up to order ${t.order}`, () => {
-      t.a.forEach((row, i) => expect(row.reduce((s, x) => s + x, 0)).toBeCloseTo(t.c[i], 12));
+      for (const [i, row] of t.a.entries()) expect(row.reduce((s, x) => s + x, 0)).toBeCloseTo(t.c[i], 12);
       for (const r of orderResiduals(t, t.b, Math.min(t.order, 4))) expect(Math.abs(r)).toBeLessThan(1e-12);
       if (t.bError && t.embeddedOrder !== undefined) {
         const bHat = t.b.map((b, i) => b - (t.bError as readonly number[])[i]);
