@@ -17,9 +17,6 @@ import { dirname, join, relative, resolve } from 'node:path';
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.turbo', 'fixtures', 'build', 'coverage']);
 const SCANNED_EXT = /\.(ts|mts|cts|mjs|js|cc|h|md)$/;
 
-/** Generated output (`nfdm reproduce` writes REPRODUCTION.md from this template), not a comment. */
-const OLD_CITATION_ALLOWED = new Set(['REPRODUCTION.md', 'apps/cli/src/reproduce/density.ts']);
-
 /** This checker and its test. */
 const SELF = new Set(['test/doc-citations.ts', 'test/doc-citations.test.ts']);
 
@@ -106,12 +103,10 @@ export function brokenCitations(root: string): string[] {
     const rel = relative(root, file);
     if (SELF.has(rel)) continue; // name the old documents and missing files on purpose
     const text = readFileSync(file, 'utf8');
-    if (!OLD_CITATION_ALLOWED.has(rel)) {
-      text.split('\n').forEach((line, i) => {
-        const old = OLD_DOCUMENTS.exec(line);
-        if (old) problems.push(`${rel}:${i + 1}: cites "${old[0]}", a document outside the repository`);
-      });
-    }
+    text.split('\n').forEach((line, i) => {
+      const old = OLD_DOCUMENTS.exec(line);
+      if (old) problems.push(`${rel}:${i + 1}: cites "${old[0]}", a document outside the repository`);
+    });
     for (const c of citationsIn(root, file, text)) {
       if (!existsSync(c.target) || !statSync(c.target).isFile()) {
         problems.push(`${c.from}:${c.line}: ${c.text}: no file ${relative(root, c.target)}`);

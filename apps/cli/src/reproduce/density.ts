@@ -209,7 +209,7 @@ export function densitySection(r: DensityResult): string {
     '',
     table('nll', 3),
     '',
-    '**NELBO** (Monte Carlo variational bound; DiffFlow: the NLL bound of its discrete chain, spec §1.3):',
+    '**NELBO** (Monte Carlo variational bound; DiffFlow: the NLL bound of its discrete chain, docs/maths/diffflow.md#path-kl-loss):',
     '',
     table('nelbo', 3),
     '',
