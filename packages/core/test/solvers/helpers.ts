@@ -2,38 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 
-export type Mat = number[][];
+import type { Mat } from '../../src/testing/linalg.js';
 
-export function matMul(a: Mat, b: Mat): Mat {
-  return a.map((row) => b[0].map((_, j) => row.reduce((s, aik, k) => s + aik * b[k][j], 0)));
-}
-
-export function matVec(a: Mat, v: number[]): number[] {
-  return a.map((row) => row.reduce((s, aij, j) => s + aij * v[j], 0));
-}
-
-export function identity(n: number): Mat {
-  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-}
-
-export function scale(a: Mat, s: number): Mat {
-  return a.map((row) => row.map((v) => v * s));
-}
-
-/** Matrix exponential by scaling and squaring with a 20-term Taylor series (float64). */
-export function expm(a: Mat): Mat {
-  const norm = Math.max(...a.map((row) => row.reduce((s, v) => s + Math.abs(v), 0)));
-  const k = Math.max(0, Math.ceil(Math.log2(norm + 1e-300)) + 4);
-  const as = scale(a, 2 ** -k);
-  let term = identity(a.length);
-  let sum = identity(a.length);
-  for (let i = 1; i <= 20; i++) {
-    term = scale(matMul(term, as), 1 / i);
-    sum = sum.map((row, r) => row.map((v, c) => v + term[r][c]));
-  }
-  for (let i = 0; i < k; i++) sum = matMul(sum, sum);
-  return sum;
-}
+export { expm, identity, type Mat, matMul, matVec, scale } from '../../src/testing/linalg.js';
 
 /** Least-squares slope of log(err) against log(h). */
 export function logLogSlope(hs: number[], errs: number[]): number {
