@@ -17,4 +17,5 @@ export {
   maxAbs,
   runChecks,
 } from '@nfdm/core/testing';
+export { type FamilyContractOptions, familyChecks } from './family.js';
 export { type ForwardProcessContractOptions, forwardProcessChecks } from './forward-process.js';

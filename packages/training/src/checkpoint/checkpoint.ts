@@ -35,8 +35,9 @@ import {
   type AnyModelConfig,
   createAnyModel,
   type DiffusionModel,
+  diffusionFamily,
+  familyOf,
   MODEL_FORMAT,
-  modelFamily,
   parseAnyModelConfig,
 } from '@nfdm/models';
 import type { AdamConfig } from '../optim/adam.js';
@@ -416,11 +417,11 @@ export function readCheckpoint(dir: string): CheckpointData {
  */
 export function loadCheckpointModel(dir: string, options: { ema?: boolean } = {}): DiffusionModel {
   const model = loadCheckpointAnyModel(dir, options);
-  if (modelFamily(model) !== 'diffusion') {
+  if (!diffusionFamily.owns(model)) {
     model.dispose();
     throw new CheckpointError(
       resolveCheckpointDir(dir),
-      `holds a ${modelFamily(model)} model, not a diffusion model (use loadCheckpointAnyModel)`,
+      `holds a ${familyOf(model).title}, not a diffusion model (use loadCheckpointAnyModel)`,
     );
   }
   return model as DiffusionModel;

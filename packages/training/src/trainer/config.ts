@@ -2,6 +2,8 @@
  * The trainer's JSON config: everything that, with the model config and the data, determines
  * the run. It is stored in every checkpoint's config.json and restored by `Trainer.resume`.
  */
+
+import type { Objective } from '@nfdm/models';
 import { type AdamConfig, resolveAdamConfig } from '../optim/adam.js';
 import { type LRSchedule, parseLRSchedule } from '../optim/schedules.js';
 import { TrainerConfigError } from './errors.js';
@@ -13,7 +15,8 @@ export const TRAINER_FORMAT = 'nfdm-trainer/1';
  * the NFDM-OT objective (`otLoss` of @nfdm/models: velocity matching + λ · curvature, with λ
  * `curvatureWeight`; the model's volatility is unused).
  */
-export type TrainerObjective = { kind: 'nelbo' } | { kind: 'ot'; curvatureWeight: number };
+/** The training objective (see `Objective` in @nfdm/models). */
+export type TrainerObjective = Objective;
 
 export interface TrainerConfig {
   format: typeof TRAINER_FORMAT;

@@ -164,9 +164,7 @@ export class Trainer<M extends AnyModel = AnyModel> {
     this.config = resolveTrainerConfig(options.config);
     this.task = trainingTask(this.model, this.config.objective);
     const dataDim = this.task.dataDim;
-    const what =
-      this.task.family === 'bridge' ? `2 × model dim ${this.model.dim}: target then source columns` : `model dim ${this.model.dim}`;
-    if (this.data.dim !== dataDim) throw new RangeError(`data dim ${this.data.dim} ≠ ${dataDim} (${what})`);
+    if (this.data.dim !== dataDim) throw new RangeError(`data dim ${this.data.dim} ≠ ${dataDim} (${this.task.dataRow})`);
     if (options.evalData && (options.evalData.rank !== 2 || options.evalData.shape[1] !== dataDim)) {
       throw new RangeError(`evalData must be [N, ${dataDim}], got [${options.evalData.shape}]`);
     }

@@ -1,0 +1,93 @@
+/**
+ * The bridge family: Neural Flow Bridge Models ({@link BridgeModel}, config format
+ * {@link BRIDGE_FORMAT}, docs/maths/bridges.md). Transports source points x1 to the target
+ * distribution by the reverse SDE or the probability-flow ODE from t = 1 to 0 (fixed steps).
+ *
+ * Training data rows are [x0 (target) | x1 (source)] [2D]; the loss is the bridge loss plus the
+ * path penalties; held-out metrics: bridge_bound ± stderr (a bound on −log p(x0 | x1)) and
+ * bridge_penalty.
+ */
+import { Rng } from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+import { BRIDGE_FORMAT, type BridgeModelConfig, bridgeModelConfig, createBridgeModel, parseBridgeConfig } from '../bridge/config.js';
+import { BridgeModel } from '../bridge/model.js';
+import { meanStderr } from './held-out.js';
+import type { FamilyDescriptor, HeldOutMetric, TrainingTask } from './types.js';
+
+/** Split bridge rows [B, 2D] into x0 (target, first D columns) and x1 (source). */
+export function splitPairs(x: tf.Tensor2D, dim: number): { x0: tf.Tensor2D; x1: tf.Tensor2D } {
+  if (x.shape[1] !== 2 * dim) throw new RangeError(`bridge rows must be [B, ${2 * dim}] (target then source), got [${x.shape}]`);
+  const [x0, x1] = tf.split(x, 2, 1) as tf.Tensor2D[];
+  return { x0, x1 };
+}
+
+const BRIDGE_METRICS: readonly HeldOutMetric[] = [
+  { key: 'bridge_bound', stderrKey: 'bridge_bound_stderr', label: 'bound on −log p(target | source)', bound: true },
+  { key: 'bridge_penalty', label: 'path penalty', bound: false },
+];
+
+class BridgeTask implements TrainingTask {
+  readonly family = 'bridge';
+  readonly heldOutMetrics = BRIDGE_METRICS;
+  constructor(readonly model: BridgeModel) {}
+
+  get dataDim(): number {
+    return 2 * this.model.dim;
+  }
+
+  get dataRow(): string {
+    return `2 × model dim ${this.model.dim}: target then source columns`;
+  }
+
+  lossAndGrads(x: tf.Tensor2D, noiseRng: Rng, variables: tf.Variable[]) {
+    const { x0, x1 } = splitPairs(x, this.model.dim);
+    const noise = this.model.drawNoise(noiseRng, x.shape[0]);
+    return tf.variableGrads(() => this.model.loss(x0, x1, noise), variables);
+  }
+
+  heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number> {
+    const rng = new Rng(seed);
+    const bounds: number[] = [];
+    const penalties: number[] = [];
+    const rec = this.model.reconstructionTerm();
+    for (let d = 0; d < draws; d++) {
+      const [b, p] = tf.tidy(() => {
+        const { x0, x1 } = splitPairs(x, this.model.dim);
+        const terms = this.model.terms(x0, x1, this.model.drawNoise(rng, x.shape[0]));
+        return tf.stack([tf.mean(terms.diffusion), tf.mean(terms.penalty)]).dataSync();
+      });
+      bounds.push(rec + b);
+      penalties.push(p);
+    }
+    const r = meanStderr(bounds);
+    return { bridge_bound: r.mean, bridge_bound_stderr: r.stderr, bridge_penalty: meanStderr(penalties).mean };
+  }
+}
+
+export const bridgeFamily: FamilyDescriptor<BridgeModel, BridgeModelConfig> = {
+  id: 'bridge',
+  format: BRIDGE_FORMAT,
+  title: 'NFBM bridge',
+  description:
+    'A Neural Flow Bridge Model: a learned stochastic bridge between a source and a target distribution, optionally steered by path penalties (e.g. obstacle avoidance). Transports given source points to targets by the reverse SDE or the probability-flow ODE; reports a bound on −log p(target | source).',
+  capabilities: {
+    sample: false,
+    transport: true,
+    logProb: false,
+    nelbo: false,
+    bound: true,
+    curvature: false,
+    fewStep: false,
+    sde: true,
+    solvers: true,
+    adaptive: false,
+    forwardTrajectories: true,
+  },
+  objectives: ['nelbo'],
+  owns: (model: unknown): model is BridgeModel => model instanceof BridgeModel,
+  parseConfig: parseBridgeConfig,
+  create: createBridgeModel,
+  configOf: (model, options) => bridgeModelConfig(model, { seed: options?.seed }),
+  standardization: () => undefined,
+  trainingTask: (model) => new BridgeTask(model),
+};

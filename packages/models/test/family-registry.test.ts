@@ -1,0 +1,207 @@
+/**
+ * The family registry: the family contract (@nfdm/models/testing) on the three built-in families
+ * and on a family defined here as a downstream package would (one descriptor plus one
+ * `registerFamily` line); capabilities per objective; registry errors.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, type NamedVariables, Rng } from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AnyModel,
+  BRIDGE_FORMAT,
+  bridgeFamily,
+  capabilitiesOf,
+  createAnyModel,
+  DIFFFLOW_FORMAT,
+  diffflowFamily,
+  diffusionFamily,
+  type FamilyDescriptor,
+  families,
+  familyById,
+  familyOf,
+  familyOfConfig,
+  loadAnyModel,
+  MODEL_FORMAT,
+  ModelConfigError,
+  registerFamily,
+  saveAnyModel,
+  type TrainingTask,
+} from '../src/index.js';
+import { familyChecks } from '../src/testing/index.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+function gaussianRows(rows: number, cols: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: rows * cols }, () => rng.normal());
+}
+
+// --- A downstream family: a diagonal Gaussian fitted by maximum likelihood. -------------------
+
+interface GaussianFitConfig {
+  format: 'example-gaussian-fit/1';
+  dim: number;
+  seed: number;
+}
+
+/** p(x) = N(m, diag(exp(2 s))); parameters m, s [D]. */
+class GaussianFit {
+  readonly m: tf.Variable;
+  readonly s: tf.Variable;
+  constructor(
+    readonly dim: number,
+    seed: number,
+  ) {
+    const rng = new Rng(seed);
+    this.m = tf.variable(tf.tensor1d(Array.from({ length: dim }, () => 0.1 * rng.normal())), true, `gaussfit.m.${seed}.${Math.random()}`);
+    this.s = tf.variable(tf.zeros([dim]), true, `gaussfit.s.${seed}.${Math.random()}`);
+  }
+  parameters(): NamedVariables {
+    return new Map([
+      ['m', this.m],
+      ['s', this.s],
+    ]);
+  }
+  /** Mean negative log-likelihood in nats of rows x [B, D]. */
+  nll(x: tf.Tensor2D): tf.Scalar {
+    return tf.tidy(() => {
+      const z = tf.div(tf.sub(x, this.m), tf.exp(this.s));
+      const perRow = tf.add(tf.mul(0.5, tf.sum(tf.square(z), 1)), tf.add(tf.sum(this.s), 0.5 * this.dim * Math.log(2 * Math.PI)));
+      return tf.mean(perRow) as tf.Scalar;
+    });
+  }
+  dispose(): void {
+    this.m.dispose();
+    this.s.dispose();
+  }
+}
+
+const gaussianFitFamily: FamilyDescriptor<GaussianFit, GaussianFitConfig> = {
+  id: 'example-gaussian-fit',
+  format: 'example-gaussian-fit/1',
+  title: 'Gaussian fit',
+  description: 'A diagonal Gaussian fitted by maximum likelihood (test family).',
+  capabilities: {
+    sample: true,
+    transport: false,
+    logProb: true,
+    nelbo: false,
+    bound: true,
+    curvature: false,
+    fewStep: false,
+    sde: false,
+    solvers: false,
+    adaptive: false,
+    forwardTrajectories: false,
+  },
+  objectives: ['nelbo'],
+  owns: (model: unknown): model is GaussianFit => model instanceof GaussianFit,
+  parseConfig: (raw) => {
+    const c = raw as GaussianFitConfig;
+    if (c.format !== 'example-gaussian-fit/1') throw new ModelConfigError('format', 'expected "example-gaussian-fit/1"');
+    if (!Number.isInteger(c.dim) || c.dim < 1) throw new ModelConfigError('dim', 'expected a positive integer');
+    return { format: c.format, dim: c.dim, seed: c.seed ?? 0 };
+  },
+  create: (config) => new GaussianFit(config.dim, config.seed),
+  configOf: (model, options) => ({ format: 'example-gaussian-fit/1', dim: model.dim, seed: options?.seed ?? 0 }),
+  standardization: () => undefined,
+  trainingTask: (model): TrainingTask => ({
+    family: 'example-gaussian-fit',
+    dataDim: model.dim,
+    dataRow: `model dim ${model.dim}`,
+    heldOutMetrics: [{ key: 'nll', label: 'NLL', bound: true }],
+    lossAndGrads: (x, _rng, variables) => tf.variableGrads(() => model.nll(x), variables),
+    heldOut: (x) => ({ nll: tf.tidy(() => model.nll(x).dataSync()[0]) }),
+  }),
+};
+
+registerFamily(gaussianFitFamily);
+
+// --- Contracts. ------------------------------------------------------------------------------
+
+const contracts: Array<[string, FamilyDescriptor<any, any>, { format: string; dim: number }, number]> = [
+  [
+    'diffusion (NFDM)',
+    diffusionFamily,
+    {
+      format: MODEL_FORMAT,
+      dim: 2,
+      forward: { kind: 'nfdm', hidden: [8] },
+      predictor: { hidden: [8] },
+      volatility: { kind: 'neural', hidden: [4] },
+      seed: 3,
+    } as { format: string; dim: number },
+    2,
+  ],
+  [
+    'bridge',
+    bridgeFamily,
+    {
+      format: BRIDGE_FORMAT,
+      dim: 2,
+      process: { hidden: [8], delta: 0.02 },
+      predictor: { hidden: [8] },
+      volatility: { kind: 'neural', hidden: [4] },
+      penalties: [{ kind: 'obstacle', center: [0, 0.5], radius: 0.4, weight: 5 }],
+      seed: 4,
+    } as { format: string; dim: number },
+    4,
+  ],
+  [
+    'diffflow',
+    diffflowFamily,
+    { format: DIFFFLOW_FORMAT, dim: 2, network: { channels: 4, layers: 1 }, time: { N: 4 }, seed: 1 } as { format: string; dim: number },
+    2,
+  ],
+  ['downstream Gaussian fit', gaussianFitFamily, { format: 'example-gaussian-fit/1', dim: 3, seed: 5 } as GaussianFitConfig, 3],
+];
+
+for (const [name, family, config, cols] of contracts) {
+  describe(`family contract: ${name}`, () => {
+    for (const c of familyChecks(family, { config, data: gaussianRows(16, cols, 9), rows: 16 })) it(c.name, c.run, 60_000);
+  });
+}
+
+describe('family registry', () => {
+  it('finds families by model, config and id; built-ins first; the downstream family saves and loads through the registry', () => {
+    expect(families().map((f) => f.id)).toEqual(['diffusion', 'bridge', 'diffflow', 'example-gaussian-fit']);
+    expect(familyOfConfig({ format: BRIDGE_FORMAT })).toBe(bridgeFamily);
+    expect(familyById('diffflow')).toBe(diffflowFamily);
+    const model = createAnyModel({ format: 'example-gaussian-fit/1', dim: 2, seed: 1 } as never) as unknown as GaussianFit;
+    expect(familyOf(model)).toBe(gaussianFitFamily);
+    model.m.assign(tf.tensor1d([1.5, -2]));
+    const dir = mkdtempSync(join(tmpdir(), 'nfdm-family-'));
+    saveAnyModel(model as unknown as AnyModel, dir, { seed: 1 });
+    const loaded = loadAnyModel(dir) as unknown as GaussianFit;
+    expect(Array.from(loaded.m.dataSync())).toEqual([1.5, -2]);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('NFDM-OT is an objective: it adds fewStep and removes the NELBO; other families refuse it', () => {
+    const ot = capabilitiesOf(diffusionFamily, { kind: 'ot', curvatureWeight: 1 });
+    const nelbo = capabilitiesOf(diffusionFamily);
+    expect([ot.fewStep, ot.nelbo, ot.logProb]).toEqual([true, false, true]);
+    expect([nelbo.fewStep, nelbo.nelbo]).toEqual([false, true]);
+    expect(() => capabilitiesOf(bridgeFamily, { kind: 'ot', curvatureWeight: 1 })).toThrow(
+      /'ot' objective applies to diffusion models only, not to a NFBM bridge/,
+    );
+    expect(capabilitiesOf(bridgeFamily).transport && !capabilitiesOf(bridgeFamily).sample).toBe(true);
+  });
+
+  it('refuses a second family with the same id or format, and names the registered families for unknown input', () => {
+    expect(() => registerFamily({ ...gaussianFitFamily })).toThrow(/id 'example-gaussian-fit' is already registered/);
+    expect(() => registerFamily({ ...gaussianFitFamily, id: 'other' })).toThrow(/format 'example-gaussian-fit\/1' already belongs/);
+    registerFamily(gaussianFitFamily); // the same object again: a no-op
+    expect(() => familyOf({})).toThrow(/not an nfdm model \(expected one of: diffusion model, NFBM bridge, DiffFlow model, Gaussian fit\)/);
+    expect(() => familyOfConfig({ format: 'nope/1' })).toThrow(ModelConfigError);
+    expect(() => familyById('nope')).toThrow(
+      /unknown model family 'nope' \(registered: diffusion, bridge, diffflow, example-gaussian-fit\)/,
+    );
+  });
+});
