@@ -109,6 +109,12 @@ export interface StepSizeController<S = unknown> {
   errorNorm(y0: StateTree, y1: StateTree, yError: StateTree, rows?: LiveRows): tf.Scalar;
   /** Accept or reject an attempted step and update the state. */
   adapt(attempt: StepAttempt, state: S): { accept: boolean; state: S };
+  /**
+   * Every step end $t_1, …, t_n$ (the last exactly `t1`), for a controller whose grid is known
+   * before the solve ({@link ConstantStepSize}, {@link StepTo}). Optional; SDE solves need it,
+   * since their save times and Brownian increments are placed on that grid.
+   */
+  grid?(state: S): readonly number[];
 }
 
 /** `value` as a generator that reads nothing: for a {@link StepSizeController.firstStep} that needs no device reads. */
@@ -177,6 +183,81 @@ export class ConstantStepSize implements StepSizeController<ConstantStepState> {
 
   adapt(_attempt: StepAttempt, s: ConstantStepState): { accept: boolean; state: ConstantStepState } {
     return { accept: true, state: { ...s, k: s.k + 1 } };
+  }
+
+  /** The grid's step ends (see {@link ConstantStepSize.stepEnd}). */
+  grid(s: ConstantStepState): number[] {
+    const ends: number[] = [];
+    for (let k = 0; k < s.n; k++) ends.push(this.stepEnd(0, { ...s, k }));
+    return ends;
+  }
+}
+
+/** State of {@link StepTo}: the index of the next step. */
+export interface StepToState {
+  readonly k: number;
+}
+
+/**
+ * Steps to given times (diffrax's `StepTo`): `ts` = $t_0 < t_1 < … < t_n$ (or decreasing, for a
+ * backward solve) with $t_0$ and $t_n$ the solve's start and end. Every step is accepted; the
+ * grid may be non-uniform (e.g. finer near t = 0 where σ → 0). Drives ODE and SDE solves.
+ */
+export class StepTo implements StepSizeController<StepToState> {
+  readonly kind = 'step-to';
+  readonly needsErrorEstimate = false;
+  readonly ts: readonly number[];
+
+  /** Throws `RangeError` unless `ts` has two or more finite, strictly monotone times. */
+  constructor(ts: ArrayLike<number>) {
+    const times = Array.from(ts ?? [], Number);
+    if (times.length < 2) throw new RangeError(`StepTo needs at least two times (t0 and t1), got ${times.length}`);
+    if (!times.every(Number.isFinite)) throw new RangeError('StepTo times must be finite numbers');
+    const dir = Math.sign(times[1] - times[0]);
+    for (let i = 1; i < times.length; i++) {
+      if (dir === 0 || Math.sign(times[i] - times[i - 1]) !== dir) {
+        throw new RangeError(
+          `StepTo times must be strictly increasing or strictly decreasing (at index ${i}: ${times[i - 1]} → ${times[i]})`,
+        );
+      }
+    }
+    this.ts = times;
+  }
+
+  /** Throws `TypeError` if `steps`/`dt0` are given, `RangeError` if `ts` does not run from t0 to t1, {@link MaxStepsExceededError} beyond `maxSteps`. */
+  init(p: StepProblem): StepToState {
+    if (p.steps !== undefined || p.dt0 !== undefined) throw new TypeError('StepTo takes its grid from `ts`: do not pass `steps` or `dt0`');
+    const n = this.ts.length - 1;
+    if (this.ts[0] !== p.t0 || this.ts[n] !== p.t1) {
+      throw new RangeError(`StepTo times must start at t0 = ${p.t0} and end at t1 = ${p.t1}, got ${this.ts[0]} … ${this.ts[n]}`);
+    }
+    if (n > p.maxSteps) throw new MaxStepsExceededError(p.t0, 0, `${n} steps are needed but maxSteps is ${p.maxSteps}`, p.maxSteps);
+    return { k: 0 };
+  }
+
+  firstStep<Y extends StateTree>(
+    _f: VectorField<Y>,
+    _y0: Y,
+    state: StepToState,
+  ): Generator<tf.Tensor, FirstStep<StepToState, Y>, ArrayLike<number>> {
+    return withoutReads({ state, h: this.ts[1] - this.ts[0] });
+  }
+
+  stepEnd(_t: number, s: StepToState): number {
+    return this.ts[s.k + 1];
+  }
+
+  /** Never read (`needsErrorEstimate` is false): a zero. */
+  errorNorm(): tf.Scalar {
+    return tf.scalar(0);
+  }
+
+  adapt(_attempt: StepAttempt, s: StepToState): { accept: boolean; state: StepToState } {
+    return { accept: true, state: { k: s.k + 1 } };
+  }
+
+  grid(): readonly number[] {
+    return this.ts.slice(1);
   }
 }
 

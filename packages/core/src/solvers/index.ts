@@ -22,6 +22,8 @@ export {
   type StepDecision,
   type StepProblem,
   type StepSizeController,
+  StepTo,
+  type StepToState,
   withoutReads,
 } from './controllers.js';
 export {

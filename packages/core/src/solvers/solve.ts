@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BrownianIncrements, type BrownianPath } from './brownian.js';
-import { ConstantStepSize, type ConstantStepState, type StepProblem, type StepSizeController } from './controllers.js';
+import { ConstantStepSize, type StepProblem, type StepSizeController } from './controllers.js';
 import { MaxStepsExceededError, NonFiniteStateError, StepSizeUnderflowError } from './errors.js';
 import { getSolver, type Solver } from './registry.js';
 import { RungeKutta } from './rk.js';
@@ -579,14 +579,24 @@ function* checkFinite(y: StateTree, t: number, step: number, lastFiniteT: number
   }
 }
 
+/** Index of the element of the strictly monotone `times` nearest to `t` (binary search). */
+function nearestIndex(times: readonly number[], t: number): number {
+  const dir = Math.sign(times[times.length - 1] - times[0]);
+  let lo = 0;
+  let hi = times.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if ((times[mid] - t) * dir <= 0) lo = mid;
+    else hi = mid;
+  }
+  return Math.abs(times[hi] - t) < Math.abs(times[lo] - t) ? hi : lo;
+}
+
 function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver): Loop<Solution<tf.Tensor>> {
   if (Array.isArray(o.y0)) throw new TypeError('SDE solves take a single-tensor state, not a tuple');
+  // Save times and Brownian increments are placed on a grid known before the solve.
   if (o.controller !== undefined && checkController(o.controller).needsErrorEstimate) {
-    throw new TypeError('adaptive SDE stepping is not supported; use ConstantStepSize with `steps` or `dt0`');
-  }
-  if (o.controller !== undefined && !(o.controller instanceof ConstantStepSize)) {
-    // Save times and Brownian increments are placed on a grid known before the solve.
-    throw new TypeError('SDE solves take constant steps: pass ConstantStepSize (or no controller) with `steps` or `dt0`');
+    throw new TypeError('adaptive SDE stepping is not supported; use ConstantStepSize with `steps` or `dt0`, or StepTo');
   }
   if (solver.requiresAdditiveNoise && !term.additive) {
     throw new TypeError(
@@ -595,17 +605,23 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
     );
   }
   const p = prepareCommon(o, undefined, solver.name);
+  if (!p.controller.grid) {
+    throw new TypeError('SDE solves need a controller whose grid is known before the solve (grid()): ConstantStepSize, StepTo or your own');
+  }
   const freeze = freezeMode(o);
   const { t0, t1, saveat } = p;
-  const grid = p.controllerState as ConstantStepState;
+  const ends = p.controller.grid(p.controllerState);
+  /** Grid times t_0 … t_n (t_n = t1). */
+  const times = [t0, ...ends];
+  const nSteps = ends.length;
+  if (nSteps < 1 || ends[nSteps - 1] !== t1) throw new RangeError(`the controller's grid must end at t1 = ${t1}`);
   const tol = timeTolerance(t0, t1);
-  const gridTime = (n: number): number => (n === grid.n ? t1 : grid.byCount ? t0 + (n * (t1 - t0)) / grid.n : t0 + n * grid.h);
   // Save times must be step ends: interpolating between steps is not an SDE solution.
   const saveIndex = saveat.ts.map((ts) => {
-    if (ts === t1) return grid.n;
-    const x = ((ts - t0) / (t1 - t0)) * (grid.byCount ? grid.n : (t1 - t0) / grid.h);
-    const k = Math.min(Math.round(x), grid.n);
-    if (Math.abs(gridTime(k) - ts) > Math.max(tol, 1e-9 * Math.abs(grid.h))) {
+    if (ts === t1) return nSteps;
+    const k = nearestIndex(times, ts);
+    const spacing = Math.abs(times[Math.min(k + 1, nSteps)] - times[Math.max(k - 1, 0)]) / 2;
+    if (Math.abs(times[k] - ts) > Math.max(tol, 1e-9 * spacing)) {
       throw new RangeError(`SDE save time ${ts} is not a step end; choose steps/dt0 so that every saveat.ts lies on the grid`);
     }
     return k;
@@ -626,7 +642,7 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
   const path = brownian;
 
   const stats = newStats();
-  stats.initialStep = gridTime(1) - t0;
+  stats.initialStep = times[1] - t0;
   const count: SdeEvalCounter = { nfe: 0, diffusionEvals: 0 };
   const saves = new Saves<tf.Tensor>();
   let y: tf.Tensor | undefined;
@@ -646,8 +662,8 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
     let lastFiniteT = t0;
     let lastChecked = 0;
     let t = t0;
-    for (let n = 0; n < grid.n; n++) {
-      const tEnd = gridTime(n + 1);
+    for (let n = 0; n < nSteps; n++) {
+      const tEnd = times[n + 1];
       const yCur: tf.Tensor = y;
       const live = alive;
       let stillAlive: tf.Tensor | undefined;
@@ -681,7 +697,7 @@ function* sdeLoop(o: SolveOptions<tf.Tensor>, term: SDETerm, solver: SdeSolver):
         lastChecked = n + 1;
       }
     }
-    if (!freeze && lastChecked !== grid.n) yield* checkFinite(y, t, stats.steps, lastFiniteT);
+    if (!freeze && lastChecked !== nSteps) yield* checkFinite(y, t, stats.steps, lastFiniteT);
     const nonFiniteRows = alive ? yield* readDeadRows(alive) : undefined;
     stats.nfe = count.nfe;
     stats.diffusionEvals = count.diffusionEvals;
