@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, type NamedVariables, Rng } from '@nfdm/core';
+import { initBackend, Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,9 +28,8 @@ import {
   ModelConfigError,
   registerFamily,
   saveAnyModel,
-  type TrainingTask,
 } from '../src/index.js';
-import { familyChecks } from '../src/testing/index.js';
+import { familyChecks, type GaussianFit, type GaussianFitConfig, gaussianFitFamily } from '../src/testing/index.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -40,85 +39,6 @@ function gaussianRows(rows: number, cols: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   return Float32Array.from({ length: rows * cols }, () => rng.normal());
 }
-
-// --- A downstream family: a diagonal Gaussian fitted by maximum likelihood. -------------------
-
-interface GaussianFitConfig {
-  format: 'example-gaussian-fit/1';
-  dim: number;
-  seed: number;
-}
-
-/** p(x) = N(m, diag(exp(2 s))); parameters m, s [D]. */
-class GaussianFit {
-  readonly m: tf.Variable;
-  readonly s: tf.Variable;
-  constructor(
-    readonly dim: number,
-    seed: number,
-  ) {
-    const rng = new Rng(seed);
-    this.m = tf.variable(tf.tensor1d(Array.from({ length: dim }, () => 0.1 * rng.normal())), true, `gaussfit.m.${seed}.${Math.random()}`);
-    this.s = tf.variable(tf.zeros([dim]), true, `gaussfit.s.${seed}.${Math.random()}`);
-  }
-  parameters(): NamedVariables {
-    return new Map([
-      ['m', this.m],
-      ['s', this.s],
-    ]);
-  }
-  /** Mean negative log-likelihood in nats of rows x [B, D]. */
-  nll(x: tf.Tensor2D): tf.Scalar {
-    return tf.tidy(() => {
-      const z = tf.div(tf.sub(x, this.m), tf.exp(this.s));
-      const perRow = tf.add(tf.mul(0.5, tf.sum(tf.square(z), 1)), tf.add(tf.sum(this.s), 0.5 * this.dim * Math.log(2 * Math.PI)));
-      return tf.mean(perRow) as tf.Scalar;
-    });
-  }
-  dispose(): void {
-    this.m.dispose();
-    this.s.dispose();
-  }
-}
-
-const gaussianFitFamily: FamilyDescriptor<GaussianFit, GaussianFitConfig> = {
-  id: 'example-gaussian-fit',
-  format: 'example-gaussian-fit/1',
-  title: 'Gaussian fit',
-  description: 'A diagonal Gaussian fitted by maximum likelihood (test family).',
-  capabilities: {
-    sample: true,
-    transport: false,
-    logProb: true,
-    nelbo: false,
-    bound: true,
-    curvature: false,
-    fewStep: false,
-    sde: false,
-    solvers: false,
-    adaptive: false,
-    forwardTrajectories: false,
-  },
-  objectives: ['nelbo'],
-  owns: (model: unknown): model is GaussianFit => model instanceof GaussianFit,
-  parseConfig: (raw) => {
-    const c = raw as GaussianFitConfig;
-    if (c.format !== 'example-gaussian-fit/1') throw new ModelConfigError('format', 'expected "example-gaussian-fit/1"');
-    if (!Number.isInteger(c.dim) || c.dim < 1) throw new ModelConfigError('dim', 'expected a positive integer');
-    return { format: c.format, dim: c.dim, seed: c.seed ?? 0 };
-  },
-  create: (config) => new GaussianFit(config.dim, config.seed),
-  configOf: (model, options) => ({ format: 'example-gaussian-fit/1', dim: model.dim, seed: options?.seed ?? 0 }),
-  standardization: () => undefined,
-  trainingTask: (model): TrainingTask => ({
-    family: 'example-gaussian-fit',
-    dataDim: model.dim,
-    dataRow: `model dim ${model.dim}`,
-    heldOutMetrics: [{ key: 'nll', label: 'NLL', bound: true }],
-    lossAndGrads: (x, _rng, variables) => tf.variableGrads(() => model.nll(x), variables),
-    heldOut: (x) => ({ nll: tf.tidy(() => model.nll(x).dataSync()[0]) }),
-  }),
-};
 
 registerFamily(gaussianFitFamily);
 

@@ -19,3 +19,4 @@ export {
 } from '@nfdm/core/testing';
 export { type FamilyContractOptions, familyChecks } from './family.js';
 export { type ForwardProcessContractOptions, forwardProcessChecks } from './forward-process.js';
+export { GaussianFit, type GaussianFitConfig, gaussianFitFamily } from './gaussian-fit.js';
