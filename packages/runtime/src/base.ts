@@ -8,7 +8,7 @@ import { type ModelMetadata, SessionSet } from './load.js';
 import type { StandardizationMeta } from './metadata.js';
 
 export abstract class LoadedOnnxModel {
-  /** The family id ('diffusion' | 'bridge' | 'diffflow'). */
+  /** The family id (`FamilyId`, the vocabulary of @nfdm/models). */
   readonly familyId: FamilyId;
   /** What this model can do with the graphs it was loaded with. */
   readonly capabilities: RuntimeCapabilities;

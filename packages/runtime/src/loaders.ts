@@ -53,9 +53,9 @@ export async function loadOnnxDiffFlow(source: OnnxModelSource, options: LoadOnn
 }
 
 /**
- * Load any nfdm export and return its family's runtime class, told apart by `capabilities` (or
- * by `family`, the on-disk name: 'diffusion' → {@link OnnxModel}, 'nfbm' → {@link OnnxBridgeModel},
- * 'diffflow' → {@link OnnxDiffFlowModel}).
+ * Load any nfdm export and return its family's runtime class ({@link OnnxModel},
+ * {@link OnnxBridgeModel} or {@link OnnxDiffFlowModel}), told apart by `capabilities` and the
+ * guards of families.ts (or by `family`, the on-disk name in `EXPORT_FAMILIES`).
  */
 export async function loadExportedModel(source: OnnxModelSource, options: LoadOnnxOptions = {}): Promise<ExportedModel> {
   const entries = readEntries(source);
