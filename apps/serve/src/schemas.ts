@@ -176,100 +176,82 @@ const models = () =>
     },
   }) as const;
 
-function samplesSchema(limits: ServeLimits) {
+/** A POST route on a model: JSON body with `required` and exactly `properties`, `ok` as the 200 body. */
+function modelPost<P extends Record<string, unknown>, R>(summary: string, description: string, required: string, properties: P, ok: R) {
   return {
-    summary: 'Draw samples',
-    description:
-      'Integrates from t = 1 (z ~ N(0, priorStd² I), drawn from `seed`) to the process start with a fixed-step ' +
+    summary,
+    description,
+    tags: ['models'],
+    params: nameParams,
+    body: { type: 'object', required: [required], additionalProperties: false, properties },
+    response: { 200: ok, ...errors },
+  } as const;
+}
+
+function samplesSchema(limits: ServeLimits) {
+  return modelPost(
+    'Draw samples',
+    'Integrates from t = 1 (z ~ N(0, priorStd² I), drawn from `seed`) to the process start with a fixed-step ' +
       'solver: the probability-flow ODE (mode "ode": euler, heun, rk4) or the reverse SDE (mode "sde": ' +
       'euler_maruyama, heun; "euler" and "euler-maruyama" are aliases of euler_maruyama). The same seed gives the same samples as ' +
       '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space. DiffFlow models sample on ' +
       'their exported grid (mode "sde": stochastic steps, the last one returning its mean; "ode": probability-flow ' +
       'steps); `steps` and `solver` do not apply to them. NFBM bridges do not sample from a prior: use /transport.',
-    tags: ['models'],
-    params: nameParams,
-    body: {
-      type: 'object',
-      required: ['n'],
-      additionalProperties: false,
-      properties: {
-        n: { type: 'integer', minimum: 1, maximum: limits.maxN, description: `Number of samples (1–${limits.maxN}).` },
-        ...solverProperties(limits, Number.MAX_SAFE_INTEGER),
-      },
+    'n',
+    {
+      n: { type: 'integer', minimum: 1, maximum: limits.maxN, description: `Number of samples (1–${limits.maxN}).` },
+      ...solverProperties(limits, Number.MAX_SAFE_INTEGER),
     },
-    response: {
-      200: pointsResponse('n rows of dim numbers (float32 values).'),
-      ...errors,
-    },
-  } as const;
+    pointsResponse('n rows of dim numbers (float32 values).'),
+  );
 }
 
 function logProbSchema(limits: ServeLimits, maxDim: number) {
-  return {
-    summary: 'Log-densities of points',
-    description:
-      'log p(x) in nats per point through the probability-flow ODE with the exact divergence: fixed steps ' +
+  return modelPost(
+    'Log-densities of points',
+    'log p(x) in nats per point through the probability-flow ODE with the exact divergence: fixed steps ' +
       "(`steps`, with `solver`, default 'rk4') or, without `steps`, adaptive Dormand–Prince (rtol = atol = 1e-5, " +
       `at most ${limits.maxSteps} steps). Needs the model's velocity_divergence graph (capabilities.logProb). ` +
       'Points are in data space; each row must have exactly dim coordinates.',
-    tags: ['models'],
-    params: nameParams,
-    body: {
+    'points',
+    {
+      points: rowsProperty(limits.maxPoints, maxDim, `1–${limits.maxPoints} rows of dim finite numbers.`),
+      steps: { type: 'integer', minimum: 1, maximum: limits.maxSteps, description: `Fixed steps (1–${limits.maxSteps}).` },
+      solver: { type: 'string', enum: ['euler', 'heun', 'rk4'], description: "Fixed-step solver (needs steps; default 'rk4')." },
+    },
+    {
       type: 'object',
-      required: ['points'],
-      additionalProperties: false,
       properties: {
-        points: rowsProperty(limits.maxPoints, maxDim, `1–${limits.maxPoints} rows of dim finite numbers.`),
-        steps: { type: 'integer', minimum: 1, maximum: limits.maxSteps, description: `Fixed steps (1–${limits.maxSteps}).` },
-        solver: { type: 'string', enum: ['euler', 'heun', 'rk4'], description: "Fixed-step solver (needs steps; default 'rk4')." },
+        model: { type: 'string' },
+        logProb: { type: 'array', items: numberOrNull, description: 'log p(x) in nats, one per point.' },
+        n: { type: 'integer' },
+        dim: { type: 'integer' },
+        steps: { type: ['integer', 'null'], description: 'Fixed steps, or null (adaptive).' },
+        solver: { type: 'string', description: "euler, heun, rk4, or 'dopri5' (adaptive)." },
+        adaptive: { type: 'boolean' },
+        nfe: { type: 'integer' },
+        ms: { type: 'number' },
       },
     },
-    response: {
-      200: {
-        type: 'object',
-        properties: {
-          model: { type: 'string' },
-          logProb: { type: 'array', items: numberOrNull, description: 'log p(x) in nats, one per point.' },
-          n: { type: 'integer' },
-          dim: { type: 'integer' },
-          steps: { type: ['integer', 'null'], description: 'Fixed steps, or null (adaptive).' },
-          solver: { type: 'string', description: "euler, heun, rk4, or 'dopri5' (adaptive)." },
-          adaptive: { type: 'boolean' },
-          nfe: { type: 'integer' },
-          ms: { type: 'number' },
-        },
-      },
-      ...errors,
-    },
-  } as const;
+  );
 }
 
 function transportSchema(limits: ServeLimits, maxDim: number) {
-  return {
-    summary: 'Transport source points through an NFBM bridge',
-    description:
-      'For NFBM bridges (family "nfbm"): each source x1 starts at z(1) = x1 + δ ε (ε drawn from `seed`) and is ' +
+  return modelPost(
+    'Transport source points through an NFBM bridge',
+    'For NFBM bridges (family "nfbm"): each source x1 starts at z(1) = x1 + δ ε (ε drawn from `seed`) and is ' +
       'integrated from t = 1 to 0 with a fixed-step solver — the probability-flow ODE (mode "ode": euler, heun, ' +
       'rk4) or the reverse SDE (mode "sde", default: euler_maruyama, heun; Brownian increments from seed + 1). The ' +
       'same request gives the same numbers as `loadOnnxBridge(...).transport(...)` and, up to float32 rounding, ' +
       '`BridgeModel.sample` with that seed. Sources and samples are in data space; each row must have dim finite ' +
       `numbers; at most ${limits.maxN} rows (this server's maxN limit).`,
-    tags: ['models'],
-    params: nameParams,
-    body: {
-      type: 'object',
-      required: ['sources'],
-      additionalProperties: false,
-      properties: {
-        sources: rowsProperty(limits.maxN, maxDim, `1–${limits.maxN} source points, each dim finite numbers.`),
-        ...solverProperties(limits, Number.MAX_SAFE_INTEGER - 1),
-      },
+    'sources',
+    {
+      sources: rowsProperty(limits.maxN, maxDim, `1–${limits.maxN} source points, each dim finite numbers.`),
+      ...solverProperties(limits, Number.MAX_SAFE_INTEGER - 1),
     },
-    response: {
-      200: pointsResponse('One generated target per source (float32 values, data space).'),
-      ...errors,
-    },
-  } as const;
+    pointsResponse('One generated target per source (float32 values, data space).'),
+  );
 }
 
 /** The schema of every route, for these limits and the largest model dimension. */
