@@ -57,7 +57,33 @@ describe('family table', () => {
   });
 });
 
+/** `bytes` with one more metadata_props entry (ModelProto field 14); a later entry of the same key wins. */
+function withMetadata(bytes: Uint8Array, key: string, value: string): Uint8Array {
+  const utf8 = (x: string) => Array.from(new TextEncoder().encode(x));
+  const [k, v] = [utf8(key), utf8(value)];
+  const entry = [0x0a, k.length, ...k, 0x12, v.length, ...v];
+  return Uint8Array.from([...bytes, (14 << 3) | 2, entry.length, ...entry]);
+}
+
 describe('capabilities of loaded models', () => {
+  it('an export whose kind is a downstream forward process loads and samples as a diffusion model', async () => {
+    const bytes = readFileSync(join(fixtures, 'nfdm-2d', 'velocity.onnx'));
+    const custom = withMetadata(bytes, 'nfdm.kind', 'linear-interpolation');
+    expect(readOnnxMetadata(custom).kind).toBe('linear-interpolation');
+    const model = await loadExportedModel(custom);
+    const reference = await loadOnnxModel(bytes);
+    try {
+      expect([model.familyId, model.family, model.metadata.kind]).toEqual(['diffusion', 'diffusion', 'linear-interpolation']);
+      expect(samplesWithSolvers(model)).toBe(true);
+      if (!samplesWithSolvers(model)) return;
+      const options = { n: 3, steps: 4, solver: 'heun', mode: 'ode', seed: 5 } as const;
+      expect((await model.sample(options)).samples).toEqual((await reference.sample(options)).samples);
+    } finally {
+      await model.dispose();
+      await reference.dispose();
+    }
+  });
+
   it('a diffusion export with every graph samples (ODE and SDE), has log-densities and its forward process', async () => {
     const model = await loadExportedModel(join(fixtures, 'nfdm-2d'), { graphs: ['velocity', 'velocity_divergence', 'drift', 'forward'] });
     try {
