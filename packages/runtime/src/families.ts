@@ -20,8 +20,8 @@ import type { OnnxModel } from './diffusion.js';
 import type { ModelMetadata } from './load.js';
 import type { OnnxGraphMetadata } from './metadata.js';
 
-/** Family ids (the vocabulary of `@nfdm/models`). */
-export type FamilyId = 'diffusion' | 'bridge' | 'diffflow';
+/** Family ids (the vocabulary of `@nfdm/models`: the built-ins, or a family a downstream package registers). */
+export type FamilyId = 'diffusion' | 'bridge' | 'diffflow' | (string & {});
 
 /** The family names written on disk and served over HTTP (`family` of a runtime model). */
 export const EXPORT_FAMILIES = ['diffusion', 'nfbm', 'diffflow'] as const;
