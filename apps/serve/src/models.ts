@@ -4,7 +4,15 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type ExportedModel, loadExportedModel, type OnnxBridgeModel, type OnnxModel } from '@nfdm/runtime';
+import {
+  canTransport,
+  type ExportedModel,
+  loadExportedModel,
+  type OnnxBridgeModel,
+  type OnnxModel,
+  samplesOnGrid,
+  samplesWithSolvers,
+} from '@nfdm/runtime';
 import { ServeConfigError } from './errors.js';
 
 /** Model names: what a request may name (checked before any lookup). */
@@ -47,9 +55,9 @@ export interface ModelCapabilities {
 export interface ModelInfo {
   name: string;
   dim: number;
-  /** nfdm | ndm | fixed (diffusion models), nfbm (bridges: POST /transport), diffflow. */
+  /** nfdm | ndm | fixed or a downstream forward process's kind (diffusion models), nfbm (bridges: POST /transport), diffflow. */
   kind: string;
-  /** 'diffusion', 'nfbm' or 'diffflow': which endpoints apply. */
+  /** The on-disk family name (one of EXPORT_FAMILIES of @nfdm/runtime). */
   family: ExportedModel['family'];
   forwardKind: string;
   /** Graphs loaded into onnxruntime sessions. */
@@ -90,32 +98,50 @@ export function transportEngine(model: OnnxBridgeModel, solver: Solver, mode: Mo
 
 const none = () => ({ ode: [] as string[], sde: [] as string[] });
 
+/** What `model` serves, from its runtime capabilities: the solvers (or 'grid') of /samples and /transport, and /log-prob. */
 export function capabilities(model: ExportedModel): ModelCapabilities {
-  if (model.family === 'nfbm') {
+  return { samples: sampleSolvers(model), logProb: model.capabilities.logProb, transport: transportSolvers(model) };
+}
+
+function sampleSolvers(model: ExportedModel): { ode: string[]; sde: string[] } {
+  if (samplesWithSolvers(model)) {
     return {
-      samples: none(),
-      logProb: false,
-      transport: {
-        ode: ODE_SOLVERS.filter((s) => transportEngine(model, s, 'ode') !== null),
-        sde: SDE_SOLVERS.filter((s) => s !== 'euler' && transportEngine(model, s, 'sde') !== null),
-      },
-    };
-  }
-  if (model.family === 'diffflow') {
-    return {
-      samples: { ode: model.engineFor('ode') ? ['grid'] : [], sde: model.engineFor('sde') ? ['grid'] : [] },
-      logProb: false,
-      transport: none(),
-    };
-  }
-  return {
-    samples: {
       ode: ODE_SOLVERS.filter((s) => sampleEngine(model, s, 'ode') !== null),
       sde: SDE_SOLVERS.filter((s) => s !== 'euler' && sampleEngine(model, s, 'sde') !== null),
-    },
-    logProb: model.has('velocity_divergence'),
-    transport: none(),
+    };
+  }
+  if (samplesOnGrid(model)) return { ode: model.engineFor('ode') ? ['grid'] : [], sde: model.engineFor('sde') ? ['grid'] : [] };
+  return none();
+}
+
+function transportSolvers(model: ExportedModel): { ode: string[]; sde: string[] } {
+  if (!canTransport(model)) return none();
+  return {
+    ode: ODE_SOLVERS.filter((s) => transportEngine(model, s, 'ode') !== null),
+    sde: SDE_SOLVERS.filter((s) => s !== 'euler' && transportEngine(model, s, 'sde') !== null),
   };
+}
+
+/** The `GET /v1/models` description of a loaded model. */
+function describe(name: string, source: 'directory' | 'file', model: ExportedModel): ModelInfo {
+  const m = model.metadata;
+  const info: ModelInfo = {
+    name,
+    dim: model.dim,
+    kind: m.kind,
+    family: model.family,
+    forwardKind: m.forwardKind,
+    graphs: [...model.graphs].sort(),
+    capabilities: capabilities(model),
+    standardized: model.standardization !== undefined,
+    priorStd: m.priorStd,
+    tStart: m.tStart,
+    exportVersion: m.version,
+    source,
+  };
+  if (canTransport(model)) info.delta = model.delta;
+  if (samplesOnGrid(model)) info.grid = { steps: model.steps, tMin: model.grid[0], tMax: model.grid[model.grid.length - 1] };
+  return info;
 }
 
 export interface LoadModelsOptions {
@@ -188,23 +214,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
         failures.push(c.name);
         continue;
       }
-      const m = model.metadata;
-      const info: ModelInfo = {
-        name: c.name,
-        dim: model.dim,
-        kind: m.kind,
-        family: model.family,
-        forwardKind: m.forwardKind,
-        graphs: [...model.graphs].sort(),
-        capabilities: capabilities(model),
-        standardized: model.standardization !== undefined,
-        priorStd: m.priorStd,
-        tStart: m.tStart,
-        exportVersion: m.version,
-        source: c.source,
-      };
-      if (model.family === 'nfbm') info.delta = model.delta;
-      if (model.family === 'diffflow') info.grid = { steps: model.steps, tMin: model.grid[0], tMax: model.grid[model.grid.length - 1] };
+      const info = describe(c.name, c.source, model);
       models.set(c.name, { name: c.name, model, info });
     }
     if (models.size === 0) {

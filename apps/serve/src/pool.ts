@@ -7,7 +7,7 @@
  * step granularity on one thread. The limiter bounds how many interleave (memory, latency) and
  * how many may wait; it does not serialise per model.
  */
-import type { ExportedModel, OnnxBridgeModel, OnnxDiffFlowModel, OnnxModel } from '@nfdm/runtime';
+import type { ExportedModel } from '@nfdm/runtime';
 import { HttpError } from './errors.js';
 
 interface Waiter {
@@ -99,54 +99,18 @@ export class ComputePool {
  * A view of `model` whose field evaluations throw the signal's reason once it aborts, so a
  * timed-out or abandoned sample / log-prob / transport computation stops at its next solver step
  * instead of running to the end. (The runtime's samplers call the model's own field methods —
- * `velocity`, `drift`, `velocityDivergence` of a diffusion model, `velocity`, `drift` of a bridge,
- * `drift`, `score` of a DiffFlow model — for every stage; the view overrides those on an object
- * whose prototype is the model. The one-call Loop engines are a single session run and are not
- * interruptible.)
+ * the `fieldMethods` of its family in the runtime's family table, e.g. `velocity`, `drift`,
+ * `velocityDivergence` — for every stage; the view overrides those on an object whose prototype
+ * is the model. The one-call Loop engines are a single session run and are not interruptible.)
  */
 export function abortable<M extends ExportedModel>(model: M, signal: AbortSignal): M {
-  const check = () => {
-    if (signal.aborted) throw signal.reason;
-  };
-  if (model.family === 'nfbm') {
-    const m = model as OnnxBridgeModel;
-    const view = Object.create(m) as OnnxBridgeModel;
-    view.velocity = async (z, t, source) => {
-      check();
-      return m.velocity(z, t, source);
+  const view = Object.create(model) as Record<string, unknown>;
+  for (const name of model.runtimeFamily.fieldMethods) {
+    const field = (model as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+    view[name] = async (...args: unknown[]) => {
+      if (signal.aborted) throw signal.reason;
+      return field.apply(model, args);
     };
-    view.drift = async (z, t, source) => {
-      check();
-      return m.drift(z, t, source);
-    };
-    return view as M;
   }
-  if (model.family === 'diffflow') {
-    const m = model as OnnxDiffFlowModel;
-    const view = Object.create(m) as OnnxDiffFlowModel;
-    view.drift = async (x, t) => {
-      check();
-      return m.drift(x, t);
-    };
-    view.score = async (x, t) => {
-      check();
-      return m.score(x, t);
-    };
-    return view as M;
-  }
-  const m = model as OnnxModel;
-  const view = Object.create(m) as OnnxModel;
-  view.velocity = async (z, t) => {
-    check();
-    return m.velocity(z, t);
-  };
-  view.drift = async (z, t) => {
-    check();
-    return m.drift(z, t);
-  };
-  view.velocityDivergence = async (z, t) => {
-    check();
-    return m.velocityDivergence(z, t);
-  };
   return view as M;
 }

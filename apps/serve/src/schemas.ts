@@ -2,6 +2,7 @@
  * JSON schemas of every route: validated by fastify's ajv (types are strict — no coercion, no
  * unknown fields) and turned into the OpenAPI document by @fastify/swagger.
  */
+import { EXPORT_FAMILIES, EXPORT_KINDS } from '@nfdm/runtime';
 import type { ServeLimits } from './limits.js';
 import { MODEL_NAME_PATTERN, SOLVER_ALIASES, SOLVERS } from './models.js';
 
@@ -37,10 +38,10 @@ const modelInfo = {
   properties: {
     name: { type: 'string' },
     dim: { type: 'integer', description: 'Data dimension D.' },
-    kind: { type: 'string', enum: ['nfdm', 'ndm', 'fixed', 'nfbm', 'diffflow'] },
+    kind: { type: 'string', enum: [...EXPORT_KINDS] },
     family: {
       type: 'string',
-      enum: ['diffusion', 'nfbm', 'diffflow'],
+      enum: [...EXPORT_FAMILIES],
       description: 'diffusion and diffflow models draw samples (POST /samples); nfbm bridges transport sources (POST /transport).',
     },
     forwardKind: { type: 'string' },
@@ -102,8 +103,43 @@ function pointsResponse(samplesDescription: string) {
   } as const;
 }
 
-export function buildSchemas(limits: ServeLimits, maxDim: number) {
+/** The body properties `steps`, `solver`, `mode` and `seed` of /samples and /transport (seeds up to `maxSeed`). */
+function solverProperties(limits: ServeLimits, maxSeed: number) {
   return {
+    steps: {
+      type: 'integer',
+      minimum: 1,
+      maximum: limits.maxSteps,
+      description: `Fixed solver steps (1–${limits.maxSteps}; default ${Math.min(100, limits.maxSteps)}).`,
+    },
+    solver: {
+      type: 'string',
+      enum: [...SOLVERS, ...Object.keys(SOLVER_ALIASES)],
+      description: "Default 'euler' for ODE, 'euler_maruyama' for SDE ('euler-maruyama' is accepted as an alias).",
+    },
+    mode: {
+      type: 'string',
+      enum: ['ode', 'sde'],
+      description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named, else 'sde'.",
+    },
+    seed: { type: 'integer', minimum: 0, maximum: maxSeed, description: 'Seed (default 0).' },
+  } as const;
+}
+
+/** 1–`maxRows` rows of at most `maxDim` numbers. */
+function rowsProperty(maxRows: number, maxDim: number, description: string) {
+  return {
+    type: 'array',
+    minItems: 1,
+    maxItems: maxRows,
+    items: { type: 'array', minItems: 1, maxItems: maxDim, items: { type: 'number' } },
+    description,
+  } as const;
+}
+
+/** Fresh per server, like every route schema. */
+const health = () =>
+  ({
     healthz: {
       summary: 'Liveness: the process is up',
       tags: ['health'],
@@ -123,6 +159,10 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
       produces: ['text/plain'],
       response: { 200: { type: 'string', description: 'Prometheus text exposition' } },
     },
+  }) as const;
+
+const models = () =>
+  ({
     listModels: {
       summary: 'The loaded models',
       tags: ['models'],
@@ -134,136 +174,93 @@ export function buildSchemas(limits: ServeLimits, maxDim: number) {
       params: nameParams,
       response: { 200: modelInfo, ...errors },
     },
-    samples: {
-      summary: 'Draw samples',
-      description:
-        'Integrates from t = 1 (z ~ N(0, priorStd² I), drawn from `seed`) to the process start with a fixed-step ' +
-        'solver: the probability-flow ODE (mode "ode": euler, heun, rk4) or the reverse SDE (mode "sde": ' +
-        'euler_maruyama, heun; "euler" and "euler-maruyama" are aliases of euler_maruyama). The same seed gives the same samples as ' +
-        '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space. DiffFlow models sample on ' +
-        'their exported grid (mode "sde": stochastic steps, the last one returning its mean; "ode": probability-flow ' +
-        'steps); `steps` and `solver` do not apply to them. NFBM bridges do not sample from a prior: use /transport.',
-      tags: ['models'],
-      params: nameParams,
-      body: {
-        type: 'object',
-        required: ['n'],
-        additionalProperties: false,
-        properties: {
-          n: { type: 'integer', minimum: 1, maximum: limits.maxN, description: `Number of samples (1–${limits.maxN}).` },
-          steps: {
-            type: 'integer',
-            minimum: 1,
-            maximum: limits.maxSteps,
-            description: `Fixed solver steps (1–${limits.maxSteps}; default ${Math.min(100, limits.maxSteps)}).`,
-          },
-          solver: {
-            type: 'string',
-            enum: [...SOLVERS, ...Object.keys(SOLVER_ALIASES)],
-            description: "Default 'euler' for ODE, 'euler_maruyama' for SDE ('euler-maruyama' is accepted as an alias).",
-          },
-          mode: {
-            type: 'string',
-            enum: ['ode', 'sde'],
-            description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named, else 'sde'.",
-          },
-          seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed (default 0).' },
-        },
-      },
-      response: {
-        200: pointsResponse('n rows of dim numbers (float32 values).'),
-        ...errors,
+  }) as const;
+
+/** A POST route on a model: JSON body with `required` and exactly `properties`, `ok` as the 200 body. */
+function modelPost<P extends Record<string, unknown>, R>(summary: string, description: string, required: string, properties: P, ok: R) {
+  return {
+    summary,
+    description,
+    tags: ['models'],
+    params: nameParams,
+    body: { type: 'object', required: [required], additionalProperties: false, properties },
+    response: { 200: ok, ...errors },
+  } as const;
+}
+
+function samplesSchema(limits: ServeLimits) {
+  return modelPost(
+    'Draw samples',
+    'Integrates from t = 1 (z ~ N(0, priorStd² I), drawn from `seed`) to the process start with a fixed-step ' +
+      'solver: the probability-flow ODE (mode "ode": euler, heun, rk4) or the reverse SDE (mode "sde": ' +
+      'euler_maruyama, heun; "euler" and "euler-maruyama" are aliases of euler_maruyama). The same seed gives the same samples as ' +
+      '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space. DiffFlow models sample on ' +
+      'their exported grid (mode "sde": stochastic steps, the last one returning its mean; "ode": probability-flow ' +
+      'steps); `steps` and `solver` do not apply to them. NFBM bridges do not sample from a prior: use /transport.',
+    'n',
+    {
+      n: { type: 'integer', minimum: 1, maximum: limits.maxN, description: `Number of samples (1–${limits.maxN}).` },
+      ...solverProperties(limits, Number.MAX_SAFE_INTEGER),
+    },
+    pointsResponse('n rows of dim numbers (float32 values).'),
+  );
+}
+
+function logProbSchema(limits: ServeLimits, maxDim: number) {
+  return modelPost(
+    'Log-densities of points',
+    'log p(x) in nats per point through the probability-flow ODE with the exact divergence: fixed steps ' +
+      "(`steps`, with `solver`, default 'rk4') or, without `steps`, adaptive Dormand–Prince (rtol = atol = 1e-5, " +
+      `at most ${limits.maxSteps} steps). Needs the model's velocity_divergence graph (capabilities.logProb). ` +
+      'Points are in data space; each row must have exactly dim coordinates.',
+    'points',
+    {
+      points: rowsProperty(limits.maxPoints, maxDim, `1–${limits.maxPoints} rows of dim finite numbers.`),
+      steps: { type: 'integer', minimum: 1, maximum: limits.maxSteps, description: `Fixed steps (1–${limits.maxSteps}).` },
+      solver: { type: 'string', enum: ['euler', 'heun', 'rk4'], description: "Fixed-step solver (needs steps; default 'rk4')." },
+    },
+    {
+      type: 'object',
+      properties: {
+        model: { type: 'string' },
+        logProb: { type: 'array', items: numberOrNull, description: 'log p(x) in nats, one per point.' },
+        n: { type: 'integer' },
+        dim: { type: 'integer' },
+        steps: { type: ['integer', 'null'], description: 'Fixed steps, or null (adaptive).' },
+        solver: { type: 'string', description: "euler, heun, rk4, or 'dopri5' (adaptive)." },
+        adaptive: { type: 'boolean' },
+        nfe: { type: 'integer' },
+        ms: { type: 'number' },
       },
     },
-    logProb: {
-      summary: 'Log-densities of points',
-      description:
-        'log p(x) in nats per point through the probability-flow ODE with the exact divergence: fixed steps ' +
-        "(`steps`, with `solver`, default 'rk4') or, without `steps`, adaptive Dormand–Prince (rtol = atol = 1e-5, " +
-        `at most ${limits.maxSteps} steps). Needs the model's velocity_divergence graph (capabilities.logProb). ` +
-        'Points are in data space; each row must have exactly dim coordinates.',
-      tags: ['models'],
-      params: nameParams,
-      body: {
-        type: 'object',
-        required: ['points'],
-        additionalProperties: false,
-        properties: {
-          points: {
-            type: 'array',
-            minItems: 1,
-            maxItems: limits.maxPoints,
-            items: { type: 'array', minItems: 1, maxItems: maxDim, items: { type: 'number' } },
-            description: `1–${limits.maxPoints} rows of dim finite numbers.`,
-          },
-          steps: { type: 'integer', minimum: 1, maximum: limits.maxSteps, description: `Fixed steps (1–${limits.maxSteps}).` },
-          solver: { type: 'string', enum: ['euler', 'heun', 'rk4'], description: "Fixed-step solver (needs steps; default 'rk4')." },
-        },
-      },
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            model: { type: 'string' },
-            logProb: { type: 'array', items: numberOrNull, description: 'log p(x) in nats, one per point.' },
-            n: { type: 'integer' },
-            dim: { type: 'integer' },
-            steps: { type: ['integer', 'null'], description: 'Fixed steps, or null (adaptive).' },
-            solver: { type: 'string', description: "euler, heun, rk4, or 'dopri5' (adaptive)." },
-            adaptive: { type: 'boolean' },
-            nfe: { type: 'integer' },
-            ms: { type: 'number' },
-          },
-        },
-        ...errors,
-      },
+  );
+}
+
+function transportSchema(limits: ServeLimits, maxDim: number) {
+  return modelPost(
+    'Transport source points through an NFBM bridge',
+    'For NFBM bridges (family "nfbm"): each source x1 starts at z(1) = x1 + δ ε (ε drawn from `seed`) and is ' +
+      'integrated from t = 1 to 0 with a fixed-step solver — the probability-flow ODE (mode "ode": euler, heun, ' +
+      'rk4) or the reverse SDE (mode "sde", default: euler_maruyama, heun; Brownian increments from seed + 1). The ' +
+      'same request gives the same numbers as `loadOnnxBridge(...).transport(...)` and, up to float32 rounding, ' +
+      '`BridgeModel.sample` with that seed. Sources and samples are in data space; each row must have dim finite ' +
+      `numbers; at most ${limits.maxN} rows (this server's maxN limit).`,
+    'sources',
+    {
+      sources: rowsProperty(limits.maxN, maxDim, `1–${limits.maxN} source points, each dim finite numbers.`),
+      ...solverProperties(limits, Number.MAX_SAFE_INTEGER - 1),
     },
-    transport: {
-      summary: 'Transport source points through an NFBM bridge',
-      description:
-        'For NFBM bridges (family "nfbm"): each source x1 starts at z(1) = x1 + δ ε (ε drawn from `seed`) and is ' +
-        'integrated from t = 1 to 0 with a fixed-step solver — the probability-flow ODE (mode "ode": euler, heun, ' +
-        'rk4) or the reverse SDE (mode "sde", default: euler_maruyama, heun; Brownian increments from seed + 1). The ' +
-        'same request gives the same numbers as `loadOnnxBridge(...).transport(...)` and, up to float32 rounding, ' +
-        '`BridgeModel.sample` with that seed. Sources and samples are in data space; each row must have dim finite ' +
-        `numbers; at most ${limits.maxN} rows (this server's maxN limit).`,
-      tags: ['models'],
-      params: nameParams,
-      body: {
-        type: 'object',
-        required: ['sources'],
-        additionalProperties: false,
-        properties: {
-          sources: {
-            type: 'array',
-            minItems: 1,
-            maxItems: limits.maxN,
-            items: { type: 'array', minItems: 1, maxItems: maxDim, items: { type: 'number' } },
-            description: `1–${limits.maxN} source points, each dim finite numbers.`,
-          },
-          steps: {
-            type: 'integer',
-            minimum: 1,
-            maximum: limits.maxSteps,
-            description: `Fixed solver steps (1–${limits.maxSteps}; default ${Math.min(100, limits.maxSteps)}).`,
-          },
-          solver: {
-            type: 'string',
-            enum: [...SOLVERS, ...Object.keys(SOLVER_ALIASES)],
-            description: "Default 'euler' for ODE, 'euler_maruyama' for SDE ('euler-maruyama' is accepted as an alias).",
-          },
-          mode: {
-            type: 'string',
-            enum: ['ode', 'sde'],
-            description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named, else 'sde'.",
-          },
-          seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER - 1, description: 'Seed (default 0).' },
-        },
-      },
-      response: {
-        200: pointsResponse('One generated target per source (float32 values, data space).'),
-        ...errors,
-      },
-    },
+    pointsResponse('One generated target per source (float32 values, data space).'),
+  );
+}
+
+/** The schema of every route, for these limits and the largest model dimension. */
+export function buildSchemas(limits: ServeLimits, maxDim: number) {
+  return {
+    ...health(),
+    ...models(),
+    samples: samplesSchema(limits),
+    logProb: logProbSchema(limits, maxDim),
+    transport: transportSchema(limits, maxDim),
   };
 }

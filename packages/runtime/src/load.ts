@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { familyOfKind, type RuntimeFamily } from './families.js';
 import { type GraphName, type OnnxGraphMetadata, readOnnxMetadata } from './metadata.js';
 
 /** A user error loading or running an exported model (bad file, missing graph, bad options). */
@@ -124,26 +125,19 @@ export async function createSessions(
   return { metadata, sessions };
 }
 
-/** The family of an export's kind: DiffusionModel (nfdm, ndm, fixed), NFBM or DiffFlow. */
-export function familyOf(kind: string): 'diffusion' | 'nfbm' | 'diffflow' {
-  return kind === 'nfbm' ? 'nfbm' : kind === 'diffflow' ? 'diffflow' : 'diffusion';
-}
-
 /**
  * Sessions of the runtime graphs of one family's export: every entry must belong to `family`
- * (else one error naming the file and the family's `label`), and only `graphs` are loaded.
+ * (else one error naming the file, from the family table), and only the family's graphs are
+ * loaded (unless `options.graphs` names others).
  */
 export async function familySessions(
   entries: GraphEntry[],
   options: LoadOnnxOptions,
-  family: 'nfbm' | 'diffflow',
-  label: string,
-  graphs: readonly string[],
+  family: RuntimeFamily,
 ): Promise<{ metadata: ModelMetadata; sessions: Map<string, ort.InferenceSession> }> {
-  const wrong = entries.find((e) => familyOf(e.meta.kind) !== family);
-  if (wrong) throw new OnnxRuntimeError(`${wrong.origin}: not ${label} export (kind '${wrong.meta.kind}')`);
-  const wanted = new Set(graphs);
-  return createSessions(entries, options, (g) => wanted.has(g), graphs.join(', '));
+  const wrong = entries.find((e) => familyOfKind(e.meta.kind) !== family);
+  if (wrong) throw new OnnxRuntimeError(family.mismatch(wrong.origin, wrong.meta.kind, familyOfKind(wrong.meta.kind)));
+  return createSessions(entries, options, family.wants, family.graphList);
 }
 
 /** The loaded sessions of one model, with clear errors for missing graphs. */

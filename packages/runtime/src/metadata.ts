@@ -30,6 +30,8 @@
  * nfdm.t_start the first grid time.
  */
 
+import { type ExportKind, familyOfKind } from './families.js';
+
 /** The metadata format tag. */
 export const ONNX_EXPORT_FORMAT = 'nfdm-onnx/1';
 
@@ -49,8 +51,8 @@ export type GraphName =
   | 'diffflow_score'
   | `diffflow_sampler_${'ode' | 'sde'}`;
 
-/** Model families of {@link OnnxGraphMetadata.kind}. */
-export type ExportKind = 'nfdm' | 'ndm' | 'fixed' | 'nfbm' | 'diffflow';
+/** Model kinds of {@link OnnxGraphMetadata.kind} (the family table, families.ts). */
+export type { ExportKind } from './families.js';
 
 /** Per-dimension standardisation y = (x − mean)/std of the data the model was trained on. */
 export interface StandardizationMeta {
@@ -186,14 +188,8 @@ export function propsToMetadata(props: Record<string, string>): OnnxGraphMetadat
   if (props['nfdm.penalties']) m.penalties = jsonArray(props, 'nfdm.penalties') as Array<Record<string, unknown>>;
   if (props['nfdm.grid']) m.grid = (jsonArray(props, 'nfdm.grid') as unknown[]).map(Number);
   if (props['nfdm.g']) m.g = (jsonArray(props, 'nfdm.g') as unknown[]).map(Number);
-  if (m.kind === 'diffflow') {
-    const K = (m.grid?.length ?? 0) - 1;
-    if (K < 1 || m.g?.length !== K + 1 || !m.grid?.every(Number.isFinite) || !m.g.every((v) => v > 0)) {
-      throw new OnnxMetadataError("DiffFlow metadata needs 'nfdm.grid' (≥ 2 times) and 'nfdm.g' (positive, one per grid time)");
-    }
-  }
-  if (m.kind === 'nfbm' && !(m.delta !== undefined && m.delta > 0))
-    throw new OnnxMetadataError("NFBM metadata needs a positive 'nfdm.delta'");
+  const problem = familyOfKind(m.kind).metadataProblem(m);
+  if (problem) throw new OnnxMetadataError(problem);
   return m;
 }
 

@@ -1,0 +1,215 @@
+/**
+ * Runtime of exported DiffusionModels (nfdm, ndm, fixed and downstream forward processes):
+ * samples through the probability-flow ODE or the reverse SDE, and exact log-densities.
+ *
+ * One onnxruntime InferenceSession per graph, created when the model is loaded and reused for
+ * every call. Samplers and the log-density integrator are fixed-step (and, for log-densities,
+ * adaptive Dormand–Prince) loops over typed arrays, one session call per field evaluation; or,
+ * with `engine: 'loop'`, one call of an exported one-call Loop sampler graph.
+ */
+import * as ort from 'onnxruntime-node';
+import { LoadedOnnxModel } from './base.js';
+import { DIFFUSION } from './families.js';
+import { type AdaptiveOptions, type Field, type IntegrationStats, integrateAdaptive, integrateFixed, TABLEAUX } from './integrate.js';
+import { flatten, type ModelMetadata, OnnxRuntimeError, type Points } from './load.js';
+import { Rng } from './rng.js';
+import {
+  canonicalSolver,
+  checkCount,
+  checkMode,
+  checkSteps,
+  integrateStepwise,
+  loopStepFeeds,
+  solverFor,
+  timeFeeds,
+  toDataSpace,
+  toModelSpace,
+} from './sampling.js';
+
+/** Solvers of {@link OnnxModel.sample}. */
+export type RuntimeSolver = 'euler' | 'heun' | 'rk4' | 'euler_maruyama' | 'euler-maruyama';
+
+/** Options of {@link OnnxModel.sample}. */
+export interface RuntimeSampleOptions {
+  n: number;
+  /** Fixed number of steps (default 100). */
+  steps?: number;
+  /**
+   * ODE: 'euler' (default), 'heun', 'rk4'. SDE: 'euler_maruyama' (default; 'euler' and 'euler-maruyama' are aliases)
+   * or 'heun' (stochastic Heun).
+   */
+  solver?: RuntimeSolver;
+  /** 'sde' (reverse SDE) or 'ode' (probability flow). Default: 'ode' for euler/heun/rk4, else 'sde'. */
+  mode?: 'ode' | 'sde';
+  /** Seed (default 0); the same seed gives the same z(1) and noise as `DiffusionModel.sample`. */
+  seed?: number;
+  /** 'stepwise' (default; one field call per stage) or 'loop' (the one-call Loop sampler graph). */
+  engine?: 'stepwise' | 'loop';
+  /** 'data' (default; standardisation undone) or 'model' (the model's standardised space). */
+  space?: 'data' | 'model';
+}
+
+export interface RuntimeSampleResult {
+  /** Row-major [n, dim]. */
+  samples: Float32Array;
+  n: number;
+  dim: number;
+  solver: string;
+  mode: 'ode' | 'sde';
+  engine: 'stepwise' | 'loop';
+  stats: IntegrationStats;
+}
+
+/** Options of {@link OnnxModel.logProb}. */
+export interface RuntimeLogProbOptions {
+  /** Fixed steps (with `solver`, default 'rk4'); without it the solve is adaptive. */
+  steps?: number;
+  solver?: 'euler' | 'heun' | 'rk4';
+  /** Adaptive Dormand–Prince tolerances (default rtol = atol = 1e-5, like DiffusionModel.logProb). */
+  adaptive?: AdaptiveOptions | boolean;
+  /** 'data' (default; points are standardised and the log-det added) or 'model'. */
+  space?: 'data' | 'model';
+}
+
+export interface RuntimeLogProbResult {
+  /** log p(x) in nats per point. */
+  logp: Float64Array;
+  stats: IntegrationStats;
+}
+
+/** An exported DiffusionModel loaded into onnxruntime. */
+export class OnnxModel extends LoadedOnnxModel {
+  /** Discriminates the runtime model classes (see {@link loadExportedModel}). */
+  readonly family = DIFFUSION.exportName;
+  readonly priorStd: number;
+  /** The process start t₀ (samplers integrate from 1 down to t₀). */
+  readonly tStart: number;
+
+  constructor(metadata: ModelMetadata, sessions: Map<string, ort.InferenceSession>) {
+    super(metadata, sessions, DIFFUSION);
+    this.priorStd = metadata.priorStd;
+    this.tStart = metadata.tStart;
+  }
+
+  /** Probability-flow velocity f(z, t); z row-major [n, dim]; t a number or one per row. */
+  async velocity(z: Float32Array, t: number | Float32Array): Promise<Float32Array> {
+    const graph = this.has('velocity') ? 'velocity' : 'velocity_divergence';
+    const out = await this.set.get(graph, 'velocity').run(timeFeeds('z', z, t, this.dim));
+    return out.velocity.data as Float32Array;
+  }
+
+  /** Reverse-SDE drift fB(z, t) and g(t) per row. */
+  async drift(z: Float32Array, t: number | Float32Array): Promise<{ drift: Float32Array; g: Float32Array }> {
+    const out = await this.set.get('drift', 'the reverse drift').run(timeFeeds('z', z, t, this.dim));
+    return { drift: out.drift.data as Float32Array, g: out.g.data as Float32Array };
+  }
+
+  /** f(z, t) and its exact divergence per row. */
+  async velocityDivergence(z: Float32Array, t: number | Float32Array): Promise<{ velocity: Float32Array; divergence: Float32Array }> {
+    const out = await this.set.get('velocity_divergence', 'the divergence').run(timeFeeds('z', z, t, this.dim));
+    return { velocity: out.velocity.data as Float32Array, divergence: out.divergence.data as Float32Array };
+  }
+
+  /**
+   * Draw n samples by integrating from t = 1 (z(1) ~ N(0, priorStd² I)) down to t₀. The same
+   * seed, steps, solver and mode reproduce `DiffusionModel.sample` (same random numbers).
+   */
+  async sample(options: RuntimeSampleOptions): Promise<RuntimeSampleResult> {
+    const { n } = options;
+    checkCount(n);
+    const steps = options.steps ?? 100;
+    checkSteps(steps);
+    const requested = canonicalSolver(options.solver);
+    const mode = options.mode ?? (requested === undefined || requested === 'euler_maruyama' ? 'sde' : 'ode');
+    checkMode(mode);
+    const solver = solverFor(mode, requested);
+    const engine = options.engine ?? 'stepwise';
+    const rng = new Rng(options.seed ?? 0);
+    const eps = rng.normalArray(n * this.dim);
+    const brownian = mode === 'sde' ? new Rng(rng.nextUint32()) : null;
+    const run = { n, steps, solver, mode, eps, brownian };
+    const { z, stats } = engine === 'loop' ? await this.sampleLoop(run) : await this.sampleStepwise(run);
+    // the stepwise solve ends in model space, the Loop graph in data space
+    const space = options.space ?? 'data';
+    const s = this.standardization;
+    if (s && engine === 'stepwise' && space === 'data') toDataSpace(z, s, this.dim);
+    else if (s && engine !== 'stepwise' && space === 'model') toModelSpace(z, s, this.dim);
+    return { samples: z, n, dim: this.dim, solver, mode, engine, stats };
+  }
+
+  /** One call of the `sampler_<solver>_<mode>` Loop graph. */
+  private async sampleLoop(run: SampleRun): Promise<{ z: Float32Array; stats: IntegrationStats }> {
+    const { n, steps, solver, mode, eps, brownian } = run;
+    const D = this.dim;
+    const loopSolver = solver === 'euler_maruyama' ? 'euler' : solver;
+    const session = this.set.get(`sampler_${loopSolver}_${mode}`, `engine 'loop' with ${solver}/${mode}`);
+    const feeds = { prior_noise: new ort.Tensor('float32', eps, [n, D]), ...loopStepFeeds(mode, steps, brownian, n, D) };
+    const out = await session.run(feeds);
+    const perStep = mode === 'ode' ? TABLEAUX[loopSolver as 'euler'].c.length : loopSolver === 'heun' ? 2 : 1;
+    return {
+      z: Float32Array.from(out.samples.data as Float32Array),
+      stats: { nfe: steps * perStep, steps, acceptedSteps: steps, rejectedSteps: 0 },
+    };
+  }
+
+  /** The fixed-step ODE / SDE solve with one field call per stage, from z(1) = priorStd·ε. */
+  private async sampleStepwise(run: SampleRun): Promise<{ z: Float32Array; stats: IntegrationStats }> {
+    const { steps, solver, mode, eps, brownian } = run;
+    const z1 = new Float64Array(eps.length);
+    for (let i = 0; i < z1.length; i++) z1[i] = Math.fround(eps[i] * this.priorStd);
+    return integrateStepwise(this, mode, solver, { t1: 1, t0: this.tStart, steps }, z1, brownian, this.dim);
+  }
+
+  /**
+   * log p(x) (nats) through the probability-flow ODE from t₀ to 1 with the exact divergence:
+   * log p(x) = log N(z(1); 0, priorStd² I) + ∫ div f dt (+ the standardisation's log-det in data
+   * space). Needs the `velocity_divergence` graph.
+   */
+  async logProb(points: Points, options: RuntimeLogProbOptions = {}): Promise<RuntimeLogProbResult> {
+    const D = this.dim;
+    const flat = flatten(points, D);
+    const n = flat.length / D;
+    const space = options.space ?? 'data';
+    const s = space === 'data' ? this.standardization : undefined;
+    const y0 = new Float64Array(n * D + n);
+    for (let i = 0; i < n * D; i++) y0[i] = s ? (flat[i] - s.mean[i % D]) / s.std[i % D] : flat[i];
+    this.set.get('velocity_divergence', 'logProb');
+    const zBuf = new Float32Array(n * D);
+    const f: Field = async (t, y) => {
+      for (let i = 0; i < n * D; i++) zBuf[i] = y[i];
+      const out = await this.velocityDivergence(zBuf, t);
+      const k = new Float64Array(n * D + n);
+      k.set(out.velocity);
+      k.set(out.divergence, n * D);
+      return k;
+    };
+    let result: { y: Float64Array; stats: IntegrationStats };
+    if (options.steps !== undefined) {
+      checkSteps(options.steps);
+      const solver = options.solver ?? 'rk4';
+      if (!(solver in TABLEAUX)) throw new OnnxRuntimeError(`logProb solver must be euler, heun or rk4, got '${solver}'`);
+      result = await integrateFixed(f, TABLEAUX[solver], this.tStart, 1, y0, options.steps);
+    } else {
+      result = await integrateAdaptive(f, this.tStart, 1, y0, typeof options.adaptive === 'object' ? options.adaptive : {});
+    }
+    const prior = this.priorStd;
+    const logNorm = -0.5 * D * Math.log(2 * Math.PI) - D * Math.log(prior);
+    const logDet = s ? -s.std.reduce((a, v) => a + Math.log(v), 0) : 0;
+    const logp = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      let q = 0;
+      for (let d = 0; d < D; d++) q += result.y[r * D + d] ** 2;
+      logp[r] = logNorm - (0.5 * q) / (prior * prior) + result.y[n * D + r] + logDet;
+    }
+    return { logp, stats: result.stats };
+  }
+}
+
+interface SampleRun {
+  n: number;
+  steps: number;
+  solver: string;
+  mode: 'ode' | 'sde';
+  eps: Float32Array;
+  brownian: Rng | null;
+}
