@@ -20,6 +20,10 @@
  * σ is [N, 1] for fixed schedules and NDM (one σ per sample), [N, D] for NFDM. NFDM-OT is an
  * NFDM model (constant volatility, ODE sampling) and exports with the same functions.
  *
+ * The forward process is written by the ONNX emitter registered for its kind (built in: nfdm,
+ * fixed, ndm; a downstream kind registers its own, see emit/forward/registry.ts), and the
+ * metadata `kind` is the process's kind.
+ *
  * Other model families have their own entry points with the same `{ metadata, graphs }` result
  * (write it with {@link writeOnnxExport}, or call the `dir` variants):
  *
@@ -32,7 +36,8 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DiffusionModel, modelConfig, type Predictor, type Standardization } from '@nfdm/models';
 import { type GraphName, metadataToProps, ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from '@nfdm/runtime';
-import { assertExportable, emitField, emitForward, emitG2, emitPredictor, modelKind } from './emit/model.js';
+import { forwardProcessEmitter } from './emit/forward/registry.js';
+import { assertExportable, emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 import { emitSampler, type LoopSolver, type SamplerMode } from './emit/sampler.js';
 import { buildModel, Graph } from './onnx/builder.js';
 import { DataType } from './onnx/proto.js';
@@ -71,7 +76,7 @@ function context(model: DiffusionModel, options: ExportOptions): Context {
   const base: Context['base'] = {
     format: ONNX_EXPORT_FORMAT,
     version: NFDM_EXPORT_VERSION,
-    kind: modelKind(model),
+    kind: model.forward.kind,
     dim: model.dim,
     forwardKind: model.forward.kind,
     forward,
@@ -150,7 +155,7 @@ export function exportForwardProcess(model: DiffusionModel, options: ExportOptio
   const D = model.dim;
   const g = new Graph('nfdm_forward');
   const ins = [sig('x', ['N', D], 'data point x'), sig('t', ['N', 1], 'time per sample')];
-  const sd = ctx.base.kind === 'nfdm' ? D : 1;
+  const sd = forwardProcessEmitter(model.forward).sigmaWidth(model.forward);
   const outs = [
     sig('mu', ['N', D], 'mean μ(x, t)'),
     sig('sigma', ['N', sd], 'standard deviation σ(x, t)'),

@@ -58,6 +58,11 @@ export {
 } from './diffflow.js';
 export { emitBridgeField, emitBridgeSampler } from './emit/bridge.js';
 export { emitDiffFlowSampler, emitFourierMLP } from './emit/diffflow.js';
+export type { EmittedParams, ForwardProcessEmitter } from './emit/forward/emitter.js';
+export { fixedForwardEmitter } from './emit/forward/fixed.js';
+export { ndmForwardEmitter } from './emit/forward/ndm.js';
+export { neuralForwardEmitter } from './emit/forward/neural.js';
+export { forwardProcessEmitter, registerForwardProcessEmitter } from './emit/forward/registry.js';
 export type { GJet } from './emit/jet.js';
 export { emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 export { emitTimeMLP } from './emit/nets.js';
