@@ -39,6 +39,7 @@ import { type GraphName, metadataToProps, ONNX_EXPORT_FORMAT, type OnnxGraphMeta
 import { forwardProcessEmitter } from './emit/forward/registry.js';
 import { assertExportable, emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 import { emitSampler, type LoopSolver, type SamplerMode } from './emit/sampler.js';
+import type { FamilyExporter } from './family-exporter.js';
 import { buildModel, Graph } from './onnx/builder.js';
 import { DataType } from './onnx/proto.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
@@ -315,3 +316,8 @@ export function writeOnnxExport(exported: OnnxExport, dir: string): string[] {
   put(ONNX_MANIFEST_FILE, new TextEncoder().encode(`${JSON.stringify({ ...exported.metadata, graphs: files }, null, 2)}\n`));
   return written;
 }
+
+/** The diffusion family's exporter (registered in families.ts): {@link exportOnnx} with its defaults. */
+export const diffusionExporter: FamilyExporter<DiffusionModel> = {
+  exportModel: (model, options) => exportOnnx(model, options),
+};

@@ -44,6 +44,7 @@ export {
   BRIDGE_GRAPHS,
   type BridgeExportOptions,
   type BridgeGraphName,
+  bridgeExporter,
   bridgeMetadata,
   exportBridge,
   exportBridgeOnnx,
@@ -52,6 +53,7 @@ export {
   DIFFFLOW_GRAPHS,
   type DiffFlowExportOptions,
   type DiffFlowGraphName,
+  diffflowExporter,
   diffflowMetadata,
   exportDiffFlow,
   exportDiffFlowOnnx,
@@ -69,6 +71,7 @@ export { emitTimeMLP } from './emit/nets.js';
 export type { LoopSolver, SamplerMode } from './emit/sampler.js';
 export {
   DEFAULT_SAMPLER_GRAPHS,
+  diffusionExporter,
   type ExportOptions,
   exportDrift,
   exportForwardProcess,
@@ -84,6 +87,8 @@ export {
   type SamplerExportOptions,
   writeOnnxExport,
 } from './export.js';
+export { exportAnyModel, familyExporter, registerFamilyExporter, writeAnyExport } from './families.js';
+export type { FamilyExporter, FamilyExportOptions } from './family-exporter.js';
 export { type Attr, attr, type BuildModelOptions, buildModel, Graph, modelProto, type Operand } from './onnx/builder.js';
 export { ONNX_OPSET17_OPS, type OnnxAttributeKind, type OnnxOpSchema } from './onnx/ops.js';
 export {
