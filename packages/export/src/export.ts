@@ -24,13 +24,8 @@
  * fixed, ndm; a downstream kind registers its own, see emit/forward/registry.ts), and the
  * metadata `kind` is the process's kind.
  *
- * Other model families have their own entry points with the same `{ metadata, graphs }` result
- * (write it with {@link writeOnnxExport}, or call the `dir` variants):
- *
- * | model                    | export                                                             | graphs |
- * |--------------------------|--------------------------------------------------------------------|--------|
- * | NFBM `BridgeModel`       | `exportBridgeOnnx(model, opts)`, `exportBridge(model, dir, opts)`  (bridge.ts)   | `bridge_velocity`, `bridge_drift` (z, t, source), `bridge_sampler_euler_{ode,sde}` (source, start_noise, steps / noise) |
- * | `DiffFlowModel`          | `exportDiffFlowOnnx(model, { grid, g })`, `exportDiffFlow(model, dir, { grid, g })` (diffflow.ts) | `diffflow_drift`, `diffflow_score` (x, t), `diffflow_sampler_{sde,ode}` (prior_noise[, noise]) |
+ * Other model families have their own exporters with the same `{ metadata, graphs }` result;
+ * `exportAnyModel(model)` (families.ts, which lists them) picks the model's.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

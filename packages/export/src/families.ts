@@ -4,6 +4,15 @@
  * 'bridge', 'diffflow' built in). This file is the only place that names the built-in families;
  * each family's exporter lives next to its graphs (export.ts, bridge.ts, diffflow.ts). A
  * downstream family registers its exporter with {@link registerFamilyExporter}.
+ *
+ * Each family's own entry points return the same `{ metadata, graphs }` (write it with
+ * `writeOnnxExport`, or call the `dir` variants):
+ *
+ * | model                    | export                                                             | graphs |
+ * |--------------------------|--------------------------------------------------------------------|--------|
+ * | `DiffusionModel`         | `exportOnnx(model, opts)` (export.ts)                              | see export.ts |
+ * | NFBM `BridgeModel`       | `exportBridgeOnnx(model, opts)`, `exportBridge(model, dir, opts)`  (bridge.ts)   | `bridge_velocity`, `bridge_drift` (z, t, source), `bridge_sampler_euler_{ode,sde}` (source, start_noise, steps / noise) |
+ * | `DiffFlowModel`          | `exportDiffFlowOnnx(model, { grid, g })`, `exportDiffFlow(model, dir, { grid, g })` (diffflow.ts) | `diffflow_drift`, `diffflow_score` (x, t), `diffflow_sampler_{sde,ode}` (prior_noise[, noise]) |
  */
 import { type AnyModel, modelFamily } from '@nfdm/models';
 import { bridgeExporter } from './bridge.js';

@@ -9,9 +9,8 @@ import type { OnnxExport } from './export.js';
 /** Options every family exporter accepts. */
 export interface FamilyExportOptions {
   /**
-   * Standardisation to record (and undo on samples). Default: what the family remembers with
-   * the model (diffusion and DiffFlow models built by their config functions; none otherwise);
-   * `null` records none.
+   * Standardisation to record (and undo on samples). Default: the one the family remembers
+   * with the model, if any (see each exporter); `null` records none.
    */
   standardization?: Standardization | null;
 }

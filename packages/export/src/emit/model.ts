@@ -123,11 +123,12 @@ export function emitField(g: Graph, model: DiffusionModel, z: string, t: string,
     out.drift = g.add(velocity, g.mul(g.mul(0.5, g2), g.div(eps, p.sigma)));
   }
   if (want.divergence && eye) {
-    // ε_s = (dz − μ_s − ε σ_s)/σ,  f_s = μ̇_s + σ̇_s ε + σ̇ ε_s.
-    let num = g.sub(eye, p.mu_s as string);
+    // ε_s = (dz − μ_s − ε σ_s)/σ,  f_s = μ̇_s + σ̇_s ε + σ̇ ε_s  (null tangents are zero).
+    let num = p.mu_s === null ? eye : g.sub(eye, p.mu_s);
     if (p.sigma_s) num = g.sub(num, g.mul(eps, p.sigma_s));
     const eps_s = g.div(num, p.sigma);
-    let f_s = g.add(p.dmu_s as string, g.mul(p.dsigma, eps_s));
+    const dsigmaEps_s = g.mul(p.dsigma, eps_s);
+    let f_s = p.dmu_s === null ? dsigmaEps_s : g.add(p.dmu_s, dsigmaEps_s);
     if (p.dsigma_s) f_s = g.add(f_s, g.mul(p.dsigma_s, eps));
     out.divergence = g.op('ReduceSum', [g.mul(f_s, eye), g.int64Tensor([0, 2])], { keepdims: attr.int(0) });
   }
