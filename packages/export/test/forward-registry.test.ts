@@ -4,7 +4,7 @@
  * process's kind, fields equal tfjs, the runtime loads it), and a kind without one fails with
  * one message naming the kind and how to add an emitter.
  */
-import { initBackend } from '@nfdm/core';
+import { divergence, initBackend } from '@nfdm/core';
 import {
   createModel,
   DiffusionModel,
@@ -22,7 +22,7 @@ import { fixedForwardEmitter } from '../src/emit/forward/fixed.js';
 import { ndmForwardEmitter } from '../src/emit/forward/ndm.js';
 import { neuralForwardEmitter } from '../src/emit/forward/neural.js';
 import { forwardProcessEmitter, registerForwardProcessEmitter } from '../src/emit/forward/registry.js';
-import { exportForwardProcess, exportOnnx, exportVelocity } from '../src/export.js';
+import { exportForwardProcess, exportOnnx, exportVelocity, exportVelocityDivergence } from '../src/export.js';
 import { expectClose, f32, makeModel, randomInputs, runOnnx, smallConfig } from './helpers.js';
 
 beforeAll(async () => {
@@ -91,6 +91,56 @@ describe('forward-process ONNX emitters through the registry', () => {
       await rt.dispose();
     }
     model.dispose();
+  });
+
+  it('an emitter may leave the spatial tangents of μ and μ̇ null (μ independent of x): the exact divergence still equals core', async () => {
+    // μ = 0·x + t, σ = 1 − t/2 ([N, 1]): f = 1 − (z − t)/(2σ), div f = −D/(2σ).
+    const kind = 'test-x-free-mean';
+    const process: GaussianForwardProcess = {
+      kind,
+      dim: 2,
+      learned: false,
+      priorStd: 1,
+      start: { t: 0, alpha: 0, sigma: 1 },
+      params: (x, t) => ({
+        mu: tf.add(tf.mul(0, x), t),
+        sigma: tf.sub(1, tf.mul(0.5, t)),
+        dmu: tf.add(tf.mul(0, x), 1),
+        dsigma: tf.fill(t.shape as [number, number], -0.5),
+      }),
+      toConfig: () => ({ kind }),
+      parameters: () => new Map(),
+      dispose: () => {},
+    };
+    registerForwardProcess(kind, { parse: (raw) => raw as ForwardProcessConfig, create: () => process });
+    registerForwardProcessEmitter(kind, {
+      sigmaWidth: () => 1,
+      emit: (g, _p, x, _xs, t) => ({
+        mu: g.add(g.mul(0, x), t),
+        sigma: g.sub(1, g.mul(0.5, t)),
+        dmu: g.add(g.mul(0, x), 1),
+        dsigma: -0.5,
+        mu_s: null,
+        sigma_s: null,
+        dmu_s: null,
+        dsigma_s: null,
+      }),
+    });
+    const model = modelWith(process);
+    const N = 10;
+    const { z, t } = randomInputs(N, 2, 0.01, 1, 6);
+    const ref = tf.tidy(() => {
+      const tt = tf.tensor2d(t, [N, 1]);
+      const field = (y: tf.Tensor) => velocity(model.forward.params(model.predictor.predict(y, tt), tt, 1), y);
+      return Float32Array.from(divergence((_t, y) => field(y), 0, tf.tensor2d(z, [N, 2])).divergence.dataSync());
+    });
+    const out = await runOnnx(exportVelocityDivergence(model), { z: f32(z, [N, 2]), t: f32(t, [N, 1]) });
+    expectClose('divergence with null μ tangents vs core', out.divergence, ref);
+    expectClose(
+      'divergence = −D/(2σ)',
+      out.divergence,
+      Float32Array.from(t, (ti) => -2 / (2 * (1 - 0.5 * ti))),
+    );
   });
 
   it('a process without an emitter fails with one message naming the kind and how to register one', () => {
