@@ -22,13 +22,22 @@ export function registerForwardProcessEmitter<P extends GaussianForwardProcess>(
 
 let builtInsRegistered = false;
 
-/** The built-in kinds' emitters, registered through {@link registerForwardProcessEmitter}. */
+const BUILT_IN_EMITTERS: ReadonlyArray<[string, ForwardProcessEmitter<never>]> = [
+  ['nfdm', neuralForwardEmitter],
+  ['fixed', fixedForwardEmitter],
+  ['ndm', ndmForwardEmitter],
+];
+
+/**
+ * The built-in kinds' emitters, registered through {@link registerForwardProcessEmitter} before
+ * the first lookup (an emitter registered for a built-in kind earlier is kept).
+ */
 function registerBuiltIns(): void {
   if (builtInsRegistered) return;
   builtInsRegistered = true;
-  registerForwardProcessEmitter('nfdm', neuralForwardEmitter);
-  registerForwardProcessEmitter('fixed', fixedForwardEmitter);
-  registerForwardProcessEmitter('ndm', ndmForwardEmitter);
+  for (const [kind, emitter] of BUILT_IN_EMITTERS) {
+    if (forwardProcessEntry(kind)?.onnx === undefined) registerForwardProcessEmitter(kind, emitter);
+  }
 }
 
 function isEmitter(x: unknown): x is ForwardProcessEmitter {
