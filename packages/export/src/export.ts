@@ -72,7 +72,8 @@ function context(model: DiffusionModel, options: ExportOptions): Context {
   const base: Context['base'] = {
     format: ONNX_EXPORT_FORMAT,
     version: NFDM_EXPORT_VERSION,
-    kind: model.forward.kind,
+    // The process's own kind, built in or registered downstream (@nfdm/runtime reads any kind it does not know as a diffusion model).
+    kind: model.forward.kind as OnnxGraphMetadata['kind'],
     dim: model.dim,
     forwardKind: model.forward.kind,
     forward,

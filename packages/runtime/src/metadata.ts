@@ -49,8 +49,8 @@ export type GraphName =
   | 'diffflow_score'
   | `diffflow_sampler_${'ode' | 'sde'}`;
 
-/** Model families of {@link OnnxGraphMetadata.kind}; any other string is a diffusion model with that forward-process kind. */
-export type ExportKind = 'nfdm' | 'ndm' | 'fixed' | 'nfbm' | 'diffflow' | (string & {});
+/** Model families of {@link OnnxGraphMetadata.kind}. */
+export type ExportKind = 'nfdm' | 'ndm' | 'fixed' | 'nfbm' | 'diffflow';
 
 /** Per-dimension standardisation y = (x − mean)/std of the data the model was trained on. */
 export interface StandardizationMeta {
