@@ -1,2 +1,3 @@
+export * from './onnx.js';
 export * from './train.js';
 export * from './trigonometric.js';

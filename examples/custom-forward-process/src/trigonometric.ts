@@ -37,6 +37,7 @@ import {
   registerForwardProcess,
 } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
+import { trigonometricOnnx } from './onnx.js';
 
 /** The `kind` of the process in model configs. */
 export const TRIGONOMETRIC_KIND = 'trigonometric';
@@ -110,7 +111,10 @@ export class TrigonometricProcess implements GaussianForwardProcess {
   dispose(): void {}
 }
 
-/** How model configs validate, build and describe the trigonometric process. */
+/**
+ * How model configs validate, build and describe the trigonometric process, and how
+ * `@nfdm/export` writes it to ONNX (`onnx`, see onnx.ts).
+ */
 export const trigonometricEntry: ForwardProcessEntry = {
   parse(raw: ConfigObject, field: string): TrigonometricConfig {
     configKeys(raw, ['kind', 'delta'], field);
@@ -120,11 +124,13 @@ export const trigonometricEntry: ForwardProcessEntry = {
   create(config, dim) {
     return new TrigonometricProcess({ dim, delta: (config as TrigonometricConfig).delta });
   },
+  onnx: trigonometricOnnx,
 };
 
 /**
  * Register the process with @nfdm/models, so that `createModel`, `saveModel` and `loadModel`
- * handle `{ "forward": { "kind": "trigonometric", "delta": 0.01 } }`. Idempotent.
+ * handle `{ "forward": { "kind": "trigonometric", "delta": 0.01 } }` and `@nfdm/export` exports
+ * it to ONNX. Idempotent.
  */
 export function registerTrigonometricProcess(): void {
   registerForwardProcess(TRIGONOMETRIC_KIND, trigonometricEntry);

@@ -14,10 +14,11 @@
  * model's space; with a standardisation (recorded in the metadata) the sampler graphs
  * standardise the source and return the samples in data space.
  */
-import type { BridgeModel, Standardization } from '@nfdm/models';
+import { type BridgeModel, bridgeModelConfig, type Standardization } from '@nfdm/models';
 import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from '@nfdm/runtime';
 import { assertBridgeExportable, emitBridgeField, emitBridgeSampler } from './emit/bridge.js';
 import { declare, finishGraph, type OnnxExport, outputs, sig, writeOnnxExport } from './export.js';
+import type { FamilyExporter } from './family-exporter.js';
 import { Graph } from './onnx/builder.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
 
@@ -128,3 +129,15 @@ export function exportBridgeOnnx(model: BridgeModel, options: BridgeExportOption
 export function exportBridge(model: BridgeModel, dir: string, options: BridgeExportOptions = {}): string[] {
   return writeOnnxExport(exportBridgeOnnx(model, options), dir);
 }
+
+/**
+ * The bridge family's exporter (registered in families.ts): every graph, the training penalties
+ * described by the model's config, standardisation only when given (bridges store none).
+ */
+export const bridgeExporter: FamilyExporter<BridgeModel> = {
+  exportModel: (model, options) =>
+    exportBridgeOnnx(model, {
+      penalties: bridgeModelConfig(model).penalties as unknown as Array<Record<string, unknown>>,
+      ...(options.standardization === undefined ? {} : { standardization: options.standardization }),
+    }),
+};

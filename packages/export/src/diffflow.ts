@@ -15,10 +15,11 @@
  * noisy step, as `new Rng(seed)` draws them) they reproduce `diffflowSample`.
  */
 import type { DiffFlowModel, FourierMLP, Standardization } from '@nfdm/models';
-import { diffflowSchedule } from '@nfdm/models';
+import { diffflowEvalGrid, diffflowSchedule, diffflowStandardization } from '@nfdm/models';
 import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata } from '@nfdm/runtime';
 import { assertDiffFlowExportable, type DiffFlowGrid, emitDiffFlowDrift, emitDiffFlowSampler, emitDiffFlowScore } from './emit/diffflow.js';
 import { declare, finishGraph, type OnnxExport, outputs, sig, writeOnnxExport } from './export.js';
+import type { FamilyExporter } from './family-exporter.js';
 import { Graph } from './onnx/builder.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
 
@@ -119,3 +120,17 @@ export function exportDiffFlowOnnx(model: DiffFlowModel, options: DiffFlowExport
 export function exportDiffFlow(model: DiffFlowModel, dir: string, options: DiffFlowExportOptions): string[] {
   return writeOnnxExport(exportDiffFlowOnnx(model, options), dir);
 }
+
+/**
+ * The DiffFlow family's exporter (registered in families.ts): the model's evaluation grid
+ * (`diffflowEvalGrid`) and diffusion g, and the standardisation remembered with the model
+ * unless `options.standardization` says otherwise.
+ */
+export const diffflowExporter: FamilyExporter<DiffFlowModel> = {
+  exportModel: (model, options) =>
+    exportDiffFlowOnnx(model, {
+      grid: diffflowEvalGrid(model.time),
+      g: model.time.g,
+      standardization: options.standardization === undefined ? (diffflowStandardization(model) ?? null) : options.standardization,
+    }),
+};

@@ -20,20 +20,21 @@
  * σ is [N, 1] for fixed schedules and NDM (one σ per sample), [N, D] for NFDM. NFDM-OT is an
  * NFDM model (constant volatility, ODE sampling) and exports with the same functions.
  *
- * Other model families have their own entry points with the same `{ metadata, graphs }` result
- * (write it with {@link writeOnnxExport}, or call the `dir` variants):
+ * The forward process is written by the ONNX emitter registered for its kind (built in: nfdm,
+ * fixed, ndm; a downstream kind registers its own, see emit/forward/registry.ts), and the
+ * metadata `kind` is the process's kind.
  *
- * | model                    | export                                                             | graphs |
- * |--------------------------|--------------------------------------------------------------------|--------|
- * | NFBM `BridgeModel`       | `exportBridgeOnnx(model, opts)`, `exportBridge(model, dir, opts)`  (bridge.ts)   | `bridge_velocity`, `bridge_drift` (z, t, source), `bridge_sampler_euler_{ode,sde}` (source, start_noise, steps / noise) |
- * | `DiffFlowModel`          | `exportDiffFlowOnnx(model, { grid, g })`, `exportDiffFlow(model, dir, { grid, g })` (diffflow.ts) | `diffflow_drift`, `diffflow_score` (x, t), `diffflow_sampler_{sde,ode}` (prior_noise[, noise]) |
+ * Other model families have their own exporters with the same `{ metadata, graphs }` result;
+ * `exportAnyModel(model)` (families.ts, which lists them) picks the model's.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DiffusionModel, modelConfig, type Predictor, type Standardization } from '@nfdm/models';
 import { type GraphName, metadataToProps, ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from '@nfdm/runtime';
-import { assertExportable, emitField, emitForward, emitG2, emitPredictor, modelKind } from './emit/model.js';
+import { forwardProcessEmitter } from './emit/forward/registry.js';
+import { assertExportable, emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 import { emitSampler, type LoopSolver, type SamplerMode } from './emit/sampler.js';
+import type { FamilyExporter } from './family-exporter.js';
 import { buildModel, Graph } from './onnx/builder.js';
 import { DataType } from './onnx/proto.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
@@ -71,7 +72,8 @@ function context(model: DiffusionModel, options: ExportOptions): Context {
   const base: Context['base'] = {
     format: ONNX_EXPORT_FORMAT,
     version: NFDM_EXPORT_VERSION,
-    kind: modelKind(model),
+    // The process's own kind, built in or registered downstream (@nfdm/runtime reads any kind it does not know as a diffusion model).
+    kind: model.forward.kind as OnnxGraphMetadata['kind'],
     dim: model.dim,
     forwardKind: model.forward.kind,
     forward,
@@ -150,7 +152,7 @@ export function exportForwardProcess(model: DiffusionModel, options: ExportOptio
   const D = model.dim;
   const g = new Graph('nfdm_forward');
   const ins = [sig('x', ['N', D], 'data point x'), sig('t', ['N', 1], 'time per sample')];
-  const sd = ctx.base.kind === 'nfdm' ? D : 1;
+  const sd = forwardProcessEmitter(model.forward).sigmaWidth(model.forward);
   const outs = [
     sig('mu', ['N', D], 'mean μ(x, t)'),
     sig('sigma', ['N', sd], 'standard deviation σ(x, t)'),
@@ -310,3 +312,8 @@ export function writeOnnxExport(exported: OnnxExport, dir: string): string[] {
   put(ONNX_MANIFEST_FILE, new TextEncoder().encode(`${JSON.stringify({ ...exported.metadata, graphs: files }, null, 2)}\n`));
   return written;
 }
+
+/** The diffusion family's exporter (registered in families.ts): {@link exportOnnx} with its defaults. */
+export const diffusionExporter: FamilyExporter<DiffusionModel> = {
+  exportModel: (model, options) => exportOnnx(model, options),
+};

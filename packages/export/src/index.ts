@@ -44,6 +44,7 @@ export {
   BRIDGE_GRAPHS,
   type BridgeExportOptions,
   type BridgeGraphName,
+  bridgeExporter,
   bridgeMetadata,
   exportBridge,
   exportBridgeOnnx,
@@ -52,18 +53,25 @@ export {
   DIFFFLOW_GRAPHS,
   type DiffFlowExportOptions,
   type DiffFlowGraphName,
+  diffflowExporter,
   diffflowMetadata,
   exportDiffFlow,
   exportDiffFlowOnnx,
 } from './diffflow.js';
 export { emitBridgeField, emitBridgeSampler } from './emit/bridge.js';
 export { emitDiffFlowSampler, emitFourierMLP } from './emit/diffflow.js';
+export type { EmittedParams, ForwardProcessEmitter } from './emit/forward/emitter.js';
+export { fixedForwardEmitter } from './emit/forward/fixed.js';
+export { ndmForwardEmitter } from './emit/forward/ndm.js';
+export { neuralForwardEmitter } from './emit/forward/neural.js';
+export { forwardProcessEmitter, registerForwardProcessEmitter } from './emit/forward/registry.js';
 export type { GJet } from './emit/jet.js';
 export { emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 export { emitTimeMLP } from './emit/nets.js';
 export type { LoopSolver, SamplerMode } from './emit/sampler.js';
 export {
   DEFAULT_SAMPLER_GRAPHS,
+  diffusionExporter,
   type ExportOptions,
   exportDrift,
   exportForwardProcess,
@@ -79,6 +87,8 @@ export {
   type SamplerExportOptions,
   writeOnnxExport,
 } from './export.js';
+export { exportAnyModel, familyExporter, registerFamilyExporter, writeAnyExport } from './families.js';
+export type { FamilyExporter, FamilyExportOptions } from './family-exporter.js';
 export { type Attr, attr, type BuildModelOptions, buildModel, Graph, modelProto, type Operand } from './onnx/builder.js';
 export { ONNX_OPSET17_OPS, type OnnxAttributeKind, type OnnxOpSchema } from './onnx/ops.js';
 export {

@@ -315,6 +315,12 @@ export interface ForwardProcessEntry {
   create(config: ForwardProcessConfig, dim: number, rng: Rng): GaussianForwardProcess;
   /** The config of an existing process (default: `process.toConfig()`). */
   describe?(process: GaussianForwardProcess): ForwardProcessConfig;
+  /**
+   * The kind's ONNX emitter, read by `@nfdm/export` (which types it as `ForwardProcessEmitter`:
+   * `emit(g, process, x, xs, t)` → μ, σ, μ̇, σ̇ and their spatial tangents as ONNX ops). This
+   * package never calls it; a kind without one trains, saves and loads but cannot be exported.
+   */
+  onnx?: unknown;
 }
 
 const FORWARD_KINDS = new Map<string, ForwardProcessEntry>();
@@ -336,6 +342,26 @@ export function registerForwardProcess(kind: string, entry: ForwardProcessEntry)
 /** The registered forward-process kinds. */
 export function forwardProcessKinds(): string[] {
   return [...FORWARD_KINDS.keys()];
+}
+
+/** The registry entry of a forward-process kind (undefined when the kind is not registered). */
+export function forwardProcessEntry(kind: string): Readonly<ForwardProcessEntry> | undefined {
+  return FORWARD_KINDS.get(kind);
+}
+
+/**
+ * Give a registered kind (built-in ones included) its ONNX emitter (the entry's `onnx` slot;
+ * see {@link ForwardProcessEntry.onnx}). `@nfdm/export` uses this for the built-in kinds; a
+ * downstream kind can pass `onnx` to {@link registerForwardProcess} instead.
+ */
+export function setForwardProcessOnnx(kind: string, onnx: unknown): void {
+  const entry = FORWARD_KINDS.get(kind);
+  if (!entry) {
+    throw new TypeError(
+      `forward-process kind '${kind}' is not registered (registerForwardProcess) so it cannot take an ONNX emitter (registered: ${forwardProcessKinds().join(', ')})`,
+    );
+  }
+  FORWARD_KINDS.set(kind, { ...entry, onnx });
 }
 
 const BUILT_IN_KINDS = new Set(['fixed', 'nfdm', 'ndm']);

@@ -14,6 +14,7 @@ import {
   createModel,
   type DiffusionModel,
   FixedGaussianProcess,
+  forwardProcessEntry,
   forwardProcessKinds,
   type GaussianForwardProcess,
   loadModel,
@@ -27,6 +28,7 @@ import {
   readModelConfig,
   registerForwardProcess,
   saveModel,
+  setForwardProcessOnnx,
   standardizationLogDet,
   standardize,
   unstandardize,
@@ -478,6 +480,22 @@ describe('forward-process registry', () => {
     expect(() => registerForwardProcess('nfdm', { parse: (r) => r as never, create: () => model.forward })).toThrow(/built in/);
     model.dispose();
     loaded.dispose();
+  });
+
+  it("an entry carries an optional ONNX emitter in its 'onnx' slot; built-in kinds take one too", () => {
+    const emitter = { emit: () => ({}) };
+    registerForwardProcess('test-with-onnx', { parse: (r) => r as never, create: () => null as never, onnx: emitter });
+    expect(forwardProcessEntry('test-with-onnx')?.onnx).toBe(emitter);
+    expect(forwardProcessEntry('no-such-kind')).toBeUndefined();
+    const previous = forwardProcessEntry('fixed')?.onnx;
+    try {
+      setForwardProcessOnnx('fixed', emitter);
+      expect(forwardProcessEntry('fixed')?.onnx).toBe(emitter);
+      expect(typeof forwardProcessEntry('fixed')?.parse).toBe('function');
+    } finally {
+      setForwardProcessOnnx('fixed', previous);
+    }
+    expect(() => setForwardProcessOnnx('no-such-kind', emitter)).toThrow(/'no-such-kind' is not registered \(registerForwardProcess\)/);
   });
 });
 

@@ -10,10 +10,10 @@
  *                       velocity_divergence | sampler_<solver>_<mode> (diffusion models);
  *                       bridge_velocity | bridge_drift | bridge_sampler_euler_<mode> (NFBM);
  *                       diffflow_drift | diffflow_score | diffflow_sampler_<mode> (DiffFlow)
- *   nfdm.kind           model family: nfdm | ndm | fixed (DiffusionModel), nfbm (BridgeModel),
- *                       diffflow (DiffFlowModel)
+ *   nfdm.kind           model family: nfdm | ndm | fixed or any registered forward-process kind
+ *                       (DiffusionModel), nfbm (BridgeModel), diffflow (DiffFlowModel)
  *   nfdm.dim            data dimension D
- *   nfdm.forward_kind   forward-process kind (nfdm | ndm | fixed)
+ *   nfdm.forward_kind   forward-process kind (nfdm | ndm | fixed | a registered kind)
  *   nfdm.forward        forward-process config (JSON)
  *   nfdm.volatility     volatility config (JSON)
  *   nfdm.config         the full model config (JSON; when the model can describe itself)

@@ -2,15 +2,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
-import { exportBridgeOnnx, exportDiffFlowOnnx, exportOnnx, ONNX_MANIFEST_FILE, writeOnnxExport } from '@nfdm/export';
-import {
-  BridgeModel,
-  bridgeModelConfig,
-  DiffFlowModel,
-  type DiffusionModel,
-  diffflowEvalGrid,
-  diffflowStandardization,
-} from '@nfdm/models';
+import { exportAnyModel, ONNX_MANIFEST_FILE, writeOnnxExport } from '@nfdm/export';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { checkWritableFolder, ensureDir, writingFile } from '../files.js';
@@ -50,13 +42,8 @@ export function exportCommand(ctx: Context) {
       const location = locateModel(modelDir);
       await startBackend(opts.backend, out);
       const opened = openModel(location);
-      const m = opened.model;
-      const exported =
-        m instanceof BridgeModel
-          ? exportBridgeOnnx(m, { penalties: bridgeModelConfig(m).penalties as unknown as Array<Record<string, unknown>> })
-          : m instanceof DiffFlowModel
-            ? exportDiffFlowOnnx(m, { grid: diffflowEvalGrid(m.time), g: m.time.g, standardization: diffflowStandardization(m) ?? null })
-            : exportOnnx(m as DiffusionModel);
+      // Each family's exporter knows its graphs and defaults (DiffFlow's grid, bridge penalties).
+      const exported = exportAnyModel(opened.model);
       ensureDir(dir, `--out ${dir}`);
       checkWritableFolder(dir, join(dir, ONNX_MANIFEST_FILE), `--out ${dir}`);
       const files = writingFile(join(dir, ONNX_MANIFEST_FILE), () => writeOnnxExport(exported, dir));

@@ -1,0 +1,22 @@
+/**
+ * The contract of a model family's ONNX exporter: one call that writes every graph a runtime
+ * or server needs, with the family's own defaults (sampling grid, penalties, standardisation
+ * remembered with the model). Exporters are registered by family id in families.ts.
+ */
+import type { Standardization } from '@nfdm/models';
+import type { OnnxExport } from './export.js';
+
+/** Options every family exporter accepts. */
+export interface FamilyExportOptions {
+  /**
+   * Standardisation to record (and undo on samples). Default: the one the family remembers
+   * with the model, if any (see each exporter); `null` records none.
+   */
+  standardization?: Standardization | null;
+}
+
+/** Exports models of one family. */
+export interface FamilyExporter<M = unknown> {
+  /** Every graph of `model`, as `{ metadata, graphs }` (write it with `writeOnnxExport`). */
+  exportModel(model: M, options: FamilyExportOptions): OnnxExport;
+}
