@@ -38,7 +38,10 @@ const modelInfo = {
   properties: {
     name: { type: 'string' },
     dim: { type: 'integer', description: 'Data dimension D.' },
-    kind: { type: 'string', enum: [...EXPORT_KINDS] },
+    kind: {
+      type: 'string',
+      description: `Kind of the exported model: ${EXPORT_KINDS.join(', ')}, or the kind of a downstream forward process (a diffusion model).`,
+    },
     family: {
       type: 'string',
       enum: [...EXPORT_FAMILIES],

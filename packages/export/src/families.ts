@@ -1,6 +1,6 @@
 /**
  * Family-level export: one entry point for any model, dispatched through a registry of
- * exporters keyed by the model's family id (`modelFamily(model)` of @nfdm/models — 'diffusion',
+ * exporters keyed by the model's family id (`familyOf(model).id` of @nfdm/models — 'diffusion',
  * 'bridge', 'diffflow' built in). This file is the only place that names the built-in families;
  * each family's exporter lives next to its graphs (export.ts, bridge.ts, diffflow.ts). A
  * downstream family registers its exporter with {@link registerFamilyExporter}.
@@ -14,7 +14,7 @@
  * | NFBM `BridgeModel`       | `exportBridgeOnnx(model, opts)`, `exportBridge(model, dir, opts)`  (bridge.ts)   | `bridge_velocity`, `bridge_drift` (z, t, source), `bridge_sampler_euler_{ode,sde}` (source, start_noise, steps / noise) |
  * | `DiffFlowModel`          | `exportDiffFlowOnnx(model, { grid, g })`, `exportDiffFlow(model, dir, { grid, g })` (diffflow.ts) | `diffflow_drift`, `diffflow_score` (x, t), `diffflow_sampler_{sde,ode}` (prior_noise[, noise]) |
  */
-import { type AnyModel, modelFamily } from '@nfdm/models';
+import { type AnyModel, familyOf } from '@nfdm/models';
 import { bridgeExporter } from './bridge.js';
 import { diffflowExporter } from './diffflow.js';
 import { diffusionExporter, type OnnxExport, writeOnnxExport } from './export.js';
@@ -46,7 +46,7 @@ export function familyExporter(id: string): FamilyExporter {
 
 /** Every graph of any model, by its family's exporter (see {@link FamilyExporter}). */
 export function exportAnyModel(model: AnyModel, options: FamilyExportOptions = {}): OnnxExport {
-  return familyExporter(modelFamily(model)).exportModel(model, options);
+  return familyExporter(familyOf(model).id).exportModel(model, options);
 }
 
 /** {@link exportAnyModel} written into `dir` by `writeOnnxExport`; returns the paths written. */
