@@ -25,10 +25,16 @@
 import {
   type AnyModelConfig,
   BRIDGE_FORMAT,
+  capabilitiesOf,
   DIFFFLOW_FORMAT,
+  type FamilyCapabilities,
+  type FamilyDescriptor,
+  type FamilyId,
+  familyById,
   MODEL_FORMAT,
   type ModelConfig,
   NDM_DEFAULT_SCHEDULE,
+  type Objective,
   type Standardization,
 } from '@nfdm/models';
 import type { TrainerObjective } from '@nfdm/training';
@@ -36,22 +42,84 @@ import type { TrainerObjective } from '@nfdm/training';
 export const MODEL_NAMES = ['nfdm', 'ndm', 'vp', 'subvp', 've', 'cosine', 'fm', 'nfdm-ot', 'nfbm', 'diffflow'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
-export const MODEL_DESCRIPTIONS: Record<ModelName, string> = {
-  nfdm: 'Neural Flow Diffusion Model: learned forward process and learned volatility',
-  ndm: 'Neural Diffusion Model: learned data transform under a linear log-SNR schedule, matched volatility',
-  vp: 'fixed VP (DDPM) schedule, matched volatility',
-  subvp: 'fixed sub-VP schedule, matched volatility',
-  ve: 'fixed VE schedule, matched volatility',
-  cosine: 'fixed cosine schedule, matched volatility',
-  fm: 'fixed flow-matching (OT) path, learned volatility',
-  'nfdm-ot': 'NFDM-OT: learned forward process trained for straight ODE paths (--curvature-weight); ODE sampling, no NELBO',
-  nfbm: 'Neural Flow Bridge Model: learned transport from --source to --target data, optional --obstacle penalty',
-  diffflow: 'DiffFlow: learned drift and score on an ExpTimer grid (path-KL loss, memory-saving gradient); NLL bound',
+/** One row of the model table: what a command-line model name means. */
+export interface Preset {
+  /** One line for `nfdm train --help`. */
+  description: string;
+  /** The model family (@nfdm/models' registry id). */
+  family: FamilyId;
+  /** The training objective kind (`ot`: NFDM-OT, trained for straight ODE paths). */
+  objective: Objective['kind'];
+  /** The model config for these options. */
+  config(options: PresetOptions): AnyModelConfig;
+}
+
+/** The model names on the command line: the only place that maps a name to a family and a config. */
+export const PRESETS: Record<ModelName, Preset> = {
+  nfdm: {
+    family: 'diffusion',
+    objective: 'nelbo',
+    description: 'Neural Flow Diffusion Model: learned forward process and learned volatility',
+    config: (o) => diffusionConfig(o, { kind: 'nfdm', hidden: [...o.hidden] }, neuralVolatility(o)),
+  },
+  ndm: {
+    family: 'diffusion',
+    objective: 'nelbo',
+    description: 'Neural Diffusion Model: learned data transform under a linear log-SNR schedule, matched volatility',
+    config: (o) =>
+      diffusionConfig(
+        o,
+        { kind: 'ndm', schedule: { ...NDM_DEFAULT_SCHEDULE }, hidden: [...o.hidden] },
+        { kind: 'matched', schedule: { ...NDM_DEFAULT_SCHEDULE } },
+      ),
+  },
+  vp: fixedSchedulePreset('vp', 'fixed VP (DDPM) schedule, matched volatility'),
+  subvp: fixedSchedulePreset('subvp', 'fixed sub-VP schedule, matched volatility'),
+  ve: fixedSchedulePreset('ve', 'fixed VE schedule, matched volatility'),
+  cosine: fixedSchedulePreset('cosine', 'fixed cosine schedule, matched volatility'),
+  fm: {
+    family: 'diffusion',
+    objective: 'nelbo',
+    description: 'fixed flow-matching (OT) path, learned volatility',
+    config: (o) => diffusionConfig(o, { kind: 'fixed', schedule: { name: 'fm-ot' } }, neuralVolatility(o)),
+  },
+  'nfdm-ot': {
+    family: 'diffusion',
+    objective: 'ot',
+    description: 'NFDM-OT: learned forward process trained for straight ODE paths (--curvature-weight); ODE sampling, no NELBO',
+    config: (o) => diffusionConfig(o, { kind: 'nfdm', hidden: [...o.hidden] }, { kind: 'constant', value: 1 }),
+  },
+  nfbm: {
+    family: 'bridge',
+    objective: 'nelbo',
+    description: 'Neural Flow Bridge Model: learned transport from --source to --target data, optional --obstacle penalty',
+    config: bridgeConfig,
+  },
+  diffflow: {
+    family: 'diffflow',
+    objective: 'nelbo',
+    description: 'DiffFlow: learned drift and score on an ExpTimer grid (path-KL loss, memory-saving gradient); NLL bound',
+    config: diffflowConfig,
+  },
 };
 
-/** Bridge models (trained on pairs from --source and --target). */
+export const MODEL_DESCRIPTIONS: Record<ModelName, string> = Object.fromEntries(
+  MODEL_NAMES.map((m) => [m, PRESETS[m].description]),
+) as Record<ModelName, string>;
+
+/** The family descriptor of a named model. */
+export function presetFamily(name: ModelName): FamilyDescriptor {
+  return familyById(PRESETS[name].family);
+}
+
+/** What a named model can do, under its objective. */
+export function presetCapabilities(name: ModelName): FamilyCapabilities {
+  return capabilitiesOf(presetFamily(name), presetObjective(name));
+}
+
+/** Bridge models (trained on pairs from --source and --target): those whose family transports. */
 export function isBridgeModel(name: string | undefined): boolean {
-  return name === 'nfbm';
+  return name !== undefined && isModelName(name) && presetFamily(name).capabilities.transport;
 }
 
 /** The disc obstacle of `--obstacle cx,cy,r[,weight]`. */
@@ -72,7 +140,7 @@ export const DEFAULT_OBSTACLE_WEIGHT = 10;
 export const BRIDGE_DELTA = 0.1;
 
 /** Models trained on the NFDM-OT objective (deterministic ODE models without a NELBO). */
-export const OT_MODELS: readonly ModelName[] = ['nfdm-ot'];
+export const OT_MODELS: readonly ModelName[] = MODEL_NAMES.filter((m) => PRESETS[m].objective === 'ot');
 
 /** Default λ of `--curvature-weight`. */
 export const DEFAULT_CURVATURE_WEIGHT = 1;
@@ -105,61 +173,64 @@ export interface PresetOptions {
 
 /** The model config of a named model. */
 export function presetConfig(name: ModelName, options: PresetOptions): AnyModelConfig {
-  const { dim, hidden, seed } = options;
-  if (name === 'nfbm') {
-    const net = { hidden: [...hidden] };
-    return {
-      format: BRIDGE_FORMAT,
-      dim,
-      process: { ...net, delta: BRIDGE_DELTA },
-      predictor: { ...net },
-      volatility: { kind: 'neural', hidden: [...hidden] },
-      penalties: options.obstacle
-        ? [{ kind: 'obstacle', center: [...options.obstacle.center], radius: options.obstacle.radius, weight: options.obstacle.weight }]
-        : [],
-      seed,
-      ...(options.pair ? { data: { ...options.pair } } : {}),
-    };
-  }
-  if (name === 'diffflow') {
-    return {
-      format: DIFFFLOW_FORMAT,
-      dim,
-      network: { channels: Math.max(2, ...hidden), layers: Math.max(0, hidden.length - 1) },
-      time: { N: 30, tMin: 0.001, tMax: 0.05, exponent: 0.9, g: 0.2, flexible: false, progressive: [] },
-      seed,
-      ...(options.standardization ? { standardization: options.standardization } : {}),
-    };
-  }
-  const neuralG = { kind: 'neural' as const, hidden: [...hidden] };
-  let forward: ModelConfig['forward'];
-  let volatility: ModelConfig['volatility'];
-  switch (name) {
-    case 'nfdm':
-      forward = { kind: 'nfdm', hidden: [...hidden] };
-      volatility = neuralG;
-      break;
-    case 'ndm':
-      forward = { kind: 'ndm', schedule: { ...NDM_DEFAULT_SCHEDULE }, hidden: [...hidden] };
-      volatility = { kind: 'matched', schedule: { ...NDM_DEFAULT_SCHEDULE } };
-      break;
-    case 'nfdm-ot':
-      forward = { kind: 'nfdm', hidden: [...hidden] };
-      volatility = { kind: 'constant', value: 1 };
-      break;
-    case 'fm':
-      forward = { kind: 'fixed', schedule: { name: 'fm-ot' } };
-      volatility = neuralG;
-      break;
-    default:
-      forward = { kind: 'fixed', schedule: { name } };
-      volatility = { kind: 'matched', schedule: { name } };
-  }
-  // VP, sub-VP and VE predict ε (x̂ = (z − σ_t NN)/α_t), their standard parametrisation: the
-  // 'data' form is ill-conditioned where σ_t ≪ t (sub-VP). fm and cosine have α_1 = 0: 'data'.
-  const eps = name === 'vp' || name === 'subvp' || name === 've';
-  const predictor: ModelConfig['predictor'] = eps ? { hidden: [...hidden], parametrization: 'eps' } : { hidden: [...hidden] };
-  const config: ModelConfig = { format: MODEL_FORMAT, dim, forward, predictor, volatility, seed };
-  if (options.standardization) config.standardization = options.standardization;
+  return PRESETS[name].config(options);
+}
+
+function neuralVolatility(o: PresetOptions): ModelConfig['volatility'] {
+  return { kind: 'neural', hidden: [...o.hidden] };
+}
+
+/**
+ * A fixed schedule with its matched volatility. VP, sub-VP and VE predict ε (x̂ = (z − σ_t NN)/α_t),
+ * their standard parametrisation: the 'data' form is ill-conditioned where σ_t ≪ t (sub-VP).
+ * cosine has α_1 = 0: 'data'.
+ */
+function fixedSchedulePreset(name: 'vp' | 'subvp' | 've' | 'cosine', description: string): Preset {
+  const parametrization = name === 'cosine' ? 'data' : 'eps';
+  return {
+    family: 'diffusion',
+    objective: 'nelbo',
+    description,
+    config: (o) => diffusionConfig(o, { kind: 'fixed', schedule: { name } }, { kind: 'matched', schedule: { name } }, parametrization),
+  };
+}
+
+function diffusionConfig(
+  o: PresetOptions,
+  forward: ModelConfig['forward'],
+  volatility: ModelConfig['volatility'],
+  parametrization: 'data' | 'eps' = 'data',
+): ModelConfig {
+  const predictor: ModelConfig['predictor'] =
+    parametrization === 'eps' ? { hidden: [...o.hidden], parametrization: 'eps' } : { hidden: [...o.hidden] };
+  const config: ModelConfig = { format: MODEL_FORMAT, dim: o.dim, forward, predictor, volatility, seed: o.seed };
+  if (o.standardization) config.standardization = o.standardization;
   return config;
+}
+
+function bridgeConfig(o: PresetOptions): AnyModelConfig {
+  const net = { hidden: [...o.hidden] };
+  return {
+    format: BRIDGE_FORMAT,
+    dim: o.dim,
+    process: { ...net, delta: BRIDGE_DELTA },
+    predictor: { ...net },
+    volatility: { kind: 'neural', hidden: [...o.hidden] },
+    penalties: o.obstacle
+      ? [{ kind: 'obstacle', center: [...o.obstacle.center], radius: o.obstacle.radius, weight: o.obstacle.weight }]
+      : [],
+    seed: o.seed,
+    ...(o.pair ? { data: { ...o.pair } } : {}),
+  };
+}
+
+function diffflowConfig(o: PresetOptions): AnyModelConfig {
+  return {
+    format: DIFFFLOW_FORMAT,
+    dim: o.dim,
+    network: { channels: Math.max(2, ...o.hidden), layers: Math.max(0, o.hidden.length - 1) },
+    time: { N: 30, tMin: 0.001, tMax: 0.05, exponent: 0.9, g: 0.2, flexible: false, progressive: [] },
+    seed: o.seed,
+    ...(o.standardization ? { standardization: o.standardization } : {}),
+  };
 }
