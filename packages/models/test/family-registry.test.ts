@@ -64,7 +64,7 @@ const contracts: Array<[string, FamilyDescriptor<any, any>, { format: string; di
     {
       format: BRIDGE_FORMAT,
       dim: 2,
-      process: { hidden: [8], delta: 0.02 },
+      process: { hidden: [8], delta: 0.1 },
       predictor: { hidden: [8] },
       volatility: { kind: 'neural', hidden: [4] },
       penalties: [{ kind: 'obstacle', center: [0, 0.5], radius: 0.4, weight: 5 }],

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BRIDGE_FORMAT, type BridgeModelConfig, bridgeModelConfig, createBridgeModel, parseBridgeConfig } from '../bridge/config.js';
 import { BridgeModel } from '../bridge/model.js';
 import { meanStderr } from './held-out.js';
-import type { FamilyDescriptor, HeldOutMetric, TrainingTask } from './types.js';
+import type { FamilyDescriptor, FamilyOperations, HeldOutMetric, TrainingTask } from './types.js';
 
 /** Split bridge rows [B, 2D] into x0 (target, first D columns) and x1 (source). */
 export function splitPairs(x: tf.Tensor2D, dim: number): { x0: tf.Tensor2D; x1: tf.Tensor2D } {
@@ -22,8 +22,8 @@ export function splitPairs(x: tf.Tensor2D, dim: number): { x0: tf.Tensor2D; x1: 
 }
 
 const BRIDGE_METRICS: readonly HeldOutMetric[] = [
-  { key: 'bridge_bound', stderrKey: 'bridge_bound_stderr', label: 'bound on −log p(target | source)', bound: true },
-  { key: 'bridge_penalty', label: 'path penalty', bound: false },
+  { key: 'bridge_bound', stderrKey: 'bridge_bound_stderr', label: 'bound on −log p(target | source)', bound: true, role: 'bound' },
+  { key: 'bridge_penalty', label: 'path penalty', bound: false, role: 'diagnostic' },
 ];
 
 class BridgeTask implements TrainingTask {
@@ -64,6 +64,35 @@ class BridgeTask implements TrainingTask {
   }
 }
 
+/**
+ * Transport from given sources x1 at t = 1 to targets at t = 0 (fixed steps; progress 1 − t) and
+ * forward paths between (target, source) rows at T times from 0 (target) to 1 (source).
+ */
+const bridgeOperations: FamilyOperations<BridgeModel> = {
+  transport(model, sources, o) {
+    if (o.adaptive) throw new RangeError('bridges transport with fixed steps (adaptive ODE stepping is not supported)');
+    const r = model.sample(sources, {
+      mode: o.mode,
+      solver: o.solver,
+      steps: o.steps,
+      seed: o.seed,
+      trajectory: o.trajectory,
+      nonFinite: o.nonFinite,
+      onStep: o.onProgress ? (t) => o.onProgress?.(1 - t) : undefined,
+    });
+    return { ...r, samples: r.samples as tf.Tensor2D, trajectory: r.trajectory as tf.Tensor3D | undefined };
+  },
+  forwardTrajectories(model, rows, T, eps) {
+    const times = Array.from({ length: T }, (_, k) => k / (T - 1));
+    const { x0, x1 } = splitPairs(rows, model.dim);
+    try {
+      return { paths: model.forwardTrajectories(x0, x1, times, eps) as tf.Tensor3D, times };
+    } finally {
+      tf.dispose([x0, x1]);
+    }
+  },
+};
+
 export const bridgeFamily: FamilyDescriptor<BridgeModel, BridgeModelConfig> = {
   id: 'bridge',
   format: BRIDGE_FORMAT,
@@ -90,4 +119,5 @@ export const bridgeFamily: FamilyDescriptor<BridgeModel, BridgeModelConfig> = {
   configOf: (model, options) => bridgeModelConfig(model, { seed: options?.seed }),
   standardization: () => undefined,
   trainingTask: (model) => new BridgeTask(model),
+  operations: bridgeOperations,
 };

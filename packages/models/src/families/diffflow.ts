@@ -15,13 +15,17 @@ import {
   diffflowModelConfig,
   parseDiffFlowConfig,
 } from '../diffflow/config.js';
-import { diffflowBound } from '../diffflow/likelihood.js';
+import { diffflowBound, diffflowLogProb } from '../diffflow/likelihood.js';
 import { diffflowPathKLGrad, drawDiffFlowNoise } from '../diffflow/loss.js';
 import { DiffFlowModel } from '../diffflow/networks.js';
-import { diffflowTrainingGrid } from '../diffflow/time.js';
-import type { FamilyDescriptor, HeldOutMetric, TrainingTask } from './types.js';
+import { diffflowSample } from '../diffflow/sample.js';
+import { diffflowEvalGrid, diffflowTrainingGrid } from '../diffflow/time.js';
+import { expTimerGrid } from '../diffflow/timer.js';
+import type { FamilyDescriptor, FamilyDrawResult, FamilyOperations, HeldOutMetric, TrainingTask } from './types.js';
 
-const DIFFFLOW_METRICS: readonly HeldOutMetric[] = [{ key: 'nll_bound', stderrKey: 'nll_bound_stderr', label: 'NLL bound', bound: true }];
+const DIFFFLOW_METRICS: readonly HeldOutMetric[] = [
+  { key: 'nll_bound', stderrKey: 'nll_bound_stderr', label: 'NLL bound', bound: true, role: 'bound' },
+];
 
 class DiffFlowTask implements TrainingTask {
   readonly family = 'diffflow';
@@ -51,6 +55,58 @@ class DiffFlowTask implements TrainingTask {
   }
 }
 
+/** The sampling grid for `steps` steps: the model's own (ExpTimer) grid, or one re-gridded with the same tMin, tMax, exponent. */
+function samplingGrid(model: DiffFlowModel, steps?: number): ArrayLike<number> {
+  const time = model.time;
+  if (steps === undefined || steps === time.N) return diffflowEvalGrid(time);
+  return expTimerGrid({ N: steps, tMin: time.tMin, tMax: time.tMax, exponent: time.exponent });
+}
+
+/**
+ * Sampling by the model's own discrete backward chain (stochastic for 'sde', the deterministic
+ * probability flow for 'ode'; solver names do not apply): with `trajectory`, every state x_N … x_0
+ * at the grid times t_N … t_0 ([N + 1, n, D]). log p(x) by the probability-flow ODE of the chain.
+ */
+const diffflowOperations: FamilyOperations<DiffFlowModel> = {
+  sample(model, n, o): FamilyDrawResult {
+    const grid = samplingGrid(model, o.steps);
+    const N = grid.length - 1;
+    const frames: tf.Tensor2D[] = [];
+    const times: number[] = [];
+    let calls = 0;
+    const observe = (x: tf.Tensor2D, t: number) => {
+      if (o.trajectory) {
+        frames.push(x.clone());
+        times.push(t);
+      }
+      o.onProgress?.(calls++ / N);
+    };
+    const samples = diffflowSample(model, {
+      n,
+      grid,
+      g: model.time.g,
+      seed: o.seed,
+      deterministic: o.mode === 'ode',
+      onStep: o.trajectory || o.onProgress ? observe : undefined,
+    });
+    const stats = { nfe: 2 * N, diffusionEvals: 0, steps: N, acceptedSteps: N, rejectedSteps: 0, initialStep: 0 };
+    if (!o.trajectory) return { samples, stats };
+    const trajectory = tf.stack(frames) as tf.Tensor3D;
+    tf.dispose(frames);
+    return { samples, trajectory, times, stats };
+  },
+  logProb: (model, x, o) => diffflowLogProb(model, x, { solver: o.solver, steps: o.steps, rtol: o.rtol, atol: o.atol, seed: o.seed }),
+  nllBound(model, x, o) {
+    const r = diffflowBound(model, x, o);
+    return { mean: r.mean, stderr: r.stderr, n: x.shape[0] };
+  },
+  ownSampler(model, mode, steps) {
+    const n = steps ?? model.time.N;
+    const kind = mode === 'ode' ? 'probability-flow' : 'stochastic';
+    return { solver: 'diffflow-chain', steps: n, label: `DiffFlow ${kind} chain, ${n} steps` };
+  },
+};
+
 export const diffflowFamily: FamilyDescriptor<DiffFlowModel, DiffFlowModelConfig> = {
   id: 'diffflow',
   format: DIFFFLOW_FORMAT,
@@ -77,4 +133,5 @@ export const diffflowFamily: FamilyDescriptor<DiffFlowModel, DiffFlowModelConfig
   configOf: (model, options) => diffflowModelConfig(model, options),
   standardization: (config) => config.standardization,
   trainingTask: (model) => new DiffFlowTask(model),
+  operations: diffflowOperations,
 };

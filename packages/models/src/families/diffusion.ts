@@ -9,12 +9,14 @@ import { Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { createModel, MODEL_FORMAT, type ModelConfig, modelConfig, parseModelConfig } from '../config.js';
 import { DiffusionModel } from '../model.js';
-import { otLoss } from '../ot.js';
+import { curvatureMetric, otLoss } from '../ot.js';
 import { meanStderr } from './held-out.js';
-import type { FamilyDescriptor, HeldOutMetric, Objective, TrainingTask } from './types.js';
+import type { FamilyDescriptor, FamilyOperations, HeldOutMetric, Objective, TrainingTask } from './types.js';
 
-const NELBO_METRICS: readonly HeldOutMetric[] = [{ key: 'nelbo', stderrKey: 'nelbo_stderr', label: 'NELBO', bound: true }];
-const OT_METRICS: readonly HeldOutMetric[] = [{ key: 'ot_loss', stderrKey: 'ot_loss_stderr', label: 'OT objective', bound: false }];
+const NELBO_METRICS: readonly HeldOutMetric[] = [{ key: 'nelbo', stderrKey: 'nelbo_stderr', label: 'NELBO', bound: true, role: 'nelbo' }];
+const OT_METRICS: readonly HeldOutMetric[] = [
+  { key: 'ot_loss', stderrKey: 'ot_loss_stderr', label: 'NFDM-OT loss', bound: false, role: 'objective' },
+];
 
 class DiffusionTask implements TrainingTask {
   readonly family = 'diffusion';
@@ -59,6 +61,53 @@ class DiffusionTask implements TrainingTask {
   }
 }
 
+/**
+ * Sampling from the prior at t = 1 down to the process start t₀ (progress (1 − t)/(1 − t₀)),
+ * log p(x) by the probability-flow ODE from t₀ up to 1, the NELBO, curvature, and forward paths
+ * z_t = μ(x, t) + σ(x, t) ε at T times from t₀ to 1.
+ */
+const diffusionOperations: FamilyOperations<DiffusionModel> = {
+  sample(model, n, o) {
+    const t0 = model.forward.start.t;
+    const r = model.sample({
+      n,
+      mode: o.mode,
+      solver: o.solver,
+      steps: o.steps,
+      adaptive: o.adaptive,
+      seed: o.seed,
+      trajectory: o.trajectory,
+      nonFinite: o.nonFinite,
+      onStep: o.onProgress ? (t) => o.onProgress?.((1 - t) / (1 - t0)) : undefined,
+    });
+    return { ...r, samples: r.samples as tf.Tensor2D, trajectory: r.trajectory as tf.Tensor3D | undefined };
+  },
+  logProb(model, x, o) {
+    const t0 = model.forward.start.t;
+    const onStep = o.onProgress ? (t: number) => o.onProgress?.((t - t0) / (1 - t0)) : undefined;
+    return model.logProb(x, { solver: o.solver, steps: o.steps, rtol: o.rtol, atol: o.atol, seed: o.seed, onStep });
+  },
+  nllBound(model, x, o) {
+    const r = model.nelbo(x, { draws: o.draws, seed: o.seed });
+    return { mean: r.nelbo.mean, stderr: r.nelbo.stderr, n: r.nelbo.n };
+  },
+  curvature: (model, o) => curvatureMetric(model, o).mean,
+  forwardTrajectories(model, x, T, eps) {
+    const t0 = model.forward.start.t;
+    const times = Array.from({ length: T }, (_, k) => t0 + ((1 - t0) * k) / (T - 1));
+    const n = x.shape[0];
+    const paths = tf.tidy(() =>
+      tf.stack(
+        times.map((t) => {
+          const p = model.forward.params(x, tf.fill([n, 1], t), 0);
+          return tf.add(p.mu, tf.mul(p.sigma, eps));
+        }),
+      ),
+    ) as tf.Tensor3D;
+    return { paths, times };
+  },
+};
+
 export const diffusionFamily: FamilyDescriptor<DiffusionModel, ModelConfig> = {
   id: 'diffusion',
   format: MODEL_FORMAT,
@@ -88,4 +137,5 @@ export const diffusionFamily: FamilyDescriptor<DiffusionModel, ModelConfig> = {
   // NFDM-OT: trained for straight, few-step ODE paths; its volatility is never trained, so the
   // NELBO does not measure it.
   objectiveCapabilities: (objective) => (objective.kind === 'ot' ? { fewStep: true, nelbo: false } : {}),
+  operations: diffusionOperations,
 };

@@ -7,7 +7,7 @@ import { ModelConfigError } from '../config.js';
 import { bridgeFamily } from './bridge.js';
 import { diffflowFamily } from './diffflow.js';
 import { diffusionFamily } from './diffusion.js';
-import type { FamilyCapabilities, FamilyDescriptor, FamilyId, Objective } from './types.js';
+import type { FamilyCapabilities, FamilyDescriptor, FamilyId, HeldOutMetric, HeldOutRole, Objective } from './types.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: descriptors are stored type-erased; each one checks its own models and configs
 type AnyDescriptor = FamilyDescriptor<any, any>;
@@ -78,4 +78,9 @@ export function checkObjective(family: AnyDescriptor, objective: Objective): voi
 export function capabilitiesOf(family: AnyDescriptor, objective: Objective = DEFAULT_OBJECTIVE): FamilyCapabilities {
   checkObjective(family, objective);
   return { ...family.capabilities, ...(family.objectiveCapabilities?.(objective) ?? {}) };
+}
+
+/** The role of a held-out metric, with its default. */
+export function heldOutRole(metric: HeldOutMetric): HeldOutRole {
+  return metric.role ?? (metric.bound ? 'bound' : 'diagnostic');
 }

@@ -5,7 +5,7 @@
  * ({@link FamilyCapabilities}). Training, export, serving and the CLI ask the descriptor instead
  * of switching on names or classes (docs/architecture.md §Families).
  */
-import type { Rng } from '@nfdm/core';
+import type { Rng, SolveStats } from '@nfdm/core';
 import type * as tf from '@tensorflow/tfjs';
 import type { Standardization } from '../config.js';
 
@@ -47,6 +47,15 @@ export interface FamilyCapabilities {
  */
 export type Objective = { kind: 'nelbo' } | { kind: 'ot'; curvatureWeight: number };
 
+/**
+ * What a held-out metric is: `nelbo` the NELBO (−log p(x) ≤ NELBO, nats per sample); `bound`
+ * another bound on a negative log-likelihood in nats (bridge bound, DiffFlow NLL bound); `objective`
+ * the held-out training objective where no bound applies (NFDM-OT); `diagnostic` anything else
+ * (e.g. the bridge's path penalty). Nats-valued roles (`nelbo`, `bound`) shift by the log-Jacobian
+ * of a data standardisation when reported in data units.
+ */
+export type HeldOutRole = 'nelbo' | 'bound' | 'objective' | 'diagnostic';
+
 /** A metric a family's training task reports on held-out data. */
 export interface HeldOutMetric {
   /** Key in the task's metrics record, e.g. 'nelbo'. */
@@ -55,8 +64,10 @@ export interface HeldOutMetric {
   stderrKey?: string;
   /** For people, e.g. 'NELBO', 'bound on −log p(target | source)'. */
   label: string;
-  /** The metric is a bound on a negative log-likelihood in nats. */
+  /** The metric is a bound on a negative log-likelihood in nats (role `nelbo` or `bound`). */
   bound: boolean;
+  /** What the metric is (default: `bound` when {@link HeldOutMetric.bound}, else `diagnostic`). */
+  role?: HeldOutRole;
 }
 
 /** One family's update and evaluation (what the Trainer runs). */
@@ -75,6 +86,79 @@ export interface TrainingTask {
   lossAndGrads(x: tf.Tensor2D, noiseRng: Rng, variables: tf.Variable[], step: number): { value: tf.Scalar; grads: tf.NamedTensorMap };
   /** Held-out metrics of the rows `x` [N, dataDim], deterministic given `seed`. */
   heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number>;
+}
+
+/** How a family draws: the sampler a user chose (model units, one batch). */
+export interface FamilyDrawOptions {
+  /** 'sde' (reverse SDE) or 'ode' (probability flow). */
+  mode: 'sde' | 'ode';
+  /** A core solver name; families without `capabilities.solvers` run their own chain and ignore it. */
+  solver: string;
+  /** Fixed steps (undefined: the family's default, or adaptive with `adaptive`). */
+  steps?: number;
+  /** Adaptive ODE stepping (families with `capabilities.adaptive`). */
+  adaptive?: { rtol: number; atol: number };
+  seed: number;
+  /** Return the states at every step as `trajectory` [T, n, D] with their `times`. */
+  trajectory?: boolean;
+  /** `'freeze-rows'`: rows that turn NaN/±Inf are frozen and listed in `nonFiniteRows` (where supported). */
+  nonFinite?: 'error' | 'freeze-rows';
+  /** Called after every step with the fraction of the integration done, in [0, 1]. */
+  onProgress?: (fraction: number) => void;
+}
+
+/** What a draw returns (model units; the caller disposes the tensors). */
+export interface FamilyDrawResult {
+  /** [n, D]. */
+  samples: tf.Tensor2D;
+  /** [T, n, D] with `trajectory`. */
+  trajectory?: tf.Tensor3D;
+  times?: number[];
+  stats: SolveStats;
+  nonFiniteRows?: number[];
+}
+
+/** Options of {@link FamilyOperations.logProb}: the probability-flow ODE solve. */
+export interface FamilyLogProbOptions {
+  solver: string;
+  steps?: number;
+  rtol: number;
+  atol: number;
+  seed: number;
+  /** Called after every accepted step with the fraction of the integration done, in [0, 1]. */
+  onProgress?: (fraction: number) => void;
+}
+
+/**
+ * What a family's models compute at evaluation and sampling time, in model units (standardised
+ * data), on tensors. Each operation exists exactly when the matching capability is true; apps
+ * (CLI, reproduce) call them instead of switching on model classes.
+ */
+export interface FamilyOperations<M> {
+  /** `capabilities.sample`: draw `n` samples from the prior through the generative dynamics. */
+  sample?(model: M, n: number, options: FamilyDrawOptions): FamilyDrawResult;
+  /** `capabilities.transport`: carry source points [n, D] to the target distribution. */
+  transport?(model: M, sources: tf.Tensor2D, options: FamilyDrawOptions): FamilyDrawResult;
+  /** `capabilities.logProb`: log p(x) per row of x [n, D], nats. */
+  logProb?(model: M, x: tf.Tensor2D, options: FamilyLogProbOptions): { logp: Float32Array; stats: SolveStats };
+  /**
+   * `capabilities.nelbo` or a family bound on −log p(x) of rows x [n, D] (nats per sample): the
+   * NELBO for diffusion models, the chain's NLL bound for DiffFlow.
+   */
+  nllBound?(model: M, x: tf.Tensor2D, options: { draws: number; seed: number }): { mean: number; stderr: number; n: number };
+  /** `capabilities.curvature`: mean ‖d²z/dt²‖ along `n` probability-flow paths (Euler, `steps`). */
+  curvature?(model: M, options: { n: number; steps: number; seed: number }): number;
+  /**
+   * `capabilities.forwardTrajectories`: z_t of the forward process for data rows [n, dataDim]
+   * (bridges: target then source columns) with one ε [n, D] per row, at `T` times from the
+   * process start to 1; paths [T, n, D].
+   */
+  forwardTrajectories?(model: M, rows: tf.Tensor2D, T: number, eps: tf.Tensor2D): { paths: tf.Tensor3D; times: number[] };
+  /**
+   * Families without `capabilities.solvers`: the sampler they run instead of a core solver, for
+   * `steps` (undefined: the model's own grid), with a label for people.
+   */
+  ownSampler?(model: M, mode: 'sde' | 'ode', steps?: number): { solver: string; steps: number; label: string };
 }
 
 /** Options of {@link FamilyDescriptor.configOf}. */
@@ -113,4 +197,6 @@ export interface FamilyDescriptor<M = unknown, C extends { format: string; dim: 
   trainingTask(model: M, objective: Objective): TrainingTask;
   /** Capabilities under an objective other than the default (merged over {@link capabilities}). */
   objectiveCapabilities?(objective: Objective): Partial<FamilyCapabilities>;
+  /** What the models compute for evaluation and sampling (see {@link FamilyOperations}). */
+  readonly operations?: FamilyOperations<M>;
 }

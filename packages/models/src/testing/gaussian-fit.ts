@@ -10,7 +10,7 @@ import type { NamedVariables } from '@nfdm/core';
 import { Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigError } from '../config.js';
-import type { FamilyDescriptor, TrainingTask } from '../families/types.js';
+import type { FamilyDescriptor, FamilyOperations, TrainingTask } from '../families/types.js';
 
 let instances = 0;
 
@@ -38,19 +38,50 @@ export class GaussianFit {
       ['s', this.s],
     ]);
   }
-  /** Mean negative log-likelihood in nats of rows x [B, D]. */
-  nll(x: tf.Tensor2D): tf.Scalar {
+  /** Negative log-likelihood in nats of each row of x [B, D]: [B]. */
+  nllPerRow(x: tf.Tensor2D): tf.Tensor1D {
     return tf.tidy(() => {
       const z = tf.div(tf.sub(x, this.m), tf.exp(this.s));
-      const perRow = tf.add(tf.mul(0.5, tf.sum(tf.square(z), 1)), tf.add(tf.sum(this.s), 0.5 * this.dim * Math.log(2 * Math.PI)));
-      return tf.mean(perRow) as tf.Scalar;
+      return tf.add(tf.mul(0.5, tf.sum(tf.square(z), 1)), tf.add(tf.sum(this.s), 0.5 * this.dim * Math.log(2 * Math.PI))) as tf.Tensor1D;
     });
+  }
+  /** Mean negative log-likelihood in nats of rows x [B, D]. */
+  nll(x: tf.Tensor2D): tf.Scalar {
+    return tf.tidy(() => tf.mean(this.nllPerRow(x)) as tf.Scalar);
   }
   dispose(): void {
     this.m.dispose();
     this.s.dispose();
   }
 }
+
+const NO_SOLVE = { nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 };
+
+/** Exact draws x = m + exp(s) ε, closed-form log p(x), and the exact NLL as its own bound. */
+const gaussianFitOperations: FamilyOperations<GaussianFit> = {
+  sample(model, n, o) {
+    const eps = new Rng(o.seed).normalTensor([n, model.dim]);
+    const samples = tf.tidy(() => tf.add(model.m, tf.mul(tf.exp(model.s), eps))) as tf.Tensor2D;
+    eps.dispose();
+    o.onProgress?.(1);
+    return { samples, stats: { ...NO_SOLVE } };
+  },
+  logProb(model, x) {
+    const nll = model.nllPerRow(x);
+    const logp = Float32Array.from(nll.dataSync(), (v) => -v);
+    nll.dispose();
+    return { logp, stats: { ...NO_SOLVE } };
+  },
+  nllBound(model, x) {
+    const values = model.nllPerRow(x);
+    const v = Array.from(values.dataSync());
+    values.dispose();
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, v.length - 1);
+    return { mean, stderr: Math.sqrt(variance / v.length), n: v.length };
+  },
+  ownSampler: () => ({ solver: 'exact', steps: 0, label: 'exact Gaussian draw' }),
+};
 
 export const gaussianFitFamily: FamilyDescriptor<GaussianFit, GaussianFitConfig> = {
   id: 'example-gaussian-fit',
@@ -89,4 +120,5 @@ export const gaussianFitFamily: FamilyDescriptor<GaussianFit, GaussianFitConfig>
     lossAndGrads: (x, _rng, variables) => tf.variableGrads(() => model.nll(x), variables),
     heldOut: (x) => ({ nll: tf.tidy(() => model.nll(x).dataSync()[0]) }),
   }),
+  operations: gaussianFitOperations,
 };

@@ -22,7 +22,16 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { backendReport, loadParameters, Rng, type StoredTensor, snapshotParameters } from '@nfdm/core';
-import { type AnyModel, type AnyModelConfig, anyModelConfig, createAnyModel, saveAnyModel } from '@nfdm/models';
+import {
+  type AnyModel,
+  type AnyModelConfig,
+  anyModelConfig,
+  createAnyModel,
+  type FamilyId,
+  type HeldOutRole,
+  heldOutRole,
+  saveAnyModel,
+} from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
 import {
   CHECKPOINT_FILES,
@@ -59,8 +68,23 @@ export interface StepStats {
   ms: number;
 }
 
+/** One held-out metric of the family's task at an evaluation (model units, i.e. standardised data). */
+export interface HeldOutValue {
+  /** Key in the metrics record, e.g. 'nelbo'. */
+  key: string;
+  /** For people, e.g. 'NELBO'. */
+  label: string;
+  /** What it is: the NELBO, another NLL bound, the held-out objective, or a diagnostic. */
+  role: HeldOutRole;
+  mean: number;
+  /** Standard error of the mean, if the task reports one (else NaN). */
+  stderr: number;
+}
+
 export type TrainerEvent =
   | { type: 'step'; step: number; steps: number; loss: number; gradNorm: number; lr: number; msPerStep: number }
+  /** The family's held-out metrics, typed (emitted before `eval` when held-out data is given). */
+  | { type: 'heldOut'; step: number; steps: number; family: FamilyId; values: HeldOutValue[] }
   | { type: 'eval'; step: number; steps: number; metrics: Record<string, number> }
   | { type: 'checkpoint'; step: number; steps: number; path: string }
   | { type: 'signal'; step: number; steps: number; signal: string }
@@ -369,6 +393,18 @@ export class Trainer<M extends AnyModel = AnyModel> {
     };
     const metrics = this.ema ? await this.ema.withAverage(body) : await body();
     this.lastEvalStep = this.step;
+    if (evalData) {
+      const values = this.task.heldOutMetrics.map(
+        (m): HeldOutValue => ({
+          key: m.key,
+          label: m.label,
+          role: heldOutRole(m),
+          mean: metrics[m.key],
+          stderr: m.stderrKey ? metrics[m.stderrKey] : Number.NaN,
+        }),
+      );
+      this.emit({ type: 'heldOut', step: this.step, steps: this.config.steps, family: this.task.family, values });
+    }
     this.log({ type: 'eval', step: this.step, ema: useEma, ...metrics });
     this.emit({ type: 'eval', step: this.step, steps: this.config.steps, metrics });
     return metrics;
