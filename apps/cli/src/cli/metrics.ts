@@ -1,22 +1,12 @@
 /** Likelihood and sample-quality metrics in data units, shared by `nfdm eval` and `nfdm demo`. */
 import type { DataMatrix } from '@nfdm/datasets';
 import { standardizationLogDet as logStdSum } from '@nfdm/datasets';
-import {
-  BridgeModel,
-  bitsPerDim,
-  curvatureMetric,
-  DiffFlowModel,
-  type DiffusionModel,
-  diffflowBound,
-  estimate,
-  fractionInside,
-  standardize,
-} from '@nfdm/models';
+import { bitsPerDim, estimate, fractionInside, standardize } from '@nfdm/models';
 import { EXACT_WASSERSTEIN_MAX_N, energyDistance, exactWasserstein, pointSet, rbfMmd2, slicedWasserstein } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
-import { BRIDGE_NO_DENSITY, logDensity, type OpenedModel, standardizationOf } from './runtime.js';
+import { logDensity, notCapable, type OpenedModel, operationsOf, standardizationOf } from './runtime.js';
 
 export const METRIC_NAMES = ['nll', 'nelbo', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
 /** Metrics comparing model samples (bridges: transported endpoints) with data. */
@@ -47,26 +37,25 @@ export function nllMetric(
   return { mean: e.mean, stderr: e.stderr, n: e.n, bitsPerDim: bitsPerDim(e.mean, x.dim, options.bitsOffset), nfe: stats.nfe };
 }
 
-/** Monte Carlo NELBO (nats per sample, data units): an upper bound on the NLL. */
+/**
+ * Monte Carlo NELBO (nats per sample, data units): an upper bound on the NLL — for a family whose
+ * bound is not the NELBO (DiffFlow: the NLL bound of its discrete chain, docs/maths/diffflow.md),
+ * that bound, through the family's `nllBound` operation.
+ */
 export function nelboMetric(
   opened: OpenedModel,
   x: DataMatrix,
   options: { draws: number; seed: number; bitsOffset: number },
 ): LikelihoodMetric {
-  if (opened.model instanceof BridgeModel) throw new CliError(BRIDGE_NO_DENSITY);
+  const nllBound = operationsOf(opened).nllBound;
+  if (!nllBound) throw new CliError(notCapable(opened, 'logProb'));
   const std = standardizationOf(opened.config);
   const raw = tf.tensor2d(x.data, [x.n, x.dim]);
   const y = std ? standardize(raw, std) : raw;
   try {
-    if (opened.model instanceof DiffFlowModel) {
-      // DiffFlow: the NLL bound of its discrete chain (docs/maths/diffflow.md#path-kl-loss), one forward path per point and draw.
-      const b = diffflowBound(opened.model, y as tf.Tensor2D, { draws: options.draws, seed: options.seed });
-      const mean = b.mean + (std ? logStdSum(std) : 0);
-      return { mean, stderr: b.stderr, n: x.n, bitsPerDim: bitsPerDim(mean, x.dim, options.bitsOffset) };
-    }
-    const r = (opened.model as DiffusionModel).nelbo(y, { draws: options.draws, seed: options.seed });
-    const mean = r.nelbo.mean + (std ? logStdSum(std) : 0);
-    return { mean, stderr: r.nelbo.stderr, n: r.nelbo.n, bitsPerDim: bitsPerDim(mean, x.dim, options.bitsOffset) };
+    const b = nllBound(opened.model, y as tf.Tensor2D, { draws: options.draws, seed: options.seed });
+    const mean = b.mean + (std ? logStdSum(std) : 0);
+    return { mean, stderr: b.stderr, n: b.n, bitsPerDim: bitsPerDim(mean, x.dim, options.bitsOffset) };
   } finally {
     raw.dispose();
     if (y !== raw) y.dispose();
@@ -99,12 +88,14 @@ export function sampleMetrics(
 
 /**
  * Mean ‖d²z/dt²‖ along `n` generated probability-flow trajectories (Euler, `steps` steps), in
- * model units — diffusion models only (NFDM-OT's straightness measure; 0 for straight paths).
+ * model units — families with the `curvature` capability (NFDM-OT's straightness measure; 0 for
+ * straight paths).
  */
 export function curvatureOfModel(opened: OpenedModel, options: { n: number; steps: number; seed: number }): number {
-  if (opened.family !== 'diffusion')
+  const curvature = operationsOf(opened).curvature;
+  if (!opened.capabilities.curvature || !curvature)
     throw new CliError(`curvature applies to diffusion models (nfdm-ot, nfdm, fm, …), not to a ${opened.family} model`);
-  return curvatureMetric(opened.model as DiffusionModel, { n: options.n, steps: options.steps, seed: options.seed }).mean;
+  return curvature(opened.model, options);
 }
 
 /** Fraction of the points of bridge trajectories [T, n, D] inside `disc`, else the model's obstacle (undefined: neither). */

@@ -1,7 +1,7 @@
 /** The data behind `nfdm plot` and `nfdm demo` figures, and writing SVG / PNG files. */
 import { Rng } from '@nfdm/core';
 import type { DataMatrix } from '@nfdm/datasets';
-import { BridgeModel, DiffusionModel, standardize, unstandardize } from '@nfdm/models';
+import { standardize, unstandardize } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
 import { panelsSvg } from '../plot/compose.js';
 import { imageFramesSvg } from '../plot/frames.js';
@@ -22,7 +22,7 @@ import { bridgeEvaluationData, type DataInfo } from './data.js';
 import { CliError } from './errors.js';
 import { writeBytes } from './files.js';
 import type { Progress } from './progress.js';
-import { logDensity, type OpenedModel, standardizationOf } from './runtime.js';
+import { logDensity, type OpenedModel, operationsOf, standardizationOf } from './runtime.js';
 
 /** Write an SVG as .svg, or render it to .png (optionally `width` pixels wide). */
 export function writePlot(path: string, format: 'svg' | 'png', svg: string, width?: number): void {
@@ -136,57 +136,50 @@ export function bridgeTargets(opened: OpenedModel, n: number, seed: number): Dat
 }
 
 /**
- * Forward trajectories z_t = μ(x, t) + σ(x, t) ε of data rows x with one ε per row, at `T`
- * times from the process start to 1, in data units ([T, n, D]).
+ * Forward trajectories of the family's forward process (`forwardTrajectories` operation) with one
+ * ε per row, at `T` times from the process start to 1, in data units ([T, n, D]): for diffusion
+ * models z_t = μ(x, t) + σ(x, t) ε of the data rows x; for bridges the paths between `n`
+ * (target, source) pairs of the model's data, t from 0 (target) to 1 (source).
  */
 export function forwardTrajectories(opened: OpenedModel, x: DataMatrix, T: number, seed: number): { paths: Float32Array; times: number[] } {
-  const { config } = opened;
-  if (opened.model instanceof BridgeModel) return bridgeForwardTrajectories(opened, opened.model, x.n, T, seed);
-  if (!(opened.model instanceof DiffusionModel))
+  const op = operationsOf(opened).forwardTrajectories;
+  if (!opened.capabilities.forwardTrajectories || !op)
     throw new CliError(
-      'a DiffFlow model has no Gaussian forward process to plot (its forward SDE is learned); plot samples or trajectories',
+      `a ${opened.descriptor.title} has no Gaussian forward process to plot (its forward SDE is learned); plot samples or trajectories`,
     );
-  const model = opened.model;
-  const std = standardizationOf(config);
-  const t0 = model.forward.start.t;
-  const times = Array.from({ length: T }, (_, k) => t0 + ((1 - t0) * k) / (T - 1));
-  const paths = new Float32Array(T * x.n * x.dim);
-  const rng = new Rng(seed);
-  const raw = tf.tensor2d(x.data, [x.n, x.dim]);
+  const rows = opened.capabilities.transport ? bridgePairs(opened, x.n, seed) : x;
+  const D = opened.config.dim;
+  const std = standardizationOf(opened.config);
+  const raw = tf.tensor2d(rows.data, [rows.n, rows.dim]);
   const y = std ? standardize(raw, std) : raw;
-  const eps = rng.normalTensor([x.n, x.dim]);
+  const eps = new Rng(seed).normalTensor([rows.n, D]) as tf.Tensor2D;
   try {
-    times.forEach((t, k) => {
-      const z = tf.tidy(() => {
-        const p = model.forward.params(y, tf.fill([x.n, 1], t), 0);
-        const zt = tf.add(p.mu, tf.mul(p.sigma, eps));
-        return std ? unstandardize(zt, std) : zt;
-      });
-      paths.set(z.dataSync() as Float32Array, k * x.n * x.dim);
-      z.dispose();
+    const r = op(opened.model, y as tf.Tensor2D, T, eps);
+    const flat = tf.tidy(() => {
+      const t2 = tf.reshape(r.paths, [T * rows.n, D]);
+      return std ? unstandardize(t2, std) : t2.clone();
     });
+    r.paths.dispose();
+    const paths = flat.dataSync() as Float32Array;
+    flat.dispose();
+    return { paths, times: r.times };
   } finally {
     tf.dispose([raw, y, eps]);
   }
-  return { paths, times };
 }
 
-/**
- * Bridge forward paths z_t = μ(x0, x1, t) + σ(x0, x1, t) ε between `n` (target, source) pairs of
- * the model's data (one ε per pair), t from 0 (target) to 1 (source); [T, n, D].
- */
-function bridgeForwardTrajectories(opened: OpenedModel, model: BridgeModel, n: number, T: number, seed: number) {
+/** `n` (target, source) rows [n, 2D] of a bridge's data, drawn with the evaluation seed. */
+function bridgePairs(opened: OpenedModel, n: number, seed: number): DataMatrix {
   const spec = opened.meta?.data?.spec;
   if (!spec) throw new CliError('this bridge model does not say which data it was trained on (meta.json / run.json)');
   const { sources, targets } = bridgeEvaluationData(spec, { n, seed: seed + 2_000_003 });
-  const times = Array.from({ length: T }, (_, k) => k / (T - 1));
-  const x0 = tf.tensor2d(targets.data, [n, model.dim]);
-  const x1 = tf.tensor2d(sources.data, [n, model.dim]);
-  const eps = new Rng(seed).normalTensor([n, model.dim]);
-  const traj = model.forwardTrajectories(x0, x1, times, eps);
-  const paths = traj.dataSync() as Float32Array;
-  tf.dispose([x0, x1, eps, traj]);
-  return { paths, times };
+  const D = targets.dim;
+  const data = new Float32Array(n * 2 * D);
+  for (let i = 0; i < n; i++) {
+    data.set(targets.data.subarray(i * D, (i + 1) * D), 2 * i * D);
+    data.set(sources.data.subarray(i * D, (i + 1) * D), (2 * i + 1) * D);
+  }
+  return { data, n, dim: 2 * D };
 }
 
 /** Regular grid over `bounds`: centres of nx × ny cells, row-major with row 0 at yMin. */

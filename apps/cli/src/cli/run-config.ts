@@ -132,109 +132,89 @@ function fail(file: string, key: string, what: string, got: unknown): never {
 }
 
 const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const oneOf = (values: readonly unknown[], quote: (v: unknown) => string, sep: string) => ({
+  what: values.map(quote).join(sep),
+  ok: (v: unknown) => values.includes(v),
+});
+
+/** How one setting is checked in a JSON file: what it must be (for the message), the test, and how it is read. */
+interface SettingRule {
+  what: string;
+  ok(v: unknown): boolean;
+  read?(v: unknown): unknown;
+}
+
+const intRule = (min: number): SettingRule => ({ what: `an integer ≥ ${min}`, ok: (v) => isInt(v, min) });
+
+function isObstacle(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  const c = v.center;
+  return (
+    Array.isArray(c) &&
+    c.length === 2 &&
+    c.every(isFiniteNumber) &&
+    typeof v.radius === 'number' &&
+    v.radius > 0 &&
+    (v.weight === undefined || (typeof v.weight === 'number' && v.weight >= 0))
+  );
+}
+
+/**
+ * The settings a --config file or run.json may hold, with their rules: the one table behind
+ * {@link parseSettings} (messages name the file and the key, see docs/architecture.md §Validation).
+ */
+const SETTING_RULES: Record<(typeof KEYS)[number], SettingRule> = {
+  model: { what: `one of ${MODEL_NAMES.join(', ')}`, ok: (v) => typeof v === 'string' && isModelName(v) },
+  data: { what: 'a dataset name or file path', ok: (v) => typeof v === 'string' && v.length > 0 },
+  steps: intRule(1),
+  batch: intRule(1),
+  seed: intRule(0),
+  hidden: {
+    what: 'a non-empty array of positive integers',
+    ok: (v) => Array.isArray(v) && v.length > 0 && v.every((w) => isInt(w, 1)),
+  },
+  lr: { what: 'a number > 0', ok: (v) => isFiniteNumber(v) && v > 0 },
+  schedule: oneOf(['cosine', 'constant'], (v) => `"${v}"`, ' or '),
+  warmup: intRule(0),
+  evalEvery: intRule(0),
+  checkpointEvery: intRule(0),
+  logEvery: intRule(1),
+  modelConfig: { what: 'an object', ok: isObject },
+  trainer: { what: 'an object', ok: isObject },
+  ema: { what: 'a decay in [0, 1) or null', ok: (v) => v === null || (typeof v === 'number' && v >= 0 && v < 1) },
+  clip: { what: 'a number > 0 or null', ok: (v) => v === null || (typeof v === 'number' && v > 0) },
+  curvatureWeight: { what: 'a number ≥ 0', ok: (v) => isFiniteNumber(v) && v >= 0 },
+  source: { what: 'a toy data set name', ok: (v) => typeof v === 'string' && v.length > 0 },
+  target: { what: 'a toy data set name', ok: (v) => typeof v === 'string' && v.length > 0 },
+  obstacle: {
+    what: '{ center: [x, y], radius > 0, weight ≥ 0 }',
+    ok: isObstacle,
+    read: (v) => {
+      const o = v as { center: number[]; radius: number; weight?: number };
+      return { center: [o.center[0], o.center[1]], radius: o.radius, weight: o.weight ?? DEFAULT_OBSTACLE_WEIGHT };
+    },
+  },
+  standardize: oneOf(STANDARDIZE_METHODS, (v) => `"${v}"`, ' or '),
+  outliers: oneOf(OUTLIER_POLICIES, (v) => `"${v}"`, ', '),
+};
 
 /** Validate settings read from JSON (a --config file or run.json); names the file and key. */
 export function parseSettings(raw: unknown, file: string): Partial<RunSettings> {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    throw new CliError(`${file}: expected a JSON object of training settings`);
-  const obj = raw as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
+  if (!isObject(raw)) throw new CliError(`${file}: expected a JSON object of training settings`);
+  for (const key of Object.keys(raw)) {
     if (!(KEYS as readonly string[]).includes(key)) throw new CliError(`${file}: unknown setting '${key}' (known: ${KEYS.join(', ')})`);
   }
-  const out: Partial<RunSettings> = {};
-  if (obj.model !== undefined) {
-    if (typeof obj.model !== 'string' || !isModelName(obj.model)) fail(file, 'model', `one of ${MODEL_NAMES.join(', ')}`, obj.model);
-    out.model = obj.model;
-  }
-  if (obj.data !== undefined) {
-    if (typeof obj.data !== 'string' || obj.data.length === 0) fail(file, 'data', 'a dataset name or file path', obj.data);
-    out.data = obj.data;
-  }
-  for (const [key, min] of [
-    ['steps', 1],
-    ['batch', 1],
-    ['seed', 0],
-    ['warmup', 0],
-    ['evalEvery', 0],
-    ['checkpointEvery', 0],
-    ['logEvery', 1],
-  ] as const) {
-    const v = obj[key];
+  const out: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const v = raw[key];
     if (v === undefined) continue;
-    if (!isInt(v, min)) fail(file, key, `an integer ≥ ${min}`, v);
-    out[key] = v;
+    const rule = SETTING_RULES[key];
+    if (!rule.ok(v)) fail(file, key, rule.what, v);
+    out[key] = rule.read ? rule.read(v) : v;
   }
-  if (obj.hidden !== undefined) {
-    if (!Array.isArray(obj.hidden) || obj.hidden.length === 0 || !obj.hidden.every((w) => isInt(w, 1))) {
-      fail(file, 'hidden', 'a non-empty array of positive integers', obj.hidden);
-    }
-    out.hidden = obj.hidden as number[];
-  }
-  if (obj.lr !== undefined) {
-    if (typeof obj.lr !== 'number' || !(obj.lr > 0) || !Number.isFinite(obj.lr)) fail(file, 'lr', 'a number > 0', obj.lr);
-    out.lr = obj.lr;
-  }
-  if (obj.schedule !== undefined) {
-    if (obj.schedule !== 'cosine' && obj.schedule !== 'constant') fail(file, 'schedule', '"cosine" or "constant"', obj.schedule);
-    out.schedule = obj.schedule;
-  }
-  if (obj.ema !== undefined) {
-    if (obj.ema !== null && !(typeof obj.ema === 'number' && obj.ema >= 0 && obj.ema < 1))
-      fail(file, 'ema', 'a decay in [0, 1) or null', obj.ema);
-    out.ema = obj.ema as number | null;
-  }
-  if (obj.clip !== undefined) {
-    if (obj.clip !== null && !(typeof obj.clip === 'number' && obj.clip > 0)) fail(file, 'clip', 'a number > 0 or null', obj.clip);
-    out.clip = obj.clip as number | null;
-  }
-  if (obj.curvatureWeight !== undefined) {
-    const w = obj.curvatureWeight;
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail(file, 'curvatureWeight', 'a number ≥ 0', w);
-    out.curvatureWeight = w;
-  }
-  for (const key of ['source', 'target'] as const) {
-    const v = obj[key];
-    if (v === undefined) continue;
-    if (typeof v !== 'string' || v.length === 0) fail(file, key, 'a toy data set name', v);
-    out[key] = v;
-  }
-  if (obj.obstacle !== undefined) {
-    const o = obj.obstacle as Record<string, unknown> | null;
-    const c = o?.center;
-    if (
-      !o ||
-      typeof o !== 'object' ||
-      !Array.isArray(c) ||
-      c.length !== 2 ||
-      !c.every((v) => typeof v === 'number' && Number.isFinite(v)) ||
-      typeof o.radius !== 'number' ||
-      !(o.radius > 0) ||
-      !(o.weight === undefined || (typeof o.weight === 'number' && o.weight >= 0))
-    )
-      fail(file, 'obstacle', '{ center: [x, y], radius > 0, weight ≥ 0 }', obj.obstacle);
-    out.obstacle = {
-      center: [c[0], c[1]] as [number, number],
-      radius: o.radius as number,
-      weight: (o.weight as number | undefined) ?? DEFAULT_OBSTACLE_WEIGHT,
-    };
-  }
-  if (obj.standardize !== undefined) {
-    if (!(STANDARDIZE_METHODS as readonly unknown[]).includes(obj.standardize))
-      fail(file, 'standardize', STANDARDIZE_METHODS.map((m) => `"${m}"`).join(' or '), obj.standardize);
-    out.standardize = obj.standardize as StandardizeMethod;
-  }
-  if (obj.outliers !== undefined) {
-    if (!(OUTLIER_POLICIES as readonly unknown[]).includes(obj.outliers))
-      fail(file, 'outliers', OUTLIER_POLICIES.map((m) => `"${m}"`).join(', '), obj.outliers);
-    out.outliers = obj.outliers as OutlierPolicy;
-  }
-  for (const key of ['modelConfig', 'trainer'] as const) {
-    const v = obj[key];
-    if (v === undefined) continue;
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(file, key, 'an object', v);
-    out[key] = v as never;
-  }
-  return out;
+  return out as Partial<RunSettings>;
 }
 
 /** Read a --config file: either settings, or a run.json (its `config`). */

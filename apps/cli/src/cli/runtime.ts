@@ -9,17 +9,18 @@ import type { DataMatrix } from '@nfdm/datasets';
 import {
   type AnyModel,
   type AnyModelConfig,
-  BridgeModel,
-  DiffFlowModel,
-  type DiffusionModel,
-  diffflowEvalGrid,
-  diffflowLogProb,
-  diffflowSample,
-  expTimerGrid,
+  capabilitiesOf,
+  DEFAULT_OBJECTIVE,
+  type FamilyCapabilities,
+  type FamilyDescriptor,
+  type FamilyDrawResult,
+  type FamilyId,
+  type FamilyOperations,
+  familyOf,
+  familyOfConfig,
   loadAnyModel,
   MODEL_CONFIG_FILE,
-  type ModelFamily,
-  modelFamily,
+  type Objective,
   readAnyModelConfig,
   type Standardization,
   standardizationLogDet,
@@ -33,6 +34,7 @@ import { CliError, UsageError } from './errors.js';
 import { writeJson } from './files.js';
 import type { BackendChoice } from './options.js';
 import type { Output } from './output.js';
+import { DEFAULT_CURVATURE_WEIGHT, isModelName, PRESETS } from './presets.js';
 import type { Progress } from './progress.js';
 
 /** Start the tfjs backend (once per process) and note which one runs. */
@@ -71,17 +73,23 @@ export interface ModelMeta {
   objective?: TrainerObjective;
 }
 
-/** Whether the model was trained on the NFDM-OT objective (ODE sampling, no NELBO). */
-export function isOTMeta(meta: ModelMeta | undefined): boolean {
-  return meta?.objective?.kind === 'ot' || meta?.model === 'nfdm-ot';
+/**
+ * The training objective behind a model, from its metadata: the recorded objective, else the one
+ * of its command-line model name (metadata written before objectives were recorded), else the NELBO.
+ */
+export function objectiveOf(meta: ModelMeta | undefined): Objective {
+  if (meta?.objective) return meta.objective;
+  if (meta?.model && isModelName(meta.model) && PRESETS[meta.model].objective === 'ot')
+    return { kind: 'ot', curvatureWeight: DEFAULT_CURVATURE_WEIGHT };
+  return DEFAULT_OBJECTIVE;
 }
 
 /**
- * Solver flags with the model's default mode: an NFDM-OT model samples with the ODE unless
- * `--sde` or a solver is named (a named solver's kind decides).
+ * Solver flags with the model's default mode: a model trained for few-step ODE sampling
+ * (NFDM-OT) samples with the ODE unless `--sde` or a solver is named (a named solver's kind decides).
  */
-export function withDefaultMode<T extends SolverFlags>(flags: T, meta: ModelMeta | undefined): T {
-  if (!isOTMeta(meta) || flags.ode || flags.sde || flags.solver !== undefined) return flags;
+export function withDefaultMode<T extends SolverFlags>(flags: T, capabilities: FamilyCapabilities): T {
+  if (!capabilities.fewStep || flags.ode || flags.sde || flags.solver !== undefined) return flags;
   return { ...flags, ode: true };
 }
 
@@ -158,7 +166,12 @@ export function writeMeta(modelDir: string, meta: ModelMeta): void {
 
 export interface OpenedModel {
   model: AnyModel;
-  family: ModelFamily;
+  /** The family's id (as reported in JSON output). */
+  family: FamilyId;
+  /** The family's descriptor: what its models are and compute. */
+  descriptor: FamilyDescriptor;
+  /** What the model can do under the objective it was trained with. */
+  capabilities: FamilyCapabilities;
   config: AnyModelConfig;
   meta?: ModelMeta;
   location: ModelLocation;
@@ -166,16 +179,37 @@ export interface OpenedModel {
   path: string;
 }
 
+/** The capabilities of the model at `--model DIR`, without loading its weights (no backend needed). */
+export function locatedCapabilities(loc: ModelLocation): FamilyCapabilities {
+  const config = locatedConfig(loc) as { format?: unknown };
+  return capabilitiesOf(familyOfConfig(config), objectiveOf(readMeta(loc)));
+}
+
 /** Load the model of `--model DIR` (after the backend has started). */
 export function openModel(loc: ModelLocation): OpenedModel {
   const meta = readMeta(loc);
-  if (loc.modelDir) {
-    const model = loadAnyModel(loc.modelDir);
-    return { model, family: modelFamily(model), config: readAnyModelConfig(loc.modelDir), meta, location: loc, path: loc.modelDir };
-  }
-  const path = loc.checkpoint as string;
-  const model = loadCheckpointAnyModel(path);
-  return { model, family: modelFamily(model), config: readCheckpoint(path).model, meta, location: loc, path };
+  const path = loc.modelDir ?? (loc.checkpoint as string);
+  const model = loc.modelDir ? loadAnyModel(loc.modelDir) : loadCheckpointAnyModel(path);
+  const config = loc.modelDir ? readAnyModelConfig(loc.modelDir) : readCheckpoint(path).model;
+  return openedModel(model, config, meta, loc, path);
+}
+
+/** An {@link OpenedModel} of a model in memory: its family and capabilities from the registry. */
+export function openedModel(
+  model: AnyModel,
+  config: AnyModelConfig,
+  meta: ModelMeta | undefined,
+  location: ModelLocation,
+  path: string,
+): OpenedModel {
+  const descriptor = familyOf(model);
+  const capabilities = capabilitiesOf(descriptor, objectiveOf(meta));
+  return { model, family: descriptor.id, descriptor, capabilities, config, meta, location, path };
+}
+
+/** The family operations of an opened model (what it computes). */
+export function operationsOf(opened: OpenedModel): FamilyOperations<AnyModel> {
+  return (opened.descriptor.operations ?? {}) as FamilyOperations<AnyModel>;
 }
 
 /** The data spec to use: `--data` if given, else the one the model was trained on. */
@@ -265,8 +299,18 @@ export function samplerChoice(flags: SolverFlags, defaultTol = 1e-4): SamplerCho
   return { mode, solver, steps, label: `probability-flow ODE, ${solver}, ${steps} steps` };
 }
 
+/** How to solve the probability-flow ODE for log p(x). */
+export interface LogProbChoice {
+  solver: string;
+  /** Fixed steps, or undefined when adaptive. */
+  steps?: number;
+  rtol: number;
+  atol: number;
+  label: string;
+}
+
 /** Log-density solver choice: always the ODE; adaptive by default (dopri5). */
-export function logProbChoice(flags: { solver?: string; steps?: number; rtol?: number; atol?: number }, defaultTol: number) {
+export function logProbChoice(flags: { solver?: string; steps?: number; rtol?: number; atol?: number }, defaultTol: number): LogProbChoice {
   const c = samplerChoice({ ...flags, ode: true }, defaultTol);
   return {
     solver: c.solver,
@@ -379,10 +423,51 @@ function dropRows(data: Float32Array, D: number, bad: readonly number[]): Float3
 /** Solver counters at zero, to add chunks' counters into. */
 const zeroStats = (): SolveStats => ({ nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 });
 
+const STAT_KEYS = ['nfe', 'diffusionEvals', 'steps', 'acceptedSteps', 'rejectedSteps'] as const;
+
+/** Add one batch's solver counters into `total` (the first batch gives the initial step). */
+function addStats(total: SolveStats, batch: SolveStats, first: boolean): void {
+  for (const key of STAT_KEYS) total[key] += batch[key];
+  if (first) total.initialStep = batch.initialStep;
+}
+
+/**
+ * A draw's samples [n, D] and trajectory [T, n, D] in data units, as arrays; disposes the draw's
+ * tensors.
+ */
+function drawToData(r: FamilyDrawResult, std: Standardization | undefined): { samples: Float32Array; trajectory?: Float32Array } {
+  try {
+    const samples = tf.tidy(() => (std ? unstandardize(r.samples, std) : r.samples.clone()));
+    const out: { samples: Float32Array; trajectory?: Float32Array } = { samples: samples.dataSync() as Float32Array };
+    samples.dispose();
+    if (r.trajectory) {
+      const [T, n, D] = r.trajectory.shape;
+      const flat = tf.tidy(() => {
+        const t2 = tf.reshape(r.trajectory as tf.Tensor3D, [T * n, D]);
+        return std ? unstandardize(t2, std) : t2.clone();
+      });
+      out.trajectory = flat.dataSync() as Float32Array;
+      flat.dispose();
+    }
+    return out;
+  } finally {
+    tf.dispose([r.samples, r.trajectory ?? []]);
+  }
+}
+
+/** Why a model cannot do what was asked: its family does not have the capability. */
+export function notCapable(opened: Pick<OpenedModel, 'descriptor' | 'capabilities'>, what: 'sample' | 'logProb' | 'transport'): string {
+  if (what === 'logProb' && opened.capabilities.transport) return BRIDGE_NO_DENSITY;
+  const verb = { sample: 'draw samples from its prior', logProb: 'evaluate log p(x)', transport: 'transport given points' }[what];
+  return `a ${opened.descriptor.title} cannot ${verb} (its family has no '${what}' capability)`;
+}
+
 /**
  * Draw n samples (in batches of {@link SAMPLE_CHUNK} unless trajectories are asked for), back in
- * data units. Every sample is integrated on its own account: one that diverges (NaN/Inf) is
- * frozen and then handled by `options.diverged` (default: an error naming how many diverged).
+ * data units, through the family's `sample` operation (a bridge transports sources of its data
+ * instead, see {@link drawBridge}). Every sample is integrated on its own account: one that
+ * diverges (NaN/Inf) is frozen and then handled by `options.diverged` (default: an error naming
+ * how many diverged).
  */
 export function drawSamples(
   opened: OpenedModel,
@@ -392,34 +477,25 @@ export function drawSamples(
   trajectory = false,
   options: DrawOptions = {},
 ): Drawn {
-  const policy = options.diverged ?? 'error';
-  if (opened.model instanceof DiffFlowModel) {
-    const d = drawDiffFlow(opened, opened.model, n, choice, seed, trajectory, options.progress);
-    return settleDiverged(d, nonFiniteRows(d.samples, d.dim, []), policy, choice.label);
-  }
-  if (opened.model instanceof BridgeModel) {
-    return drawBridge(opened, opened.model, n, choice, seed, trajectory, undefined, options).drawn;
-  }
-  const model = opened.model as DiffusionModel;
-  const config = opened.config;
-  const D = config.dim;
-  const std = standardizationOf(config);
+  if (opened.capabilities.transport) return drawBridge(opened, n, choice, seed, trajectory, undefined, options).drawn;
+  const sample = operationsOf(opened).sample;
+  if (!opened.capabilities.sample || !sample) throw new CliError(notCapable(opened, 'sample'));
+  const D = opened.config.dim;
+  const std = standardizationOf(opened.config);
   const samples = new Float32Array(n * D);
   const stats = zeroStats();
   const chunk = trajectory ? n : SAMPLE_CHUNK;
   const frozen: number[] = [];
-  const tStart = model.forward.start.t;
   let traj: Float32Array | undefined;
   let times: number[] | undefined;
   let batches = 0;
   for (let start = 0, k = 0; start < n; start += chunk, k++) {
     const size = Math.min(chunk, n - start);
     batches++;
-    let r: ReturnType<DiffusionModel['sample']>;
     const progress = options.progress;
+    let r: FamilyDrawResult;
     try {
-      r = model.sample({
-        n: size,
+      r = sample(opened.model, size, {
         mode: choice.mode,
         solver: choice.solver,
         steps: choice.steps,
@@ -427,50 +503,37 @@ export function drawSamples(
         seed: seed + k,
         trajectory,
         nonFinite: 'freeze-rows',
-        onStep: progress ? (t) => progress.update(Math.floor(start + (size * (1 - t)) / (1 - tStart))) : undefined,
+        onProgress: progress ? (f) => progress.update(Math.floor(start + size * f)) : undefined,
       });
     } catch (error) {
       if (error instanceof SolverError)
         throw new CliError(`sampling failed (${choice.label}): ${error.message}; try more --steps or another --solver`);
       throw error;
     }
-    try {
-      const x = std ? unstandardize(r.samples, std) : r.samples;
-      samples.set(x.dataSync() as Float32Array, start * D);
-      if (x !== r.samples) x.dispose();
-      if (trajectory && r.trajectory) {
-        const [T] = r.trajectory.shape;
-        const flat = tf.tidy(() => {
-          const t2 = tf.reshape(r.trajectory as tf.Tensor, [T * size, D]);
-          return std ? unstandardize(t2, std) : t2.clone();
-        });
-        traj = flat.dataSync() as Float32Array;
-        flat.dispose();
-        times = r.times;
-      }
-      for (const key of ['nfe', 'diffusionEvals', 'steps', 'acceptedSteps', 'rejectedSteps'] as const) stats[key] += r.stats[key];
-      if (k === 0) stats.initialStep = r.stats.initialStep;
-      for (const i of r.nonFiniteRows ?? []) frozen.push(start + i);
-    } finally {
-      tf.dispose([r.samples, r.trajectory ?? []]);
-    }
+    addStats(stats, r.stats, k === 0);
+    for (const i of r.nonFiniteRows ?? []) frozen.push(start + i);
+    if (trajectory) times = r.times;
+    const data = drawToData(r, std);
+    samples.set(data.samples, start * D);
+    if (data.trajectory) traj = data.trajectory;
+    progress?.update(start + size);
   }
   const drawn = { samples, n, dim: D, trajectory: traj, times, stats, batches };
-  return settleDiverged(drawn, nonFiniteRows(samples, D, frozen), policy, choice.label);
+  return settleDiverged(drawn, nonFiniteRows(samples, D, frozen), options.diverged ?? 'error', choice.label);
 }
 
 /**
- * log p(x) per row in nats, data units: the model's exact ODE likelihood of the standardised
- * rows plus log |det ∂y/∂x|. Rows go through `logProb` in batches of `batch`.
+ * log p(x) per row in nats, data units: the family's `logProb` of the standardised rows plus
+ * log |det ∂y/∂x|. Rows go through `logProb` in batches of `batch`.
  */
 export function logDensity(
   opened: OpenedModel,
   x: DataMatrix,
   options: { solver: string; steps?: number; rtol: number; atol: number; batch?: number; seed?: number; progress?: Progress },
 ): { logp: Float64Array; stats: SolveStats } {
-  const { model, config } = opened;
-  if (model instanceof BridgeModel) throw new CliError(BRIDGE_NO_DENSITY);
-  const std = standardizationOf(config);
+  const logProb = operationsOf(opened).logProb;
+  if (!opened.capabilities.logProb || !logProb) throw new CliError(notCapable(opened, 'logProb'));
+  const std = standardizationOf(opened.config);
   const logDet = std ? standardizationLogDet(std) : 0;
   const batch = options.batch ?? 4096;
   const logp = new Float64Array(x.n);
@@ -480,14 +543,18 @@ export function logDensity(
     const raw = tf.tensor2d(x.data.subarray(start * x.dim, (start + size) * x.dim), [size, x.dim]);
     const y = std ? standardize(raw, std) : raw;
     try {
-      const solve = { solver: options.solver, steps: options.steps, rtol: options.rtol, atol: options.atol, seed: (options.seed ?? 0) + k };
       const progress = options.progress;
-      const t0 = model instanceof DiffFlowModel ? 0 : model.forward.start.t;
-      const onStep = progress ? (t: number) => progress.update(Math.floor(start + (size * (t - t0)) / (1 - t0))) : undefined;
-      const r = model instanceof DiffFlowModel ? diffflowLogProb(model, y as tf.Tensor2D, solve) : model.logProb(y, { ...solve, onStep });
+      const r = logProb(opened.model, y as tf.Tensor2D, {
+        solver: options.solver,
+        steps: options.steps,
+        rtol: options.rtol,
+        atol: options.atol,
+        seed: (options.seed ?? 0) + k,
+        onProgress: progress ? (f) => progress.update(Math.floor(start + size * f)) : undefined,
+      });
       progress?.update(start + size);
       for (let i = 0; i < size; i++) logp[start + i] = r.logp[i] + logDet;
-      for (const key of ['nfe', 'diffusionEvals', 'steps', 'acceptedSteps', 'rejectedSteps'] as const) stats[key] += r.stats[key];
+      addStats(stats, r.stats, false);
     } finally {
       raw.dispose();
       if (y !== raw) y.dispose();
@@ -506,68 +573,15 @@ export const BRIDGE_NO_DENSITY =
   'a bridge (nfbm) is a conditional transport from source to target points; it has no marginal density to evaluate (use its bound or the endpoint metrics)';
 
 /**
- * DiffFlow sampling: its own discrete backward chain on the model's ExpTimer grid (stochastic
- * for the SDE mode, deterministic probability flow for the ODE mode); `--steps` re-grids with
- * that many steps (same tMin, tMax, exponent). Solver names do not apply. With `trajectory`, one
- * chunk records every state of the chain, x_N … x_0 at the grid times t_N … t_0 ([N + 1, n, D]).
- */
-function drawDiffFlow(
-  opened: OpenedModel,
-  model: DiffFlowModel,
-  n: number,
-  choice: SamplerChoice,
-  seed: number,
-  trajectory = false,
-  progress?: Progress,
-): Omit<Drawn, 'diverged' | 'asked'> {
-  const time = model.time;
-  const grid =
-    choice.steps === undefined || choice.steps === time.N
-      ? diffflowEvalGrid(time)
-      : expTimerGrid({ N: choice.steps, tMin: time.tMin, tMax: time.tMax, exponent: time.exponent });
-  const D = model.dim;
-  const std = standardizationOf(opened.config);
-  const samples = new Float32Array(n * D);
-  const chunk = trajectory ? n : SAMPLE_CHUNK;
-  const frames: Float32Array[] = [];
-  const times: number[] = [];
-  const record = (z: tf.Tensor2D, t: number) => {
-    const zx = tf.tidy(() => (std ? unstandardize(z, std) : z.clone()));
-    frames.push(zx.dataSync() as Float32Array);
-    times.push(t);
-    zx.dispose();
-  };
-  for (let start = 0, k = 0; start < n; start += chunk, k++) {
-    const size = Math.min(chunk, n - start);
-    const deterministic = choice.mode === 'ode';
-    const y = diffflowSample(model, { n: size, grid, g: time.g, seed: seed + k, deterministic, onStep: trajectory ? record : undefined });
-    const x = std ? unstandardize(y, std) : y;
-    samples.set(x.dataSync() as Float32Array, start * D);
-    tf.dispose([x, y]);
-    progress?.update(start + size);
-  }
-  const N = grid.length - 1;
-  const stats = zeroStats();
-  const batches = Math.ceil(n / chunk);
-  stats.nfe = 2 * N * batches;
-  stats.steps = N;
-  stats.acceptedSteps = N;
-  if (!trajectory) return { samples, n, dim: D, stats, batches };
-  const traj = new Float32Array(frames.length * n * D);
-  for (const [k, f] of frames.entries()) traj.set(f, k * n * D);
-  return { samples, n, dim: D, trajectory: traj, times, stats, batches };
-}
-
-/**
- * The sampler as it applies to the opened model: DiffFlow runs its own discrete chain on its
- * grid (`--steps` re-grids only when given explicitly; solver names do not apply), every other
- * family keeps `choice`.
+ * The sampler as it applies to the opened model: a family that runs its own discrete chain
+ * (DiffFlow: on its grid; `--steps` re-grids only when given explicitly; solver names do not
+ * apply) says which; every other family keeps `choice`.
  */
 export function samplerForModel(opened: OpenedModel, choice: SamplerChoice, stepsGiven: boolean): SamplerChoice {
-  if (!(opened.model instanceof DiffFlowModel)) return choice;
-  const steps = stepsGiven && choice.steps !== undefined ? choice.steps : opened.model.time.N;
-  const kind = choice.mode === 'ode' ? 'probability-flow' : 'stochastic';
-  return { mode: choice.mode, solver: 'diffflow-chain', steps, label: `DiffFlow ${kind} chain, ${steps} steps` };
+  const own = operationsOf(opened).ownSampler;
+  if (opened.capabilities.solvers || !own) return choice;
+  const s = own(opened.model, choice.mode, stepsGiven ? choice.steps : undefined);
+  return { mode: choice.mode, solver: s.solver, steps: s.steps, label: s.label };
 }
 
 /** Bridge transport result: the generated targets and the sources they came from. */
@@ -579,11 +593,11 @@ export interface BridgeDrawn {
 
 /**
  * Transport `n` source points (drawn with `seed` from the run's source data, or given) to
- * targets: the reverse SDE or the probability-flow ODE from t = 1 to 0 (fixed steps).
+ * targets through the family's `transport` operation: the reverse SDE or the probability-flow
+ * ODE from t = 1 to 0 (fixed steps).
  */
 export function drawBridge(
   opened: OpenedModel,
-  model: BridgeModel,
   n: number,
   choice: SamplerChoice,
   seed: number,
@@ -591,6 +605,8 @@ export function drawBridge(
   given?: DataMatrix,
   options: DrawOptions = {},
 ): BridgeDrawn {
+  const transport = operationsOf(opened).transport;
+  if (!opened.capabilities.transport || !transport) throw new CliError(notCapable(opened, 'transport'));
   const spec = opened.meta?.data?.spec;
   let sources: DataMatrix;
   if (given) sources = given;
@@ -599,25 +615,24 @@ export function drawBridge(
     sources = bridgeEvaluationData(spec, { n, seed: seed + 2_000_003 }).sources;
   }
   if (choice.adaptive) throw new UsageError('bridges sample with fixed --steps (adaptive ODE stepping is not supported for nfbm)');
-  const D = model.dim;
+  const D = opened.config.dim;
   const x1 = tf.tensor2d(sources.data, [sources.n, D]);
   const progress = options.progress;
   try {
-    const r = model.sample(x1, {
+    const r = transport(opened.model, x1, {
       mode: choice.mode,
       solver: choice.solver,
       steps: choice.steps ?? 100,
       seed,
       trajectory,
       nonFinite: 'freeze-rows',
-      onStep: progress ? (t) => progress.update(Math.floor(sources.n * (1 - t))) : undefined,
+      onProgress: progress ? (f) => progress.update(Math.floor(sources.n * f)) : undefined,
     });
-    const samples = r.samples.dataSync() as Float32Array;
-    let traj: Float32Array | undefined;
-    if (trajectory && r.trajectory) traj = r.trajectory.dataSync() as Float32Array;
-    tf.dispose([r.samples, r.trajectory ?? []]);
-    const bad = nonFiniteRows(samples, D, r.nonFiniteRows ?? []);
-    const raw = { samples, n: sources.n, dim: D, trajectory: traj, times: trajectory ? r.times : undefined, stats: r.stats, batches: 1 };
+    const times = trajectory ? r.times : undefined;
+    const known = r.nonFiniteRows ?? [];
+    const data = drawToData(r, undefined);
+    const bad = nonFiniteRows(data.samples, D, known);
+    const raw = { samples: data.samples, n: sources.n, dim: D, trajectory: data.trajectory, times, stats: r.stats, batches: 1 };
     const drawn = settleDiverged(raw, bad, options.diverged ?? 'error', choice.label);
     // The sources of the pairs kept, in the same order as the targets.
     return { drawn, sources: options.diverged === 'drop' ? dropRows(sources.data, D, bad) : sources.data };

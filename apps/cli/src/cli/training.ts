@@ -9,11 +9,16 @@ import {
   type AnyModel,
   type AnyModelConfig,
   createAnyModel,
+  DEFAULT_OBJECTIVE,
   anyModelConfig as describeModel,
+  type FamilyId,
+  families,
+  type HeldOutMetric,
+  heldOutRole,
   loadAnyModel,
   type Standardization,
 } from '@nfdm/models';
-import { latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent } from '@nfdm/training';
+import { type HeldOutValue, latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { type DataInfo, normalizeSpec, trainingData } from './data.js';
 import { CliError, oneLine, UsageError } from './errors.js';
@@ -45,10 +50,11 @@ export interface RunSummary {
   /** NFDM-OT runs: the held-out objective at the last evaluation (standardised units; no NELBO). */
   otLoss?: { mean: number; stderr: number; step: number };
   /**
-   * Bridge and DiffFlow runs: the held-out bound at the last evaluation, nats per sample in data
-   * units — nfbm: the bound on −log p(x0 | x1); diffflow: the NLL bound of the discrete chain.
+   * Families whose held-out bound is not the NELBO (bridges, DiffFlow): the bound at the last
+   * evaluation, nats per sample in data units, with the family id as `kind` (bridges: the bound
+   * on −log p(x0 | x1); DiffFlow: the NLL bound of the discrete chain).
    */
-  bound?: { kind: 'bridge' | 'diffflow'; mean: number; stderr: number; step: number };
+  bound?: { kind: FamilyId; mean: number; stderr: number; step: number };
   /** Exported model (EMA weights) relative to the run directory. */
   model?: string;
   modelConfig: AnyModelConfig;
@@ -115,130 +121,94 @@ function guardOutDir(out: string, force: boolean | undefined, extra: string[] = 
   for (const f of extra) rmSync(join(out, f), { recursive: true, force: true });
 }
 
-/** Run (or resume) training. Throws CliError/UsageError/DatasetError for user errors. */
-export async function runTraining(req: TrainRequest, out: Output): Promise<TrainOutcome> {
-  const dir = resolve(req.out);
+/** The settings of a run: the stored run's, changed by the request, when resuming; else the request's. */
+interface SettledRun {
+  settings: RunSettings;
+  stored?: RunSummary;
+  standardization?: Standardization;
+  resumeModel?: AnyModelConfig;
+}
+
+function settleRun(req: TrainRequest, dir: string): SettledRun {
   if (req.resume && req.force) throw new UsageError('--resume and --force exclude each other');
-  let settings: RunSettings;
-  let stored: RunSummary | undefined;
-  let standardization: Standardization | undefined;
-  let resumeModel: AnyModelConfig | undefined;
-  if (req.resume) {
-    const latest = existsSync(dir) ? latestCheckpoint(dir) : undefined;
-    if (!latest) throw new CliError(`${req.out} holds no checkpoint to resume; start a new run without --resume`);
-    stored = readRunSummary(dir);
-    const storedModel = readCheckpoint(latest).model;
-    resumeModel = storedModel;
-    standardization = 'standardization' in storedModel ? storedModel.standardization : undefined;
-    const base: Partial<RunSettings> = stored?.config ?? {};
-    const asked = { ...(req.file ?? {}), ...req.cli };
-    if (asked.data !== undefined) asked.data = normalizeSpec(asked.data);
-    if (stored) {
-      for (const key of FIXED_ON_RESUME) {
-        const a = asked[key];
-        if (a !== undefined && JSON.stringify(a) !== JSON.stringify(base[key])) {
-          throw new UsageError(
-            `--${key} cannot change when resuming (this run has ${JSON.stringify(base[key] ?? 'the default')}); start a new run instead`,
-          );
-        }
+  if (!req.resume) {
+    const settings = completeSettings({ ...(req.file ?? {}), ...req.cli });
+    guardOutDir(dir, req.force, req.guardFiles);
+    return { settings };
+  }
+  const latest = existsSync(dir) ? latestCheckpoint(dir) : undefined;
+  if (!latest) throw new CliError(`${req.out} holds no checkpoint to resume; start a new run without --resume`);
+  const stored = readRunSummary(dir);
+  const resumeModel = readCheckpoint(latest).model;
+  const standardization = 'standardization' in resumeModel ? resumeModel.standardization : undefined;
+  const base: Partial<RunSettings> = stored?.config ?? {};
+  const asked = { ...(req.file ?? {}), ...req.cli };
+  if (asked.data !== undefined) asked.data = normalizeSpec(asked.data);
+  if (stored) {
+    for (const key of FIXED_ON_RESUME) {
+      const a = asked[key];
+      if (a !== undefined && JSON.stringify(a) !== JSON.stringify(base[key])) {
+        throw new UsageError(
+          `--${key} cannot change when resuming (this run has ${JSON.stringify(base[key] ?? 'the default')}); start a new run instead`,
+        );
       }
     }
-    settings = completeSettings({ ...base, ...asked, data: asked.data ?? base.data, model: asked.model ?? base.model });
-  } else {
-    settings = completeSettings({ ...(req.file ?? {}), ...req.cli });
-    guardOutDir(dir, req.force, req.guardFiles);
   }
+  const settings = completeSettings({ ...base, ...asked, data: asked.data ?? base.data, model: asked.model ?? base.model });
+  return { settings, stored, standardization, resumeModel };
+}
 
-  // Data before the backend: bad files fail fast, with one message.
-  const data = trainingData(settings.data, {
-    seed: settings.seed,
-    standardization,
-    standardize: settings.standardize,
-    outliers: settings.outliers,
-  });
-  for (const w of data.warnings) out.warn(w);
-  settings.data = data.info.spec;
-  if (resumeModel && resumeModel.dim !== data.info.dim) {
-    throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${resumeModel.dim}`);
-  }
-  const report = await startBackend(req.backend, out);
+type TrainingRows = ReturnType<typeof trainingData>;
 
-  const tconfig = trainerConfig(settings);
-  const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
-  const logDet = data.standardization ? logStdSum(data.standardization) : 0;
-  const progress = trainingProgress(out.progress(req.progressLabel ?? 'step', settings.steps), logDet);
-  let lastEval: { mean: number; stderr: number; step: number } | undefined;
-  let lastOT: { mean: number; stderr: number; step: number } | undefined;
-  let lastBound: RunSummary['bound'];
-  let msSum = 0;
-  let msCount = 0;
-  const onEvent = (e: TrainerEvent) => {
-    if (e.type === 'step') {
-      msSum += e.msPerStep;
-      msCount++;
-    }
-    if (e.type === 'eval' && e.metrics.ot_loss !== undefined) {
-      lastOT = { mean: e.metrics.ot_loss, stderr: e.metrics.ot_loss_stderr ?? Number.NaN, step: e.step };
-    }
-    if (e.type === 'eval' && e.metrics.bridge_bound !== undefined) {
-      lastBound = { kind: 'bridge', mean: e.metrics.bridge_bound, stderr: e.metrics.bridge_bound_stderr ?? Number.NaN, step: e.step };
-    }
-    if (e.type === 'eval' && e.metrics.nll_bound !== undefined) {
-      lastBound = { kind: 'diffflow', mean: e.metrics.nll_bound, stderr: e.metrics.nll_bound_stderr ?? Number.NaN, step: e.step };
-    }
-    if (e.type === 'eval' && e.metrics.nelbo !== undefined) {
-      lastEval = { mean: e.metrics.nelbo, stderr: e.metrics.nelbo_stderr ?? Number.NaN, step: e.step };
-    }
-    progress(e);
-  };
-
-  let trainer: Trainer;
-  let ownModel: AnyModel | undefined;
+/** The trainer of a run: resumed from the latest checkpoint of `dir`, or new on a model built from the preset. */
+function makeTrainer(
+  req: TrainRequest,
+  dir: string,
+  settings: RunSettings,
+  tconfig: ReturnType<typeof trainerConfig>,
+  data: TrainingRows,
+  evalData: tf.Tensor2D | undefined,
+  onEvent: (e: TrainerEvent) => void,
+): { trainer: Trainer; ownModel?: AnyModel } {
   if (req.resume) {
-    trainer = Trainer.resume(dir, {
-      data: data.source,
-      evalData,
-      onEvent,
-      handleSignals: true,
-      config: {
-        steps: settings.steps,
-        evalEvery: settings.evalEvery,
-        checkpointEvery: settings.checkpointEvery,
-        logEvery: settings.logEvery,
-      },
-    });
-  } else {
-    let modelConfig = presetConfig(settings.model, {
-      dim: data.info.dim,
-      hidden: settings.hidden,
-      seed: settings.seed,
-      standardization: data.standardization,
-      obstacle: settings.obstacle,
-      pair: data.info.pair,
-    });
-    if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
-    let model: AnyModel;
-    try {
-      model = createAnyModel(modelConfig);
-    } catch (error) {
-      throw new CliError(`model config: ${(error as Error).message}`);
-    }
-    ownModel = model;
-    trainer = new Trainer({
-      model,
-      data: data.source,
-      config: tconfig,
-      checkpointDir: dir,
-      evalData,
-      onEvent,
-      handleSignals: true,
-      overwrite: req.force,
-    });
+    const config = {
+      steps: settings.steps,
+      evalEvery: settings.evalEvery,
+      checkpointEvery: settings.checkpointEvery,
+      logEvery: settings.logEvery,
+    };
+    return { trainer: Trainer.resume(dir, { data: data.source, evalData, onEvent, handleSignals: true, config }) };
   }
-  // Only now, with the model and the trainer config validated: a rejected run leaves no empty --out behind.
-  ensureDir(req.out, `--out ${req.out}`);
-  checkWritableFolder(req.out, join(req.out, RUN_FILE), `--out ${req.out}`);
-  const resumedFrom = req.resume ? trainer.step : undefined;
+  let modelConfig = presetConfig(settings.model, {
+    dim: data.info.dim,
+    hidden: settings.hidden,
+    seed: settings.seed,
+    standardization: data.standardization,
+    obstacle: settings.obstacle,
+    pair: data.info.pair,
+  });
+  if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
+  let model: AnyModel;
+  try {
+    model = createAnyModel(modelConfig);
+  } catch (error) {
+    throw new CliError(`model config: ${(error as Error).message}`);
+  }
+  const trainer = new Trainer({
+    model,
+    data: data.source,
+    config: tconfig,
+    checkpointDir: dir,
+    evalData,
+    onEvent,
+    handleSignals: true,
+    overwrite: req.force,
+  });
+  return { trainer, ownModel: model };
+}
+
+/** run.json at the start of a run: status 'running', the settings, data and model, and what a resumed run had measured. */
+function startSummary(settings: RunSettings, data: TrainingRows, trainer: Trainer, backend: string, resumed: SettledRun): RunSummary {
   const summary: RunSummary = {
     format: RUN_FORMAT,
     status: 'running',
@@ -246,49 +216,76 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     data: data.info,
     step: trainer.step,
     modelConfig: describeModel(trainer.model),
-    backend: report.backend,
+    backend,
     tfjs: tf.version.tfjs,
     updated: new Date().toISOString(),
   };
-  if (resumedFrom !== undefined) summary.resumedFrom = resumedFrom;
+  if (resumed.resumeModel) summary.resumedFrom = trainer.step;
+  const stored = resumed.stored;
   if (stored?.nelbo) summary.nelbo = stored.nelbo;
   if (stored?.otLoss) summary.otLoss = stored.otLoss;
   if (stored?.bound) summary.bound = stored.bound;
-  writeJson(join(dir, RUN_FILE), summary);
+  return summary;
+}
 
+/** Run (or resume) training. Throws CliError/UsageError/DatasetError for user errors. */
+export async function runTraining(req: TrainRequest, out: Output): Promise<TrainOutcome> {
+  const dir = resolve(req.out);
+  const settled = settleRun(req, dir);
+  const { settings } = settled;
+  // Data before the backend: bad files fail fast, with one message.
+  const data = trainingData(settings.data, {
+    seed: settings.seed,
+    standardization: settled.standardization,
+    standardize: settings.standardize,
+    outliers: settings.outliers,
+  });
+  for (const w of data.warnings) out.warn(w);
+  settings.data = data.info.spec;
+  if (settled.resumeModel && settled.resumeModel.dim !== data.info.dim) {
+    throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${settled.resumeModel.dim}`);
+  }
+  const report = await startBackend(req.backend, out);
+  const tconfig = trainerConfig(settings);
+  const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
+  const logDet = data.standardization ? logStdSum(data.standardization) : 0;
+  const progress = trainingProgress(out.progress(req.progressLabel ?? 'step', settings.steps), logDet);
+  const held = heldOutRecorder();
+  const timing = { msSum: 0, msCount: 0 };
+  const onEvent = (e: TrainerEvent) => {
+    if (e.type === 'step') {
+      timing.msSum += e.msPerStep;
+      timing.msCount++;
+    }
+    held.record(e);
+    progress(e);
+  };
+  const { trainer, ownModel } = makeTrainer(req, dir, settings, tconfig, data, evalData, onEvent);
+  // Only now, with the model and the trainer config validated: a rejected run leaves no empty --out behind.
+  ensureDir(req.out, `--out ${req.out}`);
+  checkWritableFolder(req.out, join(req.out, RUN_FILE), `--out ${req.out}`);
+  const summary = startSummary(settings, data, trainer, report.backend, settled);
+  writeJson(join(dir, RUN_FILE), summary);
   out.note(
     `${req.resume ? `resuming at step ${trainer.step}: ` : ''}training ${settings.model} on ${data.info.source}; ` +
       `${settings.steps} steps, batch ${settings.batch}, hidden ${settings.hidden.join(',')}, lr ${settings.lr} (${settings.schedule})`,
   );
-  const started = performance.now();
-  const modelDir = join(dir, 'model');
-  let result: Awaited<ReturnType<Trainer['run']>>;
-  try {
-    result = await trainer.run();
-    trainer.saveModel(modelDir);
-  } catch (error) {
-    const failure = trainingFailure(error, trainer.step);
-    summary.status = 'failed';
-    summary.step = trainer.step;
-    summary.error = failure.message;
-    summary.updated = new Date().toISOString();
-    const unsaved = saveRunSummary(dir, summary);
+  const release = () => {
+    evalData?.dispose();
+    // The trainer owns a resumed model; keep an exported copy for the caller either way.
     trainer.dispose();
     ownModel?.dispose();
-    evalData?.dispose();
-    if (unsaved) failure.message += `; ${RUN_FILE} could not be updated either (${unsaved})`;
-    throw failure;
-  }
-  const seconds = (performance.now() - started) / 1000;
+  };
+  const started = performance.now();
+  const modelDir = join(dir, 'model');
+  const result = await trainAndSave(trainer, modelDir, dir, summary, release);
   summary.status = result.reason;
   summary.step = result.step;
   if (Number.isFinite(result.loss)) summary.loss = result.loss;
-  if (lastEval) summary.nelbo = { mean: lastEval.mean + logDet, stderr: lastEval.stderr, step: lastEval.step };
-  if (lastOT) summary.otLoss = lastOT;
-  if (lastBound) summary.bound = { ...lastBound, mean: lastBound.mean + logDet };
+  held.into(summary, logDet);
   summary.model = 'model';
-  summary.seconds = seconds;
-  if (msCount > 0) summary.msPerStep = msSum / msCount;
+  summary.seconds = (performance.now() - started) / 1000;
+  if (timing.msCount > 0) summary.msPerStep = timing.msSum / timing.msCount;
   summary.updated = new Date().toISOString();
   writeMeta(modelDir, {
     format: META_FORMAT,
@@ -298,12 +295,58 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     objective: trainer.config.objective,
   });
   writeJson(join(dir, RUN_FILE), summary);
-  evalData?.dispose();
-  // The trainer owns a resumed model; keep an exported copy for the caller either way.
-  trainer.dispose();
-  ownModel?.dispose();
+  release();
   const model = loadAnyModel(modelDir);
   return { summary, model, modelDir, interrupted: result.reason === 'interrupted' };
+}
+
+/**
+ * Train to the end (or an interruption) and save the model; on failure record it in run.json,
+ * release the trainer and throw the failure.
+ */
+async function trainAndSave(
+  trainer: Trainer,
+  modelDir: string,
+  dir: string,
+  summary: RunSummary,
+  release: () => void,
+): Promise<Awaited<ReturnType<Trainer['run']>>> {
+  try {
+    const result = await trainer.run();
+    trainer.saveModel(modelDir);
+    return result;
+  } catch (error) {
+    const failure = trainingFailure(error, trainer.step);
+    summary.status = 'failed';
+    summary.step = trainer.step;
+    summary.error = failure.message;
+    summary.updated = new Date().toISOString();
+    const unsaved = saveRunSummary(dir, summary);
+    release();
+    if (unsaved) failure.message += `; ${RUN_FILE} could not be updated either (${unsaved})`;
+    throw failure;
+  }
+}
+
+/**
+ * Keeps the last held-out metrics of each role from the trainer's typed `heldOut` events and
+ * writes them into the run summary: the NELBO and other bounds (nats, shifted by the
+ * standardisation's log-Jacobian into data units) and the held-out objective of NFDM-OT runs.
+ */
+function heldOutRecorder() {
+  const last: Partial<Record<'nelbo' | 'bound' | 'objective', { value: HeldOutValue; step: number; family: FamilyId }>> = {};
+  return {
+    record(e: TrainerEvent): void {
+      if (e.type !== 'heldOut') return;
+      for (const value of e.values) if (value.role !== 'diagnostic') last[value.role] = { value, step: e.step, family: e.family };
+    },
+    into(summary: RunSummary, logDet: number): void {
+      const { nelbo, bound, objective } = last;
+      if (nelbo) summary.nelbo = { mean: nelbo.value.mean + logDet, stderr: nelbo.value.stderr, step: nelbo.step };
+      if (objective) summary.otLoss = { mean: objective.value.mean, stderr: objective.value.stderr, step: objective.step };
+      if (bound) summary.bound = { kind: bound.family, mean: bound.value.mean + logDet, stderr: bound.value.stderr, step: bound.step };
+    },
+  };
 }
 
 /**
@@ -337,6 +380,13 @@ function saveRunSummary(dir: string, summary: RunSummary): string | undefined {
   }
 }
 
+/** What a family's held-out bound is, for people: its metric's label ('NLL bound' for a family not registered here). */
+function boundLabel(family: FamilyId): string {
+  const known = families().find((f) => f.id === family);
+  const metric = known?.heldOutMetrics?.(DEFAULT_OBJECTIVE).find((m: HeldOutMetric) => heldOutRole(m) === 'bound');
+  return metric?.label ?? 'NLL bound';
+}
+
 /** Human lines about a finished run. */
 export function describeRun(s: RunSummary, out: string): string {
   const lines = [
@@ -348,10 +398,7 @@ export function describeRun(s: RunSummary, out: string): string {
   if (s.loss !== undefined) parts.push(`last batch loss ${fmt(s.loss)} (training objective, standardised units; not the NELBO)`);
   if (s.nelbo) parts.push(`held-out NELBO ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`);
   if (s.otLoss) parts.push(`held-out NFDM-OT loss ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
-  if (s.bound)
-    parts.push(
-      `held-out ${s.bound.kind === 'bridge' ? 'bound on −log p(target | source)' : 'NLL bound'} ${fmt(s.bound.mean)} ± ${fmt(s.bound.stderr, 2)} nats`,
-    );
+  if (s.bound) parts.push(`held-out ${boundLabel(s.bound.kind)} ${fmt(s.bound.mean)} ± ${fmt(s.bound.stderr, 2)} nats`);
   if (s.data.entropy !== undefined) parts.push(`entropy floor ${s.data.entropy.toFixed(3)}`);
   if (parts.length > 0) lines.push(`  ${parts.join(', ')}`);
   lines.push(`  model: ${join(out, 'model')}`);

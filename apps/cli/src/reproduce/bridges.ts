@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { type DataMatrix, samplePaired, type ToyName } from '@nfdm/datasets';
-import { type BridgeModel, estimate } from '@nfdm/models';
+import { estimate } from '@nfdm/models';
 import { bridgeEvaluationData } from '../cli/data.js';
 import { writeJson } from '../cli/files.js';
 import { sampleMetrics } from '../cli/metrics.js';
@@ -181,9 +181,7 @@ export async function runBridges(ctx: SuiteContext): Promise<BridgeResult> {
       const crossings: number[] = [];
       for (let r = 0; r < b.repeats; r++) {
         const set = evalSets[r];
-        const t = attempt('transport', errors, () =>
-          drawBridge(opened, opened.model as BridgeModel, b.points, sampler, 1000 * seed + r, true, set.sources),
-        );
+        const t = attempt('transport', errors, () => drawBridge(opened, b.points, sampler, 1000 * seed + r, true, set.sources));
         if (!t) continue;
         const ends = { data: t.drawn.samples, n: t.drawn.n, dim: 2 };
         const m = attempt('metrics', errors, () => sampleMetrics(ends, set.targets, [...METRICS], r));

@@ -6,13 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
-import { estimate, modelFamily } from '@nfdm/models';
+import { estimate } from '@nfdm/models';
 import { CliError, EXIT_INTERRUPTED } from '../cli/errors.js';
 import { writeJson } from '../cli/files.js';
 import type { BackendChoice } from '../cli/options.js';
 import { fmt, type Io, Output } from '../cli/output.js';
 import type { RunSettings } from '../cli/run-config.js';
-import { type OpenedModel, readMeta } from '../cli/runtime.js';
+import { type OpenedModel, openedModel, readMeta } from '../cli/runtime.js';
 import { type RunSummary, runTraining } from '../cli/training.js';
 import type { Budget, ExperimentName, TrainBudget } from './budgets.js';
 
@@ -71,14 +71,7 @@ export async function trainModel(ctx: SuiteContext, rel: string, settings: Parti
     throw new CliError(`interrupted while training ${rel}; rerun with --resume to skip the finished experiments`, EXIT_INTERRUPTED);
   }
   const loc = { modelDir: outcome.modelDir, runDir: dir };
-  const opened: OpenedModel = {
-    model: outcome.model,
-    family: modelFamily(outcome.model),
-    config: outcome.summary.modelConfig,
-    meta: readMeta(loc),
-    location: loc,
-    path: outcome.modelDir,
-  };
+  const opened = openedModel(outcome.model, outcome.summary.modelConfig, readMeta(loc), loc, outcome.modelDir);
   return { opened, summary: outcome.summary, run: relative(ctx.out, dir), seconds: (performance.now() - started) / 1000 };
 }
 

@@ -119,5 +119,6 @@ export const bridgeFamily: FamilyDescriptor<BridgeModel, BridgeModelConfig> = {
   configOf: (model, options) => bridgeModelConfig(model, { seed: options?.seed }),
   standardization: () => undefined,
   trainingTask: (model) => new BridgeTask(model),
+  heldOutMetrics: () => BRIDGE_METRICS,
   operations: bridgeOperations,
 };

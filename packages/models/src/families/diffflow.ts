@@ -133,5 +133,6 @@ export const diffflowFamily: FamilyDescriptor<DiffFlowModel, DiffFlowModelConfig
   configOf: (model, options) => diffflowModelConfig(model, options),
   standardization: (config) => config.standardization,
   trainingTask: (model) => new DiffFlowTask(model),
+  heldOutMetrics: () => DIFFFLOW_METRICS,
   operations: diffflowOperations,
 };

@@ -137,5 +137,6 @@ export const diffusionFamily: FamilyDescriptor<DiffusionModel, ModelConfig> = {
   // NFDM-OT: trained for straight, few-step ODE paths; its volatility is never trained, so the
   // NELBO does not measure it.
   objectiveCapabilities: (objective) => (objective.kind === 'ot' ? { fewStep: true, nelbo: false } : {}),
+  heldOutMetrics: (objective) => (objective.kind === 'ot' ? OT_METRICS : NELBO_METRICS),
   operations: diffusionOperations,
 };

@@ -197,6 +197,11 @@ export interface FamilyDescriptor<M = unknown, C extends { format: string; dim: 
   trainingTask(model: M, objective: Objective): TrainingTask;
   /** Capabilities under an objective other than the default (merged over {@link capabilities}). */
   objectiveCapabilities?(objective: Objective): Partial<FamilyCapabilities>;
+  /**
+   * The held-out metrics the family's training task reports under `objective` (the task's
+   * `heldOutMetrics`, known without a model: apps label stored results with it).
+   */
+  heldOutMetrics?(objective: Objective): readonly HeldOutMetric[];
   /** What the models compute for evaluation and sampling (see {@link FamilyOperations}). */
   readonly operations?: FamilyOperations<M>;
 }

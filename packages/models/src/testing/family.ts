@@ -9,7 +9,8 @@
  *   an objective it does not train with is refused;
  * - training task, for every objective: one update gives a finite loss and a gradient for some
  *   model parameter, of its shape; the held-out metrics are exactly the keys the task declares
- *   (`heldOutMetrics`, with their stderr keys), finite, and repeat for the same seed;
+ *   (`heldOutMetrics`, with their stderr keys, also the descriptor's if it declares them), finite,
+ *   and repeat for the same seed;
  * - operations, for every objective: an operation exists exactly where its capability says so
  *   (sample, transport, logProb, curvature, forwardTrajectories; `ownSampler` where the core
  *   solvers do not apply; `nllBound` where the NELBO is reported), and each returns finite values
@@ -263,6 +264,11 @@ function taskCheck<M, C extends { format: string; dim: number }>(
           check(jsonEqual(Object.keys(a).sort(), expected), `heldOut reports [${Object.keys(a).sort()}], the task declares [${expected}]`);
           for (const [k, v] of Object.entries(a)) check(Number.isFinite(v), `held-out ${k} is ${v}`);
           check(jsonEqual(a, b), 'held-out metrics differ for the same seed');
+          if (family.heldOutMetrics)
+            check(
+              jsonEqual(family.heldOutMetrics(objective), task.heldOutMetrics),
+              "the descriptor's heldOutMetrics differ from the task's",
+            );
         } finally {
           x.dispose();
         }

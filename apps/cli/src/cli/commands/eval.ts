@@ -1,8 +1,9 @@
 /** `nfdm eval`: likelihoods and sample-quality metrics of a trained model on data. */
 import { Command, Option } from '@commander-js/extra-typings';
-import { type BridgeModel, configFamily as configFamilyOf } from '@nfdm/models';
+import type { DataMatrix } from '@nfdm/datasets';
+import { capabilitiesOf, type FamilyCapabilities, type FamilyDescriptor, familyOfConfig } from '@nfdm/models';
 import type { Context } from '../context.js';
-import { evaluationData } from '../data.js';
+import { type DataInfo, evaluationData } from '../data.js';
 import {
   curvatureOfModel,
   insideFraction,
@@ -23,10 +24,13 @@ import {
   divergedMessage,
   drawBridge,
   drawSamples,
-  isOTMeta,
+  type LogProbChoice,
   locatedConfig,
   locateModel,
   logProbChoice,
+  notCapable,
+  type OpenedModel,
+  objectiveOf,
   openModel,
   readMeta,
   type SamplerChoice,
@@ -40,12 +44,20 @@ import {
 export const OT_NELBO_NOTE =
   'not applicable: an NFDM-OT model is a deterministic ODE model trained without the variational bound (its volatility is unused); use nll';
 
+/**
+ * Whether the `nelbo` metric applies: the family reports the NELBO or another bound on −log p(x)
+ * (DiffFlow's chain bound) under the model's objective, through its `nllBound` operation.
+ */
+function nelboApplies(family: FamilyDescriptor, caps: FamilyCapabilities): boolean {
+  return (caps.nelbo || caps.bound) && family.operations?.nllBound !== undefined;
+}
+
 /** The default metrics of a model: everything that applies for D ≤ 16, else the cheap bound. */
-function defaultMetrics(family: string, dim: number, ot: boolean, hasObstacle: boolean): MetricName[] {
-  if (family === 'bridge') return [...SAMPLE_METRICS, ...(hasObstacle ? (['inside'] as const) : [])];
-  if (dim > 16) return ot ? ['nll'] : ['nelbo'];
+function defaultMetrics(family: FamilyDescriptor, caps: FamilyCapabilities, dim: number, hasObstacle: boolean): MetricName[] {
+  if (caps.transport) return [...SAMPLE_METRICS, ...(hasObstacle ? (['inside'] as const) : [])];
+  if (dim > 16) return nelboApplies(family, caps) ? ['nelbo'] : ['nll'];
   const base: MetricName[] = ['nll', 'nelbo', ...SAMPLE_METRICS];
-  return ot ? [...base, 'curvature'] : base;
+  return caps.fewStep ? [...base, 'curvature'] : base;
 }
 
 export function evalCommand(ctx: Context) {
@@ -96,128 +108,210 @@ export function evalCommand(ctx: Context) {
       ]),
     )
     .action(async (opts) => {
-      const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
-      const location = locateModel(need(opts.model, '--model <dir>'));
-      const config = locatedConfig(location);
-      const meta = readMeta(location);
-      const ot = isOTMeta(meta);
-      const family = configFamilyOf(config);
-      const hasObstacle =
-        family === 'bridge' && (opts.obstacle !== undefined || ((config as { penalties?: unknown[] }).penalties?.length ?? 0) > 0);
-      const metrics: MetricName[] = opts.metrics ?? defaultMetrics(family, config.dim, ot, hasObstacle);
-      const sampler = withDefaultMode({ solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde }, meta);
-      // --rtol/--atol also govern adaptive ODE sampling, but never make SDE sampling an error.
-      const askedSampling = samplerChoice(
-        samplerChoice(sampler).mode === 'ode' ? { ...sampler, rtol: opts.rtol, atol: opts.atol } : sampler,
-        1e-5,
-      );
-      const nllSolver = logProbChoice({ solver: opts.nllSolver, steps: opts.nllSteps, rtol: opts.rtol, atol: opts.atol }, 1e-5);
-      const spec = dataSpecFor(opts.data, meta, 'nfdm eval');
-      const { data, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003, trainedOn: meta?.data });
-      checkDim(data, config, spec);
-      await startBackend(opts.backend, out);
-      const opened = openModel(location);
-      const sampling = samplerForModel(opened, askedSampling, opts.steps !== undefined);
-      const started = performance.now();
-      /** Samples for the metrics: diverged ones are left out (and counted in `diverged`), with progress. */
-      const diverged: Record<string, { count: number; of: number }> = {};
-      const draw = (n: number, choice: SamplerChoice, label: string) => {
-        const progress = out.progress(label, n, 'samples');
-        const drawn = drawSamples(opened, n, choice, opts.seed, false, { diverged: 'drop', progress });
-        progress.finish();
-        if (drawn.diverged.length > 0) {
-          out.warn(divergedMessage(drawn.diverged.length, drawn.asked, choice.label, 'drop'));
-          diverged[label] = { count: drawn.diverged.length, of: drawn.asked };
-        }
-        return drawn;
-      };
-      const result: Record<string, unknown> = {};
-      const notAvailable: Record<string, string> = {};
-      if (family === 'bridge') {
-        for (const m of ['nll', 'nelbo'] as const) if (metrics.includes(m)) notAvailable[m] = BRIDGE_NO_DENSITY;
-      }
-      if (metrics.includes('curvature') && family !== 'diffusion')
-        notAvailable.curvature = `applies to diffusion models' probability-flow ODE, not to a ${family} model`;
-      if (metrics.includes('inside') && !hasObstacle)
-        notAvailable.inside = 'applies to bridge models trained with an --obstacle, or give the disc with --obstacle cx,cy,r';
-      if (family === 'bridge') {
-        // nothing else: the bridge metrics are computed below from one transport of n sources.
-      } else if (metrics.includes('nelbo') && ot) {
-        result.nelbo = null;
-        notAvailable.nelbo = OT_NELBO_NOTE;
-      } else if (metrics.includes('nelbo')) {
-        out.note(`NELBO of ${data.n} points (${opts.draws} draws each)…`);
-        const progress = out.progress('NELBO', data.n, 'points');
-        result.nelbo = nelboMetric(opened, data, { draws: opts.draws, seed: opts.seed, bitsOffset: info.bitsOffset });
-        progress.update(data.n);
-        progress.finish();
-      }
-      if (metrics.includes('nll') && family !== 'bridge') {
-        out.note(`exact NLL of ${data.n} points (${nllSolver.label})…`);
-        const progress = out.progress('exact NLL', data.n, 'points');
-        result.nll = nllMetric(opened, data, { ...nllSolver, bitsOffset: info.bitsOffset, progress });
-        progress.finish();
-      }
-      const sampleNames = metrics.filter((m) => (SAMPLE_METRICS as readonly string[]).includes(m));
-      const wantInside = metrics.includes('inside') && hasObstacle;
-      if (family === 'bridge' && (sampleNames.length > 0 || wantInside)) {
-        out.note(
-          `transporting ${data.n} source points (${sampling.label}) for ${[...sampleNames, ...(wantInside ? ['inside'] : [])].join(', ')}…`,
-        );
-        const r = drawBridge(opened, opened.model as BridgeModel, data.n, sampling, opts.seed, wantInside);
-        Object.assign(result, sampleMetrics({ data: r.drawn.samples, n: r.drawn.n, dim: r.drawn.dim }, data, sampleNames, opts.seed));
-        if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim, opts.obstacle);
-      } else if (sampleNames.length > 0) {
-        out.note(`drawing ${data.n} samples (${sampling.label}) for ${sampleNames.join(', ')}…`);
-        const drawn = draw(data.n, sampling, 'sampling');
-        Object.assign(result, sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sampleNames, opts.seed));
-      }
-      if (metrics.includes('curvature') && family === 'diffusion') {
-        out.note(`curvature along ${Math.min(data.n, 1000)} ODE paths (${opts.curvatureSteps} Euler steps)…`);
-        result.curvature = curvatureOfModel(opened, { n: Math.min(data.n, 1000), steps: opts.curvatureSteps, seed: opts.seed });
-      }
-      // NFE sweep: the probability-flow ODE with Euler and a fixed number of steps = NFE.
-      const sweepNames = (sampleNames.length > 0 ? sampleNames : (['swd', 'mmd', 'energy'] as MetricName[])).filter(
-        (m) => m !== 'w2' || data.n <= 2000,
-      );
-      const nfeSweep: Array<Record<string, number>> = [];
-      for (const nfe of opts.nfe ?? []) {
-        out.note(`NFE ${nfe}: ${data.n} samples with ${nfe} Euler ODE steps…`);
-        const drawn = draw(data.n, samplerChoice({ ode: true, solver: 'euler', steps: nfe }), `sampling (NFE ${nfe})`);
-        nfeSweep.push({ nfe, ...sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sweepNames, opts.seed) });
-      }
-      opened.model.dispose();
-      const seconds = (performance.now() - started) / 1000;
-      const rows = [['metric', 'value', '']];
-      for (const m of metrics) {
-        const v = result[m];
-        if (typeof v === 'number') rows.push([m, fmt(v), METRIC_LABELS[m]]);
-        else if (v && typeof v === 'object') {
-          const l = v as { mean: number; stderr: number; bitsPerDim: number };
-          rows.push([m, `${fmt(l.mean)} ± ${fmt(l.stderr, 2)}`, `${METRIC_LABELS[m]}, ${fmt(l.bitsPerDim)} bits/dim`]);
-        } else if (notAvailable[m]) rows.push([m, 'n/a', notAvailable[m]]);
-      }
-      const floor =
-        info.entropy !== undefined
-          ? `\nentropy floor of ${info.spec}: ${info.entropy.toFixed(3)} nats (no model's expected NLL can be lower)`
-          : '';
-      const sweep =
-        nfeSweep.length > 0
-          ? `\n\nfew-step sampling (Euler ODE):\n${table([['NFE', ...sweepNames], ...nfeSweep.map((r) => [String(r.nfe), ...sweepNames.map((m) => fmt(r[m]))])])}`
-          : '';
-      out.human(`${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${floor}${sweep}`);
-      out.result({
-        model: opened.path,
-        data: { spec: info.spec, n: data.n, source: info.source },
-        units: 'nats per sample (data units)',
-        entropyFloor: info.entropy ?? null,
-        sampler: sampleNames.length > 0 ? sampling.label : null,
-        nllSolver: metrics.includes('nll') ? nllSolver.label : null,
-        metrics: result,
-        ...(nfeSweep.length > 0 ? { nfeSweep } : {}),
-        ...(Object.keys(notAvailable).length > 0 ? { notAvailable } : {}),
-        ...(Object.keys(diverged).length > 0 ? { diverged } : {}),
-        seconds,
-      });
+      await runEval(ctx, opts);
     });
+}
+
+type EvalOptions = ReturnType<ReturnType<typeof evalCommand>['opts']>;
+
+/** `nfdm eval` after its flags are parsed: plan, load, measure, report. */
+async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
+  const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
+  const plan = planEval(opts);
+  await startBackend(opts.backend, out);
+  const opened = openModel(plan.location);
+  const run: EvalRun = {
+    ...plan,
+    opened,
+    out,
+    opts,
+    sampling: samplerForModel(opened, plan.askedSampling, opts.steps !== undefined),
+    result: {},
+    diverged: {},
+  };
+  const started = performance.now();
+  likelihoodMetrics(run);
+  const sampleNames = sampleQualityMetrics(run);
+  if (plan.metrics.includes('curvature') && plan.caps.curvature) {
+    const n = Math.min(plan.data.n, 1000);
+    out.note(`curvature along ${n} ODE paths (${opts.curvatureSteps} Euler steps)…`);
+    run.result.curvature = curvatureOfModel(opened, { n, steps: opts.curvatureSteps, seed: opts.seed });
+  }
+  const sweep = nfeSweep(run, sampleNames);
+  opened.model.dispose();
+  const seconds = (performance.now() - started) / 1000;
+  out.human(describeEval(run, sweep, seconds));
+  out.result({
+    model: opened.path,
+    data: { spec: plan.info.spec, n: plan.data.n, source: plan.info.source },
+    units: 'nats per sample (data units)',
+    entropyFloor: plan.info.entropy ?? null,
+    sampler: sampleNames.length > 0 ? run.sampling.label : null,
+    nllSolver: plan.metrics.includes('nll') ? plan.nllSolver.label : null,
+    metrics: run.result,
+    ...(sweep.rows.length > 0 ? { nfeSweep: sweep.rows } : {}),
+    ...(Object.keys(plan.notAvailable).length > 0 ? { notAvailable: plan.notAvailable } : {}),
+    ...(Object.keys(run.diverged).length > 0 ? { diverged: run.diverged } : {}),
+    seconds,
+  });
+}
+
+/** What `nfdm eval` will compute, settled before the backend starts (bad flags and data fail fast). */
+interface EvalPlan {
+  location: ReturnType<typeof locateModel>;
+  caps: FamilyCapabilities;
+  metrics: MetricName[];
+  hasObstacle: boolean;
+  askedSampling: SamplerChoice;
+  nllSolver: LogProbChoice;
+  data: DataMatrix;
+  info: DataInfo & { heldOut?: boolean };
+  /** Metrics asked for that do not apply to this model, with the reason. */
+  notAvailable: Record<string, string>;
+}
+
+interface EvalRun extends EvalPlan {
+  opened: OpenedModel;
+  out: Output;
+  opts: EvalOptions;
+  sampling: SamplerChoice;
+  result: Record<string, unknown>;
+  /** Samples that diverged per sampling label (left out of the metrics). */
+  diverged: Record<string, { count: number; of: number }>;
+}
+
+function planEval(opts: EvalOptions): EvalPlan {
+  const location = locateModel(need(opts.model, '--model <dir>'));
+  const config = locatedConfig(location);
+  const meta = readMeta(location);
+  const family = familyOfConfig(config);
+  const caps = capabilitiesOf(family, objectiveOf(meta));
+  const penalties = (config as { penalties?: unknown[] }).penalties?.length ?? 0;
+  const hasObstacle = caps.transport && (opts.obstacle !== undefined || penalties > 0);
+  const metrics: MetricName[] = opts.metrics ?? defaultMetrics(family, caps, config.dim, hasObstacle);
+  const sampler = withDefaultMode({ solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde }, caps);
+  // --rtol/--atol also govern adaptive ODE sampling, but never make SDE sampling an error.
+  const askedSampling = samplerChoice(
+    samplerChoice(sampler).mode === 'ode' ? { ...sampler, rtol: opts.rtol, atol: opts.atol } : sampler,
+    1e-5,
+  );
+  const nllSolver = logProbChoice({ solver: opts.nllSolver, steps: opts.nllSteps, rtol: opts.rtol, atol: opts.atol }, 1e-5);
+  const spec = dataSpecFor(opts.data, meta, 'nfdm eval');
+  const { data, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003, trainedOn: meta?.data });
+  checkDim(data, config, spec);
+  const notAvailable = unavailableMetrics(metrics, family, caps, hasObstacle);
+  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, info, notAvailable };
+}
+
+/** The metrics asked for that this model cannot give, with the reason each one does not apply. */
+function unavailableMetrics(
+  metrics: MetricName[],
+  family: FamilyDescriptor,
+  caps: FamilyCapabilities,
+  hasObstacle: boolean,
+): Record<string, string> {
+  const na: Record<string, string> = {};
+  const who = { descriptor: family, capabilities: caps };
+  if (metrics.includes('nll') && !caps.logProb) na.nll = notCapable(who, 'logProb');
+  if (metrics.includes('nelbo') && !nelboApplies(family, caps)) {
+    if (caps.transport) na.nelbo = BRIDGE_NO_DENSITY;
+    else if (caps.fewStep) na.nelbo = OT_NELBO_NOTE;
+    else na.nelbo = `not applicable: a ${family.title} reports no NELBO or other bound on −log p(x); use nll`;
+  }
+  if (metrics.includes('curvature') && !caps.curvature)
+    na.curvature = `applies to diffusion models' probability-flow ODE, not to a ${family.id} model`;
+  if (metrics.includes('inside') && !hasObstacle)
+    na.inside = 'applies to bridge models trained with an --obstacle, or give the disc with --obstacle cx,cy,r';
+  return na;
+}
+
+/** The NELBO (or the family's bound) and the exact NLL, where they apply. */
+function likelihoodMetrics(run: EvalRun): void {
+  const { opened, out, opts, data, info, metrics, result } = run;
+  if (metrics.includes('nelbo') && run.notAvailable.nelbo === undefined) {
+    out.note(`NELBO of ${data.n} points (${opts.draws} draws each)…`);
+    const progress = out.progress('NELBO', data.n, 'points');
+    result.nelbo = nelboMetric(opened, data, { draws: opts.draws, seed: opts.seed, bitsOffset: info.bitsOffset });
+    progress.update(data.n);
+    progress.finish();
+  } else if (metrics.includes('nelbo') && !run.caps.transport) result.nelbo = null;
+  if (metrics.includes('nll') && run.caps.logProb) {
+    out.note(`exact NLL of ${data.n} points (${run.nllSolver.label})…`);
+    const progress = out.progress('exact NLL', data.n, 'points');
+    result.nll = nllMetric(opened, data, { ...run.nllSolver, bitsOffset: info.bitsOffset, progress });
+    progress.finish();
+  }
+}
+
+/** Model samples for the metrics: diverged ones are left out (and counted in `run.diverged`), with progress. */
+function drawForMetrics(run: EvalRun, n: number, choice: SamplerChoice, label: string) {
+  const progress = run.out.progress(label, n, 'samples');
+  const drawn = drawSamples(run.opened, n, choice, run.opts.seed, false, { diverged: 'drop', progress });
+  progress.finish();
+  if (drawn.diverged.length > 0) {
+    run.out.warn(divergedMessage(drawn.diverged.length, drawn.asked, choice.label, 'drop'));
+    run.diverged[label] = { count: drawn.diverged.length, of: drawn.asked };
+  }
+  return drawn;
+}
+
+/**
+ * The sample metrics against the data: of n generated samples, or for a transporting family of
+ * n transported sources (plus the fraction of path points inside the obstacle). Returns the
+ * sample metrics asked for.
+ */
+function sampleQualityMetrics(run: EvalRun): MetricName[] {
+  const { opened, out, opts, data, metrics, sampling, result } = run;
+  const sampleNames = metrics.filter((m) => (SAMPLE_METRICS as readonly string[]).includes(m));
+  const wantInside = metrics.includes('inside') && run.hasObstacle;
+  if (run.caps.transport && (sampleNames.length > 0 || wantInside)) {
+    const what = [...sampleNames, ...(wantInside ? ['inside'] : [])].join(', ');
+    out.note(`transporting ${data.n} source points (${sampling.label}) for ${what}…`);
+    const r = drawBridge(opened, data.n, sampling, opts.seed, wantInside);
+    Object.assign(result, sampleMetrics({ data: r.drawn.samples, n: r.drawn.n, dim: r.drawn.dim }, data, sampleNames, opts.seed));
+    if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim, opts.obstacle);
+  } else if (sampleNames.length > 0) {
+    out.note(`drawing ${data.n} samples (${sampling.label}) for ${sampleNames.join(', ')}…`);
+    const drawn = drawForMetrics(run, data.n, sampling, 'sampling');
+    Object.assign(result, sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, sampleNames, opts.seed));
+  }
+  return sampleNames;
+}
+
+/** `--nfe`: the probability-flow ODE with Euler and a fixed number of steps = NFE, sample metrics per NFE. */
+function nfeSweep(run: EvalRun, sampleNames: MetricName[]): { names: MetricName[]; rows: Array<Record<string, number>> } {
+  const { data, opts, out } = run;
+  const names = (sampleNames.length > 0 ? sampleNames : (['swd', 'mmd', 'energy'] as MetricName[])).filter(
+    (m) => m !== 'w2' || data.n <= 2000,
+  );
+  const rows: Array<Record<string, number>> = [];
+  for (const nfe of opts.nfe ?? []) {
+    out.note(`NFE ${nfe}: ${data.n} samples with ${nfe} Euler ODE steps…`);
+    const drawn = drawForMetrics(run, data.n, samplerChoice({ ode: true, solver: 'euler', steps: nfe }), `sampling (NFE ${nfe})`);
+    rows.push({ nfe, ...sampleMetrics({ data: drawn.samples, n: drawn.n, dim: drawn.dim }, data, names, opts.seed) });
+  }
+  return { names, rows };
+}
+
+/** The human report: a table of metrics, the entropy floor, and the few-step table. */
+function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Record<string, number>> }, seconds: number): string {
+  const { metrics, result, info, data, opened } = run;
+  const rows = [['metric', 'value', '']];
+  for (const m of metrics) {
+    const v = result[m];
+    if (typeof v === 'number') rows.push([m, fmt(v), METRIC_LABELS[m]]);
+    else if (v && typeof v === 'object') {
+      const l = v as { mean: number; stderr: number; bitsPerDim: number };
+      rows.push([m, `${fmt(l.mean)} ± ${fmt(l.stderr, 2)}`, `${METRIC_LABELS[m]}, ${fmt(l.bitsPerDim)} bits/dim`]);
+    } else if (run.notAvailable[m]) rows.push([m, 'n/a', run.notAvailable[m]]);
+  }
+  const floor =
+    info.entropy !== undefined
+      ? `\nentropy floor of ${info.spec}: ${info.entropy.toFixed(3)} nats (no model's expected NLL can be lower)`
+      : '';
+  const few =
+    sweep.rows.length > 0
+      ? `\n\nfew-step sampling (Euler ODE):\n${table([['NFE', ...sweep.names], ...sweep.rows.map((r) => [String(r.nfe), ...sweep.names.map((m) => fmt(r[m]))])])}`
+      : '';
+  return `${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${floor}${few}`;
 }

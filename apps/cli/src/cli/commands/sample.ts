@@ -9,11 +9,13 @@ import { fmt, Output } from '../output.js';
 import {
   divergedMessage,
   drawSamples,
+  locatedCapabilities,
   locatedConfig,
   locateModel,
+  type ModelLocation,
   openModel,
-  readMeta,
   SAMPLE_CHUNK,
+  type SamplerChoice,
   samplerChoice,
   samplerForModel,
   startBackend,
@@ -90,70 +92,93 @@ export function sampleCommand(ctx: Context) {
       ]),
     )
     .action(async (opts) => {
-      const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
-      const modelDir = need(opts.model, '--model <dir>');
-      const n = need(opts.n, '--n <N>');
-      const file = need(opts.out, '--out <file>');
-      const format = outputFormat(file, FORMATS);
-      checkSampleCount(n, Boolean(opts.allowLarge));
-      const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
-      if (opts.keepNonfinite && (format === 'csv' || trajFormat === 'csv')) {
-        throw new UsageError('--keep-nonfinite writes NaN rows, which CSV files cannot hold; write .npy (NaN) or .json (null)');
-      }
-      const location = locateModel(modelDir);
-      const asked = samplerChoice(withDefaultMode(opts, readMeta(location)));
-      const config = locatedConfig(location);
-      checkSampleMemory(n, config.dim, Boolean(opts.trajectories), asked.steps ?? 0);
-      prepareOutputFile(file, opts.force);
-      if (opts.trajectories) {
-        prepareOutputFile(opts.trajectories, opts.force, '--trajectories');
-        if (trajFormat === 'npy') prepareOutputFile(opts.trajectories.replace(/\.npy$/i, '.times.npy'), opts.force, '--trajectories');
-      }
-      await startBackend(opts.backend, out);
-      const opened = openModel(location);
-      const choice = samplerForModel(opened, asked, opts.steps !== undefined);
-      out.note(`sampling ${n} × ${config.dim} from ${opened.path} (${choice.label}, seed ${opts.seed})`);
-      const started = performance.now();
-      const progress = out.progress('sampling', n, 'samples');
-      const policy = opts.keepNonfinite ? 'keep' : 'drop';
-      const drawn = drawSamples(opened, n, choice, opts.seed, Boolean(opts.trajectories), { diverged: policy, progress });
-      progress.finish();
-      const seconds = (performance.now() - started) / 1000;
-      if (drawn.diverged.length > 0) {
-        const hint = policy === 'drop' ? '; --keep-nonfinite writes them as NaN rows instead' : '';
-        out.warn(`${divergedMessage(drawn.diverged.length, drawn.asked, choice.label, policy)}${hint}`);
-      }
-      const meta = {
-        model: opened.path,
-        mode: choice.mode,
-        solver: choice.solver,
-        steps: choice.steps ?? null,
-        adaptive: choice.adaptive ?? null,
-        seed: opts.seed,
-        asked: drawn.asked,
-        diverged: { count: drawn.diverged.length, policy, rows: drawn.diverged.slice(0, 100) },
-      };
-      const names = opened.meta?.data?.columns;
-      writeSamples(file, format, { data: drawn.samples, n: drawn.n, dim: drawn.dim }, meta, names);
-      const files = [file];
-      if (opts.trajectories && trajFormat && drawn.trajectory && drawn.times) {
-        files.push(...writeTrajectories(opts.trajectories, trajFormat, drawn.trajectory, drawn.times, drawn.n, drawn.dim, meta, names));
-      }
-      opened.model.dispose();
-      out.human(
-        `wrote ${drawn.n} samples × ${drawn.dim} to ${file} (${choice.label}; ${evaluations(drawn)}; ${fmt(seconds, 3)} s)` +
-          (files.length > 1 ? `\n  trajectories (${drawn.times?.length} times): ${files.slice(1).join(', ')}` : ''),
-      );
-      out.result({
-        out: file,
-        files,
-        n: drawn.n,
-        dim: drawn.dim,
-        ...meta,
-        times: drawn.times?.length ?? null,
-        stats: drawn.stats,
-        batches: drawn.batches,
-        seconds,
-      });
+      await runSample(ctx, opts);
     });
+}
+
+type SampleOptions = ReturnType<ReturnType<typeof sampleCommand>['opts']>;
+
+/** A checked `nfdm sample` request: every flag and output file settled before the backend starts. */
+interface SampleRequest {
+  n: number;
+  file: string;
+  format: (typeof FORMATS)[number];
+  trajFormat?: (typeof FORMATS)[number];
+  location: ModelLocation;
+  asked: SamplerChoice;
+  dim: number;
+}
+
+function checkSampleRequest(opts: SampleOptions): SampleRequest {
+  const modelDir = need(opts.model, '--model <dir>');
+  const n = need(opts.n, '--n <N>');
+  const file = need(opts.out, '--out <file>');
+  const format = outputFormat(file, FORMATS);
+  checkSampleCount(n, Boolean(opts.allowLarge));
+  const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
+  if (opts.keepNonfinite && (format === 'csv' || trajFormat === 'csv')) {
+    throw new UsageError('--keep-nonfinite writes NaN rows, which CSV files cannot hold; write .npy (NaN) or .json (null)');
+  }
+  const location = locateModel(modelDir);
+  const asked = samplerChoice(withDefaultMode(opts, locatedCapabilities(location)));
+  const config = locatedConfig(location);
+  checkSampleMemory(n, config.dim, Boolean(opts.trajectories), asked.steps ?? 0);
+  prepareOutputFile(file, opts.force);
+  if (opts.trajectories) {
+    prepareOutputFile(opts.trajectories, opts.force, '--trajectories');
+    if (trajFormat === 'npy') prepareOutputFile(opts.trajectories.replace(/\.npy$/i, '.times.npy'), opts.force, '--trajectories');
+  }
+  return { n, file, format, trajFormat, location, asked, dim: config.dim };
+}
+
+async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
+  const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
+  const req = checkSampleRequest(opts);
+  const { n, file } = req;
+  await startBackend(opts.backend, out);
+  const opened = openModel(req.location);
+  const choice = samplerForModel(opened, req.asked, opts.steps !== undefined);
+  out.note(`sampling ${n} × ${req.dim} from ${opened.path} (${choice.label}, seed ${opts.seed})`);
+  const started = performance.now();
+  const progress = out.progress('sampling', n, 'samples');
+  const policy = opts.keepNonfinite ? 'keep' : 'drop';
+  const drawn = drawSamples(opened, n, choice, opts.seed, Boolean(opts.trajectories), { diverged: policy, progress });
+  progress.finish();
+  const seconds = (performance.now() - started) / 1000;
+  if (drawn.diverged.length > 0) {
+    const hint = policy === 'drop' ? '; --keep-nonfinite writes them as NaN rows instead' : '';
+    out.warn(`${divergedMessage(drawn.diverged.length, drawn.asked, choice.label, policy)}${hint}`);
+  }
+  const meta = {
+    model: opened.path,
+    mode: choice.mode,
+    solver: choice.solver,
+    steps: choice.steps ?? null,
+    adaptive: choice.adaptive ?? null,
+    seed: opts.seed,
+    asked: drawn.asked,
+    diverged: { count: drawn.diverged.length, policy, rows: drawn.diverged.slice(0, 100) },
+  };
+  const names = opened.meta?.data?.columns;
+  writeSamples(file, req.format, { data: drawn.samples, n: drawn.n, dim: drawn.dim }, meta, names);
+  const files = [file];
+  if (opts.trajectories && req.trajFormat && drawn.trajectory && drawn.times) {
+    files.push(...writeTrajectories(opts.trajectories, req.trajFormat, drawn.trajectory, drawn.times, drawn.n, drawn.dim, meta, names));
+  }
+  opened.model.dispose();
+  out.human(
+    `wrote ${drawn.n} samples × ${drawn.dim} to ${file} (${choice.label}; ${evaluations(drawn)}; ${fmt(seconds, 3)} s)` +
+      (files.length > 1 ? `\n  trajectories (${drawn.times?.length} times): ${files.slice(1).join(', ')}` : ''),
+  );
+  out.result({
+    out: file,
+    files,
+    n: drawn.n,
+    dim: drawn.dim,
+    ...meta,
+    times: drawn.times?.length ?? null,
+    stats: drawn.stats,
+    batches: drawn.batches,
+    seconds,
+  });
 }

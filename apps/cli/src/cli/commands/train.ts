@@ -22,6 +22,53 @@ import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
 import { DEFAULTS, type RunSettings, readSettingsFile } from '../run-config.js';
 import { describeRun, runTraining } from '../training.js';
 
+const TRAIN_EXAMPLES = examples([
+  'nfdm train --model nfdm --data 8gaussians --steps 20000 --out runs/nfdm-8g',
+  'nfdm train --model vp --data moons --steps 5000 --batch 512 --hidden 64,64,64 --out runs/vp-moons',
+  'nfdm train --model fm --data points.csv --steps 3000 --out runs/fm-points   # standardised, stored with the model',
+  'nfdm train --model nfdm-ot --data 8gaussians --steps 20000 --curvature-weight 0.5 --out runs/ot-8g',
+  'nfdm train --model nfbm --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/bridge',
+  'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
+  'nfdm train --out runs/nfdm-8g --resume --steps 40000                       # train further',
+  'nfdm train --config runs/nfdm-8g/run.json --seed 1 --out runs/nfdm-8g-seed1',
+]);
+
+/** Run settings that are also flags of `nfdm train` (same name); `ema` and `clip` take 'none' for null. */
+const SETTING_FLAGS = [
+  'model',
+  'data',
+  'steps',
+  'batch',
+  'seed',
+  'hidden',
+  'lr',
+  'schedule',
+  'warmup',
+  'ema',
+  'clip',
+  'evalEvery',
+  'checkpointEvery',
+  'logEvery',
+  'curvatureWeight',
+  'source',
+  'target',
+  'obstacle',
+  'standardize',
+  'outliers',
+] as const satisfies readonly (keyof RunSettings)[];
+
+/** The settings given on the command line (flags left at their defaults are not settings: --config and a resumed run fill them). */
+function givenSettings(
+  opts: Partial<Record<(typeof SETTING_FLAGS)[number], unknown>>,
+  given: (name: string) => boolean,
+): Partial<RunSettings> {
+  const cli: Record<string, unknown> = {};
+  for (const key of SETTING_FLAGS) {
+    if (given(key)) cli[key] = (key === 'ema' || key === 'clip') && opts[key] === NONE ? null : opts[key];
+  }
+  return cli as Partial<RunSettings>;
+}
+
 export function trainCommand(ctx: Context) {
   const cmd = new Command('train')
     .description(
@@ -81,44 +128,10 @@ export function trainCommand(ctx: Context) {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
-    .addHelpText(
-      'after',
-      `\nModels:\n${MODEL_NAMES.map((m) => `  ${m.padEnd(8)} ${MODEL_DESCRIPTIONS[m]}`).join('\n')}\n` +
-        examples([
-          'nfdm train --model nfdm --data 8gaussians --steps 20000 --out runs/nfdm-8g',
-          'nfdm train --model vp --data moons --steps 5000 --batch 512 --hidden 64,64,64 --out runs/vp-moons',
-          'nfdm train --model fm --data points.csv --steps 3000 --out runs/fm-points   # standardised, stored with the model',
-          'nfdm train --model nfdm-ot --data 8gaussians --steps 20000 --curvature-weight 0.5 --out runs/ot-8g',
-          'nfdm train --model nfbm --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/bridge',
-          'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
-          'nfdm train --out runs/nfdm-8g --resume --steps 40000                       # train further',
-          'nfdm train --config runs/nfdm-8g/run.json --seed 1 --out runs/nfdm-8g-seed1',
-        ]),
-    )
+    .addHelpText('after', `\nModels:\n${MODEL_NAMES.map((m) => `  ${m.padEnd(8)} ${MODEL_DESCRIPTIONS[m]}`).join('\n')}\n${TRAIN_EXAMPLES}`)
     .action(async (opts, command) => {
       const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
-      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
-      const cli: Partial<RunSettings> = {};
-      if (given('model')) cli.model = opts.model;
-      if (given('data')) cli.data = opts.data;
-      if (given('steps')) cli.steps = opts.steps;
-      if (given('batch')) cli.batch = opts.batch;
-      if (given('seed')) cli.seed = opts.seed;
-      if (given('hidden')) cli.hidden = opts.hidden;
-      if (given('lr')) cli.lr = opts.lr;
-      if (given('schedule')) cli.schedule = opts.schedule;
-      if (given('warmup')) cli.warmup = opts.warmup;
-      if (given('ema')) cli.ema = opts.ema === NONE ? null : opts.ema;
-      if (given('clip')) cli.clip = opts.clip === NONE ? null : opts.clip;
-      if (given('evalEvery')) cli.evalEvery = opts.evalEvery;
-      if (given('checkpointEvery')) cli.checkpointEvery = opts.checkpointEvery;
-      if (given('logEvery')) cli.logEvery = opts.logEvery;
-      if (given('curvatureWeight')) cli.curvatureWeight = opts.curvatureWeight;
-      if (given('source')) cli.source = opts.source;
-      if (given('target')) cli.target = opts.target;
-      if (given('obstacle')) cli.obstacle = opts.obstacle;
-      if (given('standardize')) cli.standardize = opts.standardize;
-      if (given('outliers')) cli.outliers = opts.outliers;
+      const cli = givenSettings(opts, (name) => command.getOptionValueSource(name) === 'cli');
       const file = opts.config ? readSettingsFile(opts.config) : undefined;
       const dir = need(opts.out, '--out <dir>');
       const outcome = await runTraining({ out: dir, cli, file, resume: opts.resume, force: opts.force, backend: opts.backend }, out);
