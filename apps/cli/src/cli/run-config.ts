@@ -82,7 +82,7 @@ export const DEFAULTS: {
   logEvery: 10,
 };
 
-const KEYS = [
+export const SETTING_KEYS = [
   'model',
   'data',
   'steps',
@@ -165,7 +165,7 @@ function isObstacle(v: unknown): boolean {
  * The settings a --config file or run.json may hold, with their rules: the one table behind
  * {@link parseSettings} (messages name the file and the key, see docs/architecture.md §Validation).
  */
-const SETTING_RULES: Record<(typeof KEYS)[number], SettingRule> = {
+const SETTING_RULES: Record<(typeof SETTING_KEYS)[number], SettingRule> = {
   model: { what: `one of ${MODEL_NAMES.join(', ')}`, ok: (v) => typeof v === 'string' && isModelName(v) },
   data: { what: 'a dataset name or file path', ok: (v) => typeof v === 'string' && v.length > 0 },
   steps: intRule(1),
@@ -204,10 +204,11 @@ const SETTING_RULES: Record<(typeof KEYS)[number], SettingRule> = {
 export function parseSettings(raw: unknown, file: string): Partial<RunSettings> {
   if (!isObject(raw)) throw new CliError(`${file}: expected a JSON object of training settings`);
   for (const key of Object.keys(raw)) {
-    if (!(KEYS as readonly string[]).includes(key)) throw new CliError(`${file}: unknown setting '${key}' (known: ${KEYS.join(', ')})`);
+    if (!(SETTING_KEYS as readonly string[]).includes(key))
+      throw new CliError(`${file}: unknown setting '${key}' (known: ${SETTING_KEYS.join(', ')})`);
   }
   const out: Record<string, unknown> = {};
-  for (const key of KEYS) {
+  for (const key of SETTING_KEYS) {
     const v = raw[key];
     if (v === undefined) continue;
     const rule = SETTING_RULES[key];

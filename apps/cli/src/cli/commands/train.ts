@@ -19,7 +19,7 @@ import {
 } from '../options.js';
 import { Output } from '../output.js';
 import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
-import { DEFAULTS, type RunSettings, readSettingsFile } from '../run-config.js';
+import { DEFAULTS, type RunSettings, readSettingsFile, SETTING_KEYS } from '../run-config.js';
 import { describeRun, runTraining } from '../training.js';
 
 const TRAIN_EXAMPLES = examples([
@@ -34,28 +34,7 @@ const TRAIN_EXAMPLES = examples([
 ]);
 
 /** Run settings that are also flags of `nfdm train` (same name); `ema` and `clip` take 'none' for null. */
-const SETTING_FLAGS = [
-  'model',
-  'data',
-  'steps',
-  'batch',
-  'seed',
-  'hidden',
-  'lr',
-  'schedule',
-  'warmup',
-  'ema',
-  'clip',
-  'evalEvery',
-  'checkpointEvery',
-  'logEvery',
-  'curvatureWeight',
-  'source',
-  'target',
-  'obstacle',
-  'standardize',
-  'outliers',
-] as const satisfies readonly (keyof RunSettings)[];
+const SETTING_FLAGS = SETTING_KEYS.filter((key) => key !== 'modelConfig' && key !== 'trainer');
 
 /** The settings given on the command line (flags left at their defaults are not settings: --config and a resumed run fill them). */
 function givenSettings(
