@@ -82,6 +82,7 @@ export const DEFAULTS: {
   logEvery: 10,
 };
 
+/** Every setting a --config file or run.json may hold (the `nfdm train` flags, plus modelConfig and trainer). */
 export const SETTING_KEYS = [
   'model',
   'data',
