@@ -5,12 +5,21 @@
  * points, next to the entropy floors.
  */
 import { join } from 'node:path';
+import { panelsSvg } from '@nfdm/cli';
+import {
+  drawSamples,
+  logProbChoice,
+  nelboMetric,
+  nllMetric,
+  type SamplerChoice,
+  sampleMetrics,
+  samplerChoice,
+  samplesSvg,
+  squareBounds,
+  writeJson,
+  writePlot,
+} from '@nfdm/cli/lib';
 import { sampleToy, TOY_DATASETS, type ToyName } from '@nfdm/datasets';
-import { writeJson } from '../cli/files.js';
-import { nelboMetric, nllMetric, sampleMetrics } from '../cli/metrics.js';
-import { samplesSvg, squareBounds, writePlot } from '../cli/plotting.js';
-import { drawSamples, logProbChoice, type SamplerChoice, samplerChoice } from '../cli/runtime.js';
-import { panelsSvg } from '../plot/compose.js';
 import { DENSITY_MODELS, type DensityModel } from './budgets.js';
 import {
   attempt,

@@ -10,15 +10,19 @@
  * measured and reported; if it does not, the obstacle claim is inconclusive.
  */
 import { join } from 'node:path';
+import { panelsSvg } from '@nfdm/cli';
+import {
+  bridgeEvaluationData,
+  bridgeSpec,
+  drawBridge,
+  sampleMetrics,
+  samplerChoice,
+  squareBounds,
+  writeJson,
+  writePlot,
+} from '@nfdm/cli/lib';
 import { type DataMatrix, samplePaired, type ToyName } from '@nfdm/datasets';
 import { type BridgeModel, estimate } from '@nfdm/models';
-import { bridgeEvaluationData } from '../cli/data.js';
-import { writeJson } from '../cli/files.js';
-import { sampleMetrics } from '../cli/metrics.js';
-import { squareBounds, writePlot } from '../cli/plotting.js';
-import { bridgeSpec } from '../cli/run-config.js';
-import { drawBridge, samplerChoice } from '../cli/runtime.js';
-import { panelsSvg } from '../plot/compose.js';
 import { trajectoriesWithDiscSvg } from './charts.js';
 import {
   attempt,

@@ -4,13 +4,10 @@
  * the curvature of the generative ODE paths.
  */
 import { join } from 'node:path';
+import { panelsSvg } from '@nfdm/cli';
+import { drawSamples, sampleMetrics, samplerChoice, samplesSvg, squareBounds, writeJson, writePlot } from '@nfdm/cli/lib';
 import { sampleToy, type ToyName } from '@nfdm/datasets';
 import { curvatureMetric, type DiffusionModel, estimate } from '@nfdm/models';
-import { writeJson } from '../cli/files.js';
-import { sampleMetrics } from '../cli/metrics.js';
-import { samplesSvg, squareBounds, writePlot } from '../cli/plotting.js';
-import { drawSamples, samplerChoice } from '../cli/runtime.js';
-import { panelsSvg } from '../plot/compose.js';
 import { FEWSTEP_MODELS, type FewstepModel } from './budgets.js';
 import { lineChartSvg } from './charts.js';
 import {

@@ -6,11 +6,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CliError, EXIT_INTERRUPTED, UsageError } from '../cli/errors.js';
-import { ensureDir, writeJson, writeText } from '../cli/files.js';
-import type { BackendChoice } from '../cli/options.js';
-import type { Output } from '../cli/output.js';
-import { startBackend } from '../cli/runtime.js';
+import type { BackendChoice, Output } from '@nfdm/cli/lib';
+import { CliError, EXIT_INTERRUPTED, ensureDir, startBackend, UsageError, writeJson, writeText } from '@nfdm/cli/lib';
 import { type BridgeResult, runBridges } from './bridges.js';
 import { type Budget, EXPERIMENT_NAMES, type ExperimentName } from './budgets.js';
 import { type Claim, decideClaims } from './claims.js';

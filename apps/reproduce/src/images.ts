@@ -4,12 +4,18 @@
  * chosen automatically for D > 16) on the first test images, and a sample grid per model.
  */
 import { join } from 'node:path';
+import {
+  drawSamples,
+  evaluationData,
+  logProbChoice,
+  nelboMetric,
+  nllMetric,
+  samplerChoice,
+  samplesSvg,
+  writeJson,
+  writePlot,
+} from '@nfdm/cli/lib';
 import { bitsPerDim } from '@nfdm/models';
-import { evaluationData } from '../cli/data.js';
-import { writeJson } from '../cli/files.js';
-import { nelboMetric, nllMetric } from '../cli/metrics.js';
-import { samplesSvg, writePlot } from '../cli/plotting.js';
-import { drawSamples, logProbChoice, samplerChoice } from '../cli/runtime.js';
 import { IMAGE_MODELS } from './budgets.js';
 import {
   attempt,
