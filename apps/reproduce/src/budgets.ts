@@ -32,6 +32,7 @@ export const FEWSTEP_MODELS = ['nfdm-ot', 'fm', 'vp', 'nfdm'] as const;
 export type FewstepModel = (typeof FEWSTEP_MODELS)[number];
 
 export const IMAGE_MODELS = ['nfdm', 'vp'] as const;
+export type ImageModel = (typeof IMAGE_MODELS)[number];
 
 export interface DensityBudget {
   datasets: ToyName[];

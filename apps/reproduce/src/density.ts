@@ -5,7 +5,7 @@
  * points, next to the entropy floors.
  */
 import { join } from 'node:path';
-import { panelsSvg } from '@nfdm/cli';
+import { type Bounds, panelsSvg } from '@nfdm/cli';
 import {
   drawSamples,
   logProbChoice,
@@ -19,8 +19,8 @@ import {
   writeJson,
   writePlot,
 } from '@nfdm/cli/lib';
-import { sampleToy, TOY_DATASETS, type ToyName } from '@nfdm/datasets';
-import { DENSITY_MODELS, type DensityModel } from './budgets.js';
+import { type DataMatrix, sampleToy, TOY_DATASETS, type ToyName } from '@nfdm/datasets';
+import { DENSITY_MODELS, type DensityBudget, type DensityModel } from './budgets.js';
 import {
   attempt,
   type ExperimentResultBase,
@@ -74,78 +74,100 @@ export interface DensityResult extends ExperimentResultBase {
 
 const TEST_SEED = 7_000_001;
 
-export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
+/** The samplers of the density experiment: the reverse SDE, and DiffFlow's own chain. */
+interface DensitySamplers {
+  nll: ReturnType<typeof logProbChoice>;
+  sde: SamplerChoice;
+  chain: SamplerChoice;
+}
+
+function densitySamplers(b: DensityBudget): DensitySamplers {
+  return {
+    nll: logProbChoice({ solver: 'dopri5', rtol: b.nllTol, atol: b.nllTol }, b.nllTol),
+    sde: samplerChoice({ sde: true, steps: b.sampleSteps }),
+    // DiffFlow samples with its own discrete chain on its training grid (steps undefined).
+    chain: { mode: 'sde', solver: 'euler_maruyama', label: 'DiffFlow backward chain (its own grid)' },
+  };
+}
+
+/** Train one model on one data set and seed; its NLL, NELBO and sliced W2 against the test points, and its sample panel (seed 0). */
+async function densityRun(
+  ctx: SuiteContext,
+  samplers: DensitySamplers,
+  test: DataMatrix,
+  bounds: Bounds,
+  run: { dataset: ToyName; model: DensityModel; seed: number },
+): Promise<{ entry: DensityEntry; panel?: string }> {
   const b = ctx.budget.density;
-  const started = performance.now();
-  const models = [...DENSITY_MODELS];
-  const nllSolver = logProbChoice({ solver: 'dopri5', rtol: b.nllTol, atol: b.nllTol }, b.nllTol);
-  const sde = samplerChoice({ sde: true, steps: b.sampleSteps });
-  // DiffFlow samples with its own discrete chain on its training grid (steps undefined).
-  const chain: SamplerChoice = { mode: 'sde', solver: 'euler_maruyama', label: 'DiffFlow backward chain (its own grid)' };
+  const { dataset, model, seed } = run;
+  const train = model === 'diffflow' ? b.diffflow : b.train;
+  const rel = join('runs', 'density', dataset, model, `seed-${seed}`);
+  ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: training ${train.steps} steps…`);
+  const trained = await trainModel(ctx, rel, runSettings(train, { model, data: dataset, seed }));
+  const { opened } = trained;
+  const errors: string[] = [];
+  ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: NLL, NELBO and samples of ${test.n} points…`);
+  const nll = attempt('nll', errors, () => {
+    const r = nllMetric(opened, test, { ...samplers.nll, bitsOffset: 0 });
+    return { mean: r.mean, stderr: r.stderr, nfe: r.nfe };
+  });
+  const nelbo = attempt('nelbo', errors, () => {
+    const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
+    return { mean: r.mean, stderr: r.stderr };
+  });
+  const drawn = attempt('samples', errors, () =>
+    drawSamples(opened, test.n, model === 'diffflow' ? samplers.chain : samplers.sde, seed + 11),
+  );
+  const swd = drawn
+    ? (attempt('swd', errors, () => sampleMetrics({ data: drawn.samples, n: drawn.n, dim: 2 }, test, ['swd'], seed).swd ?? null) ?? null)
+    : null;
+  const panel =
+    seed === 0 && drawn
+      ? samplesSvg({ data: drawn.samples, n: drawn.n, dim: 2 }, test, undefined, `${MODEL_LABELS[model]} · ${dataset}`, bounds)
+      : undefined;
+  opened.model.dispose();
+  const entry = {
+    dataset,
+    model,
+    seed,
+    run: trained.run,
+    trainSeconds: trained.seconds,
+    steps: trained.summary.step,
+    nll,
+    nelbo,
+    swd,
+    errors,
+  };
+  return { entry, panel };
+}
+
+/** Every model and seed on one data set: the entries and the row of sample panels. */
+async function densityDataset(
+  ctx: SuiteContext,
+  samplers: DensitySamplers,
+  dataset: ToyName,
+  models: DensityModel[],
+): Promise<{ entries: DensityEntry[]; panels: string[] }> {
+  const b = ctx.budget.density;
+  const test = sampleToy(dataset, b.testPoints, TEST_SEED);
+  const bounds = squareBounds(test.data, 0.1);
   const entries: DensityEntry[] = [];
   const panels: string[] = [];
-  for (const dataset of b.datasets) {
-    const test = sampleToy(dataset, b.testPoints, TEST_SEED);
-    const bounds = squareBounds(test.data, 0.1);
-    const rowPanels: string[] = [];
-    for (const model of models) {
-      if (model === 'diffflow' && b.diffflowDatasets && !b.diffflowDatasets.includes(dataset)) continue;
-      const train = model === 'diffflow' ? b.diffflow : b.train;
-      for (let seed = 0; seed < b.seeds; seed++) {
-        const rel = join('runs', 'density', dataset, model, `seed-${seed}`);
-        ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: training ${train.steps} steps…`);
-        const trained = await trainModel(ctx, rel, runSettings(train, { model, data: dataset, seed }));
-        const { opened } = trained;
-        const errors: string[] = [];
-        ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: NLL, NELBO and samples of ${test.n} points…`);
-        const nll = attempt('nll', errors, () => {
-          const r = nllMetric(opened, test, { ...nllSolver, bitsOffset: 0 });
-          return { mean: r.mean, stderr: r.stderr, nfe: r.nfe };
-        });
-        const nelbo = attempt('nelbo', errors, () => {
-          const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
-          return { mean: r.mean, stderr: r.stderr };
-        });
-        const drawn = attempt('samples', errors, () => drawSamples(opened, test.n, model === 'diffflow' ? chain : sde, seed + 11));
-        const swd = drawn
-          ? (attempt('swd', errors, () => sampleMetrics({ data: drawn.samples, n: drawn.n, dim: 2 }, test, ['swd'], seed).swd ?? null) ??
-            null)
-          : null;
-        if (seed === 0 && drawn) {
-          rowPanels.push(
-            samplesSvg({ data: drawn.samples, n: drawn.n, dim: 2 }, test, undefined, `${MODEL_LABELS[model]} · ${dataset}`, bounds),
-          );
-        }
-        opened.model.dispose();
-        entries.push({
-          dataset,
-          model,
-          seed,
-          run: trained.run,
-          trainSeconds: trained.seconds,
-          steps: trained.summary.step,
-          nll,
-          nelbo,
-          swd,
-          errors,
-        });
-      }
+  for (const model of models) {
+    if (model === 'diffflow' && b.diffflowDatasets && !b.diffflowDatasets.includes(dataset)) continue;
+    for (let seed = 0; seed < b.seeds; seed++) {
+      const { entry, panel } = await densityRun(ctx, samplers, test, bounds, { dataset, model, seed });
+      if (panel) panels.push(panel);
+      entries.push(entry);
     }
-    if (rowPanels.length > 0) panels.push(panelsSvg(rowPanels, { gap: 6 }));
   }
-  const figures: string[] = [];
-  if (panels.length > 0) {
-    const fig = 'figures/density-samples.png';
-    writePlot(
-      join(ctx.out, fig),
-      'png',
-      panelsSvg(panels, { direction: 'column', gap: 6, title: 'Samples (seed 0) over test data' }),
-      1800,
-    );
-    figures.push(fig);
-  }
+  return { entries, panels };
+}
+
+/** Mean ± s.e. per data set and model. */
+function densitySummary(datasets: ToyName[], models: DensityModel[], entries: DensityEntry[]): DensitySummary[] {
   const summary: DensitySummary[] = [];
-  for (const dataset of b.datasets) {
+  for (const dataset of datasets) {
     for (const model of models) {
       const es = entries.filter((e) => e.dataset === dataset && e.model === model);
       const nll = overSeeds(
@@ -163,18 +185,43 @@ export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
       summary.push({ dataset, model, nll, nelbo, swd });
     }
   }
+  return summary;
+}
+
+/** The figure of sample panels, one row per data set (none without panels). */
+function writeDensityFigure(ctx: SuiteContext, rows: string[]): string[] {
+  if (rows.length === 0) return [];
+  const fig = 'figures/density-samples.png';
+  writePlot(join(ctx.out, fig), 'png', panelsSvg(rows, { direction: 'column', gap: 6, title: 'Samples (seed 0) over test data' }), 1800);
+  return [fig];
+}
+
+export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
+  const b = ctx.budget.density;
+  const started = performance.now();
+  const models = [...DENSITY_MODELS];
+  const samplers = densitySamplers(b);
+  const entries: DensityEntry[] = [];
+  const rows: string[] = [];
+  for (const dataset of b.datasets) {
+    const done = await densityDataset(ctx, samplers, dataset, models);
+    entries.push(...done.entries);
+    if (done.panels.length > 0) rows.push(panelsSvg(done.panels, { gap: 6 }));
+  }
+  const figures = writeDensityFigure(ctx, rows);
+  const summary = densitySummary(b.datasets, models, entries);
+  const sampler = { diffusion: samplers.sde.label, diffflow: samplers.chain.label };
   const config = 'configs/density.json';
-  const settings = {
+  writeJson(join(ctx.out, config), {
     experiment: 'density',
     budget: ctx.budget.name,
     ...b,
     models,
-    nllSolver: nllSolver.label,
-    sampler: { diffusion: sde.label, diffflow: chain.label },
+    nllSolver: samplers.nll.label,
+    sampler,
     testSeed: TEST_SEED,
     runs: entries.map((e) => `${e.run}/run.json`),
-  };
-  writeJson(join(ctx.out, config), settings);
+  });
   return {
     ...resultBase(ctx, 'density', started, figures, config),
     datasets: [...b.datasets],
@@ -182,8 +229,8 @@ export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
     diffflowDatasets: [...(b.diffflowDatasets ?? b.datasets)],
     seeds: b.seeds,
     floors: Object.fromEntries(b.datasets.map((d) => [d, TOY_DATASETS[d].entropy])),
-    nllSolver: nllSolver.label,
-    sampler: { diffusion: sde.label, diffflow: chain.label },
+    nllSolver: samplers.nll.label,
+    sampler,
     entries,
     summary,
   };
