@@ -16,6 +16,7 @@ import {
   bridgeSpec,
   drawBridge,
   type OpenedModel,
+  PRESETS,
   type SamplerChoice,
   sampleMetrics,
   samplerChoice,
@@ -25,7 +26,7 @@ import {
 } from '@nfdm/cli/lib';
 import { type DataMatrix, samplePaired, type ToyName } from '@nfdm/datasets';
 import { type BridgeModel, estimate } from '@nfdm/models';
-import type { BridgeBudget } from './budgets.js';
+import { BRIDGE_MODEL, type BridgeBudget } from './budgets.js';
 import { trajectoriesWithDiscSvg } from './charts.js';
 import {
   attempt,
@@ -239,7 +240,7 @@ async function bridgeRun(ctx: SuiteContext, ev: BridgeEvaluation, variant: Varia
     ctx,
     rel,
     runSettings(b.train, {
-      model: 'nfbm',
+      model: BRIDGE_MODEL,
       source: b.source,
       target: b.target,
       seed,
@@ -345,7 +346,15 @@ export function bridgesSection(r: BridgeResult): string {
       `Source points inside: ${(100 * o.sourceInside).toFixed(2)}%, target points inside: ${(100 * o.targetInside).toFixed(2)}%.`,
     '',
     mdTable([
-      ['bridge', 'sliced W2 to target', 'MMD² to target', 'energy to target', 'points inside disc', 'paths entering disc'],
+      // The rows are the variants of the bridge model: its family names the column.
+      [
+        PRESETS[BRIDGE_MODEL].family,
+        'sliced W2 to target',
+        'MMD² to target',
+        'energy to target',
+        'points inside disc',
+        'paths entering disc',
+      ],
       ...VARIANTS.map((v) => {
         const s = get(v);
         return [

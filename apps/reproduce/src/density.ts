@@ -20,7 +20,7 @@ import {
   writePlot,
 } from '@nfdm/cli/lib';
 import { type DataMatrix, sampleToy, TOY_DATASETS, type ToyName } from '@nfdm/datasets';
-import { DENSITY_MODELS, type DensityBudget, type DensityModel } from './budgets.js';
+import { DENSITY_MODELS, type DensityBudget, type DensityModel, ownChain } from './budgets.js';
 import {
   attempt,
   type ExperimentResultBase,
@@ -74,7 +74,7 @@ export interface DensityResult extends ExperimentResultBase {
 
 const TEST_SEED = 7_000_001;
 
-/** The samplers of the density experiment: the reverse SDE, and DiffFlow's own chain. */
+/** The samplers of the density experiment: the reverse SDE, and the own chain of DiffFlow (models with `solvers: false`). */
 interface DensitySamplers {
   nll: ReturnType<typeof logProbChoice>;
   sde: SamplerChoice;
@@ -100,7 +100,7 @@ async function densityRun(
 ): Promise<{ entry: DensityEntry; panel?: string }> {
   const b = ctx.budget.density;
   const { dataset, model, seed } = run;
-  const train = model === 'diffflow' ? b.diffflow : b.train;
+  const train = ownChain(model) ? b.diffflow : b.train;
   const rel = join('runs', 'density', dataset, model, `seed-${seed}`);
   ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: training ${train.steps} steps…`);
   const trained = await trainModel(ctx, rel, runSettings(train, { model, data: dataset, seed }));
@@ -115,9 +115,7 @@ async function densityRun(
     const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
     return { mean: r.mean, stderr: r.stderr };
   });
-  const drawn = attempt('samples', errors, () =>
-    drawSamples(opened, test.n, model === 'diffflow' ? samplers.chain : samplers.sde, seed + 11),
-  );
+  const drawn = attempt('samples', errors, () => drawSamples(opened, test.n, ownChain(model) ? samplers.chain : samplers.sde, seed + 11));
   const swd = drawn
     ? (attempt('swd', errors, () => sampleMetrics({ data: drawn.samples, n: drawn.n, dim: 2 }, test, ['swd'], seed).swd ?? null) ?? null)
     : null;
@@ -154,7 +152,7 @@ async function densityDataset(
   const entries: DensityEntry[] = [];
   const panels: string[] = [];
   for (const model of models) {
-    if (model === 'diffflow' && b.diffflowDatasets && !b.diffflowDatasets.includes(dataset)) continue;
+    if (ownChain(model) && b.diffflowDatasets && !b.diffflowDatasets.includes(dataset)) continue;
     for (let seed = 0; seed < b.seeds; seed++) {
       const { entry, panel } = await densityRun(ctx, samplers, test, bounds, { dataset, model, seed });
       if (panel) panels.push(panel);
@@ -257,7 +255,7 @@ export function densitySection(r: DensityResult): string {
     `Trained ${r.models.map((m) => MODEL_LABELS[m]).join(', ')} on ${r.datasets.join(', ')} (${r.seeds} seed${r.seeds > 1 ? 's' : ''} each). ` +
       `${r.entries[0] ? 'Test points: fresh samples from a fixed seed, never seen in training. ' : ''}Units: nats per sample; ${seeds}. ` +
       'The entropy floor is the data entropy H(p): no model can have an expected NLL below it.' +
-      (r.models.includes('diffflow') && r.diffflowDatasets.length < r.datasets.length
+      (r.models.some(ownChain) && r.diffflowDatasets.length < r.datasets.length
         ? ` DiffFlow was trained on ${r.diffflowDatasets.join(', ')} only (budget cut; '–' elsewhere).`
         : ''),
     '',

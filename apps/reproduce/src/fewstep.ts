@@ -5,7 +5,17 @@
  */
 import { join } from 'node:path';
 import { panelsSvg } from '@nfdm/cli';
-import { drawSamples, type OpenedModel, sampleMetrics, samplerChoice, samplesSvg, squareBounds, writeJson, writePlot } from '@nfdm/cli/lib';
+import {
+  drawSamples,
+  type OpenedModel,
+  presetCapabilities,
+  sampleMetrics,
+  samplerChoice,
+  samplesSvg,
+  squareBounds,
+  writeJson,
+  writePlot,
+} from '@nfdm/cli/lib';
 import { type DataMatrix, sampleToy, type ToyName } from '@nfdm/datasets';
 import { curvatureMetric, type DiffusionModel, estimate } from '@nfdm/models';
 import { FEWSTEP_MODELS, type FewstepBudget, type FewstepModel } from './budgets.js';
@@ -100,7 +110,7 @@ async function fewstepRun(
   const { dataset, model, seed } = run;
   const rel = join('runs', 'fewstep', dataset, model, `seed-${seed}`);
   ctx.note(`[fewstep] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: training ${b.train.steps} steps…`);
-  const extra = model === 'nfdm-ot' ? { curvatureWeight: b.curvatureWeight } : {};
+  const extra = presetCapabilities(model).fewStep ? { curvatureWeight: b.curvatureWeight } : {};
   const trained = await trainModel(ctx, rel, runSettings(b.train, { model, data: dataset, seed, ...extra }));
   const { opened } = trained;
   const errors: string[] = [];
