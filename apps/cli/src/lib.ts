@@ -12,7 +12,7 @@ export { nelboMetric, nllMetric, sampleMetrics } from './cli/metrics.js';
 export { BACKENDS, type BackendChoice, examples, listOf, need } from './cli/options.js';
 export { fmt, type Io, ignoreBrokenPipes, Output } from './cli/output.js';
 export { samplesSvg, squareBounds, writePlot } from './cli/plotting.js';
-export { MODEL_NAMES, type ModelName, PRESETS, presetCapabilities, presetFamily } from './cli/presets.js';
+export { MODEL_NAMES, type ModelName, PRESETS, presetCapabilities } from './cli/presets.js';
 export { bridgeSpec, type RunSettings } from './cli/run-config.js';
 export {
   drawBridge,
