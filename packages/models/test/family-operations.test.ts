@@ -7,11 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BRIDGE_FORMAT,
-  type BridgeModel,
   bridgeFamily,
   createAnyModel,
   DIFFFLOW_FORMAT,
-  type DiffFlowModel,
   type DiffusionModel,
   diffflowEvalGrid,
   diffflowFamily,
@@ -105,7 +103,7 @@ describe('bridge operations', () => {
     seed: 4,
   };
   it('transport is model.sample of the sources; adaptive stepping is refused', () => {
-    const model = createAnyModel(config) as BridgeModel;
+    const model = bridgeFamily.create(bridgeFamily.parseConfig(config));
     const sources = tf.tensor2d([1, 1, -1, 0.5, 0, 2], [3, 2]);
     const a = ops?.transport?.(model, sources, { mode: 'ode', solver: 'heun', steps: 20, seed: 2 });
     const b = model.sample(sources, { mode: 'ode', solver: 'heun', steps: 20, seed: 2 });
@@ -118,7 +116,7 @@ describe('bridge operations', () => {
   });
 
   it('forward trajectories run between the (target, source) columns of a row, t from 0 to 1', () => {
-    const model = createAnyModel(config) as BridgeModel;
+    const model = bridgeFamily.create(bridgeFamily.parseConfig(config));
     const rows = tf.tensor2d([0, 1, 2, 3, -1, -2, 4, 5], [2, 4]);
     const eps = tf.tensor2d([0.1, 0.2, -0.3, 0.4], [2, 2]);
     const r = ops?.forwardTrajectories?.(model, rows, 4, eps);
@@ -136,7 +134,7 @@ describe('DiffFlow operations', () => {
   const ops = diffflowFamily.operations;
   const config = { format: DIFFFLOW_FORMAT, dim: 2, network: { channels: 4, layers: 1 }, time: { N: 6 }, seed: 1 };
   it('sample runs its own chain on its grid (re-gridded for other step counts); the trajectory ends at the samples', () => {
-    const model = createAnyModel(config) as DiffFlowModel;
+    const model = diffflowFamily.create(diffflowFamily.parseConfig(config));
     const fractions: number[] = [];
     const a = ops?.sample?.(model, 4, { mode: 'sde', solver: 'ignored', seed: 3, trajectory: true, onProgress: (f) => fractions.push(f) });
     const b = diffflowSample(model, { n: 4, grid: diffflowEvalGrid(model.time), g: model.time.g, seed: 3 });

@@ -1,82 +1,77 @@
 /**
- * `nfdm reproduce`: run the experiment suite of the papers (density, few-step sampling,
- * bridges, images) in-process under a budget and write DIR/REPORT.md with tables, PNG figures,
- * configs and a verdict per claim. See apps/cli/src/reproduce/.
+ * `nfdm reproduce`: a thin entry. The experiment suite lives in the private workspace package
+ * @nfdm/reproduce (apps/reproduce), which depends on this CLI; the CLI does not depend on it,
+ * so it is loaded by name at run time and gets every argument (`--help` too).
  */
-import { Command, Option } from '@commander-js/extra-typings';
-import { BUDGET_NAMES, BUDGETS, EXPERIMENT_NAMES } from '../../reproduce/budgets.js';
-import { runSuite } from '../../reproduce/index.js';
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import type { Context } from '../context.js';
-import { EXIT_FAILURE } from '../errors.js';
-import { BACKENDS, examples, listOf, need } from '../options.js';
-import { Output } from '../output.js';
+import { CliError } from '../errors.js';
+
+export const REPRODUCE_PACKAGE = '@nfdm/reproduce';
+
+/** The command of @nfdm/reproduce, built on its own copy of commander. */
+interface ReproduceCommand {
+  parent: unknown;
+  copyInheritedSettings(from: unknown): unknown;
+  parseAsync(args: string[], options: { from: 'user' }): Promise<unknown>;
+}
+
+/** Load @nfdm/reproduce (a variable name: neither tsup nor tsc make the CLI depend on it). */
+export async function loadReproduce(name = REPRODUCE_PACKAGE): Promise<{ reproduceCommand(ctx: Context): ReproduceCommand }> {
+  try {
+    return await import(name);
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message?.includes(`'${name}'`))
+      throw new CliError(
+        `nfdm reproduce runs the experiment suite from the nfdm repository (workspace package ${name}), which is not installed here`,
+      );
+    throw error;
+  }
+}
+
+/** The package's errors come from its copies of commander and of the CLI helpers: main() knows them by class. */
+function asOurs(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof CliError || error instanceof CommanderError) return error;
+  const { exitCode, code } = error as Error & { exitCode?: unknown; code?: unknown };
+  if (typeof exitCode !== 'number') return error;
+  const ours =
+    typeof code === 'string' && code.startsWith('commander.')
+      ? new CommanderError(exitCode, code, error.message)
+      : error.name === 'CliError'
+        ? new CliError(error.message, exitCode)
+        : error;
+  if (ours !== error && error.stack) ours.stack = error.stack;
+  return ours;
+}
+
+/**
+ * A command that hands its arguments on: it keeps allowing them (and answers `--help` itself)
+ * when main() copies nfdm's settings into every command.
+ */
+class ForwardingCommand extends Command {
+  override copyInheritedSettings(source: Parameters<Command['copyInheritedSettings']>[0]): this {
+    super.copyInheritedSettings(source);
+    return this.helpOption(false).allowUnknownOption().allowExcessArguments();
+  }
+}
 
 export function reproduceCommand(ctx: Context) {
-  return new Command('reproduce')
+  return new ForwardingCommand('reproduce')
     .description(
       'run the experiment suite (density, few-step sampling, bridges, images) under a budget and write REPORT.md with tables, figures, configs and a verdict per paper claim',
     )
-    .addOption(
-      new Option('--budget <name>', 'smoke (seconds, pipeline check), quick (≈ 7.5 min on 2 cores) or full (≈ 45–90 min)')
-        .choices(BUDGET_NAMES)
-        .default('quick' as const),
-    )
-    .option('--out <dir>', 'output directory (required; must be empty unless --force or --resume)')
-    .option('--only <list>', `comma-separated experiments, from ${EXPERIMENT_NAMES.join(',')} (default: all)`, listOf(EXPERIMENT_NAMES))
-    .option('--force', 'overwrite the selected experiments in a non-empty --out')
-    .option('--resume', 'continue a reproduce run in --out: skip experiments whose result JSON exists')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
-    .option('--json', 'print the results and claims as JSON on stdout')
-    .option('--verbose', 'progress notes on stderr even when it is not a terminal')
-    .addHelpText(
-      'after',
-      examples([
-        'nfdm reproduce --budget smoke --out /tmp/repro-smoke     # seconds: checks the pipeline',
-        'nfdm reproduce --budget quick --out repro                 # ≤ 15 minutes on two cores',
-        'nfdm reproduce --budget full --out repro-full --verbose   # the serious run',
-        'nfdm reproduce --budget quick --out repro --only bridges --resume',
-      ]),
-    )
-    .action(async (opts) => {
-      const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
-      const dir = need(opts.out, '--out <dir>');
-      const budget = BUDGETS[opts.budget];
-      const command = [
-        'nfdm reproduce',
-        `--budget ${budget.name}`,
-        `--out ${dir}`,
-        ...(opts.only ? [`--only ${opts.only.join(',')}`] : []),
-        ...(opts.force ? ['--force'] : []),
-        ...(opts.resume ? ['--resume'] : []),
-      ].join(' ');
-      const outcome = await runSuite(
-        { out: dir, budget, only: opts.only, force: opts.force, resume: opts.resume, backend: opts.backend, command },
-        out,
-      );
-      const failed = Object.entries(outcome.failed);
-      out.human(
-        [
-          `reproduce (budget ${budget.name}) in ${outcome.seconds.toFixed(1)} s: ran ${outcome.ran.join(', ') || 'nothing'}` +
-            (outcome.reused.length > 0 ? `; reused ${outcome.reused.join(', ')}` : '') +
-            (failed.length > 0 ? `; FAILED ${failed.map(([k, v]) => `${k} (${v})`).join(', ')}` : ''),
-          ...Object.entries(outcome.results).map(([k, r]) => `  ${k}: ${r?.seconds.toFixed(1)} s`),
-          ...outcome.claims.map((c) => `  claim (${c.id}): ${c.verdict}`),
-          `  report: ${outcome.report}`,
-        ].join('\n'),
-      );
-      out.result({
-        format: 'nfdm-reproduce/1',
-        budget: budget.name,
-        out: outcome.out,
-        report: outcome.report,
-        seconds: outcome.seconds,
-        machine: outcome.machine,
-        ran: outcome.ran,
-        reused: outcome.reused,
-        failed: outcome.failed,
-        claims: outcome.claims,
-        experiments: outcome.results,
+    .helpOption(false)
+    .addOption(new Option('-h, --help').hideHelp())
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (opts, cmd) => {
+      const command = (await loadReproduce()).reproduceCommand(ctx);
+      // nfdm's exit and output settings, and `nfdm reproduce` in its usage line.
+      command.copyInheritedSettings(cmd.parent);
+      command.parent = cmd.parent;
+      await command.parseAsync(opts.help ? [...cmd.args, '--help'] : cmd.args, { from: 'user' }).catch((error: unknown) => {
+        throw asOurs(error);
       });
-      if (failed.length > 0) ctx.exitCode = EXIT_FAILURE;
     });
 }

@@ -6,14 +6,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
+import type { BackendChoice, RunSettings } from '@nfdm/cli/lib';
+import {
+  CliError,
+  EXIT_INTERRUPTED,
+  fmt,
+  type Io,
+  type OpenedModel,
+  Output,
+  openedModel,
+  type RunSummary,
+  readMeta,
+  runTraining,
+  writeJson,
+} from '@nfdm/cli/lib';
 import { estimate } from '@nfdm/models';
-import { CliError, EXIT_INTERRUPTED } from '../cli/errors.js';
-import { writeJson } from '../cli/files.js';
-import type { BackendChoice } from '../cli/options.js';
-import { fmt, type Io, Output } from '../cli/output.js';
-import type { RunSettings } from '../cli/run-config.js';
-import { type OpenedModel, openedModel, readMeta } from '../cli/runtime.js';
-import { type RunSummary, runTraining } from '../cli/training.js';
 import type { Budget, ExperimentName, TrainBudget } from './budgets.js';
 
 export interface SuiteContext {

@@ -6,11 +6,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CliError, EXIT_INTERRUPTED, UsageError } from '../cli/errors.js';
-import { ensureDir, writeJson, writeText } from '../cli/files.js';
-import type { BackendChoice } from '../cli/options.js';
-import type { Output } from '../cli/output.js';
-import { startBackend } from '../cli/runtime.js';
+import type { BackendChoice, Output } from '@nfdm/cli/lib';
+import { CliError, EXIT_INTERRUPTED, ensureDir, startBackend, UsageError, writeJson, writeText } from '@nfdm/cli/lib';
 import { type BridgeResult, runBridges } from './bridges.js';
 import { type Budget, EXPERIMENT_NAMES, type ExperimentName } from './budgets.js';
 import { type Claim, decideClaims } from './claims.js';
@@ -89,11 +86,8 @@ function clearExperiment(dir: string, name: ExperimentName): void {
   if (existsSync(figures)) for (const f of readdirSync(figures)) if (f.startsWith(`${name}-`)) rmSync(join(figures, f), { force: true });
 }
 
-export async function runSuite(options: SuiteOptions, out: Output): Promise<SuiteOutcome> {
-  const dir = resolve(options.out);
-  guard(dir, options);
-  const started = performance.now();
-  const report = await startBackend(options.backend, out);
+/** The machine of this invocation, for the manifest and the report. */
+function describeMachine(report: Awaited<ReturnType<typeof startBackend>>): Machine {
   const machine: Machine = {
     date: new Date().toISOString(),
     node: process.version,
@@ -109,6 +103,62 @@ export async function runSuite(options: SuiteOptions, out: Output): Promise<Suit
     machine.nativeKernels = native.enabled
       ? 'native MLP kernels on'
       : `native MLP kernels off${native.reason ? ` (${native.reason})` : ''}`;
+  return machine;
+}
+
+/** What this invocation did with each selected experiment. */
+interface Progress {
+  selected: ExperimentName[];
+  ran: ExperimentName[];
+  reused: ExperimentName[];
+  failed: Partial<Record<ExperimentName, string>>;
+}
+
+/** Run the selected experiments in order (skipping finished ones with --resume), writing each result. */
+async function runExperiments(ctx: SuiteContext, options: SuiteOptions, out: Output): Promise<Progress> {
+  const dir = ctx.out;
+  const selected =
+    options.only && options.only.length > 0 ? EXPERIMENT_NAMES.filter((n) => options.only?.includes(n)) : [...EXPERIMENT_NAMES];
+  const progress: Progress = { selected, ran: [], reused: [], failed: {} };
+  for (const name of selected) {
+    if (options.resume && readResult(dir, name, options.budget.name)) {
+      out.note(`[${name}] result exists (results/${name}.json): skipped (--resume)`);
+      progress.reused.push(name);
+      continue;
+    }
+    if (options.force) clearExperiment(dir, name);
+    out.note(`[${name}] starting (budget ${options.budget.name})…`);
+    try {
+      const result = await RUNNERS[name](ctx);
+      writeResult(dir, result);
+      progress.ran.push(name);
+      out.note(`[${name}] done in ${result.seconds.toFixed(1)} s`);
+    } catch (error) {
+      if (error instanceof CliError && error.exitCode === EXIT_INTERRUPTED) throw error;
+      progress.failed[name] = (error as Error).message.split('\n')[0];
+      out.note(`[${name}] failed: ${progress.failed[name]}`);
+    }
+  }
+  return progress;
+}
+
+/** Every experiment with a result of this budget in DIR (earlier invocations too); those not run now count as reused. */
+function collectResults(dir: string, budget: string, progress: Progress): SuiteOutcome['results'] {
+  const { ran, reused, failed } = progress;
+  const results: SuiteOutcome['results'] = {};
+  for (const name of EXPERIMENT_NAMES) {
+    const r = readResult(dir, name, budget);
+    if (r && !failed[name]) results[name] = r;
+  }
+  for (const name of EXPERIMENT_NAMES) if (results[name] && !ran.includes(name) && !reused.includes(name)) reused.push(name);
+  return results;
+}
+
+export async function runSuite(options: SuiteOptions, out: Output): Promise<SuiteOutcome> {
+  const dir = resolve(options.out);
+  guard(dir, options);
+  const started = performance.now();
+  const machine = describeMachine(await startBackend(options.backend, out));
   for (const sub of ['runs', 'results', 'figures', 'configs']) ensureDir(join(dir, sub), `--out ${options.out}`);
   writeJson(join(dir, MANIFEST), { format: MANIFEST_FORMAT, budget: options.budget.name, command: options.command, machine });
 
@@ -119,37 +169,9 @@ export async function runSuite(options: SuiteOptions, out: Output): Promise<Suit
     note: (text) => out.note(text),
     quiet: quietOutput(out.io, out.verbose),
   };
-  const selected =
-    options.only && options.only.length > 0 ? EXPERIMENT_NAMES.filter((n) => options.only?.includes(n)) : [...EXPERIMENT_NAMES];
-  const ran: ExperimentName[] = [];
-  const reused: ExperimentName[] = [];
-  const failed: Partial<Record<ExperimentName, string>> = {};
-  for (const name of selected) {
-    if (options.resume && readResult(dir, name, options.budget.name)) {
-      out.note(`[${name}] result exists (results/${name}.json): skipped (--resume)`);
-      reused.push(name);
-      continue;
-    }
-    if (options.force) clearExperiment(dir, name);
-    out.note(`[${name}] starting (budget ${options.budget.name})…`);
-    try {
-      const result = await RUNNERS[name](ctx);
-      writeResult(dir, result);
-      ran.push(name);
-      out.note(`[${name}] done in ${result.seconds.toFixed(1)} s`);
-    } catch (error) {
-      if (error instanceof CliError && error.exitCode === EXIT_INTERRUPTED) throw error;
-      failed[name] = (error as Error).message.split('\n')[0];
-      out.note(`[${name}] failed: ${failed[name]}`);
-    }
-  }
-  // The report covers every experiment with a result of this budget in DIR (earlier invocations too).
-  const results: SuiteOutcome['results'] = {};
-  for (const name of EXPERIMENT_NAMES) {
-    const r = readResult(dir, name, options.budget.name);
-    if (r && !failed[name]) results[name] = r;
-  }
-  for (const name of EXPERIMENT_NAMES) if (results[name] && !ran.includes(name) && !reused.includes(name)) reused.push(name);
+  const progress = await runExperiments(ctx, options, out);
+  const { selected, ran, reused, failed } = progress;
+  const results = collectResults(dir, options.budget.name, progress);
   const typed = results as { density?: DensityResult; fewstep?: FewstepResult; bridges?: BridgeResult; images?: ImageResult };
   const claims = decideClaims(typed);
   const seconds = (performance.now() - started) / 1000;

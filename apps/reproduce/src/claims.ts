@@ -8,6 +8,7 @@
  * reproduced if L > W and L ≥ T/2; inconclusive otherwise.
  */
 import type { BridgeResult } from './bridges.js';
+import { ownChain } from './budgets.js';
 import { compareLower, MODEL_LABELS, pm, type Stat } from './common.js';
 import type { DensityResult } from './density.js';
 import type { FewstepResult } from './fewstep.js';
@@ -188,43 +189,47 @@ function claimC(r: BridgeResult | undefined): Claim {
   };
 }
 
+/** Claim (d) is about DiffFlow: the density models that sample with their own chain. */
 function claimD(r: DensityResult | undefined): Claim {
   if (!r) return missing('d', 'density');
   const sets = r.datasets.filter((d) => d === 'checkerboard' || d === '2spirals');
-  if (!r.models.includes('diffflow') || sets.length === 0)
+  const chains = r.models.filter(ownChain);
+  if (chains.length === 0 || sets.length === 0)
     return {
       id: 'd',
       claim: CLAIMS.d,
       verdict: 'inconclusive',
       evidence: 'DiffFlow or checkerboard/2spirals were not part of the density run',
     };
-  const others = r.models.filter((m) => m !== 'diffflow');
+  const others = r.models.filter((m) => !ownChain(m));
   const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m);
   const pairs: Array<[Stat | null, Stat | null]> = [];
   const parts: string[] = [];
   for (const d of sets) {
-    for (const o of others) {
-      pairs.push([get(d, 'diffflow')?.swd ?? null, get(d, o)?.swd ?? null]);
-      pairs.push([get(d, 'diffflow')?.nll ?? null, get(d, o)?.nll ?? null]);
+    for (const chain of chains) {
+      for (const o of others) {
+        pairs.push([get(d, chain)?.swd ?? null, get(d, o)?.swd ?? null]);
+        pairs.push([get(d, chain)?.nll ?? null, get(d, o)?.nll ?? null]);
+      }
+      const rank = (key: 'swd' | 'nll') => {
+        const sorted = r.models
+          .map((m) => ({ m, v: get(d, m)?.[key]?.mean ?? Number.NaN }))
+          .filter((x) => Number.isFinite(x.v))
+          .sort((x, y) => x.v - y.v);
+        const k = sorted.findIndex((x) => x.m === chain);
+        return k >= 0 ? `${k + 1}/${sorted.length}` : '–';
+      };
+      parts.push(
+        `${d}: ${MODEL_LABELS[chain]} sliced W2 ${pm(get(d, chain)?.swd ?? null)} (rank ${rank('swd')}), NLL ${pm(get(d, chain)?.nll ?? null)} (rank ${rank('nll')})`,
+      );
     }
-    const rank = (key: 'swd' | 'nll') => {
-      const sorted = r.models
-        .map((m) => ({ m, v: get(d, m)?.[key]?.mean ?? Number.NaN }))
-        .filter((x) => Number.isFinite(x.v))
-        .sort((x, y) => x.v - y.v);
-      const k = sorted.findIndex((x) => x.m === 'diffflow');
-      return k >= 0 ? `${k + 1}/${sorted.length}` : '–';
-    };
-    parts.push(
-      `${d}: DiffFlow sliced W2 ${pm(get(d, 'diffflow')?.swd ?? null)} (rank ${rank('swd')}), NLL ${pm(get(d, 'diffflow')?.nll ?? null)} (rank ${rank('nll')})`,
-    );
   }
   const c = tally(pairs);
   return {
     id: 'd',
     claim: CLAIMS.d,
     verdict: majority(c.wins, c.losses, c.total),
-    evidence: `DiffFlow vs each other model on sliced W2 and exact NLL: ${counts(c)}; ${parts.join('; ')}`,
+    evidence: `${chains.map((m) => MODEL_LABELS[m]).join(', ')} vs each other model on sliced W2 and exact NLL: ${counts(c)}; ${parts.join('; ')}`,
     counts: c,
   };
 }

@@ -10,15 +10,23 @@
  * measured and reported; if it does not, the obstacle claim is inconclusive.
  */
 import { join } from 'node:path';
+import { type Bounds, panelsSvg } from '@nfdm/cli';
+import {
+  bridgeEvaluationData,
+  bridgeSpec,
+  drawBridge,
+  type OpenedModel,
+  PRESETS,
+  type SamplerChoice,
+  sampleMetrics,
+  samplerChoice,
+  squareBounds,
+  writeJson,
+  writePlot,
+} from '@nfdm/cli/lib';
 import { type DataMatrix, samplePaired, type ToyName } from '@nfdm/datasets';
 import { estimate } from '@nfdm/models';
-import { bridgeEvaluationData } from '../cli/data.js';
-import { writeJson } from '../cli/files.js';
-import { sampleMetrics } from '../cli/metrics.js';
-import { squareBounds, writePlot } from '../cli/plotting.js';
-import { bridgeSpec } from '../cli/run-config.js';
-import { drawBridge, samplerChoice } from '../cli/runtime.js';
-import { panelsSvg } from '../plot/compose.js';
+import { BRIDGE_MODEL, type BridgeBudget } from './budgets.js';
 import { trajectoriesWithDiscSvg } from './charts.js';
 import {
   attempt,
@@ -137,14 +145,26 @@ function insideStats(
   return { inside: { mean: e.mean, stderr: e.stderr }, crossing: crossing / n };
 }
 
-export async function runBridges(ctx: SuiteContext): Promise<BridgeResult> {
-  const b = ctx.budget.bridges;
-  const started = performance.now();
-  const spec = bridgeSpec(b.source, b.target);
-  const obstacle = chooseObstacle(b.source, b.target, b.obstacleWeight);
-  const disc: Disc = { center: obstacle.center, radius: obstacle.radius, weight: obstacle.weight };
-  ctx.note(`[bridges] obstacle: centre (${disc.center.join(', ')}), radius ${disc.radius}, weight ${disc.weight}`);
-  const sampler = samplerChoice({ sde: true, steps: b.sampleSteps });
+type EvalSet = ReturnType<typeof bridgeEvaluationData>;
+
+/** What every bridge is evaluated on: the evaluation sets, the disc, the transport sampler, the plot bounds. */
+interface BridgeEvaluation {
+  spec: string;
+  evalSets: EvalSet[];
+  disc: Disc;
+  sampler: SamplerChoice;
+  bounds: Bounds;
+}
+
+/** What a bridge's transports of the evaluation sets measured, per repeat. */
+interface Transported {
+  values: Record<SampleMetric, number[]>;
+  insides: Array<{ mean: number; stderr: number }>;
+  crossings: number[];
+}
+
+/** The evaluation sets (one per repeat), the reference distances and the plot bounds. */
+function bridgeEvaluation(b: BridgeBudget, spec: string) {
   const evalSets = Array.from({ length: b.repeats }, (_, r) => bridgeEvaluationData(spec, { n: b.points, seed: EVAL_SEED + r }));
   const fresh = bridgeEvaluationData(spec, { n: b.points, seed: EVAL_SEED + 777 }).targets;
   const ref = {
@@ -154,71 +174,131 @@ export async function runBridges(ctx: SuiteContext): Promise<BridgeResult> {
   const reference = Object.fromEntries(
     METRICS.map((k) => [k, { sourceToTarget: ref.st[k] ?? Number.NaN, targetToTarget: ref.tt[k] ?? Number.NaN }]),
   ) as BridgeResult['reference'];
+  const all = new Float32Array([...evalSets[0].sources.data, ...evalSets[0].targets.data]);
+  return { evalSets, reference, bounds: squareBounds(all, 0.08) };
+}
+
+/** The trajectory panel of one transport ([T, n, 2] paths; seed 0, first repeat). */
+function trajectoryPanel(
+  paths: Float32Array,
+  T: number,
+  n: number,
+  set: EvalSet,
+  variant: Variant,
+  ev: BridgeEvaluation,
+  b: BridgeBudget,
+): string {
+  const { disc, bounds } = ev;
+  return trajectoriesWithDiscSvg(paths, T, n, {
+    title: `${variant === 'obstacle' ? `with obstacle penalty (w = ${disc.weight})` : 'no penalty'}: ${b.source} → ${b.target}`,
+    bounds,
+    disc,
+    background: [
+      { points: set.sources.data, color: '#888888' },
+      { points: set.targets.data, color: '#2ca02c' },
+    ],
+  });
+}
+
+/** Transport each evaluation set: endpoint metrics, the fraction inside the disc, the panel of seed 0. */
+function transportAll(
+  opened: OpenedModel,
+  b: BridgeBudget,
+  ev: BridgeEvaluation,
+  run: { variant: Variant; seed: number; errors: string[] },
+  panels: string[],
+): Transported {
+  const { variant, seed, errors } = run;
+  const out: Transported = { values: { swd: [], mmd: [], energy: [] }, insides: [], crossings: [] };
+  for (let r = 0; r < b.repeats; r++) {
+    const set = ev.evalSets[r];
+    const t = attempt('transport', errors, () => drawBridge(opened, b.points, ev.sampler, 1000 * seed + r, true, set.sources));
+    if (!t) continue;
+    const ends = { data: t.drawn.samples, n: t.drawn.n, dim: 2 };
+    const m = attempt('metrics', errors, () => sampleMetrics(ends, set.targets, [...METRICS], r));
+    if (m) for (const k of METRICS) out.values[k].push(m[k] ?? Number.NaN);
+    const T = t.drawn.times?.length ?? 0;
+    if (t.drawn.trajectory && T > 0) {
+      const s = insideStats(t.drawn.trajectory, T, t.drawn.n, ev.disc);
+      out.insides.push(s.inside);
+      out.crossings.push(s.crossing);
+      if (seed === 0 && r === 0) panels.push(trajectoryPanel(t.drawn.trajectory, T, t.drawn.n, set, variant, ev, b));
+    }
+  }
+  return out;
+}
+
+/** Train one bridge (without or with the obstacle penalty) and measure its transports. */
+async function bridgeRun(ctx: SuiteContext, ev: BridgeEvaluation, variant: Variant, seed: number, panels: string[]): Promise<BridgeEntry> {
+  const b = ctx.budget.bridges;
+  const { spec, disc } = ev;
+  const rel = join('runs', 'bridges', variant, `seed-${seed}`);
+  ctx.note(`[bridges] ${spec} ${variant} seed ${seed}: training ${b.train.steps} steps…`);
+  const trained = await trainModel(
+    ctx,
+    rel,
+    runSettings(b.train, {
+      model: BRIDGE_MODEL,
+      source: b.source,
+      target: b.target,
+      seed,
+      ...(variant === 'obstacle' ? { obstacle: { center: disc.center, radius: disc.radius, weight: disc.weight } } : {}),
+    }),
+  );
+  const { opened } = trained;
+  const errors: string[] = [];
+  ctx.note(`[bridges] ${variant} seed ${seed}: transporting ${b.points} points × ${b.repeats}…`);
+  const { values, insides, crossings } = transportAll(opened, b, ev, { variant, seed, errors }, panels);
+  opened.model.dispose();
+  const metrics = Object.fromEntries(METRICS.map((k) => [k, values[k].length > 0 ? meanSe(values[k]) : null])) as BridgeEntry['metrics'];
+  const inside =
+    insides.length > 0
+      ? {
+          mean: insides.reduce((a, v) => a + v.mean, 0) / insides.length,
+          stderr: Math.sqrt(insides.reduce((a, v) => a + v.stderr ** 2, 0)) / insides.length,
+        }
+      : null;
+  const crossing = crossings.length > 0 ? crossings.reduce((a, v) => a + v, 0) / crossings.length : null;
+  return { variant, seed, run: trained.run, trainSeconds: trained.seconds, metrics, inside, crossing, errors };
+}
+
+/** Mean ± s.e. over seeds of one variant. */
+function bridgeSummary(variant: Variant, entries: BridgeEntry[]): BridgeResult['summary'][number] {
+  const es = entries.filter((e) => e.variant === variant);
+  const metrics = Object.fromEntries(
+    METRICS.map((k) => [
+      k,
+      overSeeds(
+        es.map((e) => e.metrics[k] ?? { mean: Number.NaN, stderr: Number.NaN }),
+        'draws',
+      ),
+    ]),
+  ) as Record<SampleMetric, Stat | null>;
+  const inside = overSeeds(
+    es.map((e) => e.inside ?? { mean: Number.NaN, stderr: Number.NaN }),
+    'trajectories',
+  );
+  const c = meanSe(es.map((e) => e.crossing ?? Number.NaN));
+  const crossing: Stat | null = Number.isFinite(c.mean)
+    ? { mean: c.mean, se: es.length > 1 ? c.stderr : Number.NaN, n: es.length, over: 'seeds' }
+    : null;
+  return { variant, metrics, inside, crossing };
+}
+
+export async function runBridges(ctx: SuiteContext): Promise<BridgeResult> {
+  const b = ctx.budget.bridges;
+  const started = performance.now();
+  const spec = bridgeSpec(b.source, b.target);
+  const obstacle = chooseObstacle(b.source, b.target, b.obstacleWeight);
+  const disc: Disc = { center: obstacle.center, radius: obstacle.radius, weight: obstacle.weight };
+  ctx.note(`[bridges] obstacle: centre (${disc.center.join(', ')}), radius ${disc.radius}, weight ${disc.weight}`);
+  const sampler = samplerChoice({ sde: true, steps: b.sampleSteps });
+  const { evalSets, reference, bounds } = bridgeEvaluation(b, spec);
   const entries: BridgeEntry[] = [];
   const panels: string[] = [];
-  const all = new Float32Array([...evalSets[0].sources.data, ...evalSets[0].targets.data]);
-  const bounds = squareBounds(all, 0.08);
   for (const variant of VARIANTS) {
-    for (let seed = 0; seed < b.seeds; seed++) {
-      const rel = join('runs', 'bridges', variant, `seed-${seed}`);
-      ctx.note(`[bridges] ${spec} ${variant} seed ${seed}: training ${b.train.steps} steps…`);
-      const trained = await trainModel(
-        ctx,
-        rel,
-        runSettings(b.train, {
-          model: 'nfbm',
-          source: b.source,
-          target: b.target,
-          seed,
-          ...(variant === 'obstacle' ? { obstacle: { center: disc.center, radius: disc.radius, weight: disc.weight } } : {}),
-        }),
-      );
-      const { opened } = trained;
-      const errors: string[] = [];
-      ctx.note(`[bridges] ${variant} seed ${seed}: transporting ${b.points} points × ${b.repeats}…`);
-      const values: Record<SampleMetric, number[]> = { swd: [], mmd: [], energy: [] };
-      const insides: Array<{ mean: number; stderr: number }> = [];
-      const crossings: number[] = [];
-      for (let r = 0; r < b.repeats; r++) {
-        const set = evalSets[r];
-        const t = attempt('transport', errors, () => drawBridge(opened, b.points, sampler, 1000 * seed + r, true, set.sources));
-        if (!t) continue;
-        const ends = { data: t.drawn.samples, n: t.drawn.n, dim: 2 };
-        const m = attempt('metrics', errors, () => sampleMetrics(ends, set.targets, [...METRICS], r));
-        if (m) for (const k of METRICS) values[k].push(m[k] ?? Number.NaN);
-        const T = t.drawn.times?.length ?? 0;
-        if (t.drawn.trajectory && T > 0) {
-          const s = insideStats(t.drawn.trajectory, T, t.drawn.n, disc);
-          insides.push(s.inside);
-          crossings.push(s.crossing);
-          if (seed === 0 && r === 0)
-            panels.push(
-              trajectoriesWithDiscSvg(t.drawn.trajectory, T, t.drawn.n, {
-                title: `${variant === 'obstacle' ? `with obstacle penalty (w = ${disc.weight})` : 'no penalty'}: ${b.source} → ${b.target}`,
-                bounds,
-                disc,
-                background: [
-                  { points: set.sources.data, color: '#888888' },
-                  { points: set.targets.data, color: '#2ca02c' },
-                ],
-              }),
-            );
-        }
-      }
-      opened.model.dispose();
-      const metrics = Object.fromEntries(
-        METRICS.map((k) => [k, values[k].length > 0 ? meanSe(values[k]) : null]),
-      ) as BridgeEntry['metrics'];
-      const inside =
-        insides.length > 0
-          ? {
-              mean: insides.reduce((a, v) => a + v.mean, 0) / insides.length,
-              stderr: Math.sqrt(insides.reduce((a, v) => a + v.stderr ** 2, 0)) / insides.length,
-            }
-          : null;
-      const crossing = crossings.length > 0 ? crossings.reduce((a, v) => a + v, 0) / crossings.length : null;
-      entries.push({ variant, seed, run: trained.run, trainSeconds: trained.seconds, metrics, inside, crossing, errors });
-    }
+    for (let seed = 0; seed < b.seeds; seed++)
+      entries.push(await bridgeRun(ctx, { spec, evalSets, disc, sampler, bounds }, variant, seed, panels));
   }
   const figures: string[] = [];
   if (panels.length > 0) {
@@ -226,27 +306,7 @@ export async function runBridges(ctx: SuiteContext): Promise<BridgeResult> {
     writePlot(join(ctx.out, fig), 'png', panelsSvg(panels, { gap: 10, title: 'NFBM transport paths (reverse SDE), obstacle disc in red' }));
     figures.push(fig);
   }
-  const summary = VARIANTS.map((variant) => {
-    const es = entries.filter((e) => e.variant === variant);
-    const metrics = Object.fromEntries(
-      METRICS.map((k) => [
-        k,
-        overSeeds(
-          es.map((e) => e.metrics[k] ?? { mean: Number.NaN, stderr: Number.NaN }),
-          'draws',
-        ),
-      ]),
-    ) as Record<SampleMetric, Stat | null>;
-    const inside = overSeeds(
-      es.map((e) => e.inside ?? { mean: Number.NaN, stderr: Number.NaN }),
-      'trajectories',
-    );
-    const c = meanSe(es.map((e) => e.crossing ?? Number.NaN));
-    const crossing: Stat | null = Number.isFinite(c.mean)
-      ? { mean: c.mean, se: es.length > 1 ? c.stderr : Number.NaN, n: es.length, over: 'seeds' }
-      : null;
-    return { variant, metrics, inside, crossing };
-  });
+  const summary = VARIANTS.map((variant) => bridgeSummary(variant, entries));
   const config = 'configs/bridges.json';
   writeJson(join(ctx.out, config), {
     experiment: 'bridges',
@@ -284,7 +344,15 @@ export function bridgesSection(r: BridgeResult): string {
       `Source points inside: ${(100 * o.sourceInside).toFixed(2)}%, target points inside: ${(100 * o.targetInside).toFixed(2)}%.`,
     '',
     mdTable([
-      ['bridge', 'sliced W2 to target', 'MMD² to target', 'energy to target', 'points inside disc', 'paths entering disc'],
+      // The rows are the variants of the bridge model: its family names the column.
+      [
+        PRESETS[BRIDGE_MODEL].family,
+        'sliced W2 to target',
+        'MMD² to target',
+        'energy to target',
+        'points inside disc',
+        'paths entering disc',
+      ],
       ...VARIANTS.map((v) => {
         const s = get(v);
         return [

@@ -1,7 +1,8 @@
 /**
- * `nfdm reproduce` end to end through the built CLI: the smoke budget runs every experiment,
- * writes REPORT.md (every table, a verdict per claim, figures that exist and are PNGs), the
- * configs and the runs; usage and output-directory errors are one line. The images experiment
+ * `nfdm reproduce` end to end through the built CLI, whose thin entry loads this package: the
+ * smoke budget runs every experiment, writes REPORT.md (every table, a verdict per claim,
+ * figures that exist and are PNGs), the configs and the runs; usage and output-directory errors
+ * are one line. The images experiment
  * reads the committed Fashion-MNIST subset of @nfdm/datasets (NFDM_FASHION_MNIST_DIR), so the
  * suite needs no Debian data set.
  */
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, failure, json, runCli } from './harness.js';
+import { BIN, DIST, failure, json, runCli } from './harness.js';
 
 /** The first 300 train / 200 test Fashion-MNIST images (packages/datasets/test/fixtures/fashion-mnist). */
 const FASHION_MNIST_FIXTURE = fileURLToPath(new URL('../../../packages/datasets/test/fixtures/fashion-mnist', import.meta.url));
@@ -22,6 +23,7 @@ const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 beforeAll(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build the CLI first (cd apps/cli && npx tsup)`);
+  if (!existsSync(DIST)) throw new Error(`${DIST} is missing: build this package first (cd apps/reproduce && npx tsup)`);
   tmp = mkdtempSync(join(tmpdir(), 'nfdm-cli-reproduce-'));
   // runCli passes this process's environment on to the spawned CLI.
   savedDataDir = process.env.NFDM_FASHION_MNIST_DIR;

@@ -3,8 +3,8 @@
  * metric against NFE), and 2-D trajectories with a disc obstacle drawn on top.
  */
 
-import type { Bounds } from '../plot/svg.js';
-import { clampPixel } from '../plot/svg.js';
+import type { Bounds } from '@nfdm/cli';
+import { clampPixel } from '@nfdm/cli';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const M = { left: 64, right: 130, top: 34, bottom: 44 };

@@ -4,6 +4,7 @@
  * nothing), `quick` fits in about a quarter of an hour on two cores, `full` is the serious
  * run (thousands of steps, three seeds; sized for about 90 minutes on two cores).
  */
+import { MODEL_NAMES, type ModelName, presetCapabilities } from '@nfdm/cli/lib';
 import type { ToyName } from '@nfdm/datasets';
 
 export const BUDGET_NAMES = ['smoke', 'quick', 'full'] as const;
@@ -24,22 +25,40 @@ export interface TrainBudget {
   clip: number;
 }
 
-/** The five density models next to each other, plus DiffFlow (trained on its own budget). */
-export const DENSITY_MODELS = ['nfdm', 'ndm', 'vp', 'subvp', 'fm', 'diffflow'] as const;
-export type DensityModel = (typeof DENSITY_MODELS)[number];
+/**
+ * Models that sample with their own discrete chain rather than the ODE/SDE solvers (DiffFlow):
+ * in the density experiment they train on their own budget and sample with that chain.
+ */
+export function ownChain(model: ModelName): boolean {
+  return !presetCapabilities(model).solvers;
+}
 
-export const FEWSTEP_MODELS = ['nfdm-ot', 'fm', 'vp', 'nfdm'] as const;
+/** The five density models next to each other, plus the models with their own chain (DiffFlow; trained on its own budget). */
+export const DENSITY_MODELS: readonly ModelName[] = [...(['nfdm', 'ndm', 'vp', 'subvp', 'fm'] as const), ...MODEL_NAMES.filter(ownChain)];
+export type DensityModel = ModelName;
+
+export const FEWSTEP_MODELS = ['nfdm-ot', 'fm', 'vp', 'nfdm'] as const satisfies readonly ModelName[];
 export type FewstepModel = (typeof FEWSTEP_MODELS)[number];
 
-export const IMAGE_MODELS = ['nfdm', 'vp'] as const;
+export const IMAGE_MODELS = ['nfdm', 'vp'] as const satisfies readonly ModelName[];
+export type ImageModel = (typeof IMAGE_MODELS)[number];
+
+/** The model of the bridges experiment: the one whose family transports source points to the target. */
+export const BRIDGE_MODEL: ModelName = transportModel();
+
+function transportModel(): ModelName {
+  const model = MODEL_NAMES.find((m) => presetCapabilities(m).transport);
+  if (!model) throw new Error('the model table (@nfdm/cli presets) has no model that transports');
+  return model;
+}
 
 export interface DensityBudget {
   datasets: ToyName[];
   seeds: number;
   train: TrainBudget;
-  /** DiffFlow costs ~30 network passes per update: its own (smaller) budget. */
+  /** DiffFlow (the models with their own chain) costs ~30 network passes per update: its own (smaller) budget. */
   diffflow: TrainBudget;
-  /** Data sets DiffFlow is trained on (default: all of `datasets`). */
+  /** Data sets DiffFlow (the models with their own chain) is trained on (default: all of `datasets`). */
   diffflowDatasets?: ToyName[];
   /** Test points for the NLL, the NELBO and the sliced-W distance. */
   testPoints: number;
