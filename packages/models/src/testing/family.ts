@@ -159,71 +159,75 @@ function operationsCheck<M, C extends { format: string; dim: number }>(
           `'solvers' is ${caps.solvers} but ownSampler is ${ops.ownSampler ? 'present' : 'missing'}`,
         );
         if (caps.nelbo) check(ops.nllBound !== undefined, "capability 'nelbo' needs the nllBound operation");
-        const D = options.config.dim;
-        const cols = options.data.length / options.rows;
-        const rows = tf.tensor2d(options.data, [options.rows, cols]);
-        const x = tf.slice(rows, [0, cols - D], [options.rows, D]) as tf.Tensor2D;
-        const draw = {
-          mode: caps.sde ? ('sde' as const) : ('ode' as const),
-          solver: caps.sde ? 'euler_maruyama' : 'euler',
-          steps: 4,
-          seed: 5,
-        };
-        try {
-          checkNoLeak(() => {
-            if (ops.sample) {
-              const a = ops.sample(model, 3, draw);
-              const b = ops.sample(model, 3, draw);
-              check(jsonEqual(a.samples.shape, [3, D]), `sample gives [${a.samples.shape}], expected [3, ${D}]`);
-              finiteOf(a.samples, 'a sample');
-              check(jsonEqual(Array.from(a.samples.dataSync()), Array.from(b.samples.dataSync())), 'samples differ for the same seed');
-              tf.dispose([a.samples, a.trajectory ?? [], b.samples, b.trajectory ?? []]);
-            }
-            if (ops.transport) {
-              const a = ops.transport(model, x, { ...draw, steps: 100 }); // bridges are stiff near their ends
-              check(
-                jsonEqual(a.samples.shape, [options.rows, D]),
-                `transport gives [${a.samples.shape}], expected [${options.rows}, ${D}]`,
-              );
-              finiteOf(a.samples, 'a transported point');
-              tf.dispose([a.samples, a.trajectory ?? []]);
-            }
-            if (ops.logProb) {
-              const r = ops.logProb(model, x, { solver: 'rk4', steps: 4, rtol: 1e-3, atol: 1e-3, seed: 0 });
-              check(
-                r.logp.length === options.rows && r.logp.every(Number.isFinite),
-                `logProb gives ${r.logp.length} values, not ${options.rows} finite ones`,
-              );
-            }
-            if (ops.nllBound) {
-              const r = ops.nllBound(model, x, { draws: 2, seed: 3 });
-              check(Number.isFinite(r.mean) && Number.isFinite(r.stderr) && r.n === options.rows, `nllBound gives ${JSON.stringify(r)}`);
-            }
-            if (ops.curvature) {
-              const c = ops.curvature(model, { n: 3, steps: 4, seed: 1 });
-              check(Number.isFinite(c) && c >= 0, `curvature is ${c}`);
-            }
-            if (ops.forwardTrajectories) {
-              const eps = tf.ones([options.rows, D]) as tf.Tensor2D;
-              const r = ops.forwardTrajectories(model, rows, 3, eps);
-              check(
-                jsonEqual(r.paths.shape, [3, options.rows, D]),
-                `forward paths are [${r.paths.shape}], expected [3, ${options.rows}, ${D}]`,
-              );
-              check(r.times.length === 3 && r.times[2] === 1, `forward path times ${r.times} do not end at t = 1`);
-              finiteOf(r.paths, 'a forward path');
-              tf.dispose([eps, r.paths]);
-            }
-            if (ops.ownSampler) {
-              const s = ops.ownSampler(model, draw.mode);
-              check(s.label.length > 0 && Number.isInteger(s.steps), `ownSampler gives ${JSON.stringify(s)}`);
-            }
-          });
-        } finally {
-          tf.dispose([rows, x]);
-        }
+        exerciseOperations(ops, model, caps, options);
       }),
   };
+}
+
+/** Run every operation a family has on the contract's data: shapes, finiteness, repeatability, no leaks. */
+function exerciseOperations<M, C extends { format: string; dim: number }>(
+  ops: FamilyOperations<M>,
+  model: M,
+  caps: FamilyCapabilities,
+  options: FamilyContractOptions<C>,
+): void {
+  const D = options.config.dim;
+  const cols = options.data.length / options.rows;
+  const rows = tf.tensor2d(options.data, [options.rows, cols]);
+  const x = tf.slice(rows, [0, cols - D], [options.rows, D]) as tf.Tensor2D;
+  const draw = {
+    mode: caps.sde ? ('sde' as const) : ('ode' as const),
+    solver: caps.sde ? 'euler_maruyama' : 'euler',
+    steps: 4,
+    seed: 5,
+  };
+  try {
+    checkNoLeak(() => {
+      if (ops.sample) {
+        const a = ops.sample(model, 3, draw);
+        const b = ops.sample(model, 3, draw);
+        check(jsonEqual(a.samples.shape, [3, D]), `sample gives [${a.samples.shape}], expected [3, ${D}]`);
+        finiteOf(a.samples, 'a sample');
+        check(jsonEqual(Array.from(a.samples.dataSync()), Array.from(b.samples.dataSync())), 'samples differ for the same seed');
+        tf.dispose([a.samples, a.trajectory ?? [], b.samples, b.trajectory ?? []]);
+      }
+      if (ops.transport) {
+        const a = ops.transport(model, x, { ...draw, steps: 100 }); // bridges are stiff near their ends
+        check(jsonEqual(a.samples.shape, [options.rows, D]), `transport gives [${a.samples.shape}], expected [${options.rows}, ${D}]`);
+        finiteOf(a.samples, 'a transported point');
+        tf.dispose([a.samples, a.trajectory ?? []]);
+      }
+      if (ops.logProb) {
+        const r = ops.logProb(model, x, { solver: 'rk4', steps: 4, rtol: 1e-3, atol: 1e-3, seed: 0 });
+        check(
+          r.logp.length === options.rows && r.logp.every(Number.isFinite),
+          `logProb gives ${r.logp.length} values, not ${options.rows} finite ones`,
+        );
+      }
+      if (ops.nllBound) {
+        const r = ops.nllBound(model, x, { draws: 2, seed: 3 });
+        check(Number.isFinite(r.mean) && Number.isFinite(r.stderr) && r.n === options.rows, `nllBound gives ${JSON.stringify(r)}`);
+      }
+      if (ops.curvature) {
+        const c = ops.curvature(model, { n: 3, steps: 4, seed: 1 });
+        check(Number.isFinite(c) && c >= 0, `curvature is ${c}`);
+      }
+      if (ops.forwardTrajectories) {
+        const eps = tf.ones([options.rows, D]) as tf.Tensor2D;
+        const r = ops.forwardTrajectories(model, rows, 3, eps);
+        check(jsonEqual(r.paths.shape, [3, options.rows, D]), `forward paths are [${r.paths.shape}], expected [3, ${options.rows}, ${D}]`);
+        check(r.times.length === 3 && r.times[2] === 1, `forward path times ${r.times} do not end at t = 1`);
+        finiteOf(r.paths, 'a forward path');
+        tf.dispose([eps, r.paths]);
+      }
+      if (ops.ownSampler) {
+        const s = ops.ownSampler(model, draw.mode);
+        check(s.label.length > 0 && Number.isInteger(s.steps), `ownSampler gives ${JSON.stringify(s)}`);
+      }
+    });
+  } finally {
+    tf.dispose([rows, x]);
+  }
 }
 
 function taskCheck<M, C extends { format: string; dim: number }>(
