@@ -1,6 +1,7 @@
 export * from './activations.js';
 export * from './dense.js';
 export * from './embedding.js';
+export * from './image/index.js';
 export * from './init.js';
 export * from './jet.js';
 export * from './mlp.js';

@@ -1,0 +1,140 @@
+/**
+ * 2-D convolution ('same' padding, 1×1 or 3×3, stride 1 or 2) built from ops every tfjs backend
+ * can differentiate: im2col (pad + k² slices + concat) and one matMul. tfjs's wasm backend has
+ * no Conv2DBackpropFilter kernel, so `tf.conv2d` cannot train there; this form trains on wasm,
+ * cpu and the GPU backends alike.
+ *
+ * Shapes: x [N, H, W, Cin], kernel [k, k, Cin, Cout] (HWIO), bias [Cout] → [N, H', W', Cout]
+ * with H' = H (stride 1) or ⌈H/2⌉ (stride 2: the even positions of the stride-1 output, which is
+ * PyTorch's Conv2d(k, stride=2, padding=(k−1)/2)).
+ * Convolution is linear in x, so on an {@link ImageJet} value and tangents go through one call
+ * and the bias is added to the value block only.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../../random.js';
+import type { Module, NamedVariables } from '../module.js';
+import { ImageJet } from './image-jet.js';
+
+/** Keep rows and columns 0, 2, 4, … of x [N, H, W, C] (odd sizes padded by one zero row/column first). */
+export function evenPositions(x: tf.Tensor4D): tf.Tensor4D {
+  const [N, H, W, C] = x.shape;
+  const padded =
+    H % 2 === 1 || W % 2 === 1
+      ? tf.pad(x, [
+          [0, 0],
+          [0, H % 2],
+          [0, W % 2],
+          [0, 0],
+        ])
+      : x;
+  const Ho = Math.ceil(H / 2);
+  const Wo = Math.ceil(W / 2);
+  const grid = tf.reshape(padded, [N * Ho, 2, Wo, 2 * C]);
+  const rows = tf.slice(grid, [0, 0, 0, 0], [N * Ho, 1, Wo, C]); // row 2i, column 2j (first C of the 2C pair)
+  return tf.reshape(rows, [N, Ho, Wo, C]);
+}
+
+/** The k×k patches of x [N, H, W, C] around every pixel ('same' zero padding): [N, H, W, k·k·C], ordered (dy, dx, c). */
+export function im2col(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  if (k === 1) return x;
+  const [N, H, W, C] = x.shape;
+  const p = (k - 1) / 2;
+  const padded = tf.pad(x, [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ]);
+  const pieces: tf.Tensor4D[] = [];
+  for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) pieces.push(tf.slice(padded, [0, dy, dx, 0], [N, H, W, C]));
+  return tf.concat(pieces, 3) as tf.Tensor4D;
+}
+
+/** 'same' convolution without bias (see the module doc). */
+export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
+  const [k, k2, cin, cout] = kernel.shape;
+  if (k !== k2 || k % 2 !== 1) throw new RangeError(`conv2dSame needs an odd square kernel, got [${kernel.shape}]`);
+  if (x.shape[3] !== cin) throw new RangeError(`conv2dSame: input has ${x.shape[3]} channels, the kernel expects ${cin}`);
+  let cols = im2col(x, k);
+  if (stride === 2) cols = evenPositions(cols);
+  const [N, Ho, Wo, kkc] = cols.shape;
+  const y = tf.matMul(tf.reshape(cols, [N * Ho * Wo, kkc]) as tf.Tensor2D, tf.reshape(kernel, [kkc, cout]) as tf.Tensor2D);
+  return tf.reshape(y, [N, Ho, Wo, cout]);
+}
+
+/** Add `bias` [C] to the value block of a stacked [(blocks)·B, H, W, C] tensor only. */
+export function addBiasToValue(y: tf.Tensor4D, bias: tf.Tensor1D, blocks: number): tf.Tensor4D {
+  if (blocks === 1) return tf.add(y, bias);
+  const [rows, H, W, C] = y.shape;
+  const perBlock = tf.reshape(y, [blocks, rows / blocks, H, W, C]);
+  const biasBlocks = tf.reshape(
+    tf.pad(tf.reshape(bias, [1, C]), [
+      [0, blocks - 1],
+      [0, 0],
+    ]),
+    [blocks, 1, 1, 1, C],
+  );
+  return tf.reshape(tf.add(perBlock, biasBlocks), [rows, H, W, C]);
+}
+
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  /** 1 or 3 (default 3). */
+  kernel?: 1 | 3;
+  /** 1 or 2 (default 1). */
+  stride?: 1 | 2;
+  /** 'torch' (U(±1/√fan_in), PyTorch's default) or 'zero' (weights and bias 0: residual outputs start at the identity). */
+  init?: 'torch' | 'zero';
+  rng?: Rng;
+}
+
+/** A convolution layer. Parameters: `kernel` [k, k, Cin, Cout] (HWIO), `bias` [Cout]. */
+export class Conv2d implements Module {
+  readonly kernel: tf.Variable<tf.Rank.R4>;
+  readonly bias: tf.Variable<tf.Rank.R1>;
+  readonly stride: 1 | 2;
+
+  constructor(readonly options: Conv2dOptions) {
+    const { inChannels: cin, outChannels: cout } = options;
+    const k = options.kernel ?? 3;
+    if (!Number.isInteger(cin) || cin < 1 || !Number.isInteger(cout) || cout < 1)
+      throw new RangeError(`Conv2d channels must be positive integers, got ${cin} → ${cout}`);
+    if (k !== 1 && k !== 3) throw new RangeError(`Conv2d kernel must be 1 or 3, got ${k}`);
+    this.stride = options.stride ?? 1;
+    const n = k * k * cin * cout;
+    let w: Float32Array = new Float32Array(n);
+    let b: Float32Array = new Float32Array(cout);
+    if ((options.init ?? 'torch') === 'torch') {
+      if (!options.rng) throw new TypeError('Conv2d needs an rng for its initial weights');
+      const bound = 1 / Math.sqrt(k * k * cin);
+      w = options.rng.uniformArray(n, -bound, bound);
+      b = options.rng.uniformArray(cout, -bound, bound);
+    }
+    this.kernel = tf.tidy(() => tf.variable(tf.tensor4d(w, [k, k, cin, cout]), true));
+    this.bias = tf.tidy(() => tf.variable(tf.tensor1d(b), true));
+  }
+
+  /** y = conv(x) + b for x [N, H, W, Cin]. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.add(conv2dSame(x, this.kernel, this.stride), this.bias);
+  }
+
+  /** The layer on a jet: [conv(v) + b; conv(v′); conv(v″)]. */
+  jet(input: ImageJet): ImageJet {
+    const y = conv2dSame(input.data, this.kernel, this.stride);
+    return new ImageJet(addBiasToValue(y, this.bias, input.order + 1), input.order);
+  }
+
+  parameters(): NamedVariables {
+    return new Map<string, tf.Variable>([
+      ['kernel', this.kernel],
+      ['bias', this.bias],
+    ]);
+  }
+
+  dispose(): void {
+    this.kernel.dispose();
+    this.bias.dispose();
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * A U-Net of images and time, U(x, t), with exact partial time derivatives ∂U/∂t, ∂²U/∂t²
+ * (x fixed) — the image counterpart of {@link TimeMLP}. NHWC throughout:
+ * x [B, H, W, Cin], t [B, 1] → jet [(order+1)·B, H, W, Cout].
+ *
+ * Time: e(t) (a {@link TimeEmbedding}; default sinusoidal of width `base` over 1000·t, ADM's
+ * convention) → Dense(4·base) → SiLU → Dense(4·base) = temb; every residual block adds
+ * Dense(SiLU(temb)) to its first convolution's output.
+ *
+ * ResBlock(c → c′): h = conv3(SiLU(GN(x))); h += Dense(SiLU(temb)); h = conv3(SiLU(GN(h)))
+ * (zero-initialised); out = skip(x) + h with skip a 1×1 conv when c ≠ c′.
+ *
+ * Two layouts:
+ * - `adm` (the ADM/guided-diffusion layout, images spec §6): input conv 3×3 → base; per level
+ *   `numResBlocks` ResBlocks (then attention where the resolution is listed), a 3×3 stride-2
+ *   conv between levels; skips after the input conv, every ResBlock and every down-sampling;
+ *   middle ResBlock → attention (when the lowest resolution is listed) → ResBlock; up path per
+ *   level `numResBlocks + 1` ResBlocks, each on concat(h, skip), then nearest ×2 + conv 3×3.
+ * - `compact` (the reference U-Net of the training-speed benchmark): per level `numResBlocks`
+ *   ResBlocks with a skip after each, 2×2 average pooling between levels, one middle ResBlock,
+ *   up path per level `numResBlocks` ResBlocks on concat(h, skip), nearest ×2 between levels.
+ * Output: GN → SiLU → conv3 (zero-initialised), so U ≡ 0 at initialisation.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { Rng } from '../../random.js';
+import { getActivation } from '../activations.js';
+import { Dense } from '../dense.js';
+import { SinusoidalEmbedding, type TimeEmbedding } from '../embedding.js';
+import { activateJet, assertJetOrder, type Jet, type JetOrder } from '../jet.js';
+import { MLP } from '../mlp.js';
+import { collectParameters, type Module, type NamedVariables } from '../module.js';
+import { SelfAttention } from './attention.js';
+import { Conv2d } from './conv.js';
+import { GroupNorm } from './group-norm.js';
+import { activateImageJet, addChannelJet, ImageJet } from './image-jet.js';
+import { avgPool2x, upsampleNearest2x } from './resample.js';
+
+const silu = getActivation('silu');
+
+export interface ResBlockOptions {
+  inChannels: number;
+  outChannels: number;
+  /** Width of temb. */
+  timeDim: number;
+  groups: number;
+  rng: Rng;
+}
+
+/** The residual block of the module doc. */
+export class ResBlock implements Module {
+  readonly norm1: GroupNorm;
+  readonly conv1: Conv2d;
+  readonly time: Dense;
+  readonly norm2: GroupNorm;
+  readonly conv2: Conv2d;
+  readonly skip: Conv2d | null;
+
+  constructor(readonly options: ResBlockOptions) {
+    const { inChannels: cin, outChannels: cout, groups, rng } = options;
+    this.norm1 = new GroupNorm({ channels: cin, groups });
+    this.conv1 = new Conv2d({ inChannels: cin, outChannels: cout, rng });
+    this.time = new Dense(options.timeDim, cout, { rng });
+    this.norm2 = new GroupNorm({ channels: cout, groups });
+    this.conv2 = new Conv2d({ inChannels: cout, outChannels: cout, init: 'zero' });
+    this.skip = cin === cout ? null : new Conv2d({ inChannels: cin, outChannels: cout, kernel: 1, rng });
+  }
+
+  /** x jet [(k)·B, H, W, cin], activated temb jet SiLU(temb) [(k)·B, timeDim] → [(k)·B, H, W, cout]. */
+  jet(x: ImageJet, temb: Jet): ImageJet {
+    let h = this.conv1.jet(activateImageJet(this.norm1.jet(x), silu));
+    h = addChannelJet(h, this.time.applyJet(temb));
+    h = this.conv2.jet(activateImageJet(this.norm2.jet(h), silu));
+    return ImageJet.add(this.skip ? this.skip.jet(x) : x, h);
+  }
+
+  parameters(): NamedVariables {
+    return collectParameters({
+      norm1: this.norm1,
+      conv1: this.conv1,
+      time: this.time,
+      norm2: this.norm2,
+      conv2: this.conv2,
+      skip: this.skip,
+    });
+  }
+
+  dispose(): void {
+    for (const m of [this.norm1, this.conv1, this.time, this.norm2, this.conv2, this.skip]) m?.dispose();
+  }
+}
+
+export interface UNetOptions {
+  /** Input image size and channels (H and W must halve evenly down to the lowest level for `compact`). */
+  height: number;
+  width: number;
+  inChannels: number;
+  outChannels: number;
+  /** Channels of the first level (default 32). */
+  base?: number;
+  /** Channel multiplier per level (default [1, 2, 2]). */
+  multipliers?: number[];
+  /** ResBlocks per level on the way down (default 1). */
+  numResBlocks?: number;
+  /** Resolutions (image heights) with self-attention, e.g. [7] (default none). */
+  attentionResolutions?: number[];
+  /** GroupNorm groups (default 8). */
+  groups?: number;
+  layout?: 'adm' | 'compact';
+  /** Time embedding (default: sinusoidal of width `base` over 1000·t). */
+  embedding?: TimeEmbedding;
+  rng?: Rng | number;
+}
+
+interface Level {
+  blocks: ResBlock[];
+  attention: (SelfAttention | null)[];
+  /** Down-sampling conv (adm) after the level, or null. */
+  down: Conv2d | null;
+}
+
+interface UpLevel {
+  blocks: ResBlock[];
+  attention: (SelfAttention | null)[];
+  /** Conv after the nearest ×2 up-sampling (adm), or null. */
+  up: Conv2d | null;
+}
+
+export class UNet implements Module {
+  readonly embedding: TimeEmbedding;
+  readonly timeMlp: MLP;
+  readonly inConv: Conv2d;
+  readonly levels: Level[] = [];
+  readonly middle: { first: ResBlock; attention: SelfAttention | null; second: ResBlock | null };
+  readonly upLevels: UpLevel[] = [];
+  readonly outNorm: GroupNorm;
+  readonly outConv: Conv2d;
+  readonly layout: 'adm' | 'compact';
+
+  constructor(readonly options: UNetOptions) {
+    const rng = options.rng instanceof Rng ? options.rng : new Rng(options.rng ?? 0);
+    const base = options.base ?? 32;
+    const mults = options.multipliers ?? [1, 2, 2];
+    const numRes = options.numResBlocks ?? 1;
+    const groups = options.groups ?? 8;
+    const attnAt = new Set(options.attentionResolutions ?? []);
+    this.layout = options.layout ?? 'adm';
+    const adm = this.layout === 'adm';
+    checkSizes(options, mults.length, adm);
+    this.embedding = options.embedding ?? new SinusoidalEmbedding({ dim: base, minFrequency: 1000 / 10000, maxFrequency: 1000 });
+    const timeDim = 4 * base;
+    this.timeMlp = new MLP({ inDim: this.embedding.dim, outDim: timeDim, hidden: [timeDim], activation: 'silu', rng });
+    this.inConv = new Conv2d({ inChannels: options.inChannels, outChannels: base, rng });
+    const block = (cin: number, cout: number) => new ResBlock({ inChannels: cin, outChannels: cout, timeDim, groups, rng });
+    const attention = (c: number, res: number) => (attnAt.has(res) ? new SelfAttention({ channels: c, groups, rng }) : null);
+    const skips: number[] = adm ? [base] : [];
+    let ch = base;
+    let res = options.height;
+    mults.forEach((m, i) => {
+      const level: Level = { blocks: [], attention: [], down: null };
+      for (let r = 0; r < numRes; r++) {
+        level.blocks.push(block(ch, base * m));
+        ch = base * m;
+        level.attention.push(attention(ch, res));
+        skips.push(ch);
+      }
+      if (i < mults.length - 1) {
+        if (adm) {
+          level.down = new Conv2d({ inChannels: ch, outChannels: ch, stride: 2, rng });
+          skips.push(ch);
+        }
+        res = Math.ceil(res / 2);
+      }
+      this.levels.push(level);
+    });
+    this.middle = adm
+      ? { first: block(ch, ch), attention: attention(ch, res), second: block(ch, ch) }
+      : { first: block(ch, ch), attention: null, second: null };
+    for (let i = mults.length - 1; i >= 0; i--) {
+      const level: UpLevel = { blocks: [], attention: [], up: null };
+      const count = adm ? numRes + 1 : numRes;
+      for (let r = 0; r < count; r++) {
+        const skip = skips.pop() as number;
+        level.blocks.push(block(ch + skip, base * mults[i]));
+        ch = base * mults[i];
+        level.attention.push(attention(ch, res));
+      }
+      if (i > 0) {
+        if (adm) level.up = new Conv2d({ inChannels: ch, outChannels: ch, rng });
+        res *= 2;
+      }
+      this.upLevels.push(level);
+    }
+    this.outNorm = new GroupNorm({ channels: ch, groups });
+    this.outConv = new Conv2d({ inChannels: ch, outChannels: options.outChannels, init: 'zero' });
+  }
+
+  /** U(x, t) and its partial t-derivatives up to `order`: [(order+1)·B, H, W, Cout]. */
+  jet(x: tf.Tensor4D, t: tf.Tensor2D, order: JetOrder): ImageJet {
+    assertJetOrder(order);
+    const { height, width, inChannels } = this.options;
+    if (x.rank !== 4 || x.shape[1] !== height || x.shape[2] !== width || x.shape[3] !== inChannels || x.shape[0] !== t.shape[0])
+      throw new RangeError(`UNet expects x [${t.shape[0]}, ${height}, ${width}, ${inChannels}], got [${x.shape}]`);
+    const temb = activateJet(this.timeMlp.applyJet(this.embedding.jet(t, order)), silu);
+    let h = this.inConv.jet(ImageJet.constant(x, order));
+    const adm = this.layout === 'adm';
+    const skips: ImageJet[] = adm ? [h] : [];
+    for (const level of this.levels) {
+      level.blocks.forEach((b, r) => {
+        h = b.jet(h, temb);
+        const a = level.attention[r];
+        if (a) h = a.jet(h);
+        skips.push(h);
+      });
+      if (level === this.levels[this.levels.length - 1]) continue;
+      if (level.down) {
+        h = level.down.jet(h);
+        skips.push(h);
+      } else h = h.map(avgPool2x);
+    }
+    h = this.middle.first.jet(h, temb);
+    if (this.middle.attention) h = this.middle.attention.jet(h);
+    if (this.middle.second) h = this.middle.second.jet(h, temb);
+    this.upLevels.forEach((level, i) => {
+      level.blocks.forEach((b, r) => {
+        h = b.jet(ImageJet.concatChannels([h, skips.pop() as ImageJet]), temb);
+        const a = level.attention[r];
+        if (a) h = a.jet(h);
+      });
+      if (i === this.upLevels.length - 1) return;
+      h = h.map(upsampleNearest2x);
+      if (level.up) h = level.up.jet(h);
+    });
+    return this.outConv.jet(activateImageJet(this.outNorm.jet(h), silu));
+  }
+
+  /** U(x, t) without tangents. */
+  apply(x: tf.Tensor4D, t: tf.Tensor2D): tf.Tensor4D {
+    return this.jet(x, t, 0).data;
+  }
+
+  parameters(): NamedVariables {
+    const children: Record<string, Module | null> = { embedding: this.embedding, time: this.timeMlp, in: this.inConv };
+    this.levels.forEach((level, i) => {
+      level.blocks.forEach((b, r) => {
+        children[`down.${i}.${r}`] = b;
+        children[`down.${i}.${r}.attn`] = level.attention[r];
+      });
+      children[`down.${i}.sample`] = level.down;
+    });
+    children['mid.0'] = this.middle.first;
+    children['mid.attn'] = this.middle.attention;
+    children['mid.1'] = this.middle.second;
+    this.upLevels.forEach((level, i) => {
+      level.blocks.forEach((b, r) => {
+        children[`up.${i}.${r}`] = b;
+        children[`up.${i}.${r}.attn`] = level.attention[r];
+      });
+      children[`up.${i}.sample`] = level.up;
+    });
+    children['out.norm'] = this.outNorm;
+    children['out.conv'] = this.outConv;
+    return collectParameters(children);
+  }
+
+  dispose(): void {
+    for (const [name, v] of this.parameters()) if (!name.startsWith('embedding.')) v.dispose();
+    this.embedding.dispose();
+  }
+}
+
+function checkSizes(options: UNetOptions, levels: number, adm: boolean): void {
+  const { height, width } = options;
+  for (const [name, v] of Object.entries({ height, width, inChannels: options.inChannels, outChannels: options.outChannels })) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`UNet ${name} must be a positive integer, got ${v}`);
+  }
+  let h = height;
+  let w = width;
+  for (let i = 0; i < levels - 1; i++) {
+    if (!adm && (h % 2 !== 0 || w % 2 !== 0))
+      throw new RangeError(`the compact UNet halves ${height}×${width} ${levels - 1} times; ${h}×${w} is odd`);
+    if (adm && (h % 2 !== 0 || w % 2 !== 0))
+      throw new RangeError(
+        `the UNet's up-sampling doubles sizes back: ${height}×${width} must halve evenly ${levels - 1} times (${h}×${w} is odd)`,
+      );
+    h /= 2;
+    w /= 2;
+  }
+}

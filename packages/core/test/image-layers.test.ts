@@ -1,0 +1,295 @@
+/**
+ * Image layers with time jets (conv, GroupNorm, SiLU, resampling, self-attention, ResBlock, U-Net):
+ * every layer's value, first and second tangent against float64 central differences of an
+ * independent float64 reference along an input path x(t) = a + b t + c t²; parameter gradients
+ * through the tangents against finite differences; and one reverse pass that trains a U-Net's
+ * time derivative — all on the wasm backend, which has no Conv2DBackpropFilter kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  activateImageJet,
+  avgPool2x,
+  Conv2d,
+  GroupNorm,
+  getActivation,
+  ImageJet,
+  initBackend,
+  Jet,
+  ResBlock,
+  Rng,
+  SelfAttention,
+  SinusoidalEmbedding,
+  UNet,
+  upsampleNearest2x,
+} from '../src/index.js';
+import {
+  add64,
+  attention64,
+  avgPool64,
+  conv64,
+  groupNorm64,
+  type Img64,
+  img,
+  pathDerivatives,
+  silu64,
+  upsample64,
+} from './helpers/image64.js';
+import { closeness } from './helpers/reference64.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const T0 = 0.3;
+type Shape = [number, number, number, number];
+
+/** A random quadratic path x(t) = a + b t + c t² of images. */
+function path(shape: Shape, seed: number) {
+  const rng = new Rng(seed);
+  const n = shape.reduce((p, v) => p * v, 1);
+  const [a, b, c] = [0, 1, 2].map(() => Float64Array.from(rng.normalArray(n)));
+  const at = (t: number): Img64 =>
+    img(
+      shape,
+      a.map((v, i) => v + b[i] * t + c[i] * t * t),
+    );
+  const jet = (order: 0 | 1 | 2) =>
+    ImageJet.fromParts(
+      tf.tensor4d(Float32Array.from(at(T0).data), shape),
+      order,
+      tf.tensor4d(Float32Array.from(b.map((v, i) => v + 2 * c[i] * T0)), shape),
+      tf.tensor4d(Float32Array.from(c.map((v) => 2 * v)), shape),
+    );
+  return { at, jet };
+}
+
+/** Compare a layer's jet (order 2) with central differences of its float64 reference along the path. */
+function expectTangents(shape: Shape, seed: number, layer: (j: ImageJet) => ImageJet, ref: (x: Img64) => Img64, tol = 1) {
+  const p = path(shape, seed);
+  const blocks = blocksOf(() => layer(p.jet(2)));
+  const [v, d1, d2] = pathDerivatives((t) => ref(p.at(t)).data, T0);
+  expect(closeness(blocks[0], v, 1e-4, 1e-4)).toBeLessThan(tol);
+  expect(closeness(blocks[1], d1, 1e-3, 1e-3)).toBeLessThan(tol);
+  expect(closeness(blocks[2], d2, 5e-3, 5e-3)).toBeLessThan(tol);
+  // Orders 0 and 1 give the same leading blocks.
+  for (const order of [0, 1] as const) {
+    const lower = blocksOf(() => layer(p.jet(order)));
+    for (let k = 0; k <= order; k++) expect(closeness(lower[k], blocks[k], 1e-6, 1e-5)).toBeLessThan(1);
+  }
+}
+
+const values = (v: tf.Variable) => Float64Array.from(v.dataSync());
+
+/** The blocks of a jet as float64 arrays (tensors freed). */
+function blocksOf(make: () => ImageJet): Float64Array[] {
+  const parts = tf.tidy(() => make().parts());
+  const out = parts.map((b) => Float64Array.from(b.dataSync()));
+  tf.dispose(parts);
+  return out;
+}
+
+/** Give every parameter of a module random values (zero-initialised layers would test nothing). */
+function randomize(params: Map<string, tf.Variable>, seed: number, scale = 0.3): void {
+  const rng = new Rng(seed);
+  for (const v of params.values()) if (v.trainable) v.assign(tf.tensor(rng.normalArray(v.size, 0, scale), v.shape));
+}
+
+describe('image layers: tangents against float64 central differences', () => {
+  for (const [k, stride] of [
+    [3, 1],
+    [3, 2],
+    [1, 1],
+  ] as const) {
+    it(`conv ${k}×${k} stride ${stride}`, () => {
+      const conv = new Conv2d({ inChannels: 3, outChannels: 4, kernel: k, stride, rng: new Rng(1) });
+      expectTangents(
+        [2, 5, 6, 3],
+        2,
+        (j) => conv.jet(j),
+        (x) => conv64(x, values(conv.kernel), k, 4, values(conv.bias), stride),
+      );
+      conv.dispose();
+    });
+  }
+
+  it('GroupNorm (4 groups of 2 channels)', () => {
+    const gn = new GroupNorm({ channels: 8, groups: 4 });
+    randomize(gn.parameters(), 3, 1);
+    expectTangents(
+      [2, 3, 4, 8],
+      4,
+      (j) => gn.jet(j),
+      (x) => groupNorm64(x, 4, values(gn.weight), values(gn.bias)),
+    );
+    gn.dispose();
+  });
+
+  it('SiLU, nearest ×2 up-sampling and 2×2 average pooling', () => {
+    const silu = getActivation('silu');
+    expectTangents([2, 3, 3, 2], 5, (j) => activateImageJet(j, silu), silu64);
+    expectTangents([1, 3, 2, 2], 6, (j) => j.map(upsampleNearest2x), upsample64);
+    expectTangents([1, 4, 6, 2], 7, (j) => j.map(avgPool2x), avgPool64);
+  });
+
+  it('single-head self-attention (softmax and bilinear jets)', () => {
+    const attn = new SelfAttention({ channels: 4, groups: 2, rng: new Rng(8) });
+    randomize(attn.parameters(), 9, 0.5);
+    const ref = (x: Img64) =>
+      attention64(x, {
+        groups: 2,
+        gamma: values(attn.norm.weight),
+        beta: values(attn.norm.bias),
+        qkv: values(attn.qkv.kernel),
+        qkvBias: values(attn.qkv.bias),
+        proj: values(attn.proj.kernel),
+        projBias: values(attn.proj.bias),
+      });
+    expectTangents([2, 3, 3, 4], 10, (j) => attn.jet(j), ref);
+    attn.dispose();
+  });
+
+  it('ResBlock with a time-embedding path (channel change: 1×1 skip)', () => {
+    const block = new ResBlock({ inChannels: 4, outChannels: 6, timeDim: 3, groups: 2, rng: new Rng(11) });
+    randomize(block.parameters(), 12);
+    // temb(t) = u + v t + w t² (already activated), per image.
+    const rng = new Rng(13);
+    const [u, v, w] = [0, 1, 2].map(() => Float64Array.from(rng.normalArray(2 * 3)));
+    const tembAt = (t: number) => u.map((x, i) => x + v[i] * t + w[i] * t * t);
+    const tembJet = () =>
+      Jet.fromParts(
+        tf.tensor2d(Float32Array.from(tembAt(T0)), [2, 3]),
+        2,
+        tf.tensor2d(Float32Array.from(v.map((x, i) => x + 2 * w[i] * T0)), [2, 3]),
+        tf.tensor2d(Float32Array.from(w.map((x) => 2 * x)), [2, 3]),
+      );
+    const p = path([2, 4, 4, 4], 14);
+    const blocks = blocksOf(() => block.jet(p.jet(2), tembJet()));
+    const P = (m: Map<string, tf.Variable>, k: string) => values(m.get(k) as tf.Variable);
+    const params = block.parameters();
+    const ref = (t: number) => {
+      const x = p.at(t);
+      let h = conv64(
+        silu64(groupNorm64(x, 2, P(params, 'norm1.weight'), P(params, 'norm1.bias'))),
+        P(params, 'conv1.kernel'),
+        3,
+        6,
+        P(params, 'conv1.bias'),
+      );
+      const temb = tembAt(t);
+      const tw = P(params, 'time.weight');
+      const tb = P(params, 'time.bias');
+      h = img(
+        h.shape,
+        h.data.map((val, i) => {
+          const n = Math.floor(i / (16 * 6));
+          const o = i % 6;
+          let s = tb[o];
+          for (let q = 0; q < 3; q++) s += temb[n * 3 + q] * tw[q * 6 + o];
+          return val + s;
+        }),
+      );
+      h = conv64(
+        silu64(groupNorm64(h, 2, P(params, 'norm2.weight'), P(params, 'norm2.bias'))),
+        P(params, 'conv2.kernel'),
+        3,
+        6,
+        P(params, 'conv2.bias'),
+      );
+      return add64(conv64(x, P(params, 'skip.kernel'), 1, 6, P(params, 'skip.bias')), h).data;
+    };
+    const [r0, r1, r2] = pathDerivatives(ref, T0);
+    expect(closeness(blocks[0], r0, 1e-4, 1e-4)).toBeLessThan(1);
+    expect(closeness(blocks[1], r1, 1e-3, 1e-3)).toBeLessThan(1);
+    expect(closeness(blocks[2], r2, 5e-3, 5e-3)).toBeLessThan(1);
+    block.dispose();
+  });
+});
+
+describe('U-Net', () => {
+  const small = (layout: 'adm' | 'compact') =>
+    new UNet({
+      height: 8,
+      width: 8,
+      inChannels: 1,
+      outChannels: 2,
+      base: 4,
+      multipliers: [1, 2],
+      groups: 2,
+      attentionResolutions: layout === 'adm' ? [4] : [],
+      layout,
+      // Low frequencies: finite differences in float32 cannot follow ADM's sin(1000 t).
+      embedding: new SinusoidalEmbedding({ dim: 4, minFrequency: 0.5, maxFrequency: 3 }),
+      rng: 1,
+    });
+
+  for (const layout of ['adm', 'compact'] as const) {
+    it(`${layout}: ∂U/∂t and ∂²U/∂t² equal central differences in t; U ≡ 0 at initialisation`, () => {
+      const net = small(layout);
+      const x = tf.tensor4d(new Rng(2).normalArray(2 * 64), [2, 8, 8, 1]);
+      const zero = tf.tidy(() => tf.max(tf.abs(net.apply(x, tf.fill([2, 1], 0.4)))).dataSync()[0]);
+      expect(zero).toBe(0);
+      randomize(net.parameters(), 3, 0.2);
+      const at = (t: number) => blocksOf(() => new ImageJet(net.apply(x, tf.fill([2, 1], t) as tf.Tensor2D), 0))[0];
+      const jet = blocksOf(() => net.jet(x, tf.fill([2, 1], 0.4) as tf.Tensor2D, 2));
+      const [v, d1, d2] = pathDerivatives(at, 0.4, 2e-2); // a float32 network: a wide step
+      expect(closeness(jet[0], v, 1e-5, 1e-5)).toBeLessThan(1);
+      expect(closeness(jet[1], d1, 2e-3, 2e-3)).toBeLessThan(1);
+      expect(closeness(jet[2], d2, 2e-2, 2e-2)).toBeLessThan(1);
+      x.dispose();
+      net.dispose();
+    });
+  }
+
+  it('parameter gradients through the tangents equal finite differences, and one reverse pass trains ∂U/∂t', () => {
+    const net = small('adm');
+    randomize(net.parameters(), 4, 0.2);
+    const x = tf.tensor4d(new Rng(5).normalArray(2 * 64), [2, 8, 8, 1]);
+    const t = tf.tensor2d([[0.3], [0.7]]);
+    const target = tf.tensor4d(new Rng(6).normalArray(2 * 64 * 2, 0, 0.5), [2, 8, 8, 2]);
+    const loss = () =>
+      tf.tidy(() => {
+        const [, d1] = net.jet(x, t, 1).parts();
+        return tf.mean(tf.square(tf.sub(d1, target))) as tf.Scalar;
+      });
+    const params = net.parameters();
+    const variables = [...params.values()].filter((v) => v.trainable);
+    const { grads } = tf.variableGrads(loss, variables);
+    for (const name of ['in.kernel', 'down.0.0.conv1.kernel', 'mid.attn.qkv.kernel', 'up.0.1.norm1.weight', 'time.layers.0.weight']) {
+      const v = params.get(name);
+      if (!v) throw new Error(`no parameter ${name}`);
+      const g = grads[v.name].dataSync();
+      const i = 1 % v.size;
+      const base = v.dataSync().slice();
+      const eps = 1e-2;
+      const bump = (d: number) => {
+        const next = base.slice();
+        next[i] += d;
+        v.assign(tf.tensor(next, v.shape));
+        return loss().dataSync()[0];
+      };
+      const fd = (bump(eps) - bump(-eps)) / (2 * eps);
+      v.assign(tf.tensor(base, v.shape));
+      expect(Math.abs(g[i] - fd)).toBeLessThan(2e-2 * Math.abs(fd) + 2e-3);
+    }
+    tf.dispose(Object.values(grads));
+    const optimizer = tf.train.adam(1e-2);
+    const first = loss().dataSync()[0];
+    for (let k = 0; k < 30; k++) optimizer.minimize(loss, false, variables);
+    expect(loss().dataSync()[0]).toBeLessThan(0.5 * first);
+    optimizer.dispose();
+    tf.dispose([x, t, target]);
+    net.dispose();
+  }, 120_000);
+
+  it('refuses sizes that do not halve evenly, and inputs of the wrong shape', () => {
+    expect(() => new UNet({ height: 7, width: 7, inChannels: 1, outChannels: 1, base: 4, multipliers: [1, 2], groups: 2 })).toThrow(
+      /halve evenly/,
+    );
+    const net = small('compact');
+    expect(() => net.apply(tf.zeros([1, 4, 4, 1]) as tf.Tensor4D, tf.zeros([1, 1]) as tf.Tensor2D)).toThrow(
+      /UNet expects x \[1, 8, 8, 1\]/,
+    );
+    net.dispose();
+  });
+});
