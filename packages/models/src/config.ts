@@ -44,12 +44,14 @@ import {
   writeFileAtomic,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+import { type ConfigObject, configKeys, configObject, describeValue, ModelConfigError } from './config-errors.js';
 import { FixedGaussianProcess } from './forward/fixed.js';
 import type { ForwardProcessConfig, GaussianForwardProcess } from './forward/gaussian.js';
 import { NDM_DEFAULT_SCHEDULE, NDMProcess } from './forward/ndm.js';
 import { NeuralGaussianProcess } from './forward/neural.js';
 import { createSchedule, SCHEDULE_NAMES, type Schedule, type ScheduleConfig, type ScheduleName } from './forward/schedules.js';
 import { DiffusionModel } from './model.js';
+import { checkNetworkDim, networkConfigOf, parseNetworkConfig, type UNetNetworkConfig } from './network.js';
 import { Predictor } from './predictor.js';
 import { createVolatility, type Volatility, type VolatilityConfig } from './volatility.js';
 
@@ -73,6 +75,8 @@ export interface NeuralForwardConfig {
   hidden?: number[];
   activation?: ActivationName;
   init?: InitScheme;
+  /** A U-Net for m̄, l̄ instead of the MLP (images). */
+  network?: UNetNetworkConfig;
 }
 
 /** NDM's learned data transform under a fixed schedule ({@link NDMProcess}). */
@@ -83,6 +87,8 @@ export interface NDMForwardConfig {
   hidden?: number[];
   activation?: ActivationName;
   init?: InitScheme;
+  /** A U-Net for F̄ instead of the MLP (images). */
+  network?: UNetNetworkConfig;
 }
 
 /** Forward-process configs: the built-in kinds, or any registered kind. */
@@ -97,6 +103,8 @@ export interface PredictorConfig {
   offset?: number;
   /** 'data' (default): x̂ = (1 − t) z + (t + c) NN; 'eps' (fixed schedules with α_t > 0): x̂ = (z − σ_t NN)/α_t. */
   parametrization?: 'data' | 'eps';
+  /** A U-Net instead of the MLP (images). */
+  network?: UNetNetworkConfig;
 }
 
 /** Per-dimension standardisation y = (x − mean) / std applied to the data before the model. */
@@ -118,17 +126,6 @@ export interface ModelConfig {
   standardization?: Standardization;
 }
 
-/** An invalid config; `field` is the dotted path of the offending field (e.g. `forward.kind`). */
-export class ModelConfigError extends Error {
-  override readonly name = 'ModelConfigError';
-  constructor(
-    readonly field: string,
-    detail: string,
-  ) {
-    super(`invalid model config: ${field}: ${detail}`);
-  }
-}
-
 /** A model folder that cannot be read or does not fit its config; names the file. */
 export class ModelFileError extends Error {
   override readonly name = 'ModelFileError';
@@ -141,29 +138,10 @@ export class ModelFileError extends Error {
   }
 }
 
+export { type ConfigObject, configKeys, configObject, describeValue, ModelConfigError } from './config-errors.js';
+
 // ---------------------------------------------------------------------------------------------
 // Validation helpers. Each takes the dotted field path for its messages.
-
-/** A JSON object being validated. */
-export type ConfigObject = Record<string, unknown>;
-
-/** How a bad value is quoted in messages. */
-export const describeValue = (v: unknown): string => (v === undefined ? 'missing' : `got ${JSON.stringify(v)}`);
-
-/** `v` must be a plain object; returns it. */
-export function configObject(v: unknown, field: string): ConfigObject {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new ModelConfigError(field, v === undefined ? 'is missing (expected an object)' : `expected an object, ${describeValue(v)}`);
-  }
-  return v as ConfigObject;
-}
-
-/** Reject keys outside `allowed` (catches typos such as `betamax`). */
-export function configKeys(obj: ConfigObject, allowed: readonly string[], field: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) throw new ModelConfigError(`${field}.${key}`, `unknown field (expected one of ${allowed.join(', ')})`);
-  }
-}
 
 /** Optional finite number satisfying `ok` (described by `what`). */
 export function configNumber(
@@ -378,29 +356,47 @@ registerForwardProcess('fixed', {
 
 registerForwardProcess('nfdm', {
   parse(raw, field) {
-    configKeys(raw, ['kind', 'delta', 'hidden', 'activation', 'init'], field);
+    configKeys(raw, ['kind', 'delta', 'hidden', 'activation', 'init', 'network'], field);
+    const network = parseNetworkConfig(raw.network, `${field}.network`);
     return {
       kind: 'nfdm',
       delta: configNumber(raw, 'delta', field, (n) => n > 0 && n < 1, 'a number in (0, 1)') ?? 0.01,
       hidden: configHidden(raw, 'hidden', field) ?? [64, 64, 64, 64],
       activation: configActivation(raw, 'activation', field) ?? 'selu',
       init: configInit(raw, 'init', field) ?? 'torch',
+      ...(network ? { network } : {}),
     } satisfies NeuralForwardConfig;
   },
   create(config, dim, rng) {
     const c = config as unknown as NeuralForwardConfig;
-    return new NeuralGaussianProcess({ dim, delta: c.delta, hidden: c.hidden, activation: c.activation, init: c.init, rng });
+    return new NeuralGaussianProcess({
+      dim,
+      delta: c.delta,
+      hidden: c.hidden,
+      activation: c.activation,
+      init: c.init,
+      network: c.network,
+      rng,
+    });
   },
   describe(process) {
     const p = process as NeuralGaussianProcess;
-    const o = p.net.options;
-    return { kind: 'nfdm', delta: p.delta, hidden: [...o.hidden], activation: o.activation ?? 'selu', init: o.init ?? 'torch' };
+    const network = networkConfigOf(p.net);
+    return {
+      kind: 'nfdm',
+      delta: p.delta,
+      hidden: [...p.mlp.hidden],
+      activation: p.mlp.activation,
+      init: p.mlp.init,
+      ...(network ? { network } : {}),
+    };
   },
 });
 
 registerForwardProcess('ndm', {
   parse(raw, field) {
-    configKeys(raw, ['kind', 'schedule', 'hidden', 'activation', 'init'], field);
+    configKeys(raw, ['kind', 'schedule', 'hidden', 'activation', 'init', 'network'], field);
+    const network = parseNetworkConfig(raw.network, `${field}.network`);
     const schedule =
       raw.schedule === undefined ? createSchedule(NDM_DEFAULT_SCHEDULE).toConfig() : parseScheduleConfig(raw.schedule, `${field}.schedule`);
     if (createSchedule(schedule).tMin !== 0) {
@@ -415,11 +411,12 @@ registerForwardProcess('ndm', {
       hidden: configHidden(raw, 'hidden', field) ?? [64, 64, 64, 64],
       activation: configActivation(raw, 'activation', field) ?? 'selu',
       init: configInit(raw, 'init', field) ?? 'torch',
+      ...(network ? { network } : {}),
     } satisfies NDMForwardConfig;
   },
   create(config, dim, rng) {
     const c = config as unknown as NDMForwardConfig;
-    return new NDMProcess({ dim, schedule: c.schedule, hidden: c.hidden, activation: c.activation, init: c.init, rng });
+    return new NDMProcess({ dim, schedule: c.schedule, hidden: c.hidden, activation: c.activation, init: c.init, network: c.network, rng });
   },
   describe(process) {
     const { dim: _dim, ...rest } = (process as NDMProcess).toConfig();
@@ -444,7 +441,8 @@ export function parseForwardConfig(raw: unknown, field = 'forward'): ForwardProc
 /** Validate a {@link PredictorConfig}; fills the defaults. */
 export function parsePredictorConfig(raw: unknown, field = 'predictor'): PredictorConfig {
   const obj = configObject(raw, field);
-  configKeys(obj, ['hidden', 'activation', 'init', 'offset', 'parametrization'], field);
+  configKeys(obj, ['hidden', 'activation', 'init', 'offset', 'parametrization', 'network'], field);
+  const network = parseNetworkConfig(obj.network, `${field}.network`);
   const p = obj.parametrization ?? 'data';
   if (p !== 'data' && p !== 'eps')
     throw new ModelConfigError(`${field}.parametrization`, `expected "data" or "eps", ${describeValue(obj.parametrization)}`);
@@ -454,6 +452,7 @@ export function parsePredictorConfig(raw: unknown, field = 'predictor'): Predict
     init: configInit(obj, 'init', field) ?? 'torch',
     offset: configNumber(obj, 'offset', field, (n) => n >= 0, 'a number ≥ 0') ?? 0.01,
     parametrization: p,
+    ...(network ? { network } : {}),
   };
 }
 
@@ -497,6 +496,8 @@ export function parseModelConfig(raw: unknown): ModelConfig {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
     throw new ModelConfigError('seed', `expected a non-negative integer, ${describeValue(seed)}`);
   }
+  checkNetworkDim(predictor.network, dim, 'predictor.network');
+  checkNetworkDim((forward as { network?: UNetNetworkConfig }).network, dim, 'forward.network');
   const out: ModelConfig = { format: MODEL_FORMAT, dim, forward, predictor, volatility, seed };
   if (obj.standardization !== undefined) out.standardization = parseStandardization(obj.standardization, dim, 'standardization');
   return out;
@@ -549,6 +550,7 @@ export function createModel(config: ModelConfig): DiffusionModel {
       init: p.init,
       offset: p.offset,
       parametrization: p.parametrization,
+      network: p.network,
       schedule,
       rng: predictorRng,
     });
@@ -581,17 +583,18 @@ export function modelConfig(model: DiffusionModel, options: { seed?: number; sta
   const forward = entry.describe ? entry.describe(model.forward) : model.forward.toConfig();
   const predictor = model.predictor;
   if (!(predictor instanceof Predictor)) throw new ModelConfigError('predictor', 'only the library Predictor can be described by a config');
-  const o = predictor.net.options;
+  const network = networkConfigOf(predictor.net);
   const raw: ConfigObject = {
     format: MODEL_FORMAT,
     dim: model.dim,
     forward,
     predictor: {
-      hidden: [...o.hidden],
-      activation: o.activation ?? 'selu',
-      init: o.init ?? 'torch',
+      hidden: [...predictor.mlp.hidden],
+      activation: predictor.mlp.activation,
+      init: predictor.mlp.init,
       offset: predictor.offset,
       parametrization: predictor.parametrization,
+      ...(network ? { network } : {}),
     },
     volatility: model.volatility.toConfig(),
     seed: options.seed ?? extras?.seed ?? 0,

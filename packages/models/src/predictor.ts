@@ -15,9 +15,18 @@
  * t [B, 1] → [B, D]. The reverse drift plugs x̂ into the conditional reverse drift with x̂
  * held fixed (partials in t only).
  */
-import { type ActivationName, collectParameters, type InitScheme, type Module, type NamedVariables, type Rng, TimeMLP } from '@nfdm/core';
+import {
+  type ActivationName,
+  collectParameters,
+  type InitScheme,
+  type Module,
+  type NamedVariables,
+  type Rng,
+  type TimeNetwork,
+} from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { Schedule } from './forward/schedules.js';
+import { createTimeNetwork, networkConfigOf, type UNetNetworkConfig } from './network.js';
 
 export type PredictorParametrization = 'data' | 'eps';
 
@@ -38,6 +47,8 @@ export interface PredictorOptions {
   parametrization?: PredictorParametrization;
   /** The fixed schedule (α_t, σ_t) of an 'eps' predictor. */
   schedule?: Schedule;
+  /** A U-Net instead of the MLP (images; see network.ts). */
+  network?: UNetNetworkConfig;
   rng?: Rng | number;
 }
 
@@ -46,7 +57,9 @@ export class Predictor implements DataPredictor {
   readonly offset: number;
   readonly parametrization: PredictorParametrization;
   readonly schedule: Schedule | null;
-  readonly net: TimeMLP;
+  readonly net: TimeNetwork;
+  /** The MLP settings (kept in the config also when a U-Net is used). */
+  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
 
   constructor(options: PredictorOptions) {
     this.dim = options.dim;
@@ -56,14 +69,8 @@ export class Predictor implements DataPredictor {
       throw new RangeError(`predictor parametrization must be 'data' or 'eps', got ${JSON.stringify(this.parametrization)}`);
     this.schedule = options.schedule ?? null;
     if (this.parametrization === 'eps' && !this.schedule) throw new RangeError("an 'eps' predictor needs the fixed schedule (α_t, σ_t)");
-    this.net = new TimeMLP({
-      dataDim: options.dim,
-      outDim: options.dim,
-      hidden: options.hidden ?? [64, 64, 64, 64],
-      activation: options.activation ?? 'selu',
-      init: options.init,
-      rng: options.rng,
-    });
+    this.mlp = { hidden: options.hidden ?? [64, 64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.net = createTimeNetwork({ dataDim: options.dim, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
   }
 
   /** x̂(z, t), [B, D]. */
@@ -77,8 +84,14 @@ export class Predictor implements DataPredictor {
   }
 
   toConfig() {
-    const o = this.net.options;
-    return { hidden: o.hidden, activation: o.activation ?? 'selu', offset: this.offset, parametrization: this.parametrization };
+    const network = networkConfigOf(this.net);
+    return {
+      hidden: this.mlp.hidden,
+      activation: this.mlp.activation,
+      offset: this.offset,
+      parametrization: this.parametrization,
+      ...(network ? { network } : {}),
+    };
   }
 
   parameters(): NamedVariables {

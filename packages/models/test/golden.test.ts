@@ -5,7 +5,7 @@
  * exact NLL of 16 points by RK4 (200 steps, t = 0 → 1).
  */
 import { readFileSync } from 'node:fs';
-import { divergence, initBackend, logDensityODE, type MLP } from '@nfdm/core';
+import { divergence, initBackend, logDensityODE, type MLP, type TimeMLP } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionModel, diffusionTerms, FixedGaussianProcess, NeuralGaussianProcess, NeuralVolatility, Predictor } from '../src/index.js';
@@ -31,9 +31,9 @@ beforeAll(async () => {
 function build(kind: 'neural' | 'fixed', c: GoldenCase): DiffusionModel {
   const forward =
     kind === 'neural' ? new NeuralGaussianProcess({ dim: 2 }) : new FixedGaussianProcess(2, { name: 'fm-ot', sigmaMin: 0.01 });
-  if (forward instanceof NeuralGaussianProcess) forward.net.net.loadTorchLinear(c.weights.forward);
+  if (forward instanceof NeuralGaussianProcess) (forward.net as TimeMLP).net.loadTorchLinear(c.weights.forward);
   const predictor = new Predictor({ dim: 2 });
-  predictor.net.net.loadTorchLinear(c.weights.predictor);
+  (predictor.net as TimeMLP).net.loadTorchLinear(c.weights.predictor);
   const volatility = new NeuralVolatility();
   volatility.net.net.loadTorchLinear(c.weights.volatility);
   return new DiffusionModel(forward, predictor, volatility);
@@ -57,8 +57,8 @@ function normRelErr(actual: ArrayLike<number>, expected: ArrayLike<number>): num
 }
 
 const nets = (m: DiffusionModel): Record<string, MLP | null> => ({
-  forward: m.forward instanceof NeuralGaussianProcess ? m.forward.net.net : null,
-  predictor: (m.predictor as Predictor).net.net,
+  forward: m.forward instanceof NeuralGaussianProcess ? (m.forward.net as TimeMLP).net : null,
+  predictor: ((m.predictor as Predictor).net as TimeMLP).net,
   volatility: (m.volatility as NeuralVolatility).net.net,
 });
 

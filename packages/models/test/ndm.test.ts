@@ -5,7 +5,7 @@
  * schedule values, float64 identities of the step coefficients, and Gaussian data with the
  * analytic posterior-mean predictor (samples and NELBO against the known data law).
  */
-import { initBackend, Rng, trainableVariables } from '@nfdm/core';
+import { initBackend, Rng, type TimeMLP, trainableVariables } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -448,7 +448,8 @@ class GaussianPosteriorMean {
 }
 
 function zeroFbar(proc: NDMProcess): void {
-  const last = proc.net.net.layers[proc.net.net.layers.length - 1];
+  const mlp = (proc.net as TimeMLP).net;
+  const last = mlp.layers[mlp.layers.length - 1];
   tf.tidy(() => {
     last.weight.assign(tf.zerosLike(last.weight));
     last.bias.assign(tf.zerosLike(last.bias));

@@ -36,6 +36,8 @@ abstract class FourierTimeEmbedding implements TimeEmbedding {
     this.dim = 2 * omega.length;
     this.frequencies = tf.tidy(() => tf.variable(tf.tensor1d(omega), false));
     this.phase = trainablePhase ? tf.tidy(() => tf.variable(tf.zeros([omega.length]) as tf.Tensor1D, true)) : null;
+    // Made now rather than on first use, so the first jet allocates no lasting tensors.
+    for (const order of [0, 1, 2] as const) this.offsets(order);
   }
 
   /** Constant offsets [K, 1, 2h]: kπ/2 on the sin half and (k + 1)π/2 on the cos half. */

@@ -7,7 +7,7 @@
  * first pre-activation tangent is dx·W_x, with (0, e′(t)) it is e′(t)·W_e (for raw t, e′ = 1
  * and the tangent is the constant row W_e itself).
  */
-import type { Dense, TimeEmbedding, TimeMLP } from '@nfdm/core';
+import { type Dense, type TimeEmbedding, TimeMLP, type TimeNetwork } from '@nfdm/core';
 import type { Graph } from '../onnx/builder.js';
 import { activateJet, denseJet, type GJet } from './jet.js';
 
@@ -71,7 +71,10 @@ export interface TimeMLPInputs {
 }
 
 /** NN([x, e(t)]) as a jet (see module doc). `prefix` names the initializers. */
-export function emitTimeMLP(g: Graph, net: TimeMLP, inputs: TimeMLPInputs, prefix: string): GJet {
+export function emitTimeMLP(g: Graph, network: TimeNetwork, inputs: TimeMLPInputs, prefix: string): GJet {
+  if (!(network instanceof TimeMLP))
+    throw new TypeError(`the ${prefix} network is a U-Net: ONNX export of U-Net networks (convolutions, GroupNorm) is not implemented yet`);
+  const net = network;
   const dataDim = net.options.dataDim;
   const mlp = net.net;
   const embedding = net.embedding;

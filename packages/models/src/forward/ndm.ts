@@ -29,8 +29,17 @@
  * small but non-zero for VP-type schedules, so the prior term KL(q(z₁|x) ‖ N(0, s² I)) is
  * small but not zero (and depends on φ).
  */
-import { type ActivationName, collectParameters, type InitScheme, type JetOrder, type NamedVariables, type Rng, TimeMLP } from '@nfdm/core';
+import {
+  type ActivationName,
+  collectParameters,
+  type InitScheme,
+  type JetOrder,
+  type NamedVariables,
+  type Rng,
+  type TimeNetwork,
+} from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+import { createTimeNetwork, networkConfigOf, type UNetNetworkConfig } from '../network.js';
 import { MatchedVolatility } from '../volatility.js';
 import type { ForwardProcessConfig, GaussianForwardProcess, GaussianParams } from './gaussian.js';
 import { createSchedule, type Schedule, type ScheduleConfig } from './schedules.js';
@@ -48,6 +57,8 @@ export interface NDMProcessOptions {
   /** Activation of F̄_φ (default 'selu'). */
   activation?: ActivationName;
   init?: InitScheme;
+  /** A U-Net instead of the MLP (images; see network.ts). */
+  network?: UNetNetworkConfig;
   rng?: Rng | number;
 }
 
@@ -59,6 +70,7 @@ export interface NDMProcessConfig extends ForwardProcessConfig {
   hidden: number[];
   activation: ActivationName;
   init: InitScheme;
+  network?: UNetNetworkConfig;
 }
 
 /** F_φ(x, t) and its partial t-derivatives up to the order asked for, each [B, D]. */
@@ -76,7 +88,9 @@ export class NDMProcess implements GaussianForwardProcess {
   readonly dim: number;
   readonly schedule: Schedule;
   /** F̄_φ = NN_φ([x, e(t)]): R^{D+1} → R^D. */
-  readonly net: TimeMLP;
+  readonly net: TimeNetwork;
+  /** The MLP settings (kept in the config also when a U-Net is used). */
+  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
 
   constructor(options: NDMProcessOptions) {
     if (!Number.isInteger(options.dim) || options.dim <= 0) throw new RangeError(`NDM dim must be a positive integer, got ${options.dim}`);
@@ -92,14 +106,8 @@ export class NDMProcess implements GaussianForwardProcess {
     const { alpha, sigma } = this.schedule.atNumber(0);
     if (!(sigma > 0 && alpha > 0))
       throw new RangeError(`NDM needs α₀ > 0 and σ₀ > 0, schedule '${this.schedule.name}' gives α₀ = ${alpha}, σ₀ = ${sigma}`);
-    this.net = new TimeMLP({
-      dataDim: this.dim,
-      outDim: this.dim,
-      hidden: options.hidden ?? [64, 64, 64, 64],
-      activation: options.activation ?? 'selu',
-      init: options.init,
-      rng: options.rng,
-    });
+    this.mlp = { hidden: options.hidden ?? [64, 64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.net = createTimeNetwork({ dataDim: this.dim, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
   }
 
   /** Rebuild a process from {@link NDMProcess.toConfig} (weights are initialised from `rng`). */
@@ -107,7 +115,15 @@ export class NDMProcess implements GaussianForwardProcess {
     if (config.kind !== 'ndm') throw new RangeError(`expected a forward-process config of kind 'ndm', got '${config.kind}'`);
     const c = config as Partial<NDMProcessConfig>;
     if (typeof c.dim !== 'number') throw new TypeError(`NDM config needs a numeric 'dim'`);
-    return new NDMProcess({ dim: c.dim, schedule: c.schedule, hidden: c.hidden, activation: c.activation, init: c.init, rng });
+    return new NDMProcess({
+      dim: c.dim,
+      schedule: c.schedule,
+      hidden: c.hidden,
+      activation: c.activation,
+      init: c.init,
+      network: c.network,
+      rng,
+    });
   }
 
   /** t₀ = 0: q(z₀ | x) = N(α₀ x, σ₀² I) exactly because F(x, 0) = x. */
@@ -165,14 +181,15 @@ export class NDMProcess implements GaussianForwardProcess {
   }
 
   toConfig(): NDMProcessConfig {
-    const net = this.net.options;
+    const network = networkConfigOf(this.net);
     return {
       kind: this.kind,
       dim: this.dim,
       schedule: this.schedule.toConfig(),
-      hidden: [...net.hidden],
-      activation: net.activation ?? 'selu',
-      init: net.init ?? 'torch',
+      hidden: [...this.mlp.hidden],
+      activation: this.mlp.activation,
+      init: this.mlp.init,
+      ...(network ? { network } : {}),
     };
   }
 

@@ -12,8 +12,17 @@
  *   l̇ = −log δ + (1 − 2t) l̄ + t(1 − t) l̄′,    l̈ = −2l̄ + 2(1 − 2t) l̄′ + t(1 − t) l̄″,
  *   σ̇ = σ l̇,                                  σ̈ = σ (l̈ + l̇²).
  */
-import { type ActivationName, collectParameters, type InitScheme, type JetOrder, type NamedVariables, type Rng, TimeMLP } from '@nfdm/core';
+import {
+  type ActivationName,
+  collectParameters,
+  type InitScheme,
+  type JetOrder,
+  type NamedVariables,
+  type Rng,
+  type TimeNetwork,
+} from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+import { createTimeNetwork, networkConfigOf, type UNetNetworkConfig } from '../network.js';
 import type { ForwardProcessConfig, GaussianForwardProcess, GaussianParams } from './gaussian.js';
 
 export interface NeuralProcessOptions {
@@ -23,6 +32,8 @@ export interface NeuralProcessOptions {
   hidden?: number[];
   activation?: ActivationName;
   init?: InitScheme;
+  /** A U-Net instead of the MLP (images; see network.ts). */
+  network?: UNetNetworkConfig;
   rng?: Rng | number;
 }
 
@@ -32,7 +43,9 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
   readonly dim: number;
   readonly delta: number;
   readonly priorStd = 1;
-  readonly net: TimeMLP;
+  readonly net: TimeNetwork;
+  /** The MLP settings (kept in the config also when a U-Net is used). */
+  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
   private readonly options: NeuralProcessOptions;
 
   constructor(options: NeuralProcessOptions) {
@@ -40,14 +53,8 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
     this.dim = options.dim;
     this.delta = options.delta ?? 0.01;
     if (!(this.delta > 0 && this.delta < 1)) throw new RangeError(`delta must lie in (0, 1), got ${this.delta}`);
-    this.net = new TimeMLP({
-      dataDim: this.dim,
-      outDim: 2 * this.dim,
-      hidden: options.hidden ?? [64, 64, 64, 64],
-      activation: options.activation ?? 'selu',
-      init: options.init,
-      rng: options.rng,
-    });
+    this.mlp = { hidden: options.hidden ?? [64, 64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.net = createTimeNetwork({ dataDim: this.dim, maps: 2, ...this.mlp, network: options.network, rng: options.rng });
   }
 
   get start() {
@@ -79,8 +86,15 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
   }
 
   toConfig(): ForwardProcessConfig {
-    const net = this.net.options;
-    return { kind: this.kind, dim: this.dim, delta: this.delta, hidden: net.hidden, activation: net.activation ?? 'selu' };
+    const network = networkConfigOf(this.net);
+    return {
+      kind: this.kind,
+      dim: this.dim,
+      delta: this.delta,
+      hidden: this.mlp.hidden,
+      activation: this.mlp.activation,
+      ...(network ? { network } : {}),
+    };
   }
 
   parameters(): NamedVariables {

@@ -1,0 +1,83 @@
+/**
+ * A U-Net as a network of flattened data rows and time, with the contract of {@link TimeMLP}:
+ * x [B, H·W·C] (rows are NHWC images, flattened) and t [B, 1] → jet [(order+1)·B, maps·H·W·C]
+ * of U(x, t) and its partial t-derivatives, where the U-Net outputs `maps` images of C channels
+ * and each one fills a block of H·W·C columns (maps 2: [m̄ | l̄] for NFDM's forward process).
+ * Models that work on [B, D] rows (solvers, likelihoods, the objectives) use it unchanged.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { SinusoidalEmbedding } from '../embedding.js';
+import { Jet, type JetOrder } from '../jet.js';
+import type { Module, NamedVariables } from '../module.js';
+import { UNet, type UNetOptions } from './unet.js';
+
+/** An image size: height × width × channels. */
+export interface ImageShape {
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export interface TimeUNetOptions extends Omit<UNetOptions, 'height' | 'width' | 'inChannels' | 'outChannels' | 'embedding'> {
+  image: ImageShape;
+  /** Output images of `image.channels` channels each (default 1). */
+  outMaps?: number;
+  /** Frequencies of the sinusoidal time embedding (width `base`), default 0.1 … 1000 (ADM's embedding of 1000·t). */
+  embedding?: { minFrequency: number; maxFrequency: number };
+}
+
+/** What a network of data and time offers the models: TimeMLP and TimeUNet both do. */
+export interface TimeNetwork extends Module {
+  jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder): Jet;
+  apply(x: tf.Tensor2D | null, t: tf.Tensor2D): tf.Tensor2D;
+}
+
+export class TimeUNet implements TimeNetwork {
+  readonly net: UNet;
+  readonly maps: number;
+
+  constructor(readonly options: TimeUNetOptions) {
+    const { image } = options;
+    this.maps = options.outMaps ?? 1;
+    const base = options.base ?? 32;
+    const freq = options.embedding ?? { minFrequency: 0.1, maxFrequency: 1000 };
+    this.net = new UNet({
+      ...options,
+      height: image.height,
+      width: image.width,
+      inChannels: image.channels,
+      outChannels: this.maps * image.channels,
+      embedding: new SinusoidalEmbedding({ dim: base, ...freq }),
+    });
+  }
+
+  /** Values per image, H·W·C. */
+  get dim(): number {
+    const { height, width, channels } = this.options.image;
+    return height * width * channels;
+  }
+
+  jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder): Jet {
+    const { height: H, width: W, channels: C } = this.options.image;
+    if (!x || x.rank !== 2 || x.shape[1] !== H * W * C)
+      throw new RangeError(`TimeUNet expects rows of ${H}×${W}×${C} = ${H * W * C} values, got ${x ? `[${x.shape}]` : 'null'}`);
+    const B = x.shape[0];
+    const out = this.net.jet(tf.reshape(x, [B, H, W, C]), t, order).data;
+    const rows = out.shape[0];
+    if (this.maps === 1) return new Jet(tf.reshape(out, [rows, H * W * C]), order);
+    const blocks = tf.transpose(tf.reshape(out, [rows, H * W, this.maps, C]), [0, 2, 1, 3]);
+    return new Jet(tf.reshape(blocks, [rows, this.maps * H * W * C]), order);
+  }
+
+  apply(x: tf.Tensor2D | null, t: tf.Tensor2D): tf.Tensor2D {
+    return this.jet(x, t, 0).data;
+  }
+
+  parameters(): NamedVariables {
+    return this.net.parameters();
+  }
+
+  dispose(): void {
+    this.net.dispose();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The networks of a model's parts (predictor, forward process): an MLP of [x, e(t)]
+ * ({@link TimeMLP}, the default) or, for images, a U-Net ({@link TimeUNet}) named by a
+ * `network` section in the part's config:
+ *
+ *     "network": { "arch": "unet", "image": { "height": 28, "width": 28, "channels": 1 },
+ *                  "base": 16, "multipliers": [1, 2, 2], "numResBlocks": 1,
+ *                  "attentionResolutions": [7], "groups": 8, "layout": "adm",
+ *                  "embedding": { "minFrequency": 0.1, "maxFrequency": 1000 } }
+ *
+ * Both take rows x [B, D] (images flattened NHWC, D = H·W·C) and t [B, 1] and return a jet of
+ * `maps` blocks of D columns, so every model works on images unchanged.
+ */
+import { type ActivationName, type InitScheme, type Rng, TimeMLP, type TimeNetwork, TimeUNet } from '@nfdm/core';
+import { type ConfigObject, configKeys, configObject, describeValue, ModelConfigError } from './config-errors.js';
+
+/** A U-Net network section (see the module doc for the defaults). */
+export interface UNetNetworkConfig {
+  arch: 'unet';
+  image: { height: number; width: number; channels: number };
+  base: number;
+  multipliers: number[];
+  numResBlocks: number;
+  attentionResolutions: number[];
+  groups: number;
+  layout: 'adm' | 'compact';
+  embedding: { minFrequency: number; maxFrequency: number };
+}
+
+const UNET_KEYS = ['arch', 'image', 'base', 'multipliers', 'numResBlocks', 'attentionResolutions', 'groups', 'layout', 'embedding'];
+
+function positiveInt(obj: ConfigObject, key: string, field: string, fallback?: number): number {
+  const v = obj[key] ?? fallback;
+  if (!Number.isInteger(v) || (v as number) < 1)
+    throw new ModelConfigError(`${field}.${key}`, `expected a positive integer, ${describeValue(obj[key])}`);
+  return v as number;
+}
+
+function intList(obj: ConfigObject, key: string, field: string, fallback: number[], min: number): number[] {
+  const v = obj[key] ?? fallback;
+  if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < min))
+    throw new ModelConfigError(`${field}.${key}`, `expected an array of integers ≥ ${min}, ${describeValue(obj[key])}`);
+  return [...v];
+}
+
+/** Validate a network section; fills the defaults. `undefined` stays undefined (an MLP). */
+export function parseNetworkConfig(raw: unknown, field: string): UNetNetworkConfig | undefined {
+  if (raw === undefined) return undefined;
+  const obj = configObject(raw, field);
+  configKeys(obj, UNET_KEYS, field);
+  if (obj.arch !== 'unet')
+    throw new ModelConfigError(`${field}.arch`, `expected "unet" (omit the section for an MLP), ${describeValue(obj.arch)}`);
+  const image = configObject(obj.image, `${field}.image`);
+  configKeys(image, ['height', 'width', 'channels'], `${field}.image`);
+  const size = {
+    height: positiveInt(image, 'height', `${field}.image`),
+    width: positiveInt(image, 'width', `${field}.image`),
+    channels: positiveInt(image, 'channels', `${field}.image`),
+  };
+  const base = positiveInt(obj, 'base', field, 32);
+  const groups = positiveInt(obj, 'groups', field, 8);
+  const multipliers = intList(obj, 'multipliers', field, [1, 2, 2], 1);
+  if (multipliers.length === 0) throw new ModelConfigError(`${field}.multipliers`, 'expected at least one level');
+  for (const m of multipliers)
+    if ((base * m) % groups !== 0)
+      throw new ModelConfigError(`${field}.groups`, `${groups} groups do not divide ${base * m} channels (base ${base} × ${m})`);
+  const layout = obj.layout ?? 'adm';
+  if (layout !== 'adm' && layout !== 'compact')
+    throw new ModelConfigError(`${field}.layout`, `expected "adm" or "compact", ${describeValue(obj.layout)}`);
+  const emb = obj.embedding === undefined ? {} : configObject(obj.embedding, `${field}.embedding`);
+  configKeys(emb, ['minFrequency', 'maxFrequency'], `${field}.embedding`);
+  const minFrequency = (emb.minFrequency ?? 0.1) as number;
+  const maxFrequency = (emb.maxFrequency ?? 1000) as number;
+  if (!(typeof minFrequency === 'number' && typeof maxFrequency === 'number' && minFrequency > 0 && maxFrequency >= minFrequency))
+    throw new ModelConfigError(`${field}.embedding`, `expected 0 < minFrequency ≤ maxFrequency, ${describeValue(obj.embedding)}`);
+  if (base % 2 !== 0)
+    throw new ModelConfigError(`${field}.base`, `expected an even width (the sinusoidal embedding has base channels), got ${base}`);
+  return {
+    arch: 'unet',
+    image: size,
+    base,
+    multipliers,
+    numResBlocks: positiveInt(obj, 'numResBlocks', field, 1),
+    attentionResolutions: intList(obj, 'attentionResolutions', field, [], 1),
+    groups,
+    layout,
+    embedding: { minFrequency, maxFrequency },
+  };
+}
+
+/** Throw unless a network's images have `dim` values (H·W·C). */
+export function checkNetworkDim(network: UNetNetworkConfig | undefined, dim: number, field: string): void {
+  if (!network) return;
+  const { height, width, channels } = network.image;
+  if (height * width * channels !== dim)
+    throw new ModelConfigError(
+      `${field}.image`,
+      `${height}×${width}×${channels} = ${height * width * channels} values, but the model has dim ${dim}`,
+    );
+}
+
+export interface TimeNetworkSpec {
+  /** D: columns of x. */
+  dataDim: number;
+  /** Output blocks of D columns. */
+  maps: number;
+  hidden: number[];
+  activation: ActivationName;
+  init?: InitScheme;
+  network?: UNetNetworkConfig;
+  rng?: Rng | number;
+}
+
+/** The network of a part: a U-Net when `network` is given, else an MLP NN([x, t]) with maps·D outputs. */
+export function createTimeNetwork(spec: TimeNetworkSpec): TimeNetwork {
+  const n = spec.network;
+  if (!n) {
+    return new TimeMLP({
+      dataDim: spec.dataDim,
+      outDim: spec.maps * spec.dataDim,
+      hidden: spec.hidden,
+      activation: spec.activation,
+      init: spec.init,
+      rng: spec.rng,
+    });
+  }
+  checkNetworkDim(n, spec.dataDim, 'network');
+  const { arch: _arch, ...options } = n;
+  return new TimeUNet({ ...options, outMaps: spec.maps, rng: spec.rng });
+}
+
+/** The network section of a part's network (undefined for an MLP). */
+export function networkConfigOf(net: TimeNetwork): UNetNetworkConfig | undefined {
+  if (!(net instanceof TimeUNet)) return undefined;
+  const o = net.options;
+  return {
+    arch: 'unet',
+    image: { ...o.image },
+    base: o.base ?? 32,
+    multipliers: [...(o.multipliers ?? [1, 2, 2])],
+    numResBlocks: o.numResBlocks ?? 1,
+    attentionResolutions: [...(o.attentionResolutions ?? [])],
+    groups: o.groups ?? 8,
+    layout: o.layout ?? 'adm',
+    embedding: { ...(o.embedding ?? { minFrequency: 0.1, maxFrequency: 1000 }) },
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Diffusion models on images: a `network: { arch: 'unet', … }` section gives the predictor and
+ * the learned forward processes (NFDM's m̄/l̄, NDM's F̄) a U-Net over rows of flattened NHWC
+ * images. The family contract runs on such models (one update with finite gradients, held-out
+ * NELBO, sampling, exact log p(x), curvature, forward paths, config round trip); the U-Net's
+ * outputs land in the right column blocks; bad sections fail naming the field.
+ */
+import { initBackend, Rng, TimeUNet } from '@nfdm/core';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createModel, diffusionFamily, MODEL_FORMAT, type ModelConfig, type NeuralGaussianProcess } from '../src/index.js';
+import { familyChecks } from '../src/testing/index.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const IMAGE = { height: 8, width: 8, channels: 1 };
+const unet = (layout: 'adm' | 'compact', attention: number[] = []) => ({
+  arch: 'unet' as const,
+  image: IMAGE,
+  base: 8,
+  multipliers: [1, 2],
+  groups: 4,
+  layout,
+  attentionResolutions: attention,
+});
+
+const nfdmImages: ModelConfig = {
+  format: MODEL_FORMAT,
+  dim: 64,
+  forward: { kind: 'nfdm', network: { ...unet('compact'), embedding: { minFrequency: 1, maxFrequency: 16 } } },
+  predictor: { network: unet('adm', [4]) },
+  volatility: { kind: 'neural', hidden: [8] },
+  seed: 1,
+};
+
+const ndmImages: ModelConfig = {
+  format: MODEL_FORMAT,
+  dim: 64,
+  forward: { kind: 'ndm', network: unet('compact') },
+  predictor: { network: unet('compact') },
+  volatility: { kind: 'matched', schedule: { name: 'linear-logsnr' } },
+  seed: 2,
+};
+
+const vpImages: ModelConfig = {
+  format: MODEL_FORMAT,
+  dim: 64,
+  forward: { kind: 'fixed', schedule: { name: 'vp' } },
+  predictor: { network: unet('adm'), parametrization: 'eps' },
+  volatility: { kind: 'matched', schedule: { name: 'vp' } },
+  seed: 3,
+};
+
+function imageRows(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n * 64 }, (_, i) => Math.tanh(Math.sin(i % 64) + 0.3 * rng.normal()));
+}
+
+for (const [name, config] of [
+  ['NFDM (U-Net forward and predictor)', nfdmImages],
+  ['NDM (U-Net F̄)', ndmImages],
+  ['VP (U-Net ε-predictor)', vpImages],
+] as const) {
+  describe(`family contract on images: ${name}`, () => {
+    for (const c of familyChecks(diffusionFamily, { config, data: imageRows(4, 5), rows: 4 })) it(c.name, c.run, 120_000);
+  });
+}
+
+describe('U-Net networks in model configs', () => {
+  it("NFDM's U-Net puts m̄ and l̄ in the first and second D columns (2 output maps)", () => {
+    const model = createModel(nfdmImages);
+    const forward = model.forward as NeuralGaussianProcess;
+    expect(forward.net).toBeInstanceOf(TimeUNet);
+    const net = forward.net as TimeUNet;
+    const rng = new Rng(7);
+    for (const v of net.parameters().values()) if (v.trainable) v.assign(tf.tensor(rng.normalArray(v.size, 0, 0.2), v.shape));
+    const x = tf.tensor2d(imageRows(2, 8), [2, 64]);
+    const t = tf.tensor2d([[0.3], [0.6]]);
+    const images = net.net.apply(tf.reshape(x, [2, 8, 8, 1]), t); // [2, 8, 8, 2]: channel 0 = m̄, 1 = l̄
+    const flat = net.apply(x, t); // [2, 128]
+    const m = tf.reshape(tf.slice(images, [0, 0, 0, 0], [2, 8, 8, 1]), [2, 64]);
+    const l = tf.reshape(tf.slice(images, [0, 0, 0, 1], [2, 8, 8, 1]), [2, 64]);
+    expect(Array.from(tf.slice(flat, [0, 0], [2, 64]).dataSync())).toEqual(Array.from(m.dataSync()));
+    expect(Array.from(tf.slice(flat, [0, 64], [2, 64]).dataSync())).toEqual(Array.from(l.dataSync()));
+    tf.dispose([x, t, images, flat, m, l]);
+    model.dispose();
+  });
+
+  it('refuses a network whose image size does not match dim, and unknown fields', () => {
+    const wrong = { ...nfdmImages, dim: 49 };
+    expect(() => createModel(wrong)).toThrow(/predictor\.network\.image: 8×8×1 = 64 values, but the model has dim 49/);
+    const typo = { ...nfdmImages, predictor: { network: { ...unet('adm'), bsae: 3 } } };
+    expect(() => createModel(typo as ModelConfig)).toThrow(/predictor\.network\.bsae: unknown field/);
+    const groups = { ...nfdmImages, predictor: { network: { ...unet('adm'), groups: 3 } } };
+    expect(() => createModel(groups)).toThrow(/predictor\.network\.groups: 3 groups do not divide 8 channels/);
+  });
+});
