@@ -46,10 +46,8 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
   readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
-  private readonly options: NeuralProcessOptions;
 
   constructor(options: NeuralProcessOptions) {
-    this.options = options;
     this.dim = options.dim;
     this.delta = options.delta ?? 0.01;
     if (!(this.delta > 0 && this.delta < 1)) throw new RangeError(`delta must lie in (0, 1), got ${this.delta}`);

@@ -59,7 +59,7 @@ export class TimeUNet implements TimeNetwork {
 
   jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder): Jet {
     const { height: H, width: W, channels: C } = this.options.image;
-    if (!x || x.rank !== 2 || x.shape[1] !== H * W * C)
+    if (x?.rank !== 2 || x.shape[1] !== H * W * C)
       throw new RangeError(`TimeUNet expects rows of ${H}×${W}×${C} = ${H * W * C} values, got ${x ? `[${x.shape}]` : 'null'}`);
     const B = x.shape[0];
     const out = this.net.jet(tf.reshape(x, [B, H, W, C]), t, order).data;
