@@ -14,17 +14,20 @@
 import { type ActivationName, type InitScheme, type Rng, TimeMLP, type TimeNetwork, TimeUNet } from '@nfdm/core';
 import { type ConfigObject, configKeys, configObject, describeValue, ModelConfigError } from './config-errors.js';
 
-/** A U-Net network section (see the module doc for the defaults). */
+/**
+ * A U-Net network section. Defaults: base 32, multipliers [1, 2, 2], numResBlocks 1, no
+ * attention, groups 8, layout 'adm', embedding frequencies 0.1 … 1000 (ADM's embedding of 1000·t).
+ */
 export interface UNetNetworkConfig {
   arch: 'unet';
   image: { height: number; width: number; channels: number };
-  base: number;
-  multipliers: number[];
-  numResBlocks: number;
-  attentionResolutions: number[];
-  groups: number;
-  layout: 'adm' | 'compact';
-  embedding: { minFrequency: number; maxFrequency: number };
+  base?: number;
+  multipliers?: number[];
+  numResBlocks?: number;
+  attentionResolutions?: number[];
+  groups?: number;
+  layout?: 'adm' | 'compact';
+  embedding?: { minFrequency: number; maxFrequency: number };
 }
 
 const UNET_KEYS = ['arch', 'image', 'base', 'multipliers', 'numResBlocks', 'attentionResolutions', 'groups', 'layout', 'embedding'];
