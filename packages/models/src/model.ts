@@ -25,8 +25,13 @@ import {
   SDETerm,
   type SolveStats,
   solve,
+  TimeUNet,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+
+/** Rows per evaluation batch of models with U-Net networks. */
+export const IMAGE_EVAL_BATCH = 64;
+
 import { type GaussianForwardProcess, reverseDrift, velocity } from './forward/gaussian.js';
 import {
   type BoundParts,
@@ -106,7 +111,12 @@ export function monteCarloNelbo(
     const [d, p] = tf.tidy(() => {
       const xb = tf.slice(x, [start, 0], [size, forward.dim]);
       let acc = tf.zeros([size]);
-      for (let k = 0; k < draws; k++) acc = tf.add(acc, drawDiffusion(xb, rng));
+      for (let k = 0; k < draws; k++) {
+        // One scope per draw: a draw's intermediates (U-Net activations for images) are freed before the next.
+        const next = tf.tidy(() => tf.add(acc, drawDiffusion(xb, rng)));
+        acc.dispose();
+        acc = next;
+      }
       return [tf.div(acc, draws), priorTerm(forward, xb)];
     });
     diff.set(d.dataSync(), start);
@@ -190,7 +200,18 @@ export class DiffusionModel implements Module, BoundParts {
    * reports mean and standard error over rows.
    */
   nelbo(x: tf.Tensor, options: NelboOptions = {}): NelboResult {
-    return monteCarloNelbo(this.forward, x, options, (xb, rng) => diffusionTerms(this, xb, this.drawNoise(rng, xb.shape[0])).perSample);
+    const batched = { batch: this.evalBatch ?? 4096, ...options };
+    return monteCarloNelbo(this.forward, x, batched, (xb, rng) => diffusionTerms(this, xb, this.drawNoise(rng, xb.shape[0])).perSample);
+  }
+
+  /**
+   * Rows per evaluation batch that keep memory bounded, when the networks need fewer than the
+   * usual thousands: U-Nets hold several [rows·jet order, H, W, 9C] im2col buffers, so image
+   * models evaluate 64 images at a time; undefined for MLP models (no limit beyond the defaults).
+   */
+  get evalBatch(): number | undefined {
+    const nets = [(this.forward as { net?: unknown }).net, (this.predictor as { net?: unknown }).net];
+    return nets.some((n) => n instanceof TimeUNet) ? IMAGE_EVAL_BATCH : undefined;
   }
 
   private timeColumn(z: tf.Tensor, t: number): tf.Tensor {

@@ -52,18 +52,22 @@ export interface Preset {
   objective: Objective['kind'];
   /** The model config for these options. */
   config(options: PresetOptions): AnyModelConfig;
+  /** Its networks can be U-Nets (`--arch unet`, image data). */
+  unet?: boolean;
 }
 
 /** The model names on the command line: the only place that maps a name to a family and a config. */
 export const PRESETS: Record<ModelName, Preset> = {
   nfdm: {
     family: 'diffusion',
+    unet: true,
     objective: 'nelbo',
     description: 'Neural Flow Diffusion Model: learned forward process and learned volatility',
     config: (o) => diffusionConfig(o, { kind: 'nfdm', hidden: [...o.hidden] }, neuralVolatility(o)),
   },
   ndm: {
     family: 'diffusion',
+    unet: true,
     objective: 'nelbo',
     description: 'Neural Diffusion Model: learned data transform under a linear log-SNR schedule, matched volatility',
     config: (o) =>
@@ -79,12 +83,14 @@ export const PRESETS: Record<ModelName, Preset> = {
   cosine: fixedSchedulePreset('cosine', 'fixed cosine schedule, matched volatility'),
   fm: {
     family: 'diffusion',
+    unet: true,
     objective: 'nelbo',
     description: 'fixed flow-matching (OT) path, learned volatility',
     config: (o) => diffusionConfig(o, { kind: 'fixed', schedule: { name: 'fm-ot' } }, neuralVolatility(o)),
   },
   'nfdm-ot': {
     family: 'diffusion',
+    unet: true,
     objective: 'ot',
     description: 'NFDM-OT: learned forward process trained for straight ODE paths (--curvature-weight); ODE sampling, no NELBO',
     config: (o) => diffusionConfig(o, { kind: 'nfdm', hidden: [...o.hidden] }, { kind: 'constant', value: 1 }),
@@ -169,6 +175,12 @@ export interface PresetOptions {
   obstacle?: ObstacleSetting;
   /** nfbm: names of the data at each end (descriptive). */
   pair?: { source: string; target: string };
+  /** Image data: [height, width, channels] (rows are flattened NHWC images). */
+  image?: [number, number, number];
+  /** 'unet': U-Nets for the predictor and the learned forward process (needs `image`). */
+  arch?: 'mlp' | 'unet';
+  /** U-Net width (channels of the first level, default 16). */
+  base?: number;
 }
 
 /** The model config of a named model. */
@@ -189,6 +201,7 @@ function fixedSchedulePreset(name: 'vp' | 'subvp' | 've' | 'cosine', description
   const parametrization = name === 'cosine' ? 'data' : 'eps';
   return {
     family: 'diffusion',
+    unet: true,
     objective: 'nelbo',
     description,
     config: (o) => diffusionConfig(o, { kind: 'fixed', schedule: { name } }, { kind: 'matched', schedule: { name } }, parametrization),
@@ -205,7 +218,32 @@ function diffusionConfig(
     parametrization === 'eps' ? { hidden: [...o.hidden], parametrization: 'eps' } : { hidden: [...o.hidden] };
   const config: ModelConfig = { format: MODEL_FORMAT, dim: o.dim, forward, predictor, volatility, seed: o.seed };
   if (o.standardization) config.standardization = o.standardization;
-  return config;
+  return o.arch === 'unet' ? withUNets(config, o) : config;
+}
+
+/**
+ * U-Nets for an image model (images spec §6, scaled by `base`): levels while the size halves
+ * evenly (at most 3; multipliers 1, 2, 2), 8 groups. Predictor: ADM layout, attention at the
+ * lowest resolution when it is ≤ 8, the embedding of 1000·t. Learned forward process (its
+ * t-derivatives enter the loss, so keep it smooth): no attention, frequencies 2π … 16π on raw t.
+ */
+function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
+  if (!o.image) throw new RangeError('a U-Net needs image data (rows of H×W×C images)');
+  const [height, width, channels] = o.image;
+  const base = o.base ?? 16;
+  const multipliers = [1];
+  let res = height;
+  while (multipliers.length < 3 && res % 2 === 0 && width % 2 ** multipliers.length === 0) {
+    multipliers.push(2);
+    res /= 2;
+  }
+  const net = { arch: 'unet' as const, image: { height, width, channels }, base, multipliers, groups: 8, layout: 'adm' as const };
+  const predictor = { ...config.predictor, network: { ...net, attentionResolutions: res <= 8 ? [res] : [] } };
+  const learned = config.forward.kind === 'nfdm' || config.forward.kind === 'ndm';
+  const forward = learned
+    ? { ...config.forward, network: { ...net, embedding: { minFrequency: 2 * Math.PI, maxFrequency: 16 * Math.PI } } }
+    : config.forward;
+  return { ...config, forward, predictor } as ModelConfig;
 }
 
 function bridgeConfig(o: PresetOptions): AnyModelConfig {

@@ -15,6 +15,7 @@ import {
   MODEL_NAMES,
   type ModelName,
   type ObstacleSetting,
+  PRESETS,
   presetObjective,
 } from './presets.js';
 
@@ -46,6 +47,10 @@ export interface RunSettings {
   standardize?: StandardizeMethod;
   /** Tables: rows with extreme values are refused (default), dropped or kept. */
   outliers?: OutlierPolicy;
+  /** Network architecture: 'mlp' (default) or 'unet' (image data; diffusion models). */
+  arch?: 'mlp' | 'unet';
+  /** U-Net: channels of the first level (default 16). */
+  base?: number;
   /** Replaces top-level sections of the named model's config (advanced; e.g. forward, predictor, volatility, time). */
   modelConfig?: Record<string, unknown>;
   /** Merged last into the trainer config (advanced: optimizer, evalDraws, keep, …). */
@@ -104,6 +109,8 @@ export const SETTING_KEYS = [
   'obstacle',
   'standardize',
   'outliers',
+  'arch',
+  'base',
   'modelConfig',
   'trainer',
 ] as const;
@@ -126,6 +133,8 @@ export const FIXED_ON_RESUME = [
   'obstacle',
   'standardize',
   'outliers',
+  'arch',
+  'base',
 ] as const;
 
 function fail(file: string, key: string, what: string, got: unknown): never {
@@ -198,6 +207,8 @@ const SETTING_RULES: Record<(typeof SETTING_KEYS)[number], SettingRule> = {
     },
   },
   standardize: oneOf(STANDARDIZE_METHODS, (v) => `"${v}"`, ' or '),
+  arch: oneOf(['mlp', 'unet'], (v) => `"${v}"`, ' or '),
+  base: { what: 'an even integer ≥ 2', ok: (v) => isInt(v, 2) && (v as number) % 2 === 0 },
   outliers: oneOf(OUTLIER_POLICIES, (v) => `"${v}"`, ', '),
 };
 
@@ -251,6 +262,10 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
   if (!s.data)
     throw new UsageError('--data is required (a toy set such as 8gaussians, fashion-mnist, or a .csv / .npy file; see nfdm datasets)');
   if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
+  if ((s.arch === 'unet' || s.base !== undefined) && !PRESETS[s.model as ModelName].unet) {
+    throw new UsageError(`--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …) so far, not ${s.model}`);
+  }
+  if (s.base !== undefined && s.arch !== 'unet') throw new UsageError('--base sets the U-Net width; it needs --arch unet');
   if (s.curvatureWeight !== undefined && !isOTModel(s.model)) {
     throw new UsageError(`--curvature-weight applies to NFDM-OT models (nfdm-ot) only, not ${s.model}`);
   }

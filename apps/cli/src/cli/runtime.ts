@@ -420,6 +420,12 @@ function dropRows(data: Float32Array, D: number, bad: readonly number[]): Float3
   return out;
 }
 
+/** Rows per batch: `usual`, or fewer where the family says the model needs it (U-Net image models). */
+export function batchFor(opened: OpenedModel, usual: number): number {
+  const hint = operationsOf(opened).batchHint?.(opened.model);
+  return hint === undefined ? usual : Math.min(usual, hint);
+}
+
 /** Solver counters at zero, to add chunks' counters into. */
 const zeroStats = (): SolveStats => ({ nfe: 0, diffusionEvals: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0, initialStep: 0 });
 
@@ -484,7 +490,7 @@ export function drawSamples(
   const std = standardizationOf(opened.config);
   const samples = new Float32Array(n * D);
   const stats = zeroStats();
-  const chunk = trajectory ? n : SAMPLE_CHUNK;
+  const chunk = trajectory ? n : batchFor(opened, SAMPLE_CHUNK);
   const frozen: number[] = [];
   let traj: Float32Array | undefined;
   let times: number[] | undefined;
@@ -535,7 +541,7 @@ export function logDensity(
   if (!opened.capabilities.logProb || !logProb) throw new CliError(notCapable(opened, 'logProb'));
   const std = standardizationOf(opened.config);
   const logDet = std ? standardizationLogDet(std) : 0;
-  const batch = options.batch ?? 4096;
+  const batch = options.batch ?? batchFor(opened, 4096);
   const logp = new Float64Array(x.n);
   const stats = zeroStats();
   for (let start = 0, k = 0; start < x.n; start += batch, k++) {

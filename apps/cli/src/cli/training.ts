@@ -186,6 +186,9 @@ function makeTrainer(
     standardization: data.standardization,
     obstacle: settings.obstacle,
     pair: data.info.pair,
+    image: data.info.imageShape,
+    arch: settings.arch,
+    base: settings.base,
   });
   if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
   let model: AnyModel;
@@ -242,6 +245,10 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   });
   for (const w of data.warnings) out.warn(w);
   settings.data = data.info.spec;
+  if (settings.arch === 'unet' && !data.info.imageShape)
+    throw new UsageError(
+      `--arch unet needs image data (fashion-mnist, fashion-mnist-14); ${settings.data} holds rows of ${data.info.dim} values`,
+    );
   if (settled.resumeModel && settled.resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${settled.resumeModel.dim}`);
   }

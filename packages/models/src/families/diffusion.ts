@@ -92,6 +92,7 @@ const diffusionOperations: FamilyOperations<DiffusionModel> = {
     return { mean: r.nelbo.mean, stderr: r.nelbo.stderr, n: r.nelbo.n };
   },
   curvature: (model, o) => curvatureMetric(model, o).mean,
+  batchHint: (model) => model.evalBatch,
   forwardTrajectories(model, x, T, eps) {
     const t0 = model.forward.start.t;
     const times = Array.from({ length: T }, (_, k) => t0 + ((1 - t0) * k) / (T - 1));

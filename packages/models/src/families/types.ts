@@ -155,6 +155,11 @@ export interface FamilyOperations<M> {
    */
   forwardTrajectories?(model: M, rows: tf.Tensor2D, T: number, eps: tf.Tensor2D): { paths: tf.Tensor3D; times: number[] };
   /**
+   * Rows per batch that keep `model`'s memory bounded (e.g. 64 for U-Net image models), or
+   * undefined when the callers' usual batches (thousands of rows) are fine.
+   */
+  batchHint?(model: M): number | undefined;
+  /**
    * Families without `capabilities.solvers`: the sampler they run instead of a core solver, for
    * `steps` (undefined: the model's own grid), with a label for people.
    */

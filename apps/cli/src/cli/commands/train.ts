@@ -29,6 +29,7 @@ const TRAIN_EXAMPLES = examples([
   'nfdm train --model nfdm-ot --data 8gaussians --steps 20000 --curvature-weight 0.5 --out runs/ot-8g',
   'nfdm train --model nfbm --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/bridge',
   'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
+  'nfdm train --model nfdm --data fashion-mnist --arch unet --base 16 --steps 2000 --batch 32 --lr 2e-4 --out runs/nfdm-fmnist',
   'nfdm train --out runs/nfdm-8g --resume --steps 40000                       # train further',
   'nfdm train --config runs/nfdm-8g/run.json --seed 1 --out runs/nfdm-8g-seed1',
 ]);
@@ -101,6 +102,13 @@ export function trainCommand(ctx: Context) {
         '.csv/.npy data: rows with values over 1000 robust standard deviations from the median are refused (default), dropped, or kept',
       ).choices(OUTLIER_POLICIES),
     )
+    .addOption(
+      new Option(
+        '--arch <name>',
+        'networks: mlp (default) or unet (image data: U-Nets for the predictor and the learned forward process)',
+      ).choices(['mlp', 'unet'] as const),
+    )
+    .option('--base <channels>', 'U-Net width: channels of the first level (default 16)', positiveInt)
     .option('--config <file>', 'JSON settings (keys as in run.json "config"; flags win), or a previous run.json to repeat it')
     .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
     .option('--force', 'replace a run already in --out')
