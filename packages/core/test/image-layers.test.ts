@@ -11,6 +11,8 @@ import {
   activateImageJet,
   avgPool2x,
   Conv2d,
+  conv2dIm2col,
+  conv2dSame,
   GroupNorm,
   getActivation,
   ImageJet,
@@ -204,6 +206,38 @@ describe('image layers: tangents against float64 central differences', () => {
     expect(closeness(blocks[2], r2, 5e-3, 5e-3)).toBeLessThan(1);
     block.dispose();
   });
+});
+
+describe('convolution: the backend kernel with a custom gradient equals im2col + matMul', () => {
+  for (const [k, stride] of [
+    [3, 1],
+    [3, 2],
+    [1, 1],
+  ] as const) {
+    it(`${k}×${k} stride ${stride}: values, ∂/∂x and ∂/∂kernel`, () => {
+      const rng = new Rng(20 + k + stride);
+      const x = tf.tensor4d(rng.normalArray(2 * 6 * 5 * 3), [2, 6, 5, 3]);
+      const w = tf.tensor4d(rng.normalArray(k * k * 3 * 4), [k, k, 3, 4]);
+      const probe = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.sin(tf.range(0, y.size).reshape(y.shape))));
+      const [vA, gA] = tf.tidy(() => [
+        conv2dSame(x, w, stride),
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => probe(conv2dSame(a as tf.Tensor4D, b as tf.Tensor4D, stride)))([x, w]),
+      ]);
+      const [vB, gB] = tf.tidy(() => [
+        conv2dIm2col(x, w, stride),
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => probe(conv2dIm2col(a as tf.Tensor4D, b as tf.Tensor4D, stride)))([x, w]),
+      ]);
+      expect(
+        closeness(Float64Array.from((vA as tf.Tensor).dataSync()), Float64Array.from((vB as tf.Tensor).dataSync()), 1e-5, 1e-5),
+      ).toBeLessThan(1);
+      for (let i = 0; i < 2; i++) {
+        const a = (gA as tf.Tensor[])[i].dataSync();
+        const b = (gB as tf.Tensor[])[i].dataSync();
+        expect(closeness(Float64Array.from(a), Float64Array.from(b), 1e-4, 1e-5)).toBeLessThan(1);
+      }
+      tf.dispose([x, w, vA, vB, gA, gB] as tf.TensorContainer);
+    });
+  }
 });
 
 describe('U-Net', () => {

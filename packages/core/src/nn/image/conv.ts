@@ -50,16 +50,63 @@ export function im2col(x: tf.Tensor4D, k: number): tf.Tensor4D {
   return tf.concat(pieces, 3) as tf.Tensor4D;
 }
 
-/** 'same' convolution without bias (see the module doc). */
-export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
-  const [k, k2, cin, cout] = kernel.shape;
-  if (k !== k2 || k % 2 !== 1) throw new RangeError(`conv2dSame needs an odd square kernel, got [${kernel.shape}]`);
-  if (x.shape[3] !== cin) throw new RangeError(`conv2dSame: input has ${x.shape[3]} channels, the kernel expects ${cin}`);
+/** 'same' convolution by im2col + one matMul (the reference form; {@link conv2dSame} is faster and lighter). */
+export function conv2dIm2col(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
+  checkConv(x, kernel);
+  const [k, , , cout] = kernel.shape;
   let cols = im2col(x, k);
   if (stride === 2) cols = evenPositions(cols);
   const [N, Ho, Wo, kkc] = cols.shape;
   const y = tf.matMul(tf.reshape(cols, [N * Ho * Wo, kkc]) as tf.Tensor2D, tf.reshape(kernel, [kkc, cout]) as tf.Tensor2D);
   return tf.reshape(y, [N, Ho, Wo, cout]);
+}
+
+function checkConv(x: tf.Tensor4D, kernel: tf.Tensor4D): void {
+  const [k, k2, cin] = kernel.shape;
+  if (k !== k2 || k % 2 !== 1) throw new RangeError(`conv2dSame needs an odd square kernel, got [${kernel.shape}]`);
+  if (x.shape[3] !== cin) throw new RangeError(`conv2dSame: input has ${x.shape[3]} channels, the kernel expects ${cin}`);
+}
+
+type ConvOp = (x: tf.Tensor4D, kernel: tf.Tensor4D) => tf.Tensor4D;
+const convOps = new Map<1 | 2, ConvOp>();
+
+/**
+ * 'same' convolution without bias (see the module doc): the backend's Conv2D kernel forward,
+ * with a custom gradient — ∂/∂x by the transposed convolution (Conv2DBackpropInput, which wasm
+ * has) and ∂/∂kernel = im2col(x)ᵀ · dy (the kernel wasm lacks, built from a matMul). The im2col
+ * buffer lives only during the backward pass.
+ */
+export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
+  checkConv(x, kernel);
+  let op = convOps.get(stride);
+  if (!op) {
+    op = makeConvOp(stride);
+    convOps.set(stride, op);
+  }
+  return op(x, kernel);
+}
+
+function makeConvOp(stride: 1 | 2): ConvOp {
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    const pad = (w.shape[0] - 1) / 2;
+    save([x, w]);
+    const value = tf.conv2d(x, w, stride, pad);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const g = dy as tf.Tensor4D;
+      const dx = tf.conv2dTranspose(g, ws, xs.shape, stride, pad);
+      const [k, , cin, cout] = ws.shape;
+      let cols = im2col(xs, k);
+      if (stride === 2) cols = evenPositions(cols);
+      const rows = cols.shape[0] * cols.shape[1] * cols.shape[2];
+      const colsT = tf.transpose(tf.reshape(cols, [rows, k * k * cin]));
+      const dw = tf.reshape(tf.matMul(colsT as tf.Tensor2D, tf.reshape(g, [rows, cout]) as tf.Tensor2D), [k, k, cin, cout]);
+      return [dx, dw];
+    };
+    return { value, gradFunc };
+  });
+  return f as unknown as ConvOp;
 }
 
 /** Add `bias` [C] to the value block of a stacked [(blocks)·B, H, W, C] tensor only. */
