@@ -29,7 +29,7 @@ import {
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 
-/** Rows per evaluation batch of models with U-Net networks. */
+/** Rows per evaluation batch of small U-Net models (14×14 images, base 8); larger ones use fewer. */
 export const IMAGE_EVAL_BATCH = 64;
 
 import { type GaussianForwardProcess, reverseDrift, velocity } from './forward/gaussian.js';
@@ -206,12 +206,18 @@ export class DiffusionModel implements Module, BoundParts {
 
   /**
    * Rows per evaluation batch that keep memory bounded, when the networks need fewer than the
-   * usual thousands: U-Nets hold several [rows·jet order, H, W, 9C] im2col buffers, so image
-   * models evaluate 64 images at a time; undefined for MLP models (no limit beyond the defaults).
+   * usual thousands: a U-Net's activations grow with H·W·base, so image models evaluate
+   * 64 · (14·14·8)/(H·W·base) images at a time (64 for 14×14 at base 8, 8 for 28×28 at base
+   * 16; at least 1); undefined for MLP models (no limit beyond the defaults).
    */
   get evalBatch(): number | undefined {
-    const nets = [(this.forward as { net?: unknown }).net, (this.predictor as { net?: unknown }).net];
-    return nets.some((n) => n instanceof TimeUNet) ? IMAGE_EVAL_BATCH : undefined;
+    let size = 0;
+    for (const net of [(this.forward as { net?: unknown }).net, (this.predictor as { net?: unknown }).net]) {
+      if (!(net instanceof TimeUNet)) continue;
+      const { height, width } = net.options.image;
+      size = Math.max(size, height * width * (net.options.base ?? 32));
+    }
+    return size === 0 ? undefined : Math.max(1, Math.min(IMAGE_EVAL_BATCH, Math.floor((IMAGE_EVAL_BATCH * 14 * 14 * 8) / size)));
   }
 
   private timeColumn(z: tf.Tensor, t: number): tf.Tensor {
