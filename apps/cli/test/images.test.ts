@@ -1,0 +1,121 @@
+/**
+ * Image models end to end through the built CLI, on the committed Fashion-MNIST subset of
+ * @nfdm/datasets (NFDM_FASHION_MNIST_DIR; no Debian data set needed): `train --arch unet` (U-Nets
+ * for the predictor and NFDM's forward process), `info`, `plot samples` (a PNG grid),
+ * `plot trajectories` and `plot forward` (frame strips), `eval` (NELBO and exact NLL in bits/dim),
+ * `--resume`; `export` refuses with one line; bad `--arch` uses are refused.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, failure, json, runCli } from './harness.js';
+
+const FASHION_MNIST_FIXTURE = fileURLToPath(new URL('../../../packages/datasets/test/fixtures/fashion-mnist', import.meta.url));
+let tmp: string;
+let savedDataDir: string | undefined;
+const nfdm = (args: string[]) => runCli(tmp, args);
+const PNG = [0x89, 0x50, 0x4e, 0x47];
+
+beforeAll(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build the CLI first (cd apps/cli && npx tsup)`);
+  tmp = mkdtempSync(join(tmpdir(), 'nfdm-cli-images-'));
+  savedDataDir = process.env.NFDM_FASHION_MNIST_DIR;
+  process.env.NFDM_FASHION_MNIST_DIR = FASHION_MNIST_FIXTURE; // runCli passes the environment on
+});
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (savedDataDir === undefined) delete process.env.NFDM_FASHION_MNIST_DIR;
+  else process.env.NFDM_FASHION_MNIST_DIR = savedDataDir;
+});
+
+describe('U-Net image models', () => {
+  it('trains NFDM with U-Nets on 14×14 images, plots sample grids and frame strips, evaluates bits/dim, resumes', async () => {
+    const train = ['train', '--model', 'nfdm', '--data', 'fashion-mnist-14', '--arch', 'unet', '--base', '8', '--batch', '4'];
+    const summary = json(await nfdm([...train, '--steps', '2', '--eval-every', '0', '--checkpoint-every', '2', '--out', 'u', '--json']));
+    expect(summary.status).toBe('completed');
+    const config = summary.modelConfig as {
+      predictor: { network: Record<string, unknown> };
+      forward: { network: Record<string, unknown> };
+    };
+    expect(config.predictor.network).toMatchObject({
+      arch: 'unet',
+      image: { height: 14, width: 14, channels: 1 },
+      base: 8,
+      multipliers: [1, 2],
+      attentionResolutions: [7],
+    });
+    expect(config.forward.network).toMatchObject({
+      arch: 'unet',
+      base: 8,
+      attentionResolutions: [],
+      embedding: { minFrequency: 2 * Math.PI },
+    });
+    expect(Number.isFinite((summary.nelbo as { mean: number }).mean)).toBe(true);
+
+    const info = json(await nfdm(['info', '--model', 'u', '--json']));
+    expect(info.family).toBe('diffusion');
+
+    for (const [kind, extra] of [
+      ['samples', ['--n', '4', '--steps', '3']],
+      ['trajectories', ['--n', '2', '--steps', '3']],
+      ['forward', ['--n', '2', '--times', '4']],
+    ] as const) {
+      const r = json(await nfdm(['plot', kind, '--model', 'u', ...extra, '--out', `${kind}.png`, '--json']));
+      expect(r.plot).toBe(kind);
+      expect([...readFileSync(join(tmp, `${kind}.png`)).subarray(0, 4)]).toEqual(PNG);
+    }
+
+    const ev = json(
+      await nfdm([
+        'eval',
+        '--model',
+        'u',
+        '--metrics',
+        'nelbo,nll',
+        '--n',
+        '4',
+        '--draws',
+        '1',
+        '--nll-solver',
+        'rk4',
+        '--nll-steps',
+        '2',
+        '--json',
+      ]),
+    );
+    const metrics = ev.metrics as Record<string, { mean: number; bitsPerDim: number }>;
+    for (const m of ['nelbo', 'nll']) {
+      expect(Number.isFinite(metrics[m].mean)).toBe(true);
+      // bits/dim = nats / (D ln 2) + 7 (8-bit images dequantised to [−1, 1]).
+      expect(metrics[m].bitsPerDim).toBeCloseTo(metrics[m].mean / (196 * Math.LN2) + 7, 6);
+    }
+
+    const resumed = json(await nfdm(['train', '--out', 'u', '--resume', '--steps', '3', '--eval-every', '0', '--json']));
+    expect(resumed.status).toBe('completed');
+    expect(resumed.step).toBe(3);
+
+    failure(await nfdm(['export', '--model', 'u', '--out', 'onnx']), /U-Net: ONNX export of U-Net networks .* is not implemented yet/);
+  }, 600_000);
+
+  it('refuses --arch unet where it does not apply, with one line', async () => {
+    failure(
+      await nfdm(['train', '--model', 'nfdm', '--data', '8gaussians', '--arch', 'unet', '--steps', '2', '--out', 'x1']),
+      /--arch unet needs image data/,
+      2,
+    );
+    failure(
+      await nfdm(['train', '--model', 'diffflow', '--data', 'fashion-mnist-14', '--arch', 'unet', '--steps', '2', '--out', 'x2']),
+      /--arch unet applies to diffusion models .* not diffflow/,
+      2,
+    );
+    failure(
+      await nfdm(['train', '--model', 'nfdm', '--data', 'fashion-mnist-14', '--base', '8', '--steps', '2', '--out', 'x3']),
+      /--base .* needs --arch unet/,
+      2,
+    );
+    expect(existsSync(join(tmp, 'x1'))).toBe(false);
+  }, 120_000);
+});
