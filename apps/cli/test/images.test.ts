@@ -5,11 +5,12 @@
  * `plot trajectories` and `plot forward` (frame strips), `eval` (NELBO and exact NLL in bits/dim),
  * `--resume`; `export` refuses with one line; bad `--arch` uses are refused.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { svgToPng } from '../src/plot/png.js';
 import { BIN, failure, json, runCli } from './harness.js';
 
 const FASHION_MNIST_FIXTURE = fileURLToPath(new URL('../../../packages/datasets/test/fixtures/fashion-mnist', import.meta.url));
@@ -99,6 +100,46 @@ describe('U-Net image models', () => {
 
     failure(await nfdm(['export', '--model', 'u', '--out', 'onnx']), /U-Net: ONNX export of U-Net networks .* is not implemented yet/);
   }, 600_000);
+
+  it('trains on a folder of PNG images (DIR@HxW), holding out the last tenth for eval', async () => {
+    const folder = join(tmp, 'pngs');
+    mkdirSync(folder);
+    for (let k = 0; k < 12; k++) {
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16" fill="black"/><rect x="${k % 8}" y="4" width="6" height="8" fill="rgb(${20 * k},${20 * k},${20 * k})"/></svg>`;
+      writeFileSync(join(folder, `img-${String(k).padStart(2, '0')}.png`), svgToPng(svg));
+    }
+    const summary = json(
+      await nfdm([
+        'train',
+        '--model',
+        'vp',
+        '--data',
+        `${folder}@8x8`,
+        '--arch',
+        'unet',
+        '--base',
+        '8',
+        '--batch',
+        '4',
+        '--steps',
+        '2',
+        '--eval-every',
+        '0',
+        '--out',
+        'f',
+        '--json',
+      ]),
+    );
+    expect(summary.data).toMatchObject({ kind: 'image', imageShape: [8, 8, 1], rows: { train: 11, heldOut: 1 }, bitsOffset: 7 });
+    expect((summary.modelConfig as { predictor: { network: { image: unknown } } }).predictor.network.image).toEqual({
+      height: 8,
+      width: 8,
+      channels: 1,
+    });
+    const ev = json(await nfdm(['eval', '--model', 'f', '--metrics', 'nelbo', '--draws', '1', '--json']));
+    expect((ev.data as { n: number; source: string }).n).toBe(1);
+    expect((ev.data as { source: string }).source).toMatch(/held-out images/);
+  }, 300_000);
 
   it('refuses --arch unet where it does not apply, with one line', async () => {
     failure(

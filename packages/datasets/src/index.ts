@@ -9,6 +9,7 @@ export * from './errors.js';
 export * from './fashion-mnist.js';
 export * from './float-format.js';
 export * from './idx.js';
+export * from './image-folder.js';
 export * from './load.js';
 export * from './matrix.js';
 export * from './npy.js';

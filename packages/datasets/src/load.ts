@@ -8,6 +8,7 @@
  * | `fashion-mnist-14`           | the same, 2× downsampled: `[n, 196]`                       |
  * | `path/to/file.csv`           | a numeric CSV table (header detected)                      |
  * | `path/to/file.npy`           | a 1-D or 2-D NumPy array                                   |
+ * | `path/to/folder[@HxW[xC]]`   | the folder's PNG images, resized, dequantised to [−1, 1)   |
  *
  * {@link listDatasets} describes the same sources (sizes, origin, availability) for
  * `nfdm datasets`.
@@ -16,7 +17,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCsv } from './csv.js';
 import { DatasetError } from './errors.js';
-import { fashionMnist, fashionMnistDir } from './fashion-mnist.js';
+import { fashionMnist, fashionMnistDir, imagesToMatrix } from './fashion-mnist.js';
+import { parseImageFolderSpec, readImageFolder } from './image-folder.js';
 import type { DataMatrix } from './matrix.js';
 import { readNpy } from './npy.js';
 import type { Seed } from './random.js';
@@ -100,6 +102,18 @@ export function loadDataset(spec: string, options: LoadDatasetOptions = {}): Loa
       name: spec,
       kind: 'image',
       source: `Fashion-MNIST ${split} from ${dir}: ${m.n} images ${h}×${w}×1 → ${m.n} × ${m.dim} in [−1, 1) (${deq})`,
+    };
+  }
+  const folder = parseImageFolderSpec(spec);
+  if (folder) {
+    const set = readImageFolder(folder.dir, { size: folder.size, channels: folder.channels, limit: options.n });
+    const m = imagesToMatrix(set, { dequantize: options.dequantize, seed: options.seed });
+    const deq = (options.dequantize ?? true) ? 'uniformly dequantised' : 'bin centres';
+    return {
+      ...m,
+      name: spec,
+      kind: 'image',
+      source: `PNG folder ${folder.dir}: ${m.n} images ${set.height}×${set.width}×${set.channels} → ${m.n} × ${m.dim} in [−1, 1) (${deq})`,
     };
   }
   if (lower.endsWith('.csv')) {

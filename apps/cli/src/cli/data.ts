@@ -23,6 +23,7 @@ import {
   isToyName,
   type LoadedDataset,
   loadDataset,
+  parseImageFolderSpec,
   type Standardization,
   samplePaired,
   sampleToy,
@@ -221,6 +222,13 @@ export function trainingData(
     const test = load(normalized, { split: 'test', n: HELDOUT_IMAGES, seed: 0 });
     return { info: info(train, lower), source: rowSource(train), heldOut: test, warnings: [] };
   }
+  if (parseImageFolderSpec(normalized)) {
+    const all = load(normalized, { seed: options.seed });
+    const { train, heldOut } = splitImageRows(all);
+    const base = info(all, normalized);
+    base.rows = { train: train.n, heldOut: heldOut?.n ?? 0 };
+    return { info: base, source: rowSource(train), heldOut, warnings: [] };
+  }
   const policy = options.outliers ?? 'refuse';
   const { table, train, heldOut: held, extreme } = tableParts(normalized, { seed: options.seed, outliers: policy });
   const method = options.standardize ?? 'mean-std';
@@ -382,6 +390,15 @@ export function evaluationData(
     base.source = `the ${held.n} held-out rows (not used in training) of ${base.source}`;
     return { data: held, info: { ...base, heldOut: true } };
   }
+  if (parseImageFolderSpec(normalized)) {
+    const all = load(normalized, { seed: 0 });
+    const { heldOut } = splitImageRows(all);
+    const useHeld = trained?.spec === normalized && heldOut !== undefined;
+    const rows = firstRows(useHeld ? (heldOut as DataMatrix) : all, options.n ?? Number.POSITIVE_INFINITY);
+    const base = info(all, normalized);
+    if (useHeld) base.source = `the ${rows.n} held-out images (not used in training) of ${base.source}`;
+    return { data: rows, info: { ...base, ...(useHeld ? { heldOut: true } : {}) } };
+  }
   const lower = normalized.toLowerCase();
   const image = lower === 'fashion-mnist' || lower === 'fashion-mnist-14';
   const d = load(normalized, {
@@ -391,6 +408,18 @@ export function evaluationData(
   });
   checkFinite(d, normalized);
   return { data: { data: d.data, n: d.n, dim: d.dim }, info: info(d, image ? lower : normalized) };
+}
+
+/**
+ * A PNG folder's split: the last ⌊n/10⌋ images (at most 1000; none below 10 images) are held out
+ * for the held-out NELBO and `nfdm eval`, the rest train (sorted by file name, so it is stable).
+ */
+export function splitImageRows(m: DataMatrix): { train: DataMatrix; heldOut?: DataMatrix } {
+  const held = m.n < 10 ? 0 : Math.min(1000, Math.floor(m.n / 10));
+  const nTrain = m.n - held;
+  const train = { data: m.data.subarray(0, nTrain * m.dim), n: nTrain, dim: m.dim };
+  if (held === 0) return { train };
+  return { train, heldOut: { data: m.data.subarray(nTrain * m.dim), n: held, dim: m.dim } };
 }
 
 /** The first `n` rows of a matrix (a view). */

@@ -247,7 +247,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   settings.data = data.info.spec;
   if (settings.arch === 'unet' && !data.info.imageShape)
     throw new UsageError(
-      `--arch unet needs image data (fashion-mnist, fashion-mnist-14); ${settings.data} holds rows of ${data.info.dim} values`,
+      `--arch unet needs image data (fashion-mnist, fashion-mnist-14, or a folder of PNG images); ${settings.data} holds rows of ${data.info.dim} values`,
     );
   if (settled.resumeModel && settled.resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${settled.resumeModel.dim}`);
