@@ -103,8 +103,10 @@ export function checkNetworkDim(network: UNetNetworkConfig | undefined, dim: num
 }
 
 export interface TimeNetworkSpec {
-  /** D: columns of x. */
+  /** D: columns of one input block (one image). */
   dataDim: number;
+  /** Input blocks of D columns side by side (default 1; bridges: [x0 | x1] or [z | x1]). */
+  inMaps?: number;
   /** Output blocks of D columns. */
   maps: number;
   hidden: number[];
@@ -117,9 +119,10 @@ export interface TimeNetworkSpec {
 /** The network of a part: a U-Net when `network` is given, else an MLP NN([x, t]) with maps·D outputs. */
 export function createTimeNetwork(spec: TimeNetworkSpec): TimeNetwork {
   const n = spec.network;
+  const inMaps = spec.inMaps ?? 1;
   if (!n) {
     return new TimeMLP({
-      dataDim: spec.dataDim,
+      dataDim: inMaps * spec.dataDim,
       outDim: spec.maps * spec.dataDim,
       hidden: spec.hidden,
       activation: spec.activation,
@@ -129,7 +132,7 @@ export function createTimeNetwork(spec: TimeNetworkSpec): TimeNetwork {
   }
   checkNetworkDim(n, spec.dataDim, 'network');
   const { arch: _arch, ...options } = n;
-  return new TimeUNet({ ...options, outMaps: spec.maps, rng: spec.rng });
+  return new TimeUNet({ ...options, inMaps, outMaps: spec.maps, rng: spec.rng });
 }
 
 /** The network section of a part's network (undefined for an MLP). */

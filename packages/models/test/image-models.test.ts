@@ -8,7 +8,16 @@
 import { initBackend, Rng, TimeUNet } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel, diffusionFamily, MODEL_FORMAT, type ModelConfig, type NeuralGaussianProcess } from '../src/index.js';
+import {
+  BRIDGE_FORMAT,
+  type BridgeModelConfig,
+  bridgeFamily,
+  createModel,
+  diffusionFamily,
+  MODEL_FORMAT,
+  type ModelConfig,
+  type NeuralGaussianProcess,
+} from '../src/index.js';
 import { familyChecks } from '../src/testing/index.js';
 
 beforeAll(async () => {
@@ -53,6 +62,16 @@ const vpImages: ModelConfig = {
   seed: 3,
 };
 
+const bridgeImages: BridgeModelConfig = {
+  format: BRIDGE_FORMAT,
+  dim: 64,
+  process: { network: { ...unet('compact'), embedding: { minFrequency: 1, maxFrequency: 16 } }, delta: 0.1 },
+  predictor: { network: unet('adm', [4]) },
+  volatility: { kind: 'neural', hidden: [8] },
+  penalties: [],
+  seed: 4,
+};
+
 function imageRows(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   return Float32Array.from({ length: n * 64 }, (_, i) => Math.tanh(Math.sin(i % 64) + 0.3 * rng.normal()));
@@ -67,6 +86,11 @@ for (const [name, config] of [
     for (const c of familyChecks(diffusionFamily, { config, data: imageRows(4, 5), rows: 4 })) it(c.name, c.run, 120_000);
   });
 }
+
+describe('family contract on images: NFBM image ↔ image bridge (U-Nets of two images as channels)', () => {
+  // Rows are [target | source] images: 128 columns.
+  for (const c of familyChecks(bridgeFamily, { config: bridgeImages, data: imageRows(8, 6), rows: 4 })) it(c.name, c.run, 120_000);
+});
 
 describe('U-Net networks in model configs', () => {
   it("NFDM's U-Net puts m̄ and l̄ in the first and second D columns (2 output maps)", () => {

@@ -29,6 +29,7 @@ import {
   ModelConfigError,
   parseVolatilityConfig,
 } from '../config.js';
+import { checkNetworkDim, networkConfigOf, parseNetworkConfig, type UNetNetworkConfig } from '../network.js';
 import { createVolatility, type Volatility, type VolatilityConfig } from '../volatility.js';
 import { BridgeModel } from './model.js';
 import { createPenalty, type PathPenalty, type PenaltyConfig, penaltyConfig } from './penalty.js';
@@ -41,6 +42,8 @@ export interface BridgeNetConfig {
   hidden?: number[];
   activation?: 'selu' | 'silu' | 'tanh' | 'softplus' | 'gelu-tanh' | 'sigmoid' | 'relu' | 'identity';
   init?: 'torch' | 'glorot';
+  /** A U-Net of the two images side by side (as channels) instead of the MLP (image ↔ image bridges). */
+  network?: UNetNetworkConfig;
 }
 
 export interface BridgeModelConfig {
@@ -57,12 +60,14 @@ export interface BridgeModelConfig {
 
 function parseNet(raw: unknown, field: string, extra: 'delta' | 'offset'): ConfigObject {
   const obj = configObject(raw, field);
-  configKeys(obj, ['hidden', 'activation', 'init', extra], field);
+  configKeys(obj, ['hidden', 'activation', 'init', 'network', extra], field);
   const out: ConfigObject = {
     hidden: configHidden(obj, 'hidden', field) ?? [64, 64, 64],
     activation: configActivation(obj, 'activation', field) ?? 'selu',
     init: configInit(obj, 'init', field) ?? 'torch',
   };
+  const network = parseNetworkConfig(obj.network, `${field}.network`);
+  if (network) out.network = network;
   if (extra === 'delta') out.delta = configNumber(obj, 'delta', field, (n) => n > 0 && n < 1, 'a number in (0, 1)') ?? 0.01;
   else out.offset = configNumber(obj, 'offset', field, (n) => n >= 0, 'a number ≥ 0') ?? 0.01;
   return out;
@@ -107,6 +112,8 @@ export function parseBridgeConfig(raw: unknown): BridgeModelConfig {
     penalties: penaltiesRaw.map((p, i) => parsePenaltyConfig(p, dim, `penalties[${i}]`)),
     seed,
   };
+  checkNetworkDim(out.process.network, dim, 'process.network');
+  checkNetworkDim(out.predictor.network, dim, 'predictor.network');
   if (obj.data !== undefined) {
     const d = configObject(obj.data, 'data');
     configKeys(d, ['source', 'target'], 'data');
@@ -147,8 +154,8 @@ export function createBridgeModel(config: BridgeModelConfig): BridgeModel {
 export function bridgeModelConfig(model: BridgeModel, options: { seed?: number } = {}): BridgeModelConfig {
   const extras = BRIDGE_EXTRAS.get(model);
   const net = (m: BridgeProcess | BridgePredictor) => {
-    const o = m.net.options;
-    return { hidden: [...o.hidden], activation: o.activation ?? 'selu', init: o.init ?? 'torch' };
+    const network = networkConfigOf(m.net);
+    return { hidden: [...m.mlp.hidden], activation: m.mlp.activation, init: m.mlp.init, ...(network ? { network } : {}) };
   };
   const penalties = model.penalties.map((p, i) => {
     const c = penaltyConfig(p);

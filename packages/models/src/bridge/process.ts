@@ -26,10 +26,11 @@ import {
   type Module,
   type NamedVariables,
   type Rng,
-  TimeMLP,
+  type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { GaussianParams } from '../forward/gaussian.js';
+import { createTimeNetwork, networkConfigOf, type UNetNetworkConfig } from '../network.js';
 
 export interface BridgeProcessOptions {
   dim: number;
@@ -38,6 +39,8 @@ export interface BridgeProcessOptions {
   hidden?: number[];
   activation?: ActivationName;
   init?: InitScheme;
+  /** A U-Net of the two images (x0, x1 as channels) instead of the MLP. */
+  network?: UNetNetworkConfig;
   rng?: Rng | number;
 }
 
@@ -45,20 +48,16 @@ export class BridgeProcess implements Module {
   readonly kind = 'nfbm';
   readonly dim: number;
   readonly delta: number;
-  readonly net: TimeMLP;
+  readonly net: TimeNetwork;
+  /** The MLP settings (kept in the config also when a U-Net is used). */
+  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
 
   constructor(options: BridgeProcessOptions) {
     this.dim = options.dim;
     this.delta = options.delta ?? 0.01;
     if (!(this.delta > 0 && this.delta < 1)) throw new RangeError(`delta must lie in (0, 1), got ${this.delta}`);
-    this.net = new TimeMLP({
-      dataDim: 2 * this.dim,
-      outDim: 2 * this.dim,
-      hidden: options.hidden ?? [64, 64, 64],
-      activation: options.activation ?? 'selu',
-      init: options.init,
-      rng: options.rng,
-    });
+    this.mlp = { hidden: options.hidden ?? [64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.net = createTimeNetwork({ dataDim: this.dim, inMaps: 2, maps: 2, ...this.mlp, network: options.network, rng: options.rng });
   }
 
   /** μ, σ and their partial t-derivatives up to `order`, conditioned on (x0, x1). */
@@ -88,8 +87,15 @@ export class BridgeProcess implements Module {
   }
 
   toConfig() {
-    const o = this.net.options;
-    return { kind: this.kind, dim: this.dim, delta: this.delta, hidden: o.hidden, activation: o.activation ?? 'selu' };
+    const network = networkConfigOf(this.net);
+    return {
+      kind: this.kind,
+      dim: this.dim,
+      delta: this.delta,
+      hidden: this.mlp.hidden,
+      activation: this.mlp.activation,
+      ...(network ? { network } : {}),
+    };
   }
 
   parameters(): NamedVariables {
@@ -108,6 +114,8 @@ export interface BridgePredictorOptions {
   init?: InitScheme;
   /** The offset c in (t + c) (default 0.01). */
   offset?: number;
+  /** A U-Net of (z, x1) as channels instead of the MLP. */
+  network?: UNetNetworkConfig;
   rng?: Rng | number;
 }
 
@@ -124,19 +132,15 @@ export interface BridgePredictorOptions {
 export class BridgePredictor implements Module {
   readonly dim: number;
   readonly offset: number;
-  readonly net: TimeMLP;
+  readonly net: TimeNetwork;
+  /** The MLP settings (kept in the config also when a U-Net is used). */
+  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
 
   constructor(options: BridgePredictorOptions) {
     this.dim = options.dim;
     this.offset = options.offset ?? 0.01;
-    this.net = new TimeMLP({
-      dataDim: 2 * options.dim,
-      outDim: options.dim,
-      hidden: options.hidden ?? [64, 64, 64],
-      activation: options.activation ?? 'selu',
-      init: options.init,
-      rng: options.rng,
-    });
+    this.mlp = { hidden: options.hidden ?? [64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.net = createTimeNetwork({ dataDim: this.dim, inMaps: 2, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
   }
 
   predict(z: tf.Tensor, t: tf.Tensor, x1: tf.Tensor): tf.Tensor {
@@ -145,8 +149,8 @@ export class BridgePredictor implements Module {
   }
 
   toConfig() {
-    const o = this.net.options;
-    return { hidden: o.hidden, activation: o.activation ?? 'selu', offset: this.offset };
+    const network = networkConfigOf(this.net);
+    return { hidden: this.mlp.hidden, activation: this.mlp.activation, offset: this.offset, ...(network ? { network } : {}) };
   }
 
   parameters(): NamedVariables {

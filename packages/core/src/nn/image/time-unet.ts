@@ -3,6 +3,8 @@
  * x [B, H·W·C] (rows are NHWC images, flattened) and t [B, 1] → jet [(order+1)·B, maps·H·W·C]
  * of U(x, t) and its partial t-derivatives, where the U-Net outputs `maps` images of C channels
  * and each one fills a block of H·W·C columns (maps 2: [m̄ | l̄] for NFDM's forward process).
+ * With `inMaps` k > 1 the rows hold k images side by side ([x0 | x1] for bridges), which enter the
+ * U-Net as k·C channels.
  * Models that work on [B, D] rows (solvers, likelihoods, the objectives) use it unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -22,6 +24,8 @@ export interface TimeUNetOptions extends Omit<UNetOptions, 'height' | 'width' | 
   image: ImageShape;
   /** Output images of `image.channels` channels each (default 1). */
   outMaps?: number;
+  /** Input images per row, stacked as channels (default 1). */
+  inMaps?: number;
   /** Frequencies of the sinusoidal time embedding (width `base`), default 0.1 … 1000 (ADM's embedding of 1000·t). */
   embedding?: { minFrequency: number; maxFrequency: number };
 }
@@ -35,17 +39,19 @@ export interface TimeNetwork extends Module {
 export class TimeUNet implements TimeNetwork {
   readonly net: UNet;
   readonly maps: number;
+  readonly inMaps: number;
 
   constructor(readonly options: TimeUNetOptions) {
     const { image } = options;
     this.maps = options.outMaps ?? 1;
+    this.inMaps = options.inMaps ?? 1;
     const base = options.base ?? 32;
     const freq = options.embedding ?? { minFrequency: 0.1, maxFrequency: 1000 };
     this.net = new UNet({
       ...options,
       height: image.height,
       width: image.width,
-      inChannels: image.channels,
+      inChannels: this.inMaps * image.channels,
       outChannels: this.maps * image.channels,
       embedding: new SinusoidalEmbedding({ dim: base, ...freq }),
     });
@@ -57,12 +63,20 @@ export class TimeUNet implements TimeNetwork {
     return height * width * channels;
   }
 
+  /** Rows [B, k·H·W·C] of k images side by side → [B, H, W, k·C] (channels of image j at [j·C, (j+1)·C)). */
+  private images(x: tf.Tensor2D): tf.Tensor4D {
+    const { height: H, width: W, channels: C } = this.options.image;
+    const B = x.shape[0];
+    if (this.inMaps === 1) return tf.reshape(x, [B, H, W, C]);
+    return tf.reshape(tf.transpose(tf.reshape(x, [B, this.inMaps, H * W, C]), [0, 2, 1, 3]), [B, H, W, this.inMaps * C]);
+  }
+
   jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder): Jet {
     const { height: H, width: W, channels: C } = this.options.image;
-    if (x?.rank !== 2 || x.shape[1] !== H * W * C)
-      throw new RangeError(`TimeUNet expects rows of ${H}×${W}×${C} = ${H * W * C} values, got ${x ? `[${x.shape}]` : 'null'}`);
-    const B = x.shape[0];
-    const out = this.net.jet(tf.reshape(x, [B, H, W, C]), t, order).data;
+    const width = this.inMaps * H * W * C;
+    if (x?.rank !== 2 || x.shape[1] !== width)
+      throw new RangeError(`TimeUNet expects rows of ${this.inMaps} × ${H}×${W}×${C} = ${width} values, got ${x ? `[${x.shape}]` : 'null'}`);
+    const out = this.net.jet(this.images(x), t, order).data;
     const rows = out.shape[0];
     if (this.maps === 1) return new Jet(tf.reshape(out, [rows, H * W * C]), order);
     const blocks = tf.transpose(tf.reshape(out, [rows, H * W, this.maps, C]), [0, 2, 1, 3]);
