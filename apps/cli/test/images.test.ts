@@ -69,6 +69,12 @@ describe('U-Net image models', () => {
       expect([...readFileSync(join(tmp, `${kind}.png`)).subarray(0, 4)]).toEqual(PNG);
     }
 
+    const grid = json(await nfdm(['sample', '--model', 'u', '--n', '4', '--steps', '3', '--out', 's.png', '--json']));
+    expect(grid.n).toBe(4);
+    expect([...readFileSync(join(tmp, 's.png')).subarray(0, 4)]).toEqual(PNG);
+    const arrays = json(await nfdm(['sample', '--model', 'u', '--n', '3', '--steps', '3', '--out', 's.npy', '--json']));
+    expect([arrays.n, arrays.dim]).toEqual([3, 196]);
+
     const ev = json(
       await nfdm([
         'eval',
@@ -158,5 +164,7 @@ describe('U-Net image models', () => {
       2,
     );
     expect(existsSync(join(tmp, 'x1'))).toBe(false);
+    await nfdm(['train', '--model', 'nfdm', '--data', '8gaussians', '--steps', '2', '--hidden', '4', '--eval-every', '0', '--out', 'toy']);
+    failure(await nfdm(['sample', '--model', 'toy', '--n', '4', '--out', 't.png']), /a PNG grid needs an image model/, 2);
   }, 120_000);
 });

@@ -6,6 +6,7 @@ import { CliError, UsageError } from '../errors.js';
 import { outputFormat, prepareOutputFile, writeSamples, writeTrajectories } from '../files.js';
 import { BACKENDS, examples, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
 import { fmt, Output } from '../output.js';
+import { samplesSvg, writePlot } from '../plotting.js';
 import {
   divergedMessage,
   drawSamples,
@@ -14,6 +15,7 @@ import {
   locateModel,
   type ModelLocation,
   openModel,
+  readMeta,
   SAMPLE_CHUNK,
   type SamplerChoice,
   samplerChoice,
@@ -22,7 +24,9 @@ import {
   withDefaultMode,
 } from '../runtime.js';
 
-const FORMATS = ['csv', 'npy', 'json'] as const;
+const FORMATS = ['csv', 'npy', 'json', 'png'] as const;
+/** Trajectories are arrays only. */
+const TRAJECTORY_FORMATS = ['csv', 'npy', 'json'] as const;
 
 /** Samples drawn without --allow-large. */
 export const MAX_SAMPLES = 1_000_000;
@@ -64,7 +68,7 @@ export function sampleCommand(ctx: Context) {
     .option('--n <N>', 'number of samples (required)', positiveInt)
     .option(
       '--out <file>',
-      "output file: .csv (header: the training CSV's column names, else x0,x1,…), .npy (float32 [n, D]) or .json (required)",
+      "output file: .csv (header: the training CSV's column names, else x0,x1,…), .npy (float32 [n, D]), .json, or .png (image models: a grid of up to 100 samples) (required)",
     )
     .option(
       '--solver <name>',
@@ -103,7 +107,7 @@ interface SampleRequest {
   n: number;
   file: string;
   format: (typeof FORMATS)[number];
-  trajFormat?: (typeof FORMATS)[number];
+  trajFormat?: (typeof TRAJECTORY_FORMATS)[number];
   location: ModelLocation;
   asked: SamplerChoice;
   dim: number;
@@ -115,11 +119,15 @@ function checkSampleRequest(opts: SampleOptions): SampleRequest {
   const file = need(opts.out, '--out <file>');
   const format = outputFormat(file, FORMATS);
   checkSampleCount(n, Boolean(opts.allowLarge));
-  const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, FORMATS, '--trajectories') : undefined;
+  const trajFormat = opts.trajectories ? outputFormat(opts.trajectories, TRAJECTORY_FORMATS, '--trajectories') : undefined;
   if (opts.keepNonfinite && (format === 'csv' || trajFormat === 'csv')) {
     throw new UsageError('--keep-nonfinite writes NaN rows, which CSV files cannot hold; write .npy (NaN) or .json (null)');
   }
+  if (opts.keepNonfinite && format === 'png')
+    throw new UsageError('--keep-nonfinite writes NaN rows, which a PNG grid cannot show; write .npy or .json');
   const location = locateModel(modelDir);
+  if (format === 'png' && !readMeta(location)?.data?.imageShape)
+    throw new UsageError(`--out ${file}: a PNG grid needs an image model (trained on image data); write .csv, .npy or .json`);
   const asked = samplerChoice(withDefaultMode(opts, locatedCapabilities(location)));
   const config = locatedConfig(location);
   checkSampleMemory(n, config.dim, Boolean(opts.trajectories), asked.steps ?? 0);
@@ -160,7 +168,10 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
     diverged: { count: drawn.diverged.length, policy, rows: drawn.diverged.slice(0, 100) },
   };
   const names = opened.meta?.data?.columns;
-  writeSamples(file, req.format, { data: drawn.samples, n: drawn.n, dim: drawn.dim }, meta, names);
+  const matrix = { data: drawn.samples, n: drawn.n, dim: drawn.dim };
+  if (req.format === 'png')
+    writePlot(file, 'png', samplesSvg(matrix, undefined, opened.meta?.data, `${drawn.n} samples (${choice.label})`));
+  else writeSamples(file, req.format, matrix, meta, names);
   const files = [file];
   if (opts.trajectories && req.trajFormat && drawn.trajectory && drawn.times) {
     files.push(...writeTrajectories(opts.trajectories, req.trajFormat, drawn.trajectory, drawn.times, drawn.n, drawn.dim, meta, names));
