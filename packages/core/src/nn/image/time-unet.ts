@@ -75,7 +75,9 @@ export class TimeUNet implements TimeNetwork {
     const { height: H, width: W, channels: C } = this.options.image;
     const width = this.inMaps * H * W * C;
     if (x?.rank !== 2 || x.shape[1] !== width)
-      throw new RangeError(`TimeUNet expects rows of ${this.inMaps} × ${H}×${W}×${C} = ${width} values, got ${x ? `[${x.shape}]` : 'null'}`);
+      throw new RangeError(
+        `TimeUNet expects rows of ${this.inMaps} × ${H}×${W}×${C} = ${width} values, got ${x ? `[${x.shape}]` : 'null'}`,
+      );
     const out = this.net.jet(this.images(x), t, order).data;
     const rows = out.shape[0];
     if (this.maps === 1) return new Jet(tf.reshape(out, [rows, H * W * C]), order);
