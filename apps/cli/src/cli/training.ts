@@ -275,7 +275,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   writeJson(join(dir, RUN_FILE), summary);
   out.note(
     `${req.resume ? `resuming at step ${trainer.step}: ` : ''}training ${settings.model} on ${data.info.source}; ` +
-      `${settings.steps} steps, batch ${settings.batch}, hidden ${settings.hidden.join(',')}, lr ${settings.lr} (${settings.schedule})`,
+      `${settings.steps} steps, batch ${settings.batch}, ${settings.arch === 'unet' ? `U-Nets of base ${settings.base ?? 16}` : `hidden ${settings.hidden.join(',')}`}, lr ${settings.lr} (${settings.schedule})`,
   );
   const release = () => {
     evalData?.dispose();
