@@ -222,7 +222,7 @@ function diffusionConfig(
 }
 
 /**
- * U-Nets for an image model (images spec §6, scaled by `base`): levels while the size halves
+ * U-Nets for an image model (docs/maths/image-networks.md; a small ADM-style recipe scaled by `base`): levels while the size halves
  * evenly (at most 3; multipliers 1, 2, 2), 8 groups. Predictor: ADM layout, attention at the
  * lowest resolution when it is ≤ 8, the embedding of 1000·t. Learned forward process (its
  * t-derivatives enter the loss, so keep it smooth): no attention, frequencies 2π … 16π on raw t.

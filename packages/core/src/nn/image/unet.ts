@@ -11,7 +11,7 @@
  * (zero-initialised); out = skip(x) + h with skip a 1×1 conv when c ≠ c′.
  *
  * Two layouts:
- * - `adm` (the ADM/guided-diffusion layout, images spec §6): input conv 3×3 → base; per level
+ * - `adm` (the ADM/guided-diffusion layout; docs/maths/image-networks.md): input conv 3×3 → base; per level
  *   `numResBlocks` ResBlocks (then attention where the resolution is listed), a 3×3 stride-2
  *   conv between levels; skips after the input conv, every ResBlock and every down-sampling;
  *   middle ResBlock → attention (when the lowest resolution is listed) → ResBlock; up path per
