@@ -208,6 +208,49 @@ describe('image layers: tangents against float64 central differences', () => {
   });
 });
 
+describe('ResBlock with scale-shift (FiLM) time conditioning', () => {
+  it('value and tangents against float64 central differences', () => {
+    const block = new ResBlock({ inChannels: 4, outChannels: 4, timeDim: 3, groups: 2, scaleShift: true, rng: new Rng(31) });
+    randomize(block.parameters(), 32);
+    const rng = new Rng(33);
+    const [u, v, w] = [0, 1, 2].map(() => Float64Array.from(rng.normalArray(2 * 3)));
+    const tembAt = (t: number) => u.map((x, i) => x + v[i] * t + w[i] * t * t);
+    const f32 = (a: Float64Array) => tf.tensor2d(Float32Array.from(a), [2, 3]);
+    const tembJet = () => Jet.fromParts(f32(tembAt(T0)), 2, f32(v.map((x, i) => x + 2 * w[i] * T0)), f32(w.map((x) => 2 * x)));
+    const p = path([2, 3, 3, 4], 34);
+    const blocks = blocksOf(() => block.jet(p.jet(2), tembJet()));
+    const params = block.parameters();
+    const P = (k: string) => values(params.get(k) as tf.Variable);
+    const ref = (t: number) => {
+      const x = p.at(t);
+      const h = conv64(silu64(groupNorm64(x, 2, P('norm1.weight'), P('norm1.bias'))), P('conv1.kernel'), 3, 4, P('conv1.bias'));
+      const temb = tembAt(t);
+      const tw = P('time.weight');
+      const tb = P('time.bias');
+      const proj = (n: number, o: number) => {
+        let s = tb[o];
+        for (let q = 0; q < 3; q++) s += temb[n * 3 + q] * tw[q * 8 + o];
+        return s;
+      };
+      const g = groupNorm64(h, 2, P('norm2.weight'), P('norm2.bias'));
+      const film = img(
+        g.shape,
+        g.data.map((val, i) => {
+          const n = Math.floor(i / (9 * 4));
+          const c = i % 4;
+          return val * (1 + proj(n, c)) + proj(n, 4 + c);
+        }),
+      );
+      return add64(x, conv64(silu64(film), P('conv2.kernel'), 3, 4, P('conv2.bias'))).data;
+    };
+    const [r0, r1, r2] = pathDerivatives(ref, T0);
+    expect(closeness(blocks[0], r0, 1e-4, 1e-4)).toBeLessThan(1);
+    expect(closeness(blocks[1], r1, 1e-3, 1e-3)).toBeLessThan(1);
+    expect(closeness(blocks[2], r2, 5e-3, 5e-3)).toBeLessThan(1);
+    block.dispose();
+  });
+});
+
 describe('convolution: the backend kernel with a custom gradient equals im2col + matMul', () => {
   for (const [k, stride] of [
     [3, 1],

@@ -27,10 +27,23 @@ export interface UNetNetworkConfig {
   attentionResolutions?: number[];
   groups?: number;
   layout?: 'adm' | 'compact';
+  /** ADM's scale-shift (FiLM) time conditioning (default false). */
+  scaleShift?: boolean;
   embedding?: { minFrequency: number; maxFrequency: number };
 }
 
-const UNET_KEYS = ['arch', 'image', 'base', 'multipliers', 'numResBlocks', 'attentionResolutions', 'groups', 'layout', 'embedding'];
+const UNET_KEYS = [
+  'arch',
+  'image',
+  'base',
+  'multipliers',
+  'numResBlocks',
+  'attentionResolutions',
+  'groups',
+  'layout',
+  'scaleShift',
+  'embedding',
+];
 
 function positiveInt(obj: ConfigObject, key: string, field: string, fallback?: number): number {
   const v = obj[key] ?? fallback;
@@ -78,9 +91,12 @@ export function parseNetworkConfig(raw: unknown, field: string): UNetNetworkConf
     throw new ModelConfigError(`${field}.embedding`, `expected 0 < minFrequency ≤ maxFrequency, ${describeValue(obj.embedding)}`);
   if (base % 2 !== 0)
     throw new ModelConfigError(`${field}.base`, `expected an even width (the sinusoidal embedding has base channels), got ${base}`);
+  if (obj.scaleShift !== undefined && typeof obj.scaleShift !== 'boolean')
+    throw new ModelConfigError(`${field}.scaleShift`, `expected true or false, ${describeValue(obj.scaleShift)}`);
   return {
     arch: 'unet',
     image: size,
+    ...(obj.scaleShift === true ? { scaleShift: true } : {}),
     base,
     multipliers,
     numResBlocks: positiveInt(obj, 'numResBlocks', field, 1),
@@ -148,6 +164,7 @@ export function networkConfigOf(net: TimeNetwork): UNetNetworkConfig | undefined
     attentionResolutions: [...(o.attentionResolutions ?? [])],
     groups: o.groups ?? 8,
     layout: o.layout ?? 'adm',
+    ...(o.scaleShift ? { scaleShift: true } : {}),
     embedding: { ...(o.embedding ?? { minFrequency: 0.1, maxFrequency: 1000 }) },
   };
 }

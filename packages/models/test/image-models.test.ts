@@ -48,7 +48,7 @@ const ndmImages: ModelConfig = {
   format: MODEL_FORMAT,
   dim: 64,
   forward: { kind: 'ndm', network: unet('compact') },
-  predictor: { network: unet('compact') },
+  predictor: { network: { ...unet('compact'), scaleShift: true } }, // ADM's FiLM conditioning
   volatility: { kind: 'matched', schedule: { name: 'linear-logsnr' } },
   seed: 2,
 };

@@ -8,7 +8,10 @@
  * Dense(SiLU(temb)) to its first convolution's output.
  *
  * ResBlock(c → c′): h = conv3(SiLU(GN(x))); h += Dense(SiLU(temb)); h = conv3(SiLU(GN(h)))
- * (zero-initialised); out = skip(x) + h with skip a 1×1 conv when c ≠ c′.
+ * (zero-initialised); out = skip(x) + h with skip a 1×1 conv when c ≠ c′. With `scaleShift`
+ * (ADM's FiLM) the time projection gives 2c′ values (a, b) and modulates the second norm instead:
+ * h = conv3(SiLU(GN(h) ⊙ (1 + a) + b)), whose jet is the bilinear rule
+ * (GN·(1 + a))′ = GN′(1 + a) + GN a′, (…)″ = GN″(1 + a) + 2 GN′ a′ + GN a″.
  *
  * Two layouts:
  * - `adm` (the ADM/guided-diffusion layout; docs/maths/image-networks.md): input conv 3×3 → base; per level
@@ -21,7 +24,7 @@
  *   up path per level `numResBlocks` ResBlocks on concat(h, skip), nearest ×2 between levels.
  * Output: GN → SiLU → conv3 (zero-initialised), so U ≡ 0 at initialisation.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../random.js';
 import { getActivation } from '../activations.js';
 import { Dense } from '../dense.js';
@@ -29,7 +32,7 @@ import { SinusoidalEmbedding, type TimeEmbedding } from '../embedding.js';
 import { activateJet, assertJetOrder, type Jet, type JetOrder } from '../jet.js';
 import { MLP } from '../mlp.js';
 import { collectParameters, type Module, type NamedVariables } from '../module.js';
-import { SelfAttention } from './attention.js';
+import { bilinearJet, SelfAttention } from './attention.js';
 import { Conv2d } from './conv.js';
 import { GroupNorm } from './group-norm.js';
 import { activateImageJet, addChannelJet, ImageJet } from './image-jet.js';
@@ -37,12 +40,27 @@ import { avgPool2x, upsampleNearest2x } from './resample.js';
 
 const silu = getActivation('silu');
 
+/**
+ * FiLM on an image jet: y = h ⊙ (1 + a) + b with per-image channel vectors a, b (jets
+ * [(k)·B, C]); y′ = h′(1 + a) + h a′ + b′, y″ = h″(1 + a) + 2 h′ a′ + h a″ + b″.
+ */
+export function scaleShiftJet(h: ImageJet, a: Jet, b: Jet): ImageJet {
+  const B = h.batch;
+  const C = h.channels;
+  const hs = h.parts();
+  const as = a.parts().map((p, k) => tf.reshape(k === 0 ? tf.add(p, 1) : p, [B, 1, 1, C]));
+  const prod = bilinearJet(hs, as, (u, v) => tf.mul(u, v));
+  return addChannelJet(new ImageJet((prod.length === 1 ? prod[0] : tf.concat(prod, 0)) as tf.Tensor4D, h.order), b);
+}
+
 export interface ResBlockOptions {
   inChannels: number;
   outChannels: number;
   /** Width of temb. */
   timeDim: number;
   groups: number;
+  /** FiLM: the time projection scales and shifts the second norm (default false: it is added after conv1). */
+  scaleShift?: boolean;
   rng: Rng;
 }
 
@@ -59,7 +77,7 @@ export class ResBlock implements Module {
     const { inChannels: cin, outChannels: cout, groups, rng } = options;
     this.norm1 = new GroupNorm({ channels: cin, groups });
     this.conv1 = new Conv2d({ inChannels: cin, outChannels: cout, rng });
-    this.time = new Dense(options.timeDim, cout, { rng });
+    this.time = new Dense(options.timeDim, options.scaleShift ? 2 * cout : cout, { rng });
     this.norm2 = new GroupNorm({ channels: cout, groups });
     this.conv2 = new Conv2d({ inChannels: cout, outChannels: cout, init: 'zero' });
     this.skip = cin === cout ? null : new Conv2d({ inChannels: cin, outChannels: cout, kernel: 1, rng });
@@ -68,8 +86,15 @@ export class ResBlock implements Module {
   /** x jet [(k)·B, H, W, cin], activated temb jet SiLU(temb) [(k)·B, timeDim] → [(k)·B, H, W, cout]. */
   jet(x: ImageJet, temb: Jet): ImageJet {
     let h = this.conv1.jet(activateImageJet(this.norm1.jet(x), silu));
-    h = addChannelJet(h, this.time.applyJet(temb));
-    h = this.conv2.jet(activateImageJet(this.norm2.jet(h), silu));
+    const projected = this.time.applyJet(temb);
+    let normed: ImageJet;
+    if (this.options.scaleShift) {
+      const cout = this.options.outChannels;
+      normed = scaleShiftJet(this.norm2.jet(h), projected.columns(0, cout), projected.columns(cout, cout));
+    } else {
+      normed = this.norm2.jet(addChannelJet(h, projected));
+    }
+    h = this.conv2.jet(activateImageJet(normed, silu));
     return ImageJet.add(this.skip ? this.skip.jet(x) : x, h);
   }
 
@@ -106,6 +131,8 @@ export interface UNetOptions {
   /** GroupNorm groups (default 8). */
   groups?: number;
   layout?: 'adm' | 'compact';
+  /** ADM's scale-shift (FiLM) time conditioning in every ResBlock (default false). */
+  scaleShift?: boolean;
   /** Time embedding (default: sinusoidal of width `base` over 1000·t). */
   embedding?: TimeEmbedding;
   rng?: Rng | number;
@@ -150,7 +177,8 @@ export class UNet implements Module {
     const timeDim = 4 * base;
     this.timeMlp = new MLP({ inDim: this.embedding.dim, outDim: timeDim, hidden: [timeDim], activation: 'silu', rng });
     this.inConv = new Conv2d({ inChannels: options.inChannels, outChannels: base, rng });
-    const block = (cin: number, cout: number) => new ResBlock({ inChannels: cin, outChannels: cout, timeDim, groups, rng });
+    const scaleShift = options.scaleShift ?? false;
+    const block = (cin: number, cout: number) => new ResBlock({ inChannels: cin, outChannels: cout, timeDim, groups, scaleShift, rng });
     const attention = (c: number, res: number) => (attnAt.has(res) ? new SelfAttention({ channels: c, groups, rng }) : null);
     const skips: number[] = adm ? [base] : [];
     let ch = base;
