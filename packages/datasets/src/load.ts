@@ -209,6 +209,15 @@ export function listDatasets(options: { dir?: string } = {}): DatasetListing[] {
       origin: 'user file',
       available: true,
     },
+    {
+      name: '<folder>[@HxW[xC]]',
+      kind: 'image',
+      description: 'the PNG images of a folder, resized to H×W, grey (C = 1) or RGB (C = 3), dequantised to [−1, 1)',
+      dim: null,
+      size: 'the .png files of the folder',
+      origin: 'user folder',
+      available: true,
+    },
   );
   return rows;
 }

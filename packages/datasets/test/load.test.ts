@@ -66,7 +66,14 @@ describe('loadDataset', () => {
 describe('listDatasets', () => {
   it('lists the 8 toys, both Fashion-MNIST variants and the file formats, with sizes and origin', () => {
     const list = listDatasets({ dir: FASHION_MNIST_FIXTURE });
-    expect(list.map((d) => d.name)).toEqual([...toyNames(), 'fashion-mnist', 'fashion-mnist-14', '<path>.csv', '<path>.npy']);
+    expect(list.map((d) => d.name)).toEqual([
+      ...toyNames(),
+      'fashion-mnist',
+      'fashion-mnist-14',
+      '<path>.csv',
+      '<path>.npy',
+      '<folder>[@HxW[xC]]',
+    ]);
     const pin = list.find((d) => d.name === 'pinwheel');
     expect(pin).toMatchObject({ kind: 'toy', dim: 2, entropy: 2.32, size: 'any n (default 10000); returns 5⌊n/5⌋ points' });
     expect(list.find((d) => d.name === 'moons')?.size).toBe('any n (default 10000)');
