@@ -51,7 +51,7 @@ import { NDM_DEFAULT_SCHEDULE, NDMProcess } from './forward/ndm.js';
 import { NeuralGaussianProcess } from './forward/neural.js';
 import { createSchedule, SCHEDULE_NAMES, type Schedule, type ScheduleConfig, type ScheduleName } from './forward/schedules.js';
 import { DiffusionModel } from './model.js';
-import { checkNetworkDim, networkConfigOf, parseNetworkConfig, type UNetNetworkConfig } from './network.js';
+import { checkNetworkDim, networkSection, parseNetworkConfig, type UNetNetworkConfig } from './network.js';
 import { Predictor } from './predictor.js';
 import { createVolatility, type Volatility, type VolatilityConfig } from './volatility.js';
 
@@ -381,14 +381,13 @@ registerForwardProcess('nfdm', {
   },
   describe(process) {
     const p = process as NeuralGaussianProcess;
-    const network = networkConfigOf(p.net);
     return {
       kind: 'nfdm',
       delta: p.delta,
       hidden: [...p.mlp.hidden],
       activation: p.mlp.activation,
       init: p.mlp.init,
-      ...(network ? { network } : {}),
+      ...networkSection(p.net),
     };
   },
 });
@@ -583,7 +582,6 @@ export function modelConfig(model: DiffusionModel, options: { seed?: number; sta
   const forward = entry.describe ? entry.describe(model.forward) : model.forward.toConfig();
   const predictor = model.predictor;
   if (!(predictor instanceof Predictor)) throw new ModelConfigError('predictor', 'only the library Predictor can be described by a config');
-  const network = networkConfigOf(predictor.net);
   const raw: ConfigObject = {
     format: MODEL_FORMAT,
     dim: model.dim,
@@ -594,7 +592,7 @@ export function modelConfig(model: DiffusionModel, options: { seed?: number; sta
       init: predictor.mlp.init,
       offset: predictor.offset,
       parametrization: predictor.parametrization,
-      ...(network ? { network } : {}),
+      ...networkSection(predictor.net),
     },
     volatility: model.volatility.toConfig(),
     seed: options.seed ?? extras?.seed ?? 0,

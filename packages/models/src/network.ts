@@ -11,7 +11,16 @@
  * Both take rows x [B, D] (images flattened NHWC, D = H·W·C) and t [B, 1] and return a jet of
  * `maps` blocks of D columns, so every model works on images unchanged.
  */
-import { type ActivationName, type InitScheme, type Rng, TimeMLP, type TimeNetwork, TimeUNet } from '@nfdm/core';
+import {
+  type ActivationName,
+  type InitScheme,
+  type Rng,
+  TIME_UNET_EMBEDDING,
+  TimeMLP,
+  type TimeNetwork,
+  TimeUNet,
+  UNET_DEFAULTS,
+} from '@nfdm/core';
 import { type ConfigObject, configKeys, configObject, describeValue, ModelConfigError } from './config-errors.js';
 
 /**
@@ -73,20 +82,20 @@ export function parseNetworkConfig(raw: unknown, field: string): UNetNetworkConf
     width: positiveInt(image, 'width', `${field}.image`),
     channels: positiveInt(image, 'channels', `${field}.image`),
   };
-  const base = positiveInt(obj, 'base', field, 32);
-  const groups = positiveInt(obj, 'groups', field, 8);
-  const multipliers = intList(obj, 'multipliers', field, [1, 2, 2], 1);
+  const base = positiveInt(obj, 'base', field, UNET_DEFAULTS.base);
+  const groups = positiveInt(obj, 'groups', field, UNET_DEFAULTS.groups);
+  const multipliers = intList(obj, 'multipliers', field, [...UNET_DEFAULTS.multipliers], 1);
   if (multipliers.length === 0) throw new ModelConfigError(`${field}.multipliers`, 'expected at least one level');
   for (const m of multipliers)
     if ((base * m) % groups !== 0)
       throw new ModelConfigError(`${field}.groups`, `${groups} groups do not divide ${base * m} channels (base ${base} × ${m})`);
-  const layout = obj.layout ?? 'adm';
+  const layout = obj.layout ?? UNET_DEFAULTS.layout;
   if (layout !== 'adm' && layout !== 'compact')
     throw new ModelConfigError(`${field}.layout`, `expected "adm" or "compact", ${describeValue(obj.layout)}`);
   const emb = obj.embedding === undefined ? {} : configObject(obj.embedding, `${field}.embedding`);
   configKeys(emb, ['minFrequency', 'maxFrequency'], `${field}.embedding`);
-  const minFrequency = (emb.minFrequency ?? 0.1) as number;
-  const maxFrequency = (emb.maxFrequency ?? 1000) as number;
+  const minFrequency = (emb.minFrequency ?? TIME_UNET_EMBEDDING.minFrequency) as number;
+  const maxFrequency = (emb.maxFrequency ?? TIME_UNET_EMBEDDING.maxFrequency) as number;
   if (!(typeof minFrequency === 'number' && typeof maxFrequency === 'number' && minFrequency > 0 && maxFrequency >= minFrequency))
     throw new ModelConfigError(`${field}.embedding`, `expected 0 < minFrequency ≤ maxFrequency, ${describeValue(obj.embedding)}`);
   if (base % 2 !== 0)
@@ -99,7 +108,7 @@ export function parseNetworkConfig(raw: unknown, field: string): UNetNetworkConf
     ...(obj.scaleShift === true ? { scaleShift: true } : {}),
     base,
     multipliers,
-    numResBlocks: positiveInt(obj, 'numResBlocks', field, 1),
+    numResBlocks: positiveInt(obj, 'numResBlocks', field, UNET_DEFAULTS.numResBlocks),
     attentionResolutions: intList(obj, 'attentionResolutions', field, [], 1),
     groups,
     layout,
@@ -158,13 +167,33 @@ export function networkConfigOf(net: TimeNetwork): UNetNetworkConfig | undefined
   return {
     arch: 'unet',
     image: { ...o.image },
-    base: o.base ?? 32,
-    multipliers: [...(o.multipliers ?? [1, 2, 2])],
-    numResBlocks: o.numResBlocks ?? 1,
+    base: o.base ?? UNET_DEFAULTS.base,
+    multipliers: [...(o.multipliers ?? UNET_DEFAULTS.multipliers)],
+    numResBlocks: o.numResBlocks ?? UNET_DEFAULTS.numResBlocks,
     attentionResolutions: [...(o.attentionResolutions ?? [])],
-    groups: o.groups ?? 8,
-    layout: o.layout ?? 'adm',
+    groups: o.groups ?? UNET_DEFAULTS.groups,
+    layout: o.layout ?? UNET_DEFAULTS.layout,
     ...(o.scaleShift ? { scaleShift: true } : {}),
-    embedding: { ...(o.embedding ?? { minFrequency: 0.1, maxFrequency: 1000 }) },
+    embedding: { ...(o.embedding ?? TIME_UNET_EMBEDDING) },
   };
+}
+
+/** The MLP settings of a part, with the library defaults (kept in configs also when a U-Net is used). */
+export interface MlpSettings {
+  hidden: number[];
+  activation: ActivationName;
+  init: InitScheme;
+}
+
+export function mlpSettings(
+  o: { hidden?: number[]; activation?: ActivationName; init?: InitScheme },
+  defaultHidden: number[],
+): MlpSettings {
+  return { hidden: o.hidden ?? defaultHidden, activation: o.activation ?? 'selu', init: o.init ?? 'torch' };
+}
+
+/** `{ network }` for a part whose network is a U-Net, `{}` for an MLP (spread into a part's config). */
+export function networkSection(net: TimeNetwork): { network?: UNetNetworkConfig } {
+  const network = networkConfigOf(net);
+  return network ? { network } : {};
 }

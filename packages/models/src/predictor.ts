@@ -26,7 +26,7 @@ import {
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { Schedule } from './forward/schedules.js';
-import { createTimeNetwork, networkConfigOf, type UNetNetworkConfig } from './network.js';
+import { createTimeNetwork, type MlpSettings, mlpSettings, networkSection, type UNetNetworkConfig } from './network.js';
 
 export type PredictorParametrization = 'data' | 'eps';
 
@@ -59,7 +59,7 @@ export class Predictor implements DataPredictor {
   readonly schedule: Schedule | null;
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
-  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
+  readonly mlp: MlpSettings;
 
   constructor(options: PredictorOptions) {
     this.dim = options.dim;
@@ -69,7 +69,7 @@ export class Predictor implements DataPredictor {
       throw new RangeError(`predictor parametrization must be 'data' or 'eps', got ${JSON.stringify(this.parametrization)}`);
     this.schedule = options.schedule ?? null;
     if (this.parametrization === 'eps' && !this.schedule) throw new RangeError("an 'eps' predictor needs the fixed schedule (α_t, σ_t)");
-    this.mlp = { hidden: options.hidden ?? [64, 64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.mlp = mlpSettings(options, [64, 64, 64, 64]);
     this.net = createTimeNetwork({ dataDim: options.dim, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
   }
 
@@ -84,13 +84,12 @@ export class Predictor implements DataPredictor {
   }
 
   toConfig() {
-    const network = networkConfigOf(this.net);
     return {
       hidden: this.mlp.hidden,
       activation: this.mlp.activation,
       offset: this.offset,
       parametrization: this.parametrization,
-      ...(network ? { network } : {}),
+      ...networkSection(this.net),
     };
   }
 

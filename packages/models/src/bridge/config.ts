@@ -29,7 +29,7 @@ import {
   ModelConfigError,
   parseVolatilityConfig,
 } from '../config.js';
-import { checkNetworkDim, networkConfigOf, parseNetworkConfig, type UNetNetworkConfig } from '../network.js';
+import { checkNetworkDim, networkSection, parseNetworkConfig, type UNetNetworkConfig } from '../network.js';
 import { createVolatility, type Volatility, type VolatilityConfig } from '../volatility.js';
 import { BridgeModel } from './model.js';
 import { createPenalty, type PathPenalty, type PenaltyConfig, penaltyConfig } from './penalty.js';
@@ -154,8 +154,7 @@ export function createBridgeModel(config: BridgeModelConfig): BridgeModel {
 export function bridgeModelConfig(model: BridgeModel, options: { seed?: number } = {}): BridgeModelConfig {
   const extras = BRIDGE_EXTRAS.get(model);
   const net = (m: BridgeProcess | BridgePredictor) => {
-    const network = networkConfigOf(m.net);
-    return { hidden: [...m.mlp.hidden], activation: m.mlp.activation, init: m.mlp.init, ...(network ? { network } : {}) };
+    return { hidden: [...m.mlp.hidden], activation: m.mlp.activation, init: m.mlp.init, ...networkSection(m.net) };
   };
   const penalties = model.penalties.map((p, i) => {
     const c = penaltyConfig(p);

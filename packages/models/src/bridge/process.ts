@@ -30,7 +30,7 @@ import {
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { GaussianParams } from '../forward/gaussian.js';
-import { createTimeNetwork, networkConfigOf, type UNetNetworkConfig } from '../network.js';
+import { createTimeNetwork, type MlpSettings, mlpSettings, networkSection, type UNetNetworkConfig } from '../network.js';
 
 export interface BridgeProcessOptions {
   dim: number;
@@ -50,13 +50,13 @@ export class BridgeProcess implements Module {
   readonly delta: number;
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
-  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
+  readonly mlp: MlpSettings;
 
   constructor(options: BridgeProcessOptions) {
     this.dim = options.dim;
     this.delta = options.delta ?? 0.01;
     if (!(this.delta > 0 && this.delta < 1)) throw new RangeError(`delta must lie in (0, 1), got ${this.delta}`);
-    this.mlp = { hidden: options.hidden ?? [64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.mlp = mlpSettings(options, [64, 64, 64]);
     this.net = createTimeNetwork({ dataDim: this.dim, inMaps: 2, maps: 2, ...this.mlp, network: options.network, rng: options.rng });
   }
 
@@ -87,14 +87,13 @@ export class BridgeProcess implements Module {
   }
 
   toConfig() {
-    const network = networkConfigOf(this.net);
     return {
       kind: this.kind,
       dim: this.dim,
       delta: this.delta,
       hidden: this.mlp.hidden,
       activation: this.mlp.activation,
-      ...(network ? { network } : {}),
+      ...networkSection(this.net),
     };
   }
 
@@ -134,12 +133,12 @@ export class BridgePredictor implements Module {
   readonly offset: number;
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
-  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
+  readonly mlp: MlpSettings;
 
   constructor(options: BridgePredictorOptions) {
     this.dim = options.dim;
     this.offset = options.offset ?? 0.01;
-    this.mlp = { hidden: options.hidden ?? [64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.mlp = mlpSettings(options, [64, 64, 64]);
     this.net = createTimeNetwork({ dataDim: this.dim, inMaps: 2, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
   }
 
@@ -149,8 +148,7 @@ export class BridgePredictor implements Module {
   }
 
   toConfig() {
-    const network = networkConfigOf(this.net);
-    return { hidden: this.mlp.hidden, activation: this.mlp.activation, offset: this.offset, ...(network ? { network } : {}) };
+    return { hidden: this.mlp.hidden, activation: this.mlp.activation, offset: this.offset, ...networkSection(this.net) };
   }
 
   parameters(): NamedVariables {

@@ -39,7 +39,7 @@ import {
   type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import { createTimeNetwork, networkConfigOf, type UNetNetworkConfig } from '../network.js';
+import { createTimeNetwork, type MlpSettings, mlpSettings, networkSection, type UNetNetworkConfig } from '../network.js';
 import { MatchedVolatility } from '../volatility.js';
 import type { ForwardProcessConfig, GaussianForwardProcess, GaussianParams } from './gaussian.js';
 import { createSchedule, type Schedule, type ScheduleConfig } from './schedules.js';
@@ -90,7 +90,7 @@ export class NDMProcess implements GaussianForwardProcess {
   /** F̄_φ = NN_φ([x, e(t)]): R^{D+1} → R^D. */
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
-  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
+  readonly mlp: MlpSettings;
 
   constructor(options: NDMProcessOptions) {
     if (!Number.isInteger(options.dim) || options.dim <= 0) throw new RangeError(`NDM dim must be a positive integer, got ${options.dim}`);
@@ -106,7 +106,7 @@ export class NDMProcess implements GaussianForwardProcess {
     const { alpha, sigma } = this.schedule.atNumber(0);
     if (!(sigma > 0 && alpha > 0))
       throw new RangeError(`NDM needs α₀ > 0 and σ₀ > 0, schedule '${this.schedule.name}' gives α₀ = ${alpha}, σ₀ = ${sigma}`);
-    this.mlp = { hidden: options.hidden ?? [64, 64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.mlp = mlpSettings(options, [64, 64, 64, 64]);
     this.net = createTimeNetwork({ dataDim: this.dim, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
   }
 
@@ -181,7 +181,6 @@ export class NDMProcess implements GaussianForwardProcess {
   }
 
   toConfig(): NDMProcessConfig {
-    const network = networkConfigOf(this.net);
     return {
       kind: this.kind,
       dim: this.dim,
@@ -189,7 +188,7 @@ export class NDMProcess implements GaussianForwardProcess {
       hidden: [...this.mlp.hidden],
       activation: this.mlp.activation,
       init: this.mlp.init,
-      ...(network ? { network } : {}),
+      ...networkSection(this.net),
     };
   }
 

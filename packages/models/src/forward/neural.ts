@@ -22,7 +22,7 @@ import {
   type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import { createTimeNetwork, networkConfigOf, type UNetNetworkConfig } from '../network.js';
+import { createTimeNetwork, type MlpSettings, mlpSettings, networkSection, type UNetNetworkConfig } from '../network.js';
 import type { ForwardProcessConfig, GaussianForwardProcess, GaussianParams } from './gaussian.js';
 
 export interface NeuralProcessOptions {
@@ -45,13 +45,13 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
   readonly priorStd = 1;
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
-  readonly mlp: { hidden: number[]; activation: ActivationName; init: InitScheme };
+  readonly mlp: MlpSettings;
 
   constructor(options: NeuralProcessOptions) {
     this.dim = options.dim;
     this.delta = options.delta ?? 0.01;
     if (!(this.delta > 0 && this.delta < 1)) throw new RangeError(`delta must lie in (0, 1), got ${this.delta}`);
-    this.mlp = { hidden: options.hidden ?? [64, 64, 64, 64], activation: options.activation ?? 'selu', init: options.init ?? 'torch' };
+    this.mlp = mlpSettings(options, [64, 64, 64, 64]);
     this.net = createTimeNetwork({ dataDim: this.dim, maps: 2, ...this.mlp, network: options.network, rng: options.rng });
   }
 
@@ -84,14 +84,13 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
   }
 
   toConfig(): ForwardProcessConfig {
-    const network = networkConfigOf(this.net);
     return {
       kind: this.kind,
       dim: this.dim,
       delta: this.delta,
       hidden: this.mlp.hidden,
       activation: this.mlp.activation,
-      ...(network ? { network } : {}),
+      ...networkSection(this.net),
     };
   }
 

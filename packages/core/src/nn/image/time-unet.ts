@@ -11,7 +11,10 @@ import * as tf from '@tensorflow/tfjs';
 import { SinusoidalEmbedding } from '../embedding.js';
 import { Jet, type JetOrder } from '../jet.js';
 import type { Module, NamedVariables } from '../module.js';
-import { UNet, type UNetOptions } from './unet.js';
+import { UNET_DEFAULTS, UNet, type UNetOptions } from './unet.js';
+
+/** Default frequencies of the time embedding: ADM's sinusoidal embedding of 1000·t. */
+export const TIME_UNET_EMBEDDING = { minFrequency: 0.1, maxFrequency: 1000 } as const;
 
 /** An image size: height × width × channels. */
 export interface ImageShape {
@@ -45,8 +48,8 @@ export class TimeUNet implements TimeNetwork {
     const { image } = options;
     this.maps = options.outMaps ?? 1;
     this.inMaps = options.inMaps ?? 1;
-    const base = options.base ?? 32;
-    const freq = options.embedding ?? { minFrequency: 0.1, maxFrequency: 1000 };
+    const base = options.base ?? UNET_DEFAULTS.base;
+    const freq = options.embedding ?? TIME_UNET_EMBEDDING;
     this.net = new UNet({
       ...options,
       height: image.height,

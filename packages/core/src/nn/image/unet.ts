@@ -114,6 +114,15 @@ export class ResBlock implements Module {
   }
 }
 
+/** Defaults of the optional {@link UNetOptions} (and of the models' `network` sections). */
+export const UNET_DEFAULTS = {
+  base: 32,
+  multipliers: [1, 2, 2] as readonly number[],
+  numResBlocks: 1,
+  groups: 8,
+  layout: 'adm' as 'adm' | 'compact',
+};
+
 export interface UNetOptions {
   /** Input image size and channels (H and W must halve evenly down to the lowest level for `compact`). */
   height: number;
@@ -165,12 +174,12 @@ export class UNet implements Module {
 
   constructor(readonly options: UNetOptions) {
     const rng = options.rng instanceof Rng ? options.rng : new Rng(options.rng ?? 0);
-    const base = options.base ?? 32;
-    const mults = options.multipliers ?? [1, 2, 2];
-    const numRes = options.numResBlocks ?? 1;
-    const groups = options.groups ?? 8;
+    const base = options.base ?? UNET_DEFAULTS.base;
+    const mults = options.multipliers ?? UNET_DEFAULTS.multipliers;
+    const numRes = options.numResBlocks ?? UNET_DEFAULTS.numResBlocks;
+    const groups = options.groups ?? UNET_DEFAULTS.groups;
     const attnAt = new Set(options.attentionResolutions ?? []);
-    this.layout = options.layout ?? 'adm';
+    this.layout = options.layout ?? UNET_DEFAULTS.layout;
     const adm = this.layout === 'adm';
     checkSizes(options, mults.length, adm);
     this.embedding = options.embedding ?? new SinusoidalEmbedding({ dim: base, minFrequency: 1000 / 10000, maxFrequency: 1000 });
