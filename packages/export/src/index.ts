@@ -67,7 +67,7 @@ export { neuralForwardEmitter } from './emit/forward/neural.js';
 export { forwardProcessEmitter, registerForwardProcessEmitter } from './emit/forward/registry.js';
 export type { GJet } from './emit/jet.js';
 export { emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
-export { emitTimeMLP } from './emit/nets.js';
+export { emitTimeMLP, emitTimeNetwork } from './emit/nets.js';
 export type { LoopSolver, SamplerMode } from './emit/sampler.js';
 export {
   DEFAULT_SAMPLER_GRAPHS,

@@ -1,16 +1,20 @@
 /**
  * Models shared by the export tests and the system suite's onnx.checker pass
  * (test/system/onnx-checker.test.ts): DiffusionModel configs of every forward-process family,
- * two bridges and a DiffFlow model with its time grid.
+ * two bridges, a DiffFlow model with its time grid, and U-Net diffusion models.
  */
+import { Rng } from '@nfdm/core';
 import {
   BridgeModel as Bridge,
   type BridgeModel,
   BridgePredictor,
   BridgeProcess,
   ConstantVolatility,
+  createModel,
   DiffFlowModel,
+  type DiffusionModel,
   expTimerGrid,
+  MODEL_FORMAT,
   type ModelConfig,
   NeuralVolatility,
   obstaclePenalty,
@@ -124,3 +128,69 @@ export const DIFFFLOW_STD: Standardization = { mean: [1, -2], std: [0.5, 3] };
 export function diffflowModel(seed = 3): DiffFlowModel {
   return DiffFlowModel.fourier(2, { channels: 16, layers: 2, seed });
 }
+
+// U-Net models (emit/unet.ts): both layouts, attention, FiLM, ε-prediction, 2 channels.
+
+/**
+ * Perturb every trainable parameter by N(0, 0.15²): the U-Net's zero-initialised convolutions
+ * (each block's conv2, attention's projection, the output conv) would otherwise make U ≡ 0 and
+ * the comparison empty.
+ */
+export function perturb(parameters: Map<string, tf.Variable>, seed: number): void {
+  const rng = new Rng(seed);
+  tf.tidy(() => {
+    for (const v of parameters.values()) {
+      if (!v.trainable) continue;
+      v.assign(tf.add(v, tf.tensor(rng.normalArray(v.size, 0, 0.15), v.shape)));
+    }
+  });
+}
+
+/** A small U-Net network section. */
+const unet = (image: { height: number; width: number; channels: number }, layout: 'adm' | 'compact', extra: object = {}) => ({
+  arch: 'unet' as const,
+  image,
+  base: 8,
+  multipliers: [1, 2],
+  groups: 4,
+  layout,
+  ...extra,
+});
+
+const SMALL = { height: 4, width: 4, channels: 1 };
+
+export function unetModel(config: Omit<ModelConfig, 'format' | 'seed'>, seed: number): DiffusionModel {
+  const m = createModel({ format: MODEL_FORMAT, seed, ...config } as ModelConfig);
+  perturb(m.parameters(), seed + 100);
+  return m;
+}
+
+export const UNET_CASES: Array<{ label: string; config: Omit<ModelConfig, 'format' | 'seed'> }> = [
+  {
+    label: 'nfdm (compact FiLM forward, adm predictor with attention)',
+    config: {
+      dim: 16,
+      forward: { kind: 'nfdm', network: unet(SMALL, 'compact', { scaleShift: true, embedding: { minFrequency: 1, maxFrequency: 16 } }) },
+      predictor: { network: unet(SMALL, 'adm', { attentionResolutions: [2] }) },
+      volatility: { kind: 'neural', hidden: [8] },
+    },
+  },
+  {
+    label: 'ndm (adm forward with attention, compact predictor)',
+    config: {
+      dim: 16,
+      forward: { kind: 'ndm', network: unet(SMALL, 'adm', { attentionResolutions: [4] }) },
+      predictor: { network: unet(SMALL, 'compact') },
+      volatility: { kind: 'matched', schedule: { name: 'linear-logsnr' } },
+    },
+  },
+  {
+    label: 'vp, ε-prediction U-Net (2 channels)',
+    config: {
+      dim: 32,
+      forward: { kind: 'fixed', schedule: { name: 'vp' } },
+      predictor: { network: unet({ height: 4, width: 4, channels: 2 }, 'adm'), parametrization: 'eps' },
+      volatility: { kind: 'matched', schedule: { name: 'vp' } },
+    },
+  },
+];

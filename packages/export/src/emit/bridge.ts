@@ -15,7 +15,7 @@ import { BridgeModel, BridgePredictor, BridgeProcess, ConstantVolatility, Matche
 import { attr, type Graph } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import { emitG2 } from './model.js';
-import { emitTimeMLP, jetColumns } from './nets.js';
+import { emitTimeNetwork, jetColumns } from './nets.js';
 
 /** Throw a clear error for bridges the exporter cannot write. */
 export function assertBridgeExportable(model: BridgeModel): void {
@@ -30,14 +30,14 @@ export function assertBridgeExportable(model: BridgeModel): void {
 
 /** x̂0(z, t, x1) = (1 − t) z + (t + c) NN([z, x1], t). */
 export function emitBridgePredictor(g: Graph, predictor: BridgePredictor, z: string, t: string, x1: string): string {
-  const nn = emitTimeMLP(g, predictor.net, { x: g.concat([z, x1], 1), t, timeTangent: false }, 'predictor');
+  const nn = emitTimeNetwork(g, predictor.net, { x: g.concat([z, x1], 1), t, timeTangent: false }, 'predictor');
   return g.add(g.mul(g.sub(1, t), z), g.mul(g.add(t, predictor.offset), nn.v));
 }
 
 /** μ, σ, μ̇, σ̇ of the bridge process at (x0, x1, t) ([N, D] each). */
 export function emitBridgeParams(g: Graph, process: BridgeProcess, x0: string, x1: string, t: string) {
   const D = process.dim;
-  const jet = emitTimeMLP(g, process.net, { x: g.concat([x0, x1], 1), t, timeTangent: true }, 'process');
+  const jet = emitTimeNetwork(g, process.net, { x: g.concat([x0, x1], 1), t, timeTangent: true }, 'process');
   const m = jetColumns(g, jet, 0, D);
   const l = jetColumns(g, jet, D, D);
   const one = g.sub(1, t);

@@ -12,7 +12,6 @@
  * directional derivative, so J_f·dz — and the exact divergence Σ_i (J_f e_i)_i — are ordinary
  * ops (forward mode; no autodiff at run time).
  */
-import type { TimeMLP } from '@nfdm/core';
 import {
   ConstantVolatility,
   type DiffusionModel,
@@ -25,7 +24,7 @@ import {
 import { attr, type Graph } from '../onnx/builder.js';
 import type { EmittedParams } from './forward/emitter.js';
 import { forwardProcessEmitter } from './forward/registry.js';
-import { emitTimeMLP } from './nets.js';
+import { emitTimeNetwork } from './nets.js';
 import { emitMatchedG2, emitSchedule } from './schedules.js';
 
 export type { EmittedParams } from './forward/emitter.js';
@@ -52,7 +51,7 @@ export function emitPredictor(
   t: string,
   dz: string | null = null,
 ): { v: string; s: string | null } {
-  const nn = emitTimeMLP(g, predictor.net as TimeMLP, { x: z, xs: dz, t, timeTangent: false }, 'predictor');
+  const nn = emitTimeNetwork(g, predictor.net, { x: z, xs: dz, t, timeTangent: false }, 'predictor');
   if (predictor.parametrization === 'eps' && predictor.schedule) {
     // x̂ = (z − σ_t NN)/α_t; α, σ do not depend on z, so the tangent is (dz − σ_t NN′)/α_t.
     const sch = emitSchedule(g, predictor.schedule, t);
@@ -75,7 +74,7 @@ export function emitForward(g: Graph, forward: GaussianForwardProcess, x: string
 /** g(t)² at t [N, 1] ([N, 1] or a broadcastable constant). */
 export function emitG2(g: Graph, volatility: Volatility, t: string): string {
   if (volatility instanceof NeuralVolatility) {
-    const nn = emitTimeMLP(g, volatility.net, { x: null, t, timeTangent: false }, 'volatility');
+    const nn = emitTimeNetwork(g, volatility.net, { x: null, t, timeTangent: false }, 'volatility');
     let gt = g.unary('Softplus', nn.v);
     if (volatility.floor > 0) gt = g.add(gt, volatility.floor);
     return g.square(gt);

@@ -7,9 +7,10 @@
  * first pre-activation tangent is dx·W_x, with (0, e′(t)) it is e′(t)·W_e (for raw t, e′ = 1
  * and the tangent is the constant row W_e itself).
  */
-import { type Dense, type TimeEmbedding, TimeMLP, type TimeNetwork } from '@nfdm/core';
+import { type Dense, type TimeEmbedding, TimeMLP, type TimeNetwork, TimeUNet } from '@nfdm/core';
 import type { Graph } from '../onnx/builder.js';
 import { activateJet, denseJet, type GJet } from './jet.js';
+import { emitTimeUNet } from './unet.js';
 
 /** A time embedding's value e(t) [N, dim] and time derivative e′(t). */
 interface EmbeddingJet {
@@ -70,11 +71,24 @@ export interface TimeMLPInputs {
   timeTangent: boolean;
 }
 
+/**
+ * A network of data and time as a jet: {@link emitTimeMLP} for a TimeMLP, emit/unet.ts for a
+ * TimeUNet (same inputs and output contract). `prefix` names the initializers.
+ */
+export function emitTimeNetwork(g: Graph, network: TimeNetwork, inputs: TimeMLPInputs, prefix: string): GJet {
+  if (network instanceof TimeMLP) return emitTimeMLP(g, network, inputs, prefix);
+  if (network instanceof TimeUNet) {
+    if (inputs.x === null) throw new TypeError(`emitTimeNetwork: the ${prefix} U-Net needs x`);
+    const embedding = network.net.embedding;
+    if (!isFourier(embedding)) throw new TypeError('only Fourier time embeddings (sinusoidal, random Fourier) can be exported to ONNX');
+    const embed = (gg: Graph, t: string, withTangent: boolean) => emitFourier(gg, embedding, t, withTangent, `${prefix}.embedding`);
+    return emitTimeUNet(g, network, { ...inputs, x: inputs.x }, prefix, embed);
+  }
+  throw new TypeError(`cannot export the ${prefix} network to ONNX: only TimeMLP and TimeUNet networks are supported`);
+}
+
 /** NN([x, e(t)]) as a jet (see module doc). `prefix` names the initializers. */
-export function emitTimeMLP(g: Graph, network: TimeNetwork, inputs: TimeMLPInputs, prefix: string): GJet {
-  if (!(network instanceof TimeMLP))
-    throw new TypeError(`the ${prefix} network is a U-Net: ONNX export of U-Net networks (convolutions, GroupNorm) is not implemented yet`);
-  const net = network;
+export function emitTimeMLP(g: Graph, net: TimeMLP, inputs: TimeMLPInputs, prefix: string): GJet {
   const dataDim = net.options.dataDim;
   const mlp = net.net;
   const embedding = net.embedding;

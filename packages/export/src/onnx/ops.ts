@@ -86,6 +86,18 @@ export const ONNX_OPSET17_OPS: Readonly<Record<string, OnnxOpSchema>> = Object.f
   Cast: { inputs: [1, 1], outputs: [1, 1], attributes: { to: int(true) } },
   // Linear algebra and reductions.
   MatMul: binary,
+  Conv: {
+    inputs: [2, 3],
+    outputs: [1, 1],
+    attributes: {
+      auto_pad: { kind: 'string' },
+      dilations: { kind: 'ints' },
+      group: int(),
+      kernel_shape: { kind: 'ints' },
+      pads: { kind: 'ints' },
+      strides: { kind: 'ints' },
+    },
+  },
   Gemm: { inputs: [2, 3], outputs: [1, 1], attributes: { alpha: float, beta: float, transA: int(), transB: int() } },
   ReduceSum: { inputs: [1, 2], outputs: [1, 1], attributes: { keepdims: int(), noop_with_empty_axes: int() } },
   ReduceMean: reduceAttr,

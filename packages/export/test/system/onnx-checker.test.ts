@@ -1,6 +1,7 @@
 /**
  * System suite (needs Debian's python3-onnx): every kind of exported graph passes the official
- * onnx.checker.check_model(full_check=True) with IR 8 / opset 17, its metadata round-trips
+ * onnx.checker.check_model(full_check=True, which runs shape inference) with IR 8 / opset 17 —
+ * U-Net models (Conv, GroupNorm decomposition, attention) included —, its metadata round-trips
  * through Python's onnx, and the JS validator used by `npm test` agrees with the checker on
  * the exported files and on the broken models of its unit tests.
  */
@@ -13,7 +14,18 @@ import { exportDiffFlowOnnx } from '../../src/diffflow.js';
 import { exportOnnx } from '../../src/export.js';
 import { validateOnnxModel } from '../../src/onnx/validate.js';
 import { brokenModels, tinyModel } from '../broken-models.js';
-import { BRIDGE_STD, constantBridge, DIFFFLOW_G, DIFFFLOW_GRID, DIFFFLOW_STD, diffflowModel, MAIN_CASES, neuralBridge } from '../cases.js';
+import {
+  BRIDGE_STD,
+  constantBridge,
+  DIFFFLOW_G,
+  DIFFFLOW_GRID,
+  DIFFFLOW_STD,
+  diffflowModel,
+  MAIN_CASES,
+  neuralBridge,
+  UNET_CASES,
+  unetModel,
+} from '../cases.js';
 import { exportDir, makeModel, saveFile } from '../helpers.js';
 import { type CheckerVerdict, onnxChecker } from './python-onnx.js';
 
@@ -45,6 +57,11 @@ beforeAll(async () => {
   keep('diffflow g1', exportDiffFlowOnnx(diffflow, { grid: DIFFFLOW_GRID, g: 1 }).graphs);
   keep('diffflow grid std', exportDiffFlowOnnx(diffflow, { grid: DIFFFLOW_GRID, g: DIFFFLOW_G, standardization: DIFFFLOW_STD }).graphs);
   diffflow.dispose();
+  for (const { label, config } of UNET_CASES) {
+    const model = unetModel(config, 7);
+    keep(`unet ${label}`, exportOnnx(model, { maxDivergenceDim: 16, samplers: [{ solver: 'heun', mode: 'ode' }] }).graphs);
+    model.dispose();
+  }
   verdicts = onnxChecker([...exported.keys()]);
 });
 

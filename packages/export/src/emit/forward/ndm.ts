@@ -8,7 +8,7 @@
  * μ̇_s = α̇_t F_s + α_t Ḟ_s (σ does not depend on x). σ is [N, 1].
  */
 import type { NDMProcess } from '@nfdm/models';
-import { emitTimeMLP } from '../nets.js';
+import { emitTimeNetwork } from '../nets.js';
 import { emitSchedule } from '../schedules.js';
 import { addOpt, type ForwardProcessEmitter, mulOpt, valuesOnly } from './emitter.js';
 
@@ -16,7 +16,7 @@ export const ndmForwardEmitter: ForwardProcessEmitter<NDMProcess> = {
   sigmaWidth: () => 1,
   emit(g, forward, x, xs, t) {
     const v = emitSchedule(g, forward.schedule, t);
-    const jet = emitTimeMLP(g, forward.net, { x, xs, t, timeTangent: true }, 'forward');
+    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true }, 'forward');
     const delta = g.sub(jet.v, x);
     const F = g.add(x, g.mul(t, delta));
     const dF = g.add(delta, g.mul(t, jet.t as string));

@@ -8,7 +8,7 @@
  * and their tangents along xs (network tangents m̄_s, l̄_s and mixed m̄_ts, l̄_ts). σ is [N, D].
  */
 import type { NeuralGaussianProcess } from '@nfdm/models';
-import { emitTimeMLP, jetColumns } from '../nets.js';
+import { emitTimeNetwork, jetColumns } from '../nets.js';
 import { addOpt, type ForwardProcessEmitter, mulOpt, valuesOnly } from './emitter.js';
 
 export const neuralForwardEmitter: ForwardProcessEmitter<NeuralGaussianProcess> = {
@@ -16,7 +16,7 @@ export const neuralForwardEmitter: ForwardProcessEmitter<NeuralGaussianProcess> 
   emit(g, forward, x, xs, t) {
     const D = forward.dim;
     const logDelta = Math.log(forward.delta);
-    const jet = emitTimeMLP(g, forward.net, { x, xs, t, timeTangent: true }, 'forward');
+    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true }, 'forward');
     const m = jetColumns(g, jet, 0, D);
     const l = jetColumns(g, jet, D, D);
     const one = g.sub(1, t);
