@@ -3,12 +3,14 @@
  * @nfdm/datasets (NFDM_FASHION_MNIST_DIR; no Debian data set needed): `train --arch unet` (U-Nets
  * for the predictor and NFDM's forward process), `info`, `plot samples` (a PNG grid),
  * `plot trajectories` and `plot forward` (frame strips), `eval` (NELBO and exact NLL in bits/dim),
- * `--resume`; `export` refuses with one line; bad `--arch` uses are refused.
+ * `--resume`; `export` writes ONNX graphs that record the image shape and that onnxruntime samples
+ * as a PNG grid; bad `--arch` uses are refused.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ImageShapeMeta, imageGridPng, loadOnnxModel } from '@nfdm/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { svgToPng } from '../src/plot/png.js';
 import { BIN, failure, json, runCli } from './harness.js';
@@ -104,7 +106,20 @@ describe('U-Net image models', () => {
     expect(resumed.status).toBe('completed');
     expect(resumed.step).toBe(3);
 
-    failure(await nfdm(['export', '--model', 'u', '--out', 'onnx']), /U-Net: ONNX export of U-Net networks .* is not implemented yet/);
+    const exported = json(await nfdm(['export', '--model', 'u', '--out', 'onnx', '--json']));
+    expect(exported.files).toContain(join('onnx', 'sampler_euler_ode.onnx'));
+    const manifest = JSON.parse(readFileSync(join(tmp, 'onnx', 'nfdm-onnx.json'), 'utf8'));
+    expect(manifest.image).toEqual({ height: 14, width: 14, channels: 1 });
+    const runtime = await loadOnnxModel(join(tmp, 'onnx'), { graphs: ['sampler_euler_ode'] });
+    try {
+      const { samples } = await runtime.sample({ n: 2, steps: 3, solver: 'euler', mode: 'ode', seed: 1, engine: 'loop' });
+      expect(samples.length).toBe(2 * 196);
+      expect(samples.every(Number.isFinite)).toBe(true);
+      const png = imageGridPng(samples, 2, runtime.image as ImageShapeMeta, { gap: 0 });
+      expect([...png.subarray(0, 4)]).toEqual(PNG);
+    } finally {
+      await runtime.dispose();
+    }
   }, 600_000);
 
   it('trains on a folder of PNG images (DIR@HxW), holding out the last tenth for eval', async () => {

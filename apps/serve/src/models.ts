@@ -74,6 +74,8 @@ export interface ModelInfo {
   delta?: number;
   /** DiffFlow: the exported sampling grid (K steps from tMin to tMax). */
   grid?: { steps: number; tMin: number; tMax: number };
+  /** Image models: the NHWC image of one row (nfdm.image). */
+  image?: { height: number; width: number; channels: number };
 }
 
 export interface LoadedModel {
@@ -140,6 +142,7 @@ function describe(name: string, source: 'directory' | 'file', model: ExportedMod
     source,
   };
   if (canTransport(model)) info.delta = model.delta;
+  if (model.image) info.image = { ...model.image };
   if (samplesOnGrid(model)) info.grid = { steps: model.steps, tMin: model.grid[0], tMax: model.grid[model.grid.length - 1] };
   return info;
 }

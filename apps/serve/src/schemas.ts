@@ -75,6 +75,12 @@ const modelInfo = {
     exportVersion: { type: 'string' },
     source: { type: 'string', enum: ['directory', 'file'] },
     delta: { type: 'number', description: 'NFBM only: z(1) = source + δ ε.' },
+    image: {
+      type: 'object',
+      description:
+        'Image models only: each row of dim = height·width·channels values is an NHWC image in [−1, 1); /samples and /transport can answer with a PNG grid ("format": "png").',
+      properties: { height: { type: 'integer' }, width: { type: 'integer' }, channels: { type: 'integer' } },
+    },
     grid: {
       type: 'object',
       description: 'DiffFlow only: the fixed sampling grid baked into the export.',
@@ -126,6 +132,14 @@ function solverProperties(limits: ServeLimits, maxSeed: number) {
       description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named, else 'sde'.",
     },
     seed: { type: 'integer', minimum: 0, maximum: maxSeed, description: 'Seed (default 0).' },
+    format: {
+      type: 'string',
+      enum: ['json', 'png'],
+      description:
+        "'json' (default): rows of numbers. 'png': for image models (modelInfo.image), the points as one PNG grid " +
+        '(image/png; transport: each source beside its target), pixel p = ⌊128 (x + 1)⌋ clipped to 0..255; ' +
+        'n, steps, solver, mode, seed, engine, nfe and ms come as x-nfdm-* headers.',
+    },
   } as const;
 }
 

@@ -39,7 +39,7 @@ describe('health, models, metrics, OpenAPI', () => {
     expect(h.json()).toEqual({ status: 'ok' });
     const r = await app.inject('/readyz');
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ status: 'ready', models: 6 });
+    expect(r.json()).toEqual({ status: 'ready', models: 8 });
     expect(h.headers['x-request-id']).toBeTruthy();
   });
 
@@ -48,7 +48,7 @@ describe('health, models, metrics, OpenAPI', () => {
     expect(res.statusCode).toBe(200);
     const { models } = res.json();
     // 'bad name.onnx', notes.txt and .hidden/ are not models
-    expect(models.map((m: { name: string }) => m.name)).toEqual(['bridge', 'flow', 'loop', 'toy', 'velo', 'vp3']);
+    expect(models.map((m: { name: string }) => m.name)).toEqual(['bridge', 'flow', 'img', 'imgbridge', 'loop', 'toy', 'velo', 'vp3']);
     const byName = Object.fromEntries(models.map((m: { name: string }) => [m.name, m]));
     expect(byName.toy).toMatchObject({
       dim: 2,
@@ -115,7 +115,7 @@ describe('health, models, metrics, OpenAPI', () => {
     expect(text).toMatch(/^nfdm_http_requests_in_flight 1$/m);
     const generated = Number(/^nfdm_samples_generated_total\{model="toy"\} (\d+)$/m.exec(text)?.[1]);
     expect(generated).toBeGreaterThanOrEqual(7);
-    expect(text).toMatch(/^nfdm_models_loaded 6$/m);
+    expect(text).toMatch(/^nfdm_models_loaded 8$/m);
     // every sample line parses as `name{labels} value`
     for (const line of text.trim().split('\n'))
       if (!line.startsWith('#')) expect(line).toMatch(/^[a-z_]+(\{.*\})? ([-+0-9.eE]+|[+-]Inf|NaN)$/);
@@ -294,7 +294,7 @@ describe('errors: one JSON shape, the right status, and the server keeps serving
     expectError(await post('/v1/models/toy/log-prob', { points: [] }), 400, 'FST_ERR_VALIDATION');
     expectError(await post('/v1/models/toy/log-prob', { points: [[]] }), 400, 'FST_ERR_VALIDATION');
     expectError(await post('/v1/models/toy/log-prob', { points: [0, 1] }), 400, 'FST_ERR_VALIDATION', /points\[0\] must be array/);
-    expectError(await post('/v1/models/toy/log-prob', { points: [[1, 2, 3, 4, 5]] }), 400, 'FST_ERR_VALIDATION'); // longer than any model
+    expectError(await post('/v1/models/toy/log-prob', { points: [Array.from({ length: 17 }, () => 1)] }), 400, 'FST_ERR_VALIDATION'); // longer than any model (the largest has dim 16)
     expectError(await post('/v1/models/toy/log-prob', {}), 400, 'FST_ERR_VALIDATION', /'points'/);
   });
 
@@ -473,7 +473,7 @@ describe('timeouts, back-pressure, limits and close', () => {
     const closing = s.close();
     await new Promise((r) => setTimeout(r, 10));
     expect(s.nfdm.closing).toBe(true);
-    expect(s.nfdm.models.size).toBe(6); // still computing
+    expect(s.nfdm.models.size).toBe(8); // still computing
     const res = await pending;
     expect(res.statusCode).toBe(200);
     await closing;

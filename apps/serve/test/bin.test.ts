@@ -108,7 +108,7 @@ describe('graceful shutdown', () => {
     const server = await start(['--max-steps', '2000', '--timeout', '120s', '--grace', '120s']);
     try {
       const models = (await (await fetch(`${server.address}/v1/models`)).json()) as { models: Array<{ name: string }> };
-      expect(models.models.map((m) => m.name)).toEqual(['bridge', 'flow', 'loop', 'toy', 'velo', 'vp3']);
+      expect(models.models.map((m) => m.name)).toEqual(['bridge', 'flow', 'img', 'imgbridge', 'loop', 'toy', 'velo', 'vp3']);
       const body = { n: 4000, steps: 400, solver: 'rk4', mode: 'ode', seed: 5 };
       const t0 = Date.now();
       const slow = fetch(`${server.address}/v1/models/toy/samples`, {

@@ -8,6 +8,8 @@
  *   loop.onnx   the one-call Euler ODE sampler graph of `toy` alone (served with the Loop engine)
  *   bridge/     dim 2 NFBM bridge (exportBridge): bridge_velocity, bridge_drift, Euler Loop samplers
  *   flow/       dim 2 DiffFlow model with an 8-step grid and a standardisation (exportDiffFlow)
+ *   img/        4×4×1 images (dim 16): NFDM with U-Net predictor and forward process, Euler ODE Loop sampler
+ *   imgbridge/  4×4×1 image ↔ image NFBM bridge with U-Nets (exportBridge)
  *   notes.txt, .hidden/, "bad name.onnx"   ignored or skipped by the loader
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,14 +17,18 @@ import { join } from 'node:path';
 import { initBackend } from '@nfdm/core';
 import { exportBridge, exportDiffFlow, exportOnnx, exportSampler, exportVelocity, writeOnnxExport } from '@nfdm/export';
 import {
+  BRIDGE_FORMAT,
   BridgeModel,
+  type BridgeModel as BridgeModelType,
   BridgePredictor,
   BridgeProcess,
   ConstantVolatility,
+  createAnyModel,
   createModel,
   DiffFlowModel,
   expTimerGrid,
   type ModelConfig,
+  type UNetNetworkConfig,
 } from '@nfdm/models';
 
 export const TOY: ModelConfig = {
@@ -42,6 +48,25 @@ export const VP3: ModelConfig = {
   volatility: { kind: 'matched', schedule: { name: 'vp' } },
   standardization: { mean: [0.5, -1, 2], std: [2, 0.5, 1.5] },
   seed: 4,
+} as ModelConfig;
+
+/** A tiny U-Net network section for 4×4×1 images. */
+const UNET: UNetNetworkConfig = {
+  arch: 'unet',
+  image: { height: 4, width: 4, channels: 1 },
+  base: 8,
+  multipliers: [1, 2],
+  groups: 4,
+  layout: 'compact',
+};
+
+export const IMG: ModelConfig = {
+  format: 'nfdm-model/1',
+  dim: 16,
+  forward: { kind: 'nfdm', network: UNET },
+  predictor: { network: UNET },
+  volatility: { kind: 'constant', value: 0.5 },
+  seed: 5,
 } as ModelConfig;
 
 /** The DiffFlow fixture's grid and diffusion. */
@@ -69,6 +94,18 @@ export async function writeFixtureModels(dir: string): Promise<void> {
   exportBridge(bridge, join(dir, 'bridge'));
   const flow = DiffFlowModel.fourier(2, { channels: 16, layers: 1, seed: 8 });
   exportDiffFlow(flow, join(dir, 'flow'), { grid: FLOW_GRID, g: FLOW_G, standardization: FLOW_STD });
+  const img = createModel(IMG);
+  writeOnnxExport(exportOnnx(img, { components: false, samplers: [{ solver: 'euler', mode: 'ode' }] }), join(dir, 'img'));
+  const imageBridge = createAnyModel({
+    format: BRIDGE_FORMAT,
+    dim: 16,
+    process: { network: UNET, delta: 0.2 },
+    predictor: { network: UNET },
+    volatility: { kind: 'constant', value: 0.3 },
+    penalties: [],
+    seed: 9,
+  }) as BridgeModelType;
+  exportBridge(imageBridge, join(dir, 'imgbridge'));
   mkdirSync(join(dir, '.hidden'));
   writeFileSync(join(dir, '.hidden', 'x.onnx'), 'garbage');
 }

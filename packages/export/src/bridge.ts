@@ -19,11 +19,12 @@ import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from
 import { assertBridgeExportable, emitBridgeField, emitBridgeSampler } from './emit/bridge.js';
 import { declare, finishGraph, type OnnxExport, outputs, sig, writeOnnxExport } from './export.js';
 import type { FamilyExporter } from './family-exporter.js';
+import { type ImageExportOption, imageMetadata } from './image-meta.js';
 import { Graph } from './onnx/builder.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
 
 /** Options of {@link exportBridgeOnnx}. */
-export interface BridgeExportOptions {
+export interface BridgeExportOptions extends ImageExportOption {
   /**
    * Standardisation y = (x − mean)/std of the data the bridge was trained on (sources and
    * targets alike): recorded, and applied by the sampler graphs (standardise the source, undo
@@ -72,6 +73,8 @@ export function bridgeMetadata(model: BridgeModel, options: BridgeExportOptions 
       throw new RangeError(`standardization needs mean and std of length ${model.dim}`);
     base.standardization = { mean: [...s.mean], std: [...s.std] };
   }
+  const image = imageMetadata(options.image, model.dim, [model.predictor.net, model.process.net]);
+  if (image) base.image = image;
   return base;
 }
 

@@ -35,12 +35,13 @@ import { forwardProcessEmitter } from './emit/forward/registry.js';
 import { assertExportable, emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 import { emitSampler, type LoopSolver, type SamplerMode } from './emit/sampler.js';
 import type { FamilyExporter } from './family-exporter.js';
+import { type ImageExportOption, imageMetadata } from './image-meta.js';
 import { buildModel, Graph } from './onnx/builder.js';
 import { DataType } from './onnx/proto.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
 
 /** Options shared by the export functions. */
-export interface ExportOptions {
+export interface ExportOptions extends ImageExportOption {
   /**
    * Standardisation to record (and, for sampler graphs, to undo on the samples). Default: the
    * one remembered by `createModel`/`loadModel`; `null` records none.
@@ -83,6 +84,9 @@ function context(model: DiffusionModel, options: ExportOptions): Context {
   };
   if (config) base.config = config;
   if (standardization) base.standardization = { mean: [...standardization.mean], std: [...standardization.std] };
+  const nets = [model.predictor, model.forward].map((part) => (part as { net?: unknown }).net);
+  const image = imageMetadata(options.image, model.dim, nets);
+  if (image) base.image = image;
   return { model, base };
 }
 

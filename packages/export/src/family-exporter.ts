@@ -5,9 +5,10 @@
  */
 import type { Standardization } from '@nfdm/models';
 import type { OnnxExport } from './export.js';
+import type { ImageExportOption } from './image-meta.js';
 
 /** Options every family exporter accepts. */
-export interface FamilyExportOptions {
+export interface FamilyExportOptions extends ImageExportOption {
   /**
    * Standardisation to record (and undo on samples). Default: the one the family remembers
    * with the model, if any (see each exporter); `null` records none.

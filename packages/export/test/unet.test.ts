@@ -10,7 +10,7 @@
 import { rmSync } from 'node:fs';
 import { divergence, initBackend, Rng, TimeUNet, type TimeUNetOptions } from '@nfdm/core';
 import { createModel, type DiffusionModel, MODEL_FORMAT, type ModelConfig, reverseDrift, velocity } from '@nfdm/models';
-import { loadOnnxModel } from '@nfdm/runtime';
+import { loadOnnxModel, readOnnxMetadata } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitTimeNetwork } from '../src/emit/nets.js';
@@ -197,4 +197,19 @@ describe('a TimeUNet as ONNX ops: value and ∂U/∂t equal core’s jet', () =>
       net.dispose();
     });
   }
+});
+
+describe('nfdm.image metadata', () => {
+  it('comes from the U-Net networks, can be given for an MLP trained on images, and is checked', () => {
+    const m = unetModel(UNET_CASES[2].config, 3);
+    expect(exportOnnx(m, { components: false, samplers: [] }).metadata.image).toEqual({ height: 4, width: 4, channels: 2 });
+    expect(exportOnnx(m, { components: false, samplers: [], image: null }).metadata.image).toBeUndefined();
+    m.dispose();
+    const mlp = unetModel({ ...UNET_CASES[1].config, forward: { kind: 'ndm', hidden: [8] }, predictor: { hidden: [8] } }, 4);
+    expect(exportOnnx(mlp, { components: false, samplers: [] }).metadata.image).toBeUndefined();
+    const given = exportOnnx(mlp, { components: false, samplers: [], image: { height: 2, width: 8, channels: 1 } });
+    expect(readOnnxMetadata(given.graphs.velocity as Uint8Array).image).toEqual({ height: 2, width: 8, channels: 1 });
+    expect(() => exportOnnx(mlp, { image: { height: 3, width: 3, channels: 1 } })).toThrow(/height·width·channels = 16/);
+    mlp.dispose();
+  });
 });

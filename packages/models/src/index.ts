@@ -13,3 +13,4 @@ export * from './objective.js';
 export * from './ot.js';
 export * from './predictor.js';
 export * from './volatility.js';
+export type { UNetNetworkConfig } from './network.js';

@@ -5,7 +5,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { FamilyId, RuntimeCapabilities, RuntimeFamily } from './families.js';
 import { type ModelMetadata, SessionSet } from './load.js';
-import type { StandardizationMeta } from './metadata.js';
+import type { ImageShapeMeta, StandardizationMeta } from './metadata.js';
 
 export abstract class LoadedOnnxModel {
   /** The family id (`FamilyId`, the vocabulary of @nfdm/models). */
@@ -15,6 +15,8 @@ export abstract class LoadedOnnxModel {
   /** Data dimension D. */
   readonly dim: number;
   readonly standardization: StandardizationMeta | undefined;
+  /** Image models: the NHWC image of one data row (see imageGridPng); undefined otherwise. */
+  readonly image: ImageShapeMeta | undefined;
   protected readonly set: SessionSet;
 
   constructor(
@@ -26,6 +28,7 @@ export abstract class LoadedOnnxModel {
     this.familyId = runtimeFamily.id;
     this.dim = metadata.dim;
     this.standardization = metadata.standardization;
+    this.image = metadata.image;
     this.set = new SessionSet(sessions);
     this.capabilities = runtimeFamily.capabilitiesOf(metadata, this.set.graphs);
   }

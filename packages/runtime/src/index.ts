@@ -40,6 +40,7 @@ export {
   samplesOnGrid,
   samplesWithSolvers,
 } from './families.js';
+export { type ImageGridOptions, imageGridPng, pixelOf, rowsToPixels } from './images.js';
 export { type IntegrationStats, OnnxSolveError, type SolveFailure } from './integrate.js';
 export { type LoadOnnxOptions, type ModelMetadata, type OnnxModelSource, OnnxRuntimeError, type Points } from './load.js';
 export { loadExportedModel, loadOnnxBridge, loadOnnxDiffFlow, loadOnnxModel } from './loaders.js';

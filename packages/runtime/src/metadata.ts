@@ -25,6 +25,9 @@
  *   nfdm.delta          NFBM: σ at both ends (z(1) = source + δ·start_noise)
  *   nfdm.penalties      NFBM: the training path penalties (JSON array; descriptive only)
  *   nfdm.grid, nfdm.g   DiffFlow: the K + 1 grid times and diffusion values (JSON arrays)
+ *   nfdm.image          image models: {"height", "width", "channels"} of one data row, whose
+ *                       D = height·width·channels values are an NHWC image in [−1, 1)
+ *                       (JSON; absent for other data)
  *
  * For NFBM, nfdm.prior_std is δ and nfdm.t_start 0; for DiffFlow, nfdm.prior_std is 1 and
  * nfdm.t_start the first grid time.
@@ -60,6 +63,13 @@ export interface StandardizationMeta {
   std: number[];
 }
 
+/** The image a data row holds: D = height·width·channels values, NHWC, pixel p ↦ x = 2(p + u)/256 − 1. */
+export interface ImageShapeMeta {
+  height: number;
+  width: number;
+  channels: number;
+}
+
 /** One input or output of a graph. */
 export interface TensorSignature {
   name: string;
@@ -93,6 +103,8 @@ export interface OnnxGraphMetadata {
   grid?: number[];
   /** DiffFlow: g at the K + 1 grid points. */
   g?: number[];
+  /** Image models: the image of one data row. */
+  image?: ImageShapeMeta;
 }
 
 /** Metadata as metadata_props key/value strings. */
@@ -118,6 +130,7 @@ export function metadataToProps(m: OnnxGraphMetadata): Record<string, string> {
   if (m.penalties) props['nfdm.penalties'] = JSON.stringify(m.penalties);
   if (m.grid) props['nfdm.grid'] = JSON.stringify(m.grid);
   if (m.g) props['nfdm.g'] = JSON.stringify(m.g);
+  if (m.image) props['nfdm.image'] = JSON.stringify(m.image);
   return props;
 }
 
@@ -188,9 +201,21 @@ export function propsToMetadata(props: Record<string, string>): OnnxGraphMetadat
   if (props['nfdm.penalties']) m.penalties = jsonArray(props, 'nfdm.penalties') as Array<Record<string, unknown>>;
   if (props['nfdm.grid']) m.grid = (jsonArray(props, 'nfdm.grid') as unknown[]).map(Number);
   if (props['nfdm.g']) m.g = (jsonArray(props, 'nfdm.g') as unknown[]).map(Number);
+  if (props['nfdm.image']) m.image = parseImage(json(props, 'nfdm.image'), dim);
   const problem = familyOfKind(m.kind).metadataProblem(m);
   if (problem) throw new OnnxMetadataError(problem);
   return m;
+}
+
+/** `nfdm.image`: positive integer height, width and channels whose product is D. */
+function parseImage(v: Record<string, unknown>, dim: number): ImageShapeMeta {
+  const { height, width, channels } = v as Record<string, number>;
+  const ok = [height, width, channels].every((x) => Number.isInteger(x) && x > 0);
+  if (!ok || height * width * channels !== dim)
+    throw new OnnxMetadataError(
+      `metadata 'nfdm.image' needs positive integers height, width and channels with height·width·channels = ${dim}, got ${JSON.stringify(v)}`,
+    );
+  return { height, width, channels };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
  * The runtime installs and loads without tfjs: its sources import only onnxruntime-node,
- * @nfdm/numerics (seeded generator, tableaux), Node built-ins and its own modules, its
- * package.json depends on those two alone, and the
+ * @nfdm/numerics (seeded generator, tableaux), pngjs (pure-JS PNG encoding of image samples,
+ * no dependencies of its own), Node built-ins and its own modules, its package.json depends on
+ * those three alone, and the
  * built package samples from an export with every `@tensorflow/*` resolution refused.
  * (Moved from @nfdm/export's writer tests; the installed-tarball check is test/packaging.test.ts.)
  */
@@ -31,7 +32,7 @@ function runWithoutTfjs(script: string): string {
 }
 
 describe('runtime entry point', () => {
-  it('imports only onnxruntime-node, @nfdm/numerics, Node built-ins and its own modules (no tfjs, no @nfdm/core)', () => {
+  it('imports only onnxruntime-node, @nfdm/numerics, pngjs, Node built-ins and its own modules (no tfjs, no @nfdm/core)', () => {
     const dir = join(packageDir, 'src');
     const specifiers: string[] = [];
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
@@ -44,15 +45,18 @@ describe('runtime entry point', () => {
       s === 'onnxruntime-node' ||
       s === '@nfdm/numerics/random' ||
       s === '@nfdm/numerics/tableaux' ||
+      s === 'pngjs' ||
       s.startsWith('node:') ||
       s.startsWith('./');
     const foreign = specifiers.filter((s) => !allowed(s));
     expect(foreign).toEqual([]);
   });
 
-  it('depends on onnxruntime-node and the dependency-free @nfdm/numerics only', () => {
+  it('depends on onnxruntime-node and the dependency-free @nfdm/numerics and pngjs only', () => {
     const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@nfdm/numerics', 'onnxruntime-node']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@nfdm/numerics', 'onnxruntime-node', 'pngjs']);
+    const pngjs = JSON.parse(readFileSync(join(packageDir, '..', '..', 'node_modules', 'pngjs', 'package.json'), 'utf8'));
+    expect(pngjs.dependencies ?? {}).toEqual({});
     const numerics = JSON.parse(readFileSync(join(packageDir, '..', 'numerics', 'package.json'), 'utf8'));
     expect(numerics.dependencies ?? {}).toEqual({});
     expect(pkg.peerDependencies).toBeUndefined();

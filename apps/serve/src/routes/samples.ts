@@ -5,9 +5,10 @@
  * to /transport.
  */
 import { canTransport, type OnnxDiffFlowModel, type OnnxModel, samplesOnGrid, samplesWithSolvers } from '@nfdm/runtime';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Compute } from '../compute.js';
 import { HttpError } from '../errors.js';
+import { checkFormat, type PointsFormat, sendPng } from '../images.js';
 import { type LoadedModel, type Mode, sampleEngine } from '../models.js';
 import { abortable } from '../pool.js';
 import { toRows } from '../rows.js';
@@ -21,12 +22,13 @@ interface SamplesBody {
   solver?: string; // a SOLVERS name or an alias (schema-checked)
   mode?: Mode;
   seed?: number;
+  format?: PointsFormat;
 }
 
 type SamplesRequest = FastifyRequest<{ Params: NameParams; Body: SamplesBody }>;
 
 export const samplesRoutes: FastifyPluginAsync<RouteContext> = async (app, { state, compute, schemas }) => {
-  app.post<{ Params: NameParams; Body: SamplesBody }>('/v1/models/:name/samples', { schema: schemas.samples }, async (request) => {
+  app.post<{ Params: NameParams; Body: SamplesBody }>('/v1/models/:name/samples', { schema: schemas.samples }, async (request, reply) => {
     const entry = lookup(state, request.params.name);
     const model = entry.model;
     if (!model.capabilities.sample && canTransport(model)) {
@@ -36,10 +38,18 @@ export const samplesRoutes: FastifyPluginAsync<RouteContext> = async (app, { sta
         `model '${entry.name}' is ${model.runtimeFamily.aTitle}: it transports source points to targets; use POST /v1/models/${entry.name}/transport`,
       );
     }
-    if (samplesOnGrid(model)) return gridSamples(compute, request, entry, model);
-    return solverSamples(compute, state, request, entry, samplesWithSolvers(model) ? model : null);
+    checkFormat(request.body.format, entry);
+    const body = samplesOnGrid(model)
+      ? await gridSamples(compute, request, entry, model)
+      : await solverSamples(compute, state, request, entry, samplesWithSolvers(model) ? model : null);
+    return answer(reply, entry, request.body.format, body);
   });
 };
+
+/** The JSON body, or its samples as a PNG grid (`format: 'png'`). */
+function answer(reply: FastifyReply, entry: LoadedModel, format: PointsFormat | undefined, body: Record<string, unknown>) {
+  return format === 'png' ? sendPng(reply, entry, body) : body;
+}
 
 /** Samples with a (solver, mode) of the solver table, stepwise or with a Loop graph. */
 async function solverSamples(compute: Compute, state: ServeState, request: SamplesRequest, entry: LoadedModel, model: OnnxModel | null) {

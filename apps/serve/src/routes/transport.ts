@@ -5,6 +5,7 @@
 import { canTransport, RUNTIME_FAMILIES } from '@nfdm/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { HttpError } from '../errors.js';
+import { checkFormat, type PointsFormat, sendPng } from '../images.js';
 import { type Mode, transportEngine } from '../models.js';
 import { abortable } from '../pool.js';
 import { checkRows, toRows } from '../rows.js';
@@ -17,6 +18,7 @@ interface TransportBody {
   solver?: string; // a SOLVERS name or an alias (schema-checked)
   mode?: Mode;
   seed?: number;
+  format?: PointsFormat;
 }
 
 /** The families that transport, for messages ('an NFBM bridge'; 'NFBM bridges'). */
@@ -25,38 +27,53 @@ const TRANSPORTER = TRANSPORTERS.map((f) => f.aTitle).join(' or ');
 const TRANSPORTER_PLURAL = TRANSPORTERS.map((f) => f.plural).join(' and ');
 
 export const transportRoutes: FastifyPluginAsync<RouteContext> = async (app, { state, compute, schemas }) => {
-  app.post<{ Params: NameParams; Body: TransportBody }>('/v1/models/:name/transport', { schema: schemas.transport }, async (request) => {
-    const entry = lookup(state, request.params.name);
-    const model = entry.model;
-    if (!canTransport(model)) {
-      throw new HttpError(
-        422,
-        'UNSUPPORTED',
-        `model '${entry.name}' is not ${TRANSPORTER} (kind '${entry.info.kind}'): only ${TRANSPORTER_PLURAL} transport sources; use POST /v1/models/${entry.name}/samples`,
-      );
-    }
-    const body = request.body;
-    const { mode, solver } = solverChoice(body);
-    const engine = transportEngine(model, solver, mode);
-    if (engine === null) {
-      throw new HttpError(
-        422,
-        'UNSUPPORTED',
-        `model '${entry.name}' cannot transport with ${solver}/${mode}: it has no graph for it (graphs: ${entry.info.graphs.join(', ')})`,
-      );
-    }
-    const { sources } = body;
-    checkRows(sources, 'sources', entry);
-    const steps = stepsOf(body, state);
-    const seed = body.seed ?? 0;
-    const n = sources.length;
-    checkLoopNoise(engine, mode, steps, n, entry, 'sources');
-    return compute.respond(request, {
-      entry,
-      operation: 'transport',
-      count: n,
-      run: (signal) => abortable(model, signal).transport(sources, { mode, steps, solver, seed, engine }),
-      body: (r) => ({ samples: toRows(r.samples, n, r.dim), n, dim: r.dim, steps, solver: r.solver, mode: r.mode, seed, engine: r.engine }),
-    });
-  });
+  app.post<{ Params: NameParams; Body: TransportBody }>(
+    '/v1/models/:name/transport',
+    { schema: schemas.transport },
+    async (request, reply) => {
+      const entry = lookup(state, request.params.name);
+      const model = entry.model;
+      if (!canTransport(model)) {
+        throw new HttpError(
+          422,
+          'UNSUPPORTED',
+          `model '${entry.name}' is not ${TRANSPORTER} (kind '${entry.info.kind}'): only ${TRANSPORTER_PLURAL} transport sources; use POST /v1/models/${entry.name}/samples`,
+        );
+      }
+      const body = request.body;
+      checkFormat(body.format, entry);
+      const { mode, solver } = solverChoice(body);
+      const engine = transportEngine(model, solver, mode);
+      if (engine === null) {
+        throw new HttpError(
+          422,
+          'UNSUPPORTED',
+          `model '${entry.name}' cannot transport with ${solver}/${mode}: it has no graph for it (graphs: ${entry.info.graphs.join(', ')})`,
+        );
+      }
+      const { sources } = body;
+      checkRows(sources, 'sources', entry);
+      const steps = stepsOf(body, state);
+      const seed = body.seed ?? 0;
+      const n = sources.length;
+      checkLoopNoise(engine, mode, steps, n, entry, 'sources');
+      const answer = await compute.respond(request, {
+        entry,
+        operation: 'transport',
+        count: n,
+        run: (signal) => abortable(model, signal).transport(sources, { mode, steps, solver, seed, engine }),
+        body: (r) => ({
+          samples: toRows(r.samples, n, r.dim),
+          n,
+          dim: r.dim,
+          steps,
+          solver: r.solver,
+          mode: r.mode,
+          seed,
+          engine: r.engine,
+        }),
+      });
+      return body.format === 'png' ? sendPng(reply, entry, answer, sources) : answer;
+    },
+  );
 };
