@@ -530,7 +530,7 @@ describe('U-Net', () => {
       const goal = target.dataSync();
       const loss64 = () => {
         const d1 = tangent();
-        const values = d1.dataSync();
+        const values = Float64Array.from(d1.dataSync());
         d1.dispose();
         return values.reduce((sum, v, k) => sum + (v - goal[k]) ** 2, 0);
       };
@@ -540,7 +540,7 @@ describe('U-Net', () => {
       for (const name of ['down.0.0.conv2.kernel', 'mid.1.conv2.kernel', 'up.0.1.conv1.kernel', 'time.layers.0.weight']) {
         const v = params.get(name);
         if (!v) throw new Error(`no parameter ${name}`);
-        const g = grads[v.name].dataSync();
+        const g = Float64Array.from(grads[v.name].dataSync());
         const i = g.reduce((best, gi, k) => (Math.abs(gi) > Math.abs(g[best]) ? k : best), 0); // the largest entry
         const base = v.dataSync().slice();
         const eps = 1e-2;
