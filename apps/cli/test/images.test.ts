@@ -4,7 +4,8 @@
  * for the predictor and NFDM's forward process), `info`, `plot samples` (a PNG grid),
  * `plot trajectories` and `plot forward` (frame strips), `eval` (NELBO and exact NLL in bits/dim),
  * `--resume`; `export` writes ONNX graphs that record the image shape and that onnxruntime samples
- * as a PNG grid; bad `--arch` uses are refused.
+ * as a PNG grid; bad `--arch` uses are refused; `--dropout` reaches the predictor U-Net and is
+ * refused without `--arch unet`.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,6 +163,16 @@ describe('U-Net image models', () => {
     expect((ev.data as { source: string }).source).toMatch(/held-out images/);
   }, 300_000);
 
+  it('--dropout P gives the predictor U-Net dropout (stored with the model and the run)', async () => {
+    const args = ['train', '--model', 'vp', '--data', 'fashion-mnist-14', '--arch', 'unet', '--base', '8', '--dropout', '0.25'];
+    const summary = json(await nfdm([...args, '--batch', '2', '--steps', '1', '--eval-every', '0', '--out', 'drop', '--json']));
+    expect(summary.status).toBe('completed');
+    expect((summary.config as { dropout: number }).dropout).toBe(0.25);
+    expect((summary.modelConfig as { predictor: { network: { dropout: number } } }).predictor.network.dropout).toBe(0.25);
+    const saved = JSON.parse(readFileSync(join(tmp, 'drop', 'model', 'config.json'), 'utf8'));
+    expect(saved.predictor.network.dropout).toBe(0.25);
+  }, 300_000);
+
   it('refuses --arch unet where it does not apply, with one line', async () => {
     failure(
       await nfdm(['train', '--model', 'nfdm', '--data', '8gaussians', '--arch', 'unet', '--steps', '2', '--out', 'x1']),
@@ -176,6 +187,30 @@ describe('U-Net image models', () => {
     failure(
       await nfdm(['train', '--model', 'nfdm', '--data', 'fashion-mnist-14', '--base', '8', '--steps', '2', '--out', 'x3']),
       /--base .* needs --arch unet/,
+      2,
+    );
+    failure(
+      await nfdm(['train', '--model', 'nfdm', '--data', 'fashion-mnist-14', '--dropout', '0.1', '--steps', '2', '--out', 'x4']),
+      /--dropout .* needs --arch unet/,
+      2,
+    );
+    failure(
+      await nfdm([
+        'train',
+        '--model',
+        'vp',
+        '--data',
+        'fashion-mnist-14',
+        '--arch',
+        'unet',
+        '--dropout',
+        '1',
+        '--steps',
+        '2',
+        '--out',
+        'x5',
+      ]),
+      /dropout rate in \[0, 1\)/,
       2,
     );
     expect(existsSync(join(tmp, 'x1'))).toBe(false);

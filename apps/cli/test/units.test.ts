@@ -3,7 +3,7 @@ import { initBackend } from '@nfdm/core';
 import { createAnyModel, createModel, type ModelConfig, parseAnyModelConfig, parseModelConfig } from '@nfdm/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/errors.js';
-import { positiveInt, widths } from '../src/cli/options.js';
+import { dropoutRate, positiveInt, widths } from '../src/cli/options.js';
 import { MODEL_NAMES, presetConfig } from '../src/cli/presets.js';
 import { completeSettings, parseSettings, trainerConfig } from '../src/cli/run-config.js';
 import { logProbChoice, samplerChoice } from '../src/cli/runtime.js';
@@ -125,8 +125,40 @@ describe('settings', () => {
     for (const bad of ['0', '-3', '1.5', 'ten', '', '1e3']) expect(() => positiveInt(bad)).toThrow(/positive integer/);
     expect(widths('64, 32,16')).toEqual([64, 32, 16]);
     expect(() => widths('64,,3')).toThrow(/widths/);
+    expect(dropoutRate('0.1')).toBe(0.1);
+    expect(dropoutRate('0')).toBe(0);
+    for (const bad of ['1', '-0.1', '1.5', 'half', '']) expect(() => dropoutRate(bad)).toThrow(/dropout rate in \[0, 1\)/);
+  });
+
+  it('--dropout: the predictor U-Net of --arch unet models gets the rate (not the forward process); refused elsewhere', () => {
+    const image: [number, number, number] = [8, 8, 1];
+    const options = { dim: 64, hidden: [8], seed: 1, image, arch: 'unet' as const, base: 8 };
+    const config = presetConfig('nfdm', { ...options, dropout: 0.2 }) as ModelConfig;
+    expect(config.predictor.network?.dropout).toBe(0.2);
+    expect((config.forward as { network?: object }).network).not.toHaveProperty('dropout');
+    const model = createModel(parseModelConfig(config));
+    expect(modelDropout(model)).toEqual([0.2, 0]);
+    model.dispose();
+    expect((presetConfig('vp', options) as ModelConfig).predictor.network).not.toHaveProperty('dropout');
+    const unet = { model: 'vp' as const, data: 'fashion-mnist-14', steps: 2 };
+    expect(completeSettings({ ...unet, arch: 'unet', dropout: 0.1 }).dropout).toBe(0.1);
+    expect(() => completeSettings({ ...unet, dropout: 0.1 })).toThrow(UsageError);
+    expect(() => completeSettings({ ...unet, dropout: 0.1 })).toThrow(/--dropout .* needs --arch unet/);
+    expect(() => completeSettings({ model: 'diffflow', data: 'moons', steps: 2, dropout: 0.1 })).toThrow(
+      /--arch unet applies to diffusion models .* not diffflow/,
+    );
+    expect(parseSettings({ dropout: 0.3 }, 'cfg.json')).toEqual({ dropout: 0.3 });
+    expect(() => parseSettings({ dropout: 1 }, 'cfg.json')).toThrow("cfg.json: 'dropout' must be a rate in [0, 1), got 1");
   });
 });
+
+/** The dropout rates of a model's predictor and forward-process U-Nets (0 for none). */
+function modelDropout(model: ReturnType<typeof createModel>): number[] {
+  return [model.predictor, model.forward].map((part) => {
+    const net = (part as { net?: { options?: { dropout?: number } } }).net;
+    return net?.options?.dropout ?? 0;
+  });
+}
 
 describe('figure composition', () => {
   it('lays panels out side by side with unique ids, and adds a colour bar to heat maps', () => {

@@ -24,6 +24,7 @@ import {
   Rng,
   SDETerm,
   type SolveStats,
+  setChildrenTraining,
   solve,
   TimeUNet,
 } from '@nfdm/core';
@@ -314,6 +315,15 @@ export class DiffusionModel implements Module, BoundParts {
 
   parameters(): NamedVariables {
     return collectParameters({ forward: this.forward, predictor: this.predictor, volatility: this.volatility });
+  }
+
+  /**
+   * Training mode — the networks' dropout (U-Nets with `dropout` > 0) draws its masks from `rng` —
+   * or eval mode (null): deterministic, the default, for sampling and evaluation. The Trainer
+   * switches it on for its updates only.
+   */
+  setTraining(rng: Rng | null): void {
+    setChildrenTraining([this.forward, this.predictor, this.volatility], rng);
   }
 
   dispose(): void {

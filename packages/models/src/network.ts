@@ -5,7 +5,7 @@
  *
  *     "network": { "arch": "unet", "image": { "height": 28, "width": 28, "channels": 1 },
  *                  "base": 16, "multipliers": [1, 2, 2], "numResBlocks": 1,
- *                  "attentionResolutions": [7], "groups": 8, "layout": "adm",
+ *                  "attentionResolutions": [7], "groups": 8, "layout": "adm", "dropout": 0.1,
  *                  "embedding": { "minFrequency": 0.1, "maxFrequency": 1000 } }
  *
  * Both take rows x [B, D] (images flattened NHWC, D = H·W·C) and t [B, 1] and return a jet of
@@ -25,7 +25,8 @@ import { type ConfigObject, configKeys, configObject, describeValue, ModelConfig
 
 /**
  * A U-Net network section. Defaults: base 32, multipliers [1, 2, 2], numResBlocks 1, no
- * attention, groups 8, layout 'adm', embedding frequencies 0.1 … 1000 (ADM's embedding of 1000·t).
+ * attention, groups 8, layout 'adm', no dropout, embedding frequencies 0.1 … 1000 (ADM's
+ * embedding of 1000·t).
  */
 export interface UNetNetworkConfig {
   arch: 'unet';
@@ -38,6 +39,13 @@ export interface UNetNetworkConfig {
   layout?: 'adm' | 'compact';
   /** ADM's scale-shift (FiLM) time conditioning (default false). */
   scaleShift?: boolean;
+  /**
+   * Dropout rate in [0, 1) in every ResBlock, active only while the trainer updates the model
+   * (default 0; written only when > 0). Each evaluation of the network draws its own masks, so it
+   * suits the predictor (ADM's use); a learned forward process is evaluated at x and at x̂ with
+   * different masks.
+   */
+  dropout?: number;
   embedding?: { minFrequency: number; maxFrequency: number };
 }
 
@@ -51,6 +59,7 @@ const UNET_KEYS = [
   'groups',
   'layout',
   'scaleShift',
+  'dropout',
   'embedding',
 ];
 
@@ -66,6 +75,14 @@ function intList(obj: ConfigObject, key: string, field: string, fallback: number
   if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < min))
     throw new ModelConfigError(`${field}.${key}`, `expected an array of integers ≥ ${min}, ${describeValue(obj[key])}`);
   return [...v];
+}
+
+/** The section's dropout rate: a number in [0, 1), default 0. */
+function dropoutRate(obj: ConfigObject, field: string): number {
+  const v = obj.dropout ?? UNET_DEFAULTS.dropout;
+  if (typeof v !== 'number' || !(v >= 0 && v < 1))
+    throw new ModelConfigError(`${field}.dropout`, `expected a rate in [0, 1), ${describeValue(obj.dropout)}`);
+  return v;
 }
 
 /** Validate a network section; fills the defaults. `undefined` stays undefined (an MLP). */
@@ -102,10 +119,12 @@ export function parseNetworkConfig(raw: unknown, field: string): UNetNetworkConf
     throw new ModelConfigError(`${field}.base`, `expected an even width (the sinusoidal embedding has base channels), got ${base}`);
   if (obj.scaleShift !== undefined && typeof obj.scaleShift !== 'boolean')
     throw new ModelConfigError(`${field}.scaleShift`, `expected true or false, ${describeValue(obj.scaleShift)}`);
+  const dropout = dropoutRate(obj, field);
   return {
     arch: 'unet',
     image: size,
     ...(obj.scaleShift === true ? { scaleShift: true } : {}),
+    ...(dropout > 0 ? { dropout } : {}),
     base,
     multipliers,
     numResBlocks: positiveInt(obj, 'numResBlocks', field, UNET_DEFAULTS.numResBlocks),
@@ -174,6 +193,7 @@ export function networkConfigOf(net: TimeNetwork): UNetNetworkConfig | undefined
     groups: o.groups ?? UNET_DEFAULTS.groups,
     layout: o.layout ?? UNET_DEFAULTS.layout,
     ...(o.scaleShift ? { scaleShift: true } : {}),
+    ...(o.dropout ? { dropout: o.dropout } : {}),
     embedding: { ...(o.embedding ?? TIME_UNET_EMBEDDING) },
   };
 }

@@ -22,6 +22,7 @@ import {
   type Module,
   type NamedVariables,
   type Rng,
+  setTraining,
   type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -95,6 +96,11 @@ export class Predictor implements DataPredictor {
 
   parameters(): NamedVariables {
     return collectParameters({ net: this.net });
+  }
+
+  /** Training mode (a U-Net's dropout masks from `rng`) or eval mode (null, the default). */
+  setTraining(rng: Rng | null): void {
+    setTraining(this.net, rng);
   }
 
   dispose(): void {

@@ -3,20 +3,30 @@
  * the learned forward processes (NFDM's m̄/l̄, NDM's F̄) a U-Net over rows of flattened NHWC
  * images. The family contract runs on such models (one update with finite gradients, held-out
  * NELBO, sampling, exact log p(x), curvature, forward paths, config round trip); the U-Net's
- * outputs land in the right column blocks; bad sections fail naming the field.
+ * outputs land in the right column blocks; bad sections fail naming the field. Dropout: the rate
+ * round-trips through configs and model folders, bad rates fail naming the field, and a model's
+ * training mode reaches every U-Net (eval mode, the default, is deterministic).
  */
-import { initBackend, Rng, TimeUNet } from '@nfdm/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, Rng, setTraining, TimeUNet } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BRIDGE_FORMAT,
   type BridgeModelConfig,
   bridgeFamily,
+  createAnyModel,
   createModel,
   diffusionFamily,
+  loadAnyModel,
   MODEL_FORMAT,
   type ModelConfig,
+  modelConfig,
   type NeuralGaussianProcess,
+  type Predictor,
+  saveAnyModel,
 } from '../src/index.js';
 import { familyChecks } from '../src/testing/index.js';
 
@@ -119,5 +129,94 @@ describe('U-Net networks in model configs', () => {
     expect(() => createModel(typo as ModelConfig)).toThrow(/predictor\.network\.bsae: unknown field/);
     const groups = { ...nfdmImages, predictor: { network: { ...unet('adm'), groups: 3 } } };
     expect(() => createModel(groups)).toThrow(/predictor\.network\.groups: 3 groups do not divide 8 channels/);
+  });
+});
+
+describe('U-Net dropout in model configs', () => {
+  const withDropout: ModelConfig = {
+    ...nfdmImages,
+    forward: { kind: 'nfdm', network: { ...unet('compact'), dropout: 0.1 } },
+    predictor: { network: { ...unet('adm', [4]), dropout: 0.3 } },
+  };
+  /** Whether every ResBlock of a U-Net network is in training mode. */
+  const training = (net: unknown) => (net as TimeUNet).net.resBlocks().map((b) => b.dropout.training);
+
+  it('the rate round-trips through the config and a model folder; absent or 0 is not written (old configs stay identical)', () => {
+    const model = createModel(withDropout);
+    const net = (model.predictor as Predictor).net as TimeUNet;
+    expect(new Set(net.net.resBlocks().map((b) => b.dropout.rate))).toEqual(new Set([0.3]));
+    const config = modelConfig(model);
+    expect(config.predictor.network?.dropout).toBe(0.3);
+    expect((config.forward as { network?: { dropout?: number } }).network?.dropout).toBe(0.1);
+    const dir = mkdtempSync(join(tmpdir(), 'nfdm-dropout-'));
+    try {
+      saveAnyModel(model, dir);
+      const loaded = loadAnyModel(dir) as typeof model;
+      expect(modelConfig(loaded)).toEqual(config);
+      loaded.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    model.dispose();
+    for (const rate of [undefined, 0]) {
+      const plain = createModel({ ...nfdmImages, predictor: { network: { ...unet('adm', [4]), dropout: rate } } });
+      expect(modelConfig(plain).predictor.network).not.toHaveProperty('dropout');
+      plain.dispose();
+    }
+  });
+
+  it('refuses rates outside [0, 1), naming the field', () => {
+    for (const bad of [1, -0.1, '0.1', true, Number.NaN]) {
+      const config = { ...nfdmImages, predictor: { network: { ...unet('adm'), dropout: bad } } };
+      expect(() => createModel(config as ModelConfig)).toThrow(/predictor\.network\.dropout: expected a rate in \[0, 1\), got /);
+    }
+  });
+
+  it("a model's training mode reaches every U-Net (diffusion: forward process and predictor; bridge: process and predictor)", () => {
+    const model = createModel(withDropout);
+    const nets = [(model.forward as NeuralGaussianProcess).net, (model.predictor as Predictor).net];
+    for (const net of nets) expect(training(net).every((on) => !on)).toBe(true);
+    setTraining(model, new Rng(1));
+    for (const net of nets) expect(training(net).every((on) => on)).toBe(true);
+    setTraining(model, null);
+    for (const net of nets) expect(training(net).every((on) => !on)).toBe(true);
+    model.dispose();
+    const bridgeConfig = {
+      ...bridgeImages,
+      process: { ...bridgeImages.process, network: { ...unet('compact'), dropout: 0.2 } },
+      predictor: { network: { ...unet('adm', [4]), dropout: 0.2 } },
+    };
+    const bridge = createAnyModel(bridgeConfig);
+    const parts = bridge as unknown as { process: { net: unknown }; predictor: { net: unknown } };
+    setTraining(bridge, new Rng(2));
+    for (const net of [parts.process.net, parts.predictor.net]) expect(training(net).every((on) => on)).toBe(true);
+    setTraining(bridge, null);
+    for (const net of [parts.process.net, parts.predictor.net]) expect(training(net).every((on) => !on)).toBe(true);
+    bridge.dispose();
+  });
+
+  it('training mode draws fresh masks per evaluation; eval mode is deterministic and equals the same weights without dropout', () => {
+    const dropped = createModel(withDropout);
+    const plain = createModel({ ...withDropout, predictor: { network: unet('adm', [4]) } });
+    const rng = new Rng(3);
+    const weights = [...dropped.predictor.parameters().values()].map((v) => tf.tensor(rng.normalArray(v.size, 0, 0.2), v.shape));
+    for (const model of [dropped, plain]) {
+      for (const [i, v] of [...model.predictor.parameters().values()].entries()) v.assign(weights[i]);
+    }
+    const z = tf.tensor2d(imageRows(2, 9), [2, 64]);
+    const t = tf.tensor2d([[0.3], [0.6]]);
+    const predict = (model: typeof dropped) => Array.from(tf.tidy(() => model.predictor.predict(z, t)).dataSync());
+    const reference = predict(plain);
+    expect(predict(dropped)).toEqual(reference);
+    setTraining(dropped, new Rng(4));
+    const first = predict(dropped);
+    const second = predict(dropped);
+    expect(first).not.toEqual(reference);
+    expect(second).not.toEqual(first);
+    setTraining(dropped, null);
+    expect(predict(dropped)).toEqual(reference);
+    tf.dispose([z, t, ...weights]);
+    dropped.dispose();
+    plain.dispose();
   });
 });

@@ -35,6 +35,13 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
+/** `--dropout 0.1`: a rate in [0, 1). */
+export function dropoutRate(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('Expected a dropout rate in [0, 1).');
+  return n;
+}
+
 /** What `--ema none` / `--clip none` parse to (commander turns a parser's null into ''). */
 export const NONE = 'none';
 

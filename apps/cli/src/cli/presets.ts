@@ -181,6 +181,8 @@ export interface PresetOptions {
   arch?: 'mlp' | 'unet';
   /** U-Net width (channels of the first level, default 16). */
   base?: number;
+  /** Dropout rate of the predictor U-Net's ResBlocks (default 0: none). */
+  dropout?: number;
 }
 
 /** The model config of a named model. */
@@ -224,8 +226,10 @@ function diffusionConfig(
 /**
  * U-Nets for an image model (docs/maths/image-networks.md; a small ADM-style recipe scaled by `base`): levels while the size halves
  * evenly (at most 3; multipliers 1, 2, 2), 8 groups. Predictor: ADM layout, attention at the
- * lowest resolution when it is ≤ 8, the embedding of 1000·t. Learned forward process (its
- * t-derivatives enter the loss, so keep it smooth): no attention, frequencies 2π … 16π on raw t.
+ * lowest resolution when it is ≤ 8, the embedding of 1000·t, dropout `o.dropout` (ADM's
+ * regulariser of the denoiser). Learned forward process (its t-derivatives enter the loss, so keep
+ * it smooth): no attention, frequencies 2π … 16π on raw t, no dropout (the loss evaluates it at x
+ * and at x̂, which would draw different masks).
  */
 function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
   if (!o.image) throw new RangeError('a U-Net needs image data (rows of H×W×C images)');
@@ -238,7 +242,8 @@ function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
     res /= 2;
   }
   const net = { arch: 'unet' as const, image: { height, width, channels }, base, multipliers, groups: 8, layout: 'adm' as const };
-  const predictor = { ...config.predictor, network: { ...net, attentionResolutions: res <= 8 ? [res] : [] } };
+  const dropout = o.dropout ? { dropout: o.dropout } : {};
+  const predictor = { ...config.predictor, network: { ...net, attentionResolutions: res <= 8 ? [res] : [], ...dropout } };
   const learned = config.forward.kind === 'nfdm' || config.forward.kind === 'ndm';
   const forward = learned
     ? { ...config.forward, network: { ...net, embedding: { minFrequency: 2 * Math.PI, maxFrequency: 16 * Math.PI } } }

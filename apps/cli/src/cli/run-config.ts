@@ -51,6 +51,8 @@ export interface RunSettings {
   arch?: 'mlp' | 'unet';
   /** U-Net: channels of the first level (default 16). */
   base?: number;
+  /** U-Net: dropout rate in [0, 1) of the predictor's ResBlocks, active in training updates only (default 0). */
+  dropout?: number;
   /** Replaces top-level sections of the named model's config (advanced; e.g. forward, predictor, volatility, time). */
   modelConfig?: Record<string, unknown>;
   /** Merged last into the trainer config (advanced: optimizer, evalDraws, keep, …). */
@@ -111,6 +113,7 @@ export const SETTING_KEYS = [
   'outliers',
   'arch',
   'base',
+  'dropout',
   'modelConfig',
   'trainer',
 ] as const;
@@ -135,6 +138,7 @@ export const FIXED_ON_RESUME = [
   'outliers',
   'arch',
   'base',
+  'dropout',
 ] as const;
 
 function fail(file: string, key: string, what: string, got: unknown): never {
@@ -209,6 +213,7 @@ const SETTING_RULES: Record<(typeof SETTING_KEYS)[number], SettingRule> = {
   standardize: oneOf(STANDARDIZE_METHODS, (v) => `"${v}"`, ' or '),
   arch: oneOf(['mlp', 'unet'], (v) => `"${v}"`, ' or '),
   base: { what: 'an even integer ≥ 2', ok: (v) => isInt(v, 2) && (v as number) % 2 === 0 },
+  dropout: { what: 'a rate in [0, 1)', ok: (v) => isFiniteNumber(v) && v >= 0 && v < 1 },
   outliers: oneOf(OUTLIER_POLICIES, (v) => `"${v}"`, ', '),
 };
 
@@ -262,10 +267,12 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
   if (!s.data)
     throw new UsageError('--data is required (a toy set such as 8gaussians, fashion-mnist, or a .csv / .npy file; see nfdm datasets)');
   if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
-  if ((s.arch === 'unet' || s.base !== undefined) && !PRESETS[s.model as ModelName].unet) {
+  if ((s.arch === 'unet' || s.base !== undefined || s.dropout !== undefined) && !PRESETS[s.model as ModelName].unet) {
     throw new UsageError(`--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …) so far, not ${s.model}`);
   }
   if (s.base !== undefined && s.arch !== 'unet') throw new UsageError('--base sets the U-Net width; it needs --arch unet');
+  if (s.dropout !== undefined && s.arch !== 'unet')
+    throw new UsageError('--dropout sets the dropout rate of the U-Net predictor; it needs --arch unet');
   if (s.curvatureWeight !== undefined && !isOTModel(s.model)) {
     throw new UsageError(`--curvature-weight applies to NFDM-OT models (nfdm-ot) only, not ${s.model}`);
   }

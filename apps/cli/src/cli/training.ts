@@ -189,6 +189,7 @@ function makeTrainer(
     image: data.info.imageShape,
     arch: settings.arch,
     base: settings.base,
+    dropout: settings.dropout,
   });
   if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
   let model: AnyModel;
@@ -275,7 +276,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   writeJson(join(dir, RUN_FILE), summary);
   out.note(
     `${req.resume ? `resuming at step ${trainer.step}: ` : ''}training ${settings.model} on ${data.info.source}; ` +
-      `${settings.steps} steps, batch ${settings.batch}, ${settings.arch === 'unet' ? `U-Nets of base ${settings.base ?? 16}` : `hidden ${settings.hidden.join(',')}`}, lr ${settings.lr} (${settings.schedule})`,
+      `${settings.steps} steps, batch ${settings.batch}, ${settings.arch === 'unet' ? `U-Nets of base ${settings.base ?? 16}${settings.dropout ? `, dropout ${settings.dropout}` : ''}` : `hidden ${settings.hidden.join(',')}`}, lr ${settings.lr} (${settings.schedule})`,
   );
   const release = () => {
     evalData?.dispose();

@@ -3,8 +3,15 @@
  * ("layers.0.weight"), and composite modules prefix their children's names
  * ("forward.layers.0.weight"). Non-trainable variables are buffers (e.g. fixed Fourier
  * frequencies): they are saved with the weights but not optimised.
+ *
+ * Modes: every module starts in eval mode (deterministic). {@link setTraining} switches a
+ * module and its children into training mode, where stochastic layers (dropout) draw from the
+ * generator it is given, and back (null). Composite modules forward the mode to their children
+ * with {@link setChildrenTraining}; modules without stochastic layers below them need not
+ * implement it.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../random.js';
 
 /** Named variables in a stable order. */
 export type NamedVariables = Map<string, tf.Variable>;
@@ -15,6 +22,25 @@ export interface Module {
   parameters(): NamedVariables;
   /** Free the variables. */
   dispose(): void;
+  /**
+   * Training mode with `rng` (stochastic layers such as dropout draw their masks from it) or
+   * eval mode (null, the default). Optional: see {@link setTraining}.
+   */
+  setTraining?(rng: Rng | null): void;
+}
+
+/**
+ * Put `module` and its children into training mode — dropout layers draw their masks from `rng`,
+ * in the order the forward pass reaches them — or, with `null`, back into eval mode
+ * (deterministic; the mode every module starts in). A module without stochastic layers ignores it.
+ */
+export function setTraining(module: Module, rng: Rng | null): void {
+  module.setTraining?.(rng);
+}
+
+/** {@link setTraining} on each child: the `setTraining` of a composite module. */
+export function setChildrenTraining(children: readonly (Module | null | undefined)[], rng: Rng | null): void {
+  for (const child of children) if (child) setTraining(child, rng);
 }
 
 /** Merge children's parameters under `prefix.` names. */

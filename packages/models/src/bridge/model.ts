@@ -24,6 +24,7 @@ import {
   Rng,
   SDETerm,
   type SolveStats,
+  setChildrenTraining,
   solve,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -189,6 +190,11 @@ export class BridgeModel implements Module {
 
   parameters(): NamedVariables {
     return collectParameters({ process: this.process, predictor: this.predictor, volatility: this.volatility });
+  }
+
+  /** Training mode (U-Net dropout masks from `rng`; the Trainer's updates) or eval mode (null, the default). */
+  setTraining(rng: Rng | null): void {
+    setChildrenTraining([this.process, this.predictor, this.volatility], rng);
   }
 
   dispose(): void {

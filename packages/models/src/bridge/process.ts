@@ -26,6 +26,7 @@ import {
   type Module,
   type NamedVariables,
   type Rng,
+  setTraining,
   type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -101,6 +102,11 @@ export class BridgeProcess implements Module {
     return collectParameters({ net: this.net });
   }
 
+  /** Training mode (a U-Net's dropout masks from `rng`) or eval mode (null, the default). */
+  setTraining(rng: Rng | null): void {
+    setTraining(this.net, rng);
+  }
+
   dispose(): void {
     this.net.dispose();
   }
@@ -153,6 +159,11 @@ export class BridgePredictor implements Module {
 
   parameters(): NamedVariables {
     return collectParameters({ net: this.net });
+  }
+
+  /** Training mode (a U-Net's dropout masks from `rng`) or eval mode (null, the default). */
+  setTraining(rng: Rng | null): void {
+    setTraining(this.net, rng);
   }
 
   dispose(): void {

@@ -36,6 +36,7 @@ import {
   type JetOrder,
   type NamedVariables,
   type Rng,
+  setTraining,
   type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -194,6 +195,11 @@ export class NDMProcess implements GaussianForwardProcess {
 
   parameters(): NamedVariables {
     return collectParameters({ net: this.net });
+  }
+
+  /** Training mode (a U-Net's dropout masks from `rng`) or eval mode (null, the default). */
+  setTraining(rng: Rng | null): void {
+    setTraining(this.net, rng);
   }
 
   dispose(): void {

@@ -19,6 +19,7 @@ import {
   type JetOrder,
   type NamedVariables,
   type Rng,
+  setTraining,
   type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -96,6 +97,11 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
 
   parameters(): NamedVariables {
     return collectParameters({ net: this.net });
+  }
+
+  /** Training mode (a U-Net's dropout masks from `rng`) or eval mode (null, the default). */
+  setTraining(rng: Rng | null): void {
+    setTraining(this.net, rng);
   }
 
   dispose(): void {

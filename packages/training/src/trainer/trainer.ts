@@ -6,22 +6,25 @@
  * checkpoints and exact resume.
  *
  * One update (step k → k + 1), in one `tf.tidy` with one read-back:
- *   x ← data.batch(dataRng, B); L, ∇ ← the family's loss and gradients with noise from noiseRng; ∇ ← clip(∇) (global norm, pre-clip norm kept);
+ *   x ← data.batch(dataRng, B); L, ∇ ← the family's loss and gradients with noise from noiseRng,
+ *   the model in training mode (U-Net dropout masks from {@link dropoutRng}(k)); ∇ ← clip(∇) (global norm, pre-clip norm kept);
  *   read [L, ‖∇‖] (one stacked read); stop with {@link NonFiniteLossError} if either is not
  *   finite — before the update, so the weights stay those of step k;
  *   Adam/AdamW update at lr = schedule(k); EMA update.
  *
  * The state of a run is the weights, the EMA weights and update count (the EMA's warm-up), the
  * optimizer's moments and update count, and the two generators (data, noise): a checkpoint stores all of it, so `Trainer.resume`
- * continues with the same losses, bit for bit on the same backend. Evaluation uses its own
- * fixed seed and never touches the training generators.
+ * continues with the same losses, bit for bit on the same backend (the dropout masks of update k
+ * depend on the seed and k only, so they need no stored state). The model is in eval mode
+ * (deterministic) outside the updates: evaluation, sampling and saving never drop out.
+ * Evaluation uses its own fixed seed and never touches the training generators.
  *
  * The library never prints: progress goes to `onEvent` (see `ttyProgress` for a terminal line)
  * and to the metrics file.
  */
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { backendReport, loadParameters, Rng, type StoredTensor, snapshotParameters } from '@nfdm/core';
+import { backendReport, loadParameters, Rng, type StoredTensor, setTraining, snapshotParameters } from '@nfdm/core';
 import {
   type AnyModel,
   type AnyModelConfig,
@@ -167,6 +170,8 @@ export class Trainer<M extends AnyModel = AnyModel> {
   lastCheckpoint?: string;
   private dataRng: Rng;
   private noiseRng: Rng;
+  /** Seed of the dropout masks' generators (see {@link dropoutRng}). */
+  private readonly dropoutSeed: number;
   private readonly data: DataSource;
   /** Stored without the model type (the onEval callback's parameter would make Trainer<M> invariant). */
   private readonly options: TrainerOptions<AnyModel>;
@@ -213,6 +218,7 @@ export class Trainer<M extends AnyModel = AnyModel> {
     const root = new Rng(this.config.seed);
     this.dataRng = root.fork();
     this.noiseRng = root.fork();
+    this.dropoutSeed = root.nextUint32();
     const params = this.model.parameters();
     this.optimizer = new Adam(params, this.config.optimizer);
     this.variables = this.optimizer.variables;
@@ -324,7 +330,7 @@ export class Trainer<M extends AnyModel = AnyModel> {
     try {
       tf.tidy(() => {
         const x = this.data.batch(this.dataRng, batchSize) as tf.Tensor2D;
-        const { value, grads } = this.task.lossAndGrads(x, this.noiseRng, this.variables, this.step);
+        const { value, grads } = this.trainingMode(() => this.task.lossAndGrads(x, this.noiseRng, this.variables, this.step));
         const ordered = this.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
         const clipped = clipByGlobalNorm(ordered, clipNorm);
         const read = tf.stack([value, clipped.norm]).dataSync();
@@ -346,6 +352,25 @@ export class Trainer<M extends AnyModel = AnyModel> {
     const stats: StepStats = { step: this.step, loss, gradNorm, lr, ms };
     this.record(stats);
     return stats;
+  }
+
+  /**
+   * The generator of the dropout masks of update `step` (0-based): seeded by the run's seed and
+   * `step` alone (splitmix32 spreads neighbouring seeds), so a resumed run draws the masks of an
+   * uninterrupted one. Models without dropout never draw from it.
+   */
+  dropoutRng(step: number): Rng {
+    return new Rng((this.dropoutSeed + step) >>> 0);
+  }
+
+  /** Run `fn` with the model in training mode (masks of the current update), then back in eval mode. */
+  private trainingMode<T>(fn: () => T): T {
+    setTraining(this.model, this.dropoutRng(this.step));
+    try {
+      return fn();
+    } finally {
+      setTraining(this.model, null);
+    }
   }
 
   private record(s: StepStats): void {
@@ -379,11 +404,13 @@ export class Trainer<M extends AnyModel = AnyModel> {
    * Evaluate now: the family's held-out metrics of `evalData` with `evalDraws` draws and the
    * fixed `evalSeed` (diffusion: the NELBO in nats per sample, or for the `ot` objective the
    * held-out NFDM-OT loss `ot_loss`; bridge: `bridge_bound`; DiffFlow: `nll_bound` — see
-   * task.ts), plus the `onEval` metrics — with the EMA weights swapped in when EMA is on. Logged as a `type: "eval"` metrics line and an `eval` event.
+   * task.ts), plus the `onEval` metrics — with the EMA weights swapped in when EMA is on, and the
+   * model in eval mode (no dropout). Logged as a `type: "eval"` metrics line and an `eval` event.
    */
   async evaluate(): Promise<Record<string, number>> {
     const { evalData, onEval } = this.options;
     const useEma = this.ema !== null;
+    setTraining(this.model, null); // eval mode (the model is only in training mode inside an update)
     const body = async () => {
       const metrics: Record<string, number> = evalData
         ? this.task.heldOut(evalData as tf.Tensor2D, this.config.evalDraws, this.config.evalSeed)

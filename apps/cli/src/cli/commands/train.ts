@@ -6,6 +6,7 @@ import { EXIT_INTERRUPTED } from '../errors.js';
 import {
   BACKENDS,
   clipNorm,
+  dropoutRate,
   emaDecay,
   examples,
   NONE,
@@ -30,6 +31,7 @@ const TRAIN_EXAMPLES = examples([
   'nfdm train --model nfbm --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/bridge',
   'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
   'nfdm train --model nfdm --data fashion-mnist --arch unet --base 16 --steps 2000 --batch 32 --lr 2e-4 --out runs/nfdm-fmnist',
+  'nfdm train --model vp --data fashion-mnist --arch unet --dropout 0.1 --steps 2000 --batch 32 --lr 2e-4 --out runs/vp-fmnist',
   'nfdm train --out runs/nfdm-8g --resume --steps 40000                       # train further',
   'nfdm train --config runs/nfdm-8g/run.json --seed 1 --out runs/nfdm-8g-seed1',
 ]);
@@ -109,6 +111,11 @@ export function trainCommand(ctx: Context) {
       ).choices(['mlp', 'unet'] as const),
     )
     .option('--base <channels>', 'U-Net width: channels of the first level (default 16)', positiveInt)
+    .option(
+      '--dropout <rate>',
+      "U-Net: dropout rate in [0, 1) in the predictor's residual blocks, on in training updates only (default 0; needs --arch unet)",
+      dropoutRate,
+    )
     .option('--config <file>', 'JSON settings (keys as in run.json "config"; flags win), or a previous run.json to repeat it')
     .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
     .option('--force', 'replace a run already in --out')

@@ -6,8 +6,10 @@
  * With `inMaps` k > 1 the rows hold k images side by side ([x0 | x1] for bridges), which enter the
  * U-Net as k·C channels.
  * Models that work on [B, D] rows (solvers, likelihoods, the objectives) use it unchanged.
+ * With `dropout` > 0 its ResBlocks drop out in training mode only ({@link TimeUNet.setTraining}).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../../random.js';
 import { SinusoidalEmbedding } from '../embedding.js';
 import { Jet, type JetOrder } from '../jet.js';
 import type { Module, NamedVariables } from '../module.js';
@@ -33,7 +35,10 @@ export interface TimeUNetOptions extends Omit<UNetOptions, 'height' | 'width' | 
   embedding?: { minFrequency: number; maxFrequency: number };
 }
 
-/** What a network of data and time offers the models: TimeMLP and TimeUNet both do. */
+/**
+ * What a network of data and time offers the models: TimeMLP and TimeUNet both do (a U-Net with
+ * dropout also has a training mode, `setTraining` of {@link Module}).
+ */
 export interface TimeNetwork extends Module {
   jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder): Jet;
   apply(x: tf.Tensor2D | null, t: tf.Tensor2D): tf.Tensor2D;
@@ -90,6 +95,11 @@ export class TimeUNet implements TimeNetwork {
 
   apply(x: tf.Tensor2D | null, t: tf.Tensor2D): tf.Tensor2D {
     return this.jet(x, t, 0).data;
+  }
+
+  /** Training mode (dropout masks from `rng`) or eval mode (null, the default). */
+  setTraining(rng: Rng | null): void {
+    this.net.setTraining(rng);
   }
 
   parameters(): NamedVariables {

@@ -7,10 +7,12 @@
  * convention) → Dense(4·base) → SiLU → Dense(4·base) = temb; every residual block adds
  * Dense(SiLU(temb)) to its first convolution's output.
  *
- * ResBlock(c → c′): h = conv3(SiLU(GN(x))); h += Dense(SiLU(temb)); h = conv3(SiLU(GN(h)))
- * (zero-initialised); out = skip(x) + h with skip a 1×1 conv when c ≠ c′. With `scaleShift`
+ * ResBlock(c → c′): h = conv3(SiLU(GN(x))); h += Dense(SiLU(temb)); h = conv3(Dropout(SiLU(GN(h))))
+ * (zero-initialised); out = skip(x) + h with skip a 1×1 conv when c ≠ c′. Dropout (rate
+ * `dropout`, ADM's place for it) acts in training mode only ({@link setTraining}), with one mask
+ * for the value and all tangents (dropout.ts); eval mode, the default, is deterministic. With `scaleShift`
  * (ADM's FiLM) the time projection gives 2c′ values (a, b) and modulates the second norm instead:
- * h = conv3(SiLU(GN(h) ⊙ (1 + a) + b)), whose jet is the bilinear rule
+ * h = conv3(Dropout(SiLU(GN(h) ⊙ (1 + a) + b))), whose jet is the bilinear rule
  * (GN·(1 + a))′ = GN′(1 + a) + GN a′, (…)″ = GN″(1 + a) + 2 GN′ a′ + GN a″.
  *
  * Two layouts:
@@ -31,9 +33,10 @@ import { Dense } from '../dense.js';
 import { SinusoidalEmbedding, type TimeEmbedding } from '../embedding.js';
 import { activateJet, assertJetOrder, type Jet, type JetOrder } from '../jet.js';
 import { MLP } from '../mlp.js';
-import { collectParameters, type Module, type NamedVariables } from '../module.js';
+import { collectParameters, type Module, type NamedVariables, setChildrenTraining } from '../module.js';
 import { bilinearJet, SelfAttention } from './attention.js';
 import { Conv2d } from './conv.js';
+import { Dropout } from './dropout.js';
 import { GroupNorm } from './group-norm.js';
 import { activateImageJet, addChannelJet, ImageJet } from './image-jet.js';
 import { avgPool2x, upsampleNearest2x } from './resample.js';
@@ -61,6 +64,8 @@ export interface ResBlockOptions {
   groups: number;
   /** FiLM: the time projection scales and shifts the second norm (default false: it is added after conv1). */
   scaleShift?: boolean;
+  /** Dropout rate in [0, 1) before the second conv, in training mode only (default 0). */
+  dropout?: number;
   rng: Rng;
 }
 
@@ -70,6 +75,7 @@ export class ResBlock implements Module {
   readonly conv1: Conv2d;
   readonly time: Dense;
   readonly norm2: GroupNorm;
+  readonly dropout: Dropout;
   readonly conv2: Conv2d;
   readonly skip: Conv2d | null;
 
@@ -79,6 +85,7 @@ export class ResBlock implements Module {
     this.conv1 = new Conv2d({ inChannels: cin, outChannels: cout, rng });
     this.time = new Dense(options.timeDim, options.scaleShift ? 2 * cout : cout, { rng });
     this.norm2 = new GroupNorm({ channels: cout, groups });
+    this.dropout = new Dropout(options.dropout ?? 0);
     this.conv2 = new Conv2d({ inChannels: cout, outChannels: cout, init: 'zero' });
     this.skip = cin === cout ? null : new Conv2d({ inChannels: cin, outChannels: cout, kernel: 1, rng });
   }
@@ -94,8 +101,13 @@ export class ResBlock implements Module {
     } else {
       normed = this.norm2.jet(addChannelJet(h, projected));
     }
-    h = this.conv2.jet(activateImageJet(normed, silu));
+    h = this.conv2.jet(this.dropout.jet(activateImageJet(normed, silu)));
     return ImageJet.add(this.skip ? this.skip.jet(x) : x, h);
+  }
+
+  /** Training mode (dropout masks from `rng`) or eval mode (null). */
+  setTraining(rng: Rng | null): void {
+    this.dropout.setTraining(rng);
   }
 
   parameters(): NamedVariables {
@@ -121,6 +133,7 @@ export const UNET_DEFAULTS = {
   numResBlocks: 1,
   groups: 8,
   layout: 'adm' as 'adm' | 'compact',
+  dropout: 0,
 };
 
 export interface UNetOptions {
@@ -142,6 +155,8 @@ export interface UNetOptions {
   layout?: 'adm' | 'compact';
   /** ADM's scale-shift (FiLM) time conditioning in every ResBlock (default false). */
   scaleShift?: boolean;
+  /** Dropout rate in [0, 1) in every ResBlock, active in training mode only (default 0). */
+  dropout?: number;
   /** Time embedding (default: sinusoidal of width `base` over 1000·t). */
   embedding?: TimeEmbedding;
   rng?: Rng | number;
@@ -187,7 +202,9 @@ export class UNet implements Module {
     this.timeMlp = new MLP({ inDim: this.embedding.dim, outDim: timeDim, hidden: [timeDim], activation: 'silu', rng });
     this.inConv = new Conv2d({ inChannels: options.inChannels, outChannels: base, rng });
     const scaleShift = options.scaleShift ?? false;
-    const block = (cin: number, cout: number) => new ResBlock({ inChannels: cin, outChannels: cout, timeDim, groups, scaleShift, rng });
+    const dropout = options.dropout ?? UNET_DEFAULTS.dropout;
+    const block = (cin: number, cout: number) =>
+      new ResBlock({ inChannels: cin, outChannels: cout, timeDim, groups, scaleShift, dropout, rng });
     const attention = (c: number, res: number) => (attnAt.has(res) ? new SelfAttention({ channels: c, groups, rng }) : null);
     const skips: number[] = adm ? [base] : [];
     let ch = base;
@@ -273,6 +290,17 @@ export class UNet implements Module {
   /** U(x, t) without tangents. */
   apply(x: tf.Tensor4D, t: tf.Tensor2D): tf.Tensor4D {
     return this.jet(x, t, 0).data;
+  }
+
+  /** Every ResBlock, in the order a forward pass reaches them (the order their dropout masks are drawn). */
+  resBlocks(): ResBlock[] {
+    const { first, second } = this.middle;
+    return [...this.levels.flatMap((l) => l.blocks), first, ...(second ? [second] : []), ...this.upLevels.flatMap((l) => l.blocks)];
+  }
+
+  /** Training mode (every ResBlock's dropout draws its masks from `rng`) or eval mode (null, the default). */
+  setTraining(rng: Rng | null): void {
+    setChildrenTraining(this.resBlocks(), rng);
   }
 
   parameters(): NamedVariables {
