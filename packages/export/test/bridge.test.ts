@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridge, exportBridgeOnnx } from '../src/bridge.js';
-import { constantBridge, neuralBridge, BRIDGE_STD as STD } from './cases.js';
+import { constantBridge, neuralBridge, BRIDGE_STD as STD, unetBridge } from './cases.js';
 import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 
 beforeAll(async () => {
@@ -80,6 +80,7 @@ describe('bridge graphs equal BridgeModel', () => {
   const cases = [
     { label: 'neural volatility, selu/silu, D=2', make: neuralBridge },
     { label: 'constant volatility, tanh/gelu, D=3', make: constantBridge },
+    { label: 'U-Nets on 4×4 images (FiLM process, attention predictor), D=16', make: unetBridge },
   ];
   for (const { label, make } of cases) {
     it(label, async () => {

@@ -5,11 +5,13 @@
  */
 import { Rng } from '@nfdm/core';
 import {
+  BRIDGE_FORMAT,
   BridgeModel as Bridge,
   type BridgeModel,
   BridgePredictor,
   BridgeProcess,
   ConstantVolatility,
+  createAnyModel,
   createModel,
   DiffFlowModel,
   type DiffusionModel,
@@ -194,3 +196,21 @@ export const UNET_CASES: Array<{ label: string; config: Omit<ModelConfig, 'forma
     },
   },
 ];
+
+/** An image ↔ image bridge (4×4×1 rows, D = 16) whose process and predictor are U-Nets (FiLM, attention), perturbed. */
+export function unetBridge(): BridgeModel {
+  const image = { height: 4, width: 4, channels: 1 };
+  const model = createAnyModel({
+    format: BRIDGE_FORMAT,
+    dim: 16,
+    // Low embedding frequencies keep ∂/∂t (and so the velocity) O(10): the default 1000·t embedding
+    // makes it O(100) and float32 rounding then exceeds the bridge tests' absolute tolerance.
+    process: { network: unet(image, 'compact', { scaleShift: true, embedding: { minFrequency: 1, maxFrequency: 16 } }), delta: 0.2 },
+    predictor: { network: unet(image, 'adm', { attentionResolutions: [2] }) },
+    volatility: { kind: 'neural', hidden: [8] },
+    penalties: [],
+    seed: 12,
+  }) as BridgeModel;
+  perturb(model.parameters(), 13);
+  return model;
+}
