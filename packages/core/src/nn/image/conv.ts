@@ -1,8 +1,8 @@
 /**
- * 2-D convolution ('same' padding, 1×1 or 3×3, stride 1 or 2) built from ops every tfjs backend
- * can differentiate: im2col (pad + k² slices + concat) and one matMul. tfjs's wasm backend has
- * no Conv2DBackpropFilter kernel, so `tf.conv2d` cannot train there; this form trains on wasm,
- * cpu and the GPU backends alike.
+ * 2-D convolution ('same' padding, 1×1 or 3×3, stride 1 or 2) whose gradients are built from the
+ * forward Conv2D kernel every tfjs backend has (tfjs's wasm backend has no Conv2DBackpropFilter
+ * kernel, so `tf.conv2d`'s own gradient cannot train there; see {@link conv2dSame}). The im2col
+ * form (pad + k² slices + concat, one matMul) is kept as the reference.
  *
  * Shapes: x [N, H, W, Cin], kernel [k, k, Cin, Cout] (HWIO), bias [Cout] → [N, H', W', Cout]
  * with H' = H (stride 1) or ⌈H/2⌉ (stride 2: the even positions of the stride-1 output, which is
@@ -72,9 +72,15 @@ const convOps = new Map<1 | 2, ConvOp>();
 
 /**
  * 'same' convolution without bias (see the module doc): the backend's Conv2D kernel forward,
- * with a custom gradient — ∂/∂x by the transposed convolution (Conv2DBackpropInput, which wasm
- * has) and ∂/∂kernel = im2col(x)ᵀ · dy (the kernel wasm lacks, built from a matMul). The im2col
- * buffer lives only during the backward pass.
+ * with a custom gradient built from forward convolutions only (wasm's Conv2DBackpropInput is
+ * 10–20× slower than its Conv2D, and it has no Conv2DBackpropFilter):
+ *
+ *   ∂/∂x       = conv_same(ďy, W̃),  W̃[i, j, o, c] = W[k−1−i, k−1−j, c, o] (flipped, in/out swapped);
+ *   ∂/∂kernel  = [conv_valid(pad(x)ᵀ, ďyᵀ)]ᵀ: with the batch as channels, dW[i, j, c, o] =
+ *                Σ_{n,y,x} pad(x)[n, y+i, x+j, c] ďy[n, y, x, o],
+ *
+ * where ďy is dy itself for stride 1 and, for stride 2, dy spread onto the even positions of an
+ * H × W grid of zeros (the stride-2 output is the stride-1 output at even positions).
  */
 export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
   checkConv(x, kernel);
@@ -86,6 +92,38 @@ export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 2 = 
   return op(x, kernel);
 }
 
+/** dy [N, Ho, Wo, C] on the even positions of zeros [N, H, W, C] (Ho = ⌈H/2⌉, Wo = ⌈W/2⌉). */
+export function spreadToEvenPositions(dy: tf.Tensor4D, H: number, W: number): tf.Tensor4D {
+  const [N, Ho, Wo, C] = dy.shape;
+  const spread = tf.pad(tf.reshape(dy, [N, Ho, 1, Wo, 1, C]), [
+    [0, 0],
+    [0, 0],
+    [0, 1],
+    [0, 0],
+    [0, 1],
+    [0, 0],
+  ]);
+  const full = tf.reshape(spread, [N, 2 * Ho, 2 * Wo, C]) as tf.Tensor4D;
+  return 2 * Ho === H && 2 * Wo === W ? full : (tf.slice(full, [0, 0, 0, 0], [N, H, W, C]) as tf.Tensor4D);
+}
+
+/** ∂L/∂kernel of a 'same' stride-1 convolution: x [N, H, W, Cin], dy [N, H, W, Cout] → [k, k, Cin, Cout]. */
+export function convKernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  const p = (k - 1) / 2;
+  const padded =
+    p === 0
+      ? x
+      : tf.pad(x, [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ]);
+  const byChannel = tf.transpose(padded, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, H+2p, W+2p, N]
+  const filter = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [H, W, N, Cout]
+  return tf.transpose(tf.conv2d(byChannel, filter, 1, 'valid'), [1, 2, 0, 3]) as tf.Tensor4D;
+}
+
 function makeConvOp(stride: 1 | 2): ConvOp {
   const f = tf.customGrad((...args: unknown[]) => {
     const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
@@ -94,15 +132,11 @@ function makeConvOp(stride: 1 | 2): ConvOp {
     const value = tf.conv2d(x, w, stride, pad);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const g = dy as tf.Tensor4D;
-      const dx = tf.conv2dTranspose(g, ws, xs.shape, stride, pad);
-      const [k, , cin, cout] = ws.shape;
-      let cols = im2col(xs, k);
-      if (stride === 2) cols = evenPositions(cols);
-      const rows = cols.shape[0] * cols.shape[1] * cols.shape[2];
-      const colsT = tf.transpose(tf.reshape(cols, [rows, k * k * cin]));
-      const dw = tf.reshape(tf.matMul(colsT as tf.Tensor2D, tf.reshape(g, [rows, cout]) as tf.Tensor2D), [k, k, cin, cout]);
-      return [dx, dw];
+      const [, H, W] = xs.shape;
+      const g = stride === 2 ? spreadToEvenPositions(dy as tf.Tensor4D, H, W) : (dy as tf.Tensor4D);
+      const flipped = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+      const dx = tf.conv2d(g, flipped, 1, pad);
+      return [dx, convKernelGradient(xs, g, ws.shape[0])];
     };
     return { value, gradFunc };
   });
