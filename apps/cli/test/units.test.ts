@@ -59,6 +59,26 @@ describe('model names', () => {
     for (const c of [bridge, flow]) createAnyModel(c).dispose();
   });
 
+  it('diffflow with --arch unet: one U-Net section for drift and score, embedding 2 … 600 for its t ∈ [0.001, 0.05]', () => {
+    const flow = parseAnyModelConfig(
+      presetConfig('diffflow', { dim: 784, hidden: [16], seed: 0, image: [28, 28, 1], arch: 'unet', base: 16 }),
+    );
+    expect(flow).toMatchObject({
+      format: 'nfdm-diffflow/1',
+      network: {
+        arch: 'unet',
+        image: { height: 28, width: 28, channels: 1 },
+        base: 16,
+        multipliers: [1, 2, 2],
+        attentionResolutions: [7],
+        groups: 8,
+        embedding: { minFrequency: 2, maxFrequency: 600 },
+      },
+      time: { N: 30, g: 0.2 },
+    });
+    expect(completeSettings({ model: 'diffflow', data: 'fashion-mnist', steps: 5, arch: 'unet', base: 8 })).toMatchObject({ arch: 'unet' });
+  });
+
   it('bridge settings: --source/--target are required for nfbm and refused elsewhere; the data spec is derived', () => {
     expect(() => completeSettings({ model: 'nfbm', steps: 5 })).toThrow(/needs --source and --target/);
     const s = completeSettings({ model: 'nfbm', steps: 5, source: '8gaussians', target: 'moons' });
