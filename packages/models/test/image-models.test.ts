@@ -250,6 +250,7 @@ describe('DiffFlow with U-Nets', () => {
     expect(bad(noArch)).toThrow(/network\.arch: missing: a U-Net section needs "arch": "unet"/);
     expect(bad({ ...unet('adm'), channels: 8 })).toThrow(/network\.channels: unknown field/);
     expect(bad({ ...unet('adm'), groups: 3 })).toThrow(/network\.groups: 3 groups do not divide 8 channels/);
+    expect(bad({ ...unet('adm'), dropout: 0.1 })).toThrow(/network\.dropout: DiffFlow's U-Nets take no dropout/);
     expect(bad({ channels: 8, layers: 1, base: 4 }, 2)).toThrow(/network\.base: unknown field/);
     expect(() => createDiffFlowModel({ ...diffflowImages, dim: 49 })).toThrow(/network\.image/);
   });

@@ -87,7 +87,7 @@ const FOURIER_KEYS = ['channels', 'layers'];
 /**
  * The network section: `{ channels, layers }` (FourierMLPs, defaults 128 and 3; also when
  * omitted) or a U-Net section `{ arch: 'unet', image, … }` (@nfdm/models' network sections) whose
- * images have `dim` values.
+ * images have `dim` values, without dropout.
  */
 function parseNetwork(raw: unknown, dim: number): DiffFlowNetworkConfig {
   const net = configObject(raw ?? {}, 'network');
@@ -106,6 +106,11 @@ function parseNetwork(raw: unknown, dim: number): DiffFlowNetworkConfig {
     );
   const unet = parseNetworkConfig(net, 'network') as UNetNetworkConfig;
   checkNetworkDim(unet, dim, 'network');
+  if (unet.dropout)
+    throw new ModelConfigError(
+      'network.dropout',
+      `DiffFlow's U-Nets take no dropout (the memory-saving gradient re-evaluates every step's networks, which would draw other masks), got ${unet.dropout}`,
+    );
   return unet;
 }
 

@@ -128,7 +128,9 @@ export type DiffFlowUNetOptions = Omit<TimeUNetOptions, 'inMaps' | 'outMaps'>;
 /**
  * A U-Net as a DiffFlow network: U(x, t) of core's TimeUNet (docs/maths/image-networks.md) on
  * rows x [B, H·W·C] of flattened NHWC images → [B, H·W·C]. The U-Net conditions every row on its
- * own time, so a shared t [1, 1] is tiled to [B, 1] first. Parameters are the TimeUNet's.
+ * own time, so a shared t [1, 1] is tiled to [B, 1] first. Parameters are the TimeUNet's. It
+ * stays in eval mode (no `setTraining`): DiffFlow's configs refuse U-Net dropout, whose masks the
+ * memory-saving gradient could not reproduce when it re-evaluates a step.
  */
 export class DiffFlowUNet implements DiffFlowNet {
   readonly net: TimeUNet;
