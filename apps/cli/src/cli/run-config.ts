@@ -271,12 +271,12 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
     throw new UsageError(`--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …) and diffflow so far, not ${s.model}`);
   }
   if (s.base !== undefined && s.arch !== 'unet') throw new UsageError('--base sets the U-Net width; it needs --arch unet');
-  if (s.dropout !== undefined && s.arch !== 'unet')
-    throw new UsageError('--dropout sets the dropout rate of the U-Net predictor; it needs --arch unet');
   if (s.dropout !== undefined && PRESETS[s.model as ModelName].family !== 'diffusion')
     throw new UsageError(
       `--dropout applies to the U-Net predictor of diffusion models, not ${s.model} (DiffFlow's gradient walk re-evaluates its networks step by step: the masks would differ)`,
     );
+  if (s.dropout !== undefined && s.arch !== 'unet')
+    throw new UsageError('--dropout sets the dropout rate of the U-Net predictor; it needs --arch unet');
   if (s.curvatureWeight !== undefined && !isOTModel(s.model)) {
     throw new UsageError(`--curvature-weight applies to NFDM-OT models (nfdm-ot) only, not ${s.model}`);
   }
