@@ -5,7 +5,9 @@
  * `plot trajectories` and `plot forward` (frame strips), `eval` (NELBO and exact NLL in bits/dim),
  * `--resume`; `export` writes ONNX graphs that record the image shape and that onnxruntime samples
  * as a PNG grid; bad `--arch` uses are refused; `--dropout` reaches the predictor U-Net and is
- * refused without `--arch unet`.
+ * refused without `--arch unet`. DiffFlow with U-Net drift and score (a short grid, N = 4, through
+ * --config): train, a PNG sample grid, its NLL bound and probability-flow NLL in bits/dim, `export`
+ * refused with one line.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,6 +175,65 @@ describe('U-Net image models', () => {
     expect(saved.predictor.network.dropout).toBe(0.25);
   }, 300_000);
 
+  it('trains DiffFlow with U-Net drift and score on 14×14 images, samples a PNG grid, evaluates bits/dim; export refuses', async () => {
+    // A short grid (N = 4 instead of 30) and one held-out draw keep the U-Net chain cheap.
+    writeFileSync(join(tmp, 'short-diffflow.json'), JSON.stringify({ modelConfig: { time: { N: 4 } }, trainer: { evalDraws: 1 } }));
+    const train = ['train', '--model', 'diffflow', '--data', 'fashion-mnist-14', '--arch', 'unet', '--base', '8', '--batch', '4'];
+    const summary = json(
+      await nfdm([...train, '--steps', '2', '--eval-every', '0', '--config', 'short-diffflow.json', '--out', 'df', '--json']),
+    );
+    expect(summary.status).toBe('completed');
+    expect(summary.modelConfig).toMatchObject({
+      format: 'nfdm-diffflow/1',
+      dim: 196,
+      network: {
+        arch: 'unet',
+        image: { height: 14, width: 14, channels: 1 },
+        base: 8,
+        multipliers: [1, 2],
+        attentionResolutions: [7],
+        embedding: { minFrequency: 2, maxFrequency: 600 },
+      },
+      time: { N: 4 },
+    });
+    expect(summary.bound).toMatchObject({ kind: 'diffflow' });
+    expect(Number.isFinite((summary.bound as { mean: number }).mean)).toBe(true);
+
+    const grid = json(await nfdm(['sample', '--model', 'df', '--n', '4', '--out', 'df.png', '--json']));
+    expect(grid).toMatchObject({ n: 4, dim: 196, solver: 'diffflow-chain', steps: 4 });
+    expect([...readFileSync(join(tmp, 'df.png')).subarray(0, 4)]).toEqual(PNG);
+
+    const ev = json(
+      await nfdm([
+        'eval',
+        '--model',
+        'df',
+        '--metrics',
+        'nelbo,nll',
+        '--n',
+        '4',
+        '--draws',
+        '1',
+        '--nll-solver',
+        'rk4',
+        '--nll-steps',
+        '2',
+        '--json',
+      ]),
+    );
+    const metrics = ev.metrics as Record<string, { mean: number; bitsPerDim: number }>;
+    for (const m of ['nelbo', 'nll']) {
+      // nelbo is DiffFlow's chain bound; bits/dim = nats / (D ln 2) + 7 (8-bit images dequantised to [−1, 1]).
+      expect(Number.isFinite(metrics[m].mean)).toBe(true);
+      expect(metrics[m].bitsPerDim).toBeCloseTo(metrics[m].mean / (196 * Math.LN2) + 7, 6);
+    }
+
+    failure(
+      await nfdm(['export', '--model', 'df', '--out', 'df-onnx']),
+      /DiffFlow's drift and score networks are U-Nets: ONNX export of U-Net networks for DiffFlow is not available yet/,
+    );
+  }, 600_000);
+
   it('refuses --arch unet where it does not apply, with one line', async () => {
     failure(
       await nfdm(['train', '--model', 'nfdm', '--data', '8gaussians', '--arch', 'unet', '--steps', '2', '--out', 'x1']),
@@ -180,8 +241,22 @@ describe('U-Net image models', () => {
       2,
     );
     failure(
-      await nfdm(['train', '--model', 'diffflow', '--data', 'fashion-mnist-14', '--arch', 'unet', '--steps', '2', '--out', 'x2']),
-      /--arch unet applies to diffusion models .* not diffflow/,
+      await nfdm([
+        'train',
+        '--model',
+        'nfbm',
+        '--source',
+        'moons',
+        '--target',
+        '8gaussians',
+        '--arch',
+        'unet',
+        '--steps',
+        '2',
+        '--out',
+        'x2',
+      ]),
+      /--arch unet applies to diffusion models .* and diffflow so far, not nfbm/,
       2,
     );
     failure(
@@ -211,6 +286,25 @@ describe('U-Net image models', () => {
         'x5',
       ]),
       /dropout rate in \[0, 1\)/,
+      2,
+    );
+    failure(
+      await nfdm([
+        'train',
+        '--model',
+        'diffflow',
+        '--data',
+        'fashion-mnist-14',
+        '--arch',
+        'unet',
+        '--dropout',
+        '0.1',
+        '--steps',
+        '2',
+        '--out',
+        'x6',
+      ]),
+      /--dropout applies to the U-Net predictor of diffusion models, not diffflow/,
       2,
     );
     expect(existsSync(join(tmp, 'x1'))).toBe(false);

@@ -59,6 +59,26 @@ describe('model names', () => {
     for (const c of [bridge, flow]) createAnyModel(c).dispose();
   });
 
+  it('diffflow with --arch unet: one U-Net section for drift and score, embedding 2 … 600 for its t ∈ [0.001, 0.05]', () => {
+    const flow = parseAnyModelConfig(
+      presetConfig('diffflow', { dim: 784, hidden: [16], seed: 0, image: [28, 28, 1], arch: 'unet', base: 16 }),
+    );
+    expect(flow).toMatchObject({
+      format: 'nfdm-diffflow/1',
+      network: {
+        arch: 'unet',
+        image: { height: 28, width: 28, channels: 1 },
+        base: 16,
+        multipliers: [1, 2, 2],
+        attentionResolutions: [7],
+        groups: 8,
+        embedding: { minFrequency: 2, maxFrequency: 600 },
+      },
+      time: { N: 30, g: 0.2 },
+    });
+    expect(completeSettings({ model: 'diffflow', data: 'fashion-mnist', steps: 5, arch: 'unet', base: 8 })).toMatchObject({ arch: 'unet' });
+  });
+
   it('bridge settings: --source/--target are required for nfbm and refused elsewhere; the data spec is derived', () => {
     expect(() => completeSettings({ model: 'nfbm', steps: 5 })).toThrow(/needs --source and --target/);
     const s = completeSettings({ model: 'nfbm', steps: 5, source: '8gaussians', target: 'moons' });
@@ -144,8 +164,12 @@ describe('settings', () => {
     expect(completeSettings({ ...unet, arch: 'unet', dropout: 0.1 }).dropout).toBe(0.1);
     expect(() => completeSettings({ ...unet, dropout: 0.1 })).toThrow(UsageError);
     expect(() => completeSettings({ ...unet, dropout: 0.1 })).toThrow(/--dropout .* needs --arch unet/);
-    expect(() => completeSettings({ model: 'diffflow', data: 'moons', steps: 2, dropout: 0.1 })).toThrow(
-      /--arch unet applies to diffusion models .* not diffflow/,
+    for (const arch of [undefined, 'unet' as const])
+      expect(() => completeSettings({ model: 'diffflow', data: 'moons', steps: 2, arch, dropout: 0.1 })).toThrow(
+        /--dropout applies to the U-Net predictor of diffusion models, not diffflow/,
+      );
+    expect(() => completeSettings({ model: 'nfbm', source: 'moons', target: '8gaussians', steps: 2, dropout: 0.1 })).toThrow(
+      /--arch unet applies to diffusion models .* not nfbm/,
     );
     expect(parseSettings({ dropout: 0.3 }, 'cfg.json')).toEqual({ dropout: 0.3 });
     expect(() => parseSettings({ dropout: 1 }, 'cfg.json')).toThrow("cfg.json: 'dropout' must be a rate in [0, 1), got 1");

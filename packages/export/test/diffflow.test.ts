@@ -2,16 +2,18 @@
  * DiffFlow export: the drift and score graphs equal the FourierMLPs; the sampler graphs (grid
  * baked in) equal `diffflowSample` of @nfdm/models fed the same normals (stochastic: last step's
  * mean, no final noise; deterministic: probability-flow steps); the runtime's sample reproduces
- * diffflowSample for the same seed; files pass the structural ONNX checks.
+ * diffflowSample for the same seed; files pass the structural ONNX checks. DiffFlow models with
+ * U-Net networks (images) are refused with one TypeError (no U-Net emitter for DiffFlow yet).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, Rng } from '@nfdm/core';
-import { type DiffFlowModel, diffflowSample } from '@nfdm/models';
+import { createDiffFlowModel, DIFFFLOW_FORMAT, DiffFlowModel, diffflowSample, FourierMLP, parseDiffFlowConfig } from '@nfdm/models';
 import { loadExportedModel, loadOnnxDiffFlow, loadOnnxModel, OnnxRuntimeError, readOnnxMetadata } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDiffFlow, exportDiffFlowOnnx } from '../src/diffflow.js';
+import { exportAnyModel } from '../src/families.js';
 import { DIFFFLOW_G as G_VALUES, DIFFFLOW_GRID as GRID, diffflowModel as model, DIFFFLOW_STD as STD } from './cases.js';
 import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 
@@ -143,5 +145,27 @@ describe('runtime: DiffFlow sample', () => {
     await std.dispose();
     m.dispose();
     expect(errorLog.length).toBeGreaterThan(0);
+  });
+});
+
+describe('DiffFlow with U-Net networks', () => {
+  it('is refused with one clear TypeError, by the exporter and through the family registry', () => {
+    const m = createDiffFlowModel(
+      parseDiffFlowConfig({
+        format: DIFFFLOW_FORMAT,
+        dim: 16,
+        network: { arch: 'unet', image: { height: 4, width: 4, channels: 1 }, base: 4, multipliers: [1], groups: 2 },
+        seed: 0,
+      }),
+    );
+    const refused = /^DiffFlow's drift and score networks are U-Nets: ONNX export of U-Net networks for DiffFlow is not available yet/;
+    expect(() => exportDiffFlowOnnx(m, { grid: GRID, g: 1 })).toThrow(TypeError);
+    expect(() => exportDiffFlowOnnx(m, { grid: GRID, g: 1 })).toThrow(refused);
+    expect(() => exportAnyModel(m)).toThrow(refused);
+    // A U-Net score with a FourierMLP drift names the one U-Net.
+    const mixed = new DiffFlowModel(new FourierMLP(16, { channels: 4, layers: 0 }), m.scoreNet);
+    expect(() => exportDiffFlowOnnx(mixed, { grid: GRID, g: 1 })).toThrow(/^DiffFlow's score network is a U-Net: ONNX export/);
+    (mixed.driftNet as FourierMLP).dispose();
+    m.dispose();
   });
 });

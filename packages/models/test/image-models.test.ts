@@ -5,27 +5,43 @@
  * NELBO, sampling, exact log p(x), curvature, forward paths, config round trip); the U-Net's
  * outputs land in the right column blocks; bad sections fail naming the field. Dropout: the rate
  * round-trips through configs and model folders, bad rates fail naming the field, and a model's
- * training mode reaches every U-Net (eval mode, the default, is deterministic).
+ * training mode reaches every U-Net (eval mode, the default, is deterministic). DiffFlow takes the
+ * same section for its drift and score: the contract passes on an image DiffFlow, its
+ * memory-saving gradient equals the full-graph one through the U-Nets, the shared time [1, 1] is
+ * tiled per row, and the FourierMLP form of its configs is unchanged.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, Rng, setTraining, TimeUNet } from '@nfdm/core';
+import { initBackend, Rng, setTraining, TimeUNet, trainableVariables } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BRIDGE_FORMAT,
   type BridgeModelConfig,
   bridgeFamily,
   createAnyModel,
+  createDiffFlowModel,
   createModel,
+  DIFFFLOW_FORMAT,
+  type DiffFlowModelConfig,
+  DiffFlowUNet,
+  diffflowFamily,
+  diffflowLogProb,
+  diffflowModelConfig,
+  diffflowPathKL,
+  diffflowPathKLGrad,
   diffusionFamily,
+  drawDiffFlowNoise,
+  expTimerGrid,
+  FourierMLP,
   loadAnyModel,
   MODEL_FORMAT,
   type ModelConfig,
   modelConfig,
   type NeuralGaussianProcess,
   type Predictor,
+  parseDiffFlowConfig,
   saveAnyModel,
 } from '../src/index.js';
 import { familyChecks } from '../src/testing/index.js';
@@ -82,6 +98,15 @@ const bridgeImages: BridgeModelConfig = {
   seed: 4,
 };
 
+// DiffFlow's times lie in [tMin, tMax] = [0.001, 0.05]: embedding frequencies 2 … 600 (CLI preset).
+const diffflowImages: DiffFlowModelConfig = {
+  format: DIFFFLOW_FORMAT,
+  dim: 64,
+  network: { ...unet('adm', [4]), embedding: { minFrequency: 2, maxFrequency: 600 } },
+  time: { N: 4, tMin: 0.001, tMax: 0.05, exponent: 0.9, g: 0.2, flexible: true, progressive: [] },
+  seed: 5,
+};
+
 function imageRows(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   return Float32Array.from({ length: n * 64 }, (_, i) => Math.tanh(Math.sin(i % 64) + 0.3 * rng.normal()));
@@ -100,6 +125,135 @@ for (const [name, config] of [
 describe('family contract on images: NFBM image ↔ image bridge (U-Nets of two images as channels)', () => {
   // Rows are [target | source] images: 128 columns.
   for (const c of familyChecks(bridgeFamily, { config: bridgeImages, data: imageRows(8, 6), rows: 4 })) it(c.name, c.run, 120_000);
+});
+
+describe('family contract on images: DiffFlow (U-Net drift and score)', () => {
+  for (const c of familyChecks(diffflowFamily, { config: diffflowImages, data: imageRows(4, 7), rows: 4 })) it(c.name, c.run, 120_000);
+});
+
+/** Random weights for every trainable parameter (a fresh U-Net's output conv is zero). */
+function randomize(model: { parameters(): Map<string, tf.Variable> }, seed: number, scale = 0.2): void {
+  const rng = new Rng(seed);
+  for (const v of model.parameters().values()) if (v.trainable) v.assign(tf.tensor(rng.normalArray(v.size, 0, scale), v.shape));
+}
+
+describe('DiffFlow with U-Nets', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nfdm-diffflow-unet-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('builds a DiffFlowUNet for drift and score; a shared t [1, 1] gives the rows of t tiled to [B, 1]', () => {
+    const model = createDiffFlowModel(diffflowImages);
+    expect(model.driftNet).toBeInstanceOf(DiffFlowUNet);
+    expect(model.scoreNet).toBeInstanceOf(DiffFlowUNet);
+    expect(model.dim).toBe(64);
+    expect(model.evalBatch).toBe(64);
+    expect(diffflowFamily.operations?.batchHint?.(model)).toBe(64);
+    randomize(model, 3);
+    const net = model.driftNet as DiffFlowUNet;
+    const x = tf.tensor2d(imageRows(3, 8), [3, 64]);
+    const shared = net.apply(x, tf.tensor2d([[0.02]]));
+    const tiled = net.net.apply(x, tf.fill([3, 1], 0.02) as tf.Tensor2D);
+    expect(shared.shape).toEqual([3, 64]);
+    expect(Array.from(shared.dataSync())).toEqual(Array.from(tiled.dataSync()));
+    expect(() => net.apply(x, tf.zeros([2, 1]) as tf.Tensor2D)).toThrow(/t \[B, 1\] or \[1, 1\]/);
+    expect(() => net.apply(tf.zeros([3, 49]) as tf.Tensor2D, tf.zeros([1, 1]) as tf.Tensor2D)).toThrow(/x \[B, 64\]/);
+    tf.dispose([x, shared, tiled]);
+    model.dispose();
+  });
+
+  it('memory-saving gradient equals the full-graph gradient through the U-Nets (N = 3)', () => {
+    const model = createDiffFlowModel(diffflowImages);
+    randomize(model, 4, 0.1);
+    const rng = new Rng(9);
+    const grid = expTimerGrid({ N: 3, tMin: 0.001, tMax: 0.05, exponent: 0.9 });
+    const x0 = tf.tensor2d(imageRows(2, 10), [2, 64]);
+    const noise = drawDiffFlowNoise(rng, 3, 2, 64);
+    const opts = { grid, g: 0.2, noise };
+    const vars = trainableVariables(model);
+    const naive = tf.variableGrads(() => diffflowPathKL(model, x0, opts), vars);
+    const saved = diffflowPathKLGrad(model, x0, opts);
+    expect(saved.loss).toBeCloseTo(naive.value.dataSync()[0], 2);
+    let worst = 0;
+    for (const v of vars) {
+      const a = naive.grads[v.name].dataSync();
+      const b = saved.grads[v.name].dataSync();
+      let num = 0;
+      let den = 0;
+      for (let k = 0; k < a.length; k++) {
+        num = Math.max(num, Math.abs(a[k] - b[k]));
+        den = Math.max(den, Math.abs(a[k]));
+      }
+      worst = Math.max(worst, num / Math.max(den, 1e-3));
+    }
+    expect(worst).toBeLessThan(1e-3);
+    tf.dispose([x0, noise, naive.value, saved.gradX0, ...Object.values(naive.grads), ...Object.values(saved.grads)]);
+    model.dispose();
+  }, 120_000);
+
+  it('log p(x) of images uses the Hutchinson divergence by default', () => {
+    const model = createDiffFlowModel(diffflowImages);
+    randomize(model, 5, 0.1);
+    const x = tf.tensor2d(imageRows(2, 11), [2, 64]);
+    const opts = { solver: 'rk4', steps: 2, seed: 3 };
+    const auto = diffflowLogProb(model, x, opts).logp;
+    const hutchinson = diffflowLogProb(model, x, { ...opts, divergence: 'hutchinson' }).logp;
+    expect(Array.from(auto)).toEqual(Array.from(hutchinson));
+    expect(auto.every(Number.isFinite)).toBe(true);
+    x.dispose();
+    model.dispose();
+  }, 120_000);
+
+  it('configs round-trip through save and load, U-Net and FourierMLP alike; old FourierMLP configs parse as before', () => {
+    const fourier = { format: DIFFFLOW_FORMAT, dim: 2, network: { channels: 8, layers: 1 }, seed: 2 };
+    const parsedFourier = parseDiffFlowConfig(fourier);
+    expect(parsedFourier.network).toEqual({ channels: 8, layers: 1 });
+    expect(parseDiffFlowConfig({ format: DIFFFLOW_FORMAT, dim: 2, seed: 0 }).network).toEqual({ channels: 128, layers: 3 });
+    const parsedUNet = parseDiffFlowConfig(diffflowImages);
+    expect(parsedUNet.network).toMatchObject({ arch: 'unet', image: IMAGE, base: 8, numResBlocks: 1, layout: 'adm' });
+    for (const [name, config] of [
+      ['fourier', parsedFourier],
+      ['unet', parsedUNet],
+    ] as const) {
+      const model = createDiffFlowModel(config);
+      randomize(model, 6);
+      expect(diffflowModelConfig(model)).toEqual(config);
+      saveAnyModel(model, join(dir, name));
+      const again = loadAnyModel(join(dir, name));
+      expect(diffflowModelConfig(again as typeof model)).toEqual(config);
+      const rows = config.dim === 64 ? imageRows(2, 12) : new Float32Array([0.1, -0.3, 1, 0.5]);
+      const x = tf.tensor2d(rows, [2, config.dim]);
+      const t = tf.tensor2d([[0.01]]);
+      for (const which of ['drift', 'score'] as const) {
+        const a = model[which](x, t);
+        const b = (again as typeof model)[which](x, t);
+        expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+        tf.dispose([a, b]);
+      }
+      expect((again as typeof model).driftNet).toBeInstanceOf(name === 'unet' ? DiffFlowUNet : FourierMLP);
+      tf.dispose([x, t]);
+      model.dispose();
+      (again as typeof model).dispose();
+    }
+  });
+
+  it('refuses bad network sections with one clear error naming the field', () => {
+    const bad =
+      (network: unknown, dim = 64) =>
+      () =>
+        parseDiffFlowConfig({ ...diffflowImages, dim, network });
+    expect(bad(diffflowImages.network, 49)).toThrow(/network\.image: 8×8×1 = 64 values, but the model has dim 49/);
+    expect(bad({ ...unet('adm'), arch: 'mlp' })).toThrow(/network\.arch: expected "unet" \(omit arch for FourierMLPs/);
+    const { arch: _arch, ...noArch } = unet('adm');
+    expect(bad(noArch)).toThrow(/network\.arch: missing: a U-Net section needs "arch": "unet"/);
+    expect(bad({ ...unet('adm'), channels: 8 })).toThrow(/network\.channels: unknown field/);
+    expect(bad({ ...unet('adm'), groups: 3 })).toThrow(/network\.groups: 3 groups do not divide 8 channels/);
+    expect(bad({ ...unet('adm'), dropout: 0.1 })).toThrow(/network\.dropout: DiffFlow's U-Nets take no dropout/);
+    expect(bad({ channels: 8, layers: 1, base: 4 }, 2)).toThrow(/network\.base: unknown field/);
+    expect(() => createDiffFlowModel({ ...diffflowImages, dim: 49 })).toThrow(/network\.image/);
+  });
 });
 
 describe('U-Net networks in model configs', () => {

@@ -12,11 +12,12 @@
  * | `fm`     | fixed flow-matching (OT) path           | learned (the matched g diverges at t = 1) |
  * | `nfdm-ot`| learned (NFDM), trained with NFDM-OT    | constant 1 (unused: ODE-only model)    |
  * | `nfbm`   | learned bridge between --source and --target (NFBM), optional --obstacle | learned |
- * | `diffflow` | learned drift + score (DiffFlow), FourierMLPs, ExpTimer grid | constant g (0.2) |
+ * | `diffflow` | learned drift + score (DiffFlow), FourierMLPs (or U-Nets), ExpTimer grid | constant g (0.2) |
  *
  * `nfbm` trains on pairs (target, source) drawn from two toy sets; `--obstacle cx,cy,r[,w]`
  * adds the disc penalty. `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
- * width, layers = the number of widths − 1.
+ * width, layers = the number of widths − 1; with `--arch unet` (image data) the drift and the
+ * score are U-Nets instead (see {@link diffflowUNet}).
  *
  * `nfdm-ot` trains on the NFDM-OT objective (velocity matching + λ · curvature, λ from
  * `--curvature-weight`, default 1) instead of the NELBO; it samples with the ODE by default and
@@ -103,6 +104,7 @@ export const PRESETS: Record<ModelName, Preset> = {
   },
   diffflow: {
     family: 'diffflow',
+    unet: true,
     objective: 'nelbo',
     description: 'DiffFlow: learned drift and score on an ExpTimer grid (path-KL loss, memory-saving gradient); NLL bound',
     config: diffflowConfig,
@@ -177,7 +179,7 @@ export interface PresetOptions {
   pair?: { source: string; target: string };
   /** Image data: [height, width, channels] (rows are flattened NHWC images). */
   image?: [number, number, number];
-  /** 'unet': U-Nets for the predictor and the learned forward process (needs `image`). */
+  /** 'unet': U-Nets for the predictor and the learned forward process, or DiffFlow's drift and score (needs `image`). */
   arch?: 'mlp' | 'unet';
   /** U-Net width (channels of the first level, default 16). */
   base?: number;
@@ -224,26 +226,42 @@ function diffusionConfig(
 }
 
 /**
- * U-Nets for an image model (docs/maths/image-networks.md; a small ADM-style recipe scaled by `base`): levels while the size halves
- * evenly (at most 3; multipliers 1, 2, 2), 8 groups. Predictor: ADM layout, attention at the
- * lowest resolution when it is ≤ 8, the embedding of 1000·t, dropout `o.dropout` (ADM's
- * regulariser of the denoiser). Learned forward process (its t-derivatives enter the loss, so keep
- * it smooth): no attention, frequencies 2π … 16π on raw t, no dropout (the loss evaluates it at x
- * and at x̂, which would draw different masks).
+ * The presets' U-Net for H×W×C images, scaled by `base` (default 16): levels while the size
+ * halves evenly (at most 3; multipliers 1, 2, 2), 8 groups, ADM layout; attention at the lowest
+ * resolution when it is ≤ 8 (for the networks that take it).
  */
-function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
+function unetRecipe(o: PresetOptions) {
   if (!o.image) throw new RangeError('a U-Net needs image data (rows of H×W×C images)');
   const [height, width, channels] = o.image;
-  const base = o.base ?? 16;
   const multipliers = [1];
   let res = height;
   while (multipliers.length < 3 && res % 2 === 0 && width % 2 ** multipliers.length === 0) {
     multipliers.push(2);
     res /= 2;
   }
-  const net = { arch: 'unet' as const, image: { height, width, channels }, base, multipliers, groups: 8, layout: 'adm' as const };
+  const net = {
+    arch: 'unet' as const,
+    image: { height, width, channels },
+    base: o.base ?? 16,
+    multipliers,
+    groups: 8,
+    layout: 'adm' as const,
+  };
+  return { net, attentionResolutions: res <= 8 ? [res] : [] };
+}
+
+/**
+ * U-Nets for an image diffusion model (docs/maths/image-networks.md; {@link unetRecipe}, a small
+ * ADM-style recipe scaled by `base`). Predictor: attention at the lowest resolution when it is
+ * ≤ 8, the embedding of 1000·t, dropout `o.dropout` (ADM's regulariser of the denoiser). Learned
+ * forward process (its t-derivatives enter the loss, so keep it smooth): no attention,
+ * frequencies 2π … 16π on raw t, no dropout (the loss evaluates it at x and at x̂, which would
+ * draw different masks).
+ */
+function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
+  const { net, attentionResolutions } = unetRecipe(o);
   const dropout = o.dropout ? { dropout: o.dropout } : {};
-  const predictor = { ...config.predictor, network: { ...net, attentionResolutions: res <= 8 ? [res] : [], ...dropout } };
+  const predictor = { ...config.predictor, network: { ...net, attentionResolutions, ...dropout } };
   const learned = config.forward.kind === 'nfdm' || config.forward.kind === 'ndm';
   const forward = learned
     ? { ...config.forward, network: { ...net, embedding: { minFrequency: 2 * Math.PI, maxFrequency: 16 * Math.PI } } }
@@ -267,11 +285,22 @@ function bridgeConfig(o: PresetOptions): AnyModelConfig {
   };
 }
 
+/**
+ * DiffFlow's U-Net (docs/maths/diffflow.md#networks), one section for the drift and the score:
+ * the presets' recipe with attention at the lowest resolution ≤ 8, and a time embedding for
+ * DiffFlow's short range t ∈ [0.001, 0.05]: frequencies 2 … 600, from 0.1 rad over [0, tMax]
+ * to about one radian per mean grid step (N / (tMax − tMin) ≈ 612 for N = 30).
+ */
+export function diffflowUNet(o: PresetOptions) {
+  const { net, attentionResolutions } = unetRecipe(o);
+  return { ...net, attentionResolutions, embedding: { minFrequency: 2, maxFrequency: 600 } };
+}
+
 function diffflowConfig(o: PresetOptions): AnyModelConfig {
   return {
     format: DIFFFLOW_FORMAT,
     dim: o.dim,
-    network: { channels: Math.max(2, ...o.hidden), layers: Math.max(0, o.hidden.length - 1) },
+    network: o.arch === 'unet' ? diffflowUNet(o) : { channels: Math.max(2, ...o.hidden), layers: Math.max(0, o.hidden.length - 1) },
     time: { N: 30, tMin: 0.001, tMax: 0.05, exponent: 0.9, g: 0.2, flexible: false, progressive: [] },
     seed: o.seed,
     ...(o.standardization ? { standardization: o.standardization } : {}),

@@ -47,7 +47,7 @@ export interface RunSettings {
   standardize?: StandardizeMethod;
   /** Tables: rows with extreme values are refused (default), dropped or kept. */
   outliers?: OutlierPolicy;
-  /** Network architecture: 'mlp' (default) or 'unet' (image data; diffusion models). */
+  /** Network architecture: 'mlp' (default) or 'unet' (image data; diffusion and DiffFlow models). */
   arch?: 'mlp' | 'unet';
   /** U-Net: channels of the first level (default 16). */
   base?: number;
@@ -268,9 +268,13 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
     throw new UsageError('--data is required (a toy set such as 8gaussians, fashion-mnist, or a .csv / .npy file; see nfdm datasets)');
   if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
   if ((s.arch === 'unet' || s.base !== undefined || s.dropout !== undefined) && !PRESETS[s.model as ModelName].unet) {
-    throw new UsageError(`--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …) so far, not ${s.model}`);
+    throw new UsageError(`--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …) and diffflow so far, not ${s.model}`);
   }
   if (s.base !== undefined && s.arch !== 'unet') throw new UsageError('--base sets the U-Net width; it needs --arch unet');
+  if (s.dropout !== undefined && PRESETS[s.model as ModelName].family !== 'diffusion')
+    throw new UsageError(
+      `--dropout applies to the U-Net predictor of diffusion models, not ${s.model} (DiffFlow's gradient walk re-evaluates its networks step by step: the masks would differ)`,
+    );
   if (s.dropout !== undefined && s.arch !== 'unet')
     throw new UsageError('--dropout sets the dropout rate of the U-Net predictor; it needs --arch unet');
   if (s.curvatureWeight !== undefined && !isOTModel(s.model)) {

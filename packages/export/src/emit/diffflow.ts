@@ -12,7 +12,7 @@
  * The per-step scalars (t_{i+1}, Δ_i, c·g_{i+1}², g_{i+1}√Δ_i) are computed in float64 and stored
  * as float32, exactly like the JS numbers tfjs turns into scalars.
  */
-import { DiffFlowModel, FourierMLP } from '@nfdm/models';
+import { DiffFlowModel, DiffFlowUNet, FourierMLP } from '@nfdm/models';
 import { attr, type Graph } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import { emitActivation } from './activations.js';
@@ -24,13 +24,22 @@ export interface DiffFlowGrid {
   g: number[];
 }
 
-/** Throw a clear error for DiffFlow models the exporter cannot write. */
+/**
+ * Throw one clear TypeError for DiffFlow models the exporter cannot write: U-Net networks (image
+ * models; no U-Net emitter for DiffFlow yet) or any other network that is not a FourierMLP.
+ */
 export function assertDiffFlowExportable(model: DiffFlowModel): void {
   if (!(model instanceof DiffFlowModel)) throw new TypeError('exportDiffFlowOnnx needs a DiffFlowModel from @nfdm/models');
-  for (const [name, net] of [
+  const nets = [
     ['drift', model.driftNet],
     ['score', model.scoreNet],
-  ] as const) {
+  ] as const;
+  const unets = nets.filter(([, net]) => net instanceof DiffFlowUNet).map(([name]) => name);
+  if (unets.length > 0)
+    throw new TypeError(
+      `DiffFlow's ${unets.join(' and ')} ${unets.length > 1 ? 'networks are U-Nets' : 'network is a U-Net'}: ONNX export of U-Net networks for DiffFlow is not available yet (DiffFlow models with FourierMLP networks export)`,
+    );
+  for (const [name, net] of nets) {
     if (!(net instanceof FourierMLP)) throw new TypeError(`only FourierMLP networks can be exported to ONNX (the ${name} net is not one)`);
   }
 }

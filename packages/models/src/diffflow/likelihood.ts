@@ -6,7 +6,8 @@
  *   over `draws` paths; mean and standard error over the points, nats per sample.
  * - {@link diffflowLogProb}: the continuous NLL through the probability-flow ODE
  *   dx/dt = f(x, t) − ½ g² s(x, t) from t = tMin (data) to tMax (prior N(0, I)), with the exact
- *   (or Hutchinson) divergence — @nfdm/core's logDensityODE.
+ *   divergence for d ≤ 16, else Hutchinson's estimate ε^T (∂v/∂x) ε (one VJP per evaluation; image
+ *   models) — @nfdm/core's logDensityODE.
  */
 import { logDensityODE, Rng, type SolveStats } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -20,7 +21,7 @@ export interface DiffFlowBoundOptions {
   draws?: number;
   /** Seed of the forward noise (default 0). */
   seed?: number;
-  /** Rows per chunk (default 4096). */
+  /** Rows per chunk (default the model's `evalBatch` for U-Nets, else 4096). */
   chunk?: number;
 }
 
@@ -35,7 +36,7 @@ export function diffflowBound(
   const grid = diffflowEvalGrid(model.time);
   const N = grid.length - 1;
   const rng = new Rng(options.seed ?? 0);
-  const chunk = options.chunk ?? 4096;
+  const chunk = options.chunk ?? model.evalBatch ?? 4096;
   const n = x.shape[0];
   const perSample = new Float32Array(n);
   for (let d = 0; d < draws; d++) {

@@ -80,6 +80,11 @@ export function diffflowBackwardDrift(model: DiffFlowModel, x: tf.Tensor2D, t: n
   });
 }
 
+/** One forward step x_{i+1} = m(x_i) + g_i √Δ_i δ^F_i, with δ^F_i [B, d]. */
+function forwardStep(model: DiffFlowModel, x: tf.Tensor2D, delta: tf.Tensor, s: DiffFlowSchedule, i: number): tf.Tensor2D {
+  return tf.tidy(() => tf.add(diffflowForwardMean(model, x, s.t[i], s.dt[i]), tf.mul(delta, s.g[i] * Math.sqrt(s.dt[i]))) as tf.Tensor2D);
+}
+
 /** The implied backward noise δ^B_i for a forward pair (x_i, x_{i+1}), [B, d]. */
 export function diffflowBackwardNoise(
   model: DiffFlowModel,
@@ -119,7 +124,7 @@ export function diffflowPathTerms(model: DiffFlowModel, x0: tf.Tensor2D, options
     let x = x0;
     let backwardEnergy = tf.zeros([x0.shape[0]]) as tf.Tensor1D;
     for (let i = 0; i < s.N; i++) {
-      const next = tf.add(diffflowForwardMean(model, x, s.t[i], s.dt[i]), tf.mul(deltas[i], s.g[i] * Math.sqrt(s.dt[i]))) as tf.Tensor2D;
+      const next = forwardStep(model, x, deltas[i], s, i);
       const dB = diffflowBackwardNoise(model, x, next, s, i);
       backwardEnergy = tf.add(backwardEnergy, tf.mul(0.5, tf.sum(tf.square(dB), 1))) as tf.Tensor1D;
       x = next;
@@ -147,16 +152,27 @@ function diffusionLogRatio(s: DiffFlowSchedule, d: number): number {
 /**
  * The NLL bound −log p_B(x_0) ≤ −log N(x_N; 0, I) + Σ_i ½‖δ^B_i‖² − N d/2 + Σ_i d·log(g_{i+1}/g_i),
  * per sample in nats, [B] (the path-KL loss with E‖δ^F‖² = d substituted; one Monte Carlo draw
- * of the forward path).
+ * of the forward path). Walks the chain one step at a time (no graph is kept: only x_i and the
+ * running Σ ½‖δ^B‖², [B, d] + [B], are alive between steps — what U-Net image models need).
  */
 export function diffflowNllBound(model: DiffFlowModel, x0: tf.Tensor2D, options: DiffFlowPathOptions): tf.Tensor1D {
   const s = diffflowSchedule(options.grid, options.g);
-  const d = x0.shape[1];
+  checkNoise(options.noise, s, x0);
+  const [B, d] = x0.shape;
   const constant = -0.5 * s.N * d + diffusionLogRatio(s, d);
-  return tf.tidy(() => {
-    const p = diffflowPathTerms(model, x0, options);
-    return tf.add(tf.add(p.priorNll, p.backwardEnergy), constant) as tf.Tensor1D;
-  });
+  let x = x0;
+  let energy = tf.zeros([B]) as tf.Tensor1D;
+  for (let i = 0; i < s.N; i++) {
+    const xi = x;
+    const sum = energy;
+    x = tf.tidy(() => forwardStep(model, xi, tf.reshape(tf.slice(options.noise, [i, 0, 0], [1, B, d]), [B, d]), s, i));
+    energy = tf.tidy(() => tf.add(sum, tf.mul(0.5, tf.sum(tf.square(diffflowBackwardNoise(model, xi, x, s, i)), 1))) as tf.Tensor1D);
+    tf.dispose(xi === x0 ? [sum] : [xi, sum]);
+  }
+  const xN = x;
+  const out = tf.tidy(() => tf.add(tf.add(priorNll(xN), energy), constant) as tf.Tensor1D);
+  tf.dispose(xN === x0 ? [energy] : [xN, energy]);
+  return out;
 }
 
 /** The result of {@link diffflowPathKLGrad}. */
@@ -191,9 +207,7 @@ export function diffflowPathKLGrad(model: DiffFlowModel, x0: tf.Tensor2D, option
   const xs: tf.Tensor2D[] = [tf.clone(x0)];
   for (let i = 0; i < s.N; i++) {
     const xi = xs[i];
-    xs.push(
-      tf.tidy(() => tf.add(diffflowForwardMean(model, xi, s.t[i], s.dt[i]), tf.mul(deltas[i], s.g[i] * Math.sqrt(s.dt[i]))) as tf.Tensor2D),
-    );
+    xs.push(forwardStep(model, xi, deltas[i], s, i));
   }
   const xN = xs[s.N];
   let loss = tf.tidy(() => tf.mean(priorNll(xN)).dataSync()[0]);

@@ -1,6 +1,8 @@
 /**
- * DiffFlow's FourierMLP (docs/maths/diffflow.md#networks), used for both the drift f_θ(x, t)
- * and the score s_θ(x, t):
+ * DiffFlow's networks (docs/maths/diffflow.md#networks) for the drift f_θ(x, t) and the score
+ * s_θ(x, t), both a {@link DiffFlowNet}: x [B, d], t [B, 1] or [1, 1] → [B, d].
+ *
+ * {@link FourierMLP} (the default, the 2-D reference architecture):
  *
  *   e(t)  = [sin(w t + φ), cos(w t + φ)] ∈ R^{2C},   w = linspace(0.1, 100, C) fixed, φ ~ N(0, 1)^C learnable,
  *   h_t   = Linear(C→C)(GELU(Linear(2C→C)(e(t)))),
@@ -8,16 +10,31 @@
  *   h     = GELU(h_x + h_t) → L × [Linear(C→C) → GELU] → Linear(C→d).
  *
  * GELU is the tanh approximation ('gelu-tanh'; torch's nn.GELU default is the erf form).
+ *
+ * {@link DiffFlowUNet} (images): core's TimeUNet U(x, t) on rows of flattened NHWC images,
+ * d = H·W·C, one output image of C channels per row.
  */
-import { collectParameters, Dense, getActivation, type Module, type NamedVariables, Rng } from '@nfdm/core';
+import { collectParameters, Dense, getActivation, type Module, type NamedVariables, Rng, TimeUNet, type TimeUNetOptions } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+import { imageEvalBatch } from '../model.js';
+import type { UNetNetworkConfig } from '../network.js';
 import { type DiffFlowTimeConfig, resolveDiffFlowTime } from './time.js';
 
-/** A network (x [B, d], t [B, 1]) → [B, d]. */
+/**
+ * What DiffFlow asks of its drift and score networks: (x [B, d], t) → [B, d]. The chain
+ * evaluates every row at the same time and passes t [1, 1]; a network must also take t [B, 1].
+ */
 export interface DiffFlowNet extends Module {
   readonly dim: number;
   /** x [B, d], t [B, 1] or [1, 1] (one time for every row) → [B, d]. */
   apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D;
+}
+
+/** Throw unless x is [B, dim] and t is [B, 1] or [1, 1]. */
+function checkNetInputs(name: string, dim: number, x: tf.Tensor2D, t: tf.Tensor2D): void {
+  if (x.rank !== 2 || x.shape[1] !== dim) throw new RangeError(`${name} expects x [B, ${dim}], got [${x.shape}]`);
+  if (t.rank !== 2 || t.shape[1] !== 1 || (t.shape[0] !== 1 && t.shape[0] !== x.shape[0]))
+    throw new RangeError(`${name} expects t [B, 1] or [1, 1] (one time for every row), got [${t.shape}]`);
 }
 
 /** Options for {@link FourierMLP}. */
@@ -77,9 +94,7 @@ export class FourierMLP implements DiffFlowNet {
   }
 
   apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
-    if (x.rank !== 2 || x.shape[1] !== this.dim) throw new RangeError(`FourierMLP expects x [B, ${this.dim}], got [${x.shape}]`);
-    if (t.rank !== 2 || t.shape[1] !== 1 || (t.shape[0] !== 1 && t.shape[0] !== x.shape[0]))
-      throw new RangeError(`FourierMLP expects t [B, 1] or [1, 1] (one time for every row), got [${t.shape}]`);
+    checkNetInputs('FourierMLP', this.dim, x, t);
     return tf.tidy(() => {
       let h = act(tf.add(this.inputLayer.apply(x), this.timeFeatures(t)));
       for (const layer of this.hidden) h = act(layer.apply(h));
@@ -104,6 +119,43 @@ export class FourierMLP implements DiffFlowNet {
     this.frequencies.dispose();
     this.phase.dispose();
     for (const layer of [this.timeIn, this.timeOut, this.inputLayer, ...this.hidden, this.output]) layer.dispose();
+  }
+}
+
+/** Options of {@link DiffFlowUNet}: a TimeUNet's, one image in and one out per row. */
+export type DiffFlowUNetOptions = Omit<TimeUNetOptions, 'inMaps' | 'outMaps'>;
+
+/**
+ * A U-Net as a DiffFlow network: U(x, t) of core's TimeUNet (docs/maths/image-networks.md) on
+ * rows x [B, H·W·C] of flattened NHWC images → [B, H·W·C]. The U-Net conditions every row on its
+ * own time, so a shared t [1, 1] is tiled to [B, 1] first. Parameters are the TimeUNet's. It
+ * stays in eval mode (no `setTraining`): DiffFlow's configs refuse U-Net dropout, whose masks the
+ * memory-saving gradient could not reproduce when it re-evaluates a step.
+ */
+export class DiffFlowUNet implements DiffFlowNet {
+  readonly net: TimeUNet;
+
+  constructor(options: DiffFlowUNetOptions) {
+    this.net = new TimeUNet({ ...options, inMaps: 1, outMaps: 1 });
+  }
+
+  /** d = H·W·C. */
+  get dim(): number {
+    return this.net.dim;
+  }
+
+  apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
+    checkNetInputs('DiffFlowUNet', this.dim, x, t);
+    const B = x.shape[0];
+    return tf.tidy(() => this.net.apply(x, t.shape[0] === B ? t : (tf.tile(t, [B, 1]) as tf.Tensor2D)));
+  }
+
+  parameters(): NamedVariables {
+    return this.net.parameters();
+  }
+
+  dispose(): void {
+    this.net.dispose();
   }
 }
 
@@ -136,6 +188,24 @@ export class DiffFlowModel implements Module {
     const rng = new Rng(options.seed ?? 0);
     const net = () => new FourierMLP(dim, { channels: options.channels, layers: options.layers, rng });
     return new DiffFlowModel(net(), net(), options.time);
+  }
+
+  /** A model with two U-Nets of one `network` section (images of d = H·W·C values), seeded; drift first. */
+  static unet(network: UNetNetworkConfig, options: { seed?: number; time?: Partial<DiffFlowTimeConfig> } = {}): DiffFlowModel {
+    const rng = new Rng(options.seed ?? 0);
+    const { arch: _arch, ...unet } = network;
+    const net = () => new DiffFlowUNet({ ...unet, rng });
+    return new DiffFlowModel(net(), net(), options.time);
+  }
+
+  /**
+   * Rows per evaluation batch that keep memory bounded for U-Net networks (as
+   * DiffusionModel's `evalBatch`: 64 at 14×14, base 8, fewer for larger images); undefined for
+   * FourierMLPs.
+   */
+  get evalBatch(): number | undefined {
+    const unets = [this.driftNet, this.scoreNet].map((n) => (n instanceof DiffFlowUNet ? n.net : n));
+    return imageEvalBatch(unets);
   }
 
   drift(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {

@@ -4,7 +4,10 @@
  * with the memory-saving gradient walk. Samples by its own stochastic or probability-flow chain
  * (the core solver table does not apply); log p(x) by the probability-flow ODE of the chain.
  *
- * Training data rows are x [D]; held-out metrics: nll_bound ± stderr.
+ * Training data rows are x [D]; held-out metrics: nll_bound ± stderr (nats per sample; apps
+ * report bits/dim = nats / (D ln 2) + the dequantisation offset for images). Drift and score
+ * are FourierMLPs or, for images, U-Nets (`network: { arch: 'unet', … }`); U-Net models
+ * evaluate in small batches (`batchHint`).
  */
 import type { Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -100,6 +103,7 @@ const diffflowOperations: FamilyOperations<DiffFlowModel> = {
     const r = diffflowBound(model, x, o);
     return { mean: r.mean, stderr: r.stderr, n: x.shape[0] };
   },
+  batchHint: (model) => model.evalBatch,
   ownSampler(model, mode, steps) {
     const n = steps ?? model.time.N;
     const kind = mode === 'ode' ? 'probability-flow' : 'stochastic';

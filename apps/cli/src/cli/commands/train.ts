@@ -107,7 +107,7 @@ export function trainCommand(ctx: Context) {
     .addOption(
       new Option(
         '--arch <name>',
-        'networks: mlp (default) or unet (image data: U-Nets for the predictor and the learned forward process)',
+        'networks: mlp (default) or unet (image data: U-Nets for the predictor and the learned forward process; diffflow: for the drift and the score)',
       ).choices(['mlp', 'unet'] as const),
     )
     .option('--base <channels>', 'U-Net width: channels of the first level (default 16)', positiveInt)
