@@ -26,12 +26,12 @@ import {
   type SolveStats,
   setChildrenTraining,
   solve,
-  TimeUNet,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 
-/** Rows per evaluation batch of small U-Net models (14×14 images, base 8); larger ones use fewer. */
-export const IMAGE_EVAL_BATCH = 64;
+import { imageEvalBatch } from './network.js';
+
+export { IMAGE_EVAL_BATCH } from './network.js';
 
 import { type GaussianForwardProcess, reverseDrift, velocity } from './forward/gaussian.js';
 import {
@@ -212,13 +212,7 @@ export class DiffusionModel implements Module, BoundParts {
    * 16; at least 1); undefined for MLP models (no limit beyond the defaults).
    */
   get evalBatch(): number | undefined {
-    let size = 0;
-    for (const net of [(this.forward as { net?: unknown }).net, (this.predictor as { net?: unknown }).net]) {
-      if (!(net instanceof TimeUNet)) continue;
-      const { height, width } = net.options.image;
-      size = Math.max(size, height * width * (net.options.base ?? 32));
-    }
-    return size === 0 ? undefined : Math.max(1, Math.min(IMAGE_EVAL_BATCH, Math.floor((IMAGE_EVAL_BATCH * 14 * 14 * 8) / size)));
+    return imageEvalBatch([(this.forward as { net?: unknown }).net, (this.predictor as { net?: unknown }).net]);
   }
 
   private timeColumn(z: tf.Tensor, t: number): tf.Tensor {
