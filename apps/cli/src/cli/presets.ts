@@ -14,8 +14,9 @@
  * | `nfbm`   | learned bridge between --source and --target (NFBM), optional --obstacle | learned |
  * | `diffflow` | learned drift + score (DiffFlow), FourierMLPs, ExpTimer grid | constant g (0.2) |
  *
- * `nfbm` trains on pairs (target, source) drawn from two toy sets; `--obstacle cx,cy,r[,w]`
- * adds the disc penalty. `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
+ * `nfbm` trains on pairs (target, source) drawn from two toy sets, or two image sets (with
+ * `--arch unet`: U-Nets of both images as channels); `--obstacle cx,cy,r[,w]` adds the disc
+ * penalty (toy sets). `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
  * width, layers = the number of widths − 1.
  *
  * `nfdm-ot` trains on the NFDM-OT objective (velocity matching + λ · curvature, λ from
@@ -97,6 +98,7 @@ export const PRESETS: Record<ModelName, Preset> = {
   },
   nfbm: {
     family: 'bridge',
+    unet: true,
     objective: 'nelbo',
     description: 'Neural Flow Bridge Model: learned transport from --source to --target data, optional --obstacle penalty',
     config: bridgeConfig,
@@ -232,6 +234,18 @@ function diffusionConfig(
  * and at x̂, which would draw different masks).
  */
 function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
+  const nets = unetNetworks(o);
+  const predictor = { ...config.predictor, network: nets.predictor };
+  const learned = config.forward.kind === 'nfdm' || config.forward.kind === 'ndm';
+  const forward = learned ? { ...config.forward, network: nets.process } : config.forward;
+  return { ...config, forward, predictor } as ModelConfig;
+}
+
+/**
+ * The `network` sections of an image model's U-Nets (see {@link withUNets}): the predictor's,
+ * and the learned process's (a diffusion model's forward process, a bridge's two-sided process).
+ */
+function unetNetworks(o: PresetOptions) {
   if (!o.image) throw new RangeError('a U-Net needs image data (rows of H×W×C images)');
   const [height, width, channels] = o.image;
   const base = o.base ?? 16;
@@ -243,21 +257,25 @@ function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
   }
   const net = { arch: 'unet' as const, image: { height, width, channels }, base, multipliers, groups: 8, layout: 'adm' as const };
   const dropout = o.dropout ? { dropout: o.dropout } : {};
-  const predictor = { ...config.predictor, network: { ...net, attentionResolutions: res <= 8 ? [res] : [], ...dropout } };
-  const learned = config.forward.kind === 'nfdm' || config.forward.kind === 'ndm';
-  const forward = learned
-    ? { ...config.forward, network: { ...net, embedding: { minFrequency: 2 * Math.PI, maxFrequency: 16 * Math.PI } } }
-    : config.forward;
-  return { ...config, forward, predictor } as ModelConfig;
+  return {
+    predictor: { ...net, attentionResolutions: res <= 8 ? [res] : [], ...dropout },
+    process: { ...net, embedding: { minFrequency: 2 * Math.PI, maxFrequency: 16 * Math.PI } },
+  };
 }
 
+/**
+ * An NFBM bridge: MLPs, or with `arch: 'unet'` U-Nets that take the two images of a pair as
+ * channels (the process as a learned forward process, the predictor as a diffusion predictor,
+ * see {@link unetNetworks}); the volatility g(t) stays an MLP of t.
+ */
 function bridgeConfig(o: PresetOptions): AnyModelConfig {
   const net = { hidden: [...o.hidden] };
+  const nets = o.arch === 'unet' ? unetNetworks(o) : undefined;
   return {
     format: BRIDGE_FORMAT,
     dim: o.dim,
-    process: { ...net, delta: BRIDGE_DELTA },
-    predictor: { ...net },
+    process: { ...net, delta: BRIDGE_DELTA, ...(nets ? { network: nets.process } : {}) },
+    predictor: { ...net, ...(nets ? { network: nets.predictor } : {}) },
     volatility: { kind: 'neural', hidden: [...o.hidden] },
     penalties: o.obstacle
       ? [{ kind: 'obstacle', center: [...o.obstacle.center], radius: o.obstacle.radius, weight: o.obstacle.weight }]
