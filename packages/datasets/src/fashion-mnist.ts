@@ -37,6 +37,9 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   'Ankle boot',
 ]);
 
+/** The classes as `0 T-shirt/top, 1 Trouser, …` for messages. */
+export const FASHION_MNIST_CLASS_LIST = `the classes are ${FASHION_MNIST_CLASSES.map((c, i) => `${i} ${c}`).join(', ')}`;
+
 /** The directory used when none is given: `$NFDM_FASHION_MNIST_DIR`, else the Debian path. */
 export function fashionMnistDir(): string {
   return process.env.NFDM_FASHION_MNIST_DIR || FASHION_MNIST_DEFAULT_DIR;
@@ -234,15 +237,46 @@ export function dequantizationOffsetNats(dim: number): number {
   return dim * Math.log(128);
 }
 
+/**
+ * The images whose label is one of `labels` (in their order in the set), as a new set. Throws a
+ * {@link DatasetError} for labels outside 0…9.
+ */
+export function selectLabels(images: ImageSet, labels: readonly number[]): ImageSet {
+  for (const l of labels) {
+    if (!Number.isInteger(l) || l < 0 || l > 9)
+      throw new DatasetError('invalid_argument', `label ${l} is not a Fashion-MNIST class; ${FASHION_MNIST_CLASS_LIST}`);
+  }
+  const wanted = new Set(labels);
+  const size = images.height * images.width * images.channels;
+  const keep: number[] = [];
+  for (let i = 0; i < images.n; i++) if (wanted.has(images.labels[i])) keep.push(i);
+  const pixels = new Uint8Array(keep.length * size);
+  keep.forEach((i, k) => {
+    pixels.set(images.pixels.subarray(i * size, (i + 1) * size), k * size);
+  });
+  return { ...images, pixels, labels: Uint8Array.from(keep, (i) => images.labels[i]), n: keep.length };
+}
+
 /** Options of {@link fashionMnist}. */
 export interface FashionMnistOptions extends LoadFashionMnistOptions, ImagesToMatrixOptions {
   /** Downsample 28×28 → 14×14 with {@link downsample2x} (default false). */
   downsample?: boolean;
+  /** Keep only the images of these classes (0…9); `limit` then counts the kept images. */
+  labels?: readonly number[];
 }
 
-/** Load, optionally downsample, dequantise and flatten one split: `[n, 784]` or `[n, 196]`. */
+/** Load, optionally select classes, downsample, dequantise and flatten one split: `[n, 784]` or `[n, 196]`. */
 export function fashionMnist(options: FashionMnistOptions = {}): ImageMatrix {
-  let images = loadFashionMnist(options);
+  let images = options.labels
+    ? firstImages(selectLabels(loadFashionMnist({ ...options, limit: undefined }), options.labels), options.limit)
+    : loadFashionMnist(options);
   if (options.downsample) images = downsample2x(images);
   return imagesToMatrix(images, options);
+}
+
+/** The first `limit` images of a set (all without a limit). */
+function firstImages(images: ImageSet, limit: number | undefined): ImageSet {
+  if (limit === undefined || limit >= images.n) return images;
+  const size = images.height * images.width * images.channels;
+  return { ...images, pixels: images.pixels.subarray(0, limit * size), labels: images.labels.subarray(0, limit), n: limit };
 }

@@ -6,6 +6,7 @@
  * | a toy name (`moons`, …)      | `n` fresh samples (default 10,000) from `seed`             |
  * | `fashion-mnist`              | one split, `[n, 784]`, dequantised to [−1, 1)               |
  * | `fashion-mnist-14`           | the same, 2× downsampled: `[n, 196]`                       |
+ * | `fashion-mnist:label=7`      | the images of some classes (`label=5,7`; also `-14`)       |
  * | `path/to/file.csv`           | a numeric CSV table (header detected)                      |
  * | `path/to/file.npy`           | a 1-D or 2-D NumPy array                                   |
  * | `path/to/folder[@HxW[xC]]`   | the folder's PNG images, resized, dequantised to [−1, 1)   |
@@ -17,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCsv } from './csv.js';
 import { DatasetError } from './errors.js';
-import { fashionMnist, fashionMnistDir, imagesToMatrix } from './fashion-mnist.js';
+import { FASHION_MNIST_CLASS_LIST, FASHION_MNIST_CLASSES, fashionMnist, fashionMnistDir, imagesToMatrix } from './fashion-mnist.js';
 import { parseImageFolderSpec, readImageFolder } from './image-folder.js';
 import type { DataMatrix } from './matrix.js';
 import { readNpy } from './npy.js';
@@ -64,6 +65,44 @@ export interface LoadedDataset extends DataMatrix {
 
 const FASHION = { 'fashion-mnist': false, 'fashion-mnist-14': true } as const;
 
+/** A Fashion-MNIST spec: the set (28×28 or 14×14) and the classes kept (all when undefined). */
+export interface FashionMnistSpec {
+  /** `fashion-mnist` or `fashion-mnist-14`. */
+  name: keyof typeof FASHION;
+  downsample: boolean;
+  labels?: number[];
+}
+
+/**
+ * `fashion-mnist`, `fashion-mnist-14`, optionally with `:label=K[,K…]` (classes 0…9, see
+ * FASHION_MNIST_CLASSES), case-insensitive; undefined for other specs. Throws a
+ * {@link DatasetError} for a Fashion-MNIST spec with a bad suffix or an unknown label.
+ */
+export function parseFashionMnistSpec(spec: string): FashionMnistSpec | undefined {
+  const lower = spec.toLowerCase();
+  const colon = lower.indexOf(':');
+  const name = colon < 0 ? lower : lower.slice(0, colon);
+  if (!Object.hasOwn(FASHION, name)) return undefined;
+  const set = name as keyof typeof FASHION;
+  if (colon < 0) return { name: set, downsample: FASHION[set] };
+  const m = /^label=(.+)$/.exec(lower.slice(colon + 1));
+  if (!m)
+    throw new DatasetError(
+      'invalid_argument',
+      `'${spec}': select classes as ${set}:label=7 or ${set}:label=5,7 (${FASHION_MNIST_CLASS_LIST})`,
+    );
+  const labels = m[1].split(',').map((v) => v.trim());
+  const bad = labels.find((v) => !/^\d$/.test(v));
+  if (bad !== undefined)
+    throw new DatasetError('invalid_argument', `'${spec}': '${bad}' is not a Fashion-MNIST label; ${FASHION_MNIST_CLASS_LIST}`);
+  return { name: set, downsample: FASHION[set], labels: [...new Set(labels.map(Number))] };
+}
+
+/** `label 7 (Sneaker)`, `labels 5 (Sandal), 7 (Sneaker)`. */
+function describeLabels(labels: readonly number[]): string {
+  return `label${labels.length === 1 ? '' : 's'} ${labels.map((l) => `${l} (${FASHION_MNIST_CLASSES[l]})`).join(', ')}`;
+}
+
 function checkN(n: number | undefined): void {
   if (n !== undefined && !(Number.isInteger(n) && n > 0))
     throw new DatasetError('invalid_argument', `n must be a positive integer, got ${n}`);
@@ -90,18 +129,21 @@ export function loadDataset(spec: string, options: LoadDatasetOptions = {}): Loa
     const seedText = typeof seed === 'number' ? `seed ${seed}` : 'seeded by the caller';
     return { ...m, name: spec, kind: 'toy', entropy: info.entropy, source: `toy '${spec}' (${info.description}): ${m.n} × 2, ${seedText}` };
   }
-  if (Object.hasOwn(FASHION, lower)) {
-    const downsample = FASHION[lower as keyof typeof FASHION];
+  const fashion = parseFashionMnistSpec(spec);
+  if (fashion) {
+    const { downsample, labels } = fashion;
     const split = options.split ?? 'train';
     const dir = options.dir ?? fashionMnistDir();
-    const m = fashionMnist({ dir, split, limit: options.n, downsample, dequantize: options.dequantize, seed: options.seed });
+    const m = fashionMnist({ dir, split, limit: options.n, downsample, labels, dequantize: options.dequantize, seed: options.seed });
+    const classes = labels ? `, ${describeLabels(labels)}` : '';
+    if (m.n === 0) throw new DatasetError('empty', `Fashion-MNIST ${split}${classes}: no images in ${dir}`, { file: dir });
     const [h, w] = m.imageShape;
     const deq = (options.dequantize ?? true) ? 'uniformly dequantised' : 'bin centres';
     return {
       ...m,
       name: spec,
       kind: 'image',
-      source: `Fashion-MNIST ${split} from ${dir}: ${m.n} images ${h}×${w}×1 → ${m.n} × ${m.dim} in [−1, 1) (${deq})`,
+      source: `Fashion-MNIST ${split}${classes} from ${dir}: ${m.n} images ${h}×${w}×1 → ${m.n} × ${m.dim} in [−1, 1) (${deq})`,
     };
   }
   const folder = parseImageFolderSpec(spec);
@@ -190,6 +232,15 @@ export function listDatasets(options: { dir?: string } = {}): DatasetListing[] {
       available,
     });
   }
+  rows.push({
+    name: 'fashion-mnist[-14]:label=K[,K…]',
+    kind: 'image',
+    description: `the Fashion-MNIST images of some classes, e.g. fashion-mnist:label=7 (${FASHION_MNIST_CLASS_LIST})`,
+    dim: null,
+    size: '6000 train + 1000 test per class',
+    origin: available ? `IDX files in ${dir}` : `IDX files in ${dir} (missing: apt-get install dataset-fashion-mnist)`,
+    available,
+  });
   rows.push(
     {
       name: '<path>.csv',

@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@nfdm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listDatasets, loadDataset, sampleToy, toTensor, toyNames, writeNpy } from '../src/index.js';
+import {
+  listDatasets,
+  loadDataset,
+  loadFashionMnist,
+  parseFashionMnistSpec,
+  sampleToy,
+  selectLabels,
+  toTensor,
+  toyNames,
+  writeNpy,
+} from '../src/index.js';
 import { FASHION_MNIST_FIXTURE, FIXTURE_COUNTS } from './fixture.js';
 
 let dir: string;
@@ -33,6 +43,31 @@ describe('loadDataset', () => {
     expect(small.source).toMatch(/bin centres/);
     // Without n: the whole split (the subset has 300 training images).
     expect(loadDataset('fashion-mnist-14', { dir: FASHION_MNIST_FIXTURE }).n).toBe(FIXTURE_COUNTS.train);
+  });
+
+  it('fashion-mnist:label=K keeps the images of some classes, in file order; bad labels fail with the class list', () => {
+    const all = loadDataset('fashion-mnist-14', { dir: FASHION_MNIST_FIXTURE, split: 'test', dequantize: false });
+    const sneakers = loadDataset('fashion-mnist-14:label=7', { dir: FASHION_MNIST_FIXTURE, split: 'test', dequantize: false });
+    const expected = Array.from(all.labels ?? []).flatMap((l, i) => (l === 7 ? [i] : []));
+    expect(expected.length).toBeGreaterThan(5);
+    expect([sneakers.n, sneakers.dim, sneakers.imageShape]).toEqual([expected.length, 196, [14, 14, 1]]);
+    expect(Array.from(sneakers.labels ?? []).every((l) => l === 7)).toBe(true);
+    expect(Array.from(sneakers.data.subarray(196, 392))).toEqual(Array.from(all.data.subarray(expected[1] * 196, (expected[1] + 1) * 196)));
+    expect(sneakers.source).toMatch(/^Fashion-MNIST test, label 7 \(Sneaker\) from .*: \d+ images 14×14×1/);
+    // Two classes, n counts the kept images.
+    const two = loadDataset('Fashion-MNIST:label=5, 7', { dir: FASHION_MNIST_FIXTURE, split: 'train', n: 9 });
+    expect([two.n, two.dim]).toEqual([9, 784]);
+    expect(Array.from(two.labels ?? []).every((l) => l === 5 || l === 7)).toBe(true);
+    expect(two.source).toMatch(/labels 5 \(Sandal\), 7 \(Sneaker\)/);
+    expect(parseFashionMnistSpec('moons')).toBeUndefined();
+    expect(parseFashionMnistSpec('fashion-mnist-14:label=3')).toEqual({ name: 'fashion-mnist-14', downsample: true, labels: [3] });
+    expect(() => loadDataset('fashion-mnist:label=12', { dir: FASHION_MNIST_FIXTURE })).toThrow(
+      /'12' is not a Fashion-MNIST label; the classes are 0 T-shirt\/top, 1 Trouser, .*, 9 Ankle boot/,
+    );
+    expect(() => loadDataset('fashion-mnist:class=1', { dir: FASHION_MNIST_FIXTURE })).toThrow(/select classes as fashion-mnist:label=7/);
+    expect(() => selectLabels(loadFashionMnist({ dir: FASHION_MNIST_FIXTURE, limit: 3 }), [10])).toThrow(
+      /label 10 is not a Fashion-MNIST class/,
+    );
   });
 
   it('.csv and .npy paths', () => {
@@ -70,6 +105,7 @@ describe('listDatasets', () => {
       ...toyNames(),
       'fashion-mnist',
       'fashion-mnist-14',
+      'fashion-mnist[-14]:label=K[,K…]',
       '<path>.csv',
       '<path>.npy',
       '<folder>[@HxW[xC]]',

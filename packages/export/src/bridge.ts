@@ -142,5 +142,6 @@ export const bridgeExporter: FamilyExporter<BridgeModel> = {
     exportBridgeOnnx(model, {
       penalties: bridgeModelConfig(model).penalties as unknown as Array<Record<string, unknown>>,
       ...(options.standardization === undefined ? {} : { standardization: options.standardization }),
+      image: options.image,
     }),
 };

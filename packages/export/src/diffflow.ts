@@ -15,16 +15,17 @@
  * noisy step, as `new Rng(seed)` draws them) they reproduce `diffflowSample`.
  */
 import type { DiffFlowModel, FourierMLP, Standardization } from '@nfdm/models';
-import { diffflowEvalGrid, diffflowSchedule, diffflowStandardization } from '@nfdm/models';
+import { DiffFlowUNet, diffflowEvalGrid, diffflowSchedule, diffflowStandardization } from '@nfdm/models';
 import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata } from '@nfdm/runtime';
 import { assertDiffFlowExportable, type DiffFlowGrid, emitDiffFlowDrift, emitDiffFlowSampler, emitDiffFlowScore } from './emit/diffflow.js';
 import { declare, finishGraph, type OnnxExport, outputs, sig, writeOnnxExport } from './export.js';
 import type { FamilyExporter } from './family-exporter.js';
+import { type ImageExportOption, imageMetadata } from './image-meta.js';
 import { Graph } from './onnx/builder.js';
 import { NFDM_EXPORT_VERSION } from './version.js';
 
 /** Options of {@link exportDiffFlowOnnx}. */
-export interface DiffFlowExportOptions {
+export interface DiffFlowExportOptions extends ImageExportOption {
   /** The K + 1 increasing grid times (e.g. `expTimerGrid(...)`), baked into the sampler graphs. */
   grid: ArrayLike<number>;
   /** The diffusion: a constant, or its K + 1 grid values. */
@@ -46,8 +47,14 @@ export const DIFFFLOW_GRAPHS: readonly DiffFlowGraphName[] = [
 
 type Base = Omit<OnnxGraphMetadata, 'graph' | 'signature'>;
 
-function netConfig(net: FourierMLP) {
-  return { kind: 'fourier-mlp', channels: net.channels, layers: net.hidden.length };
+/** A network's description for the metadata: FourierMLP width and depth, or the U-Net's options. */
+function netConfig(net: DiffFlowModel['driftNet']): Record<string, unknown> {
+  if (net instanceof DiffFlowUNet) {
+    const { image, base, multipliers, numResBlocks, attentionResolutions, groups, layout, scaleShift } = net.net.options;
+    return { kind: 'unet', image, base, multipliers, numResBlocks, attentionResolutions, groups, layout, scaleShift };
+  }
+  const mlp = net as FourierMLP;
+  return { kind: 'fourier-mlp', channels: mlp.channels, layers: mlp.hidden.length };
 }
 
 /** The metadata shared by every graph of a DiffFlow export, and the validated grid. */
@@ -56,8 +63,8 @@ export function diffflowMetadata(model: DiffFlowModel, options: DiffFlowExportOp
   if (options === undefined || options.grid === undefined || options.g === undefined)
     throw new TypeError('exportDiffFlowOnnx needs { grid, g } (the sampling grid and diffusion)');
   const s = diffflowSchedule(options.grid, options.g);
-  const drift = netConfig(model.driftNet as FourierMLP);
-  const score = netConfig(model.scoreNet as FourierMLP);
+  const drift = netConfig(model.driftNet);
+  const score = netConfig(model.scoreNet);
   const base: Base = {
     format: ONNX_EXPORT_FORMAT,
     version: NFDM_EXPORT_VERSION,
@@ -78,6 +85,12 @@ export function diffflowMetadata(model: DiffFlowModel, options: DiffFlowExportOp
       throw new RangeError(`standardization needs mean and std of length ${model.dim}`);
     base.standardization = { mean: [...st.mean], std: [...st.std] };
   }
+  const image = imageMetadata(
+    options.image,
+    model.dim,
+    [model.driftNet, model.scoreNet].map((n) => (n instanceof DiffFlowUNet ? n.net : n)),
+  );
+  if (image) base.image = image;
   return { base, grid: { t: s.t, dt: s.dt, g: s.g } };
 }
 
@@ -132,5 +145,6 @@ export const diffflowExporter: FamilyExporter<DiffFlowModel> = {
       grid: diffflowEvalGrid(model.time),
       g: model.time.g,
       standardization: options.standardization === undefined ? (diffflowStandardization(model) ?? null) : options.standardization,
+      image: options.image,
     }),
 };

@@ -3,7 +3,7 @@
  * baked in) equal `diffflowSample` of @nfdm/models fed the same normals (stochastic: last step's
  * mean, no final noise; deterministic: probability-flow steps); the runtime's sample reproduces
  * diffflowSample for the same seed; files pass the structural ONNX checks. DiffFlow models with
- * U-Net networks (images) are refused with one TypeError (no U-Net emitter for DiffFlow yet).
+ * U-Net networks (images) export too (emit/unet.ts), with the same parity.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDiffFlow, exportDiffFlowOnnx } from '../src/diffflow.js';
 import { exportAnyModel } from '../src/families.js';
-import { DIFFFLOW_G as G_VALUES, DIFFFLOW_GRID as GRID, diffflowModel as model, DIFFFLOW_STD as STD } from './cases.js';
+import { DIFFFLOW_G as G_VALUES, DIFFFLOW_GRID as GRID, diffflowModel as model, perturb, DIFFFLOW_STD as STD } from './cases.js';
 import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 
 beforeAll(async () => {
@@ -148,24 +148,74 @@ describe('runtime: DiffFlow sample', () => {
   });
 });
 
-describe('DiffFlow with U-Net networks', () => {
-  it('is refused with one clear TypeError, by the exporter and through the family registry', () => {
+describe('DiffFlow with U-Net networks (4×4 images)', () => {
+  it('drift, score and the samplers equal the tfjs model; nfdm.image is recorded', async () => {
     const m = createDiffFlowModel(
       parseDiffFlowConfig({
         format: DIFFFLOW_FORMAT,
         dim: 16,
-        network: { arch: 'unet', image: { height: 4, width: 4, channels: 1 }, base: 4, multipliers: [1], groups: 2 },
+        network: {
+          arch: 'unet',
+          image: { height: 4, width: 4, channels: 1 },
+          base: 8,
+          multipliers: [1, 2],
+          groups: 4,
+          embedding: { minFrequency: 1, maxFrequency: 16 },
+        },
         seed: 0,
       }),
     );
-    const refused = /^DiffFlow's drift and score networks are U-Nets: ONNX export of U-Net networks for DiffFlow is not available yet/;
-    expect(() => exportDiffFlowOnnx(m, { grid: GRID, g: 1 })).toThrow(TypeError);
-    expect(() => exportDiffFlowOnnx(m, { grid: GRID, g: 1 })).toThrow(refused);
-    expect(() => exportAnyModel(m)).toThrow(refused);
-    // A U-Net score with a FourierMLP drift names the one U-Net.
-    const mixed = new DiffFlowModel(new FourierMLP(16, { channels: 4, layers: 0 }), m.scoreNet);
-    expect(() => exportDiffFlowOnnx(mixed, { grid: GRID, g: 1 })).toThrow(/^DiffFlow's score network is a U-Net: ONNX export/);
-    (mixed.driftNet as FourierMLP).dispose();
+    perturb(m.parameters(), 21);
+    const exp = exportDiffFlowOnnx(m, { grid: GRID, g: G_VALUES });
+    expect(exp.metadata.image).toEqual({ height: 4, width: 4, channels: 1 });
+    for (const [name, bytes] of Object.entries(exp.graphs)) files.push(saveFile(dir, `unet.${name}.onnx`, bytes as Uint8Array));
+    const n = 6;
+    const rng = new Rng(12);
+    const x = rng.normalArray(n * 16, 0, 1);
+    const t = rng.uniformArray(n, 0, 1);
+    const [f, s] = tf.tidy(() => {
+      const xx = tf.tensor2d(x, [n, 16]);
+      const tt = tf.tensor2d(t, [n, 1]);
+      return [m.drift(xx, tt), m.score(xx, tt)].map((v) => Float32Array.from(v.dataSync()));
+    });
+    const feeds = { x: f32(x, [n, 16]), t: f32(t, [n, 1]) };
+    expectClose('U-Net diffflow drift', (await runOnnx(exp.graphs.diffflow_drift as Uint8Array, feeds)).drift, f);
+    expectClose('U-Net diffflow score', (await runOnnx(exp.graphs.diffflow_score as Uint8Array, feeds)).score, s);
+    const rt = await loadOnnxDiffFlow(exp, { intraOpNumThreads: 1 });
+    try {
+      for (const mode of ['sde', 'ode'] as const) {
+        const ref = reference(m, 4, mode === 'ode', G_VALUES);
+        expectClose(
+          `U-Net diffflow ${mode} stepwise vs diffflowSample`,
+          (await rt.sample({ n: N, mode, seed: 4 })).samples,
+          ref,
+          1e-4,
+          1e-3,
+        );
+        expectClose(
+          `U-Net diffflow ${mode} loop vs diffflowSample`,
+          (await rt.sample({ n: N, mode, seed: 4, engine: 'loop' })).samples,
+          ref,
+          1e-4,
+          1e-3,
+        );
+      }
+    } finally {
+      await rt.dispose();
+    }
     m.dispose();
+  });
+
+  it('other networks are refused with one clear TypeError', () => {
+    const odd = new DiffFlowModel(new FourierMLP(2, { channels: 4, layers: 0 }), {
+      dim: 2,
+      apply: (x: tf.Tensor2D) => x,
+      parameters: () => new Map(),
+      dispose: () => {},
+    } as never);
+    expect(() => exportDiffFlowOnnx(odd, { grid: GRID, g: 1 })).toThrow(
+      /only FourierMLP and U-Net networks can be exported to ONNX \(the score net is neither\)/,
+    );
+    (odd.driftNet as FourierMLP).dispose();
   });
 });

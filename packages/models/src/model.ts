@@ -26,12 +26,12 @@ import {
   type SolveStats,
   setChildrenTraining,
   solve,
-  TimeUNet,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 
-/** Rows per evaluation batch of small U-Net models (14×14 images, base 8); larger ones use fewer. */
-export const IMAGE_EVAL_BATCH = 64;
+import { imageEvalBatch } from './network.js';
+
+export { IMAGE_EVAL_BATCH } from './network.js';
 
 /**
  * Rows per evaluation batch for a model whose networks include U-Nets: a U-Net's activations

@@ -217,3 +217,21 @@ export function networkSection(net: TimeNetwork): { network?: UNetNetworkConfig 
   const network = networkConfigOf(net);
   return network ? { network } : {};
 }
+
+/** Rows per evaluation batch of small U-Net models (14×14 images, base 8); larger ones use fewer. */
+export const IMAGE_EVAL_BATCH = 64;
+
+/**
+ * Rows per evaluation batch that keep memory bounded when some of `nets` are U-Nets: their
+ * activations grow with H·W·base, so 64 · (14·14·8)/(H·W·base) rows (64 for 14×14 at base 8, 8
+ * for 28×28 at base 16; at least 1) for the largest; undefined when all are MLPs.
+ */
+export function imageEvalBatch(nets: readonly unknown[]): number | undefined {
+  let size = 0;
+  for (const net of nets) {
+    if (!(net instanceof TimeUNet)) continue;
+    const { height, width } = net.options.image;
+    size = Math.max(size, height * width * (net.options.base ?? 32));
+  }
+  return size === 0 ? undefined : Math.max(1, Math.min(IMAGE_EVAL_BATCH, Math.floor((IMAGE_EVAL_BATCH * 14 * 14 * 8) / size)));
+}

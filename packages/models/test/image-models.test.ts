@@ -374,3 +374,29 @@ describe('U-Net dropout in model configs', () => {
     plain.dispose();
   });
 });
+
+describe('U-Net bridges evaluate in batches', () => {
+  it('evalBatch pairs at a time (batchHint): the held-out bound is the row-weighted mean of the batch means', () => {
+    const model = bridgeFamily.create(bridgeImages);
+    const mlp = bridgeFamily.create({ ...bridgeImages, process: { delta: 0.1 }, predictor: {} });
+    expect(model.evalBatch).toBe(64); // 8×8 images at base 8: min(64, 64·14·14·8 / (8·8·8))
+    expect(bridgeFamily.operations?.batchHint?.(model)).toBe(64);
+    expect(bridgeFamily.operations?.batchHint?.(mlp)).toBeUndefined();
+    const n = 70; // two batches: 64 + 6 pairs
+    const x = tf.tensor2d(imageRows(2 * n, 9), [n, 128]);
+    const task = bridgeFamily.trainingTask(model, { kind: 'nelbo' });
+    const got = task.heldOut(x, 1, 5);
+    const rng = new Rng(5);
+    const part = (start: number, size: number) =>
+      tf.tidy(() => {
+        const [x0, x1] = tf.split(tf.slice(x, [start, 0], [size, -1]), 2, 1);
+        return tf.mean(model.terms(x0, x1, model.drawNoise(rng, size)).diffusion).dataSync()[0];
+      });
+    const expected = model.reconstructionTerm() + (part(0, 64) * 64 + part(64, 6) * 6) / n;
+    expect(got.bridge_bound).toBeCloseTo(expected, 3);
+    expect(Number.isFinite(got.bridge_bound)).toBe(true);
+    x.dispose();
+    model.dispose();
+    mlp.dispose();
+  }, 120_000);
+});

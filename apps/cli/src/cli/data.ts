@@ -8,11 +8,15 @@
  *   split 90/10 (seeded) into training and held-out rows, and a standardisation fitted on the
  *   training rows (mean / std, or median / IQR with `--standardize robust`) is stored with the
  *   model; `nfdm eval` on the same file evaluates the held-out rows only;
- * - Fashion-MNIST trains on the train split and holds out test images; pixels are used as
- *   they are (in [−1, 1), no standardisation).
+ * - image sets (Fashion-MNIST, by class with `:label=K`, and PNG folders) train on their
+ *   training images and hold out others (image-sets.ts); pixels are used as they are (in
+ *   [−1, 1), no standardisation);
+ * - bridges (`<source>-><target>`) join two toy sets (optionally shifted) or two image sets of
+ *   the same shape, in rows [x0 (target) | x1 (source)] paired independently and afresh every
+ *   batch.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { Rng } from '@nfdm/core';
+import { Rng } from '@nfdm/core';
 import {
   applyStandardization,
   type DataMatrix,
@@ -23,7 +27,9 @@ import {
   isToyName,
   type LoadedDataset,
   loadDataset,
+  parseFashionMnistSpec,
   parseImageFolderSpec,
+  permutation,
   type Standardization,
   samplePaired,
   sampleToy,
@@ -36,6 +42,7 @@ import type { DataSource } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import type { OutlierPolicy, StandardizeMethod } from './data-options.js';
 import { CliError, UsageError } from './errors.js';
+import { evaluationImages, firstRows, HELDOUT_IMAGES, imageSetParts, isImageSpec, shapeText, splitImageRows } from './image-sets.js';
 import { parseBridgeSpec } from './run-config.js';
 
 /** Seed of the held-out toy points used for evaluation during training. */
@@ -44,12 +51,11 @@ export const HELDOUT_SEED = 1_000_003;
 export const TEST_SEED = 2_000_003;
 /** Held-out toy points evaluated during training. */
 export const HELDOUT_TOY_POINTS = 2000;
-/** Held-out Fashion-MNIST test images evaluated during training. */
-export const HELDOUT_IMAGES = 1000;
+export { firstRows, HELDOUT_IMAGES, splitImageRows } from './image-sets.js';
 
 /** What the CLI remembers about the data a model was trained on (run.json, meta.json). */
 export interface DataInfo {
-  /** The spec: a toy name, `fashion-mnist(-14)`, or an absolute file path. */
+  /** The spec: a toy name, `fashion-mnist(-14)[:label=K]`, a PNG folder, an absolute file path, or a bridge's `<source>-><target>`. */
   spec: string;
   kind: 'toy' | 'image' | 'table';
   dim: number;
@@ -57,11 +63,11 @@ export interface DataInfo {
   source: string;
   /** Toys: entropy floor of the test NLL (nats). */
   entropy?: number;
-  /** Images: [height, width, channels]. */
+  /** Images: [height, width, channels] (bridges between image sets: of one image at either end). */
   imageShape?: [number, number, number];
   /** Added to bits/dim: 7 for 8-bit images dequantised to [−1, 1], else 0. */
   bitsOffset: number;
-  /** Tables: rows used for training / held out. */
+  /** Tables and PNG folders: rows used for training / held out. */
   rows?: { train: number; heldOut: number };
   /** Tables: the seeded split (fraction held out), so evaluation can find the held-out rows again. */
   split?: { seed: number; heldOutFraction: number };
@@ -204,7 +210,7 @@ export function trainingData(
   if (!isTable && (options.standardize !== undefined || options.outliers !== undefined)) {
     throw new UsageError(`--standardize and --outliers apply to .csv / .npy data, not ${spec}`);
   }
-  if (pair) return bridgeTrainingData(pair.source, pair.target);
+  if (pair) return bridgeTrainingData(pair.source, pair.target, options.seed);
   const normalized = normalizeSpec(spec);
   if (isToyName(normalized)) {
     const d = load(normalized, { n: 1 });
@@ -216,17 +222,11 @@ export function trainingData(
       warnings: [],
     };
   }
-  const lower = normalized.toLowerCase();
-  if (lower === 'fashion-mnist' || lower === 'fashion-mnist-14') {
-    const train = load(normalized, { split: 'train', seed: options.seed });
-    const test = load(normalized, { split: 'test', n: HELDOUT_IMAGES, seed: 0 });
-    return { info: info(train, lower), source: rowSource(train), heldOut: test, warnings: [] };
-  }
-  if (parseImageFolderSpec(normalized)) {
-    const all = load(normalized, { seed: options.seed });
-    const { train, heldOut } = splitImageRows(all);
-    const base = info(all, normalized);
-    base.rows = { train: train.n, heldOut: heldOut?.n ?? 0 };
+  if (isImageSpec(normalized)) {
+    const fashion = parseFashionMnistSpec(normalized) !== undefined;
+    const { set, train, heldOut } = imageSetParts(normalized, options.seed);
+    const base = info(set, fashion ? normalized.toLowerCase() : normalized);
+    if (!fashion) base.rows = { train: train.n, heldOut: heldOut?.n ?? 0 };
     return { info: base, source: rowSource(train), heldOut, warnings: [] };
   }
   const policy = options.outliers ?? 'refuse';
@@ -258,19 +258,18 @@ export function trainingData(
   };
 }
 
-/** A bridge end: a toy set, optionally translated — `moons` or `moons@-3,0`. */
-interface BridgeEnd {
-  toy: ToyName;
-  shift: [number, number];
-}
+/** A bridge end: a toy set, optionally translated (`moons`, `moons@-3,0`), or an image set. */
+type BridgeEnd = { kind: 'toy'; spec: string; toy: ToyName; shift: [number, number] } | { kind: 'image'; spec: string };
+
+/** What a bridge end may be, for messages. */
+const BRIDGE_ENDS =
+  `bridges (nfbm) train on toy sets, optionally shifted (e.g. moons@-3,0; one of ${Object.keys(TOY_DATASETS).join(', ')}), ` +
+  'or on image sets: fashion-mnist[-14][:label=K] or a folder of PNG images (DIR[@HxW])';
 
 function parseBridgeEnd(spec: string, flag: string): BridgeEnd {
+  if (namesImages(spec, flag)) return { kind: 'image', spec };
   const [name, shiftText] = spec.split('@', 2);
-  if (!isToyName(name)) {
-    throw new CliError(
-      `${flag} ${spec}: bridges (nfbm) train on toy sets, optionally shifted (e.g. moons@-3,0); one of ${Object.keys(TOY_DATASETS).join(', ')}`,
-    );
-  }
+  if (!isToyName(name)) throw new CliError(`${flag} ${spec}: ${BRIDGE_ENDS}`);
   let shift: [number, number] = [0, 0];
   if (shiftText !== undefined) {
     const parts = shiftText.split(',').map((v) => Number(v.trim()));
@@ -278,7 +277,31 @@ function parseBridgeEnd(spec: string, flag: string): BridgeEnd {
       throw new CliError(`${flag} ${spec}: a shift is written name@dx,dy with two finite numbers, e.g. moons@-3,0`);
     shift = [parts[0], parts[1]];
   }
-  return { toy: name, shift };
+  return { kind: 'toy', spec, toy: name, shift };
+}
+
+/** Whether a bridge end is an image set; a bad Fashion-MNIST suffix or folder size fails naming the flag. */
+function namesImages(spec: string, flag: string): boolean {
+  try {
+    return isImageSpec(spec);
+  } catch (error) {
+    // By name: the ESM and CJS builds of @nfdm/datasets have a class each.
+    if ((error as Error).name === 'DatasetError') throw new CliError(`${flag} ${(error as Error).message}`);
+    throw error;
+  }
+}
+
+/** Both ends of a bridge spec, of one kind: two toy sets or two image sets (a CliError otherwise). */
+function parseBridgeEnds(sourceSpec: string, targetSpec: string): { source: BridgeEnd; target: BridgeEnd } {
+  const source = parseBridgeEnd(sourceSpec, '--source');
+  const target = parseBridgeEnd(targetSpec, '--target');
+  if (source.kind !== target.kind) {
+    const what = (e: BridgeEnd) => (e.kind === 'toy' ? 'a 2-D toy set' : 'an image set');
+    throw new CliError(
+      `--source ${sourceSpec} is ${what(source)} but --target ${targetSpec} is ${what(target)}: a bridge joins two toy sets or two image sets of the same shape`,
+    );
+  }
+  return { source, target };
 }
 
 function shifted(m: DataMatrix, shift: [number, number]): DataMatrix {
@@ -291,7 +314,7 @@ function shifted(m: DataMatrix, shift: [number, number]): DataMatrix {
   return { data, n: m.n, dim: 2 };
 }
 
-function shiftedSource(end: BridgeEnd): DataSource {
+function shiftedSource(end: { toy: ToyName; shift: [number, number] }): DataSource {
   const base = toySource(end.toy);
   if (end.shift[0] === 0 && end.shift[1] === 0) return base;
   return {
@@ -300,23 +323,44 @@ function shiftedSource(end: BridgeEnd): DataSource {
   };
 }
 
-/**
- * Pairs for a bridge: rows [x0 (target) | x1 (source)], both ends drawn fresh and
- * independently every batch from the trainer's generator (target first); held-out pairs from
- * a fixed seed. Each end is a toy set, optionally translated (`name@dx,dy`) so that the two
- * distributions can be apart. No standardisation (the obstacle is given in data units).
- */
-export function bridgeTrainingData(sourceSpec: string, targetSpec: string): TrainingData {
-  const source = parseBridgeEnd(sourceSpec, '--source');
-  const target = parseBridgeEnd(targetSpec, '--target');
-  const a = shiftedSource(target);
-  const b = shiftedSource(source);
-  const { sources, targets } = bridgeEvaluationData(`${sourceSpec}->${targetSpec}`, { n: HELDOUT_TOY_POINTS, seed: HELDOUT_SEED });
-  const rows = new Float32Array(sources.n * 4);
-  for (let i = 0; i < sources.n; i++) {
-    rows.set(targets.data.subarray(2 * i, 2 * i + 2), 4 * i);
-    rows.set(sources.data.subarray(2 * i, 2 * i + 2), 4 * i + 2);
+/** Bridge rows [n, 2D]: row i is [targets_i | sources_i] (both [n, D]). */
+export function pairRows(targets: DataMatrix, sources: DataMatrix): DataMatrix {
+  const D = targets.dim;
+  const n = Math.min(targets.n, sources.n);
+  const data = new Float32Array(n * 2 * D);
+  for (let i = 0; i < n; i++) {
+    data.set(targets.data.subarray(i * D, (i + 1) * D), 2 * i * D);
+    data.set(sources.data.subarray(i * D, (i + 1) * D), (2 * i + 1) * D);
   }
+  return { data, n, dim: 2 * D };
+}
+
+/** A source of bridge batches [B, 2D]: each batch draws B target rows, then B source rows, from the trainer's generator. */
+function pairSource(targets: DataSource, sources: DataSource): DataSource {
+  return {
+    dim: targets.dim + sources.dim,
+    batch(rng: Rng, batch: number): tf.Tensor2D {
+      return tf.tidy(() => tf.concat([targets.batch(rng, batch), sources.batch(rng, batch)], 1) as tf.Tensor2D);
+    },
+  };
+}
+
+/**
+ * Pairs for a bridge: rows [x0 (target) | x1 (source)] under the independent coupling — every
+ * batch draws its targets and, independently, its sources afresh from the trainer's generator
+ * (target first), so no pairing is fixed. Toy ends are sampled fresh (optionally translated,
+ * `name@dx,dy`, so that the two distributions can be apart); image ends draw training images
+ * with replacement, and both ends must hold images of one shape. Held-out pairs: toys from a
+ * fixed seed, images from the held-out images (see {@link bridgeEvaluationData}). No
+ * standardisation (the obstacle is given in data units; pixels stay in [−1, 1)).
+ */
+export function bridgeTrainingData(sourceSpec: string, targetSpec: string, seed = 0): TrainingData {
+  const ends = parseBridgeEnds(sourceSpec, targetSpec);
+  if (ends.source.kind === 'image' && ends.target.kind === 'image')
+    return imageBridgeTrainingData(ends.source.spec, ends.target.spec, seed);
+  const source = ends.source as Extract<BridgeEnd, { kind: 'toy' }>;
+  const target = ends.target as Extract<BridgeEnd, { kind: 'toy' }>;
+  const { sources, targets } = bridgeEvaluationData(`${sourceSpec}->${targetSpec}`, { n: HELDOUT_TOY_POINTS, seed: HELDOUT_SEED });
   return {
     info: {
       spec: `${sourceSpec}->${targetSpec}`,
@@ -326,25 +370,110 @@ export function bridgeTrainingData(sourceSpec: string, targetSpec: string): Trai
       bitsOffset: 0,
       pair: { source: sourceSpec, target: targetSpec },
     },
-    source: {
-      dim: 4,
-      batch(rng: Rng, batch: number): tf.Tensor2D {
-        return tf.tidy(() => tf.concat([a.batch(rng, batch), b.batch(rng, batch)], 1) as tf.Tensor2D);
-      },
-    },
-    heldOut: { data: rows, n: sources.n, dim: 4 },
+    source: pairSource(shiftedSource(target), shiftedSource(source)),
+    heldOut: pairRows(targets, sources),
     warnings: [],
   };
 }
 
-/** Bridge evaluation data: `n` sources and, independently, `n` targets (seeded, data units, shifts applied). */
-export function bridgeEvaluationData(spec: string, options: { n: number; seed: number }): { sources: DataMatrix; targets: DataMatrix } {
+/** Image ends: training images of each end (target dequantised with `seed`, source with `seed + 1`), one shape. */
+function imageBridgeTrainingData(sourceSpec: string, targetSpec: string, seed: number): TrainingData {
+  const target = imageSetParts(targetSpec, seed);
+  const source = imageSetParts(sourceSpec, seed + 1);
+  const imageShape = sameImageShape(source.set, target.set, sourceSpec, targetSpec);
+  const spec = `${sourceSpec}->${targetSpec}`;
+  const held = source.heldOut && target.heldOut ? heldOutPairs(source.heldOut, target.heldOut, HELDOUT_IMAGES, HELDOUT_SEED) : undefined;
+  const count = (m: DataMatrix) => `${m.n} training image${m.n === 1 ? '' : 's'}`;
+  return {
+    info: {
+      spec,
+      kind: 'image',
+      dim: target.set.dim,
+      imageShape,
+      bitsOffset: 7,
+      source:
+        `pairs: source '${sourceSpec}' (t = 1, ${count(source.train)}) → target '${targetSpec}' (t = 0, ${count(target.train)}), ` +
+        `${shapeText(imageShape)} images, paired independently afresh every batch; ${held?.n ?? 0} held-out pairs`,
+      pair: { source: sourceSpec, target: targetSpec },
+    },
+    source: pairSource(rowSource(target.train), rowSource(source.train)),
+    heldOut: held,
+    warnings: [],
+  };
+}
+
+/** The image shape both ends share; a CliError naming both shapes when they differ. */
+function sameImageShape(source: LoadedDataset, target: LoadedDataset, sourceSpec: string, targetSpec: string): [number, number, number] {
+  const a = source.imageShape as [number, number, number];
+  const b = target.imageShape as [number, number, number];
+  if (a.join('x') !== b.join('x')) {
+    throw new CliError(
+      `--source ${sourceSpec} holds ${shapeText(a)} images but --target ${targetSpec} holds ${shapeText(b)}: a bridge needs images of one shape at both ends ` +
+        '(e.g. fashion-mnist-14 at both, or a folder resized with DIR@HxW)',
+    );
+  }
+  return b;
+}
+
+/**
+ * Held-out pairs [m, 2D] of two image sets, m = min(n, sources, targets): source i with the i-th
+ * target of a fixed shuffle (`seed`) of the targets — an independent pairing also when both
+ * ends are the same set.
+ */
+function heldOutPairs(sources: DataMatrix, targets: DataMatrix, n: number, seed: number): DataMatrix {
+  return pairRows(shuffledRows(targets, seed), firstRows(sources, n));
+}
+
+/** The rows of `m` in a seeded random order (a copy). */
+function shuffledRows(m: DataMatrix, seed: number): DataMatrix {
+  const order = permutation(m.n, new Rng(seed));
+  const data = new Float32Array(m.n * m.dim);
+  order.forEach((r, i) => {
+    data.set(m.data.subarray(r * m.dim, (r + 1) * m.dim), i * m.dim);
+  });
+  return { data, n: m.n, dim: m.dim };
+}
+
+/**
+ * Bridge evaluation data in data units: `sources` and, independently, `targets`, n of each.
+ * Toy ends: fresh points from `seed` (shifts applied). Image ends: the held-out images of each
+ * end (see evaluationImages), the first m = min(n, both counts) sources and m targets in a
+ * seeded shuffle; `imageShape` is set.
+ */
+export function bridgeEvaluationData(
+  spec: string,
+  options: { n: number; seed: number },
+): { sources: DataMatrix; targets: DataMatrix; imageShape?: [number, number, number] } {
   const pair = parseBridgeSpec(spec);
   if (!pair) throw new CliError(`${spec} is not a bridge data spec (<source>-><target>)`);
-  const source = parseBridgeEnd(pair.source, '--source');
-  const target = parseBridgeEnd(pair.target, '--target');
-  const p = samplePaired(source.toy, target.toy, options.n, options.seed);
-  return { sources: shifted(p.x1, source.shift), targets: shifted(p.x0, target.shift) };
+  const { source, target } = parseBridgeEnds(pair.source, pair.target);
+  if (source.kind === 'image' && target.kind === 'image') {
+    const s = evaluationImages(source.spec, options.n);
+    const t = evaluationImages(target.spec, Math.max(options.n, HELDOUT_IMAGES));
+    const imageShape = sameImageShape(s.set, t.set, source.spec, target.spec);
+    const m = Math.min(s.data.n, t.data.n);
+    return { sources: firstRows(s.data, m), targets: firstRows(shuffledRows(t.data, options.seed), m), imageShape };
+  }
+  const src = source as Extract<BridgeEnd, { kind: 'toy' }>;
+  const tgt = target as Extract<BridgeEnd, { kind: 'toy' }>;
+  const p = samplePaired(src.toy, tgt.toy, options.n, options.seed);
+  return { sources: shifted(p.x1, src.shift), targets: shifted(p.x0, tgt.shift) };
+}
+
+/**
+ * `n` points of one bridge end in data units (for `nfdm sample --source`): a toy set's fresh
+ * points from `seed` (shifted), or an image set's held-out images (see evaluationImages).
+ */
+export function bridgeEndData(
+  spec: string,
+  options: { n: number; seed: number },
+): { data: DataMatrix; imageShape?: [number, number, number] } {
+  const end = parseBridgeEnd(spec, '--source');
+  if (end.kind === 'image') {
+    const { data, set } = evaluationImages(end.spec, options.n);
+    return { data, imageShape: set.imageShape };
+  }
+  return { data: shifted(sampleToy(end.toy, options.n, options.seed), end.shift) };
 }
 
 /** Readers refuse NaN/Inf already; this guards other sources (and says which row). */
@@ -360,21 +489,15 @@ export function checkFinite(m: DataMatrix, what: string): void {
  * Evaluation / plotting data of `spec` in data units: `n` fresh test points for toys
  * (seed `seed`), the first `n` test images for Fashion-MNIST, the first `n` rows of a file —
  * or, when the file is the table the model was trained on (`trainedOn`), the first `n` of its
- * held-out rows (the same split as training). `info.heldOut` says when that happened.
+ * held-out rows (the same split as training). `info.heldOut` says when that happened. For a
+ * bridge spec: its targets, and in `sources` as many sources to transport.
  */
 export function evaluationData(
   spec: string,
   options: { n?: number; seed?: number; trainedOn?: DataInfo } = {},
-): { data: DataMatrix; info: DataInfo & { heldOut?: boolean } } {
+): { data: DataMatrix; sources?: DataMatrix; info: DataInfo & { heldOut?: boolean } } {
   const pair = parseBridgeSpec(spec);
-  if (pair) {
-    // A bridge is evaluated against its target data.
-    const { targets } = bridgeEvaluationData(spec, { n: options.n ?? 1000, seed: options.seed ?? TEST_SEED });
-    return {
-      data: targets,
-      info: { spec, kind: 'toy', dim: 2, bitsOffset: 0, source: `pairs: source '${pair.source}' → target '${pair.target}'`, pair },
-    };
-  }
+  if (pair) return bridgeEvaluation(spec, pair, options);
   const normalized = normalizeSpec(spec);
   const trained = options.trainedOn;
   if (trained?.kind === 'table' && trained.spec === normalized && trained.split && (trained.rows?.heldOut ?? 0) > 0) {
@@ -400,7 +523,7 @@ export function evaluationData(
     return { data: rows, info: { ...base, ...(useHeld ? { heldOut: true } : {}) } };
   }
   const lower = normalized.toLowerCase();
-  const image = lower === 'fashion-mnist' || lower === 'fashion-mnist-14';
+  const image = parseFashionMnistSpec(normalized) !== undefined;
   const d = load(normalized, {
     n: options.n,
     seed: isToyName(normalized) ? (options.seed ?? TEST_SEED) : 0,
@@ -411,18 +534,28 @@ export function evaluationData(
 }
 
 /**
- * A PNG folder's split: the last ⌊n/10⌋ images (at most 1000; none below 10 images) are held out
- * for the held-out NELBO and `nfdm eval`, the rest train (sorted by file name, so it is stable).
+ * A bridge is evaluated against its target data: `data` are the targets, `sources` the sources
+ * to transport (as many), of {@link bridgeEvaluationData}.
  */
-export function splitImageRows(m: DataMatrix): { train: DataMatrix; heldOut?: DataMatrix } {
-  const held = m.n < 10 ? 0 : Math.min(1000, Math.floor(m.n / 10));
-  const nTrain = m.n - held;
-  const train = { data: m.data.subarray(0, nTrain * m.dim), n: nTrain, dim: m.dim };
-  if (held === 0) return { train };
-  return { train, heldOut: { data: m.data.subarray(nTrain * m.dim), n: held, dim: m.dim } };
-}
-
-/** The first `n` rows of a matrix (a view). */
-export function firstRows(m: DataMatrix, n: number): DataMatrix {
-  return n >= m.n ? m : { data: m.data.subarray(0, n * m.dim), n, dim: m.dim };
+function bridgeEvaluation(
+  spec: string,
+  pair: { source: string; target: string },
+  options: { n?: number; seed?: number },
+): { data: DataMatrix; sources: DataMatrix; info: DataInfo & { heldOut?: boolean } } {
+  const { sources, targets, imageShape } = bridgeEvaluationData(spec, { n: options.n ?? 1000, seed: options.seed ?? TEST_SEED });
+  const ends = `source '${pair.source}' → target '${pair.target}'`;
+  if (!imageShape) {
+    return { data: targets, sources, info: { spec, kind: 'toy', dim: 2, bitsOffset: 0, source: `pairs: ${ends}`, pair } };
+  }
+  const info: DataInfo & { heldOut?: boolean } = {
+    spec,
+    kind: 'image',
+    dim: targets.dim,
+    imageShape,
+    bitsOffset: 7,
+    source: `${targets.n} held-out pairs (${shapeText(imageShape)} images): ${ends}`,
+    pair,
+    heldOut: true,
+  };
+  return { data: targets, sources, info };
 }

@@ -1,14 +1,14 @@
 /** Likelihood and sample-quality metrics in data units, shared by `nfdm eval` and `nfdm demo`. */
 import type { DataMatrix } from '@nfdm/datasets';
 import { standardizationLogDet as logStdSum } from '@nfdm/datasets';
-import { bitsPerDim, estimate, fractionInside, standardize } from '@nfdm/models';
+import { bitsPerDim, estimate, fractionInside, heldOutRole, standardize } from '@nfdm/models';
 import { EXACT_WASSERSTEIN_MAX_N, energyDistance, exactWasserstein, pointSet, rbfMmd2, slicedWasserstein } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
-import { logDensity, notCapable, type OpenedModel, operationsOf, standardizationOf } from './runtime.js';
+import { logDensity, notCapable, type OpenedModel, objectiveOf, operationsOf, standardizationOf } from './runtime.js';
 
-export const METRIC_NAMES = ['nll', 'nelbo', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
+export const METRIC_NAMES = ['nll', 'nelbo', 'bound', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
 /** Metrics comparing model samples (bridges: transported endpoints) with data. */
 export const SAMPLE_METRICS = ['mmd', 'energy', 'swd', 'w2'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -59,6 +59,31 @@ export function nelboMetric(
   } finally {
     raw.dispose();
     if (y !== raw) y.dispose();
+  }
+}
+
+/**
+ * The held-out bound of a family that reports one besides the NELBO, as in training (its task's
+ * held-out metric of role `bound`; bridges: the bound on −log p(target | source)) on data rows
+ * (bridges: pairs [target | source]), nats per row; bits/dim over the `dim` values of one end.
+ * The standard error is over the `draws` Monte Carlo draws.
+ */
+export function boundMetric(
+  opened: OpenedModel,
+  rows: DataMatrix,
+  options: { draws: number; seed: number; dim: number; bitsOffset: number },
+): LikelihoodMetric {
+  const task = opened.descriptor.trainingTask(opened.model, objectiveOf(opened.meta));
+  const metric = task.heldOutMetrics.find((m) => heldOutRole(m) === 'bound');
+  if (!metric) throw new CliError(`a ${opened.descriptor.title} reports no bound besides the NELBO; use nelbo`);
+  const x = tf.tensor2d(rows.data, [rows.n, rows.dim]);
+  try {
+    const r = task.heldOut(x, options.draws, options.seed);
+    const mean = r[metric.key];
+    const stderr = metric.stderrKey ? r[metric.stderrKey] : Number.NaN;
+    return { mean, stderr, n: rows.n, bitsPerDim: bitsPerDim(mean, options.dim, options.bitsOffset) };
+  } finally {
+    x.dispose();
   }
 }
 
@@ -122,6 +147,7 @@ export const METRIC_LABELS: Record<MetricName, string> = {
   inside: 'fraction of trajectory points inside the obstacle',
   nll: 'exact NLL (nats/sample)',
   nelbo: 'NELBO (nats/sample)',
+  bound: 'bridges: bound on −log p(target | source) of held-out pairs (nats/pair)',
   mmd: 'MMD² (RBF, σ ∈ {0.01…100})',
   energy: 'energy distance',
   swd: 'sliced W2 (500 directions)',

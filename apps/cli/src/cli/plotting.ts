@@ -18,7 +18,7 @@ import {
   scatterSvg,
   trajectorySvg,
 } from '../plot/svg.js';
-import { bridgeEvaluationData, type DataInfo } from './data.js';
+import { bridgeEvaluationData, type DataInfo, pairRows } from './data.js';
 import { CliError } from './errors.js';
 import { writeBytes } from './files.js';
 import type { Progress } from './progress.js';
@@ -122,6 +122,28 @@ export function trajectoriesSvg(
   return panelsSvg([plane, over], { title });
 }
 
+/**
+ * Image bridges: a grid of up to 50 (source, result) pairs side by side — columns alternate
+ * source and transported result, 4 pairs a row (fewer for fewer pairs).
+ */
+export function bridgePairsSvg(sources: DataMatrix, results: DataMatrix, info: DataInfo | undefined, title: string): string {
+  const image = imageShapeOf(info);
+  if (!image) throw new CliError('a grid of image pairs needs an image bridge (trained on image sets)');
+  const [h, w] = image;
+  const D = h * w;
+  const n = Math.min(sources.n, results.n, 50);
+  const pixels = new Float32Array(2 * n * D);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < D; j++) {
+      pixels[2 * i * D + j] = (sources.data[i * sources.dim + j] + 1) / 2;
+      pixels[(2 * i + 1) * D + j] = (results.data[i * results.dim + j] + 1) / 2;
+    }
+  }
+  const cols = 2 * Math.min(4, n);
+  const labels = Array.from({ length: cols }, (_, c) => (c % 2 === 0 ? 'source' : 'result'));
+  return imageGridSvg(pixels, 2 * n, h, w, { title, cols, columnLabels: labels, scale: Math.max(2, Math.round(56 / w)) });
+}
+
 /** The obstacle of a bridge config (its first obstacle penalty), if any. */
 export function obstacleOf(config: unknown): Disc | undefined {
   const penalties = (config as { penalties?: Array<{ kind: string; center: number[]; radius: number }> }).penalties;
@@ -168,18 +190,12 @@ export function forwardTrajectories(opened: OpenedModel, x: DataMatrix, T: numbe
   }
 }
 
-/** `n` (target, source) rows [n, 2D] of a bridge's data, drawn with the evaluation seed. */
+/** Up to `n` (target, source) rows [n, 2D] of a bridge's data, drawn with the evaluation seed (image ends: held-out pairs). */
 function bridgePairs(opened: OpenedModel, n: number, seed: number): DataMatrix {
   const spec = opened.meta?.data?.spec;
   if (!spec) throw new CliError('this bridge model does not say which data it was trained on (meta.json / run.json)');
   const { sources, targets } = bridgeEvaluationData(spec, { n, seed: seed + 2_000_003 });
-  const D = targets.dim;
-  const data = new Float32Array(n * 2 * D);
-  for (let i = 0; i < n; i++) {
-    data.set(targets.data.subarray(i * D, (i + 1) * D), 2 * i * D);
-    data.set(sources.data.subarray(i * D, (i + 1) * D), (2 * i + 1) * D);
-  }
-  return { data, n, dim: 2 * D };
+  return pairRows(targets, sources);
 }
 
 /** Regular grid over `bounds`: centres of nx × ny cells, row-major with row 0 at yMin. */

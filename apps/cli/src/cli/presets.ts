@@ -14,8 +14,9 @@
  * | `nfbm`   | learned bridge between --source and --target (NFBM), optional --obstacle | learned |
  * | `diffflow` | learned drift + score (DiffFlow), FourierMLPs (or U-Nets), ExpTimer grid | constant g (0.2) |
  *
- * `nfbm` trains on pairs (target, source) drawn from two toy sets; `--obstacle cx,cy,r[,w]`
- * adds the disc penalty. `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
+ * `nfbm` trains on pairs (target, source) drawn from two toy sets, or two image sets (with
+ * `--arch unet`: U-Nets of both images as channels); `--obstacle cx,cy,r[,w]` adds the disc
+ * penalty (toy sets). `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
  * width, layers = the number of widths − 1; with `--arch unet` (image data) the drift and the
  * score are U-Nets instead (see {@link diffflowUNet}).
  *
@@ -98,6 +99,7 @@ export const PRESETS: Record<ModelName, Preset> = {
   },
   nfbm: {
     family: 'bridge',
+    unet: true,
     objective: 'nelbo',
     description: 'Neural Flow Bridge Model: learned transport from --source to --target data, optional --obstacle penalty',
     config: bridgeConfig,
@@ -251,31 +253,45 @@ function unetRecipe(o: PresetOptions) {
 }
 
 /**
- * U-Nets for an image diffusion model (docs/maths/image-networks.md; {@link unetRecipe}, a small
- * ADM-style recipe scaled by `base`). Predictor: attention at the lowest resolution when it is
- * ≤ 8, the embedding of 1000·t, dropout `o.dropout` (ADM's regulariser of the denoiser). Learned
- * forward process (its t-derivatives enter the loss, so keep it smooth): no attention,
+ * The `network` sections of an image model's U-Nets (docs/maths/image-networks.md; {@link unetRecipe},
+ * a small ADM-style recipe scaled by `base`): the predictor's — attention at the lowest
+ * resolution when it is ≤ 8, the embedding of 1000·t, dropout `o.dropout` (ADM's regulariser of
+ * the denoiser) — and the learned process's (a diffusion model's forward process, a bridge's
+ * two-sided process; its t-derivatives enter the loss, so keep it smooth): no attention,
  * frequencies 2π … 16π on raw t, no dropout (the loss evaluates it at x and at x̂, which would
  * draw different masks).
  */
-function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
+function unetNetworks(o: PresetOptions) {
   const { net, attentionResolutions } = unetRecipe(o);
   const dropout = o.dropout ? { dropout: o.dropout } : {};
-  const predictor = { ...config.predictor, network: { ...net, attentionResolutions, ...dropout } };
+  return {
+    predictor: { ...net, attentionResolutions, ...dropout },
+    process: { ...net, embedding: { minFrequency: 2 * Math.PI, maxFrequency: 16 * Math.PI } },
+  };
+}
+
+/** An image diffusion model: U-Nets ({@link unetNetworks}) for the predictor and a learned forward process. */
+function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
+  const nets = unetNetworks(o);
+  const predictor = { ...config.predictor, network: nets.predictor };
   const learned = config.forward.kind === 'nfdm' || config.forward.kind === 'ndm';
-  const forward = learned
-    ? { ...config.forward, network: { ...net, embedding: { minFrequency: 2 * Math.PI, maxFrequency: 16 * Math.PI } } }
-    : config.forward;
+  const forward = learned ? { ...config.forward, network: nets.process } : config.forward;
   return { ...config, forward, predictor } as ModelConfig;
 }
 
+/**
+ * An NFBM bridge: MLPs, or with `arch: 'unet'` U-Nets that take the two images of a pair as
+ * channels (the process as a learned forward process, the predictor as a diffusion predictor,
+ * see {@link unetNetworks}); the volatility g(t) stays an MLP of t.
+ */
 function bridgeConfig(o: PresetOptions): AnyModelConfig {
   const net = { hidden: [...o.hidden] };
+  const nets = o.arch === 'unet' ? unetNetworks(o) : undefined;
   return {
     format: BRIDGE_FORMAT,
     dim: o.dim,
-    process: { ...net, delta: BRIDGE_DELTA },
-    predictor: { ...net },
+    process: { ...net, delta: BRIDGE_DELTA, ...(nets ? { network: nets.process } : {}) },
+    predictor: { ...net, ...(nets ? { network: nets.predictor } : {}) },
     volatility: { kind: 'neural', hidden: [...o.hidden] },
     penalties: o.obstacle
       ? [{ kind: 'obstacle', center: [...o.obstacle.center], radius: o.obstacle.radius, weight: o.obstacle.weight }]

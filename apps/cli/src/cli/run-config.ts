@@ -37,9 +37,9 @@ export interface RunSettings {
   logEvery: number;
   /** λ of the NFDM-OT objective (`nfdm-ot` only; default 1). */
   curvatureWeight?: number;
-  /** nfbm: the source data (t = 1), a toy set. */
+  /** nfbm: the source data (t = 1): a toy set (optionally shifted) or an image set. */
   source?: string;
-  /** nfbm: the target data (t = 0), a toy set. */
+  /** nfbm: the target data (t = 0), of the same kind (and image shape) as the source. */
   target?: string;
   /** nfbm: a disc obstacle penalised along the paths. */
   obstacle?: ObstacleSetting;
@@ -47,7 +47,7 @@ export interface RunSettings {
   standardize?: StandardizeMethod;
   /** Tables: rows with extreme values are refused (default), dropped or kept. */
   outliers?: OutlierPolicy;
-  /** Network architecture: 'mlp' (default) or 'unet' (image data; diffusion and DiffFlow models). */
+  /** Network architecture: 'mlp' (default) or 'unet' (image data; diffusion models, bridges and DiffFlow). */
   arch?: 'mlp' | 'unet';
   /** U-Net: channels of the first level (default 16). */
   base?: number;
@@ -200,8 +200,8 @@ const SETTING_RULES: Record<(typeof SETTING_KEYS)[number], SettingRule> = {
   ema: { what: 'a decay in [0, 1) or null', ok: (v) => v === null || (typeof v === 'number' && v >= 0 && v < 1) },
   clip: { what: 'a number > 0 or null', ok: (v) => v === null || (typeof v === 'number' && v > 0) },
   curvatureWeight: { what: 'a number ≥ 0', ok: (v) => isFiniteNumber(v) && v >= 0 },
-  source: { what: 'a toy data set name', ok: (v) => typeof v === 'string' && v.length > 0 },
-  target: { what: 'a toy data set name', ok: (v) => typeof v === 'string' && v.length > 0 },
+  source: { what: 'a data set spec (a toy set or an image set)', ok: (v) => typeof v === 'string' && v.length > 0 },
+  target: { what: 'a data set spec (a toy set or an image set)', ok: (v) => typeof v === 'string' && v.length > 0 },
   obstacle: {
     what: '{ center: [x, y], radius > 0, weight ≥ 0 }',
     ok: isObstacle,
@@ -253,8 +253,11 @@ export function readSettingsFile(path: string): Partial<RunSettings> {
 export function completeSettings(s: Partial<RunSettings>): RunSettings {
   if (!s.model) throw new UsageError(`--model is required (one of ${MODEL_NAMES.join(', ')})`);
   if (isBridgeModel(s.model)) {
+    s = withBridgeEnds(s);
     if (!s.source || !s.target)
-      throw new UsageError('--model nfbm needs --source and --target (toy sets, e.g. --source 8gaussians --target moons)');
+      throw new UsageError(
+        '--model nfbm needs --source and --target (toy sets, e.g. --source 8gaussians --target moons, or image sets, e.g. --source fashion-mnist-14:label=5 --target fashion-mnist-14:label=7)',
+      );
     const spec = bridgeSpec(s.source, s.target);
     if (s.data !== undefined && s.data !== spec)
       throw new UsageError(`--model nfbm takes its data from --source and --target, not --data (got --data ${s.data})`);
@@ -268,12 +271,12 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
     throw new UsageError('--data is required (a toy set such as 8gaussians, fashion-mnist, or a .csv / .npy file; see nfdm datasets)');
   if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
   if ((s.arch === 'unet' || s.base !== undefined || s.dropout !== undefined) && !PRESETS[s.model as ModelName].unet) {
-    throw new UsageError(`--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …) and diffflow so far, not ${s.model}`);
+    throw new UsageError(`--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …), bridges (nfbm) and diffflow so far, not ${s.model}`);
   }
   if (s.base !== undefined && s.arch !== 'unet') throw new UsageError('--base sets the U-Net width; it needs --arch unet');
-  if (s.dropout !== undefined && PRESETS[s.model as ModelName].family !== 'diffusion')
+  if (s.dropout !== undefined && PRESETS[s.model as ModelName].family === 'diffflow')
     throw new UsageError(
-      `--dropout applies to the U-Net predictor of diffusion models, not ${s.model} (DiffFlow's gradient walk re-evaluates its networks step by step: the masks would differ)`,
+      `--dropout applies to the U-Net predictor of diffusion models and bridges, not ${s.model} (DiffFlow's gradient walk re-evaluates its networks step by step: the masks would differ)`,
     );
   if (s.dropout !== undefined && s.arch !== 'unet')
     throw new UsageError('--dropout sets the dropout rate of the U-Net predictor; it needs --arch unet');
@@ -284,6 +287,12 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
     ...DEFAULTS,
     ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)),
   } as RunSettings;
+}
+
+/** A bridge run given as `--data <source>-><target>` alone: its ends as --source and --target. */
+function withBridgeEnds(s: Partial<RunSettings>): Partial<RunSettings> {
+  const pair = s.source === undefined && s.target === undefined && s.data !== undefined ? parseBridgeSpec(s.data) : undefined;
+  return pair ? { ...s, source: pair.source, target: pair.target } : s;
 }
 
 /** The trainer config of a run. */

@@ -576,7 +576,7 @@ export function standardizationOf(config: AnyModelConfig): Standardization | und
 
 /** Why a bridge has no density of its own. */
 export const BRIDGE_NO_DENSITY =
-  'a bridge (nfbm) is a conditional transport from source to target points; it has no marginal density to evaluate (use its bound or the endpoint metrics)';
+  'a bridge (nfbm) is a conditional transport from source to target points; it has no marginal density to evaluate (use the bound metric or the endpoint metrics)';
 
 /**
  * The sampler as it applies to the opened model: a family that runs its own discrete chain
@@ -600,7 +600,8 @@ export interface BridgeDrawn {
 /**
  * Transport `n` source points (drawn with `seed` from the run's source data, or given) to
  * targets through the family's `transport` operation: the reverse SDE or the probability-flow
- * ODE from t = 1 to 0 (fixed steps).
+ * ODE from t = 1 to 0 (fixed steps), in batches of {@link SAMPLE_CHUNK} pairs or fewer where the
+ * family says so (U-Net bridges; batch k uses seed + k), in one batch when trajectories are asked for.
  */
 export function drawBridge(
   opened: OpenedModel,
@@ -613,39 +614,56 @@ export function drawBridge(
 ): BridgeDrawn {
   const transport = operationsOf(opened).transport;
   if (!opened.capabilities.transport || !transport) throw new CliError(notCapable(opened, 'transport'));
-  const spec = opened.meta?.data?.spec;
-  let sources: DataMatrix;
-  if (given) sources = given;
-  else {
-    if (!spec) throw new UsageError('this bridge model does not say which source data it was trained on (meta.json / run.json)');
-    sources = bridgeEvaluationData(spec, { n, seed: seed + 2_000_003 }).sources;
-  }
+  const sources = given ?? bridgeSources(opened, n, seed);
   if (choice.adaptive) throw new UsageError('bridges sample with fixed --steps (adaptive ODE stepping is not supported for nfbm)');
   const D = opened.config.dim;
-  const x1 = tf.tensor2d(sources.data, [sources.n, D]);
+  const chunk = trajectory ? sources.n : batchFor(opened, SAMPLE_CHUNK);
+  const samples = new Float32Array(sources.n * D);
+  const stats = zeroStats();
+  const frozen: number[] = [];
+  let traj: Float32Array | undefined;
+  let times: number[] | undefined;
+  let batches = 0;
   const progress = options.progress;
-  try {
-    const r = transport(opened.model, x1, {
-      mode: choice.mode,
-      solver: choice.solver,
-      steps: choice.steps ?? 100,
-      seed,
-      trajectory,
-      nonFinite: 'freeze-rows',
-      onProgress: progress ? (f) => progress.update(Math.floor(sources.n * f)) : undefined,
-    });
-    const times = trajectory ? r.times : undefined;
-    const known = r.nonFiniteRows ?? [];
+  for (let start = 0, k = 0; start < sources.n; start += chunk, k++) {
+    const size = Math.min(chunk, sources.n - start);
+    batches++;
+    const x1 = tf.tensor2d(sources.data.subarray(start * D, (start + size) * D), [size, D]);
+    let r: FamilyDrawResult;
+    try {
+      r = transport(opened.model, x1, {
+        mode: choice.mode,
+        solver: choice.solver,
+        steps: choice.steps ?? 100,
+        seed: seed + k,
+        trajectory,
+        nonFinite: 'freeze-rows',
+        onProgress: progress ? (f) => progress.update(Math.floor(start + size * f)) : undefined,
+      });
+    } catch (error) {
+      if (error instanceof SolverError) throw new CliError(`transport failed (${choice.label}): ${error.message}; try more --steps`);
+      throw error;
+    } finally {
+      x1.dispose();
+    }
+    addStats(stats, r.stats, k === 0);
+    for (const i of r.nonFiniteRows ?? []) frozen.push(start + i);
+    if (trajectory) times = r.times;
     const data = drawToData(r, undefined);
-    const bad = nonFiniteRows(data.samples, D, known);
-    const raw = { samples: data.samples, n: sources.n, dim: D, trajectory: data.trajectory, times, stats: r.stats, batches: 1 };
-    const drawn = settleDiverged(raw, bad, options.diverged ?? 'error', choice.label);
-    // The sources of the pairs kept, in the same order as the targets.
-    return { drawn, sources: options.diverged === 'drop' ? dropRows(sources.data, D, bad) : sources.data };
-  } catch (error) {
-    if (error instanceof SolverError) throw new CliError(`transport failed (${choice.label}): ${error.message}; try more --steps`);
-    throw error;
-  } finally {
-    x1.dispose();
+    samples.set(data.samples, start * D);
+    if (data.trajectory) traj = data.trajectory;
+    progress?.update(start + size);
   }
+  const bad = nonFiniteRows(samples, D, frozen);
+  const raw = { samples, n: sources.n, dim: D, trajectory: traj, times, stats, batches };
+  const drawn = settleDiverged(raw, bad, options.diverged ?? 'error', choice.label);
+  // The sources of the pairs kept, in the same order as the targets.
+  return { drawn, sources: options.diverged === 'drop' ? dropRows(sources.data, D, bad) : sources.data };
+}
+
+/** `n` sources of the bridge's own data (its run's source end), drawn with the evaluation seed. */
+function bridgeSources(opened: OpenedModel, n: number, seed: number): DataMatrix {
+  const spec = opened.meta?.data?.spec;
+  if (!spec) throw new UsageError('this bridge model does not say which source data it was trained on (meta.json / run.json)');
+  return bridgeEvaluationData(spec, { n, seed: seed + 2_000_003 }).sources;
 }

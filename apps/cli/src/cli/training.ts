@@ -232,6 +232,16 @@ function startSummary(settings: RunSettings, data: TrainingRows, trainer: Traine
   return summary;
 }
 
+/** Settings that need a kind of data: U-Nets need images, an obstacle (a disc in the plane) 2-D toy bridges. */
+function checkSettingsForData(settings: RunSettings, info: DataInfo): void {
+  if (settings.arch === 'unet' && !info.imageShape)
+    throw new UsageError(
+      `--arch unet needs image data (fashion-mnist, fashion-mnist-14, or a folder of PNG images); ${settings.data} holds rows of ${info.dim} values`,
+    );
+  if (settings.obstacle && info.kind === 'image')
+    throw new UsageError(`--obstacle is a disc in the plane: it applies to bridges between 2-D toy sets, not to images (${settings.data})`);
+}
+
 /** Run (or resume) training. Throws CliError/UsageError/DatasetError for user errors. */
 export async function runTraining(req: TrainRequest, out: Output): Promise<TrainOutcome> {
   const dir = resolve(req.out);
@@ -246,10 +256,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   });
   for (const w of data.warnings) out.warn(w);
   settings.data = data.info.spec;
-  if (settings.arch === 'unet' && !data.info.imageShape)
-    throw new UsageError(
-      `--arch unet needs image data (fashion-mnist, fashion-mnist-14, or a folder of PNG images); ${settings.data} holds rows of ${data.info.dim} values`,
-    );
+  checkSettingsForData(settings, data.info);
   if (settled.resumeModel && settled.resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${settled.resumeModel.dim}`);
   }

@@ -389,7 +389,7 @@ export function heatmapSvg(
 
 /**
  * Grid of greyscale images: `pixels` row-major [n, h, w] with values in [0, 1] (clamped),
- * `cols` images per row, each pixel `scale` SVG units.
+ * `cols` images per row, each pixel `scale` SVG units; at least as wide as the title, with the grid centred.
  */
 export function imageGridSvg(
   pixels: ArrayLike<number>,
@@ -404,7 +404,10 @@ export function imageGridSvg(
   const gap = 2;
   const labelled = options.columnLabels !== undefined && options.columnLabels.length > 0;
   const top = (options.title ? 24 : 0) + (labelled ? 16 : 0);
-  const W = cols * (w * s + gap) + gap;
+  const gridW = cols * (w * s + gap) + gap;
+  // Wide enough for the title (about 7.5 px a character at 14 px); the grid is centred under it.
+  const W = Math.max(gridW, options.title ? Math.ceil(options.title.length * 7.5) + 16 : 0);
+  const left = (W - gridW) / 2;
   const H = rows * (h * s + gap) + gap + top;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
@@ -412,11 +415,11 @@ export function imageGridSvg(
   ];
   if (options.title) out.push(`<text x="${W / 2}" y="17" font-size="14" text-anchor="middle" fill="#eee">${esc(options.title)}</text>`);
   (options.columnLabels ?? []).slice(0, cols).forEach((text, c) => {
-    const x = gap + c * (w * s + gap) + (w * s) / 2;
+    const x = left + gap + c * (w * s + gap) + (w * s) / 2;
     out.push(`<text x="${x}" y="${top - 4}" font-size="11" text-anchor="middle" fill="#ddd" data-column="${c}">${esc(text)}</text>`);
   });
   for (let k = 0; k < n; k++) {
-    const ox = gap + (k % cols) * (w * s + gap);
+    const ox = left + gap + (k % cols) * (w * s + gap);
     const oy = top + gap + Math.floor(k / cols) * (h * s + gap);
     for (let i = 0; i < h; i++) {
       for (let j = 0; j < w; j++) {

@@ -16,6 +16,7 @@ import { DiffFlowModel, DiffFlowUNet, FourierMLP } from '@nfdm/models';
 import { attr, type Graph } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import { emitActivation } from './activations.js';
+import { emitTimeNetwork } from './nets.js';
 
 /** Grid, step sizes and diffusion values as validated by @nfdm/models' diffflowSchedule. */
 export interface DiffFlowGrid {
@@ -25,22 +26,17 @@ export interface DiffFlowGrid {
 }
 
 /**
- * Throw one clear TypeError for DiffFlow models the exporter cannot write: U-Net networks (image
- * models; no U-Net emitter for DiffFlow yet) or any other network that is not a FourierMLP.
+ * Throw one clear TypeError for DiffFlow models the exporter cannot write: networks other than
+ * FourierMLP and DiffFlowUNet (a TimeUNet, written by emit/unet.ts).
  */
 export function assertDiffFlowExportable(model: DiffFlowModel): void {
   if (!(model instanceof DiffFlowModel)) throw new TypeError('exportDiffFlowOnnx needs a DiffFlowModel from @nfdm/models');
-  const nets = [
+  for (const [name, net] of [
     ['drift', model.driftNet],
     ['score', model.scoreNet],
-  ] as const;
-  const unets = nets.filter(([, net]) => net instanceof DiffFlowUNet).map(([name]) => name);
-  if (unets.length > 0)
-    throw new TypeError(
-      `DiffFlow's ${unets.join(' and ')} ${unets.length > 1 ? 'networks are U-Nets' : 'network is a U-Net'}: ONNX export of U-Net networks for DiffFlow is not available yet (DiffFlow models with FourierMLP networks export)`,
-    );
-  for (const [name, net] of nets) {
-    if (!(net instanceof FourierMLP)) throw new TypeError(`only FourierMLP networks can be exported to ONNX (the ${name} net is not one)`);
+  ] as const) {
+    if (!(net instanceof FourierMLP || net instanceof DiffFlowUNet))
+      throw new TypeError(`only FourierMLP and U-Net networks can be exported to ONNX (the ${name} net is neither)`);
   }
 }
 
@@ -67,13 +63,19 @@ export function emitFourierMLP(g: Graph, net: FourierMLP, x: string, t: string, 
   return dense(net.output, h, 'output');
 }
 
+/** A drift or score network (x [N, d], t [N, 1] or [1, 1]) → [N, d]: FourierMLP or U-Net (value only). */
+function emitDiffFlowNet(g: Graph, net: DiffFlowModel['driftNet'], x: string, t: string, prefix: string): string {
+  if (net instanceof DiffFlowUNet) return emitTimeNetwork(g, net.net, { x, t, timeTangent: false }, prefix).v;
+  return emitFourierMLP(g, net as FourierMLP, x, t, prefix);
+}
+
 /** f(x, t), s(x, t). */
 export function emitDiffFlowDrift(g: Graph, model: DiffFlowModel, x: string, t: string): string {
-  return emitFourierMLP(g, model.driftNet as FourierMLP, x, t, 'drift');
+  return emitDiffFlowNet(g, model.driftNet, x, t, 'drift');
 }
 
 export function emitDiffFlowScore(g: Graph, model: DiffFlowModel, x: string, t: string): string {
-  return emitFourierMLP(g, model.scoreNet as FourierMLP, x, t, 'score');
+  return emitDiffFlowNet(g, model.scoreNet, x, t, 'score');
 }
 
 /** Options of {@link emitDiffFlowSampler}. */

@@ -29,6 +29,7 @@ import {
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { reverseDrift, reverseDriftFromEps, sampleZ, velocity } from '../forward/gaussian.js';
+import { imageEvalBatch } from '../network.js';
 import type { Volatility } from '../volatility.js';
 import { type PathPenalty, totalPenalty } from './penalty.js';
 import type { BridgePredictor, BridgeProcess } from './process.js';
@@ -97,6 +98,14 @@ export class BridgeModel implements Module {
   /** Batch mean of diffusion + penalties (the training loss). */
   loss(x0: tf.Tensor, x1: tf.Tensor, noise: BridgeNoise): tf.Scalar {
     return tf.mean(this.terms(x0, x1, noise).perSample) as tf.Scalar;
+  }
+
+  /**
+   * Rows (pairs) per evaluation batch that keep memory bounded: fewer for U-Net bridges (see
+   * imageEvalBatch), undefined for MLP bridges (no limit).
+   */
+  get evalBatch(): number | undefined {
+    return imageEvalBatch([this.process.net, this.predictor.net]);
   }
 
   /** (D/2) log(2πδ²) + D/2: the constant reconstruction term of the bound on −log p(x0 | x1). */

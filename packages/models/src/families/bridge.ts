@@ -5,7 +5,7 @@
  *
  * Training data rows are [x0 (target) | x1 (source)] [2D]; the loss is the bridge loss plus the
  * path penalties; held-out metrics: bridge_bound ± stderr (a bound on −log p(x0 | x1)) and
- * bridge_penalty.
+ * bridge_penalty, evaluated in batches of `evalBatch` pairs for U-Net bridges (`batchHint`).
  */
 import { Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -51,17 +51,37 @@ class BridgeTask implements TrainingTask {
     const penalties: number[] = [];
     const rec = this.model.reconstructionTerm();
     for (let d = 0; d < draws; d++) {
-      const [b, p] = tf.tidy(() => {
-        const { x0, x1 } = splitPairs(x, this.model.dim);
-        const terms = this.model.terms(x0, x1, this.model.drawNoise(rng, x.shape[0]));
-        return tf.stack([tf.mean(terms.diffusion), tf.mean(terms.penalty)]).dataSync();
-      });
+      const [b, p] = heldOutDraw(this.model, x, rng);
       bounds.push(rec + b);
       penalties.push(p);
     }
     const r = meanStderr(bounds);
     return { bridge_bound: r.mean, bridge_bound_stderr: r.stderr, bridge_penalty: meanStderr(penalties).mean };
   }
+}
+
+/**
+ * One Monte Carlo draw of the held-out terms over all rows: the means of the diffusion term and
+ * of the penalty, in batches of the model's `evalBatch` rows (U-Net bridges; one batch for MLPs).
+ */
+function heldOutDraw(model: BridgeModel, x: tf.Tensor2D, rng: Rng): [number, number] {
+  const n = x.shape[0];
+  const batch = model.evalBatch ?? n;
+  let diffusion = 0;
+  let penalty = 0;
+  for (let start = 0; start < n; start += batch) {
+    const size = Math.min(batch, n - start);
+    const [b, p] = tf.tidy(() => {
+      const rows = size === n ? x : (tf.slice(x, [start, 0], [size, -1]) as tf.Tensor2D);
+      const { x0, x1 } = splitPairs(rows, model.dim);
+      const terms = model.terms(x0, x1, model.drawNoise(rng, size));
+      return tf.stack([tf.mean(terms.diffusion), tf.mean(terms.penalty)]).dataSync();
+    });
+    // Batch means weighted by their share of the rows (one batch: the mean itself).
+    diffusion += (b * size) / n;
+    penalty += (p * size) / n;
+  }
+  return [diffusion, penalty];
 }
 
 /**
@@ -82,6 +102,7 @@ const bridgeOperations: FamilyOperations<BridgeModel> = {
     });
     return { ...r, samples: r.samples as tf.Tensor2D, trajectory: r.trajectory as tf.Tensor3D | undefined };
   },
+  batchHint: (model) => model.evalBatch,
   forwardTrajectories(model, rows, T, eps) {
     const times = Array.from({ length: T }, (_, k) => k / (T - 1));
     const { x0, x1 } = splitPairs(rows, model.dim);

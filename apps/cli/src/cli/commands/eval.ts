@@ -3,8 +3,9 @@ import { Command, Option } from '@commander-js/extra-typings';
 import type { DataMatrix } from '@nfdm/datasets';
 import { capabilitiesOf, type FamilyCapabilities, type FamilyDescriptor, familyOfConfig } from '@nfdm/models';
 import type { Context } from '../context.js';
-import { type DataInfo, evaluationData } from '../data.js';
+import { type DataInfo, evaluationData, pairRows } from '../data.js';
 import {
+  boundMetric,
   curvatureOfModel,
   insideFraction,
   METRIC_LABELS,
@@ -52,9 +53,16 @@ function nelboApplies(family: FamilyDescriptor, caps: FamilyCapabilities): boole
   return (caps.nelbo || caps.bound) && family.operations?.nllBound !== undefined;
 }
 
-/** The default metrics of a model: everything that applies for D ≤ 16, else the cheap bound. */
+/**
+ * The default metrics of a model: everything that applies for D ≤ 16, else the cheap bound.
+ * Bridges: their bound and the endpoint metrics (images: without the exact W2), and the
+ * obstacle fraction when there is an obstacle.
+ */
 function defaultMetrics(family: FamilyDescriptor, caps: FamilyCapabilities, dim: number, hasObstacle: boolean): MetricName[] {
-  if (caps.transport) return [...SAMPLE_METRICS, ...(hasObstacle ? (['inside'] as const) : [])];
+  if (caps.transport) {
+    const endpoints = dim > 16 ? SAMPLE_METRICS.filter((m) => m !== 'w2') : SAMPLE_METRICS;
+    return [...(caps.bound ? (['bound'] as const) : []), ...endpoints, ...(hasObstacle ? (['inside'] as const) : [])];
+  }
   if (dim > 16) return nelboApplies(family, caps) ? ['nelbo'] : ['nll'];
   const base: MetricName[] = ['nll', 'nelbo', ...SAMPLE_METRICS];
   return caps.fewStep ? [...base, 'curvature'] : base;
@@ -63,18 +71,18 @@ function defaultMetrics(family: FamilyDescriptor, caps: FamilyCapabilities, dim:
 export function evalCommand(ctx: Context) {
   return new Command('eval')
     .description(
-      'evaluate a trained model: exact NLL, NELBO (nats per sample, data units; not available for nfdm-ot; DiffFlow: its NLL bound), sample metrics against data, the curvature of ODE paths; bridges (nfbm): endpoint distances to the target data and the fraction of path points inside the obstacle',
+      'evaluate a trained model: exact NLL, NELBO (nats per sample, data units; not available for nfdm-ot; DiffFlow: its NLL bound), sample metrics against data, the curvature of ODE paths; bridges (nfbm): the bound on −log p(target | source) of held-out pairs, endpoint distances to the target data and the fraction of path points inside the obstacle (image bridges: held-out images, bits/dim)',
     )
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--data <spec>', 'data to evaluate on (default: the training data; toys draw fresh test points)')
     .option(
       '--metrics <list>',
-      `comma-separated, from ${METRIC_NAMES.join(',')} (default: all that apply for D ≤ 16, else nelbo)`,
+      `comma-separated, from ${METRIC_NAMES.join(',')} (default: all that apply for D ≤ 16, else nelbo; bridges: bound and the endpoint metrics)`,
       listOf(METRIC_NAMES),
     )
     .option('--n <N>', 'test points, and model samples for the sample metrics', positiveInt, 1000)
     .option('--seed <S>', 'seed of the toy test points, the samples and the Monte Carlo draws', nonNegativeInt, 0)
-    .option('--draws <K>', 'NELBO: Monte Carlo draws of (t, ε) per point', positiveInt, 10)
+    .option('--draws <K>', 'NELBO and bound: Monte Carlo draws of (t, ε) per point', positiveInt, 10)
     .option('--nll-solver <name>', 'NLL: ODE solver (default dopri5, adaptive)')
     .option('--nll-steps <K>', 'NLL: fixed steps instead of adaptive stepping', positiveInt)
     .option('--rtol <tol>', 'adaptive ODE solves: relative tolerance (default 1e-5)', positiveNumber)
@@ -104,6 +112,7 @@ export function evalCommand(ctx: Context) {
         'nfdm eval --model runs/nfdm-8g --metrics nll,nelbo --n 5000 --json',
         'nfdm eval --model runs/ot-8g --metrics swd,mmd,curvature --nfe 1,2,4,8,16,100',
         'nfdm eval --model runs/nfbm-obstacle --metrics swd,inside --steps 100',
+        'nfdm eval --model runs/sandals-to-sneakers --metrics bound,swd --n 200 --steps 50   # image bridge: bits/dim, held-out images',
         'nfdm eval --model runs/fm-points --data test-points.csv --metrics nll,swd --nll-solver rk4 --nll-steps 50',
       ]),
     )
@@ -165,6 +174,8 @@ interface EvalPlan {
   askedSampling: SamplerChoice;
   nllSolver: LogProbChoice;
   data: DataMatrix;
+  /** Bridges: the sources paired with `data` (the targets), to transport and for the bound. */
+  sources?: DataMatrix;
   info: DataInfo & { heldOut?: boolean };
   /** Metrics asked for that do not apply to this model, with the reason. */
   notAvailable: Record<string, string>;
@@ -197,10 +208,12 @@ function planEval(opts: EvalOptions): EvalPlan {
   );
   const nllSolver = logProbChoice({ solver: opts.nllSolver, steps: opts.nllSteps, rtol: opts.rtol, atol: opts.atol }, 1e-5);
   const spec = dataSpecFor(opts.data, meta, 'nfdm eval');
-  const { data, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003, trainedOn: meta?.data });
+  const { data, sources, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003, trainedOn: meta?.data });
   checkDim(data, config, spec);
   const notAvailable = unavailableMetrics(metrics, family, caps, hasObstacle);
-  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, info, notAvailable };
+  if (metrics.includes('bound') && !notAvailable.bound && !sources)
+    notAvailable.bound = `needs pairs: give the bridge's data as --data <source>-><target> (got --data ${spec})`;
+  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, sources, info, notAvailable };
 }
 
 /** The metrics asked for that this model cannot give, with the reason each one does not apply. */
@@ -218,6 +231,8 @@ function unavailableMetrics(
     else if (caps.fewStep) na.nelbo = OT_NELBO_NOTE;
     else na.nelbo = `not applicable: a ${family.title} reports no NELBO or other bound on −log p(x); use nll`;
   }
+  if (metrics.includes('bound') && !(caps.transport && caps.bound))
+    na.bound = `applies to bridges (nfbm): their bound on −log p(target | source); a ${family.title} reports ${nelboApplies(family, caps) ? 'nelbo' : 'no bound'}`;
   if (metrics.includes('curvature') && !caps.curvature)
     na.curvature = `applies to diffusion models' probability-flow ODE, not to a ${family.id} model`;
   if (metrics.includes('inside') && !hasObstacle)
@@ -235,6 +250,11 @@ function likelihoodMetrics(run: EvalRun): void {
     progress.update(data.n);
     progress.finish();
   } else if (metrics.includes('nelbo') && !run.caps.transport) result.nelbo = null;
+  if (metrics.includes('bound') && run.notAvailable.bound === undefined && run.sources) {
+    const pairs = pairRows(data, run.sources);
+    out.note(`bound of ${pairs.n} held-out pairs (${opts.draws} draws)…`);
+    result.bound = boundMetric(opened, pairs, { draws: opts.draws, seed: opts.seed, dim: data.dim, bitsOffset: info.bitsOffset });
+  }
   if (metrics.includes('nll') && run.caps.logProb) {
     out.note(`exact NLL of ${data.n} points (${run.nllSolver.label})…`);
     const progress = out.progress('exact NLL', data.n, 'points');
@@ -267,7 +287,7 @@ function sampleQualityMetrics(run: EvalRun): MetricName[] {
   if (run.caps.transport && (sampleNames.length > 0 || wantInside)) {
     const what = [...sampleNames, ...(wantInside ? ['inside'] : [])].join(', ');
     out.note(`transporting ${data.n} source points (${sampling.label}) for ${what}…`);
-    const r = drawBridge(opened, data.n, sampling, opts.seed, wantInside);
+    const r = drawBridge(opened, data.n, sampling, opts.seed, wantInside, run.sources);
     Object.assign(result, sampleMetrics({ data: r.drawn.samples, n: r.drawn.n, dim: r.drawn.dim }, data, sampleNames, opts.seed));
     if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim, opts.obstacle);
   } else if (sampleNames.length > 0) {

@@ -90,12 +90,14 @@ function base(name: string, description: string) {
 }
 
 /**
- * How trajectories of the opened model are drawn: images as frame strips; bridges (t = 1 at the
- * source, t = 0 at the target) with their obstacle and target data; generative paths from noise.
+ * How trajectories of the opened model are drawn: images as frame strips (image bridges too:
+ * from the source at t = 1 to the target at t = 0); 2-D bridges with their obstacle and target
+ * data; generative paths from noise.
  */
 function trajectoryLook(opened: OpenedModel, n: number, seed: number, generative: boolean): TrajectoryPlotOptions {
   const imageShape = imageShapeOf(readMeta(opened.location)?.data);
   if (!opened.capabilities.transport) return { imageShape, ends: generative ? ['noise', 'sample'] : ['data', 'noise'] };
+  if (imageShape) return { imageShape, ends: generative ? ['source', 'target'] : ['target', 'source'] };
   const targets = bridgeTargets(opened, n, seed);
   const background = targets ? [{ points: targets.data, color: '#555555', label: 'target data', opacity: 0.5, radius: 1.5 }] : [];
   return { imageShape, disc: obstacleOf(opened.config), background, ends: generative ? ['source', 'target'] : ['target', 'source'] };

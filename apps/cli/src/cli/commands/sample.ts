@@ -1,19 +1,27 @@
 /** `nfdm sample`: draw samples (and optionally whole trajectories) from a trained model. */
 import { constants } from 'node:buffer';
 import { Command, Option } from '@commander-js/extra-typings';
+import type { DataMatrix } from '@nfdm/datasets';
 import type { Context } from '../context.js';
+import { bridgeEndData } from '../data.js';
 import { CliError, UsageError } from '../errors.js';
 import { outputFormat, prepareOutputFile, writeSamples, writeTrajectories } from '../files.js';
+import { shapeText } from '../image-sets.js';
 import { BACKENDS, examples, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
 import { fmt, Output } from '../output.js';
-import { samplesSvg, writePlot } from '../plotting.js';
+import { bridgePairsSvg, samplesSvg, writePlot } from '../plotting.js';
 import {
+  checkDim,
+  type Drawn,
+  type DrawOptions,
   divergedMessage,
+  drawBridge,
   drawSamples,
   locatedCapabilities,
   locatedConfig,
   locateModel,
   type ModelLocation,
+  type OpenedModel,
   openModel,
   readMeta,
   SAMPLE_CHUNK,
@@ -63,12 +71,18 @@ function evaluations(drawn: { stats: { nfe: number }; batches: number }): string
 
 export function sampleCommand(ctx: Context) {
   return new Command('sample')
-    .description('draw samples from a trained model (in data units) and write them to a .csv, .npy or .json file')
+    .description(
+      'draw samples from a trained model (in data units; bridges: transport source data to targets) and write them to a .csv, .npy or .json file, or a PNG grid of images',
+    )
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--n <N>', 'number of samples (required)', positiveInt)
     .option(
       '--out <file>',
-      "output file: .csv (header: the training CSV's column names, else x0,x1,…), .npy (float32 [n, D]), .json, or .png (image models: a grid of up to 100 samples) (required)",
+      "output file: .csv (header: the training CSV's column names, else x0,x1,…), .npy (float32 [n, D]), .json, or .png (image models: a grid of up to 100 samples; image bridges: up to 50 sources and their results side by side) (required)",
+    )
+    .option(
+      '--source <spec>',
+      "bridges: transport this data instead of the model's own source data (its held-out images): a toy set (moons, moons@-3,0) or an image set of the model's image shape (fashion-mnist-14:label=5, DIR@14x14)",
     )
     .option(
       '--solver <name>',
@@ -93,6 +107,8 @@ export function sampleCommand(ctx: Context) {
         'nfdm sample --model runs/nfdm-8g --n 5000 --out samples.csv',
         'nfdm sample --model runs/nfdm-8g --n 5000 --ode --solver dopri5 --rtol 1e-5 --atol 1e-5 --out samples.npy',
         'nfdm sample --model runs/nfdm-8g --n 200 --steps 50 --seed 3 --out s.json --trajectories paths.npy',
+        'nfdm sample --model runs/sandals-to-sneakers --n 16 --out pairs.png              # image bridge: sources | results',
+        'nfdm sample --model runs/sandals-to-sneakers --source fashion-mnist-14:label=8 --n 16 --out bags.png',
       ]),
     )
     .action(async (opts) => {
@@ -111,6 +127,8 @@ interface SampleRequest {
   location: ModelLocation;
   asked: SamplerChoice;
   dim: number;
+  /** Bridges: the sources given with --source. */
+  given?: DataMatrix;
 }
 
 function checkSampleRequest(opts: SampleOptions): SampleRequest {
@@ -128,15 +146,42 @@ function checkSampleRequest(opts: SampleOptions): SampleRequest {
   const location = locateModel(modelDir);
   if (format === 'png' && !readMeta(location)?.data?.imageShape)
     throw new UsageError(`--out ${file}: a PNG grid needs an image model (trained on image data); write .csv, .npy or .json`);
-  const asked = samplerChoice(withDefaultMode(opts, locatedCapabilities(location)));
+  const capabilities = locatedCapabilities(location);
+  const asked = samplerChoice(withDefaultMode(opts, capabilities));
   const config = locatedConfig(location);
   checkSampleMemory(n, config.dim, Boolean(opts.trajectories), asked.steps ?? 0);
+  if (opts.source !== undefined && !capabilities.transport)
+    throw new UsageError('--source applies to bridge models (nfbm), which transport source data; this model samples from its prior');
+  const given = opts.source !== undefined ? givenSources(opts.source, location, config.dim, n, opts.seed) : undefined;
   prepareOutputFile(file, opts.force);
   if (opts.trajectories) {
     prepareOutputFile(opts.trajectories, opts.force, '--trajectories');
     if (trajFormat === 'npy') prepareOutputFile(opts.trajectories.replace(/\.npy$/i, '.times.npy'), opts.force, '--trajectories');
   }
-  return { n, file, format, trajFormat, location, asked, dim: config.dim };
+  return { n, file, format, trajFormat, location, asked, dim: config.dim, given };
+}
+
+/** `--source SPEC`: n points of SPEC to transport, which must fit the bridge (dimension, image shape). */
+function givenSources(spec: string, location: ModelLocation, dim: number, n: number, seed: number): DataMatrix {
+  const { data, imageShape } = bridgeEndData(spec, { n, seed: seed + 2_000_003 });
+  const trained = readMeta(location)?.data?.imageShape;
+  if (trained && imageShape && trained.join('x') !== imageShape.join('x'))
+    throw new CliError(`--source ${spec} holds ${shapeText(imageShape)} images, the bridge transports ${shapeText(trained)} images`);
+  checkDim(data, { dim }, `--source ${spec}`);
+  return data;
+}
+
+/** Samples of a generative model; for a bridge, its transported sources (given, or of its data) with the sources kept. */
+function draw(
+  opened: OpenedModel,
+  req: SampleRequest,
+  choice: SamplerChoice,
+  seed: number,
+  trajectory: boolean,
+  options: DrawOptions,
+): { drawn: Drawn; sources?: Float32Array } {
+  if (!opened.capabilities.transport) return { drawn: drawSamples(opened, req.n, choice, seed, trajectory, options) };
+  return drawBridge(opened, req.n, choice, seed, trajectory, req.given, options);
 }
 
 async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
@@ -146,12 +191,14 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   await startBackend(opts.backend, out);
   const opened = openModel(req.location);
   const choice = samplerForModel(opened, req.asked, opts.steps !== undefined);
-  out.note(`sampling ${n} × ${req.dim} from ${opened.path} (${choice.label}, seed ${opts.seed})`);
+  const verb = opened.capabilities.transport ? 'transporting' : 'sampling';
+  out.note(`${verb} ${n} × ${req.dim} from ${opened.path} (${choice.label}, seed ${opts.seed})`);
   const started = performance.now();
   const progress = out.progress('sampling', n, 'samples');
   const policy = opts.keepNonfinite ? 'keep' : 'drop';
-  const drawn = drawSamples(opened, n, choice, opts.seed, Boolean(opts.trajectories), { diverged: policy, progress });
+  const { drawn, sources } = draw(opened, req, choice, opts.seed, Boolean(opts.trajectories), { diverged: policy, progress });
   progress.finish();
+  if (sources && drawn.asked < n) out.warn(`transported ${drawn.asked} sources: all the data there is (of ${n} asked)`);
   const seconds = (performance.now() - started) / 1000;
   if (drawn.diverged.length > 0) {
     const hint = policy === 'drop' ? '; --keep-nonfinite writes them as NaN rows instead' : '';
@@ -169,7 +216,10 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   };
   const names = opened.meta?.data?.columns;
   const matrix = { data: drawn.samples, n: drawn.n, dim: drawn.dim };
-  if (req.format === 'png')
+  if (req.format === 'png' && sources) {
+    const from = { data: sources, n: drawn.n, dim: drawn.dim };
+    writePlot(file, 'png', bridgePairsSvg(from, matrix, opened.meta?.data, `${Math.min(drawn.n, 50)} sources → results (${choice.label})`));
+  } else if (req.format === 'png')
     writePlot(file, 'png', samplesSvg(matrix, undefined, opened.meta?.data, `${drawn.n} samples (${choice.label})`));
   else writeSamples(file, req.format, matrix, meta, names);
   const files = [file];
@@ -178,7 +228,7 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   }
   opened.model.dispose();
   out.human(
-    `wrote ${drawn.n} samples × ${drawn.dim} to ${file} (${choice.label}; ${evaluations(drawn)}; ${fmt(seconds, 3)} s)` +
+    `wrote ${drawn.n} ${sources ? 'transported sources' : 'samples'} × ${drawn.dim} to ${file} (${choice.label}; ${evaluations(drawn)}; ${fmt(seconds, 3)} s)` +
       (files.length > 1 ? `\n  trajectories (${drawn.times?.length} times): ${files.slice(1).join(', ')}` : ''),
   );
   out.result({

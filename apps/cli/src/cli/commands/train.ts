@@ -29,6 +29,7 @@ const TRAIN_EXAMPLES = examples([
   'nfdm train --model fm --data points.csv --steps 3000 --out runs/fm-points   # standardised, stored with the model',
   'nfdm train --model nfdm-ot --data 8gaussians --steps 20000 --curvature-weight 0.5 --out runs/ot-8g',
   'nfdm train --model nfbm --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/bridge',
+  'nfdm train --model nfbm --arch unet --base 16 --source fashion-mnist-14:label=5 --target fashion-mnist-14:label=7 --steps 2000 --batch 32 --lr 2e-4 --out runs/sandals-to-sneakers',
   'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
   'nfdm train --model nfdm --data fashion-mnist --arch unet --base 16 --steps 2000 --batch 32 --lr 2e-4 --out runs/nfdm-fmnist',
   'nfdm train --model vp --data fashion-mnist --arch unet --dropout 0.1 --steps 2000 --batch 32 --lr 2e-4 --out runs/vp-fmnist',
@@ -57,9 +58,15 @@ export function trainCommand(ctx: Context) {
       'train a model (diffusion, nfdm-ot, nfbm bridge, diffflow); writes checkpoints, metrics.jsonl, model/ (EMA weights) and run.json into --out',
     )
     .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES))
-    .option('--data <spec>', 'a toy set (see nfdm datasets), fashion-mnist, fashion-mnist-14, or a .csv / .npy file')
-    .option('--source <toy>', 'nfbm: the source data (t = 1), a toy set')
-    .option('--target <toy>', 'nfbm: the target data (t = 0), a toy set')
+    .option(
+      '--data <spec>',
+      "a toy set (see nfdm datasets), fashion-mnist, fashion-mnist-14 (one class: fashion-mnist-14:label=7), a folder of PNG images (DIR[@HxW]), or a .csv / .npy file; nfbm: '<source>-><target>' instead of --source and --target",
+    )
+    .option(
+      '--source <spec>',
+      'nfbm: the source data (t = 1): a toy set, optionally shifted (moons@-3,0), or an image set (fashion-mnist-14:label=5, DIR@HxW)',
+    )
+    .option('--target <spec>', 'nfbm: the target data (t = 0), of the same kind as --source (image sets: of the same image shape)')
     .option(
       '--obstacle <cx,cy,r[,w]>',
       'nfbm: penalise paths through the disc of centre (cx, cy), radius r, weight w (default 10)',
@@ -107,7 +114,7 @@ export function trainCommand(ctx: Context) {
     .addOption(
       new Option(
         '--arch <name>',
-        'networks: mlp (default) or unet (image data: U-Nets for the predictor and the learned forward process; diffflow: for the drift and the score)',
+        'networks: mlp (default) or unet (image data: U-Nets for the predictor and the learned forward process; nfbm: for its process and predictor; diffflow: for the drift and the score)',
       ).choices(['mlp', 'unet'] as const),
     )
     .option('--base <channels>', 'U-Net width: channels of the first level (default 16)', positiveInt)
