@@ -13,7 +13,6 @@ import { loadExportedModel, loadOnnxDiffFlow, loadOnnxModel, OnnxRuntimeError, r
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDiffFlow, exportDiffFlowOnnx } from '../src/diffflow.js';
-import { exportAnyModel } from '../src/families.js';
 import { DIFFFLOW_G as G_VALUES, DIFFFLOW_GRID as GRID, diffflowModel as model, perturb, DIFFFLOW_STD as STD } from './cases.js';
 import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 

@@ -8,8 +8,8 @@
  * runs in onnxruntime.
  */
 import { rmSync } from 'node:fs';
-import { divergence, initBackend, Rng, TimeUNet, type TimeUNetOptions } from '@nfdm/core';
-import { createModel, type DiffusionModel, MODEL_FORMAT, type ModelConfig, reverseDrift, velocity } from '@nfdm/models';
+import { divergence, initBackend, TimeUNet, type TimeUNetOptions } from '@nfdm/core';
+import { type DiffusionModel, reverseDrift, velocity } from '@nfdm/models';
 import { loadOnnxModel, readOnnxMetadata } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

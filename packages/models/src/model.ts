@@ -31,22 +31,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { imageEvalBatch } from './network.js';
 
-export { IMAGE_EVAL_BATCH } from './network.js';
-
-/**
- * Rows per evaluation batch for a model whose networks include U-Nets: a U-Net's activations
- * grow with H·W·base, so 64 · (14·14·8) / max(H·W·base) images at a time (64 for 14×14 at base 8,
- * 8 for 28×28 at base 16; at least 1); undefined when no network is a TimeUNet.
- */
-export function imageEvalBatch(nets: readonly unknown[]): number | undefined {
-  let size = 0;
-  for (const net of nets) {
-    if (!(net instanceof TimeUNet)) continue;
-    const { height, width } = net.options.image;
-    size = Math.max(size, height * width * (net.options.base ?? 32));
-  }
-  return size === 0 ? undefined : Math.max(1, Math.min(IMAGE_EVAL_BATCH, Math.floor((IMAGE_EVAL_BATCH * 14 * 14 * 8) / size)));
-}
+export { IMAGE_EVAL_BATCH, imageEvalBatch } from './network.js';
 
 import { type GaussianForwardProcess, reverseDrift, velocity } from './forward/gaussian.js';
 import {

@@ -271,7 +271,9 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
     throw new UsageError('--data is required (a toy set such as 8gaussians, fashion-mnist, or a .csv / .npy file; see nfdm datasets)');
   if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
   if ((s.arch === 'unet' || s.base !== undefined || s.dropout !== undefined) && !PRESETS[s.model as ModelName].unet) {
-    throw new UsageError(`--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …), bridges (nfbm) and diffflow so far, not ${s.model}`);
+    throw new UsageError(
+      `--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …), bridges (nfbm) and diffflow so far, not ${s.model}`,
+    );
   }
   if (s.base !== undefined && s.arch !== 'unet') throw new UsageError('--base sets the U-Net width; it needs --arch unet');
   if (s.dropout !== undefined && PRESETS[s.model as ModelName].family === 'diffflow')

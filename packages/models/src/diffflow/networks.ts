@@ -16,8 +16,8 @@
  */
 import { collectParameters, Dense, getActivation, type Module, type NamedVariables, Rng, TimeUNet, type TimeUNetOptions } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import { imageEvalBatch } from '../model.js';
 import type { UNetNetworkConfig } from '../network.js';
+import { imageEvalBatch } from '../network.js';
 import { type DiffFlowTimeConfig, resolveDiffFlowTime } from './time.js';
 
 /**
