@@ -175,7 +175,7 @@ describe('U-Net image models', () => {
     expect(saved.predictor.network.dropout).toBe(0.25);
   }, 300_000);
 
-  it('trains DiffFlow with U-Net drift and score on 14×14 images, samples a PNG grid, evaluates bits/dim; export refuses', async () => {
+  it('trains DiffFlow with U-Net drift and score on 14×14 images, samples a PNG grid, evaluates bits/dim, exports', async () => {
     // A short grid (N = 4 instead of 30) and one held-out draw keep the U-Net chain cheap.
     writeFileSync(join(tmp, 'short-diffflow.json'), JSON.stringify({ modelConfig: { time: { N: 4 } }, trainer: { evalDraws: 1 } }));
     const train = ['train', '--model', 'diffflow', '--data', 'fashion-mnist-14', '--arch', 'unet', '--base', '8', '--batch', '4'];
@@ -228,10 +228,10 @@ describe('U-Net image models', () => {
       expect(metrics[m].bitsPerDim).toBeCloseTo(metrics[m].mean / (196 * Math.LN2) + 7, 6);
     }
 
-    failure(
-      await nfdm(['export', '--model', 'df', '--out', 'df-onnx']),
-      /DiffFlow's drift and score networks are U-Nets: ONNX export of U-Net networks for DiffFlow is not available yet/,
-    );
+    const exported = json(await nfdm(['export', '--model', 'df', '--out', 'df-onnx', '--json']));
+    expect(exported.files).toContain(join('df-onnx', 'diffflow_sampler_sde.onnx'));
+    const manifest = JSON.parse(readFileSync(join(tmp, 'df-onnx', 'nfdm-onnx.json'), 'utf8'));
+    expect(manifest).toMatchObject({ kind: 'diffflow', image: { height: 14, width: 14, channels: 1 } });
   }, 600_000);
 
   it('refuses --arch unet where it does not apply, with one line', async () => {
@@ -256,7 +256,7 @@ describe('U-Net image models', () => {
         '--out',
         'x2',
       ]),
-      /--arch unet applies to diffusion models .* and diffflow so far, not nfbm/,
+      /--arch unet needs image data/,
       2,
     );
     failure(
@@ -304,7 +304,7 @@ describe('U-Net image models', () => {
         '--out',
         'x6',
       ]),
-      /--dropout applies to the U-Net predictor of diffusion models, not diffflow/,
+      /--dropout applies to the U-Net predictor of diffusion models and bridges, not diffflow/,
       2,
     );
     expect(existsSync(join(tmp, 'x1'))).toBe(false);

@@ -166,10 +166,10 @@ describe('settings', () => {
     expect(() => completeSettings({ ...unet, dropout: 0.1 })).toThrow(/--dropout .* needs --arch unet/);
     for (const arch of [undefined, 'unet' as const])
       expect(() => completeSettings({ model: 'diffflow', data: 'moons', steps: 2, arch, dropout: 0.1 })).toThrow(
-        /--dropout applies to the U-Net predictor of diffusion models, not diffflow/,
+        /--dropout applies to the U-Net predictor of diffusion models and bridges, not diffflow/,
       );
     expect(() => completeSettings({ model: 'nfbm', source: 'moons', target: '8gaussians', steps: 2, dropout: 0.1 })).toThrow(
-      /--arch unet applies to diffusion models .* not nfbm/,
+      /--dropout .* needs --arch unet/,
     );
     expect(parseSettings({ dropout: 0.3 }, 'cfg.json')).toEqual({ dropout: 0.3 });
     expect(() => parseSettings({ dropout: 1 }, 'cfg.json')).toThrow("cfg.json: 'dropout' must be a rate in [0, 1), got 1");
