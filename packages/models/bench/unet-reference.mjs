@@ -80,3 +80,28 @@ export function parseOptions(argv, spec) {
   }
   return out;
 }
+
+/**
+ * Which sizes `npm run bench` measures for the U-Net benchmarks: `--unet quick|full|off` on the
+ * command line (`npm run bench -- --unet full`), else NFDM_BENCH_UNET, else 'quick'. 'quick' is
+ * base 8 × batch 8 (about a minute); 'full' is issue 17's base 16 × batch 32 and base 32 × batch 64
+ * (many minutes); 'off' skips them.
+ */
+export function unetBenchMode(argv = process.argv, env = process.env) {
+  const i = argv.indexOf('--unet');
+  const mode = (i >= 0 ? argv[i + 1] : env.NFDM_BENCH_UNET) ?? 'quick';
+  if (!['quick', 'full', 'off'].includes(mode)) throw new Error(`--unet / NFDM_BENCH_UNET expects quick, full or off, got ${mode}`);
+  return mode;
+}
+
+/** The base × batch sizes of a mode ({@link unetBenchMode}). */
+export function unetBenchSizes(mode) {
+  return {
+    quick: [[8, 8]],
+    full: [
+      [16, 32],
+      [32, 64],
+    ],
+    off: [],
+  }[mode];
+}

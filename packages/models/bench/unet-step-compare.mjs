@@ -2,8 +2,9 @@
  * Issue 17's U-Net training-step comparison in one run: at each size, the trainer's NFDM step
  * (unet-step.mjs) with tfjs kernels only, with @nfdm/native on 1 thread and on 2 threads, then
  * PyTorch's same step (torch_unet_step.py, /usr/bin/python3) on 1 and 2 threads — every
- * measurement in a fresh child process. Prints a markdown table, then (last line) one JSON object
- * with every run and the ratios to PyTorch on 1 thread.
+ * measurement in a fresh child process. Prints a markdown table (load = the 1-minute load average
+ * when the run started), then (last line) one JSON object with every run and the ratios to PyTorch
+ * on 1 thread.
  *
  * Usage: node bench/unet-step-compare.mjs [--quick] [--sizes 16x32,32x64] [--repeats 3] [--warmup 1] [--profile on|off]
  *   sizes are base×batch: default 16×32 and 32×64 (issue 17), `--quick` 8×8.
@@ -17,6 +18,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unetBenchSizes } from './unet-reference.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -37,9 +39,12 @@ function parseArgs(argv) {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : fallback;
   };
-  const sizes = argv.includes('--quick') ? '8x8' : get('sizes', '16x32,32x64');
+  const sizes = argv.includes('--quick') ? unetBenchSizes('quick') : unetBenchSizes('full');
   return {
-    sizes: sizes.split(',').map((s) => s.split('x').map(Number)),
+    sizes:
+      get('sizes', null)
+        ?.split(',')
+        .map((s) => s.split('x').map(Number)) ?? sizes,
     repeats: get('repeats', '3'),
     warmup: get('warmup', '1'),
     profile: get('profile', 'off'),
@@ -146,14 +151,14 @@ function measureSize(size, o) {
 export function markdownTable(sizes) {
   const fmt = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : '—');
   const lines = [
-    '| base | batch | engine | median ms (p25–p75) | × PyTorch 1 thread | peak RSS MB | wasm heap MB |',
-    '|---|---|---|---|---|---|---|',
+    '| base | batch | engine | median ms (p25–p75) | × PyTorch 1 thread | peak RSS MB | wasm heap MB | load |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const s of sizes) {
     for (const r of s.rows) {
       const time = r.error ? `failed: ${r.error}` : `${fmt(r.ms_median)} (${fmt(r.ms_p25)}–${fmt(r.ms_p75)})`;
       lines.push(
-        `| ${r.base} | ${r.batch} | ${r.label} | ${time} | ${fmt(r.ratio_vs_torch_1thread, 2)} | ${fmt(r.peak_rss_mb)} | ${fmt(r.wasm_heap_mb)} |`,
+        `| ${r.base} | ${r.batch} | ${r.label} | ${time} | ${fmt(r.ratio_vs_torch_1thread, 2)} | ${fmt(r.peak_rss_mb)} | ${fmt(r.wasm_heap_mb)} | ${fmt(r.loadavg1, 1)} |`,
       );
     }
   }
