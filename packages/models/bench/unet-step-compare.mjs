@@ -110,12 +110,12 @@ function row(size, engine, label, threads, r, torch1) {
   };
 }
 
-/** Equal trainable-parameter counts per part, or null when a side did not report them. */
-function paramsMatch(runs) {
-  const counts = runs.map((r) => r.params).filter(Boolean);
-  if (counts.length < 2) return null;
-  const key = (p) => `${p.forward}/${p.predictor}/${p.volatility}`;
-  return counts.every((p) => key(p) === key(counts[0]));
+/** Whether ours and PyTorch's models have equal trainable-parameter counts per part (null unless both sides reported them). */
+function paramsMatch(ours, theirs) {
+  const a = ours.find((r) => r.params)?.params;
+  const b = theirs.find((r) => r.params)?.params;
+  if (!a || !b) return null;
+  return a.forward === b.forward && a.predictor === b.predictor && a.volatility === b.volatility;
 }
 
 /** All runs at one size: TS configurations first, PyTorch right after. */
@@ -141,7 +141,10 @@ function measureSize(size, o) {
     base: size[0],
     batch: size[1],
     params: ts.find(({ r }) => r.params)?.r.params ?? null,
-    params_match: paramsMatch([...ts, ...torch].map(({ r }) => r)),
+    params_match: paramsMatch(
+      ts.map(({ r }) => r),
+      torch.map(({ r }) => r),
+    ),
     torch: torch[0]?.r.torch ?? null,
     rows,
   };

@@ -92,11 +92,12 @@ async function profileStep(trainer) {
   };
 }
 
-/** Build the model and its trainer, warm up, time `repeats` steps: the JSON report. */
-async function run(o) {
+/** Build the model and its trainer (parameter counts into `state`), warm up, time `repeats` steps: the JSON report. */
+async function run(o, state) {
   const report = await initBackend(o.backend);
   const nativeStatus = setNativeKernels(o.native);
   const model = createModel(referenceConfig(o));
+  state.params = parameterCounts(model);
   const trainer = makeTrainer(model, o.batch, o.warmup + o.repeats + 2);
   const losses = [];
   for (let i = 0; i < o.warmup; i++) losses.push(trainer.trainStep().loss);
@@ -123,7 +124,7 @@ async function run(o) {
     threads: o.threads,
     native_threads: nativeStatus.addon?.threads ?? null,
     ...timingSummary('train_step', times),
-    params: parameterCounts(model),
+    params: state.params,
     ...profile,
     peak_rss_mb: peakRssMb(),
     wasm_heap_mb: wasmHeapMb(tf),
@@ -136,7 +137,7 @@ async function run(o) {
 }
 
 /** What a failed run reports (the wasm heap stops at 4 GB: tfjs-wasm then fails with a RuntimeError). */
-function failure(o, error) {
+function failure(o, state, error) {
   const message = String(error?.message ?? error).split('\n')[0];
   const heap = wasmHeapMb(tf);
   const oom = /memory access out of bounds|out of memory|Cannot enlarge memory|Array buffer allocation failed/i.test(message);
@@ -149,14 +150,16 @@ function failure(o, error) {
     threads: o.threads,
     error: oom ? `out of memory (${message}; wasm heap ${heap?.toFixed(0)} MB of at most 4096)` : message,
     oom,
+    ...state,
     peak_rss_mb: peakRssMb(),
     wasm_heap_mb: heap,
   };
 }
 
+const state = {};
 try {
-  console.log(JSON.stringify(await run(args)));
+  console.log(JSON.stringify(await run(args, state)));
 } catch (error) {
-  console.log(JSON.stringify(failure(args, error)));
+  console.log(JSON.stringify(failure(args, state, error)));
   process.exitCode = 1;
 }
