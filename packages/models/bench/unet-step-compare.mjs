@@ -98,6 +98,7 @@ function row(size, engine, label, threads, r, torch1) {
     label,
     threads,
     native: r.native ?? null,
+    native_threads: r.native_threads ?? null,
     ms_median: ms,
     ms_p25: r.train_step_ms_p25 ?? null,
     ms_p75: r.train_step_ms_p75 ?? null,
