@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { markdownTable as unetStepTable } from '../packages/models/bench/unet-step-compare.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const outDir = join(root, 'bench-out');
@@ -161,5 +162,72 @@ for (const s of suites) {
     );
   }
 }
+lines.push(...unetSection(suites.find((s) => s.unetStep)?.unetStep, suites.find((s) => s.unetForward)?.unetForward));
 writeFileSync(join(root, 'BENCHMARKS.md'), `${lines.join('\n')}\n`);
 process.stderr.write('[bench] wrote BENCHMARKS.md and bench-out/\n');
+
+/**
+ * Issue 17's U-Net section: the method and the commands always, the tables of the training step
+ * (@nfdm/models' unetStep) and of the sampling cost (@nfdm/export's unetForward) when the run measured them.
+ */
+function unetSection(step, forward) {
+  const out = [
+    '## U-Net images: NFDM training step and sampling cost (issue 17)',
+    '',
+    "Method: issue 17's reference U-Net is @nfdm/core's U-Net in its `compact` layout (28×28×1; sinusoidal(base) →",
+    'Dense(4·base) → SiLU → Dense(4·base); conv3 → base; per level one ResBlock, 2×2 average pooling down, nearest ×2',
+    'up on concat(h, skip), one middle ResBlock; GN → SiLU → conv3 out; multipliers (1, 2, 2), GroupNorm(8), no',
+    'attention; packages/models/bench/unet-reference.mjs), for the NFDM forward process (δ = 0.01, m̄ and l̄) and the',
+    "predictor, with the `nfdm` preset's volatility (SELU MLP 4×64). The step is `Trainer.trainStep`: the bound's",
+    'diffusion term (one predictor pass, two forward-process passes with their t-tangents), gradients, fused Adam 1e-3,',
+    'no EMA or clipping; each configuration in a fresh Node process: tfjs-wasm kernels only, and @nfdm/native on 1',
+    'and 2 threads (`NFDM_NATIVE_THREADS`). PyTorch (packages/models/bench/torch_unet_step.py, /usr/bin/python3) runs',
+    "right after ours: the repository's rebuild of the U-Net (packages/core/bench/torch_unet_golden.py; equal",
+    'parameter counts checked every run), the same loss with the t-tangents by `torch.autograd.forward_ad`,',
+    '`backward()` and `torch.optim.Adam`, with `torch.set_num_threads(1 | 2)`. Figures: median (p25–p75) of the timed',
+    'steps after warm-up ones (data, noise, loss, gradients, update); peak memory = peak RSS of the process and the',
+    'tfjs-wasm heap (at most 4 GB; a step that needs more fails and is shown as failed). Sampling cost: one',
+    'probability-flow velocity evaluation (predictor U-Net, then the forward-process U-Net with its t-tangent) at the',
+    "same batch, tfjs's `DiffusionModel.velocity` vs onnxruntime on `exportVelocity`'s graph",
+    '(packages/export/bench/unet-forward.mjs).',
+    '',
+    'Commands (the U-Net sizes of `npm run bench`: `--unet quick` = base 8 × batch 8, the default; `--unet full` =',
+    'base 16 × batch 32 and base 32 × batch 64, many minutes; `--unet off`; or `NFDM_BENCH_UNET=quick|full|off`):',
+    '',
+    '```sh',
+    'npm run bench -- --unet full',
+    'node packages/models/bench/unet-step-compare.mjs [--quick] [--sizes 16x32,32x64] [--repeats 3] [--warmup 1]',
+    'node packages/models/bench/unet-step.mjs --base 16 --batch 32 --threads 1 --native off [--repeats 5]',
+    '/usr/bin/python3 packages/models/bench/torch_unet_step.py --base 16 --batch 32 --threads 1 [--repeats 5]',
+    '/usr/bin/python3 packages/models/bench/torch_unet_step.py --check   # the timed PyTorch path vs the golden one',
+    'node packages/export/bench/unet-forward.mjs --base 16 --batch 32 --threads 1,2',
+    '```',
+    '',
+  ];
+  if (step?.sizes?.length) {
+    out.push(
+      `### Training step (${step.mode}; ${step.repeats} timed steps after ${step.warmup} warm-up)`,
+      '',
+      unetStepTable(step.sizes),
+      '',
+    );
+  }
+  if (forward?.runs?.length) {
+    const fmt = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : '—');
+    out.push(
+      `### Sampling cost: one velocity evaluation (${forward.mode})`,
+      '',
+      '| base | batch | tfjs ms | onnxruntime 1 thread ms | onnxruntime 2 threads ms | tfjs / onnxruntime (1 thread) | max rel. difference |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const r of forward.runs) {
+      const [one, two] = [1, 2].map((n) => r.onnx.find((o) => o.threads === n));
+      const diff = Math.max(...r.onnx.map((o) => o.max_rel_diff));
+      out.push(
+        `| ${r.base} | ${r.batch} | ${fmt(r.tfjs_ms_median)} | ${fmt(one?.onnx_ms_median)} | ${fmt(two?.onnx_ms_median)} | ${one ? fmt(r.tfjs_ms_median / one.onnx_ms_median, 1) : '—'} | ${diff.toExponential(1)} |`,
+      );
+    }
+    out.push('');
+  }
+  return out;
+}

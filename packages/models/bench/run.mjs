@@ -2,13 +2,16 @@
  * @nfdm/models benchmark suite: one NFDM training step in the reference configuration
  * (learned and fixed FM-OT forward process) on wasm, with the MLP jets on @nfdm/native's fused
  * kernels ("native") and on tfjs kernels only ("tfjs"), next to shared/bench/torch_reference.py's
- * step in the same run when /usr/bin/python3 has torch. Prints one JSON object.
+ * step in the same run when /usr/bin/python3 has torch; then issue 17's U-Net NFDM training step against
+ * PyTorch (unet-step-compare.mjs) at the sizes of `--unet quick|full|off` / NFDM_BENCH_UNET (default quick:
+ * base 8 × batch 8; full: base 16 × batch 32 and base 32 × batch 64). Prints one JSON object.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unetBenchMode, unetBenchSizes } from './unet-reference.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const steps = '60';
@@ -97,5 +100,18 @@ for (const [forward, width, batch] of [
       peak_tensor_mb: ours.peak_tensor_mb,
     });
   }
+}
+// Issue 17: the U-Net NFDM training step, ours (tfjs, native 1 and 2 threads) and PyTorch's (1 and 2 threads).
+const unetMode = unetBenchMode();
+if (unetMode !== 'off') {
+  log(`U-Net training step (${unetMode})`);
+  const sizes = unetBenchSizes(unetMode)
+    .map(([base, batch]) => `${base}x${batch}`)
+    .join(',');
+  const out = execFileSync(process.execPath, [join(here, 'unet-step-compare.mjs'), '--sizes', sizes], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  result.unetStep = { mode: unetMode, ...JSON.parse(out.trim().split('\n').pop()) };
 }
 console.log(JSON.stringify(result));
