@@ -1,4 +1,5 @@
 export * from './activations.js';
+export * from './checkpoint.js';
 export * from './dense.js';
 export * from './embedding.js';
 export * from './image/index.js';

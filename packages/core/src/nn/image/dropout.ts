@@ -63,9 +63,16 @@ export class Dropout implements Module {
 
   /** [(k)·B, H, W, C] → the same shape: m ⊙ every block with one fresh mask [B, H, W, C], or h itself when not {@link active}. */
   jet(h: ImageJet): ImageJet {
-    if (!this.active) return h;
-    const mask = dropoutMask(this.rng as Rng, [h.batch, h.height, h.width, h.channels], this.rate) as tf.Tensor4D;
-    return maskImageJet(h, mask);
+    const mask = this.drawMask(h.batch, h.height, h.width, h.channels);
+    return mask ? maskImageJet(h, mask) : h;
+  }
+
+  /**
+   * A fresh mask [B, H, W, C] when {@link active}, else null — for callers that must apply the
+   * same mask twice (a checkpointed block recomputes its forward pass; see checkpoint.ts).
+   */
+  drawMask(batch: number, height: number, width: number, channels: number): tf.Tensor4D | null {
+    return this.active ? (dropoutMask(this.rng as Rng, [batch, height, width, channels], this.rate) as tf.Tensor4D) : null;
   }
 
   setTraining(rng: Rng | null): void {

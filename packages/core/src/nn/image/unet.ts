@@ -29,14 +29,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../random.js';
 import { getActivation } from '../activations.js';
+import { checkpoint } from '../checkpoint.js';
 import { Dense } from '../dense.js';
 import { SinusoidalEmbedding, type TimeEmbedding } from '../embedding.js';
-import { activateJet, assertJetOrder, type Jet, type JetOrder } from '../jet.js';
+import { activateJet, assertJetOrder, Jet, type JetOrder } from '../jet.js';
 import { MLP } from '../mlp.js';
 import { collectParameters, type Module, type NamedVariables, setChildrenTraining } from '../module.js';
 import { bilinearJet, SelfAttention } from './attention.js';
 import { Conv2d } from './conv.js';
-import { Dropout } from './dropout.js';
+import { Dropout, maskImageJet } from './dropout.js';
 import { GroupNorm } from './group-norm.js';
 import { activateImageJet, addChannelJet, ImageJet } from './image-jet.js';
 import { avgPool2x, upsampleNearest2x } from './resample.js';
@@ -90,8 +91,22 @@ export class ResBlock implements Module {
     this.skip = cin === cout ? null : new Conv2d({ inChannels: cin, outChannels: cout, kernel: 1, rng });
   }
 
-  /** x jet [(k)·B, H, W, cin], activated temb jet SiLU(temb) [(k)·B, timeDim] → [(k)·B, H, W, cout]. */
+  /**
+   * x jet [(k)·B, H, W, cin], activated temb jet SiLU(temb) [(k)·B, timeDim] → [(k)·B, H, W, cout].
+   * Checkpointed (nn/checkpoint.ts): under a gradient tape only the block's inputs are kept and
+   * the reverse pass recomputes the block; a dropout mask is drawn once, outside, so the
+   * recomputation applies the same one.
+   */
   jet(x: ImageJet, temb: Jet): ImageJet {
+    const mask = this.dropout.drawMask(x.batch, x.height, x.width, this.options.outChannels);
+    const body = (xd: tf.Tensor, td: tf.Tensor, m?: tf.Tensor) =>
+      this.body(new ImageJet(xd as tf.Tensor4D, x.order), new Jet(td as tf.Tensor2D, temb.order), (m as tf.Tensor4D) ?? null).data;
+    const y = checkpoint(body, [x.data, temb.data], [...this.parameters().values()], mask ? [mask] : []);
+    return new ImageJet(y as tf.Tensor4D, x.order);
+  }
+
+  /** The block itself (module doc), with an optional dropout mask [B, H, W, cout]. */
+  private body(x: ImageJet, temb: Jet, mask: tf.Tensor4D | null): ImageJet {
     let h = this.conv1.jet(activateImageJet(this.norm1.jet(x), silu));
     const projected = this.time.applyJet(temb);
     let normed: ImageJet;
@@ -101,7 +116,8 @@ export class ResBlock implements Module {
     } else {
       normed = this.norm2.jet(addChannelJet(h, projected));
     }
-    h = this.conv2.jet(this.dropout.jet(activateImageJet(normed, silu)));
+    const activated = activateImageJet(normed, silu);
+    h = this.conv2.jet(mask ? maskImageJet(activated, mask) : activated);
     return ImageJet.add(this.skip ? this.skip.jet(x) : x, h);
   }
 
