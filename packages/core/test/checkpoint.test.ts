@@ -7,7 +7,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkpoint, checkpointingEnabled, initBackend, Rng, setCheckpointing, setTraining, UNet } from '../src/index.js';
+import {
+  CHECKPOINT_AUTO_SIZE,
+  checkpoint,
+  checkpointingEnabled,
+  checkpointPays,
+  initBackend,
+  Rng,
+  setCheckpointing,
+  setTraining,
+  UNet,
+} from '../src/index.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -44,12 +54,30 @@ describe('checkpoint()', () => {
     expect(maxRelDiff(read(ckpt.grads[1]), new Float32Array(6))).toBeGreaterThan(0); // a real gradient
   });
 
-  it('follows the switch and NFDM_CHECKPOINT', () => {
-    expect(checkpointingEnabled()).toBe(process.env.NFDM_CHECKPOINT !== '0');
-    setCheckpointing(false);
-    expect(checkpointingEnabled()).toBe(false);
-    setCheckpointing(true);
-    expect(checkpointingEnabled()).toBe(true);
+  it("follows the switch, then NFDM_CHECKPOINT, then the caller's choice", () => {
+    const saved = process.env.NFDM_CHECKPOINT;
+    try {
+      delete process.env.NFDM_CHECKPOINT;
+      expect([checkpointingEnabled(true), checkpointingEnabled(false)]).toEqual([true, false]);
+      process.env.NFDM_CHECKPOINT = '0';
+      expect(checkpointingEnabled(true)).toBe(false);
+      process.env.NFDM_CHECKPOINT = '1';
+      expect(checkpointingEnabled(false)).toBe(true);
+      setCheckpointing(false);
+      expect(checkpointingEnabled(true)).toBe(false);
+      setCheckpointing(true);
+      expect(checkpointingEnabled(false)).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.NFDM_CHECKPOINT;
+      else process.env.NFDM_CHECKPOINT = saved;
+    }
+  });
+
+  it('the U-Net recomputes only large calls (rows·H·W·base > CHECKPOINT_AUTO_SIZE)', () => {
+    expect(CHECKPOINT_AUTO_SIZE).toBe(600_000);
+    expect(checkpointPays(2 * 16, 28, 28, 16)).toBe(false); // 401k: batch 16, one tangent
+    expect(checkpointPays(2 * 32, 28, 28, 16)).toBe(true);
+    expect(checkpointPays(64, 28, 28, 32)).toBe(true);
   });
 });
 
