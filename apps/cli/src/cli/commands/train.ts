@@ -52,77 +52,50 @@ function givenSettings(
   return cli as Partial<RunSettings>;
 }
 
+/** Help texts of the longer `train` flags (kept here so the command reads as a list of flags). */
+const HELP = {
+  data: "a toy set (see nfdm datasets), fashion-mnist, fashion-mnist-14 (one class: fashion-mnist-14:label=7), a folder of PNG images (DIR[@HxW]), or a .csv / .npy file; nfbm: '<source>-><target>' instead of --source and --target",
+  source: 'nfbm: the source data (t = 1): a toy set, optionally shifted (moons@-3,0), or an image set (fashion-mnist-14:label=5, DIR@HxW)',
+  obstacle: 'nfbm: penalise paths through the disc of centre (cx, cy), radius r, weight w (default 10)',
+  schedule: 'learning-rate schedule after the warm-up (default cosine, to lr/100)',
+  ema: `EMA decay of the exported weights, warmed up as min(decay, (1+n)/(10+n)) at update n, or 'none' (default ${DEFAULTS.ema})`,
+  curvatureWeight: 'nfdm-ot only: weight λ of the curvature penalty in the NFDM-OT objective (default 1)',
+  standardize:
+    '.csv/.npy data: the standardisation stored with the model — column mean/std, or robust: median and 0.7413·IQR (default mean-std)',
+  outliers: '.csv/.npy data: rows with values over 1000 robust standard deviations from the median are refused (default), dropped, or kept',
+  arch: 'networks: mlp (default) or unet (image data: U-Nets for the predictor and the learned forward process; nfbm: for its process and predictor; diffflow: for the drift and the score)',
+  dropout: "U-Net: dropout rate in [0, 1) in the predictor's residual blocks, on in training updates only (default 0; needs --arch unet)",
+};
+
 export function trainCommand(ctx: Context) {
   const cmd = new Command('train')
     .description(
       'train a model (diffusion, nfdm-ot, nfbm bridge, diffflow); writes checkpoints, metrics.jsonl, model/ (EMA weights) and run.json into --out',
     )
     .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES))
-    .option(
-      '--data <spec>',
-      "a toy set (see nfdm datasets), fashion-mnist, fashion-mnist-14 (one class: fashion-mnist-14:label=7), a folder of PNG images (DIR[@HxW]), or a .csv / .npy file; nfbm: '<source>-><target>' instead of --source and --target",
-    )
-    .option(
-      '--source <spec>',
-      'nfbm: the source data (t = 1): a toy set, optionally shifted (moons@-3,0), or an image set (fashion-mnist-14:label=5, DIR@HxW)',
-    )
+    .option('--data <spec>', HELP.data)
+    .option('--source <spec>', HELP.source)
     .option('--target <spec>', 'nfbm: the target data (t = 0), of the same kind as --source (image sets: of the same image shape)')
-    .option(
-      '--obstacle <cx,cy,r[,w]>',
-      'nfbm: penalise paths through the disc of centre (cx, cy), radius r, weight w (default 10)',
-      obstacle,
-    )
+    .option('--obstacle <cx,cy,r[,w]>', HELP.obstacle, obstacle)
     .option('--steps <N>', 'total training updates', positiveInt)
     .option('--out <dir>', 'output directory (required)')
     .option('--batch <B>', `batch size (default ${DEFAULTS.batch})`, positiveInt)
     .option('--seed <S>', 'seed of the initial weights, batches and noise (default 0)', nonNegativeInt)
     .option('--hidden <widths>', `hidden layer widths of every network (default ${DEFAULTS.hidden.join(',')})`, widths)
     .option('--lr <rate>', `peak learning rate of Adam (default ${DEFAULTS.lr.toExponential()})`, positiveNumber)
-    .addOption(
-      new Option('--schedule <kind>', 'learning-rate schedule after the warm-up (default cosine, to lr/100)').choices([
-        'cosine',
-        'constant',
-      ] as const),
-    )
+    .addOption(new Option('--schedule <kind>', HELP.schedule).choices(['cosine', 'constant'] as const))
     .option('--warmup <steps>', 'linear warm-up updates (default min(100, steps/20))', nonNegativeInt)
-    .option(
-      '--ema <decay>',
-      `EMA decay of the exported weights, warmed up as min(decay, (1+n)/(10+n)) at update n, or 'none' (default ${DEFAULTS.ema})`,
-      emaDecay,
-    )
+    .option('--ema <decay>', HELP.ema, emaDecay)
     .option('--clip <norm>', `clip gradients to this global norm, or 'none' (default ${DEFAULTS.clip})`, clipNorm)
     .option('--eval-every <N>', 'held-out NELBO every N updates, 0 = only at the end (default 1000)', nonNegativeInt)
     .option('--checkpoint-every <N>', 'checkpoint every N updates, 0 = only at the end (default 1000)', nonNegativeInt)
-    .option(
-      '--curvature-weight <weight>',
-      'nfdm-ot only: weight λ of the curvature penalty in the NFDM-OT objective (default 1)',
-      nonNegativeNumber,
-    )
+    .option('--curvature-weight <weight>', HELP.curvatureWeight, nonNegativeNumber)
     .option('--log-every <N>', 'metrics.jsonl line every N updates (default 10)', positiveInt)
-    .addOption(
-      new Option(
-        '--standardize <method>',
-        '.csv/.npy data: the standardisation stored with the model — column mean/std, or robust: median and 0.7413·IQR (default mean-std)',
-      ).choices(STANDARDIZE_METHODS),
-    )
-    .addOption(
-      new Option(
-        '--outliers <policy>',
-        '.csv/.npy data: rows with values over 1000 robust standard deviations from the median are refused (default), dropped, or kept',
-      ).choices(OUTLIER_POLICIES),
-    )
-    .addOption(
-      new Option(
-        '--arch <name>',
-        'networks: mlp (default) or unet (image data: U-Nets for the predictor and the learned forward process; nfbm: for its process and predictor; diffflow: for the drift and the score)',
-      ).choices(['mlp', 'unet'] as const),
-    )
+    .addOption(new Option('--standardize <method>', HELP.standardize).choices(STANDARDIZE_METHODS))
+    .addOption(new Option('--outliers <policy>', HELP.outliers).choices(OUTLIER_POLICIES))
+    .addOption(new Option('--arch <name>', HELP.arch).choices(['mlp', 'unet'] as const))
     .option('--base <channels>', 'U-Net width: channels of the first level (default 16)', positiveInt)
-    .option(
-      '--dropout <rate>',
-      "U-Net: dropout rate in [0, 1) in the predictor's residual blocks, on in training updates only (default 0; needs --arch unet)",
-      dropoutRate,
-    )
+    .option('--dropout <rate>', HELP.dropout, dropoutRate)
     .option('--config <file>', 'JSON settings (keys as in run.json "config"; flags win), or a previous run.json to repeat it')
     .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
     .option('--force', 'replace a run already in --out')
