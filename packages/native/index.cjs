@@ -1,6 +1,6 @@
 'use strict';
 /**
- * @nfdm/native: fused MLP-with-time-tangents kernels as a Node addon (see README.md).
+ * @nfdm/native: fused MLP-with-time-tangents kernels and NHWC convolutions as a Node addon (see README.md).
  * `loadNative()` returns the addon, or null when build/nfdm_native.node is missing or does
  * not load on this machine; `nativeStatus()` says why.
  */
@@ -78,6 +78,29 @@ function wrap(raw) {
         target,
       );
       return { output, saved };
+    },
+    conv2dForward(x, shape, kernel, k, stride = 1, bias = null, valueImages = shape[0]) {
+      const [n, h, w, c] = shape;
+      return raw.conv2dForward(x, n, h, w, c, kernel, k, stride, bias, valueImages);
+    },
+    conv2dBackward(dOutput, x, shape, kernel, k, stride = 1, options = {}) {
+      const [n, h, w, c] = shape;
+      const bias = options.bias === true;
+      const [dInput, dKernel, dBias] = raw.conv2dBackward(
+        dOutput,
+        x,
+        n,
+        h,
+        w,
+        c,
+        kernel,
+        k,
+        stride,
+        bias,
+        options.valueImages ?? n,
+        options.input !== false,
+      );
+      return { dInput, dKernel, dBias };
     },
     mlpJetBackward(dOutput, saved, batch, order, weights, activation, outputActivation = null, release = false) {
       const [dInput, dWeights, dBiases] = raw.mlpJetBackward(

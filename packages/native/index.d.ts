@@ -56,6 +56,44 @@ export interface NativeAddon {
     save?: boolean,
   ): NativeForwardResult;
   /**
+   * 2-D convolution, NHWC float32, 'same' zero padding p = (k−1)/2, k ∈ {1, 3}, stride 1 or 2:
+   *
+   *   y[n, i, j, o] = Σ_{a,b<k} Σ_c xp[n, s·i + a, s·j + b, c] · kernel[a, b, c, o]  (+ bias[o] for n < valueImages)
+   *
+   * with xp the input padded by p zeros. x [n, h, w, c] (`shape`), kernel [k, k, c, o] (HWIO,
+   * as tfjs stores it) → y [n, ⌈h/s⌉, ⌈w/s⌉, o] (PyTorch's Conv2d(k, stride=s, padding=p)).
+   * The bias goes on the first `valueImages` images only (default all): on an image jet
+   * [(order+1)·B, h, w, c] pass B, so the tangent blocks get none. Computed as an indirect GEMM
+   * (every output pixel reads its k² input rows from one padded copy of its image; register
+   * tiles accumulate over all taps), images split over the thread pool.
+   */
+  conv2dForward(
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    kernel: Float32Array,
+    k: 1 | 3,
+    stride?: 1 | 2,
+    bias?: Float32Array | null,
+    valueImages?: number,
+  ): Float32Array;
+  /**
+   * Reverse pass of conv2dForward for dOutput [n, ⌈h/s⌉, ⌈w/s⌉, o], with ďy = dOutput
+   * (stride 1) or dOutput spread onto the even positions of zeros [n, h, w, o] (stride 2):
+   *   ∂x = conv_same(ďy, W̃) with W̃[a, b, o, c] = kernel[k−1−a, k−1−b, c, o] (flipped, in/out swapped);
+   *   ∂kernel[a, b, c, o] = Σ_{n,i,j} xp[n, i + a, j + b, c] · ďy[n, i, j, o];
+   *   ∂bias[o] = Σ_{n < valueImages, i, j} dOutput[n, i, j, o]   (only with `bias: true`).
+   * `input: false` skips ∂x (dInput is then null).
+   */
+  conv2dBackward(
+    dOutput: Float32Array,
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    kernel: Float32Array,
+    k: 1 | 3,
+    stride?: 1 | 2,
+    options?: { bias?: boolean; valueImages?: number; input?: boolean },
+  ): NativeConvBackwardResult;
+  /**
    * Reverse pass of mlpJetForward: dOutput [(order+1)·batch, out] → input, weight and bias
    * gradients. `release = true` hands `saved` back for reuse by a later forward pass (do not
    * use it afterwards); otherwise it is simply garbage-collected.
@@ -70,6 +108,16 @@ export interface NativeAddon {
     outputActivation?: NativeActivation | null,
     release?: boolean,
   ): NativeBackwardResult;
+}
+
+/** Gradients of {@link NativeAddon.conv2dForward}. */
+export interface NativeConvBackwardResult {
+  /** ∂L/∂x [n, h, w, c]; null when called with `input: false`. */
+  dInput: Float32Array | null;
+  /** ∂L/∂kernel [k, k, c, o] (HWIO). */
+  dKernel: Float32Array;
+  /** ∂L/∂bias [o] (summed over the first `valueImages` images); null without `bias: true`. */
+  dBias: Float32Array | null;
 }
 
 /** The addon, or null when it is not built or cannot load on this machine (see nativeStatus). */

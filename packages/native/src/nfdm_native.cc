@@ -653,6 +653,358 @@ void backward(const Net& net, int order, int B, const float* dOut, const float* 
 }
 
 // ---------------------------------------------------------------------------------------
+// Convolution, NHWC float32: 'same' zero padding p = (k−1)/2 for k ∈ {1, 3}, stride s ∈ {1, 2}.
+//
+//   y[n, i, j, o] = Σ_{a,b<k} Σ_c xp[n, s·i + a, s·j + b, c] · W[a, b, c, o]  (+ bias[o] if n < V)
+//
+// with xp the input padded by p zeros on every side (Hp = H + 2p, Wp = W + 2p), W in HWIO
+// [k, k, C, O], output [N, Ho, Wo, O], Ho = ⌈H/s⌉, Wo = ⌈W/s⌉ (PyTorch's Conv2d(k, stride=s,
+// padding=p)), and the bias on the first V images only (the value block of a jet).
+//
+// Forward = an "indirect GEMM": output pixel (i, j) of one image is row m = i·Wo + j of
+// Y [Ho·Wo, O] = Σ_taps A_tap · W[tap], where row m of A_tap is the C values of xp at
+// base(m) + toff[tap], base(m) = (s·i·Wp + s·j)·C, toff[a·k + b] = (a·Wp + b)·C. A register tile
+// of R pixels × PW output channels accumulates over all k² taps and C channels (K = k²·C) before
+// one store; W is packed into panels of width VL or 2·VL (so that O = 16 or 48 waste no lanes).
+// The padded image is one scratch copy per image; nothing like im2col is materialised.
+//
+// Backward, with ďy = dy (stride 1) or dy spread onto the even positions of zeros [H, W] (stride 2):
+//   ∂x[n, y, x, c]  = conv_same(ďy, W̃),  W̃[a, b, o, c] = W[k−1−a, k−1−b, c, o]  (the forward kernel);
+//   ∂W[a, b, c, o]  = Σ_{n,i,j} xp[n, i + a, j + b, c] · ďy[n, i, j, o]
+//                   = Σ_n A_tapᵀ · G  with, for stride 1, A_tap = xp + toff[tap] over the M = H·Wp
+//                     rows of the padded grid and G = dy widened to Wp columns with zeros (the 2p
+//                     extra columns multiply zeros); for stride 2, A_tap gathered at the Ho·Wo
+//                     output pixels and G = dy;
+//   ∂bias[o]        = Σ_{n<V, i, j} dy[n, i, j, o].
+// Images are split over the thread pool; ∂W and ∂bias are summed from per-task partials.
+
+struct Panel {
+  int n0, nc, nv;  // first column, valid columns, vectors (panel width nv·VL)
+  size_t off;      // offset of the packed panel [K, nv·VL]
+};
+
+// Panels of width 2·VL, the last one VL wide when at most VL columns remain.
+std::vector<Panel> make_panels(int K, int N, size_t* total) {
+  std::vector<Panel> list;
+  size_t off = 0;
+  for (int n0 = 0; n0 < N;) {
+    const int rem = N - n0;
+    const int nv = rem <= VL ? 1 : 2;
+    const int nc = std::min(nv * VL, rem);
+    list.push_back({n0, nc, nv, off});
+    off += static_cast<size_t>(K) * nv * VL;
+    n0 += nv * VL;
+  }
+  *total = off;
+  return list;
+}
+
+// B [K, N] row-major → panels (zero padded).
+void pack_panels(const std::vector<Panel>& panels, int K, int N, const float* B, float* P) {
+  for (const Panel& pn : panels) {
+    const int pw = pn.nv * VL;
+    for (int k = 0; k < K; k++) {
+      float* row = P + pn.off + static_cast<size_t>(k) * pw;
+      std::memcpy(row, B + static_cast<size_t>(k) * N + pn.n0, pn.nc * sizeof(float));
+      for (int j = pn.nc; j < pw; j++) row[j] = 0.f;
+    }
+  }
+}
+
+// C[r, 0:nc] = Σ_t Σ_c arow[r][toff[t] + c] · P[t·K + c, :] (+ bias) for r < R.
+template <int R, int NV>
+void kernel_conv(int T, const int* toff, int K, const float* const* arow, const float* P, float* C, int ldc, int nc, const float* bias) {
+  constexpr int PW = NV * VL;
+  vf acc[R][NV];
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = vf{};
+  for (int t = 0; t < T; t++) {
+    const float* a[R];
+    for (int r = 0; r < R; r++) a[r] = arow[r] + toff[t];
+    const float* Pt = P + static_cast<size_t>(t) * K * PW;
+    for (int k = 0; k < K; k++) {
+      vf b[NV];
+      for (int v = 0; v < NV; v++) b[v] = loadu(Pt + static_cast<size_t>(k) * PW + v * VL);
+      for (int r = 0; r < R; r++) {
+        const vf av = splat(a[r][k]);
+        for (int v = 0; v < NV; v++) acc[r][v] += av * b[v];
+      }
+    }
+  }
+  if (bias) {
+    for (int v = 0; v < NV; v++) {
+      const vf bv = loadu(bias + v * VL);
+      for (int r = 0; r < R; r++) acc[r][v] += bv;
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    float* dst = C + static_cast<size_t>(r) * ldc;
+    if (nc == PW) {
+      for (int v = 0; v < NV; v++) storeu(dst + v * VL, acc[r][v]);
+    } else {
+      float tmp[PW];
+      for (int v = 0; v < NV; v++) storeu(tmp + v * VL, acc[r][v]);
+      std::memcpy(dst, tmp, nc * sizeof(float));
+    }
+  }
+}
+
+// Cw[r, 0:nc] += Σ_m A[m, r] · G[m, 0:nc] for r < R (G is read PW wide: its buffer has slack).
+template <int R, int NV>
+void kernel_wgrad(int M, const float* A, int lda, const float* G, int ldg, float* Cw, int ldc, int nc) {
+  constexpr int PW = NV * VL;
+  vf acc[R][NV];
+  float tmp[PW];
+  for (int r = 0; r < R; r++) {
+    std::memset(tmp, 0, sizeof tmp);
+    std::memcpy(tmp, Cw + static_cast<size_t>(r) * ldc, nc * sizeof(float));
+    for (int v = 0; v < NV; v++) acc[r][v] = loadu(tmp + v * VL);
+  }
+  for (int m = 0; m < M; m++) {
+    vf g[NV];
+    for (int v = 0; v < NV; v++) g[v] = loadu(G + static_cast<size_t>(m) * ldg + v * VL);
+    const float* a = A + static_cast<size_t>(m) * lda;
+    for (int r = 0; r < R; r++) {
+      const vf av = splat(a[r]);
+      for (int v = 0; v < NV; v++) acc[r][v] += av * g[v];
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    for (int v = 0; v < NV; v++) storeu(tmp + v * VL, acc[r][v]);
+    std::memcpy(Cw + static_cast<size_t>(r) * ldc, tmp, nc * sizeof(float));
+  }
+}
+
+typedef void (*KernelConv)(int, const int*, int, const float* const*, const float*, float*, int, int, const float*);
+typedef void (*KernelWgrad)(int, const float*, int, const float*, int, float*, int, int);
+
+template <int NV, int R>
+struct TableConv {
+  static void fill(KernelConv* c, KernelWgrad* w) {
+    c[R] = kernel_conv<R, NV>;
+    w[R] = kernel_wgrad<R, NV>;
+    TableConv<NV, R - 1>::fill(c, w);
+  }
+};
+template <int NV>
+struct TableConv<NV, 0> {
+  static void fill(KernelConv*, KernelWgrad*) {}
+};
+
+struct ConvTables {
+  KernelConv conv[3][MR + 1] = {};
+  KernelWgrad wgrad[3][MR + 1] = {};
+};
+const ConvTables& conv_tables() {
+  static const ConvTables tables = [] {
+    ConvTables t;
+    TableConv<1, MR>::fill(t.conv[1], t.wgrad[1]);
+    TableConv<2, MR>::fill(t.conv[2], t.wgrad[2]);
+    return t;
+  }();
+  return tables;
+}
+
+struct ConvGeom {
+  int H, W, C, O, k, s, p, Hp, Wp, Ho, Wo;
+  ConvGeom(int H_, int W_, int C_, int O_, int k_, int s_) : H(H_), W(W_), C(C_), O(O_), k(k_), s(s_) {
+    p = (k - 1) / 2;
+    Hp = H + 2 * p;
+    Wp = W + 2 * p;
+    Ho = (H + s - 1) / s;
+    Wo = (W + s - 1) / s;
+  }
+  int taps() const { return k * k; }
+  // Padded image with 2 spare zero rows (the stride-1 ∂W reads up to row Hp·Wp + 1).
+  size_t padded_len(int channels) const { return (static_cast<size_t>(Hp) * Wp + 2) * channels; }
+  std::vector<int> tap_offsets(int channels) const {
+    std::vector<int> t(taps());
+    for (int a = 0; a < k; a++)
+      for (int b = 0; b < k; b++) t[a * k + b] = (a * Wp + b) * channels;
+    return t;
+  }
+};
+
+// img [H, W, ch] → dst [Hp·Wp + 2, ch] with p zeros around.
+void pad_image(const ConvGeom& g, const float* img, int ch, float* dst) {
+  if (g.p == 0) {
+    std::memcpy(dst, img, static_cast<size_t>(g.H) * g.W * ch * sizeof(float));
+    std::memset(dst + static_cast<size_t>(g.H) * g.W * ch, 0, 2 * ch * sizeof(float));
+    return;
+  }
+  std::memset(dst, 0, g.padded_len(ch) * sizeof(float));
+  const size_t row = static_cast<size_t>(g.W) * ch;
+  for (int y = 0; y < g.H; y++) std::memcpy(dst + ((static_cast<size_t>(y) + g.p) * g.Wp + g.p) * ch, img + y * row, row * sizeof(float));
+}
+
+// dy [Ho, Wo, O] → ďy on the even positions of zeros, padded: dst [Hp·Wp + 2, O].
+void spread_pad(const ConvGeom& g, const float* dy, float* dst) {
+  std::memset(dst, 0, g.padded_len(g.O) * sizeof(float));
+  for (int i = 0; i < g.Ho; i++)
+    for (int j = 0; j < g.Wo; j++)
+      std::memcpy(dst + ((static_cast<size_t>(2 * i) + g.p) * g.Wp + 2 * j + g.p) * g.O, dy + (static_cast<size_t>(i) * g.Wo + j) * g.O,
+                  g.O * sizeof(float));
+}
+
+// One image: src padded [Hp·Wp + 2, K] (K input channels of this convolution), stride s →
+// out [Ho·Wo, N] with the packed kernel P ([taps·K, N] in panels) and an optional padded bias.
+void conv_image(int Ho, int Wo, int Wp, int s, int K, int N, const float* src, const std::vector<int>& toff, const std::vector<Panel>& panels,
+                const float* P, const float* bias, float* out) {
+  const ConvTables& kt = conv_tables();
+  const int T = static_cast<int>(toff.size());
+  const int M = Ho * Wo;
+  const float* arow[MR];
+  for (int m0 = 0; m0 < M; m0 += MR) {
+    const int R = std::min(MR, M - m0);
+    for (int r = 0; r < R; r++) {
+      const int i = (m0 + r) / Wo, j = (m0 + r) % Wo;
+      arow[r] = src + (static_cast<size_t>(s) * i * Wp + static_cast<size_t>(s) * j) * K;
+    }
+    for (const Panel& pn : panels)
+      kt.conv[pn.nv][R](T, toff.data(), K, arow, P + pn.off, out + static_cast<size_t>(m0) * N + pn.n0, N, pn.nc, bias ? bias + pn.n0 : nullptr);
+  }
+}
+
+// dW [K, N] += Aᵀ G over rows [0, M): A [M, K] (lda), G [M, N] (ldg, read up to 2·VL past N).
+void wgrad_rows(int M, int K, int N, const float* A, int lda, const float* G, int ldg, const std::vector<Panel>& panels, float* dW) {
+  const ConvTables& kt = conv_tables();
+  constexpr int MCW = 128;
+  for (int m0 = 0; m0 < M; m0 += MCW) {
+    const int mc = std::min(MCW, M - m0);
+    for (int k0 = 0; k0 < K; k0 += MR) {
+      const int R = std::min(MR, K - k0);
+      for (const Panel& pn : panels)
+        kt.wgrad[pn.nv][R](mc, A + static_cast<size_t>(m0) * lda + k0, lda, G + static_cast<size_t>(m0) * ldg + pn.n0, ldg,
+                           dW + static_cast<size_t>(k0) * N + pn.n0, N, pn.nc);
+    }
+  }
+}
+
+thread_local std::vector<float> tl_pad, tl_pad2, tl_gath;
+
+int split_images(int n, double work_per_image) {
+  const int T = pool().threads();
+  if (T == 1 || n <= 1 || work_per_image * n < 256 * 1024) return 1;
+  return std::min(T, n);
+}
+
+// x [N, H, W, C], kernel [k, k, C, O] → y [N, Ho, Wo, O]; bias [O] (or null) on images n < V.
+void conv_forward(const ConvGeom& g, int Nimg, const float* x, const float* kernel, const float* bias, int V, float* y) {
+  size_t plen;
+  const std::vector<Panel> panels = make_panels(g.taps() * g.C, g.O, &plen);
+  std::vector<float> P(plen);
+  pack_panels(panels, g.taps() * g.C, g.O, kernel, P.data());
+  std::vector<float> bpad;
+  if (bias) {
+    bpad.assign(g.O + 2 * VL, 0.f);
+    std::memcpy(bpad.data(), bias, g.O * sizeof(float));
+  }
+  const std::vector<int> toff = g.tap_offsets(g.C);
+  const size_t in_img = static_cast<size_t>(g.H) * g.W * g.C, out_img = static_cast<size_t>(g.Ho) * g.Wo * g.O;
+  const int tasks = split_images(Nimg, static_cast<double>(g.Ho) * g.Wo * g.O * g.taps() * g.C);
+  const int per = (Nimg + tasks - 1) / tasks;
+  pool().run(tasks, [&](int t) {
+    std::vector<float>& pad = tl_pad;
+    if (g.p > 0) pad.resize(g.padded_len(g.C));
+    for (int n = t * per; n < std::min(Nimg, (t + 1) * per); n++) {
+      const float* src = x + n * in_img;
+      if (g.p > 0) {
+        pad_image(g, src, g.C, pad.data());
+        src = pad.data();
+      }
+      conv_image(g.Ho, g.Wo, g.Wp, g.s, g.C, g.O, src, toff, panels, P.data(), n < V && bias ? bpad.data() : nullptr, y + n * out_img);
+    }
+  });
+}
+
+// dy [N, Ho, Wo, O] → dx [N, H, W, C] (or null: skipped), dW [k, k, C, O], db [O] (or null: skipped).
+void conv_backward(const ConvGeom& g, int Nimg, const float* dy, const float* x, const float* kernel, int V, float* dx, float* dW, float* db) {
+  const int T = g.taps();
+  // W̃ [k, k, O, C]: W̃[a, b, o, c] = W[k−1−a, k−1−b, c, o], packed for the ∂x convolution.
+  std::vector<float> flipped(static_cast<size_t>(T) * g.C * g.O);
+  for (int a = 0; a < g.k; a++)
+    for (int b = 0; b < g.k; b++) {
+      const float* src = kernel + static_cast<size_t>((g.k - 1 - a) * g.k + (g.k - 1 - b)) * g.C * g.O;
+      float* dst = flipped.data() + static_cast<size_t>(a * g.k + b) * g.O * g.C;
+      for (int c = 0; c < g.C; c++)
+        for (int o = 0; o < g.O; o++) dst[static_cast<size_t>(o) * g.C + c] = src[static_cast<size_t>(c) * g.O + o];
+    }
+  size_t plen, wplen;
+  const std::vector<Panel> xpanels = make_panels(T * g.O, g.C, &plen);
+  const std::vector<Panel> wpanels = make_panels(g.C, g.O, &wplen);
+  std::vector<float> P(plen);
+  pack_panels(xpanels, T * g.O, g.C, flipped.data(), P.data());
+  const std::vector<int> toff_x = g.tap_offsets(g.C), toff_dy = g.tap_offsets(g.O);
+  const size_t in_img = static_cast<size_t>(g.H) * g.W * g.C, out_img = static_cast<size_t>(g.Ho) * g.Wo * g.O;
+  const size_t wlen = static_cast<size_t>(T) * g.C * g.O;
+  const int tasks = split_images(Nimg, 2.0 * g.Ho * g.Wo * g.O * T * g.C);
+  const int per = (Nimg + tasks - 1) / tasks;
+  std::vector<std::vector<float>> partial(tasks);
+  pool().run(tasks, [&](int t) {
+    std::vector<float>& pw = partial[t];
+    pw.assign(wlen + g.O, 0.f);
+    std::vector<float>& xpad = tl_pad;
+    std::vector<float>& gbuf = tl_pad2;
+    std::vector<float>& gath = tl_gath;
+    xpad.resize(g.padded_len(g.C));
+    const size_t grows = g.s == 1 ? static_cast<size_t>(g.H) * g.Wp : static_cast<size_t>(g.Ho) * g.Wo;
+    const size_t glen = std::max(g.padded_len(g.O), grows * g.O) + 2 * VL;
+    gbuf.resize(glen);
+    for (int n = t * per; n < std::min(Nimg, (t + 1) * per); n++) {
+      const float* dyn = dy + n * out_img;
+      if (db && n < V) {
+        float* pb = pw.data() + wlen;
+        for (size_t m = 0; m < static_cast<size_t>(g.Ho) * g.Wo; m++)
+          for (int o = 0; o < g.O; o++) pb[o] += dyn[m * g.O + o];
+      }
+      if (dx) {
+        // ∂x: the stride-1 forward convolution of the padded ďy with W̃ (O input channels → C).
+        if (g.s == 1) {
+          pad_image(g, dyn, g.O, gbuf.data());
+        } else {
+          spread_pad(g, dyn, gbuf.data());
+        }
+        conv_image(g.H, g.W, g.Wp, 1, g.O, g.C, gbuf.data(), toff_dy, xpanels, P.data(), nullptr, dx + n * in_img);
+      }
+      if (!dW) continue;
+      pad_image(g, x + n * in_img, g.C, xpad.data());
+      float* G = gbuf.data();
+      if (g.s == 1) {
+        // G [H·Wp, O]: dy widened with zeros in columns W … Wp−1 (+ slack for the panel loads).
+        std::memset(G, 0, glen * sizeof(float));
+        for (int i = 0; i < g.H; i++)
+          std::memcpy(G + static_cast<size_t>(i) * g.Wp * g.O, dyn + static_cast<size_t>(i) * g.W * g.O, static_cast<size_t>(g.W) * g.O * sizeof(float));
+        for (int tap = 0; tap < T; tap++)
+          wgrad_rows(g.H * g.Wp, g.C, g.O, xpad.data() + toff_x[tap], g.C, G, g.O, wpanels, pw.data() + static_cast<size_t>(tap) * g.C * g.O);
+      } else {
+        // Stride 2: A_tap gathered at the output pixels, G = dy.
+        const int M = g.Ho * g.Wo;
+        std::memcpy(G, dyn, static_cast<size_t>(M) * g.O * sizeof(float));
+        std::memset(G + static_cast<size_t>(M) * g.O, 0, 2 * VL * sizeof(float));
+        gath.resize(static_cast<size_t>(M) * g.C);
+        for (int tap = 0; tap < T; tap++) {
+          for (int m = 0; m < M; m++) {
+            const int i = m / g.Wo, j = m % g.Wo;
+            std::memcpy(gath.data() + static_cast<size_t>(m) * g.C,
+                        xpad.data() + (static_cast<size_t>(2 * i) * g.Wp + 2 * j) * g.C + toff_x[tap], g.C * sizeof(float));
+          }
+          wgrad_rows(M, g.C, g.O, gath.data(), g.C, G, g.O, wpanels, pw.data() + static_cast<size_t>(tap) * g.C * g.O);
+        }
+      }
+    }
+  });
+  if (dW) std::memcpy(dW, partial[0].data(), wlen * sizeof(float));
+  if (db) std::memcpy(db, partial[0].data() + wlen, g.O * sizeof(float));
+  for (int t = 1; t < tasks; t++) {
+    const float* p = partial[t].data();
+    if (dW)
+      for (size_t i = 0; i < wlen; i++) dW[i] += p[i];
+    if (db)
+      for (int o = 0; o < g.O; o++) db[o] += p[wlen + o];
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // N-API glue.
 
 #define CHECK(call)                                    \
@@ -868,6 +1220,93 @@ napi_value Backward(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// Reads the shared convolution arguments: (data, n, h, w, c, kernel, k, stride) at argv[first…].
+std::string read_conv(napi_env env, napi_value* argv, int* dims, float** kernel, size_t* klen, int* k, int* stride) {
+  for (int i = 0; i < 4; i++)
+    if (!get_int(env, argv[i], &dims[i]) || dims[i] <= 0) return "n, h, w and c must be positive integers";
+  if (!get_f32(env, argv[4], kernel, klen)) return "kernel must be a Float32Array";
+  if (!get_int(env, argv[5], k) || (*k != 1 && *k != 3)) return "k must be 1 or 3";
+  if (!get_int(env, argv[6], stride) || (*stride != 1 && *stride != 2)) return "stride must be 1 or 2";
+  const size_t per = static_cast<size_t>(*k) * *k * dims[3];
+  if (*klen == 0 || *klen % per != 0) return "kernel length " + std::to_string(*klen) + " is not a multiple of k·k·c = " + std::to_string(per);
+  return "";
+}
+
+// conv2dForward(x, n, h, w, c, kernel, k, stride, bias | null, valueImages) → y [n, ⌈h/s⌉, ⌈w/s⌉, o].
+napi_value ConvForward(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 10) return fail(env, "conv2dForward expects 10 arguments");
+  float *x, *kernel;
+  size_t xl, kl;
+  if (!get_f32(env, argv[0], &x, &xl)) return fail(env, "x must be a Float32Array");
+  int dims[4], k, s, V;
+  std::string err = read_conv(env, argv + 1, dims, &kernel, &kl, &k, &s);
+  if (!err.empty()) return fail(env, err);
+  const ConvGeom g(dims[1], dims[2], dims[3], static_cast<int>(kl / (static_cast<size_t>(k) * k * dims[3])), k, s);
+  if (xl != static_cast<size_t>(dims[0]) * g.H * g.W * g.C) return fail(env, "x length does not match n·h·w·c");
+  float* bias = nullptr;
+  napi_valuetype bt;
+  CHECK(napi_typeof(env, argv[8], &bt));
+  if (bt != napi_null && bt != napi_undefined) {
+    size_t bl;
+    if (!get_f32(env, argv[8], &bias, &bl) || bl != static_cast<size_t>(g.O)) return fail(env, "bias must be null or a Float32Array of o values");
+  }
+  if (!get_int(env, argv[9], &V) || V < 0 || V > dims[0]) return fail(env, "valueImages must be an integer in [0, n]");
+  napi_value y_v;
+  float* y;
+  if (!new_f32(env, static_cast<size_t>(dims[0]) * g.Ho * g.Wo * g.O, &y, &y_v)) return throw_last(env);
+  conv_forward(g, dims[0], x, kernel, bias, V, y);
+  return y_v;
+}
+
+// conv2dBackward(dy, x, n, h, w, c, kernel, k, stride, bias: boolean, valueImages, needInput = true)
+//   → [dx | null, dKernel, dBias | null].
+napi_value ConvBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 11) return fail(env, "conv2dBackward expects 11 or 12 arguments");
+  float *dy, *x, *kernel;
+  size_t dyl, xl, kl;
+  if (!get_f32(env, argv[0], &dy, &dyl)) return fail(env, "dy must be a Float32Array");
+  if (!get_f32(env, argv[1], &x, &xl)) return fail(env, "x must be a Float32Array");
+  int dims[4], k, s, V;
+  std::string err = read_conv(env, argv + 2, dims, &kernel, &kl, &k, &s);
+  if (!err.empty()) return fail(env, err);
+  const ConvGeom g(dims[1], dims[2], dims[3], static_cast<int>(kl / (static_cast<size_t>(k) * k * dims[3])), k, s);
+  if (xl != static_cast<size_t>(dims[0]) * g.H * g.W * g.C) return fail(env, "x length does not match n·h·w·c");
+  if (dyl != static_cast<size_t>(dims[0]) * g.Ho * g.Wo * g.O) return fail(env, "dy length does not match n·⌈h/s⌉·⌈w/s⌉·o");
+  bool with_bias = false, need_input = true;
+  if (napi_get_value_bool(env, argv[9], &with_bias) != napi_ok) return fail(env, "bias must be a boolean");
+  if (!get_int(env, argv[10], &V) || V < 0 || V > dims[0]) return fail(env, "valueImages must be an integer in [0, n]");
+  if (argc >= 12) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[11], &t));
+    if (t != napi_undefined && napi_get_value_bool(env, argv[11], &need_input) != napi_ok) return fail(env, "needInput must be a boolean");
+  }
+  napi_value dx_v, dw_v, db_v, result;
+  float *dx = nullptr, *dW, *db = nullptr;
+  if (need_input) {
+    if (!new_f32(env, xl, &dx, &dx_v)) return throw_last(env);
+  } else {
+    CHECK(napi_get_null(env, &dx_v));
+  }
+  if (!new_f32(env, kl, &dW, &dw_v)) return throw_last(env);
+  if (with_bias) {
+    if (!new_f32(env, g.O, &db, &db_v)) return throw_last(env);
+  } else {
+    CHECK(napi_get_null(env, &db_v));
+  }
+  conv_backward(g, dims[0], dy, x, kernel, V, dx, dW, db);
+  CHECK(napi_create_array_with_length(env, 3, &result));
+  CHECK(napi_set_element(env, result, 0, dx_v));
+  CHECK(napi_set_element(env, result, 1, dw_v));
+  CHECK(napi_set_element(env, result, 2, db_v));
+  return result;
+}
+
 // info() → { isa, vectorWidth, mr, nr, threads }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
@@ -926,6 +1365,8 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mlpJetForward", nullptr, Forward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mlpJetBackward", nullptr, Backward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dForward", nullptr, ConvForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackward", nullptr, ConvBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
