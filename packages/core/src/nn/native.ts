@@ -1,15 +1,20 @@
 /**
- * Optional native kernels for the MLP jet (the package `@nfdm/native`, a C++ N-API addon).
+ * Optional native kernels for the MLP jet and the image convolutions (the package
+ * `@nfdm/native`, a C++ N-API addon).
  *
  * When the addon is built and loads, {@link MLP.applyJet} runs the whole MLP — every Dense
  * layer and jet activation, value and time tangents — as ONE differentiable tf op whose
  * forward and backward are fused native loops (register-tiled GEMMs), instead of ~10 tfjs
- * kernels per layer. The tfjs path stays the fallback and is used when:
+ * kernels per layer; and every 'same' convolution of the U-Net ({@link nativeConv2d}:
+ * `conv2dSame`, `Conv2d.apply`, `Conv2d.jet`) is one tf op with a native forward (bias on the
+ * value block fused in) and a native backward (∂x, ∂kernel, ∂bias in one call).
+ * The tfjs path stays the fallback and is used when:
  *   - `@nfdm/native` is not installed, not built, or fails to load (`nativeKernelsStatus().reason`);
  *   - `NFDM_NATIVE=0` is set, or `setNativeKernels(false)` was called;
  *   - the backend is `tensorflow` (tfjs-node: libtensorflow kernels are already native);
- *   - an activation has no native version (`gelu-tanh`), or the input is not float32.
- * Precedence: `setNativeKernels(...)` wins over `NFDM_NATIVE`.
+ *   - an activation has no native version (`gelu-tanh`), or the input is not float32;
+ *   - for convolutions: the loaded addon predates them (`nativeKernelsStatus().conv2d` false).
+ * Precedence: `setNativeKernels(...)` wins over `NFDM_NATIVE`; one switch for both kinds.
  *
  * The native op reads its inputs with dataSync (a copy on wasm) and returns new tensors, so
  * it is exact first-order reverse mode only (no nested gradients — see architecture.md).
@@ -45,12 +50,33 @@ interface NativeAddonLike {
     outputActivation: string | null,
     release?: boolean,
   ): { dInput: Float32Array; dWeights: Float32Array[]; dBiases: Float32Array[] };
+  /** Absent in builds that predate the convolution kernels. */
+  conv2dForward?(
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    kernel: Float32Array,
+    k: number,
+    stride: number,
+    bias: Float32Array | null,
+    valueImages: number,
+  ): Float32Array;
+  conv2dBackward?(
+    dOutput: Float32Array,
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    kernel: Float32Array,
+    k: number,
+    stride: number,
+    options: { bias?: boolean; valueImages?: number; input?: boolean },
+  ): { dInput: Float32Array | null; dKernel: Float32Array; dBias: Float32Array | null };
 }
 
 /** Whether the native MLP kernels are in use, and why not. */
 export interface NativeKernelsStatus {
   /** True when MLP jets run natively (addon loaded and enabled; backend wasm or cpu). */
   enabled: boolean;
+  /** True when convolutions (conv2dSame, Conv2d) run natively too: enabled and the addon has them. */
+  conv2d: boolean;
   /** True when `@nfdm/native` loaded. */
   available: boolean;
   /** Why the kernels are not used (null when enabled). */
@@ -117,18 +143,25 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
     source,
     ...(addon && info ? { addon: { path: addon.path, isa: info.isa, threads: info.threads } } : {}),
   };
-  if (!addon) return { enabled: false, reason, ...base };
-  if (override === false) return { enabled: false, reason: 'disabled by setNativeKernels(false)', ...base };
-  if (override === undefined && envDisabled()) return { enabled: false, reason: 'disabled by NFDM_NATIVE=0', ...base };
-  if (tf.getBackend() === 'tensorflow') return { enabled: false, reason: "not used on the 'tensorflow' backend", ...base };
-  return { enabled: true, reason: null, ...base };
+  const off = { enabled: false, conv2d: false };
+  if (!addon) return { ...off, reason, ...base };
+  if (override === false) return { ...off, reason: 'disabled by setNativeKernels(false)', ...base };
+  if (override === undefined && envDisabled()) return { ...off, reason: 'disabled by NFDM_NATIVE=0', ...base };
+  if (tf.getBackend() === 'tensorflow') return { ...off, reason: "not used on the 'tensorflow' backend", ...base };
+  return { enabled: true, conv2d: hasConv(addon), reason: null, ...base };
 }
 
-/** One-line summary for describeBackend(). */
+function hasConv(addon: NativeAddonLike): boolean {
+  return typeof addon.conv2dForward === 'function' && typeof addon.conv2dBackward === 'function';
+}
+
+/** Summary for describeBackend(): a `native MLP kernels:` and a `native conv2d kernels:` line. */
 export function describeNativeKernels(status: NativeKernelsStatus = nativeKernelsStatus()): string {
-  if (status.enabled && status.addon)
-    return `native MLP kernels: on (${status.addon.isa}, ${status.addon.threads} thread) ${status.addon.path}`;
-  return `native MLP kernels: off (${status.reason})`;
+  if (status.enabled && status.addon) {
+    const conv = status.conv2d ? 'on' : 'off (this build of @nfdm/native has no convolution kernels: rebuild it)';
+    return `native MLP kernels: on (${status.addon.isa}, ${status.addon.threads} thread) ${status.addon.path}\nnative conv2d kernels: ${conv}`;
+  }
+  return `native MLP kernels: off (${status.reason})\nnative conv2d kernels: off (${status.reason})`;
 }
 
 /** The addon when MLP jets should use it now, else null (cheap after the first call). */
@@ -212,4 +245,74 @@ export function nativeMlpJet(
     ops.set(key, op);
   }
   return op(input, ...weights, ...biases);
+}
+
+type NativeConvOp = (...tensors: tf.Tensor[]) => tf.Tensor4D;
+const convOps = new Map<string, NativeConvOp>();
+
+function convOutShape(shape: readonly number[], kernel: tf.Tensor4D, stride: 1 | 2): [number, number, number, number] {
+  return [shape[0], Math.ceil(shape[1] / stride), Math.ceil(shape[2] / stride), kernel.shape[3]];
+}
+
+function makeConvOp(addon: NativeAddonLike, stride: 1 | 2, withBias: boolean, blocks: number): NativeConvOp {
+  const forward = addon.conv2dForward as NonNullable<NativeAddonLike['conv2dForward']>;
+  const backward = addon.conv2dBackward as NonNullable<NativeAddonLike['conv2dBackward']>;
+  const f = tf.customGrad((...args: unknown[]) => {
+    const x = args[0] as tf.Tensor4D;
+    const kernel = args[1] as tf.Tensor4D;
+    const bias = withBias ? (args[2] as tf.Tensor1D) : null;
+    const shape = x.shape;
+    const k = kernel.shape[0];
+    const valueImages = shape[0] / blocks;
+    // Kept for the backward pass as plain arrays (dataSync copies out of the wasm heap once).
+    const xs = x.dataSync() as Float32Array;
+    const ws = kernel.dataSync() as Float32Array;
+    const y = forward(xs, shape, ws, k, stride, bias ? (bias.dataSync() as Float32Array) : null, valueImages);
+    return {
+      value: tf.tensor4d(y, convOutShape(shape, kernel, stride)),
+      gradFunc: (dy: tf.Tensor) => {
+        const g = backward(dy.dataSync() as Float32Array, xs, shape, ws, k, stride, { bias: withBias, valueImages });
+        const grads: tf.Tensor[] = [tf.tensor4d(g.dInput as Float32Array, shape), tf.tensor4d(g.dKernel, kernel.shape)];
+        if (withBias) grads.push(tf.tensor1d(g.dBias as Float32Array));
+        return grads;
+      },
+    };
+  });
+  return f as unknown as NativeConvOp;
+}
+
+/**
+ * A 'same' convolution on the native kernels, or null when the tfjs path must run (see the
+ * module doc): x [N, H, W, Cin], kernel [k, k, Cin, Cout] (HWIO, k ∈ {1, 3}), stride 1 or 2 →
+ * [N, ⌈H/s⌉, ⌈W/s⌉, Cout], plus `bias` [Cout] (or null) on the first N/`blocks` images only —
+ * the value block of an image jet with `blocks` = order + 1 (1: on every image). Inside a
+ * gradient tape it is one `tf.customGrad` op: ∂x, ∂kernel and ∂bias come from one native call.
+ */
+export function nativeConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, stride: 1 | 2, blocks = 1): tf.Tensor4D | null {
+  const addon = activeAddon();
+  if (!addon || !hasConv(addon)) return null;
+  const k = kernel.shape[0];
+  if ((k !== 1 && k !== 3) || kernel.shape[1] !== k || kernel.shape[2] !== x.shape[3]) return null;
+  if (x.dtype !== 'float32' || kernel.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return null;
+  if (x.shape[0] === 0 || x.shape[1] === 0 || x.shape[2] === 0 || x.shape[0] % blocks !== 0) return null;
+  if (tf.engine().state.gradientDepth === 0) {
+    // No gradient tape is recording (inference, sampling): one native forward.
+    const y = (addon.conv2dForward as NonNullable<NativeAddonLike['conv2dForward']>)(
+      x.dataSync() as Float32Array,
+      x.shape,
+      kernel.dataSync() as Float32Array,
+      k,
+      stride,
+      bias ? (bias.dataSync() as Float32Array) : null,
+      x.shape[0] / blocks,
+    );
+    return tf.tensor4d(y, convOutShape(x.shape, kernel, stride));
+  }
+  const key = `${stride}|${bias ? 1 : 0}|${blocks}`;
+  let op = convOps.get(key);
+  if (!op) {
+    op = makeConvOp(addon, stride, bias !== null, blocks);
+    convOps.set(key, op);
+  }
+  return bias ? op(x, kernel, bias) : op(x, kernel);
 }
