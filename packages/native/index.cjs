@@ -1,6 +1,6 @@
 'use strict';
 /**
- * @nfdm/native: fused MLP-with-time-tangents kernels and NHWC convolutions as a Node addon (see README.md).
+ * @nfdm/native: fused MLP-with-time-tangents kernels, NHWC convolutions and GroupNorm(+SiLU) jets as a Node addon (see README.md).
  * `loadNative()` returns the addon, or null when build/nfdm_native.node is missing or does
  * not load on this machine; `nativeStatus()` says why.
  */
@@ -101,6 +101,41 @@ function wrap(raw) {
         options.input !== false,
       );
       return { dInput, dKernel, dBias };
+    },
+    groupNormJetForward(x, shape, order, groups, epsilon, gamma, beta, options = {}) {
+      const [n, h, w, c] = shape;
+      const [output, stats] = raw.groupNormForward(
+        x,
+        n,
+        h * w,
+        c,
+        order,
+        groups,
+        epsilon,
+        gamma,
+        beta,
+        options.shift ?? null,
+        options.silu === true,
+      );
+      return { output, stats };
+    },
+    groupNormJetBackward(dOutput, x, shape, order, groups, stats, gamma, beta, options = {}) {
+      const [n, h, w, c] = shape;
+      const [dInput, dGamma, dBeta, dShift] = raw.groupNormBackward(
+        dOutput,
+        x,
+        n,
+        h * w,
+        c,
+        order,
+        groups,
+        stats,
+        gamma,
+        beta,
+        options.shift ?? null,
+        options.silu === true,
+      );
+      return { dInput, dGamma, dBeta, dShift };
     },
     mlpJetBackward(dOutput, saved, batch, order, weights, activation, outputActivation = null, release = false) {
       const [dInput, dWeights, dBiases] = raw.mlpJetBackward(

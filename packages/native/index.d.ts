@@ -94,6 +94,43 @@ export interface NativeAddon {
     options?: { bias?: boolean; valueImages?: number; input?: boolean },
   ): NativeConvBackwardResult;
   /**
+   * GroupNorm of an image jet of order 0 or 1, optionally after adding a per-image channel
+   * vector `shift` [n, c] (a projected time embedding) and followed by SiLU:
+   * x [(order+1)·B, h, w, c] (value images first, then their ∂/∂t), per image and group of
+   * c/groups channels over its n = h·w·c/groups entries (h = x + shift, h′ = x′ + shift′):
+   *
+   *   μ = mean h,  s = √(mean (h − μ)² + ε),  ĥ = (h − μ)/s,  y = γ ĥ + β,
+   *   c′ = h′ − mean h′,  s′ = mean(ĥ c′),  ĥ′ = (c′ − ĥ s′)/s,  y′ = γ ĥ′,
+   *   out = φ(y), out′ = φ′(y) y′   (φ = SiLU with `silu: true`, else the identity).
+   *
+   * Returns the output jet and per-group statistics for the backward pass.
+   */
+  groupNormJetForward(
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    order: 0 | 1,
+    groups: number,
+    epsilon: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    options?: { shift?: Float32Array | null; silu?: boolean },
+  ): NativeGroupNormForwardResult;
+  /**
+   * Reverse pass of groupNormJetForward (same x, shape, order, groups, γ, β and options):
+   * dOutput (same shape as x) → ∂x, ∂γ, ∂β and ∂shift (the formulas are in src/nfdm_native.cc).
+   */
+  groupNormJetBackward(
+    dOutput: Float32Array,
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    order: 0 | 1,
+    groups: number,
+    stats: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    options?: { shift?: Float32Array | null; silu?: boolean },
+  ): NativeGroupNormBackwardResult;
+  /**
    * Reverse pass of mlpJetForward: dOutput [(order+1)·batch, out] → input, weight and bias
    * gradients. `release = true` hands `saved` back for reuse by a later forward pass (do not
    * use it afterwards); otherwise it is simply garbage-collected.
@@ -118,6 +155,26 @@ export interface NativeConvBackwardResult {
   dKernel: Float32Array;
   /** ∂L/∂bias [o] (summed over the first `valueImages` images); null without `bias: true`. */
   dBias: Float32Array | null;
+}
+
+/** Result of {@link NativeAddon.groupNormJetForward}. */
+export interface NativeGroupNormForwardResult {
+  /** The output jet, same shape as x. */
+  output: Float32Array;
+  /** Per image (value block) and group: μ, s, μ′, s′ — opaque, for groupNormJetBackward. */
+  stats: Float32Array;
+}
+
+/** Gradients of {@link NativeAddon.groupNormJetForward}. */
+export interface NativeGroupNormBackwardResult {
+  /** ∂L/∂x, same shape as x (value and tangent blocks). */
+  dInput: Float32Array;
+  /** ∂L/∂γ [c]. */
+  dGamma: Float32Array;
+  /** ∂L/∂β [c]. */
+  dBeta: Float32Array;
+  /** ∂L/∂shift [n, c]; null without a shift. */
+  dShift: Float32Array | null;
 }
 
 /** The addon, or null when it is not built or cannot load on this machine (see nativeStatus). */

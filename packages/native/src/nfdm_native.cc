@@ -1005,6 +1005,263 @@ void conv_backward(const ConvGeom& g, int Nimg, const float* dy, const float* x,
 }
 
 // ---------------------------------------------------------------------------------------
+// GroupNorm (+ a per-image channel shift before it, + SiLU after it) on an image jet of order
+// 0 or 1, NHWC: x [(order+1)·B, P, C] with P = H·W pixels, G groups of Cg = C/G channels.
+// Per image and group, over its n = P·Cg entries (h = x + shift, h′ = x′ + shift′):
+//   μ = mean h, c = h − μ, s = √(mean c² + ε), ĥ = c/s,
+//   c′ = h′ − mean h′, s′ = mean(ĥ c′) = mean(c c′)/s, ĥ′ = (c′ − ĥ s′)/s,
+//   y = γ ĥ + β, y′ = γ ĥ′,   out = φ(y), out′ = φ′(y) y′   (φ = SiLU, or the identity).
+// Backward, from cotangents (a, a′) of (out, out′):
+//   gy = a φ′(y) + a′ φ″(y) y′,  gy′ = a′ φ′(y);  ∂γ = Σ gy ĥ + gy′ ĥ′,  ∂β = Σ gy;
+//   gĥ = γ gy,  G′ = γ gy′;  with m = mean(G′ ĥ) (per group):
+//   the total cotangent of ĥ:  T = gĥ − (G′ s′ + c′ m)/s     (through ĥ′ and s′),
+//   ∂h  = (T − mean T − ĥ (mean(T ĥ) + mean(G′ ĥ′)))/s,      mean T = mean gĥ − s′ mean G′/s,
+//                                                            mean(T ĥ) = mean(gĥ ĥ) − 2 s′ m/s,
+//   ∂h′ = (G′ − mean G′ − ĥ m)/s;   ∂shift = Σ_pixels ∂h (and ∂shift′ = Σ ∂h′).
+// (mean(G′ ĥ′) is ĥ′'s explicit 1/s.) Order 0 keeps the ĥ terms: ∂h = (gĥ − mean gĥ − ĥ mean(gĥ ĥ))/s.
+// Saved per image and group: μ, s, μ′, s′ (4 floats); the backward recomputes ĥ, ĥ′, y, y′.
+
+struct GnShape {
+  int B, P, C, G, order;
+  bool silu;
+  int cg() const { return C / G; }
+};
+
+inline void silu_d(float y, float* d1, float* d2) {
+  const float sg = fsigmoid(y);
+  const float p = sg * (1.f - sg);
+  *d1 = sg + y * p;
+  *d2 = 2.f * p + y * p * (1.f - 2.f * sg);
+}
+
+thread_local std::vector<double> tl_gn_acc;
+thread_local std::vector<float> tl_gn_buf;
+
+// Per-channel → per-group sums (n_sums arrays of C doubles at acc → G values each, in place at out).
+inline void group_sums(const double* acc, int C, int G, double* out) {
+  const int cg = C / G;
+  for (int g = 0; g < G; g++) {
+    double t = 0;
+    for (int c = g * cg; c < (g + 1) * cg; c++) t += acc[c];
+    out[g] = t;
+  }
+}
+
+void gn_forward(const GnShape& S, const float* x, const float* shift, const float* gamma, const float* beta, float eps, float* out, float* stats) {
+  const int B = S.B, P = S.P, C = S.C, G = S.G, cg = S.cg();
+  const size_t img = static_cast<size_t>(P) * C;
+  const int tasks = split_images(B, 8.0 * img * (S.order + 1));
+  const int per = (B + tasks - 1) / tasks;
+  pool().run(tasks, [&](int t) {
+    std::vector<double>& acc = tl_gn_acc;
+    acc.assign(4 * static_cast<size_t>(C) + 4 * G, 0.0);
+    std::vector<float>& buf = tl_gn_buf;
+    buf.resize(6 * static_cast<size_t>(C));
+    float *mu_c = buf.data(), *is_c = mu_c + C, *mu1_c = is_c + C, *s1_c = mu1_c + C, *sh0 = s1_c + C, *sh1 = sh0 + C;
+    for (int b = t * per; b < std::min(B, (t + 1) * per); b++) {
+      const float* h0 = x + b * img;
+      const float* h1 = S.order ? x + (static_cast<size_t>(B) + b) * img : nullptr;
+      for (int c = 0; c < C; c++) {
+        sh0[c] = shift ? shift[static_cast<size_t>(b) * C + c] : 0.f;
+        sh1[c] = shift && S.order ? shift[(static_cast<size_t>(B) + b) * C + c] : 0.f;
+      }
+      double *s0 = acc.data(), *s1 = s0 + C, *q0 = s1 + C, *q1 = q0 + C, *grp = q1 + C;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      // Pass 1: means.
+      for (int p = 0; p < P; p++) {
+        const float* r0 = h0 + static_cast<size_t>(p) * C;
+        for (int c = 0; c < C; c++) s0[c] += r0[c];
+        if (h1) {
+          const float* r1 = h1 + static_cast<size_t>(p) * C;
+          for (int c = 0; c < C; c++) s1[c] += r1[c];
+        }
+      }
+      const double n = static_cast<double>(P) * cg;
+      for (int c = 0; c < C; c++) {
+        s0[c] += static_cast<double>(P) * sh0[c];
+        s1[c] += static_cast<double>(P) * sh1[c];
+      }
+      group_sums(s0, C, G, grp);
+      group_sums(s1, C, G, grp + G);
+      for (int c = 0; c < C; c++) {
+        mu_c[c] = static_cast<float>(grp[c / cg] / n) - sh0[c];  // x − mu_c = h − μ
+        mu1_c[c] = static_cast<float>(grp[G + c / cg] / n) - sh1[c];
+      }
+      // Pass 2: Σ c², Σ c c′.
+      for (int p = 0; p < P; p++) {
+        const float* r0 = h0 + static_cast<size_t>(p) * C;
+        if (h1) {
+          const float* r1 = h1 + static_cast<size_t>(p) * C;
+          for (int c = 0; c < C; c++) {
+            const float d0 = r0[c] - mu_c[c], d1 = r1[c] - mu1_c[c];
+            q0[c] += d0 * d0;
+            q1[c] += d0 * d1;
+          }
+        } else {
+          for (int c = 0; c < C; c++) {
+            const float d0 = r0[c] - mu_c[c];
+            q0[c] += d0 * d0;
+          }
+        }
+      }
+      group_sums(q0, C, G, grp + 2 * G);
+      group_sums(q1, C, G, grp + 3 * G);
+      for (int g = 0; g < G; g++) {
+        const double s = std::sqrt(grp[2 * G + g] / n + eps);
+        const double sp = grp[3 * G + g] / n / s;
+        float* st = stats + (static_cast<size_t>(b) * G + g) * 4;
+        st[0] = static_cast<float>(grp[g] / n);
+        st[1] = static_cast<float>(s);
+        st[2] = static_cast<float>(grp[G + g] / n);
+        st[3] = static_cast<float>(sp);
+      }
+      for (int c = 0; c < C; c++) {
+        const float* st = stats + (static_cast<size_t>(b) * G + c / cg) * 4;
+        is_c[c] = 1.f / st[1];
+        s1_c[c] = st[3];
+      }
+      // Pass 3: outputs.
+      float* o0 = out + b * img;
+      float* o1 = S.order ? out + (static_cast<size_t>(B) + b) * img : nullptr;
+      for (int p = 0; p < P; p++) {
+        const size_t off = static_cast<size_t>(p) * C;
+        for (int c = 0; c < C; c++) {
+          const float hat = (h0[off + c] - mu_c[c]) * is_c[c];
+          const float y = gamma[c] * hat + beta[c];
+          float y1 = 0.f;
+          if (h1) y1 = gamma[c] * ((h1[off + c] - mu1_c[c]) - hat * s1_c[c]) * is_c[c];
+          if (S.silu) {
+            const float sg = fsigmoid(y);
+            o0[off + c] = y * sg;
+            if (o1) o1[off + c] = (sg + y * sg * (1.f - sg)) * y1;
+          } else {
+            o0[off + c] = y;
+            if (o1) o1[off + c] = y1;
+          }
+        }
+      }
+    }
+  });
+}
+
+void gn_backward(const GnShape& S, const float* dout, const float* x, const float* shift, const float* gamma, const float* beta, const float* stats,
+                 float* dx, float* dgamma, float* dbeta, float* dshift) {
+  const int B = S.B, P = S.P, C = S.C, G = S.G, cg = S.cg();
+  const size_t img = static_cast<size_t>(P) * C;
+  const int tasks = split_images(B, 12.0 * img * (S.order + 1));
+  const int per = (B + tasks - 1) / tasks;
+  std::vector<std::vector<float>> partial(tasks);
+  pool().run(tasks, [&](int t) {
+    std::vector<float>& pg = partial[t];
+    pg.assign(2 * static_cast<size_t>(C), 0.f);
+    float *dg = pg.data(), *db = dg + C;
+    std::vector<double>& acc = tl_gn_acc;
+    acc.assign(5 * static_cast<size_t>(C) + 5 * G, 0.0);
+    std::vector<float>& buf = tl_gn_buf;
+    buf.resize(2 * img + 10 * static_cast<size_t>(C));
+    float *ghat = buf.data(), *G1 = ghat + img, *mu_c = G1 + img, *is_c = mu_c + C, *mu1_c = is_c + C, *s1_c = mu1_c + C;
+    float *kA = s1_c + C, *kB = kA + C, *kC = kB + C, *kD = kC + C;
+    for (int b = t * per; b < std::min(B, (t + 1) * per); b++) {
+      const float* h0 = x + b * img;
+      const float* h1 = S.order ? x + (static_cast<size_t>(B) + b) * img : nullptr;
+      const float* a0 = dout + b * img;
+      const float* a1 = S.order ? dout + (static_cast<size_t>(B) + b) * img : nullptr;
+      for (int c = 0; c < C; c++) {
+        const float* st = stats + (static_cast<size_t>(b) * G + c / cg) * 4;
+        const float sh0 = shift ? shift[static_cast<size_t>(b) * C + c] : 0.f;
+        const float sh1 = shift && S.order ? shift[(static_cast<size_t>(B) + b) * C + c] : 0.f;
+        mu_c[c] = st[0] - sh0;
+        is_c[c] = 1.f / st[1];
+        mu1_c[c] = st[2] - sh1;
+        s1_c[c] = st[3];
+      }
+      std::fill(acc.begin(), acc.end(), 0.0);
+      double *sA = acc.data(), *sB = sA + C, *sM1 = sB + C, *sM = sM1 + C, *sM3 = sM + C, *grp = sM3 + C;
+      // Pass A: gĥ, G′ (kept), ∂γ, ∂β and the per-channel sums.
+      for (int p = 0; p < P; p++) {
+        const size_t off = static_cast<size_t>(p) * C;
+        for (int c = 0; c < C; c++) {
+          const float hat = (h0[off + c] - mu_c[c]) * is_c[c];
+          const float y = gamma[c] * hat + beta[c];
+          float hat1 = 0.f, y1 = 0.f;
+          if (h1) {
+            hat1 = ((h1[off + c] - mu1_c[c]) - hat * s1_c[c]) * is_c[c];
+            y1 = gamma[c] * hat1;
+          }
+          float gy = a0[off + c], gy1 = a1 ? a1[off + c] : 0.f;
+          if (S.silu) {
+            float d1, d2;
+            silu_d(y, &d1, &d2);
+            gy = gy * d1 + gy1 * d2 * y1;
+            gy1 = gy1 * d1;
+          }
+          dg[c] += gy * hat + gy1 * hat1;
+          db[c] += gy;
+          const float gh = gy * gamma[c];
+          ghat[off + c] = gh;
+          sA[c] += gh;
+          sB[c] += gh * hat;
+          if (h1) {
+            const float g1 = gy1 * gamma[c];
+            G1[off + c] = g1;
+            sM1[c] += g1;
+            sM[c] += g1 * hat;
+            sM3[c] += g1 * hat1;
+          }
+        }
+      }
+      const double n = static_cast<double>(P) * cg;
+      group_sums(sA, C, G, grp);
+      group_sums(sB, C, G, grp + G);
+      group_sums(sM1, C, G, grp + 2 * G);
+      group_sums(sM, C, G, grp + 3 * G);
+      group_sums(sM3, C, G, grp + 4 * G);
+      // Per channel: ∂h = is·(gĥ − ĥ·kB − kA − (G′ s′ + c′ m)·is), ∂h′ = is·(G′ − kC − ĥ kD).
+      for (int c = 0; c < C; c++) {
+        const int g = c / cg;
+        const double s = 1.0 / is_c[c], sp = s1_c[c];
+        const double A = grp[g] / n, Bm = grp[G + g] / n, m1 = grp[2 * G + g] / n, m = grp[3 * G + g] / n, m3 = grp[4 * G + g] / n;
+        kA[c] = static_cast<float>(A - sp * m1 / s);                // mean T
+        kB[c] = static_cast<float>(Bm - 2.0 * sp * m / s + m3);    // mean(T ĥ) + mean(G′ ĥ′)
+        kC[c] = static_cast<float>(m1);
+        kD[c] = static_cast<float>(m);
+      }
+      float* d0 = dx + b * img;
+      float* d1p = S.order ? dx + (static_cast<size_t>(B) + b) * img : nullptr;
+      float* ds0 = dshift ? dshift + static_cast<size_t>(b) * C : nullptr;
+      float* ds1 = dshift && S.order ? dshift + (static_cast<size_t>(B) + b) * C : nullptr;
+      if (ds0) std::fill(ds0, ds0 + C, 0.f);
+      if (ds1) std::fill(ds1, ds1 + C, 0.f);
+      for (int p = 0; p < P; p++) {
+        const size_t off = static_cast<size_t>(p) * C;
+        for (int c = 0; c < C; c++) {
+          const float hat = (h0[off + c] - mu_c[c]) * is_c[c];
+          float T = ghat[off + c];
+          if (h1) {
+            const float c1 = h1[off + c] - mu1_c[c];
+            const float g1 = G1[off + c];
+            T -= (g1 * s1_c[c] + c1 * kD[c]) * is_c[c];
+            const float v1 = (g1 - kC[c] - hat * kD[c]) * is_c[c];
+            d1p[off + c] = v1;
+            if (ds1) ds1[c] += v1;
+          }
+          const float v0 = (T - kA[c] - hat * kB[c]) * is_c[c];
+          d0[off + c] = v0;
+          if (ds0) ds0[c] += v0;
+        }
+      }
+    }
+  });
+  std::fill(dgamma, dgamma + C, 0.f);
+  std::fill(dbeta, dbeta + C, 0.f);
+  for (int t = 0; t < tasks; t++)
+    for (int c = 0; c < C; c++) {
+      dgamma[c] += partial[t][c];
+      dbeta[c] += partial[t][C + c];
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // N-API glue.
 
 #define CHECK(call)                                    \
@@ -1307,6 +1564,92 @@ napi_value ConvBackward(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// Reads (n, p, c, order, groups) and γ, β, shift at the given argv positions.
+std::string read_gn(napi_env env, napi_value* dims_v, napi_value gamma_v, napi_value beta_v, napi_value shift_v, napi_value silu_v, GnShape* S,
+                    float** gamma, float** beta, float** shift) {
+  int n, order;
+  if (!get_int(env, dims_v[0], &n) || n <= 0) return "n must be a positive integer";
+  if (!get_int(env, dims_v[1], &S->P) || S->P <= 0) return "p (pixels per image) must be a positive integer";
+  if (!get_int(env, dims_v[2], &S->C) || S->C <= 0) return "c must be a positive integer";
+  if (!get_int(env, dims_v[3], &order) || order < 0 || order > 1) return "order must be 0 or 1";
+  if (!get_int(env, dims_v[4], &S->G) || S->G <= 0 || S->C % S->G != 0) return "groups must divide c";
+  if (n % (order + 1) != 0) return "n must be a multiple of order + 1";
+  S->order = order;
+  S->B = n / (order + 1);
+  size_t len;
+  if (!get_f32(env, gamma_v, gamma, &len) || len != static_cast<size_t>(S->C)) return "gamma must be a Float32Array of c values";
+  if (!get_f32(env, beta_v, beta, &len) || len != static_cast<size_t>(S->C)) return "beta must be a Float32Array of c values";
+  *shift = nullptr;
+  napi_valuetype t;
+  if (napi_typeof(env, shift_v, &t) != napi_ok) return "bad shift";
+  if (t != napi_null && t != napi_undefined) {
+    if (!get_f32(env, shift_v, shift, &len) || len != static_cast<size_t>(n) * S->C) return "shift must be null or a Float32Array [n, c]";
+  }
+  if (napi_get_value_bool(env, silu_v, &S->silu) != napi_ok) return "silu must be a boolean";
+  return "";
+}
+
+// groupNormForward(x, n, p, c, order, groups, epsilon, gamma, beta, shift | null, silu) → [out, stats].
+napi_value GnForward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 11) return fail(env, "groupNormForward expects 11 arguments");
+  float *x, *gamma, *beta, *shift;
+  size_t xl;
+  if (!get_f32(env, argv[0], &x, &xl)) return fail(env, "x must be a Float32Array");
+  GnShape S;
+  std::string err = read_gn(env, argv + 1, argv[7], argv[8], argv[9], argv[10], &S, &gamma, &beta, &shift);
+  if (!err.empty()) return fail(env, err);
+  double eps;
+  if (napi_get_value_double(env, argv[6], &eps) != napi_ok || !(eps > 0)) return fail(env, "epsilon must be a positive number");
+  if (xl != static_cast<size_t>(S.B) * (S.order + 1) * S.P * S.C) return fail(env, "x length does not match n·p·c");
+  napi_value out_v, st_v, result;
+  float *out, *stats;
+  if (!new_f32(env, xl, &out, &out_v)) return throw_last(env);
+  if (!new_f32(env, static_cast<size_t>(S.B) * S.G * 4, &stats, &st_v)) return throw_last(env);
+  gn_forward(S, x, shift, gamma, beta, static_cast<float>(eps), out, stats);
+  CHECK(napi_create_array_with_length(env, 2, &result));
+  CHECK(napi_set_element(env, result, 0, out_v));
+  CHECK(napi_set_element(env, result, 1, st_v));
+  return result;
+}
+
+// groupNormBackward(dOut, x, n, p, c, order, groups, stats, gamma, beta, shift | null, silu)
+//   → [dx, dGamma, dBeta, dShift | null].
+napi_value GnBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 12) return fail(env, "groupNormBackward expects 12 arguments");
+  float *dout, *x, *stats, *gamma, *beta, *shift;
+  size_t dl, xl, sl;
+  if (!get_f32(env, argv[0], &dout, &dl)) return fail(env, "dOut must be a Float32Array");
+  if (!get_f32(env, argv[1], &x, &xl)) return fail(env, "x must be a Float32Array");
+  GnShape S;
+  std::string err = read_gn(env, argv + 2, argv[8], argv[9], argv[10], argv[11], &S, &gamma, &beta, &shift);
+  if (!err.empty()) return fail(env, err);
+  if (!get_f32(env, argv[7], &stats, &sl) || sl != static_cast<size_t>(S.B) * S.G * 4) return fail(env, "stats must be the Float32Array returned by groupNormForward");
+  if (xl != static_cast<size_t>(S.B) * (S.order + 1) * S.P * S.C || dl != xl) return fail(env, "x and dOut lengths must be n·p·c");
+  napi_value dx_v, dg_v, db_v, ds_v, result;
+  float *dx, *dg, *db, *ds = nullptr;
+  if (!new_f32(env, xl, &dx, &dx_v)) return throw_last(env);
+  if (!new_f32(env, S.C, &dg, &dg_v)) return throw_last(env);
+  if (!new_f32(env, S.C, &db, &db_v)) return throw_last(env);
+  if (shift) {
+    if (!new_f32(env, static_cast<size_t>(S.B) * (S.order + 1) * S.C, &ds, &ds_v)) return throw_last(env);
+  } else {
+    CHECK(napi_get_null(env, &ds_v));
+  }
+  gn_backward(S, dout, x, shift, gamma, beta, stats, dx, dg, db, ds);
+  CHECK(napi_create_array_with_length(env, 4, &result));
+  CHECK(napi_set_element(env, result, 0, dx_v));
+  CHECK(napi_set_element(env, result, 1, dg_v));
+  CHECK(napi_set_element(env, result, 2, db_v));
+  CHECK(napi_set_element(env, result, 3, ds_v));
+  return result;
+}
+
 // info() → { isa, vectorWidth, mr, nr, threads }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
@@ -1367,6 +1710,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"mlpJetBackward", nullptr, Backward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dForward", nullptr, ConvForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackward", nullptr, ConvBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupNormForward", nullptr, GnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupNormBackward", nullptr, GnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

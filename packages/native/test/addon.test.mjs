@@ -130,3 +130,110 @@ test('conv2dForward / conv2dBackward equal a float64 reference (k 1 and 3, strid
   assert.throws(() => native.conv2dForward(new Float32Array(5), [1, 2, 2, 1], new Float32Array(9), 3), TypeError);
   assert.throws(() => native.conv2dForward(new Float32Array(4), [1, 2, 2, 1], new Float32Array(9), 5), TypeError);
 });
+
+/** Float64 φ(GroupNorm(h)) of one block [B, P, C] (φ = SiLU or the identity). */
+function groupNorm64(h, B, P, C, G, gamma, beta, eps, silu) {
+  const cg = C / G;
+  const out = new Float64Array(h.length);
+  for (let b = 0; b < B; b++)
+    for (let g = 0; g < G; g++) {
+      const idx = [];
+      for (let p = 0; p < P; p++) for (let c = g * cg; c < (g + 1) * cg; c++) idx.push([(b * P + p) * C + c, c]);
+      const m = idx.reduce((t, [i]) => t + h[i], 0) / idx.length;
+      const v = idx.reduce((t, [i]) => t + (h[i] - m) ** 2, 0) / idx.length;
+      for (const [i, c] of idx) {
+        const y = (gamma[c] * (h[i] - m)) / Math.sqrt(v + eps) + beta[c];
+        out[i] = silu ? y / (1 + Math.exp(-y)) : y;
+      }
+    }
+  return out;
+}
+
+test('groupNormJetForward / Backward (order 1, with shift and SiLU) equal float64 differences', () => {
+  const native = loadNative();
+  assert.ok(native, nativeStatus().reason);
+  let seed = 11;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648 - 0.5;
+  };
+  const arr = (n, scale = 2, offset = 0) => Float32Array.from({ length: n }, () => offset + scale * rnd());
+  for (const [B, H, C, G, silu, withShift] of [
+    [2, 3, 8, 2, true, true],
+    [3, 4, 16, 8, false, false],
+  ]) {
+    const P = H * H;
+    const n = B * P * C;
+    const eps = 1e-5;
+    const x = arr(2 * n);
+    const gamma = arr(C, 1, 1);
+    const beta = arr(C);
+    const shift = withShift ? arr(2 * B * C) : null;
+    // The jet of t ↦ φ(GN(x + shift + t (x′ + shift′))) at t = 0, tangent by 4th-order central differences.
+    const jet64 = (xx, gg, bb, ss) => {
+      const h0 = new Float64Array(n);
+      const h1 = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const bc = Math.floor(i / (P * C)) * C + (i % C);
+        h0[i] = xx[i] + (ss ? ss[bc] : 0);
+        h1[i] = xx[n + i] + (ss ? ss[B * C + bc] : 0);
+      }
+      const at = (t) =>
+        groupNorm64(
+          h0.map((v, i) => v + t * h1[i]),
+          B,
+          P,
+          C,
+          G,
+          gg,
+          bb,
+          eps,
+          silu,
+        );
+      const e = 1e-3;
+      const [u1, d1, u2, d2] = [at(e), at(-e), at(2 * e), at(-2 * e)];
+      return [...at(0), ...u1.map((v, i) => (8 * (v - d1[i]) - (u2[i] - d2[i])) / (12 * e))];
+    };
+    const shape = [2 * B, H, H, C];
+    const { output, stats } = native.groupNormJetForward(x, shape, 1, G, eps, gamma, beta, { shift, silu });
+    const ref = jet64(x, gamma, beta, shift);
+    for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(output[i] - ref[i]) < 2e-5, `out[${i}] ${output[i]} vs ${ref[i]}`);
+    const R = arr(output.length);
+    const g = native.groupNormJetBackward(R, x, shape, 1, G, stats, gamma, beta, { shift, silu });
+    const L = (xx, gg, bb, ss) => jet64(xx, gg, bb, ss).reduce((t, v, i) => t + v * R[i], 0);
+    const fd = (values, i, f) => {
+      const a = Float64Array.from(values);
+      a[i] += 1e-3;
+      const up = f(a);
+      a[i] -= 2e-3;
+      return (up - f(a)) / 2e-3;
+    };
+    const close = (a, b, what) => assert.ok(Math.abs(a - b) < 1e-4 + 1e-4 * Math.abs(b), `${what}: ${a} vs ${b}`);
+    for (let i = 0; i < 2 * n; i += 41)
+      close(
+        g.dInput[i],
+        fd(x, i, (a) => L(a, gamma, beta, shift)),
+        `∂x[${i}]`,
+      );
+    for (let c = 0; c < C; c += 3) {
+      close(
+        g.dGamma[c],
+        fd(gamma, c, (a) => L(x, a, beta, shift)),
+        `∂γ[${c}]`,
+      );
+      close(
+        g.dBeta[c],
+        fd(beta, c, (a) => L(x, gamma, a, shift)),
+        `∂β[${c}]`,
+      );
+    }
+    if (shift)
+      for (let i = 0; i < shift.length; i += 5)
+        close(
+          g.dShift[i],
+          fd(shift, i, (a) => L(x, gamma, beta, a)),
+          `∂shift[${i}]`,
+        );
+    else assert.equal(g.dShift, null);
+  }
+});
