@@ -7,13 +7,16 @@
  * forward and backward are fused native loops (register-tiled GEMMs), instead of ~10 tfjs
  * kernels per layer; and every 'same' convolution of the U-Net ({@link nativeConv2d}:
  * `conv2dSame`, `Conv2d.apply`, `Conv2d.jet`) is one tf op with a native forward (bias on the
- * value block fused in) and a native backward (∂x, ∂kernel, ∂bias in one call).
+ * value block fused in) and a native backward (∂x, ∂kernel, ∂bias in one call); and GroupNorm
+ * jets of order 0 and 1 — with the time-embedding add before them and SiLU after them fused in
+ * ({@link nativeGroupNormJet}: `GroupNorm.jet`, `GroupNorm.jetFused`) — are one op each.
  * The tfjs path stays the fallback and is used when:
  *   - `@nfdm/native` is not installed, not built, or fails to load (`nativeKernelsStatus().reason`);
  *   - `NFDM_NATIVE=0` is set, or `setNativeKernels(false)` was called;
  *   - the backend is `tensorflow` (tfjs-node: libtensorflow kernels are already native);
  *   - an activation has no native version (`gelu-tanh`), or the input is not float32;
- *   - for convolutions: the loaded addon predates them (`nativeKernelsStatus().conv2d` false).
+ *   - for convolutions: the loaded addon predates them (`nativeKernelsStatus().conv2d` false);
+ *   - for GroupNorm: jets of order 2, or an addon that predates it (`.groupNorm` false).
  * Precedence: `setNativeKernels(...)` wins over `NFDM_NATIVE`; one switch for both kinds.
  *
  * The native op reads its inputs with dataSync (a copy on wasm) and returns new tensors, so
@@ -69,6 +72,28 @@ interface NativeAddonLike {
     stride: number,
     options: { bias?: boolean; valueImages?: number; input?: boolean },
   ): { dInput: Float32Array | null; dKernel: Float32Array; dBias: Float32Array | null };
+  /** Absent in builds that predate the GroupNorm kernels. */
+  groupNormJetForward?(
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    order: number,
+    groups: number,
+    epsilon: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    options: { shift?: Float32Array | null; silu?: boolean },
+  ): { output: Float32Array; stats: Float32Array };
+  groupNormJetBackward?(
+    dOutput: Float32Array,
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    order: number,
+    groups: number,
+    stats: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    options: { shift?: Float32Array | null; silu?: boolean },
+  ): { dInput: Float32Array; dGamma: Float32Array; dBeta: Float32Array; dShift: Float32Array | null };
 }
 
 /** Whether the native MLP kernels are in use, and why not. */
@@ -77,6 +102,8 @@ export interface NativeKernelsStatus {
   enabled: boolean;
   /** True when convolutions (conv2dSame, Conv2d) run natively too: enabled and the addon has them. */
   conv2d: boolean;
+  /** True when GroupNorm(+SiLU) jets of order 0 and 1 run natively: enabled and the addon has them. */
+  groupNorm: boolean;
   /** True when `@nfdm/native` loaded. */
   available: boolean;
   /** Why the kernels are not used (null when enabled). */
@@ -143,25 +170,33 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
     source,
     ...(addon && info ? { addon: { path: addon.path, isa: info.isa, threads: info.threads } } : {}),
   };
-  const off = { enabled: false, conv2d: false };
+  const off = { enabled: false, conv2d: false, groupNorm: false };
   if (!addon) return { ...off, reason, ...base };
   if (override === false) return { ...off, reason: 'disabled by setNativeKernels(false)', ...base };
   if (override === undefined && envDisabled()) return { ...off, reason: 'disabled by NFDM_NATIVE=0', ...base };
   if (tf.getBackend() === 'tensorflow') return { ...off, reason: "not used on the 'tensorflow' backend", ...base };
-  return { enabled: true, conv2d: hasConv(addon), reason: null, ...base };
+  return { enabled: true, conv2d: hasConv(addon), groupNorm: hasGroupNorm(addon), reason: null, ...base };
+}
+
+function hasGroupNorm(addon: NativeAddonLike): boolean {
+  return typeof addon.groupNormJetForward === 'function' && typeof addon.groupNormJetBackward === 'function';
 }
 
 function hasConv(addon: NativeAddonLike): boolean {
   return typeof addon.conv2dForward === 'function' && typeof addon.conv2dBackward === 'function';
 }
 
-/** Summary for describeBackend(): a `native MLP kernels:` and a `native conv2d kernels:` line. */
+/** Summary for describeBackend(): `native MLP kernels:`, `native conv2d kernels:` and `native GroupNorm kernels:` lines. */
 export function describeNativeKernels(status: NativeKernelsStatus = nativeKernelsStatus()): string {
   if (status.enabled && status.addon) {
-    const conv = status.conv2d ? 'on' : 'off (this build of @nfdm/native has no convolution kernels: rebuild it)';
-    return `native MLP kernels: on (${status.addon.isa}, ${status.addon.threads} thread) ${status.addon.path}\nnative conv2d kernels: ${conv}`;
+    const stale = (what: string) => `off (this build of @nfdm/native has no ${what} kernels: rebuild it)`;
+    return [
+      `native MLP kernels: on (${status.addon.isa}, ${status.addon.threads} thread) ${status.addon.path}`,
+      `native conv2d kernels: ${status.conv2d ? 'on' : stale('convolution')}`,
+      `native GroupNorm kernels: ${status.groupNorm ? 'on (orders 0 and 1)' : stale('GroupNorm')}`,
+    ].join('\n');
   }
-  return `native MLP kernels: off (${status.reason})\nnative conv2d kernels: off (${status.reason})`;
+  return ['MLP', 'conv2d', 'GroupNorm'].map((what) => `native ${what} kernels: off (${status.reason})`).join('\n');
 }
 
 /** The addon when MLP jets should use it now, else null (cheap after the first call). */
@@ -315,4 +350,84 @@ export function nativeConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tenso
     convOps.set(key, op);
   }
   return bias ? op(x, kernel, bias) : op(x, kernel);
+}
+
+type NativeGroupNormOp = (...tensors: tf.Tensor[]) => tf.Tensor4D;
+const groupNormOps = new Map<string, NativeGroupNormOp>();
+
+function makeGroupNormOp(
+  addon: NativeAddonLike,
+  order: 0 | 1,
+  groups: number,
+  epsilon: number,
+  withShift: boolean,
+  silu: boolean,
+): NativeGroupNormOp {
+  const forward = addon.groupNormJetForward as NonNullable<NativeAddonLike['groupNormJetForward']>;
+  const backward = addon.groupNormJetBackward as NonNullable<NativeAddonLike['groupNormJetBackward']>;
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [x, gamma, beta] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+    const shift = withShift ? (args[3] as tf.Tensor2D) : null;
+    const xs = x.dataSync() as Float32Array;
+    const g = gamma.dataSync() as Float32Array;
+    const b = beta.dataSync() as Float32Array;
+    const options = { shift: shift ? (shift.dataSync() as Float32Array) : null, silu };
+    const { output, stats } = forward(xs, x.shape, order, groups, epsilon, g, b, options);
+    return {
+      value: tf.tensor4d(output, x.shape),
+      gradFunc: (dy: tf.Tensor) => {
+        const r = backward(dy.dataSync() as Float32Array, xs, x.shape, order, groups, stats, g, b, options);
+        const grads: tf.Tensor[] = [tf.tensor4d(r.dInput, x.shape), tf.tensor1d(r.dGamma), tf.tensor1d(r.dBeta)];
+        if (shift) grads.push(tf.tensor2d(r.dShift as Float32Array, shift.shape));
+        return grads;
+      },
+    };
+  });
+  return f as unknown as NativeGroupNormOp;
+}
+
+/**
+ * φ(GroupNorm(x + shift)) of an image jet on the native kernels, or null when the tfjs path must
+ * run (order 2, not float32, kernels off — see the module doc). x [(order+1)·B, H, W, C] (value
+ * images, then ∂/∂t), γ, β [C], `groups` dividing C, `shift` [(order+1)·B, C] or null (a
+ * per-image channel jet added to every pixel first), φ = SiLU when `silu`, else the identity.
+ * The maths (and its reverse mode) is in group-norm.ts and @nfdm/native's source.
+ */
+export function nativeGroupNormJet(
+  x: tf.Tensor4D,
+  order: number,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  groups: number,
+  epsilon: number,
+  shift: tf.Tensor2D | null,
+  silu: boolean,
+): tf.Tensor4D | null {
+  if (order !== 0 && order !== 1) return null;
+  const addon = activeAddon();
+  if (!addon || !hasGroupNorm(addon)) return null;
+  if (x.dtype !== 'float32' || gamma.dtype !== 'float32' || beta.dtype !== 'float32' || (shift && shift.dtype !== 'float32')) return null;
+  const [n, , , C] = x.shape;
+  if (x.size === 0 || n % (order + 1) !== 0 || C % groups !== 0) return null;
+  if (shift && (shift.shape[0] !== n || shift.shape[1] !== C)) return null;
+  if (tf.engine().state.gradientDepth === 0) {
+    const { output } = (addon.groupNormJetForward as NonNullable<NativeAddonLike['groupNormJetForward']>)(
+      x.dataSync() as Float32Array,
+      x.shape,
+      order,
+      groups,
+      epsilon,
+      gamma.dataSync() as Float32Array,
+      beta.dataSync() as Float32Array,
+      { shift: shift ? (shift.dataSync() as Float32Array) : null, silu },
+    );
+    return tf.tensor4d(output, x.shape);
+  }
+  const key = `${order}|${groups}|${epsilon}|${shift ? 1 : 0}|${silu ? 1 : 0}`;
+  let op = groupNormOps.get(key);
+  if (!op) {
+    op = makeGroupNormOp(addon, order, groups, epsilon, shift !== null, silu);
+    groupNormOps.set(key, op);
+  }
+  return shift ? op(x, gamma, beta, shift) : op(x, gamma, beta);
 }
