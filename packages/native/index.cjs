@@ -79,9 +79,9 @@ function wrap(raw) {
       );
       return { output, saved };
     },
-    conv2dForward(x, shape, kernel, k, stride = 1, bias = null, valueImages = shape[0]) {
+    conv2dForward(x, shape, kernel, k, stride = 1, bias = null, valueImages = shape[0], out = null) {
       const [n, h, w, c] = shape;
-      return raw.conv2dForward(x, n, h, w, c, kernel, k, stride, bias, valueImages);
+      return raw.conv2dForward(x, n, h, w, c, kernel, k, stride, bias, valueImages, out);
     },
     conv2dBackward(dOutput, x, shape, kernel, k, stride = 1, options = {}) {
       const [n, h, w, c] = shape;
@@ -99,6 +99,7 @@ function wrap(raw) {
         bias,
         options.valueImages ?? n,
         options.input !== false,
+        options.out ?? null,
       );
       return { dInput, dKernel, dBias };
     },
@@ -116,6 +117,7 @@ function wrap(raw) {
         beta,
         options.shift ?? null,
         options.silu === true,
+        options.out ?? null,
       );
       return { output, stats };
     },
@@ -134,6 +136,7 @@ function wrap(raw) {
         beta,
         options.shift ?? null,
         options.silu === true,
+        options.out ?? null,
       );
       return { dInput, dGamma, dBeta, dShift };
     },

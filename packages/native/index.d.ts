@@ -65,7 +65,9 @@ export interface NativeAddon {
    * The bias goes on the first `valueImages` images only (default all): on an image jet
    * [(order+1)·B, h, w, c] pass B, so the tangent blocks get none. Computed as an indirect GEMM
    * (every output pixel reads its k² input rows from one padded copy of its image; register
-   * tiles accumulate over all taps), images split over the thread pool.
+   * tiles accumulate over all taps), images split over the thread pool. `out` (a Float32Array of
+   * the output's length, written in full and returned) replaces the new output buffer — e.g. a
+   * view of a tensor on tfjs's wasm heap: a fresh multi-MB buffer costs page faults on first touch.
    */
   conv2dForward(
     x: Float32Array,
@@ -75,6 +77,7 @@ export interface NativeAddon {
     stride?: 1 | 2,
     bias?: Float32Array | null,
     valueImages?: number,
+    out?: Float32Array | null,
   ): Float32Array;
   /**
    * Reverse pass of conv2dForward for dOutput [n, ⌈h/s⌉, ⌈w/s⌉, o], with ďy = dOutput
@@ -82,7 +85,7 @@ export interface NativeAddon {
    *   ∂x = conv_same(ďy, W̃) with W̃[a, b, o, c] = kernel[k−1−a, k−1−b, c, o] (flipped, in/out swapped);
    *   ∂kernel[a, b, c, o] = Σ_{n,i,j} xp[n, i + a, j + b, c] · ďy[n, i, j, o];
    *   ∂bias[o] = Σ_{n < valueImages, i, j} dOutput[n, i, j, o]   (only with `bias: true`).
-   * `input: false` skips ∂x (dInput is then null).
+   * `input: false` skips ∂x (dInput is then null); `out` receives ∂x (see conv2dForward's `out`).
    */
   conv2dBackward(
     dOutput: Float32Array,
@@ -91,7 +94,7 @@ export interface NativeAddon {
     kernel: Float32Array,
     k: 1 | 3,
     stride?: 1 | 2,
-    options?: { bias?: boolean; valueImages?: number; input?: boolean },
+    options?: { bias?: boolean; valueImages?: number; input?: boolean; out?: Float32Array | null },
   ): NativeConvBackwardResult;
   /**
    * GroupNorm of an image jet of order 0 or 1, optionally after adding a per-image channel
@@ -103,7 +106,8 @@ export interface NativeAddon {
    *   c′ = h′ − mean h′,  s′ = mean(ĥ c′),  ĥ′ = (c′ − ĥ s′)/s,  y′ = γ ĥ′,
    *   out = φ(y), out′ = φ′(y) y′   (φ = SiLU with `silu: true`, else the identity).
    *
-   * Returns the output jet and per-group statistics for the backward pass.
+   * Returns the output jet and per-group statistics for the backward pass. `options.out`: write
+   * the output there (as conv2dForward's `out`).
    */
   groupNormJetForward(
     x: Float32Array,
@@ -113,11 +117,12 @@ export interface NativeAddon {
     epsilon: number,
     gamma: Float32Array,
     beta: Float32Array,
-    options?: { shift?: Float32Array | null; silu?: boolean },
+    options?: { shift?: Float32Array | null; silu?: boolean; out?: Float32Array | null },
   ): NativeGroupNormForwardResult;
   /**
    * Reverse pass of groupNormJetForward (same x, shape, order, groups, γ, β and options):
-   * dOutput (same shape as x) → ∂x, ∂γ, ∂β and ∂shift (the formulas are in src/nfdm_native.cc).
+   * dOutput (same shape as x) → ∂x, ∂γ, ∂β and ∂shift (the formulas are in src/nfdm_native.cc);
+   * `options.out` receives ∂x.
    */
   groupNormJetBackward(
     dOutput: Float32Array,
@@ -128,7 +133,7 @@ export interface NativeAddon {
     stats: Float32Array,
     gamma: Float32Array,
     beta: Float32Array,
-    options?: { shift?: Float32Array | null; silu?: boolean },
+    options?: { shift?: Float32Array | null; silu?: boolean; out?: Float32Array | null },
   ): NativeGroupNormBackwardResult;
   /**
    * Reverse pass of mlpJetForward: dOutput [(order+1)·batch, out] → input, weight and bias

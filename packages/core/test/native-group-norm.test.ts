@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  Conv2d,
   describeNativeKernels,
   GroupNorm,
   ImageJet,
@@ -215,5 +216,68 @@ describe('native GroupNorm kernels', () => {
     expect(checked).toBeGreaterThan(2 * C + 2 * B * C);
     norm.dispose();
     tf.dispose([x, s, R]);
+  });
+
+  it('a gradient step through the native image ops leaks no tensors (heap outputs and saved inputs are freed)', () => {
+    requireNative();
+    const rng = new Rng(5);
+    const norm = randomNorm(8, 4, rng);
+    const conv = new Conv2d({ inChannels: 8, outChannels: 8, rng });
+    const x = tf.tensor4d(rng.normalArray(2 * 3 * 6 * 6 * 8), [6, 6, 6, 8]);
+    const shift = rng.normalTensor([6, 8]) as tf.Tensor2D;
+    const vars = [conv.kernel, conv.bias, norm.weight, norm.bias] as tf.Variable[];
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => {
+        const h = conv.jet(norm.jetFused(new ImageJet(x, 1), { shift: new Jet(shift, 1), silu: true }));
+        return tf.sum(tf.square(norm.jetFused(h).data)) as tf.Scalar;
+      }, vars);
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    step();
+    const before = tf.memory();
+    for (let i = 0; i < 3; i++) step();
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    norm.dispose();
+    conv.dispose();
+    tf.dispose([x, shift]);
+  });
+
+  it('on the cpu backend (no wasm heap views) the native conv and GroupNorm jets equal the tfjs path too', async () => {
+    await initBackend('cpu');
+    try {
+      requireNative();
+      const rng = new Rng(6);
+      const norm = randomNorm(16, 8, rng);
+      const conv = new Conv2d({ inChannels: 16, outChannels: 12, rng });
+      const x = tf.variable(tf.tensor4d(rng.normalArray(2 * 2 * 5 * 5 * 16), [4, 5, 5, 16]), true);
+      const shift = tf.variable(rng.normalTensor([4, 16]), true);
+      const vars = [x, shift, conv.kernel, conv.bias, norm.weight, norm.bias] as tf.Variable[];
+      const f = () =>
+        conv.jet(
+          norm.jetFused(new ImageJet(x as unknown as tf.Tensor4D, 1), { shift: new Jet(shift as unknown as tf.Tensor2D, 1), silu: true }),
+        ).data;
+      const run = (native: boolean) => {
+        setNativeKernels(native);
+        return tf.tidy(() => {
+          const y = f().dataSync() as Float32Array;
+          const { grads } = tf.variableGrads(() => tf.sum(tf.sin(f())) as tf.Scalar, vars);
+          return { y, grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+        });
+      };
+      const a = run(true);
+      const b = run(false);
+      setNativeKernels(true);
+      expect(relErr(a.y, b.y)).toBeLessThan(TOL);
+      a.grads.forEach((g, i) => {
+        expect(relErr(g, b.grads[i]), vars[i].name).toBeLessThan(TOL);
+      });
+      norm.dispose();
+      conv.dispose();
+      tf.dispose([x, shift]);
+    } finally {
+      await initBackend('wasm');
+    }
   });
 });

@@ -1027,18 +1027,111 @@ struct GnShape {
   int cg() const { return C / G; }
 };
 
-inline void silu_d(float y, float* d1, float* d2) {
-  const float sg = fsigmoid(y);
-  const float p = sg * (1.f - sg);
-  *d1 = sg + y * p;
-  *d2 = 2.f * p + y * p * (1.f - 2.f * sg);
+#define NFDM_R __restrict__
+
+// Per-channel constants of one image: x − mu = h − μ (the shift folded in), is = 1/s, s1 = s′.
+struct GnRow {
+  const float *mu, *is, *mu1, *s1, *gamma, *beta;
+};
+
+// Forward, one pixel row of C channels: out = φ(γ ĥ + β), out′ = φ′(y) γ ĥ′.
+template <bool T1, bool SILU>
+void gn_out_row(int C, const GnRow& k, const float* NFDM_R h0, const float* NFDM_R h1, float* NFDM_R o0, float* NFDM_R o1) {
+  const float *NFDM_R mu = k.mu, *NFDM_R is = k.is, *NFDM_R mu1 = k.mu1, *NFDM_R s1 = k.s1, *NFDM_R gamma = k.gamma, *NFDM_R beta = k.beta;
+  for (int c = 0; c < C; c++) {
+    const float hat = (h0[c] - mu[c]) * is[c];
+    const float y = gamma[c] * hat + beta[c];
+    float y1 = 0.f;
+    if (T1) y1 = gamma[c] * ((h1[c] - mu1[c]) - hat * s1[c]) * is[c];
+    if (SILU) {
+      const float sg = fsigmoid(y);
+      o0[c] = y * sg;
+      if (T1) o1[c] = (sg + y * sg * (1.f - sg)) * y1;
+    } else {
+      o0[c] = y;
+      if (T1) o1[c] = y1;
+    }
+  }
 }
 
-thread_local std::vector<double> tl_gn_acc;
-thread_local std::vector<float> tl_gn_buf;
+// Backward pass A, one pixel row: gĥ, G′ (kept) and the per-channel sums
+// acc = [∂γ, ∂β, Σ gĥ, Σ gĥ ĥ, Σ G′, Σ G′ ĥ, Σ G′ ĥ′] (7 arrays of C floats).
+template <bool T1, bool SILU>
+void gn_grad_row_impl(int C, const float* NFDM_R mu, const float* NFDM_R is, const float* NFDM_R mu1, const float* NFDM_R s1,
+                      const float* NFDM_R gamma, const float* NFDM_R beta, const float* NFDM_R h0, const float* NFDM_R h1,
+                      const float* NFDM_R a0, const float* NFDM_R a1, float* NFDM_R ghat, float* NFDM_R g1out, float* NFDM_R dg,
+                      float* NFDM_R db, float* NFDM_R sA, float* NFDM_R sB, float* NFDM_R sM1, float* NFDM_R sM, float* NFDM_R sM3) {
+  for (int c = 0; c < C; c++) {
+    const float hat = (h0[c] - mu[c]) * is[c];
+    const float y = gamma[c] * hat + beta[c];
+    float hat1 = 0.f, y1 = 0.f, gy = a0[c], gy1 = 0.f;
+    if (T1) {
+      hat1 = ((h1[c] - mu1[c]) - hat * s1[c]) * is[c];
+      y1 = gamma[c] * hat1;
+      gy1 = a1[c];
+    }
+    if (SILU) {
+      const float sg = fsigmoid(y);
+      const float p = sg * (1.f - sg);
+      const float d1 = sg + y * p;
+      if (T1) {
+        const float d2 = 2.f * p + y * p * (1.f - 2.f * sg);
+        gy = gy * d1 + gy1 * d2 * y1;
+        gy1 = gy1 * d1;
+      } else {
+        gy = gy * d1;
+      }
+    }
+    dg[c] += gy * hat + gy1 * hat1;
+    db[c] += gy;
+    const float gh = gy * gamma[c];
+    ghat[c] = gh;
+    sA[c] += gh;
+    sB[c] += gh * hat;
+    if (T1) {
+      const float g1 = gy1 * gamma[c];
+      g1out[c] = g1;
+      sM1[c] += g1;
+      sM[c] += g1 * hat;
+      sM3[c] += g1 * hat1;
+    }
+  }
+}
 
-// Per-channel → per-group sums (n_sums arrays of C doubles at acc → G values each, in place at out).
-inline void group_sums(const double* acc, int C, int G, double* out) {
+template <bool T1, bool SILU>
+inline void gn_grad_row(int C, const GnRow& k, const float* h0, const float* h1, const float* a0, const float* a1, float* ghat, float* g1out,
+                        float* acc) {
+  gn_grad_row_impl<T1, SILU>(C, k.mu, k.is, k.mu1, k.s1, k.gamma, k.beta, h0, h1, a0, a1, ghat, g1out, acc, acc + C, acc + 2 * C, acc + 3 * C,
+                             acc + 4 * C, acc + 5 * C, acc + 6 * C);
+}
+
+// Backward pass B, one pixel row: ∂h = is (T − kA − ĥ kB), T = gĥ − (G′ s′ + c′ kD) is; ∂h′ = is (G′ − kC − ĥ kD).
+template <bool T1>
+void gn_dx_row(int C, const GnRow& k, const float* NFDM_R kA, const float* NFDM_R kB, const float* NFDM_R kC, const float* NFDM_R kD,
+               const float* NFDM_R h0, const float* NFDM_R h1, const float* NFDM_R ghat, const float* NFDM_R g1in, float* NFDM_R d0,
+               float* NFDM_R d1, float* NFDM_R ds0, float* NFDM_R ds1) {
+  const float *NFDM_R mu = k.mu, *NFDM_R is = k.is, *NFDM_R mu1 = k.mu1, *NFDM_R s1 = k.s1;
+  for (int c = 0; c < C; c++) {
+    const float hat = (h0[c] - mu[c]) * is[c];
+    float T = ghat[c];
+    if (T1) {
+      const float c1 = h1[c] - mu1[c];
+      const float g1 = g1in[c];
+      T -= (g1 * s1[c] + c1 * kD[c]) * is[c];
+      const float v1 = (g1 - kC[c] - hat * kD[c]) * is[c];
+      d1[c] = v1;
+      ds1[c] += v1;
+    }
+    const float v0 = (T - kA[c] - hat * kB[c]) * is[c];
+    d0[c] = v0;
+    ds0[c] += v0;
+  }
+}
+
+thread_local std::vector<float> tl_gn_acc, tl_gn_buf, tl_gn_ds;
+
+// Per-channel sums → per-group sums (double).
+inline void group_sums(const float* acc, int C, int G, double* out) {
   const int cg = C / G;
   for (int g = 0; g < G; g++) {
     double t = 0;
@@ -1053,11 +1146,13 @@ void gn_forward(const GnShape& S, const float* x, const float* shift, const floa
   const int tasks = split_images(B, 8.0 * img * (S.order + 1));
   const int per = (B + tasks - 1) / tasks;
   pool().run(tasks, [&](int t) {
-    std::vector<double>& acc = tl_gn_acc;
-    acc.assign(4 * static_cast<size_t>(C) + 4 * G, 0.0);
+    std::vector<float>& acc = tl_gn_acc;
+    acc.resize(4 * static_cast<size_t>(C));
     std::vector<float>& buf = tl_gn_buf;
     buf.resize(6 * static_cast<size_t>(C));
     float *mu_c = buf.data(), *is_c = mu_c + C, *mu1_c = is_c + C, *s1_c = mu1_c + C, *sh0 = s1_c + C, *sh1 = sh0 + C;
+    std::vector<double> grp(4 * static_cast<size_t>(G));
+    const GnRow k{mu_c, is_c, mu1_c, s1_c, gamma, beta};
     for (int b = t * per; b < std::min(B, (t + 1) * per); b++) {
       const float* h0 = x + b * img;
       const float* h1 = S.order ? x + (static_cast<size_t>(B) + b) * img : nullptr;
@@ -1065,55 +1160,59 @@ void gn_forward(const GnShape& S, const float* x, const float* shift, const floa
         sh0[c] = shift ? shift[static_cast<size_t>(b) * C + c] : 0.f;
         sh1[c] = shift && S.order ? shift[(static_cast<size_t>(B) + b) * C + c] : 0.f;
       }
-      double *s0 = acc.data(), *s1 = s0 + C, *q0 = s1 + C, *q1 = q0 + C, *grp = q1 + C;
-      std::fill(acc.begin(), acc.end(), 0.0);
+      float *NFDM_R s0 = acc.data(), *NFDM_R s1 = s0 + C, *NFDM_R q0 = s1 + C, *NFDM_R q1 = q0 + C;
+      std::fill(acc.begin(), acc.end(), 0.f);
       // Pass 1: means.
       for (int p = 0; p < P; p++) {
-        const float* r0 = h0 + static_cast<size_t>(p) * C;
+        const float* NFDM_R r0 = h0 + static_cast<size_t>(p) * C;
         for (int c = 0; c < C; c++) s0[c] += r0[c];
-        if (h1) {
-          const float* r1 = h1 + static_cast<size_t>(p) * C;
+      }
+      if (h1)
+        for (int p = 0; p < P; p++) {
+          const float* NFDM_R r1 = h1 + static_cast<size_t>(p) * C;
           for (int c = 0; c < C; c++) s1[c] += r1[c];
         }
-      }
       const double n = static_cast<double>(P) * cg;
-      for (int c = 0; c < C; c++) {
-        s0[c] += static_cast<double>(P) * sh0[c];
-        s1[c] += static_cast<double>(P) * sh1[c];
+      group_sums(s0, C, G, grp.data());
+      group_sums(s1, C, G, grp.data() + G);
+      for (int g = 0; g < G; g++) {
+        double t0 = 0, t1 = 0;
+        for (int c = g * cg; c < (g + 1) * cg; c++) t0 += sh0[c], t1 += sh1[c];
+        grp[g] = (grp[g] + static_cast<double>(P) * t0) / n;  // μ
+        grp[G + g] = (grp[G + g] + static_cast<double>(P) * t1) / n;  // μ′
       }
-      group_sums(s0, C, G, grp);
-      group_sums(s1, C, G, grp + G);
       for (int c = 0; c < C; c++) {
-        mu_c[c] = static_cast<float>(grp[c / cg] / n) - sh0[c];  // x − mu_c = h − μ
-        mu1_c[c] = static_cast<float>(grp[G + c / cg] / n) - sh1[c];
+        mu_c[c] = static_cast<float>(grp[c / cg]) - sh0[c];  // x − mu_c = h − μ
+        mu1_c[c] = static_cast<float>(grp[G + c / cg]) - sh1[c];
       }
       // Pass 2: Σ c², Σ c c′.
+      const float* NFDM_R m0 = mu_c;
+      const float* NFDM_R m1 = mu1_c;
       for (int p = 0; p < P; p++) {
-        const float* r0 = h0 + static_cast<size_t>(p) * C;
+        const float* NFDM_R r0 = h0 + static_cast<size_t>(p) * C;
         if (h1) {
-          const float* r1 = h1 + static_cast<size_t>(p) * C;
+          const float* NFDM_R r1 = h1 + static_cast<size_t>(p) * C;
           for (int c = 0; c < C; c++) {
-            const float d0 = r0[c] - mu_c[c], d1 = r1[c] - mu1_c[c];
+            const float d0 = r0[c] - m0[c];
             q0[c] += d0 * d0;
-            q1[c] += d0 * d1;
+            q1[c] += d0 * (r1[c] - m1[c]);
           }
         } else {
           for (int c = 0; c < C; c++) {
-            const float d0 = r0[c] - mu_c[c];
+            const float d0 = r0[c] - m0[c];
             q0[c] += d0 * d0;
           }
         }
       }
-      group_sums(q0, C, G, grp + 2 * G);
-      group_sums(q1, C, G, grp + 3 * G);
+      group_sums(q0, C, G, grp.data() + 2 * G);
+      group_sums(q1, C, G, grp.data() + 3 * G);
       for (int g = 0; g < G; g++) {
         const double s = std::sqrt(grp[2 * G + g] / n + eps);
-        const double sp = grp[3 * G + g] / n / s;
         float* st = stats + (static_cast<size_t>(b) * G + g) * 4;
-        st[0] = static_cast<float>(grp[g] / n);
+        st[0] = static_cast<float>(grp[g]);
         st[1] = static_cast<float>(s);
-        st[2] = static_cast<float>(grp[G + g] / n);
-        st[3] = static_cast<float>(sp);
+        st[2] = static_cast<float>(grp[G + g]);
+        st[3] = static_cast<float>(grp[3 * G + g] / n / s);
       }
       for (int c = 0; c < C; c++) {
         const float* st = stats + (static_cast<size_t>(b) * G + c / cg) * 4;
@@ -1125,20 +1224,14 @@ void gn_forward(const GnShape& S, const float* x, const float* shift, const floa
       float* o1 = S.order ? out + (static_cast<size_t>(B) + b) * img : nullptr;
       for (int p = 0; p < P; p++) {
         const size_t off = static_cast<size_t>(p) * C;
-        for (int c = 0; c < C; c++) {
-          const float hat = (h0[off + c] - mu_c[c]) * is_c[c];
-          const float y = gamma[c] * hat + beta[c];
-          float y1 = 0.f;
-          if (h1) y1 = gamma[c] * ((h1[off + c] - mu1_c[c]) - hat * s1_c[c]) * is_c[c];
-          if (S.silu) {
-            const float sg = fsigmoid(y);
-            o0[off + c] = y * sg;
-            if (o1) o1[off + c] = (sg + y * sg * (1.f - sg)) * y1;
-          } else {
-            o0[off + c] = y;
-            if (o1) o1[off + c] = y1;
-          }
-        }
+        if (h1 && S.silu)
+          gn_out_row<true, true>(C, k, h0 + off, h1 + off, o0 + off, o1 + off);
+        else if (h1)
+          gn_out_row<true, false>(C, k, h0 + off, h1 + off, o0 + off, o1 + off);
+        else if (S.silu)
+          gn_out_row<false, true>(C, k, h0 + off, nullptr, o0 + off, nullptr);
+        else
+          gn_out_row<false, false>(C, k, h0 + off, nullptr, o0 + off, nullptr);
       }
     }
   });
@@ -1154,13 +1247,16 @@ void gn_backward(const GnShape& S, const float* dout, const float* x, const floa
   pool().run(tasks, [&](int t) {
     std::vector<float>& pg = partial[t];
     pg.assign(2 * static_cast<size_t>(C), 0.f);
-    float *dg = pg.data(), *db = dg + C;
-    std::vector<double>& acc = tl_gn_acc;
-    acc.assign(5 * static_cast<size_t>(C) + 5 * G, 0.0);
+    std::vector<float>& acc = tl_gn_acc;
+    acc.resize(7 * static_cast<size_t>(C));
     std::vector<float>& buf = tl_gn_buf;
-    buf.resize(2 * img + 10 * static_cast<size_t>(C));
+    buf.resize(2 * img + 8 * static_cast<size_t>(C));
+    std::vector<float>& dsbuf = tl_gn_ds;
+    dsbuf.resize(2 * static_cast<size_t>(C));
     float *ghat = buf.data(), *G1 = ghat + img, *mu_c = G1 + img, *is_c = mu_c + C, *mu1_c = is_c + C, *s1_c = mu1_c + C;
     float *kA = s1_c + C, *kB = kA + C, *kC = kB + C, *kD = kC + C;
+    std::vector<double> grp(5 * static_cast<size_t>(G));
+    const GnRow k{mu_c, is_c, mu1_c, s1_c, gamma, beta};
     for (int b = t * per; b < std::min(B, (t + 1) * per); b++) {
       const float* h0 = x + b * img;
       const float* h1 = S.order ? x + (static_cast<size_t>(B) + b) * img : nullptr;
@@ -1175,80 +1271,46 @@ void gn_backward(const GnShape& S, const float* dout, const float* x, const floa
         mu1_c[c] = st[2] - sh1;
         s1_c[c] = st[3];
       }
-      std::fill(acc.begin(), acc.end(), 0.0);
-      double *sA = acc.data(), *sB = sA + C, *sM1 = sB + C, *sM = sM1 + C, *sM3 = sM + C, *grp = sM3 + C;
-      // Pass A: gĥ, G′ (kept), ∂γ, ∂β and the per-channel sums.
+      // Pass A: ∂γ, ∂β into acc[0, 2C) (added to the task's partial below), gĥ, G′ and the sums.
+      std::fill(acc.begin(), acc.end(), 0.f);
       for (int p = 0; p < P; p++) {
         const size_t off = static_cast<size_t>(p) * C;
-        for (int c = 0; c < C; c++) {
-          const float hat = (h0[off + c] - mu_c[c]) * is_c[c];
-          const float y = gamma[c] * hat + beta[c];
-          float hat1 = 0.f, y1 = 0.f;
-          if (h1) {
-            hat1 = ((h1[off + c] - mu1_c[c]) - hat * s1_c[c]) * is_c[c];
-            y1 = gamma[c] * hat1;
-          }
-          float gy = a0[off + c], gy1 = a1 ? a1[off + c] : 0.f;
-          if (S.silu) {
-            float d1, d2;
-            silu_d(y, &d1, &d2);
-            gy = gy * d1 + gy1 * d2 * y1;
-            gy1 = gy1 * d1;
-          }
-          dg[c] += gy * hat + gy1 * hat1;
-          db[c] += gy;
-          const float gh = gy * gamma[c];
-          ghat[off + c] = gh;
-          sA[c] += gh;
-          sB[c] += gh * hat;
-          if (h1) {
-            const float g1 = gy1 * gamma[c];
-            G1[off + c] = g1;
-            sM1[c] += g1;
-            sM[c] += g1 * hat;
-            sM3[c] += g1 * hat1;
-          }
-        }
+        if (h1 && S.silu)
+          gn_grad_row<true, true>(C, k, h0 + off, h1 + off, a0 + off, a1 + off, ghat + off, G1 + off, acc.data());
+        else if (h1)
+          gn_grad_row<true, false>(C, k, h0 + off, h1 + off, a0 + off, a1 + off, ghat + off, G1 + off, acc.data());
+        else if (S.silu)
+          gn_grad_row<false, true>(C, k, h0 + off, nullptr, a0 + off, nullptr, ghat + off, nullptr, acc.data());
+        else
+          gn_grad_row<false, false>(C, k, h0 + off, nullptr, a0 + off, nullptr, ghat + off, nullptr, acc.data());
       }
+      for (int c = 0; c < 2 * C; c++) pg[c] += acc[c];
       const double n = static_cast<double>(P) * cg;
-      group_sums(sA, C, G, grp);
-      group_sums(sB, C, G, grp + G);
-      group_sums(sM1, C, G, grp + 2 * G);
-      group_sums(sM, C, G, grp + 3 * G);
-      group_sums(sM3, C, G, grp + 4 * G);
-      // Per channel: ∂h = is·(gĥ − ĥ·kB − kA − (G′ s′ + c′ m)·is), ∂h′ = is·(G′ − kC − ĥ kD).
+      for (int j = 0; j < 5; j++) group_sums(acc.data() + (2 + j) * static_cast<size_t>(C), C, G, grp.data() + j * static_cast<size_t>(G));
       for (int c = 0; c < C; c++) {
         const int g = c / cg;
         const double s = 1.0 / is_c[c], sp = s1_c[c];
         const double A = grp[g] / n, Bm = grp[G + g] / n, m1 = grp[2 * G + g] / n, m = grp[3 * G + g] / n, m3 = grp[4 * G + g] / n;
-        kA[c] = static_cast<float>(A - sp * m1 / s);                // mean T
-        kB[c] = static_cast<float>(Bm - 2.0 * sp * m / s + m3);    // mean(T ĥ) + mean(G′ ĥ′)
+        kA[c] = static_cast<float>(A - sp * m1 / s);             // mean T
+        kB[c] = static_cast<float>(Bm - 2.0 * sp * m / s + m3);  // mean(T ĥ) + mean(G′ ĥ′)
         kC[c] = static_cast<float>(m1);
         kD[c] = static_cast<float>(m);
       }
+      // Pass B: ∂x (and the per-image shift sums).
       float* d0 = dx + b * img;
-      float* d1p = S.order ? dx + (static_cast<size_t>(B) + b) * img : nullptr;
-      float* ds0 = dshift ? dshift + static_cast<size_t>(b) * C : nullptr;
-      float* ds1 = dshift && S.order ? dshift + (static_cast<size_t>(B) + b) * C : nullptr;
-      if (ds0) std::fill(ds0, ds0 + C, 0.f);
-      if (ds1) std::fill(ds1, ds1 + C, 0.f);
+      float* d1 = S.order ? dx + (static_cast<size_t>(B) + b) * img : nullptr;
+      float *ds0 = dsbuf.data(), *ds1 = ds0 + C;
+      std::fill(dsbuf.begin(), dsbuf.end(), 0.f);
       for (int p = 0; p < P; p++) {
         const size_t off = static_cast<size_t>(p) * C;
-        for (int c = 0; c < C; c++) {
-          const float hat = (h0[off + c] - mu_c[c]) * is_c[c];
-          float T = ghat[off + c];
-          if (h1) {
-            const float c1 = h1[off + c] - mu1_c[c];
-            const float g1 = G1[off + c];
-            T -= (g1 * s1_c[c] + c1 * kD[c]) * is_c[c];
-            const float v1 = (g1 - kC[c] - hat * kD[c]) * is_c[c];
-            d1p[off + c] = v1;
-            if (ds1) ds1[c] += v1;
-          }
-          const float v0 = (T - kA[c] - hat * kB[c]) * is_c[c];
-          d0[off + c] = v0;
-          if (ds0) ds0[c] += v0;
-        }
+        if (h1)
+          gn_dx_row<true>(C, k, kA, kB, kC, kD, h0 + off, h1 + off, ghat + off, G1 + off, d0 + off, d1 + off, ds0, ds1);
+        else
+          gn_dx_row<false>(C, k, kA, kB, kC, kD, h0 + off, nullptr, ghat + off, nullptr, d0 + off, nullptr, ds0, ds1);
+      }
+      if (dshift) {
+        std::memcpy(dshift + static_cast<size_t>(b) * C, ds0, C * sizeof(float));
+        if (S.order) std::memcpy(dshift + (static_cast<size_t>(B) + b) * C, ds1, C * sizeof(float));
       }
     }
   });
@@ -1477,6 +1539,30 @@ napi_value Backward(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// An output buffer: argv (a Float32Array of exactly len values, written in full, returned as is)
+// when given, else a new Float32Array. Lets callers write straight into memory they own (e.g. a
+// tensor on tfjs's wasm heap) instead of into a fresh buffer (whose first touch costs page faults).
+bool out_f32(napi_env env, napi_value arg, size_t len, float** data, napi_value* out, std::string* err) {
+  if (arg != nullptr) {
+    napi_valuetype t;
+    if (napi_typeof(env, arg, &t) != napi_ok) return false;
+    if (t != napi_undefined && t != napi_null) {
+      size_t l;
+      if (!get_f32(env, arg, data, &l) || l != len) {
+        *err = "the output buffer must be a Float32Array of " + std::to_string(len) + " values";
+        return false;
+      }
+      *out = arg;
+      return true;
+    }
+  }
+  if (!new_f32(env, len, data, out)) {
+    *err = "out of memory";
+    return false;
+  }
+  return true;
+}
+
 // Reads the shared convolution arguments: (data, n, h, w, c, kernel, k, stride) at argv[first…].
 std::string read_conv(napi_env env, napi_value* argv, int* dims, float** kernel, size_t* klen, int* k, int* stride) {
   for (int i = 0; i < 4; i++)
@@ -1489,10 +1575,10 @@ std::string read_conv(napi_env env, napi_value* argv, int* dims, float** kernel,
   return "";
 }
 
-// conv2dForward(x, n, h, w, c, kernel, k, stride, bias | null, valueImages) → y [n, ⌈h/s⌉, ⌈w/s⌉, o].
+// conv2dForward(x, n, h, w, c, kernel, k, stride, bias | null, valueImages, out?) → y [n, ⌈h/s⌉, ⌈w/s⌉, o].
 napi_value ConvForward(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 11;
+  napi_value argv[11];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 10) return fail(env, "conv2dForward expects 10 arguments");
   float *x, *kernel;
@@ -1513,16 +1599,16 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (!get_int(env, argv[9], &V) || V < 0 || V > dims[0]) return fail(env, "valueImages must be an integer in [0, n]");
   napi_value y_v;
   float* y;
-  if (!new_f32(env, static_cast<size_t>(dims[0]) * g.Ho * g.Wo * g.O, &y, &y_v)) return throw_last(env);
+  if (!out_f32(env, argc >= 11 ? argv[10] : nullptr, static_cast<size_t>(dims[0]) * g.Ho * g.Wo * g.O, &y, &y_v, &err)) return fail(env, err);
   conv_forward(g, dims[0], x, kernel, bias, V, y);
   return y_v;
 }
 
-// conv2dBackward(dy, x, n, h, w, c, kernel, k, stride, bias: boolean, valueImages, needInput = true)
+// conv2dBackward(dy, x, n, h, w, c, kernel, k, stride, bias: boolean, valueImages, needInput = true, dxOut?)
 //   → [dx | null, dKernel, dBias | null].
 napi_value ConvBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
+  size_t argc = 13;
+  napi_value argv[13];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 11) return fail(env, "conv2dBackward expects 11 or 12 arguments");
   float *dy, *x, *kernel;
@@ -1546,7 +1632,7 @@ napi_value ConvBackward(napi_env env, napi_callback_info info) {
   napi_value dx_v, dw_v, db_v, result;
   float *dx = nullptr, *dW, *db = nullptr;
   if (need_input) {
-    if (!new_f32(env, xl, &dx, &dx_v)) return throw_last(env);
+    if (!out_f32(env, argc >= 13 ? argv[12] : nullptr, xl, &dx, &dx_v, &err)) return fail(env, err);
   } else {
     CHECK(napi_get_null(env, &dx_v));
   }
@@ -1589,10 +1675,10 @@ std::string read_gn(napi_env env, napi_value* dims_v, napi_value gamma_v, napi_v
   return "";
 }
 
-// groupNormForward(x, n, p, c, order, groups, epsilon, gamma, beta, shift | null, silu) → [out, stats].
+// groupNormForward(x, n, p, c, order, groups, epsilon, gamma, beta, shift | null, silu, out?) → [out, stats].
 napi_value GnForward(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
+  size_t argc = 12;
+  napi_value argv[12];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 11) return fail(env, "groupNormForward expects 11 arguments");
   float *x, *gamma, *beta, *shift;
@@ -1606,7 +1692,7 @@ napi_value GnForward(napi_env env, napi_callback_info info) {
   if (xl != static_cast<size_t>(S.B) * (S.order + 1) * S.P * S.C) return fail(env, "x length does not match n·p·c");
   napi_value out_v, st_v, result;
   float *out, *stats;
-  if (!new_f32(env, xl, &out, &out_v)) return throw_last(env);
+  if (!out_f32(env, argc >= 12 ? argv[11] : nullptr, xl, &out, &out_v, &err)) return fail(env, err);
   if (!new_f32(env, static_cast<size_t>(S.B) * S.G * 4, &stats, &st_v)) return throw_last(env);
   gn_forward(S, x, shift, gamma, beta, static_cast<float>(eps), out, stats);
   CHECK(napi_create_array_with_length(env, 2, &result));
@@ -1615,11 +1701,11 @@ napi_value GnForward(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// groupNormBackward(dOut, x, n, p, c, order, groups, stats, gamma, beta, shift | null, silu)
+// groupNormBackward(dOut, x, n, p, c, order, groups, stats, gamma, beta, shift | null, silu, dxOut?)
 //   → [dx, dGamma, dBeta, dShift | null].
 napi_value GnBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
+  size_t argc = 13;
+  napi_value argv[13];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 12) return fail(env, "groupNormBackward expects 12 arguments");
   float *dout, *x, *stats, *gamma, *beta, *shift;
@@ -1633,7 +1719,7 @@ napi_value GnBackward(napi_env env, napi_callback_info info) {
   if (xl != static_cast<size_t>(S.B) * (S.order + 1) * S.P * S.C || dl != xl) return fail(env, "x and dOut lengths must be n·p·c");
   napi_value dx_v, dg_v, db_v, ds_v, result;
   float *dx, *dg, *db, *ds = nullptr;
-  if (!new_f32(env, xl, &dx, &dx_v)) return throw_last(env);
+  if (!out_f32(env, argc >= 13 ? argv[12] : nullptr, xl, &dx, &dx_v, &err)) return fail(env, err);
   if (!new_f32(env, S.C, &dg, &dg_v)) return throw_last(env);
   if (!new_f32(env, S.C, &db, &db_v)) return throw_last(env);
   if (shift) {

@@ -122,6 +122,14 @@ test('conv2dForward / conv2dBackward equal a float64 reference (k 1 and 3, strid
     for (let i = 0; i < x.length; i += 7) assert.ok(Math.abs(dInput[i] - fd(x, i, (a) => L(a, w, bias))) < 1e-5, `∂x[${i}]`);
     for (let i = 0; i < w.length; i += 5) assert.ok(Math.abs(dKernel[i] - fd(w, i, (a) => L(x, a, bias))) < 1e-5, `∂W[${i}]`);
     for (let o = 0; o < O; o++) assert.ok(Math.abs(dBias[o] - fd(bias, o, (a) => L(x, w, a))) < 1e-5, `∂b[${o}]`);
+    // Into caller-owned buffers: the same objects come back, with the same values.
+    const out = new Float32Array(y.length).fill(Number.NaN);
+    assert.equal(native.conv2dForward(x, shape, w, k, s, bias, V, out), out);
+    assert.deepEqual([...out], [...y]);
+    const dxOut = new Float32Array(x.length).fill(Number.NaN);
+    assert.equal(native.conv2dBackward(R, x, shape, w, k, s, { out: dxOut }).dInput, dxOut);
+    assert.deepEqual([...dxOut], [...dInput]);
+    assert.throws(() => native.conv2dForward(x, shape, w, k, s, bias, V, new Float32Array(y.length + 1)), TypeError);
     const noInput = native.conv2dBackward(R, x, shape, w, k, s, { input: false });
     assert.equal(noInput.dInput, null);
     assert.equal(noInput.dBias, null);
@@ -200,6 +208,12 @@ test('groupNormJetForward / Backward (order 1, with shift and SiLU) equal float6
     for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(output[i] - ref[i]) < 2e-5, `out[${i}] ${output[i]} vs ${ref[i]}`);
     const R = arr(output.length);
     const g = native.groupNormJetBackward(R, x, shape, 1, G, stats, gamma, beta, { shift, silu });
+    const out = new Float32Array(output.length).fill(Number.NaN);
+    assert.equal(native.groupNormJetForward(x, shape, 1, G, eps, gamma, beta, { shift, silu, out }).output, out);
+    assert.deepEqual([...out], [...output]);
+    const dxOut = new Float32Array(x.length).fill(Number.NaN);
+    assert.equal(native.groupNormJetBackward(R, x, shape, 1, G, stats, gamma, beta, { shift, silu, out: dxOut }).dInput, dxOut);
+    assert.deepEqual([...dxOut], [...g.dInput]);
     const L = (xx, gg, bb, ss) => jet64(xx, gg, bb, ss).reduce((t, v, i) => t + v * R[i], 0);
     const fd = (values, i, f) => {
       const a = Float64Array.from(values);

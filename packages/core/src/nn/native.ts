@@ -62,6 +62,7 @@ interface NativeAddonLike {
     stride: number,
     bias: Float32Array | null,
     valueImages: number,
+    out?: Float32Array | null,
   ): Float32Array;
   conv2dBackward?(
     dOutput: Float32Array,
@@ -70,7 +71,7 @@ interface NativeAddonLike {
     kernel: Float32Array,
     k: number,
     stride: number,
-    options: { bias?: boolean; valueImages?: number; input?: boolean },
+    options: { bias?: boolean; valueImages?: number; input?: boolean; out?: Float32Array | null },
   ): { dInput: Float32Array | null; dKernel: Float32Array; dBias: Float32Array | null };
   /** Absent in builds that predate the GroupNorm kernels. */
   groupNormJetForward?(
@@ -81,7 +82,7 @@ interface NativeAddonLike {
     epsilon: number,
     gamma: Float32Array,
     beta: Float32Array,
-    options: { shift?: Float32Array | null; silu?: boolean },
+    options: { shift?: Float32Array | null; silu?: boolean; out?: Float32Array | null },
   ): { output: Float32Array; stats: Float32Array };
   groupNormJetBackward?(
     dOutput: Float32Array,
@@ -92,7 +93,7 @@ interface NativeAddonLike {
     stats: Float32Array,
     gamma: Float32Array,
     beta: Float32Array,
-    options: { shift?: Float32Array | null; silu?: boolean },
+    options: { shift?: Float32Array | null; silu?: boolean; out?: Float32Array | null },
   ): { dInput: Float32Array; dGamma: Float32Array; dBeta: Float32Array; dShift: Float32Array | null };
 }
 
@@ -282,6 +283,54 @@ export function nativeMlpJet(
   return op(input, ...weights, ...biases);
 }
 
+// ---------------------------------------------------------------------------------------
+// Tensor memory for the image kernels. On tfjs's wasm backend, inputs are read as views of the
+// wasm heap and outputs are allocated on it and written by the native kernel in place
+// (`typedArrayFromHeap` / `makeOutput`, internals of @tensorflow/tfjs-backend-wasm 4.22, the
+// version pinned here): no dataSync copy and no fresh JS buffer, whose first touch costs page
+// faults (~0.5 ms per MB on our machine — as much as a GroupNorm pass). A heap view is valid until
+// the next wasm allocation, so every output is allocated before any view is taken, and views
+// are used at once. Elsewhere (cpu; or wasm internals not as expected): dataSync and tf.tensor,
+// which on cpu neither copy.
+
+interface HeapBackend {
+  dataIdMap: { has(dataId: object): boolean };
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+function heapBackend(): HeapBackend | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const b = tf.backend() as unknown as Partial<HeapBackend>;
+  return typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function' && typeof b.dataIdMap?.has === 'function'
+    ? (b as HeapBackend)
+    : null;
+}
+
+/** The values of `t`: a view of the wasm heap (valid until the next allocation), or dataSync. */
+function readF32(heap: HeapBackend | null, t: tf.Tensor): Float32Array {
+  return heap?.dataIdMap.has(t.dataId) ? heap.typedArrayFromHeap(t) : (t.dataSync() as Float32Array);
+}
+
+/** An output to be written by a native kernel: a heap tensor on wasm, else made from the returned buffer. */
+class NativeOutput {
+  readonly tensor: tf.Tensor | null;
+  constructor(
+    private readonly heap: HeapBackend | null,
+    readonly shape: number[],
+  ) {
+    this.tensor = heap ? tf.engine().makeTensorFromTensorInfo(heap.makeOutput(shape, 'float32')) : null;
+  }
+  /** The buffer to pass as the kernel's `out` (null: the addon allocates one). Take it after every allocation. */
+  buffer(): Float32Array | null {
+    return this.heap && this.tensor ? this.heap.typedArrayFromHeap(this.tensor) : null;
+  }
+  /** The output tensor, given what the kernel returned. */
+  result<T extends tf.Tensor>(returned: Float32Array): T {
+    return (this.tensor ?? tf.tensor(returned, this.shape, 'float32')) as T;
+  }
+}
+
 type NativeConvOp = (...tensors: tf.Tensor[]) => tf.Tensor4D;
 const convOps = new Map<string, NativeConvOp>();
 
@@ -289,25 +338,50 @@ function convOutShape(shape: readonly number[], kernel: tf.Tensor4D, stride: 1 |
   return [shape[0], Math.ceil(shape[1] / stride), Math.ceil(shape[2] / stride), kernel.shape[3]];
 }
 
+function convForward(
+  addon: NativeAddonLike,
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  bias: tf.Tensor1D | null,
+  stride: 1 | 2,
+  valueImages: number,
+) {
+  const heap = heapBackend();
+  const out = new NativeOutput(heap, convOutShape(x.shape, kernel, stride));
+  const y = (addon.conv2dForward as NonNullable<NativeAddonLike['conv2dForward']>)(
+    readF32(heap, x),
+    x.shape,
+    readF32(heap, kernel),
+    kernel.shape[0],
+    stride,
+    bias ? readF32(heap, bias) : null,
+    valueImages,
+    out.buffer(),
+  );
+  return out.result<tf.Tensor4D>(y);
+}
+
 function makeConvOp(addon: NativeAddonLike, stride: 1 | 2, withBias: boolean, blocks: number): NativeConvOp {
-  const forward = addon.conv2dForward as NonNullable<NativeAddonLike['conv2dForward']>;
   const backward = addon.conv2dBackward as NonNullable<NativeAddonLike['conv2dBackward']>;
   const f = tf.customGrad((...args: unknown[]) => {
     const x = args[0] as tf.Tensor4D;
     const kernel = args[1] as tf.Tensor4D;
     const bias = withBias ? (args[2] as tf.Tensor1D) : null;
-    const shape = x.shape;
-    const k = kernel.shape[0];
-    const valueImages = shape[0] / blocks;
-    // Kept for the backward pass as plain arrays (dataSync copies out of the wasm heap once).
-    const xs = x.dataSync() as Float32Array;
-    const ws = kernel.dataSync() as Float32Array;
-    const y = forward(xs, shape, ws, k, stride, bias ? (bias.dataSync() as Float32Array) : null, valueImages);
+    const save = args[withBias ? 3 : 2] as tf.GradSaveFunc;
+    const valueImages = x.shape[0] / blocks;
+    save([x, kernel]);
     return {
-      value: tf.tensor4d(y, convOutShape(shape, kernel, stride)),
-      gradFunc: (dy: tf.Tensor) => {
-        const g = backward(dy.dataSync() as Float32Array, xs, shape, ws, k, stride, { bias: withBias, valueImages });
-        const grads: tf.Tensor[] = [tf.tensor4d(g.dInput as Float32Array, shape), tf.tensor4d(g.dKernel, kernel.shape)];
+      value: convForward(addon, x, kernel, bias, stride, valueImages),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const heap = heapBackend();
+        const dx = new NativeOutput(heap, xs.shape);
+        const g = backward(readF32(heap, dy), readF32(heap, xs), xs.shape, readF32(heap, ws), ws.shape[0], stride, {
+          bias: withBias,
+          valueImages,
+          out: dx.buffer(),
+        });
+        const grads: tf.Tensor[] = [dx.result(g.dInput as Float32Array), tf.tensor4d(g.dKernel, ws.shape)];
         if (withBias) grads.push(tf.tensor1d(g.dBias as Float32Array));
         return grads;
       },
@@ -330,19 +404,8 @@ export function nativeConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tenso
   if ((k !== 1 && k !== 3) || kernel.shape[1] !== k || kernel.shape[2] !== x.shape[3]) return null;
   if (x.dtype !== 'float32' || kernel.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return null;
   if (x.shape[0] === 0 || x.shape[1] === 0 || x.shape[2] === 0 || x.shape[0] % blocks !== 0) return null;
-  if (tf.engine().state.gradientDepth === 0) {
-    // No gradient tape is recording (inference, sampling): one native forward.
-    const y = (addon.conv2dForward as NonNullable<NativeAddonLike['conv2dForward']>)(
-      x.dataSync() as Float32Array,
-      x.shape,
-      kernel.dataSync() as Float32Array,
-      k,
-      stride,
-      bias ? (bias.dataSync() as Float32Array) : null,
-      x.shape[0] / blocks,
-    );
-    return tf.tensor4d(y, convOutShape(x.shape, kernel, stride));
-  }
+  // No gradient tape recording (inference, sampling): one native forward.
+  if (tf.engine().state.gradientDepth === 0) return convForward(addon, x, kernel, bias, stride, x.shape[0] / blocks);
   const key = `${stride}|${bias ? 1 : 0}|${blocks}`;
   let op = convOps.get(key);
   if (!op) {
@@ -355,30 +418,67 @@ export function nativeConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tenso
 type NativeGroupNormOp = (...tensors: tf.Tensor[]) => tf.Tensor4D;
 const groupNormOps = new Map<string, NativeGroupNormOp>();
 
-function makeGroupNormOp(
+interface GroupNormSpec {
+  order: 0 | 1;
+  groups: number;
+  epsilon: number;
+  silu: boolean;
+}
+
+function groupNormForward(
   addon: NativeAddonLike,
-  order: 0 | 1,
-  groups: number,
-  epsilon: number,
-  withShift: boolean,
-  silu: boolean,
-): NativeGroupNormOp {
-  const forward = addon.groupNormJetForward as NonNullable<NativeAddonLike['groupNormJetForward']>;
+  spec: GroupNormSpec,
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  shift: tf.Tensor2D | null,
+): { output: tf.Tensor4D; stats: Float32Array } {
+  const heap = heapBackend();
+  const out = new NativeOutput(heap, x.shape);
+  const r = (addon.groupNormJetForward as NonNullable<NativeAddonLike['groupNormJetForward']>)(
+    readF32(heap, x),
+    x.shape,
+    spec.order,
+    spec.groups,
+    spec.epsilon,
+    readF32(heap, gamma),
+    readF32(heap, beta),
+    { shift: shift ? readF32(heap, shift) : null, silu: spec.silu, out: out.buffer() },
+  );
+  return { output: out.result<tf.Tensor4D>(r.output), stats: r.stats };
+}
+
+function makeGroupNormOp(addon: NativeAddonLike, spec: GroupNormSpec, withShift: boolean): NativeGroupNormOp {
   const backward = addon.groupNormJetBackward as NonNullable<NativeAddonLike['groupNormJetBackward']>;
   const f = tf.customGrad((...args: unknown[]) => {
     const [x, gamma, beta] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
     const shift = withShift ? (args[3] as tf.Tensor2D) : null;
-    const xs = x.dataSync() as Float32Array;
-    const g = gamma.dataSync() as Float32Array;
-    const b = beta.dataSync() as Float32Array;
-    const options = { shift: shift ? (shift.dataSync() as Float32Array) : null, silu };
-    const { output, stats } = forward(xs, x.shape, order, groups, epsilon, g, b, options);
+    const save = args[withShift ? 4 : 3] as tf.GradSaveFunc;
+    save(shift ? [x, gamma, beta, shift] : [x, gamma, beta]);
+    const { output, stats } = groupNormForward(addon, spec, x, gamma, beta, shift);
     return {
-      value: tf.tensor4d(output, x.shape),
-      gradFunc: (dy: tf.Tensor) => {
-        const r = backward(dy.dataSync() as Float32Array, xs, x.shape, order, groups, stats, g, b, options);
-        const grads: tf.Tensor[] = [tf.tensor4d(r.dInput, x.shape), tf.tensor1d(r.dGamma), tf.tensor1d(r.dBeta)];
-        if (shift) grads.push(tf.tensor2d(r.dShift as Float32Array, shift.shape));
+      value: output,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, gs, bs, ss] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor2D | undefined];
+        const heap = heapBackend();
+        const dx = new NativeOutput(heap, xs.shape);
+        const r = backward(
+          readF32(heap, dy),
+          readF32(heap, xs),
+          xs.shape,
+          spec.order,
+          spec.groups,
+          stats,
+          readF32(heap, gs),
+          readF32(heap, bs),
+          {
+            shift: ss ? readF32(heap, ss) : null,
+            silu: spec.silu,
+            out: dx.buffer(),
+          },
+        );
+        const grads: tf.Tensor[] = [dx.result(r.dInput), tf.tensor1d(r.dGamma), tf.tensor1d(r.dBeta)];
+        if (ss) grads.push(tf.tensor2d(r.dShift as Float32Array, ss.shape));
         return grads;
       },
     };
@@ -410,23 +510,12 @@ export function nativeGroupNormJet(
   const [n, , , C] = x.shape;
   if (x.size === 0 || n % (order + 1) !== 0 || C % groups !== 0) return null;
   if (shift && (shift.shape[0] !== n || shift.shape[1] !== C)) return null;
-  if (tf.engine().state.gradientDepth === 0) {
-    const { output } = (addon.groupNormJetForward as NonNullable<NativeAddonLike['groupNormJetForward']>)(
-      x.dataSync() as Float32Array,
-      x.shape,
-      order,
-      groups,
-      epsilon,
-      gamma.dataSync() as Float32Array,
-      beta.dataSync() as Float32Array,
-      { shift: shift ? (shift.dataSync() as Float32Array) : null, silu },
-    );
-    return tf.tensor4d(output, x.shape);
-  }
+  const spec: GroupNormSpec = { order, groups, epsilon, silu };
+  if (tf.engine().state.gradientDepth === 0) return groupNormForward(addon, spec, x, gamma, beta, shift).output;
   const key = `${order}|${groups}|${epsilon}|${shift ? 1 : 0}|${silu ? 1 : 0}`;
   let op = groupNormOps.get(key);
   if (!op) {
-    op = makeGroupNormOp(addon, order, groups, epsilon, shift !== null, silu);
+    op = makeGroupNormOp(addon, spec, shift !== null);
     groupNormOps.set(key, op);
   }
   return shift ? op(x, gamma, beta, shift) : op(x, gamma, beta);
