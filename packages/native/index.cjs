@@ -103,6 +103,12 @@ function wrap(raw) {
       );
       return { dInput, dKernel, dBias };
     },
+    concatChannels(inputs, pixels, out = null) {
+      return raw.concatChannels(inputs, pixels, out);
+    },
+    splitChannels(input, pixels, widths, outs = null) {
+      return raw.splitChannels(input, pixels, widths, outs);
+    },
     groupNormJetForward(x, shape, order, groups, epsilon, gamma, beta, options = {}) {
       const [n, h, w, c] = shape;
       const [output, stats] = raw.groupNormForward(

@@ -97,6 +97,13 @@ export interface NativeAddon {
     options?: { bias?: boolean; valueImages?: number; input?: boolean; out?: Float32Array | null },
   ): NativeConvBackwardResult;
   /**
+   * Channel concatenation of row-major [pixels, c_i] arrays (NHWC tensors with pixels = N·H·W):
+   * out[p, :] = [inputs[0][p, :], inputs[1][p, :], …] → [pixels, Σ c_i]. `out` as in conv2dForward.
+   */
+  concatChannels(inputs: readonly Float32Array[], pixels: number, out?: Float32Array | null): Float32Array;
+  /** The reverse of concatChannels: input [pixels, Σ widths] → one [pixels, widths[i]] array each (into `outs` when given). */
+  splitChannels(input: Float32Array, pixels: number, widths: readonly number[], outs?: readonly Float32Array[] | null): Float32Array[];
+  /**
    * GroupNorm of an image jet of order 0 or 1, optionally after adding a per-image channel
    * vector `shift` [n, c] (a projected time embedding) and followed by SiLU:
    * x [(order+1)·B, h, w, c] (value images first, then their ∂/∂t), per image and group of

@@ -261,4 +261,37 @@ describe('native convolution kernels', () => {
       });
     }
   });
+
+  it('ImageJet.concatChannels: one native op (no Concat kernel), values and gradients equal to tf.concat', async () => {
+    requireNative();
+    const rng = new Rng(91);
+    const a = tf.variable(tf.tensor4d(rng.normalArray(4 * 3 * 5 * 6), [4, 3, 5, 6]), true);
+    const b = tf.variable(tf.tensor4d(rng.normalArray(4 * 3 * 5 * 2), [4, 3, 5, 2]), true);
+    const c = tf.variable(tf.tensor4d(rng.normalArray(4 * 3 * 5 * 3), [4, 3, 5, 3]), true);
+    const R = rng.normalTensor([4, 3, 5, 11]);
+    const vars = [a, b, c] as tf.Variable[];
+    const cat = () => ImageJet.concatChannels(vars.map((v) => new ImageJet(v as unknown as tf.Tensor4D, 1))).data;
+    const run = (native: boolean) => {
+      setNativeKernels(native);
+      return tf.tidy(() => {
+        const y = cat().dataSync() as Float32Array;
+        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.square(cat()), R)) as tf.Scalar, vars);
+        return { y, grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+      });
+    };
+    const names = async () => (await tf.profile(() => cat().dispose())).kernels.map((k) => k.name);
+    const nativeKernels = await names();
+    const x = run(true);
+    setNativeKernels(false);
+    const tfjsKernels = await names();
+    const y = run(false);
+    setNativeKernels(true);
+    expect(nativeKernels).not.toContain('Concat');
+    expect(tfjsKernels).toContain('Concat');
+    expect(Array.from(x.y)).toEqual(Array.from(y.y)); // a copy: exact
+    x.grads.forEach((g, i) => {
+      expect(relErr(g, y.grads[i])).toBeLessThan(TOL);
+    });
+    tf.dispose([a, b, c, R]);
+  });
 });

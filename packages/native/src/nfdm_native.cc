@@ -1323,6 +1323,32 @@ void gn_backward(const GnShape& S, const float* dout, const float* x, const floa
     }
 }
 
+// Channel concatenation of NHWC tensors (U-Net skip connections) and its reverse, the split:
+// out[p, :] = [in_0[p, :], in_1[p, :], …] for every pixel p of N·H·W; widths c_i.
+void concat_channels(int pixels, const std::vector<const float*>& ins, const std::vector<int>& widths, float* out) {
+  int total = 0;
+  for (int w : widths) total += w;
+  for (int p = 0; p < pixels; p++) {
+    float* dst = out + static_cast<size_t>(p) * total;
+    for (size_t i = 0; i < ins.size(); i++) {
+      std::memcpy(dst, ins[i] + static_cast<size_t>(p) * widths[i], widths[i] * sizeof(float));
+      dst += widths[i];
+    }
+  }
+}
+
+void split_channels(int pixels, const float* in, const std::vector<float*>& outs, const std::vector<int>& widths) {
+  int total = 0;
+  for (int w : widths) total += w;
+  for (int p = 0; p < pixels; p++) {
+    const float* src = in + static_cast<size_t>(p) * total;
+    for (size_t i = 0; i < outs.size(); i++) {
+      std::memcpy(outs[i] + static_cast<size_t>(p) * widths[i], src, widths[i] * sizeof(float));
+      src += widths[i];
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // N-API glue.
 
@@ -1736,6 +1762,91 @@ napi_value GnBackward(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// concatChannels(inputs: Float32Array[], pixels, out?) → out [pixels, Σ c_i] (c_i = |inputs[i]| / pixels).
+napi_value ConcatChannels(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 2) return fail(env, "concatChannels expects 2 or 3 arguments");
+  bool is_arr = false;
+  napi_is_array(env, argv[0], &is_arr);
+  if (!is_arr) return fail(env, "inputs must be an array of Float32Array");
+  uint32_t L = 0;
+  napi_get_array_length(env, argv[0], &L);
+  int pixels;
+  if (!get_int(env, argv[1], &pixels) || pixels <= 0) return fail(env, "pixels must be a positive integer");
+  std::vector<const float*> ins(L);
+  std::vector<int> widths(L);
+  size_t total = 0;
+  for (uint32_t i = 0; i < L; i++) {
+    napi_value v;
+    napi_get_element(env, argv[0], i, &v);
+    float* d;
+    size_t len;
+    if (!get_f32(env, v, &d, &len) || len == 0 || len % pixels != 0) return fail(env, "inputs[" + std::to_string(i) + "] must be a Float32Array of pixels·c values");
+    ins[i] = d;
+    widths[i] = static_cast<int>(len / pixels);
+    total += len;
+  }
+  napi_value out_v;
+  float* out;
+  std::string err;
+  if (!out_f32(env, argc >= 3 ? argv[2] : nullptr, total, &out, &out_v, &err)) return fail(env, err);
+  concat_channels(pixels, ins, widths, out);
+  return out_v;
+}
+
+// splitChannels(input, pixels, widths: number[], outs?: Float32Array[]) → Float32Array[] ([pixels, c_i] each).
+napi_value SplitChannels(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 3) return fail(env, "splitChannels expects 3 or 4 arguments");
+  float* in;
+  size_t len;
+  if (!get_f32(env, argv[0], &in, &len)) return fail(env, "input must be a Float32Array");
+  int pixels;
+  if (!get_int(env, argv[1], &pixels) || pixels <= 0) return fail(env, "pixels must be a positive integer");
+  bool is_arr = false;
+  napi_is_array(env, argv[2], &is_arr);
+  if (!is_arr) return fail(env, "widths must be an array of integers");
+  uint32_t L = 0;
+  napi_get_array_length(env, argv[2], &L);
+  std::vector<int> widths(L);
+  size_t total = 0;
+  for (uint32_t i = 0; i < L; i++) {
+    napi_value v;
+    napi_get_element(env, argv[2], i, &v);
+    if (!get_int(env, v, &widths[i]) || widths[i] <= 0) return fail(env, "widths must be positive integers");
+    total += static_cast<size_t>(widths[i]) * pixels;
+  }
+  if (total != len) return fail(env, "input length is not pixels · Σ widths");
+  bool have_outs = false;
+  if (argc >= 4) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[3], &t));
+    have_outs = t != napi_undefined && t != napi_null;
+    if (have_outs) {
+      napi_is_array(env, argv[3], &is_arr);
+      uint32_t Lo = 0;
+      if (is_arr) napi_get_array_length(env, argv[3], &Lo);
+      if (!is_arr || Lo != L) return fail(env, "outs must be an array with one Float32Array per width");
+    }
+  }
+  napi_value result;
+  CHECK(napi_create_array_with_length(env, L, &result));
+  std::vector<float*> outs(L);
+  std::string err;
+  for (uint32_t i = 0; i < L; i++) {
+    napi_value given = nullptr, o;
+    if (have_outs) napi_get_element(env, argv[3], i, &given);
+    if (!out_f32(env, given, static_cast<size_t>(widths[i]) * pixels, &outs[i], &o, &err)) return fail(env, err);
+    CHECK(napi_set_element(env, result, i, o));
+  }
+  split_channels(pixels, in, outs, widths);
+  return result;
+}
+
 // info() → { isa, vectorWidth, mr, nr, threads }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
@@ -1798,6 +1909,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackward", nullptr, ConvBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupNormForward", nullptr, GnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupNormBackward", nullptr, GnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"concatChannels", nullptr, ConcatChannels, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"splitChannels", nullptr, SplitChannels, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

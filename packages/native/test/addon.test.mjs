@@ -251,3 +251,22 @@ test('groupNormJetForward / Backward (order 1, with shift and SiLU) equal float6
     else assert.equal(g.dShift, null);
   }
 });
+
+test('concatChannels / splitChannels interleave and de-interleave the channels of every pixel', () => {
+  const native = loadNative();
+  assert.ok(native, nativeStatus().reason);
+  const pixels = 3;
+  const a = Float32Array.from([1, 2, 3, 4, 5, 6]); // [3, 2]
+  const b = Float32Array.from([10, 20, 30]); // [3, 1]
+  const out = native.concatChannels([a, b], pixels);
+  assert.deepEqual([...out], [1, 2, 10, 3, 4, 20, 5, 6, 30]);
+  const [da, db] = native.splitChannels(out, pixels, [2, 1]);
+  assert.deepEqual([...da], [...a]);
+  assert.deepEqual([...db], [...b]);
+  const given = [new Float32Array(6), new Float32Array(3)];
+  const split = native.splitChannels(out, pixels, [2, 1], given);
+  assert.equal(split[0], given[0]);
+  assert.deepEqual([...given[1]], [...b]);
+  assert.throws(() => native.splitChannels(out, pixels, [2, 2]), TypeError);
+  assert.throws(() => native.concatChannels([a, new Float32Array(4)], pixels), TypeError);
+});

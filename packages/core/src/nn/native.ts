@@ -73,6 +73,14 @@ interface NativeAddonLike {
     stride: number,
     options: { bias?: boolean; valueImages?: number; input?: boolean; out?: Float32Array | null },
   ): { dInput: Float32Array | null; dKernel: Float32Array; dBias: Float32Array | null };
+  /** Absent in builds that predate them. */
+  concatChannels?(inputs: readonly Float32Array[], pixels: number, out?: Float32Array | null): Float32Array;
+  splitChannels?(
+    input: Float32Array,
+    pixels: number,
+    widths: readonly number[],
+    outs?: readonly (Float32Array | null)[] | null,
+  ): Float32Array[];
   /** Absent in builds that predate the GroupNorm kernels. */
   groupNormJetForward?(
     x: Float32Array,
@@ -101,7 +109,7 @@ interface NativeAddonLike {
 export interface NativeKernelsStatus {
   /** True when MLP jets run natively (addon loaded and enabled; backend wasm or cpu). */
   enabled: boolean;
-  /** True when convolutions (conv2dSame, Conv2d) run natively too: enabled and the addon has them. */
+  /** True when convolutions (conv2dSame, Conv2d) and channel concatenation (ImageJet.concatChannels) run natively too. */
   conv2d: boolean;
   /** True when GroupNorm(+SiLU) jets of order 0 and 1 run natively: enabled and the addon has them. */
   groupNorm: boolean;
@@ -184,7 +192,12 @@ function hasGroupNorm(addon: NativeAddonLike): boolean {
 }
 
 function hasConv(addon: NativeAddonLike): boolean {
-  return typeof addon.conv2dForward === 'function' && typeof addon.conv2dBackward === 'function';
+  return (
+    typeof addon.conv2dForward === 'function' &&
+    typeof addon.conv2dBackward === 'function' &&
+    typeof addon.concatChannels === 'function' &&
+    typeof addon.splitChannels === 'function'
+  );
 }
 
 /** Summary for describeBackend(): `native MLP kernels:`, `native conv2d kernels:` and `native GroupNorm kernels:` lines. */
@@ -193,7 +206,7 @@ export function describeNativeKernels(status: NativeKernelsStatus = nativeKernel
     const stale = (what: string) => `off (this build of @nfdm/native has no ${what} kernels: rebuild it)`;
     return [
       `native MLP kernels: on (${status.addon.isa}, ${status.addon.threads} thread) ${status.addon.path}`,
-      `native conv2d kernels: ${status.conv2d ? 'on' : stale('convolution')}`,
+      `native conv2d kernels: ${status.conv2d ? 'on (and channel concatenation)' : stale('convolution')}`,
       `native GroupNorm kernels: ${status.groupNorm ? 'on (orders 0 and 1)' : stale('GroupNorm')}`,
     ].join('\n');
   }
@@ -413,6 +426,63 @@ export function nativeConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tenso
     convOps.set(key, op);
   }
   return bias ? op(x, kernel, bias) : op(x, kernel);
+}
+
+type NativeConcatOp = (...tensors: tf.Tensor[]) => tf.Tensor4D;
+const concatOps = new Map<number, NativeConcatOp>();
+
+function concatForward(addon: NativeAddonLike, xs: tf.Tensor4D[]): tf.Tensor4D {
+  const [N, H, W] = xs[0].shape;
+  const heap = heapBackend();
+  const out = new NativeOutput(heap, [N, H, W, xs.reduce((c, x) => c + x.shape[3], 0)]);
+  const y = (addon.concatChannels as NonNullable<NativeAddonLike['concatChannels']>)(
+    xs.map((x) => readF32(heap, x)),
+    N * H * W,
+    out.buffer(),
+  );
+  return out.result<tf.Tensor4D>(y);
+}
+
+function makeConcatOp(addon: NativeAddonLike, count: number): NativeConcatOp {
+  const split = addon.splitChannels as NonNullable<NativeAddonLike['splitChannels']>;
+  const f = tf.customGrad((...args: unknown[]) => {
+    const xs = args.slice(0, count) as tf.Tensor4D[];
+    const shapes = xs.map((x) => x.shape);
+    return {
+      value: concatForward(addon, xs),
+      gradFunc: (dy: tf.Tensor) => {
+        const heap = heapBackend();
+        const outs = shapes.map((shape) => new NativeOutput(heap, shape));
+        const [N, H, W] = shapes[0];
+        const parts = split(
+          readF32(heap, dy),
+          N * H * W,
+          shapes.map((s) => s[3]),
+          heap ? outs.map((o) => o.buffer()) : null,
+        );
+        return outs.map((o, i) => o.result(parts[i]));
+      },
+    };
+  });
+  return f as unknown as NativeConcatOp;
+}
+
+/**
+ * Channel concatenation of NHWC tensors of one [N, H, W] on the native kernels (one op, its
+ * gradient one native split), or null when the tfjs path must run (see the module doc).
+ */
+export function nativeConcatChannels(xs: readonly tf.Tensor4D[]): tf.Tensor4D | null {
+  const addon = activeAddon();
+  if (!addon || !hasConv(addon) || xs.length < 2) return null;
+  const [N, H, W] = xs[0].shape;
+  for (const x of xs) if (x.dtype !== 'float32' || x.size === 0 || x.shape[0] !== N || x.shape[1] !== H || x.shape[2] !== W) return null;
+  if (tf.engine().state.gradientDepth === 0) return concatForward(addon, [...xs]);
+  let op = concatOps.get(xs.length);
+  if (!op) {
+    op = makeConcatOp(addon, xs.length);
+    concatOps.set(xs.length, op);
+  }
+  return op(...xs);
 }
 
 type NativeGroupNormOp = (...tensors: tf.Tensor[]) => tf.Tensor4D;
