@@ -64,7 +64,10 @@ inline vf loadu(const float* p) {
   return v;
 }
 inline void storeu(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
-inline vf splat(float x) { return vf{} + x; }
+// Broadcast. (Not `vf{} + x`: 0 + x is not x for x = −0, so GCC emits a scalar add before every
+// broadcast in the GEMM inner loops; x − 0 is x for every x, so this folds to one vbroadcastss,
+// which AVX-512 even merges into the FMA's memory operand.)
+inline vf splat(float x) { return x - vf{}; }
 
 // ---------------------------------------------------------------------------------------
 // GEMM 1: C[M, N] = A[M, K] · B, with B packed in panels P[jt][k][NR] (zero padded).
