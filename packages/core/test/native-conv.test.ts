@@ -110,6 +110,10 @@ describe('native convolution kernels', () => {
           [[2, 9, 8, 8], 33],
           [[1, 5, 7, 20], 48],
           [[2, 4, 4, 1], 16],
+          // Few output channels (the dot-product kernel), with a channel tail: and ∂x of 1→16 above.
+          [[3, 7, 5, 16], 2],
+          [[2, 6, 6, 20], 3],
+          [[2, 5, 5, 33], 1],
         ] as Array<[Shape, number]>)
           cases.push({ shape, cout, k, stride });
     for (const { shape, cout, k, stride } of cases) {

@@ -849,13 +849,80 @@ void spread_pad(const ConvGeom& g, const float* dy, float* dst) {
                   g.O * sizeof(float));
 }
 
+// Few output channels (N ≤ SMALL_N, K ≥ VL: the U-Net's output convolution, and ∂x of its input
+// convolution): the outer-product tiles above would fill N of their VL lanes. Instead every
+// output value is a dot product over (tap, channel), vectorised along the K channels of each
+// tap: Wt[t][o][c] = B[t·K + c, o], acc[o] += A_t[p, c:c+VL] ⊙ Wt[t][o][c:c+VL], then one
+// horizontal sum per (pixel, o).
+constexpr int SMALL_N = 4;
+inline bool small_n(int K, int N) { return N <= SMALL_N && K >= VL; }
+
+inline float hsum(vf v) {
+  float t[VL];
+  storeu(t, v);
+  float s = 0.f;
+  for (int i = 0; i < VL; i++) s += t[i];
+  return s;
+}
+
+template <int N>
+void conv_pixel_smalln(int T, const int* toff, int K, const float* a, const float* Wt, const float* bias, float* out) {
+  vf acc[N];
+  for (int o = 0; o < N; o++) acc[o] = vf{};
+  float tail[N] = {};
+  const int K0 = K - K % VL;
+  for (int t = 0; t < T; t++) {
+    const float* at = a + toff[t];
+    const float* wt = Wt + static_cast<size_t>(t) * N * K;
+    for (int c = 0; c < K0; c += VL) {
+      const vf av = loadu(at + c);
+      for (int o = 0; o < N; o++) acc[o] += av * loadu(wt + static_cast<size_t>(o) * K + c);
+    }
+    for (int c = K0; c < K; c++)
+      for (int o = 0; o < N; o++) tail[o] += at[c] * wt[static_cast<size_t>(o) * K + c];
+  }
+  for (int o = 0; o < N; o++) out[o] = hsum(acc[o]) + tail[o] + (bias ? bias[o] : 0.f);
+}
+
+/** The kernel [taps·K, N] packed for conv_image: panels for the GEMM tiles, or Wt for few outputs. */
+struct PackedConv {
+  int T, K, N;
+  bool small;
+  std::vector<Panel> panels;
+  std::vector<float> P;
+  PackedConv(int T_, int K_, int N_, const float* B) : T(T_), K(K_), N(N_), small(small_n(K_, N_)) {
+    if (small) {
+      P.resize(static_cast<size_t>(T) * N * K);
+      for (int t = 0; t < T; t++)
+        for (int c = 0; c < K; c++)
+          for (int o = 0; o < N; o++) P[(static_cast<size_t>(t) * N + o) * K + c] = B[(static_cast<size_t>(t) * K + c) * N + o];
+    } else {
+      size_t len;
+      panels = make_panels(T * K, N, &len);
+      P.resize(len);
+      pack_panels(panels, T * K, N, B, P.data());
+    }
+  }
+};
+
 // One image: src padded [Hp·Wp + 2, K] (K input channels of this convolution), stride s →
-// out [Ho·Wo, N] with the packed kernel P ([taps·K, N] in panels) and an optional padded bias.
-void conv_image(int Ho, int Wo, int Wp, int s, int K, int N, const float* src, const std::vector<int>& toff, const std::vector<Panel>& panels,
-                const float* P, const float* bias, float* out) {
-  const ConvTables& kt = conv_tables();
+// out [Ho·Wo, N] with the packed kernel and an optional padded bias.
+void conv_image(int Ho, int Wo, int Wp, int s, const float* src, const std::vector<int>& toff, const PackedConv& pk, const float* bias, float* out) {
+  const int K = pk.K, N = pk.N;
   const int T = static_cast<int>(toff.size());
   const int M = Ho * Wo;
+  if (pk.small) {
+    typedef void (*Pixel)(int, const int*, int, const float*, const float*, const float*, float*);
+    static const Pixel fns[SMALL_N + 1] = {nullptr, conv_pixel_smalln<1>, conv_pixel_smalln<2>, conv_pixel_smalln<3>, conv_pixel_smalln<4>};
+    const Pixel f = fns[N];
+    for (int m = 0; m < M; m++) {
+      const int i = m / Wo, j = m % Wo;
+      f(T, toff.data(), K, src + (static_cast<size_t>(s) * i * Wp + static_cast<size_t>(s) * j) * K, pk.P.data(), bias,
+        out + static_cast<size_t>(m) * N);
+    }
+    return;
+  }
+  const ConvTables& kt = conv_tables();
   const float* arow[MR];
   for (int m0 = 0; m0 < M; m0 += MR) {
     const int R = std::min(MR, M - m0);
@@ -863,13 +930,43 @@ void conv_image(int Ho, int Wo, int Wp, int s, int K, int N, const float* src, c
       const int i = (m0 + r) / Wo, j = (m0 + r) % Wo;
       arow[r] = src + (static_cast<size_t>(s) * i * Wp + static_cast<size_t>(s) * j) * K;
     }
-    for (const Panel& pn : panels)
-      kt.conv[pn.nv][R](T, toff.data(), K, arow, P + pn.off, out + static_cast<size_t>(m0) * N + pn.n0, N, pn.nc, bias ? bias + pn.n0 : nullptr);
+    for (const Panel& pn : pk.panels)
+      kt.conv[pn.nv][R](T, toff.data(), K, arow, pk.P.data() + pn.off, out + static_cast<size_t>(m0) * N + pn.n0, N, pn.nc,
+                        bias ? bias + pn.n0 : nullptr);
   }
+}
+
+// Few output channels: dW[c, o] += Σ_m A[m, c] G[m, o], vectorised along c (VL at a time).
+template <int N>
+void wgrad_smalln(int M, int K, const float* A, int lda, const float* G, int ldg, float* dW) {
+  const int K0 = K - K % VL;
+  for (int c0 = 0; c0 < K0; c0 += VL) {
+    vf acc[N];
+    for (int o = 0; o < N; o++) acc[o] = vf{};
+    for (int m = 0; m < M; m++) {
+      const vf av = loadu(A + static_cast<size_t>(m) * lda + c0);
+      const float* g = G + static_cast<size_t>(m) * ldg;
+      for (int o = 0; o < N; o++) acc[o] += av * splat(g[o]);
+    }
+    for (int o = 0; o < N; o++) {
+      float t[VL];
+      storeu(t, acc[o]);
+      for (int i = 0; i < VL; i++) dW[static_cast<size_t>(c0 + i) * N + o] += t[i];
+    }
+  }
+  for (int c = K0; c < K; c++)
+    for (int m = 0; m < M; m++)
+      for (int o = 0; o < N; o++) dW[static_cast<size_t>(c) * N + o] += A[static_cast<size_t>(m) * lda + c] * G[static_cast<size_t>(m) * ldg + o];
 }
 
 // dW [K, N] += Aᵀ G over rows [0, M): A [M, K] (lda), G [M, N] (ldg, read up to 2·VL past N).
 void wgrad_rows(int M, int K, int N, const float* A, int lda, const float* G, int ldg, const std::vector<Panel>& panels, float* dW) {
+  if (small_n(K, N)) {
+    typedef void (*Fn)(int, int, const float*, int, const float*, int, float*);
+    static const Fn fns[SMALL_N + 1] = {nullptr, wgrad_smalln<1>, wgrad_smalln<2>, wgrad_smalln<3>, wgrad_smalln<4>};
+    fns[N](M, K, A, lda, G, ldg, dW);
+    return;
+  }
   const ConvTables& kt = conv_tables();
   constexpr int MCW = 128;
   for (int m0 = 0; m0 < M; m0 += MCW) {
@@ -893,10 +990,7 @@ int split_images(int n, double work_per_image) {
 
 // x [N, H, W, C], kernel [k, k, C, O] → y [N, Ho, Wo, O]; bias [O] (or null) on images n < V.
 void conv_forward(const ConvGeom& g, int Nimg, const float* x, const float* kernel, const float* bias, int V, float* y) {
-  size_t plen;
-  const std::vector<Panel> panels = make_panels(g.taps() * g.C, g.O, &plen);
-  std::vector<float> P(plen);
-  pack_panels(panels, g.taps() * g.C, g.O, kernel, P.data());
+  const PackedConv pk(g.taps(), g.C, g.O, kernel);
   std::vector<float> bpad;
   if (bias) {
     bpad.assign(g.O + 2 * VL, 0.f);
@@ -915,7 +1009,7 @@ void conv_forward(const ConvGeom& g, int Nimg, const float* x, const float* kern
         pad_image(g, src, g.C, pad.data());
         src = pad.data();
       }
-      conv_image(g.Ho, g.Wo, g.Wp, g.s, g.C, g.O, src, toff, panels, P.data(), n < V && bias ? bpad.data() : nullptr, y + n * out_img);
+      conv_image(g.Ho, g.Wo, g.Wp, g.s, src, toff, pk, n < V && bias ? bpad.data() : nullptr, y + n * out_img);
     }
   });
 }
@@ -932,11 +1026,9 @@ void conv_backward(const ConvGeom& g, int Nimg, const float* dy, const float* x,
       for (int c = 0; c < g.C; c++)
         for (int o = 0; o < g.O; o++) dst[static_cast<size_t>(o) * g.C + c] = src[static_cast<size_t>(c) * g.O + o];
     }
-  size_t plen, wplen;
-  const std::vector<Panel> xpanels = make_panels(T * g.O, g.C, &plen);
+  const PackedConv pk(T, g.O, g.C, flipped.data());
+  size_t wplen;
   const std::vector<Panel> wpanels = make_panels(g.C, g.O, &wplen);
-  std::vector<float> P(plen);
-  pack_panels(xpanels, T * g.O, g.C, flipped.data(), P.data());
   const std::vector<int> toff_x = g.tap_offsets(g.C), toff_dy = g.tap_offsets(g.O);
   const size_t in_img = static_cast<size_t>(g.H) * g.W * g.C, out_img = static_cast<size_t>(g.Ho) * g.Wo * g.O;
   const size_t wlen = static_cast<size_t>(T) * g.C * g.O;
@@ -967,7 +1059,7 @@ void conv_backward(const ConvGeom& g, int Nimg, const float* dy, const float* x,
         } else {
           spread_pad(g, dyn, gbuf.data());
         }
-        conv_image(g.H, g.W, g.Wp, 1, g.O, g.C, gbuf.data(), toff_dy, xpanels, P.data(), nullptr, dx + n * in_img);
+        conv_image(g.H, g.W, g.Wp, 1, gbuf.data(), toff_dy, pk, nullptr, dx + n * in_img);
       }
       if (!dW) continue;
       pad_image(g, x + n * in_img, g.C, xpad.data());

@@ -98,6 +98,8 @@ test('conv2dForward / conv2dBackward equal a float64 reference (k 1 and 3, strid
     [2, 6, 5, 20, 48, 3, 1],
     [2, 6, 5, 5, 33, 1, 1],
     [2, 7, 6, 8, 9, 1, 2],
+    [2, 5, 6, 20, 2, 3, 1],
+    [2, 6, 5, 17, 1, 3, 2],
   ]) {
     const shape = [N, H, W, C];
     const x = arr(N * H * W * C);
