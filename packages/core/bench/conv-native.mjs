@@ -6,12 +6,15 @@
  *    [B, 14, 14, 32→32], [B, 7, 7, 32→32] (B = 32), native on vs off.
  * 2. `step` rows: one U-Net NFDM loss + gradients — tf.variableGrads(() => model.loss(x, noise))
  *    of createModel({ dim: 784, forward: nfdm, predictor, volatility constant 1 }) with the
- *    'compact' U-Net (base 16, multipliers [1, 2, 2], 8 groups, 28×28×1) — at batch 8 and 32,
+ *    'compact' U-Net (base 16 or --base, multipliers [1, 2, 2], 8 groups, 28×28×1) — at batch 8 and 32,
  *    native on vs off. Needs @nfdm/models built (skipped otherwise). Adam is not included.
  * Both switch with setNativeKernels(true | false) in one process; medians over `--reps` runs
  * after warm-up. The MLP kernels (time embedding) switch with the same flag.
  *
- * Usage: node bench/conv-native.mjs [--reps N] [--step-reps N] [--batches 8,32] [--no-step] → JSON on stdout.
+ * Usage: node bench/conv-native.mjs [--reps N] [--step-reps N] [--batches 8,32] [--base 16] [--no-conv] [--no-step]
+ *        [--native-only] (step rows without the slow tfjs-only runs) → JSON on stdout.
+ * With the addon's image kernels, "native" covers the convolutions, GroupNorm(+SiLU) jets and
+ * skip concatenations as well as the time-embedding MLP; "tfjs" switches all of them off.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Conv2d, ImageJet, initBackend, nativeKernelsStatus, Rng, setNativeKernels, trainableVariables } from '../dist/index.js';
@@ -27,15 +30,15 @@ const median = (xs) => {
 const log = (msg) => process.stderr.write(`[bench:conv-native] ${msg}\n`);
 
 /** Median ms of `step` (returns a tensor to read) for native on and off, interleaved run by run. */
-async function compare(step, reps, warmup = 2) {
+async function compare(step, reps, warmup = 2, modes = [true, false]) {
   const out = {};
-  for (const native of [true, false]) {
+  for (const native of modes) {
     setNativeKernels(native);
     for (let i = 0; i < warmup; i++) tf.dispose(step().dataSync());
   }
   const times = { native: [], tfjs: [] };
   for (let r = 0; r < reps; r++) {
-    for (const native of [true, false]) {
+    for (const native of modes) {
       setNativeKernels(native);
       const t0 = performance.now();
       const result = step();
@@ -44,13 +47,13 @@ async function compare(step, reps, warmup = 2) {
       result.dispose();
     }
   }
-  for (const native of [true, false]) {
+  for (const native of modes) {
     setNativeKernels(native);
     const profile = await tf.profile(() => step().dispose());
     const key = native ? 'native' : 'tfjs';
     out[key] = { median_ms: median(times[key]), kernels: profile.kernels.length };
   }
-  out.speedup = out.tfjs.median_ms / out.native.median_ms;
+  if (out.tfjs && out.native) out.speedup = out.tfjs.median_ms / out.native.median_ms;
   setNativeKernels(undefined);
   return out;
 }
@@ -82,7 +85,7 @@ async function convRows(reps) {
   return rows;
 }
 
-async function stepRows(reps, batches) {
+async function stepRows(reps, batches, base, withTfjs) {
   let models;
   try {
     models = await import('@nfdm/models');
@@ -92,7 +95,7 @@ async function stepRows(reps, batches) {
   const net = {
     arch: 'unet',
     image: { height: 28, width: 28, channels: 1 },
-    base: 16,
+    base,
     multipliers: [1, 2, 2],
     layout: 'compact',
     groups: 8,
@@ -116,9 +119,10 @@ async function stepRows(reps, batches) {
         const { value, grads } = tf.variableGrads(() => model.loss(x, noise), vars);
         return tf.addN([value, ...Object.values(grads).map((g) => tf.sum(g))]);
       });
-    const r = await compare(step, reps, 1);
+    const r = await compare(step, reps, 1, withTfjs ? [true, false] : [true]);
     log(
-      `U-Net NFDM step, batch ${B}: native ${r.native.median_ms.toFixed(0)} ms, tfjs ${r.tfjs.median_ms.toFixed(0)} ms (×${r.speedup.toFixed(2)})`,
+      `U-Net NFDM step (base ${base}), batch ${B}: native ${r.native.median_ms.toFixed(0)} ms` +
+        (r.tfjs ? `, tfjs ${r.tfjs.median_ms.toFixed(0)} ms (×${r.speedup.toFixed(2)})` : ''),
     );
     rows.push({ batch: B, ...r });
     tf.dispose([x, noise.t, noise.eps]);
@@ -138,7 +142,14 @@ const result = {
   backend: report.backend,
   native: status.addon,
   reps,
-  conv: await convRows(reps),
-  ...(process.argv.includes('--no-step') ? {} : { step: { reps: stepReps, ...(await stepRows(stepReps, batches)) } }),
+  ...(process.argv.includes('--no-conv') ? {} : { conv: await convRows(reps) }),
+  ...(process.argv.includes('--no-step')
+    ? {}
+    : {
+        step: {
+          reps: stepReps,
+          ...(await stepRows(stepReps, batches, Number(arg('base', '16')), !process.argv.includes('--native-only'))),
+        },
+      }),
 };
 console.log(JSON.stringify(result));
