@@ -1,4 +1,5 @@
-// @nfdm/native: fused MLP-with-time-tangents kernels (forward and backward) for nfdm.
+// @nfdm/native: fused MLP-with-time-tangents kernels (forward and backward) for nfdm, and the
+// U-Net's layers: NHWC convolutions, GroupNorm(+SiLU) jets, channel concatenation (sections below).
 //
 // A jet of order k over a batch of B rows of width n is one row-major float32 matrix
 // [(k+1)·B, n]: rows [0, B) hold the value, [B, 2B) the first and [2B, 3B) the second time
