@@ -1,6 +1,6 @@
 'use strict';
 /**
- * @nfdm/native: fused MLP-with-time-tangents kernels as a Node addon (see README.md).
+ * @nfdm/native: fused MLP-with-time-tangents kernels, NHWC convolutions and GroupNorm(+SiLU) jets as a Node addon (see README.md).
  * `loadNative()` returns the addon, or null when build/nfdm_native.node is missing or does
  * not load on this machine; `nativeStatus()` says why.
  */
@@ -78,6 +78,73 @@ function wrap(raw) {
         target,
       );
       return { output, saved };
+    },
+    conv2dForward(x, shape, kernel, k, stride = 1, bias = null, valueImages = shape[0], out = null) {
+      const [n, h, w, c] = shape;
+      return raw.conv2dForward(x, n, h, w, c, kernel, k, stride, bias, valueImages, out);
+    },
+    conv2dBackward(dOutput, x, shape, kernel, k, stride = 1, options = {}) {
+      const [n, h, w, c] = shape;
+      const bias = options.bias === true;
+      const [dInput, dKernel, dBias] = raw.conv2dBackward(
+        dOutput,
+        x,
+        n,
+        h,
+        w,
+        c,
+        kernel,
+        k,
+        stride,
+        bias,
+        options.valueImages ?? n,
+        options.input !== false,
+        options.out ?? null,
+      );
+      return { dInput, dKernel, dBias };
+    },
+    concatChannels(inputs, pixels, out = null) {
+      return raw.concatChannels(inputs, pixels, out);
+    },
+    splitChannels(input, pixels, widths, outs = null) {
+      return raw.splitChannels(input, pixels, widths, outs);
+    },
+    groupNormJetForward(x, shape, order, groups, epsilon, gamma, beta, options = {}) {
+      const [n, h, w, c] = shape;
+      const [output, stats] = raw.groupNormForward(
+        x,
+        n,
+        h * w,
+        c,
+        order,
+        groups,
+        epsilon,
+        gamma,
+        beta,
+        options.shift ?? null,
+        options.silu === true,
+        options.out ?? null,
+      );
+      return { output, stats };
+    },
+    groupNormJetBackward(dOutput, x, shape, order, groups, stats, gamma, beta, options = {}) {
+      const [n, h, w, c] = shape;
+      const [dInput, dGamma, dBeta, dShift] = raw.groupNormBackward(
+        dOutput,
+        x,
+        n,
+        h * w,
+        c,
+        order,
+        groups,
+        stats,
+        gamma,
+        beta,
+        options.shift ?? null,
+        options.silu === true,
+        options.out ?? null,
+      );
+      return { dInput, dGamma, dBeta, dShift };
     },
     mlpJetBackward(dOutput, saved, batch, order, weights, activation, outputActivation = null, release = false) {
       const [dInput, dWeights, dBiases] = raw.mlpJetBackward(

@@ -8,6 +8,8 @@
  * each below 1e-4. Each parameter's gradient is also checked on its own scale, to 5e-4: gradients
  * that mostly cancel (the biases feeding a GroupNorm) lose more digits in float32 — PyTorch's own
  * float32 rebuild is ~1e-4 off its float64 on down.0.0.conv1.bias.
+ * U, U′ and the gradients are also checked through an order-1 jet (the training path).
+ * Run with NFDM_NATIVE=0 as well: with @nfdm/native on, convolutions (and order-1 GroupNorm+SiLU) are native.
  * Regenerate the fixtures: node bench/unet-golden-weights.mjs && /usr/bin/python3 bench/torch_unet_golden.py
  */
 import { readFileSync } from 'node:fs';
@@ -86,13 +88,33 @@ describe.each(['adm', 'compact'] as const)('U-Net (%s layout) against the PyTorc
   });
 
   it('gradients of mean(U²) + mean(U′²) for every trainable parameter (through the order-2 jet)', () => {
+    checkGradients(2);
+  });
+
+  // The training path: an order-1 jet (with @nfdm/native on, GroupNorm+SiLU run natively there).
+  it('U, ∂U/∂t and the same gradients through the order-1 jet', () => {
+    const parts = tf.tidy(() => {
+      const net = build(layout);
+      const p = net
+        .jet(x(), t(), 1)
+        .parts()
+        .map((q) => q.dataSync().slice());
+      net.dispose();
+      return p;
+    });
+    expect(relError(parts[0], ref.U)).toBeLessThan(TOL);
+    expect(relError(parts[1], ref.dU)).toBeLessThan(TOL);
+    checkGradients(1);
+  });
+
+  function checkGradients(order: 1 | 2): void {
     const net = build(layout);
     const trainable = [...net.parameters()].filter(([, v]) => v.trainable);
     expect(trainable.map(([n]) => n).sort()).toEqual(Object.keys(ref.grads).sort());
     const { value, grads } = tf.variableGrads(
       () =>
         tf.tidy(() => {
-          const [u, du] = net.jet(x(), t(), 2).parts();
+          const [u, du] = net.jet(x(), t(), order).parts();
           return loss(u, du);
         }),
       trainable.map(([, v]) => v),
@@ -114,10 +136,10 @@ describe.each(['adm', 'compact'] as const)('U-Net (%s layout) against the PyTorc
     }
     const all = relError(ours, { shape: [theirs.length], values: theirs });
     console.log(
-      `${layout}: max rel error of all ${trainable.length} gradients ${all.toExponential(2)}; worst single parameter ${worst.toExponential(2)} (${worstName})`,
+      `${layout}, order ${order}: max rel error of all ${trainable.length} gradients ${all.toExponential(2)}; worst single parameter ${worst.toExponential(2)} (${worstName})`,
     );
     expect(all).toBeLessThan(TOL);
     tf.dispose([value, ...Object.values(grads)]);
     net.dispose();
-  });
+  }
 });

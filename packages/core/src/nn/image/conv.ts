@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random.js';
 import type { Module, NamedVariables } from '../module.js';
+import { nativeConv2d } from '../native.js';
 import { ImageJet } from './image-jet.js';
 
 /** Keep rows and columns 0, 2, 4, … of x [N, H, W, C] (odd sizes padded by one zero row/column first). */
@@ -71,7 +72,9 @@ type ConvOp = (x: tf.Tensor4D, kernel: tf.Tensor4D) => tf.Tensor4D;
 const convOps = new Map<1 | 2, ConvOp>();
 
 /**
- * 'same' convolution without bias (see the module doc): the backend's Conv2D kernel forward,
+ * 'same' convolution without bias (see the module doc). With `@nfdm/native` loaded and enabled
+ * (backend wasm or cpu; see native.ts) it is one native op, forward and backward
+ * ({@link nativeConv2d}). Otherwise: the backend's Conv2D kernel forward,
  * with a custom gradient built from forward convolutions only (wasm's Conv2DBackpropInput is
  * 10–20× slower than its Conv2D, and it has no Conv2DBackpropFilter):
  *
@@ -83,6 +86,14 @@ const convOps = new Map<1 | 2, ConvOp>();
  * H × W grid of zeros (the stride-2 output is the stride-1 output at even positions).
  */
 export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
+  checkConv(x, kernel);
+  const native = nativeConv2d(x, kernel, null, stride);
+  if (native) return native;
+  return conv2dSameTfjs(x, kernel, stride);
+}
+
+/** {@link conv2dSame} on tfjs kernels only (the fallback of the native path; also its test reference). */
+export function conv2dSameTfjs(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
   checkConv(x, kernel);
   let op = convOps.get(stride);
   if (!op) {
@@ -198,13 +209,18 @@ export class Conv2d implements Module {
 
   /** y = conv(x) + b for x [N, H, W, Cin]. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(conv2dSame(x, this.kernel, this.stride), this.bias);
+    checkConv(x, this.kernel);
+    return nativeConv2d(x, this.kernel, this.bias, this.stride) ?? tf.add(conv2dSameTfjs(x, this.kernel, this.stride), this.bias);
   }
 
-  /** The layer on a jet: [conv(v) + b; conv(v′); conv(v″)]. */
+  /** The layer on a jet: [conv(v) + b; conv(v′); conv(v″)] (natively one op with the bias fused in). */
   jet(input: ImageJet): ImageJet {
-    const y = conv2dSame(input.data, this.kernel, this.stride);
-    return new ImageJet(addBiasToValue(y, this.bias, input.order + 1), input.order);
+    checkConv(input.data, this.kernel);
+    const blocks = input.order + 1;
+    const native = nativeConv2d(input.data, this.kernel, this.bias, this.stride, blocks);
+    if (native) return new ImageJet(native, input.order);
+    const y = conv2dSameTfjs(input.data, this.kernel, this.stride);
+    return new ImageJet(addBiasToValue(y, this.bias, blocks), input.order);
   }
 
   parameters(): NamedVariables {

@@ -7,10 +7,22 @@
  *   c″ = h″ − mean(h″),   s″ = (mean(c′²) − s′²)/s + mean(ĥ c″),   ĥ″ = (c″ − 2 ĥ′ s′ − ĥ s″)/s,
  *   y′ = γ ĥ′,   y″ = γ ĥ″.
  * Shapes: jet [(order+1)·B, H, W, C] → same.
+ *
+ * {@link GroupNorm.jetFused} adds a per-image channel jet first (the U-Net's time embedding) and
+ * applies SiLU after; with `@nfdm/native` on (see native.ts) it — and {@link GroupNorm.jet} — is
+ * one native op for orders 0 and 1, whose backward is, per group (n entries, G′ = γ ∂y′, gĥ = γ ∂y
+ * with ∂y, ∂y′ through SiLU, m = mean(G′ ĥ)):
+ *   T = gĥ − (G′ s′ + c′ m)/s,  ∂h = (T − mean T − ĥ (mean(T ĥ) + mean(G′ ĥ′)))/s,
+ *   ∂h′ = (G′ − mean G′ − ĥ m)/s,  ∂γ = Σ ∂y ĥ + ∂y′ ĥ′,  ∂β = Σ ∂y,  ∂shift = Σ_pixels ∂h.
  */
 import * as tf from '@tensorflow/tfjs';
+import { getActivation } from '../activations.js';
+import type { Jet } from '../jet.js';
 import type { Module, NamedVariables } from '../module.js';
-import { ImageJet } from './image-jet.js';
+import { nativeGroupNormJet } from '../native.js';
+import { activateImageJet, addChannelJet, ImageJet } from './image-jet.js';
+
+const silu = getActivation('silu');
 
 export interface GroupNormOptions {
   channels: number;
@@ -43,8 +55,44 @@ export class GroupNorm implements Module {
     return this.jet(new ImageJet(x, 0)).data;
   }
 
-  /** GroupNorm of an image jet by the rules in the module doc. */
+  /** GroupNorm of an image jet by the rules in the module doc (native for orders 0 and 1 when on). */
   jet(input: ImageJet): ImageJet {
+    return this.jetFused(input);
+  }
+
+  /**
+   * φ(GroupNorm(input + shift)): `shift` a per-image channel jet [(order+1)·B, C] added to every
+   * pixel first (as {@link addChannelJet}; e.g. a projected time embedding), φ = SiLU when
+   * `silu` (as {@link activateImageJet}), else the identity. One native op for orders 0 and 1
+   * when the native kernels are on; otherwise the composition of the tfjs ops.
+   */
+  jetFused(input: ImageJet, options: { shift?: Jet | null; silu?: boolean } = {}): ImageJet {
+    const C = input.channels;
+    if (C !== this.options.channels) throw new RangeError(`GroupNorm expects ${this.options.channels} channels, got ${C}`);
+    const shift = options.shift ?? null;
+    if (shift && (shift.order !== input.order || shift.batch !== input.batch || shift.width !== C)) {
+      throw new RangeError(
+        `GroupNorm: a shift jet [${shift.data.shape}] of order ${shift.order} does not fit images [${input.data.shape}] of order ${input.order}`,
+      );
+    }
+    const silu_ = options.silu ?? false;
+    const native = nativeGroupNormJet(
+      input.data,
+      input.order,
+      this.weight,
+      this.bias,
+      this.groups,
+      this.epsilon,
+      shift ? shift.data : null,
+      silu_,
+    );
+    if (native) return new ImageJet(native, input.order);
+    const normed = this.jetTfjs(shift ? addChannelJet(input, shift) : input);
+    return silu_ ? activateImageJet(normed, silu) : normed;
+  }
+
+  /** {@link jet} on tfjs ops only (any order; the fallback of the native op). */
+  jetTfjs(input: ImageJet): ImageJet {
     const [, H, W, C] = input.data.shape;
     if (C !== this.options.channels) throw new RangeError(`GroupNorm expects ${this.options.channels} channels, got ${C}`);
     const B = input.batch;

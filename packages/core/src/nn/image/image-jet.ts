@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationFn } from '../activations.js';
 import { activateJet, assertJetOrder, Jet, type JetOrder } from '../jet.js';
+import { nativeConcatChannels } from '../native.js';
 
 /** Value and time derivatives of B images [B, H, W, C], stacked as [(order+1)·B, H, W, C]. */
 export class ImageJet {
@@ -79,12 +80,14 @@ export class ImageJet {
     return ImageJet.fromParts(value, order);
   }
 
-  /** Concatenate jets of equal order, batch and size along the channel axis (skip connections). */
+  /** Concatenate jets of equal order, batch and size along the channel axis (skip connections; native when on). */
   static concatChannels(jets: ImageJet[]): ImageJet {
     const { order, batch } = jets[0];
     for (const j of jets) {
       if (j.order !== order || j.batch !== batch) throw new RangeError('concatChannels needs jets of one order and batch');
     }
+    const native = nativeConcatChannels(jets.map((j) => j.data));
+    if (native) return new ImageJet(native, order);
     return new ImageJet(
       tf.concat(
         jets.map((j) => j.data),

@@ -107,16 +107,16 @@ export class ResBlock implements Module {
 
   /** The block itself (module doc), with an optional dropout mask [B, H, W, cout]. */
   private body(x: ImageJet, temb: Jet, mask: tf.Tensor4D | null): ImageJet {
-    let h = this.conv1.jet(activateImageJet(this.norm1.jet(x), silu));
+    // GN → SiLU (and the time-embedding add before norm2) are one fused op each (GroupNorm.jetFused).
+    let h = this.conv1.jet(this.norm1.jetFused(x, { silu: true }));
     const projected = this.time.applyJet(temb);
-    let normed: ImageJet;
+    let activated: ImageJet;
     if (this.options.scaleShift) {
       const cout = this.options.outChannels;
-      normed = scaleShiftJet(this.norm2.jet(h), projected.columns(0, cout), projected.columns(cout, cout));
+      activated = activateImageJet(scaleShiftJet(this.norm2.jet(h), projected.columns(0, cout), projected.columns(cout, cout)), silu);
     } else {
-      normed = this.norm2.jet(addChannelJet(h, projected));
+      activated = this.norm2.jetFused(h, { shift: projected, silu: true });
     }
-    const activated = activateImageJet(normed, silu);
     h = this.conv2.jet(mask ? maskImageJet(activated, mask) : activated);
     return ImageJet.add(this.skip ? this.skip.jet(x) : x, h);
   }
@@ -301,7 +301,7 @@ export class UNet implements Module {
       h = h.map(upsampleNearest2x);
       if (level.up) h = level.up.jet(h);
     });
-    return this.outConv.jet(activateImageJet(this.outNorm.jet(h), silu));
+    return this.outConv.jet(this.outNorm.jetFused(h, { silu: true }));
   }
 
   /** U(x, t) without tangents. */
