@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHECKPOINT_AUTO_SIZE,
+  CHECKPOINT_AUTO_SIZE_NATIVE,
   checkpoint,
   checkpointingEnabled,
   checkpointPays,
@@ -73,11 +74,12 @@ describe('checkpoint()', () => {
     }
   });
 
-  it('the U-Net recomputes only large calls (rows·H·W·base > CHECKPOINT_AUTO_SIZE)', () => {
-    expect(CHECKPOINT_AUTO_SIZE).toBe(600_000);
-    expect(checkpointPays(2 * 16, 28, 28, 16)).toBe(false); // 401k: batch 16, one tangent
-    expect(checkpointPays(2 * 32, 28, 28, 16)).toBe(true);
-    expect(checkpointPays(64, 28, 28, 32)).toBe(true);
+  it('the U-Net recomputes only large calls (rows·H·W·base above the threshold of its kernels)', () => {
+    expect([CHECKPOINT_AUTO_SIZE, CHECKPOINT_AUTO_SIZE_NATIVE]).toEqual([600_000, 3_000_000]);
+    expect(checkpointPays(2 * 16, 28, 28, 16, false)).toBe(false); // 401k: batch 16, one tangent
+    expect(checkpointPays(2 * 32, 28, 28, 16, false)).toBe(true);
+    expect(checkpointPays(2 * 32, 28, 28, 16, true)).toBe(false);
+    expect(checkpointPays(2 * 64, 28, 28, 32, true)).toBe(true);
   });
 });
 
@@ -123,7 +125,7 @@ describe('the U-Net with checkpointed ResBlocks', () => {
       const ckpt = lossAndGrads(net, true, dropout > 0);
       expect(ckpt.loss).toBeCloseTo(plain.loss, 3);
       expect(Math.abs(ckpt.loss - plain.loss) / plain.loss).toBeLessThan(1e-6);
-      plain.grads.forEach((g, i) => expect(maxRelDiff(ckpt.grads[i], g)).toBeLessThan(1e-4));
+      for (const [i, g] of plain.grads.entries()) expect(maxRelDiff(ckpt.grads[i], g)).toBeLessThan(1e-4);
       net.dispose();
     });
   }
