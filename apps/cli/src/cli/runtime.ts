@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { type BackendReport, getSolver, initBackend, SolverError, type SolveStats } from '@nfdm/core';
+import { type BackendReport, getSolver, initBackend, SolverError, type SolveStats, setNativeThreads } from '@nfdm/core';
 import type { DataMatrix } from '@nfdm/datasets';
 import {
   type AnyModel,
@@ -38,13 +38,14 @@ import { DEFAULT_CURVATURE_WEIGHT, isModelName, PRESETS } from './presets.js';
 import type { Progress } from './progress.js';
 
 /** Start the tfjs backend (once per process) and note which one runs. */
-export async function startBackend(choice: BackendChoice | undefined, out: Output): Promise<BackendReport> {
+export async function startBackend(choice: BackendChoice | undefined, out: Output, threads?: number): Promise<BackendReport> {
   let report: BackendReport;
   try {
     report = await initBackend(choice === undefined || choice === 'auto' ? undefined : choice);
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+  if (threads !== undefined) out.note(`native kernel threads: ${setNativeThreads(threads)}`);
   const extra = report.wasm ? ` (SIMD ${report.wasm.simd ? 'on' : 'off'}, ${report.wasm.threads} thread)` : '';
   out.note(`backend: ${report.backend}${extra}`);
   return report;

@@ -76,6 +76,8 @@ export interface TrainRequest {
   resume?: boolean;
   force?: boolean;
   backend?: BackendChoice;
+  /** Threads of the native kernels (default NFDM_NATIVE_THREADS or 1). */
+  threads?: number;
   /** Extra: what else the run directory is allowed to contain when refusing (demo outputs). */
   guardFiles?: string[];
   /** The progress line's label (default `step`). */
@@ -260,7 +262,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   if (settled.resumeModel && settled.resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${settled.resumeModel.dim}`);
   }
-  const report = await startBackend(req.backend, out);
+  const report = await startBackend(req.backend, out, req.threads);
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
   const logDet = data.standardization ? logStdSum(data.standardization) : 0;

@@ -169,6 +169,17 @@ export function setNativeKernels(enabled: boolean | undefined): NativeKernelsSta
   return nativeKernelsStatus();
 }
 
+/**
+ * Threads of the native kernels' pool (1 = the calling thread only): the big kernels (GEMM row
+ * blocks, convolutions over images) split their work over them. Default `NFDM_NATIVE_THREADS` or
+ * 1. Returns the count in force, 1 when the addon is not loaded; reported by describeBackend().
+ */
+export function setNativeThreads(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`native threads must be a positive integer, got ${n}`);
+  const { addon } = loadAddon();
+  return addon ? addon.setThreads(n) : 1;
+}
+
 /** Whether MLP jets run on the native kernels, and if not, why. Loads the addon on first call. */
 export function nativeKernelsStatus(): NativeKernelsStatus {
   const { addon, reason } = loadAddon();

@@ -92,6 +92,7 @@ export function evalCommand(ctx: Context) {
     .option('--ode', 'sample with the probability-flow ODE (default for nfdm-ot models)')
     .option('--sde', 'sample with the reverse SDE (default, except for nfdm-ot models)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option('--threads <n>', 'threads of the native kernels (default NFDM_NATIVE_THREADS or 1)', positiveInt)
     .option(
       '--obstacle <cx,cy,r>',
       "bridges: the disc for 'inside' (default: the model's own obstacle) — e.g. to measure a bridge trained without one",
@@ -127,7 +128,7 @@ type EvalOptions = ReturnType<ReturnType<typeof evalCommand>['opts']>;
 async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
   const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
   const plan = planEval(opts);
-  await startBackend(opts.backend, out);
+  await startBackend(opts.backend, out, opts.threads);
   const opened = openModel(plan.location);
   const run: EvalRun = {
     ...plan,

@@ -99,6 +99,7 @@ export function sampleCommand(ctx: Context) {
     .option('--keep-nonfinite', 'write samples that diverged (NaN/Inf) as NaN rows (.npy; null in .json) instead of dropping them')
     .option('--allow-large', `allow --n above ${MAX_SAMPLES.toLocaleString('en-US')} (all samples are held in memory)`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option('--threads <n>', 'threads of the native kernels (default NFDM_NATIVE_THREADS or 1)', positiveInt)
     .option('--json', 'print a summary as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
     .addHelpText(
@@ -188,7 +189,7 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
   const req = checkSampleRequest(opts);
   const { n, file } = req;
-  await startBackend(opts.backend, out);
+  await startBackend(opts.backend, out, opts.threads);
   const opened = openModel(req.location);
   const choice = samplerForModel(opened, req.asked, opts.steps !== undefined);
   const verb = opened.capabilities.transport ? 'transporting' : 'sampling';

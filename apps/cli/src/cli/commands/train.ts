@@ -100,6 +100,7 @@ export function trainCommand(ctx: Context) {
     .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
     .option('--force', 'replace a run already in --out')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
+    .option('--threads <n>', 'threads of the native kernels (default NFDM_NATIVE_THREADS or 1)', positiveInt)
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
     .addHelpText('after', `\nModels:\n${MODEL_NAMES.map((m) => `  ${m.padEnd(8)} ${MODEL_DESCRIPTIONS[m]}`).join('\n')}\n${TRAIN_EXAMPLES}`)
@@ -108,7 +109,10 @@ export function trainCommand(ctx: Context) {
       const cli = givenSettings(opts, (name) => command.getOptionValueSource(name) === 'cli');
       const file = opts.config ? readSettingsFile(opts.config) : undefined;
       const dir = need(opts.out, '--out <dir>');
-      const outcome = await runTraining({ out: dir, cli, file, resume: opts.resume, force: opts.force, backend: opts.backend }, out);
+      const outcome = await runTraining(
+        { out: dir, cli, file, resume: opts.resume, force: opts.force, backend: opts.backend, threads: opts.threads },
+        out,
+      );
       outcome.model.dispose();
       out.human(describeRun(outcome.summary, dir));
       out.result(outcome.summary);
