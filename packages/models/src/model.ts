@@ -18,6 +18,7 @@ import {
   logDensityODE,
   type Module,
   type NamedVariables,
+  nativeKernelsStatus,
   normalLogProb,
   ODETerm,
   PIDController,
@@ -29,9 +30,9 @@ import {
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 
-import { imageEvalBatch } from './network.js';
+import { imageEvalBatch, imageTrainBatch } from './network.js';
 
-export { IMAGE_EVAL_BATCH, imageEvalBatch } from './network.js';
+export { IMAGE_EVAL_BATCH, IMAGE_TRAIN_UNITS, imageEvalBatch, imageTrainBatch } from './network.js';
 
 import { type GaussianForwardProcess, reverseDrift, velocity } from './forward/gaussian.js';
 import {
@@ -213,6 +214,17 @@ export class DiffusionModel implements Module, BoundParts {
    */
   get evalBatch(): number | undefined {
     return imageEvalBatch([(this.forward as { net?: unknown }).net, (this.predictor as { net?: unknown }).net]);
+  }
+
+  /**
+   * Rows per training micro-batch for image models (network.ts, imageTrainBatch: the wasm heap
+   * bounds one reverse pass), with or without the native image kernels; undefined for MLP models.
+   * A larger batch is trained as micro-batches whose gradients are averaged ({@link microBatchedGrads}).
+   */
+  get trainBatch(): number | undefined {
+    const status = nativeKernelsStatus();
+    const nets = [(this.forward as { net?: unknown }).net, (this.predictor as { net?: unknown }).net];
+    return imageTrainBatch(nets, status.conv2d && status.groupNorm);
   }
 
   private timeColumn(z: tf.Tensor, t: number): tf.Tensor {

@@ -235,3 +235,28 @@ export function imageEvalBatch(nets: readonly unknown[]): number | undefined {
   }
   return size === 0 ? undefined : Math.max(1, Math.min(IMAGE_EVAL_BATCH, Math.floor((IMAGE_EVAL_BATCH * 14 * 14 * 8) / size)));
 }
+
+/**
+ * Row·pixel·channel budgets of one training micro-batch (see {@link imageTrainBatch}): 1.6M units
+ * on tfjs kernels, 4M with the native image kernels. Measured on the wasm backend (4 GB heap),
+ * U-Net NFDM step with one t-tangent: ≈ 1.5 KB per unit on tfjs kernels with the blocks
+ * recomputed (0.6 GB at base 16 × batch 16), ≈ 0.55 KB with the native kernels (0.43 GB at
+ * base 16 × batch 32), so both budgets stay near 2.3 GB.
+ */
+export const IMAGE_TRAIN_UNITS = { tfjs: 1_600_000, native: 4_000_000 } as const;
+
+/**
+ * Rows per training micro-batch that keep one reverse pass within the wasm heap when some of
+ * `nets` are U-Nets: ⌊units / (2·H·W·base)⌋ for the largest (2: the value and its t-tangent),
+ * at least 1; undefined when all are MLPs (no limit).
+ */
+export function imageTrainBatch(nets: readonly unknown[], native: boolean): number | undefined {
+  let size = 0;
+  for (const net of nets) {
+    if (!(net instanceof TimeUNet)) continue;
+    const { height, width } = net.options.image;
+    size = Math.max(size, height * width * (net.options.base ?? 32));
+  }
+  if (size === 0) return undefined;
+  return Math.max(1, Math.floor((native ? IMAGE_TRAIN_UNITS.native : IMAGE_TRAIN_UNITS.tfjs) / (2 * size)));
+}

@@ -11,6 +11,7 @@ import { createModel, MODEL_FORMAT, type ModelConfig, modelConfig, parseModelCon
 import { DiffusionModel } from '../model.js';
 import { curvatureMetric, otLoss } from '../ot.js';
 import { meanStderr } from './held-out.js';
+import { type BatchNoise, microBatchedGrads } from './micro-batch.js';
 import type { FamilyDescriptor, FamilyOperations, HeldOutMetric, Objective, TrainingTask } from './types.js';
 
 const NELBO_METRICS: readonly HeldOutMetric[] = [{ key: 'nelbo', stderrKey: 'nelbo_stderr', label: 'NELBO', bound: true, role: 'nelbo' }];
@@ -41,9 +42,11 @@ class DiffusionTask implements TrainingTask {
     return this.model.loss(x, noise);
   }
 
+  /** Loss and gradients of one batch, in micro-batches of `model.trainBatch` rows for image models (micro-batch.ts). */
   lossAndGrads(x: tf.Tensor2D, noiseRng: Rng, variables: tf.Variable[]) {
     const noise = this.model.drawNoise(noiseRng, x.shape[0]);
-    return tf.variableGrads(() => this.loss(x, noise), variables);
+    type Noise = typeof noise & BatchNoise;
+    return microBatchedGrads(x, noise as Noise, variables, this.model.trainBatch, (xs, ns) => this.loss(xs, ns));
   }
 
   heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number> {

@@ -1,5 +1,6 @@
 export { bridgeFamily, splitPairs } from './bridge.js';
 export { diffflowFamily } from './diffflow.js';
 export { diffusionFamily } from './diffusion.js';
+export { type BatchNoise, microBatchedGrads } from './micro-batch.js';
 export * from './registry.js';
 export type * from './types.js';
