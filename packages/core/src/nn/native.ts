@@ -14,7 +14,7 @@
  *   - `@nfdm/native` is not installed, not built, or fails to load (`nativeKernelsStatus().reason`);
  *   - `NFDM_NATIVE=0` is set, or `setNativeKernels(false)` was called;
  *   - the backend is `tensorflow` (tfjs-node: libtensorflow kernels are already native);
- *   - an activation has no native version (`gelu-tanh`), or the input is not float32;
+ *   - an activation has no native version (today every registry activation has one), or the input is not float32;
  *   - for convolutions: the loaded addon predates them (`nativeKernelsStatus().conv2d` false);
  *   - for GroupNorm: jets of order 2, or an addon that predates it (`.groupNorm` false).
  * Precedence: `setNativeKernels(...)` wins over `NFDM_NATIVE`; one switch for both kinds.
