@@ -204,6 +204,33 @@ describe('native MLP kernels', () => {
       tf.dispose([input, cot]);
     });
 
+    it('reads assigned weights anew (the per-variable read cache follows assign)', () => {
+      requireNative();
+      const net = new MLP({ inDim: 2, outDim: 3, hidden: [5], activation: 'gelu-tanh', rng: 7 });
+      const x = tf.tensor2d([0.3, -1.2, 0.8, 0.1], [2, 2]);
+      const outputs = () => {
+        setNativeKernels(true);
+        const native = tf.tidy(() => Array.from(net.apply(x).dataSync()));
+        setNativeKernels(false);
+        const tfjs = tf.tidy(() => Array.from(net.apply(x).dataSync()));
+        setNativeKernels(true);
+        return { native, tfjs };
+      };
+      const before = outputs();
+      expect(relErr(before.native, before.tfjs)).toBeLessThan(TOL);
+      tf.tidy(() => {
+        for (const layer of net.layers) {
+          layer.weight.assign(tf.mul(layer.weight, -1.5));
+          layer.bias.assign(tf.add(layer.bias, 0.25));
+        }
+      });
+      const after = outputs();
+      expect(relErr(after.native, after.tfjs)).toBeLessThan(TOL);
+      expect(relErr(after.native, before.native)).toBeGreaterThan(1e-2);
+      net.dispose();
+      x.dispose();
+    });
+
     it('gelu-tanh (the FourierMLP activation) runs natively too', async () => {
       requireNative();
       const net = new MLP({ inDim: 2, outDim: 2, hidden: [4], activation: 'gelu-tanh', rng: 1 });
