@@ -14,9 +14,11 @@
  *
  * Usage:
  *   node bench/diffflow-step.mjs [--native on|off] [--channels 32] [--layers 1] [--batch 128] [--steps-n 30]
- *        [--repeats 10] [--warmup 3] [--backend wasm|cpu] [--profile on|off] [--seed 0]
+ *        [--repeats 10] [--warmup 15] [--backend wasm|cpu] [--profile on|off] [--seed 0]
  *
- * `--native` maps to `setNativeKernels` of @nfdm/core (as NFDM_NATIVE). Prints one JSON object:
+ * `--native` maps to `setNativeKernels` of @nfdm/core (as NFDM_NATIVE). The default warm-up is 15
+ * updates: the native path's per-node JavaScript needs ~10 before V8 has optimised it (20–28 ms per
+ * update → 10–13 ms at the reproduction's size). Prints one JSON object:
  * train_step_ms_median / p25 / p75 over `repeats` timed steps after `warmup` untimed ones (the
  * Trainer's own per-step ms), the losses, and with `--profile on` one tf.profile'd step: kernels
  * per step and the kernels that took the most time.
@@ -31,7 +33,7 @@ const args = parseOptions(process.argv.slice(2), {
   batch: ['int', '128'],
   'steps-n': ['int', '30'],
   repeats: ['int', '10'],
-  warmup: ['int', '3'],
+  warmup: ['int', '15'],
   backend: ['string', 'wasm'],
   profile: ['onoff', 'on'],
   seed: ['int', '0'],
