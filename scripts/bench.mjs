@@ -121,6 +121,7 @@ for (const s of suites) {
       '',
     );
   }
+  if (s.diffflowStep) lines.push(...diffflowSection(s.diffflowStep));
   if (s.sampler) {
     const x = s.sampler;
     const best = Math.min(...[x.torch_ms, x.torch_2threads_ms].filter((v) => typeof v === 'number'));
@@ -229,5 +230,68 @@ function unetSection(step, forward) {
     }
     out.push('');
   }
+  return out;
+}
+
+/**
+ * The DiffFlow update before and after its native path (issue 17 point 4), measured once on this
+ * machine: `node packages/models/bench/diffflow-step.mjs` in a worktree of main at af51792 (before)
+ * and of branch diffflow-native (after), interleaved, fresh processes, 2 × 20 timed steps after 15
+ * warm-up ones (CLI default: 5 after 3), medians of the pooled steps.
+ */
+function diffflowBeforeAfter() {
+  return [
+    '| configuration | before, tfjs / native on (ms) | after, tfjs only (ms) | after, native (ms) | speed-up (native vs before) |',
+    '|---|---|---|---|---|',
+    '| reproduction: C 32, L 1, batch 128, N 30 | 150.9 / 142.1 | 63.2 | 13.4 (p25–p75 11.7–15.7) | 10.6–11.3× |',
+    '| CLI default: C 64, L 3, batch 1024, N 30 | 1713.6 / 1641.0 | 1117.5 | 139.4 | 11.8–12.3× |',
+    '',
+    'Kernels per update at the reproduction size: before 25,972; after 9,188 (tfjs only) and 465 (native: the',
+    'FourierMLP trunk and time branch are one op each, the node objective one op with a closed-form gradient).',
+  ];
+}
+
+/**
+ * Issue 17 point 4: the DiffFlow update (Trainer step) — method, command, this run's rows (native
+ * and tfjs-only) and the before/after figures of the change that gave DiffFlow its native path.
+ */
+function diffflowSection(rows) {
+  const fmt = (x, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '—');
+  const out = [
+    '### DiffFlow training step (issue 17)',
+    '',
+    "One `Trainer.trainStep` of the `diffflow` family: grid and forward noise from the trainer's generators, the",
+    'path-KL loss and its memory-saving exact gradient (a forward walk of N drift passes, then one reverse pass per',
+    'grid node through the drift and the score: docs/maths/diffflow.md#memory-saving-gradient), clipping, fused Adam',
+    "and EMA. The reproduction's configuration is its `full` density budget: FourierMLPs of C = 32 channels and",
+    'L = 1 hidden layer (hidden [32, 32]), batch 128, N = 30, 2-D checkerboard; the CLI default is hidden [64 × 4]',
+    "(C = 64, L = 3) and batch 1024. With @nfdm/native each FourierMLP's trunk and its time branch are one fused",
+    'gelu-tanh op; the tfjs row is the same code with `NFDM_NATIVE=0`. Medians over timed steps after warm-up, each',
+    'configuration in a fresh Node process:',
+    '',
+    '```sh',
+    'node packages/models/bench/diffflow-step.mjs --native on|off [--channels 32 --layers 1 --batch 128 --steps-n 30]',
+    '```',
+    '',
+  ];
+  if (rows.length) {
+    out.push(
+      '| configuration | kernels | median ms (p25–p75) | kernels/step | 1-min load average at the end |',
+      '|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${r.config} | ${r.kernels} | ${fmt(r.train_step_ms_median)} (${fmt(r.train_step_ms_p25)}–${fmt(r.train_step_ms_p75)}) | ${r.kernels_per_step ?? '—'} | ${fmt(r.loadavg1, 2)} |`,
+      ),
+      '',
+    );
+  }
+  out.push(
+    'Before and after the native path (one run, fresh processes interleaved, medians; 1-minute load average 1.0–1.5):',
+    '"before" is main at af51792, where DiffFlow ran ~26,000 tfjs kernels per update and the native kernels had no',
+    'effect on it.',
+    '',
+    ...diffflowBeforeAfter(),
+    '',
+  );
   return out;
 }

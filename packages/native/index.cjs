@@ -7,7 +7,7 @@
 const { join } = require('node:path');
 
 /** Activations the kernels implement, in the order of their native codes. */
-const NATIVE_ACTIVATIONS = Object.freeze(['identity', 'selu', 'silu', 'tanh', 'softplus', 'sigmoid', 'relu']);
+const NATIVE_ACTIVATIONS = Object.freeze(['identity', 'selu', 'silu', 'tanh', 'softplus', 'sigmoid', 'relu', 'gelu-tanh']);
 const addonPath = join(__dirname, 'build', 'nfdm_native.node');
 
 let state;

@@ -1,5 +1,5 @@
-/** Activations implemented natively (the rest, e.g. gelu-tanh, stay on the tfjs path). */
-export type NativeActivation = 'identity' | 'selu' | 'silu' | 'tanh' | 'softplus' | 'sigmoid' | 'relu';
+/** Activations implemented natively (every activation of @nfdm/core's registry). */
+export type NativeActivation = 'identity' | 'selu' | 'silu' | 'tanh' | 'softplus' | 'sigmoid' | 'relu' | 'gelu-tanh';
 
 export declare const NATIVE_ACTIVATIONS: readonly NativeActivation[];
 

@@ -101,6 +101,30 @@ for (const [forward, width, batch] of [
     });
   }
 }
+// Issue 17 point 4: the DiffFlow update (Trainer step) at the reproduction's configuration and at the
+// CLI's default network and batch, native kernels on and off, each in a fresh process.
+result.diffflowStep = [];
+for (const [label, extra] of [
+  ['reproduction (C 32, L 1, batch 128)', ['--repeats', '20', '--warmup', '15']],
+  ['CLI default (C 64, L 3, batch 1024)', ['--channels', '64', '--layers', '3', '--batch', '1024', '--repeats', '5', '--warmup', '3']],
+]) {
+  for (const kernels of ['native', 'tfjs']) {
+    log(`DiffFlow step: ${label}, ${kernels}`);
+    const out = execFileSync(
+      process.execPath,
+      [join(here, 'diffflow-step.mjs'), '--native', kernels === 'native' ? 'on' : 'off', ...extra],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const r = JSON.parse(out.trim().split('\n').pop());
+    if (kernels === 'native' && !r.native) {
+      log(`native kernels unavailable: ${r.native_reason}`);
+      continue;
+    }
+    result.diffflowStep.push({ config: label, kernels, ...r });
+  }
+}
 // Issue 17: the U-Net NFDM training step, ours (tfjs, native 1 and 2 threads) and PyTorch's (1 and 2 threads).
 const unetMode = unetBenchMode();
 if (unetMode !== 'off') {

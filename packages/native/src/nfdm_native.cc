@@ -255,7 +255,8 @@ void gemm_atb_acc(int M, int K, int N, const float* A, int lda, const float* G, 
 // ---------------------------------------------------------------------------------------
 // Activations: φ and its derivatives, matching @nfdm/core's activations.ts.
 
-enum Act { IDENTITY = 0, SELU = 1, SILU = 2, TANH = 3, SOFTPLUS = 4, SIGMOID = 5, RELU = 6 };
+enum Act { IDENTITY = 0, SELU = 1, SILU = 2, TANH = 3, SOFTPLUS = 4, SIGMOID = 5, RELU = 6, GELU_TANH = 7 };
+constexpr int LAST_ACT = GELU_TANH;  // the largest activation code (index.cjs: NATIVE_ACTIVATIONS)
 
 constexpr float SELU_LAMBDA = 1.0507009873554805f;
 constexpr float SELU_LAMBDA_ALPHA = 1.7580993408473768f;  // λα, as in tf.selu
@@ -279,6 +280,27 @@ inline float fexp(float x) {
 }
 
 inline float fsigmoid(float h) { return 1.0f / (1.0f + fexp(-h)); }
+
+// T = tanh(u) with S = 1 − T² and 1 + T, branch-free so loops calling it vectorise. With
+// E = e^{−2|u|}: |T| = (1 − E)/(1 + E), S = 4E/(1 + E)², 1 + T = 2E/(1 + E) for u < 0 — no
+// cancellation in the tails, where 1 − T² and 1 + T computed from a rounded T would lose all
+// their digits; for |u| < 0.125, where 1 − E would, the series u − u³/3 + 2u⁵/15 − 17u⁷/315
+// (relative error < 2·10⁻¹⁰) and S = 1 − T². A NaN u gives NaN everywhere.
+inline void ftanh_parts(float u, float* T, float* S, float* onePlusT) {
+  const float a = std::fabs(u);
+  const float E = fexp(-2.f * a);
+  const float inv = 1.f / (1.f + E);
+  const float u2 = u * u;
+  const bool small = a < 0.125f;
+  const float t = small ? a * (1.f + u2 * (-1.f / 3.f + u2 * (2.f / 15.f + u2 * (-17.f / 315.f)))) : (1.f - E) * inv;
+  const bool neg = u < 0.f;
+  *T = neg ? -t : (u == u ? t : u);
+  *S = small ? 1.f - t * t : 4.f * E * inv * inv;
+  *onePlusT = neg ? (small ? 1.f - t : 2.f * E * inv) : 1.f + *T;
+}
+
+constexpr float GELU_C = 0.7978845608028654f;  // √(2/π)
+constexpr float GELU_K = 0.044715f;
 
 // Derivatives up to `deriv` (1: d1; 2: d1, d2; 3: d1, d2, d3) for a row of n values.
 template <int ACT>
@@ -316,6 +338,23 @@ void act_row(const float* h, int n, float* v, float* d1, float* d2, float* d3) {
       p1 = s;
       p2 = s * (1.f - s);
       p3 = p2 * (1.f - 2.f * s);
+    } else if (ACT == GELU_TANH) {
+      // φ = ½h(1 + T), T = tanh(u), u = c(h + kh³), S = 1 − T², u' = c(1 + 3kh²), u'' = 6ckh,
+      // u''' = 6ck, Q = u'' − 2Tu'²:
+      //   φ'  = ½(1 + T) + ½hSu',   φ'' = Su' + ½hSQ,
+      //   φ''' = (3/2)SQ + ½hS(Q' − 2Tu'Q),   Q' = u''' − 2Su'³ − 4Tu'u''.
+      const float x2 = x * x;
+      float T, S, onePlusT;
+      ftanh_parts(GELU_C * x * (1.f + GELU_K * x2), &T, &S, &onePlusT);
+      const float du = GELU_C * (1.f + 3.f * GELU_K * x2);
+      const float ddu = 6.f * GELU_C * GELU_K * x;
+      const float Q = ddu - 2.f * T * du * du;
+      const float dQ = 6.f * GELU_C * GELU_K - 2.f * S * du * du * du - 4.f * T * du * ddu;
+      const float halfxS = 0.5f * x * S;
+      val = 0.5f * x * onePlusT;
+      p1 = 0.5f * onePlusT + halfxS * du;
+      p2 = S * du + halfxS * Q;
+      p3 = 1.5f * S * Q + halfxS * (dQ - 2.f * T * du * Q);
     } else if (ACT == SIGMOID) {
       const float s = fsigmoid(x);
       val = s;
@@ -353,6 +392,8 @@ ActRow act_fn(int act) {
       return act_row<SIGMOID>;
     case RELU:
       return act_row<RELU>;
+    case GELU_TANH:
+      return act_row<GELU_TANH>;
     default:
       return act_row<IDENTITY>;
   }
@@ -1512,8 +1553,8 @@ std::string read_net(napi_env env, napi_value weights, napi_value biases, napi_v
     if (!is_arr || Lb != L) return "biases must be an array with one Float32Array per layer";
   }
   net->L = static_cast<int>(L);
-  if (!get_int(env, act, &net->act) || net->act < 0 || net->act > RELU) return "unknown activation code";
-  if (!get_int(env, out_act, &net->out_act) || net->out_act < -1 || net->out_act > RELU) return "unknown output activation code";
+  if (!get_int(env, act, &net->act) || net->act < 0 || net->act > LAST_ACT) return "unknown activation code";
+  if (!get_int(env, out_act, &net->out_act) || net->out_act < -1 || net->out_act > LAST_ACT) return "unknown output activation code";
   if (R == 0 || n_in_total % R != 0) return "input length is not a multiple of the jet rows";
   net->dims.assign(L + 1, 0);
   net->dims[0] = static_cast<int>(n_in_total / R);
@@ -1636,8 +1677,8 @@ napi_value Backward(napi_env env, napi_callback_info info) {
   }
   net.W.assign(wd.begin(), wd.end());
   net.b.assign(L, nullptr);
-  if (!get_int(env, argv[5], &net.act) || net.act < 0 || net.act > RELU) return fail(env, "unknown activation code");
-  if (!get_int(env, argv[6], &net.out_act) || net.out_act < -1 || net.out_act > RELU) return fail(env, "unknown output activation code");
+  if (!get_int(env, argv[5], &net.act) || net.act < 0 || net.act > LAST_ACT) return fail(env, "unknown activation code");
+  if (!get_int(env, argv[6], &net.out_act) || net.out_act < -1 || net.out_act > LAST_ACT) return fail(env, "unknown output activation code");
   const Layout lay = layout(net, R);
   if (lay.total != sl) return fail(env, "saved buffer does not match this network, batch and order");
   napi_value dx_v, dws, dbs, result;

@@ -8,7 +8,7 @@ const LA = 1.7580993408473768;
 
 test('the addon is built and loads', () => {
   assert.ok(loadNative(), `@nfdm/native did not load: ${nativeStatus().reason}`);
-  assert.deepEqual([...NATIVE_ACTIVATIONS].sort(), ['identity', 'relu', 'selu', 'sigmoid', 'silu', 'softplus', 'tanh']);
+  assert.deepEqual([...NATIVE_ACTIVATIONS].sort(), ['gelu-tanh', 'identity', 'relu', 'selu', 'sigmoid', 'silu', 'softplus', 'tanh']);
 });
 
 test('forward jet and input gradient equal a float64 reference', () => {
@@ -55,7 +55,7 @@ test('bad arguments throw TypeErrors', () => {
   assert.ok(native, nativeStatus().reason);
   assert.throws(() => native.mlpJetForward(new Float32Array(3), 2, 0, [new Float32Array(6)], [new Float32Array(3)], 'selu'), TypeError);
   assert.throws(
-    () => native.mlpJetForward(new Float32Array(4), 2, 0, [new Float32Array(6)], [new Float32Array(3)], 'gelu-tanh'),
+    () => native.mlpJetForward(new Float32Array(4), 2, 0, [new Float32Array(6)], [new Float32Array(3)], 'gelu-erf'),
     RangeError,
   );
 });
@@ -271,4 +271,41 @@ test('concatChannels / splitChannels interleave and de-interleave the channels o
   assert.deepEqual([...given[1]], [...b]);
   assert.throws(() => native.splitChannels(out, pixels, [2, 2]), TypeError);
   assert.throws(() => native.concatChannels([a, new Float32Array(4)], pixels), TypeError);
+});
+
+/** GELU (tanh form) and its first three derivatives in float64: φ' in closed form, φ'' and φ''' by central differences of it. */
+function gelu64(h) {
+  const c = Math.sqrt(2 / Math.PI);
+  const k = 0.044715;
+  const phi = (x) => 0.5 * x * (1 + Math.tanh(c * (x + k * x ** 3)));
+  const d1 = (x) => {
+    const T = Math.tanh(c * (x + k * x ** 3));
+    return 0.5 * (1 + T) + 0.5 * x * (1 - T * T) * c * (1 + 3 * k * x * x);
+  };
+  const e = 1e-4;
+  return [phi(h), d1(h), (d1(h + e) - d1(h - e)) / (2 * e), (d1(h + e) - 2 * d1(h) + d1(h - e)) / (e * e)];
+}
+
+test("gelu-tanh: φ, φ', φ'' (forward jet) and φ''' (backward) equal float64", () => {
+  const native = loadNative();
+  assert.ok(native, nativeStatus().reason);
+  // One unit h = x (W = 1, b = 0), then identity: the order-2 jet of [x; 1; 0] is [φ(x); φ'(x); φ''(x)],
+  // and ∂v''/∂x = φ'''(x) (h' = 1, h'' = 0).
+  const xs = [-12, -5, -3, -1.7, -1, -0.4, -0.05, -1e-3, 0, 1e-4, 0.02, 0.1, 0.16, 0.5, 1, 2.2, 4, 9, 30];
+  const B = xs.length;
+  const input = Float32Array.from([...xs, ...xs.map(() => 1), ...xs.map(() => 0)]);
+  const W = [Float32Array.of(1), Float32Array.of(1)];
+  const b = [Float32Array.of(0), Float32Array.of(0)];
+  const { output, saved } = native.mlpJetForward(input, B, 2, W, b, 'gelu-tanh');
+  const cot = Float32Array.from([...xs.map(() => 0), ...xs.map(() => 0), ...xs.map(() => 1)]);
+  const { dInput } = native.mlpJetBackward(cot, saved, B, 2, W, 'gelu-tanh');
+  xs.forEach((x, i) => {
+    const ref = gelu64(x);
+    const got = [output[i], output[B + i], output[2 * B + i], dInput[i]];
+    ref.forEach((r, d) => {
+      const tol = (d === 3 ? 2e-6 : 1e-6) * Math.max(1, Math.abs(r));
+      assert.ok(Math.abs(got[d] - r) < tol, `x = ${x}: derivative ${d}: ${got[d]} vs ${r}`);
+    });
+  });
+  assert.ok(Number.isNaN(native.mlpJetForward(Float32Array.of(Number.NaN), 1, 0, W, b, 'gelu-tanh').output[0]));
 });

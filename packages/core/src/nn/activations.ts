@@ -105,8 +105,10 @@ const silu: ActivationFn = (h, order) => {
 
 /**
  * GELU, tanh approximation: ½h(1 + T), T = tanh(u), u = c(h + kh³), c = √(2/π), k = 0.044715.
- * With S = 1 − T², u' = c(1 + 3kh²), u'' = 6ckh:
- *   φ' = ½(1 + T) + ½hSu',   φ'' = Su' + ½hS(u'' − 2Tu'²).
+ * With S = 1 − T², u' = c(1 + 3kh²), u'' = 6ckh, u''' = 6ck and Q = u'' − 2Tu'²:
+ *   φ' = ½(1 + T) + ½hSu',   φ'' = Su' + ½hSQ,
+ *   φ''' = (3/2)SQ + ½hS(Q' − 2Tu'Q),   Q' = u''' − 2Su'³ − 4Tu'u''
+ * (S' = −2TSu', so (SQ)' = S(Q' − 2Tu'Q)). @nfdm/native implements the same formulas.
  */
 const geluTanh: ActivationFn = (h, order) => {
   const h2 = tf.square(h);
@@ -120,8 +122,13 @@ const geluTanh: ActivationFn = (h, order) => {
   const d1 = tf.add(tf.mul(0.5, tf.add(1, T)), tf.mul(halfHS, du));
   if (order === 1) return { value, d1 };
   const ddu = tf.mul(6 * GELU_C * GELU_K, h);
-  const d2 = tf.add(tf.mul(S, du), tf.mul(halfHS, tf.sub(ddu, tf.mul(tf.mul(2, T), tf.square(du)))));
-  return { value, d1, d2 };
+  const twoTdu = tf.mul(tf.mul(2, T), du);
+  const Q = tf.sub(ddu, tf.mul(twoTdu, du));
+  const d2 = tf.add(tf.mul(S, du), tf.mul(halfHS, Q));
+  if (order === 2) return { value, d1, d2 };
+  const dQ = tf.sub(6 * GELU_C * GELU_K, tf.add(tf.mul(tf.mul(2, S), tf.mul(tf.square(du), du)), tf.mul(tf.mul(2, twoTdu), ddu)));
+  const d3 = tf.add(tf.mul(1.5, tf.mul(S, Q)), tf.mul(halfHS, tf.sub(dQ, tf.mul(twoTdu, Q))));
+  return { value, d1, d2, d3 };
 };
 
 /** ReLU: φ' = 1[h > 0], φ'' = φ''' = 0 (almost everywhere). */

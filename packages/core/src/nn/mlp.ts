@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random.js';
 import { type ActivationFn, type ActivationName, getActivation } from './activations.js';
-import { Dense } from './dense.js';
+import { Dense, linearBlocks } from './dense.js';
 import type { InitScheme } from './init.js';
 import { activateJet, Jet } from './jet.js';
 import { collectParameters, type Module, type NamedVariables } from './module.js';
@@ -65,27 +65,24 @@ export class MLP implements Module {
   /** Forward pass of a jet: value and tangents through every layer. */
   applyJet(input: Jet): Jet {
     if (input.width !== this.inDim) throw new RangeError(`Dense expects width ${this.inDim}, got ${input.width}`);
-    const native = nativeMlpJet(
-      input.data,
-      input.order,
+    return denseChainJet(
+      input,
       this.layers.map((l) => l.weight),
       this.layers.map((l) => l.bias),
       this.activationName,
       this.outputActivationName,
     );
-    if (native) return new Jet(native, input.order);
-    return this.applyJetTfjs(input);
   }
 
   /** The same forward pass on tfjs kernels only (the fallback of {@link applyJet}). */
   applyJetTfjs(input: Jet): Jet {
-    let h = input;
-    const last = this.layers.length - 1;
-    this.layers.forEach((layer, i) => {
-      h = layer.applyJet(h);
-      if (i < last) h = activateJet(h, this.activation);
-    });
-    return this.outputActivation ? activateJet(h, this.outputActivation) : h;
+    return denseChainJetTfjs(
+      input,
+      this.layers.map((l) => l.weight),
+      this.layers.map((l) => l.bias),
+      this.activation,
+      this.outputActivation,
+    );
   }
 
   /**
@@ -117,4 +114,45 @@ export class MLP implements Module {
   dispose(): void {
     for (const l of this.layers) l.dispose();
   }
+}
+
+/**
+ * A chain of affine layers with φ between them, on a jet — the body of {@link MLP.applyJet}
+ * for weights and biases that need not be one MLP's own variables (e.g. a first-layer bias
+ * b + e(t) that carries a time feature, as DiffFlow's FourierMLP uses):
+ *
+ *   h₁ = x W₀ + b₀,  h_{l+1} = φ(h_l) W_l + b_l,  out = h_L  (or φ_out(h_L)),
+ *
+ * biases on the value block only, tangents [v′; v″] through the same layers (see {@link Jet}).
+ * One native op when @nfdm/native is in use for these activations (see native.ts), else tfjs
+ * layer by layer; both are differentiable in every weight, bias and the input.
+ * Weights [in_l, out_l], biases [out_l].
+ */
+export function denseChainJet(
+  input: Jet,
+  weights: readonly tf.Tensor2D[],
+  biases: readonly tf.Tensor1D[],
+  activation: ActivationName,
+  outputActivation: ActivationName | null = null,
+): Jet {
+  const native = nativeMlpJet(input.data, input.order, weights, biases, activation, outputActivation);
+  if (native) return new Jet(native, input.order);
+  return denseChainJetTfjs(input, weights, biases, getActivation(activation), outputActivation ? getActivation(outputActivation) : null);
+}
+
+/** {@link denseChainJet} on tfjs kernels only. */
+function denseChainJetTfjs(
+  input: Jet,
+  weights: readonly tf.Tensor2D[],
+  biases: readonly tf.Tensor1D[],
+  activation: ActivationFn,
+  outputActivation: ActivationFn | null,
+): Jet {
+  let h = input;
+  const last = weights.length - 1;
+  weights.forEach((w, i) => {
+    h = new Jet(linearBlocks(h.data, w, biases[i], h.order + 1), h.order);
+    if (i < last) h = activateJet(h, activation);
+  });
+  return outputActivation ? activateJet(h, outputActivation) : h;
 }

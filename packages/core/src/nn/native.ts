@@ -14,7 +14,7 @@
  *   - `@nfdm/native` is not installed, not built, or fails to load (`nativeKernelsStatus().reason`);
  *   - `NFDM_NATIVE=0` is set, or `setNativeKernels(false)` was called;
  *   - the backend is `tensorflow` (tfjs-node: libtensorflow kernels are already native);
- *   - an activation has no native version (`gelu-tanh`), or the input is not float32;
+ *   - an activation has no native version (today every registry activation has one), or the input is not float32;
  *   - for convolutions: the loaded addon predates them (`nativeKernelsStatus().conv2d` false);
  *   - for GroupNorm: jets of order 2, or an addon that predates it (`.groupNorm` false).
  * Precedence: `setNativeKernels(...)` wins over `NFDM_NATIVE`; one switch for both kinds.
@@ -233,6 +233,25 @@ function activeAddon(): NativeAddonLike | null {
   return addon;
 }
 
+/** Values read from variables, by data id: `assign` gives a variable a new data id, so an entry is never stale. */
+const variableValues = new WeakMap<object, Float32Array>();
+
+/**
+ * The values of a weight or bias for the addon. A variable's read is kept until it is assigned
+ * anew (an optimizer step), so the many network passes of one update (DiffFlow: ~90) read each
+ * weight once; on wasm every dataSync is a copy out of the heap. The addon only reads them.
+ */
+function parameterValues(t: tf.Tensor): Float32Array {
+  if (!(t instanceof tf.Variable)) return t.dataSync() as Float32Array;
+  const key = t.dataId as object;
+  let values = variableValues.get(key);
+  if (!values) {
+    values = t.dataSync() as Float32Array;
+    variableValues.set(key, values);
+  }
+  return values;
+}
+
 type NativeMlpOp = (...tensors: tf.Tensor[]) => tf.Tensor2D;
 const ops = new Map<string, NativeMlpOp>();
 
@@ -244,8 +263,8 @@ function makeOp(addon: NativeAddonLike, layers: number, order: JetOrder, activat
     const biases = tensors.slice(1 + layers) as tf.Tensor1D[];
     const rows = x.shape[0];
     const batch = rows / (order + 1);
-    const w = weights.map((t) => t.dataSync() as Float32Array);
-    const b = biases.map((t) => t.dataSync() as Float32Array);
+    const w = weights.map(parameterValues);
+    const b = biases.map(parameterValues);
     let { output, saved } = addon.mlpJetForward(x.dataSync() as Float32Array, batch, order, w, b, activation, outputActivation, true);
     const outDim = weights[layers - 1].shape[1];
     return {
@@ -290,8 +309,8 @@ export function nativeMlpJet(
       input.dataSync() as Float32Array,
       rows / (order + 1),
       order,
-      weights.map((t) => t.dataSync() as Float32Array),
-      biases.map((t) => t.dataSync() as Float32Array),
+      weights.map(parameterValues),
+      biases.map(parameterValues),
       activation,
       outputActivation,
       false,

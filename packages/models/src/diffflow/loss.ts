@@ -14,7 +14,7 @@
  */
 import { type Rng, trainableVariables } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import type { DiffFlowModel } from './networks.js';
+import type { DiffFlowModel, DiffFlowNet } from './networks.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -185,72 +185,313 @@ export interface DiffFlowGradResult {
   gradX0: tf.Tensor2D;
 }
 
+type Conditioned = Required<Pick<DiffFlowNet, 'condition' | 'applyConditioned'>> & DiffFlowNet;
+
+const isConditioned = (net: DiffFlowNet): net is Conditioned =>
+  typeof net.condition === 'function' && typeof net.applyConditioned === 'function';
+
+/**
+ * The drift and the score at the grid times t_0 … t_N. When both networks split into a time
+ * part and a data part ({@link DiffFlowNet.condition}), the time parts of all N + 1 times are
+ * computed once, as rows c_k (no graph: {@link GridNets.conditionGrads} differentiates them
+ * afterwards, given the cotangents the walk collected for each row); otherwise every call runs
+ * `apply(x, t_k)`.
+ */
+class GridNets {
+  private readonly rows: { drift: tf.Tensor1D[]; score: tf.Tensor1D[] } | null = null;
+
+  constructor(
+    readonly model: DiffFlowModel,
+    readonly t: readonly number[],
+  ) {
+    const { driftNet, scoreNet } = model;
+    if (isConditioned(driftNet) && isConditioned(scoreNet)) {
+      const times = tf.tensor2d(t as number[], [t.length, 1]);
+      const rows = (net: Conditioned) => {
+        const c = net.condition(times);
+        const out = tf.unstack(c) as tf.Tensor1D[];
+        c.dispose();
+        return out;
+      };
+      this.rows = { drift: rows(driftNet), score: rows(scoreNet) };
+      times.dispose();
+    }
+  }
+
+  drift(x: tf.Tensor2D, k: number): tf.Tensor2D {
+    if (this.rows) return (this.model.driftNet as Conditioned).applyConditioned(x, this.rows.drift[k]);
+    return this.model.drift(x, tf.fill([1, 1], this.t[k]) as tf.Tensor2D);
+  }
+
+  score(x: tf.Tensor2D, k: number): tf.Tensor2D {
+    if (this.rows) return (this.model.scoreNet as Conditioned).applyConditioned(x, this.rows.score[k]);
+    return this.model.score(x, tf.fill([1, 1], this.t[k]) as tf.Tensor2D);
+  }
+
+  /** The condition rows of time k, to differentiate with respect to ([] without conditioning). */
+  inputs(k: number, withScore: boolean): tf.Tensor[] {
+    if (!this.rows) return [];
+    return withScore ? [this.rows.drift[k], this.rows.score[k]] : [this.rows.drift[k]];
+  }
+
+  /**
+   * ∂/∂θ of Σ_k ⟨c_k, γ_k⟩ for both networks (γ: the cotangents of the rows, drift then score
+   * per time, undefined = 0), by one reverse pass through `condition` at all grid times; null
+   * without conditioning.
+   */
+  conditionGrads(
+    gammas: { drift: (tf.Tensor | undefined)[]; score: (tf.Tensor | undefined)[] },
+    vars: tf.Variable[],
+  ): (tf.Tensor | undefined)[] | null {
+    if (!this.rows) return null;
+    const driftNet = this.model.driftNet as Conditioned;
+    const scoreNet = this.model.scoreNet as Conditioned;
+    return tf.tidy(() => {
+      const stacked = (gs: (tf.Tensor | undefined)[], like: tf.Tensor1D[]) => tf.stack(like.map((row, k) => gs[k] ?? tf.zerosLike(row)));
+      const rows = this.rows as { drift: tf.Tensor1D[]; score: tf.Tensor1D[] };
+      const gd = stacked(gammas.drift, rows.drift);
+      const gs = stacked(gammas.score, rows.score);
+      const times = tf.tensor2d(this.t as number[], [this.t.length, 1]);
+      const { grads } = tf
+        .engine()
+        .gradients(
+          () => tf.add(tf.sum(tf.mul(driftNet.condition(times), gd)), tf.sum(tf.mul(scoreNet.condition(times), gs))) as tf.Scalar,
+          vars,
+          undefined,
+          true,
+        );
+      return grads;
+    });
+  }
+
+  dispose(): void {
+    if (this.rows) tf.dispose([...this.rows.drift, ...this.rows.score]);
+  }
+}
+
+/**
+ * Per-variable gradient sums with few kernels: contributions wait in a list and are summed by
+ * one AddN when `flushAt` are pending (bounded memory: ~16 MB of pending gradients).
+ */
+class GradAccumulator {
+  private readonly sums: (tf.Tensor | null)[];
+  private readonly pending: tf.Tensor[][];
+  private readonly flushAt: number;
+
+  constructor(private readonly vars: tf.Variable[]) {
+    this.sums = vars.map(() => null);
+    this.pending = vars.map(() => []);
+    const size = vars.reduce((n, v) => n + v.size, 0);
+    this.flushAt = Math.max(1, Math.min(16, Math.floor((4 << 20) / Math.max(1, size))));
+  }
+
+  /** Add one contribution per variable (undefined: none); takes ownership of the tensors. */
+  add(grads: readonly (tf.Tensor | undefined)[]): void {
+    grads.forEach((g, k) => {
+      if (!g) return;
+      this.pending[k].push(g);
+      if (this.pending[k].length >= this.flushAt) this.flush(k);
+    });
+  }
+
+  private flush(k: number): void {
+    const parts = this.pending[k];
+    if (parts.length === 0) return;
+    const sum = this.sums[k];
+    const all = sum ? [sum, ...parts] : parts;
+    this.sums[k] = all.length === 1 ? all[0] : tf.addN(all);
+    if (all.length > 1) tf.dispose(all);
+    this.pending[k] = [];
+  }
+
+  /** ∂L/∂θ by variable name (zeros for variables that got no contribution). */
+  result(): tf.NamedTensorMap {
+    const out: tf.NamedTensorMap = {};
+    this.vars.forEach((v, k) => {
+      this.flush(k);
+      out[v.name] = this.sums[k] ?? tf.zerosLike(v);
+    });
+    return out;
+  }
+}
+
+/** What {@link nodeObjective} needs besides f and s, and where it leaves φ and r. */
+interface NodeTerms {
+  /** c = Δ_i a_{i+1}, the cotangent of f through m_i (null at node N). */
+  cot: Float64Array | null;
+  /** The φ_{i−1} term (null at node 0): x_{i−1}, x_i, g_i, Δ_{i−1}, B. */
+  phi: { xPrev: Float32Array; xi: Float32Array; g: number; dt: number; batch: number } | null;
+  /** Set by the forward: φ_{i−1} and r = ∂φ_{i−1}/∂x_{i−1} = num / (B g_i² Δ_{i−1}). */
+  value: number;
+  r: Float64Array | null;
+  /** Set by the backward: the scalar cotangent of J_i (1 in a plain reverse pass). */
+  dy: number;
+}
+
+/**
+ * One node's objective as one op of f = f(x_i, t_i) and s = s(x_i, t_i), with its gradient
+ * in closed form (the arithmetic on the [B, d] rows runs in float64 on the CPU: no tfjs kernels):
+ *
+ *   J_i = ⟨f, c⟩ + φ_{i−1},   φ_{i−1} = κ Σ num²,   num = x_{i−1} − x_i + (f − g_i² s) Δ_{i−1},
+ *   κ = 1 / (2 B g_i² Δ_{i−1})   (= (1/B) Σ ½‖δ^B_{i−1}‖², δ^B = num / (g_i √Δ_{i−1})),
+ *   r = 2κ num:   ∂J/∂f = c + Δ_{i−1} r,   ∂J/∂s = −g_i² Δ_{i−1} r,
+ *
+ * and, outside the op (x_{i−1}, x_i enter only as data), ∂φ_{i−1}/∂x_{i−1} = r, ∂φ_{i−1}/∂x_i = −r.
+ */
+function nodeObjective(f: tf.Tensor2D, s: tf.Tensor2D | null, terms: NodeTerms): tf.Scalar {
+  const op = tf.customGrad((...args: unknown[]) => {
+    const fv = (args[0] as tf.Tensor).dataSync();
+    const n = fv.length;
+    let J = 0;
+    const cot = terms.cot;
+    if (cot) for (let k = 0; k < n; k++) J += fv[k] * cot[k];
+    const p = terms.phi;
+    let r: Float64Array | null = null;
+    if (p && s) {
+      const sv = (args[1] as tf.Tensor).dataSync();
+      const g2 = p.g * p.g;
+      const kappa = 1 / (2 * p.batch * g2 * p.dt);
+      r = new Float64Array(n);
+      let sum = 0;
+      for (let k = 0; k < n; k++) {
+        const num = p.xPrev[k] - p.xi[k] + (fv[k] - g2 * sv[k]) * p.dt;
+        sum += num * num;
+        r[k] = 2 * kappa * num;
+      }
+      terms.value = kappa * sum;
+      J += terms.value;
+    }
+    terms.r = r;
+    return {
+      value: tf.scalar(J),
+      gradFunc: (dy: tf.Tensor) => {
+        const d = dy.dataSync()[0];
+        terms.dy = d;
+        const df = new Float32Array(n);
+        const ds = r ? new Float32Array(n) : null;
+        const dt = p ? p.dt : 0;
+        const g2dt = p ? p.g * p.g * p.dt : 0;
+        for (let k = 0; k < n; k++) {
+          const rk = r ? r[k] : 0;
+          df[k] = d * ((cot ? cot[k] : 0) + dt * rk);
+          if (ds) ds[k] = -d * g2dt * rk;
+        }
+        const grads = [tf.tensor(df, f.shape)];
+        if (s && ds) grads.push(tf.tensor(ds, s.shape));
+        return grads;
+      },
+    };
+  });
+  return (s ? op(f, s) : op(f)) as tf.Scalar;
+}
+
 /**
  * The memory-saving exact gradient of {@link diffflowPathKL} (docs/maths/diffflow.md#memory-saving-gradient).
  *
- * 1. Forward pass without a graph, storing x_0…x_N.
- * 2. Backward walk with a = ∂L/∂x_N = x_N / B; for i = N−1…0, recompute step i's graph:
- *    the VJP of (1/B) Σ_b ½‖δ^B_i‖² w.r.t. (x_i, x_{i+1}, θ) gives (u_i, u_{i+1}, θ-grad); the VJP
- *    of m(x_i) = x_i + f(x_i, t_i) Δ_i with cotangent a + u_{i+1} gives (w_i, θ-grad); then
- *    a ← w_i + u_i. Noise is additive, so ∂x_{i+1}/∂x_i = ∂m/∂x_i.
- * Only one step's graph is alive at a time; the stored states cost (N + 1)·B·d floats.
+ * The networks at grid node (x_i, t_i) enter the loss twice: through φ_{i−1} = (1/B) Σ_b ½‖δ^B_{i−1}‖²,
+ * δ^B_{i−1} = (x_{i−1} − x_i + [f − g_i² s](x_i, t_i) Δ_{i−1}) / (g_i √Δ_{i−1}), and through the forward
+ * map m_i(x_i) = x_i + f(x_i, t_i) Δ_i. So one walk over the nodes evaluates f and s once per node:
+ *
+ * 1. Forward pass without a graph: x_{i+1} = x_i + f(x_i, t_i) Δ_i + g_i √Δ_i δ^F_i, storing x_0 … x_N.
+ * 2. Backward over the nodes i = N … 0, with a_{i+1} = ∂L/∂x_{i+1}: one reverse pass of
+ *      J_i = ⟨f(x_i, t_i), Δ_i a_{i+1}⟩  [i < N]  +  φ_{i−1}(x_{i−1}, x_i)  [i ≥ 1]
+ *    ({@link nodeObjective}) through the networks with respect to (x_i, θ) gives (v_i, θ-grad), and
+ *      a_i = v_i − r_i + u_i + (i < N ? a_{i+1} : x_N / B),
+ *    where −r_i = ∂φ_{i−1}/∂x_i through its explicit x_i, u_i = r_{i+1} = ∂φ_i/∂x_i through its
+ *    explicit x_i (from node i + 1), the prior −log N(x_N; 0, I) gives x_N / B and m_i's identity part
+ *    passes a_{i+1} on. The θ-grads summed over the nodes are ∂L/∂θ; a_0 = ∂L/∂x_0.
+ * With networks that split off their time part ({@link DiffFlowNet.condition}), the time parts of the
+ * N + 1 grid times are computed once; the walk collects their cotangents and one reverse pass through
+ * the time part adds its θ-grad at the end.
+ * 2N + 1 network passes with a reverse pass (N + 1 drift, N score) and N without; only one node's
+ * graph is alive at a time; the stored states cost (N + 1)·B·d floats. The chain arithmetic on the
+ * [B, d] rows runs on the CPU in float64 (few tfjs kernels: they cost ~35 µs each on wasm).
  */
 export function diffflowPathKLGrad(model: DiffFlowModel, x0: tf.Tensor2D, options: DiffFlowPathOptions): DiffFlowGradResult {
   const s = diffflowSchedule(options.grid, options.g);
   checkNoise(options.noise, s, x0);
-  const B = x0.shape[0];
+  const { N } = s;
+  const [B, dim] = x0.shape;
+  const n = B * dim;
   const vars = trainableVariables(model);
   const engine = tf.engine();
+  const nets = new GridNets(model, s.t);
 
-  // 1. Forward pass, no graph.
-  const deltas = tf.unstack(options.noise) as tf.Tensor2D[];
+  // 1. Forward pass, no graph: x_{i+1} = x_i + f Δ_i + g_i √Δ_i δ^F_i on the rows.
+  const noise = options.noise.dataSync();
+  const xData: Float32Array[] = [Float32Array.from(x0.dataSync())];
   const xs: tf.Tensor2D[] = [tf.clone(x0)];
-  for (let i = 0; i < s.N; i++) {
-    const xi = xs[i];
-    xs.push(forwardStep(model, xi, deltas[i], s, i));
+  let forwardEnergy = 0;
+  for (let k = 0; k < noise.length; k++) forwardEnergy += noise[k] * noise[k];
+  for (let i = 0; i < N; i++) {
+    const f = tf.tidy(() => nets.drift(xs[i], i));
+    const fv = f.dataSync();
+    f.dispose();
+    const x = xData[i];
+    const next = new Float32Array(n);
+    const kick = s.g[i] * Math.sqrt(s.dt[i]);
+    for (let k = 0; k < n; k++) next[k] = x[k] + fv[k] * s.dt[i] + kick * noise[i * n + k];
+    xData.push(next);
+    xs.push(tf.tensor2d(next, [B, dim]));
   }
-  const xN = xs[s.N];
-  let loss = tf.tidy(() => tf.mean(priorNll(xN)).dataSync()[0]);
-  loss -= tf.tidy(() => tf.div(tf.mul(0.5, tf.sum(tf.square(options.noise))), B).dataSync()[0]);
+  // mean(−log N(x_N; 0, I)) − (1/B) Σ ½‖δ^F‖² (no gradient); the φ terms are added by the walk.
+  const xN = xData[N];
+  let loss = 0.5 * dim * LOG_2PI - (0.5 * forwardEnergy) / B;
+  for (let k = 0; k < n; k++) loss += (0.5 * xN[k] * xN[k]) / B;
 
-  // 2. Backward walk.
-  let a = tf.tidy(() => tf.div(xN, B) as tf.Tensor2D);
-  let acc: tf.Tensor[] = vars.map((v) => tf.zerosLike(v));
-  const addGrads = (base: tf.Tensor[], extra: (tf.Tensor | null | undefined)[]) =>
-    base.map((g, k) => (extra[k] ? tf.add(g, extra[k] as tf.Tensor) : g));
-  for (let i = s.N - 1; i >= 0; i--) {
+  // 2. Backward over the nodes.
+  const acc = new GradAccumulator(vars);
+  const gammas = { drift: new Array<tf.Tensor | undefined>(N + 1), score: new Array<tf.Tensor | undefined>(N + 1) };
+  let aNext: Float64Array | null = null; // a_{i+1}
+  let uCarry: Float64Array | null = null; // u_i = r_{i+1}
+  for (let i = N; i >= 0; i--) {
     const xi = xs[i];
-    const xi1 = xs[i + 1];
-    const aIn = a;
-    const out = tf.tidy(() => {
-      const phiStep = engine.gradients(
-        () => tf.div(tf.mul(0.5, tf.sum(tf.square(diffflowBackwardNoise(model, xi, xi1, s, i)))), B) as tf.Scalar,
-        [xi, xi1, ...vars],
+    const withPhi = i >= 1;
+    const cond = nets.inputs(i, withPhi);
+    let cot: Float64Array | null = null;
+    if (aNext) {
+      cot = new Float64Array(n);
+      for (let k = 0; k < n; k++) cot[k] = (aNext as Float64Array)[k] * s.dt[i];
+    }
+    const terms: NodeTerms = {
+      cot,
+      phi: withPhi ? { xPrev: xData[i - 1], xi: xData[i], g: s.g[i], dt: s.dt[i - 1], batch: B } : null,
+      value: 0,
+      r: null,
+      dy: 1,
+    };
+    let a = new Float64Array(n); // v_i, then a_i
+    const { gc, g } = tf.tidy(() => {
+      const { grads } = engine.gradients(
+        () => nodeObjective(nets.drift(xi, i), withPhi ? nets.score(xi, i) : null, terms),
+        [xi, ...cond, ...vars],
         undefined,
         true,
       );
-      const [ui, ui1, ...gB] = phiStep.grads;
-      const cot = ui1 ? tf.add(aIn, ui1) : aIn;
-      const mStep = engine.gradients(
-        () => tf.sum(tf.mul(diffflowForwardMean(model, xi, s.t[i], s.dt[i]), cot)) as tf.Scalar,
-        [xi, ...vars],
-        undefined,
-        true,
-      );
-      const [wi, ...gM] = mStep.grads;
-      let nextA: tf.Tensor = wi ?? tf.zerosLike(xi);
-      if (ui) nextA = tf.add(nextA, ui);
-      return { a: nextA as tf.Tensor2D, acc: addGrads(addGrads(acc, gB), gM), phi: phiStep.value };
+      const [vx, ...rest] = grads;
+      if (vx) a = Float64Array.from(vx.dataSync());
+      return { gc: rest.splice(0, cond.length), g: rest };
     });
-    loss += out.phi.dataSync()[0];
-    tf.dispose([aIn, ...acc, out.phi]);
-    a = out.a;
-    acc = out.acc;
+    loss += terms.value;
+    const r = terms.r;
+    const xNow = xData[i];
+    for (let k = 0; k < n; k++) {
+      let ak = a[k] + (aNext ? aNext[k] : xNow[k] / B);
+      if (r) ak -= terms.dy * r[k];
+      if (uCarry) ak += uCarry[k];
+      a[k] = ak;
+    }
+    if (r) for (let k = 0; k < n; k++) r[k] *= terms.dy;
+    if (gc.length > 0) gammas.drift[i] = gc[0];
+    if (gc.length > 1) gammas.score[i] = gc[1];
+    acc.add(g);
+    aNext = a;
+    uCarry = r;
   }
-  tf.dispose([...xs, ...deltas]);
-  const grads: tf.NamedTensorMap = {};
-  vars.forEach((v, k) => {
-    grads[v.name] = acc[k];
-  });
-  return { loss, grads, gradX0: a };
+  const timeGrads = nets.conditionGrads(gammas, vars);
+  if (timeGrads) acc.add(timeGrads);
+  nets.dispose();
+  tf.dispose([...gammas.drift, ...gammas.score].filter((t): t is tf.Tensor => t !== undefined));
+  tf.dispose(xs);
+  return { loss, grads: acc.result(), gradX0: tf.tensor2d(Float32Array.from(aNext as Float64Array), [B, dim]) };
 }

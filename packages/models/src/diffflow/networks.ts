@@ -10,11 +10,26 @@
  *   h     = GELU(h_x + h_t) → L × [Linear(C→C) → GELU] → Linear(C→d).
  *
  * GELU is the tanh approximation ('gelu-tanh'; torch's nn.GELU default is the erf form).
+ * For one time t shared by every row (DiffFlow's chain), h_x + h_t = x W_in + (b_in + h_t): the
+ * whole trunk is one dense chain over x whose first bias c(t) = b_in + h_t carries the time
+ * ({@link FourierMLP.condition}), run by core's `denseChainJet` — one fused op on @nfdm/native's
+ * kernels when they are in use, as is the time branch e(t) → Linear → GELU → Linear.
  *
  * {@link DiffFlowUNet} (images): core's TimeUNet U(x, t) on rows of flattened NHWC images,
  * d = H·W·C, one output image of C channels per row.
  */
-import { collectParameters, Dense, getActivation, type Module, type NamedVariables, Rng, TimeUNet, type TimeUNetOptions } from '@nfdm/core';
+import {
+  collectParameters,
+  Dense,
+  denseChainJet,
+  getActivation,
+  Jet,
+  type Module,
+  type NamedVariables,
+  Rng,
+  TimeUNet,
+  type TimeUNetOptions,
+} from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { UNetNetworkConfig } from '../network.js';
 import { imageEvalBatch } from '../network.js';
@@ -28,6 +43,15 @@ export interface DiffFlowNet extends Module {
   readonly dim: number;
   /** x [B, d], t [B, 1] or [1, 1] (one time for every row) → [B, d]. */
   apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * Optional split into a time part and a data part, so that a chain over a fixed grid computes
+   * the time part once for all its times: `condition(t)` for K times t [K, 1] → [K, F], one row
+   * c(t_k) per time, and `applyConditioned(x, c(t_k))` = `apply(x, t_k)` for x [B, d] (every
+   * row at t_k). Both differentiable (θ reaches the result through c and through the data part).
+   */
+  condition?(t: tf.Tensor2D): tf.Tensor2D;
+  /** x [B, d] and one row c [F] of {@link condition} → [B, d]. */
+  applyConditioned?(x: tf.Tensor2D, c: tf.Tensor1D): tf.Tensor2D;
 }
 
 /** Throw unless x is [B, dim] and t is [B, 1] or [1, 1]. */
@@ -50,6 +74,10 @@ export interface FourierMLPOptions {
 const gelu = getActivation('gelu-tanh');
 const act = (h: tf.Tensor): tf.Tensor2D => gelu(h, 0).value as tf.Tensor2D;
 
+/**
+ * DiffFlow's FourierMLP (module doc). Parameters (names unchanged since the first format):
+ * `frequencies` (buffer), `phase`, `timeIn.*`, `timeOut.*`, `input.*`, `hidden.<l>.*`, `output.*`.
+ */
 export class FourierMLP implements DiffFlowNet {
   readonly channels: number;
   /** w, a non-trainable buffer [C]. */
@@ -84,21 +112,54 @@ export class FourierMLP implements DiffFlowNet {
     this.output = new Dense(C, dim, { rng });
   }
 
-  /** The time features h_t for t [B, 1] → [B, C] (t [1, 1] → [1, C], broadcast over the rows by {@link apply}). */
+  /**
+   * The time features h_t = Linear(GELU(Linear(e(t)))), e(t) = [sin(wt + φ), cos(wt + φ)], for
+   * t [K, 1] → [K, C] (t [1, 1] → [1, C], broadcast over the rows by {@link apply}). The two
+   * layers run as one dense chain (one native op when the kernels are in use).
+   */
   timeFeatures(t: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const arg = tf.add(tf.mul(t, tf.reshape(this.frequencies, [1, -1])), tf.reshape(this.phase, [1, -1]));
       const emb = tf.concat([tf.sin(arg), tf.cos(arg)], 1) as tf.Tensor2D;
-      return this.timeOut.apply(act(this.timeIn.apply(emb)));
+      const layers = [this.timeIn, this.timeOut];
+      return denseChainJet(
+        new Jet(emb, 0),
+        layers.map((l) => l.weight),
+        layers.map((l) => l.bias),
+        'gelu-tanh',
+      ).data;
     });
+  }
+
+  /** The first layer's bias at each time, c(t) = b_in + h_t, for t [K, 1] → [K, C] ({@link DiffFlowNet.condition}). */
+  condition(t: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.add(this.timeFeatures(t), tf.reshape(this.inputLayer.bias, [1, -1])) as tf.Tensor2D);
+  }
+
+  /**
+   * The trunk at one time, as one dense chain over x with the first bias c = b_in + h_t:
+   * x W_in + c → GELU → L × [Linear → GELU] → Linear; x [B, d], c [C] → [B, d].
+   */
+  applyConditioned(x: tf.Tensor2D, c: tf.Tensor1D): tf.Tensor2D {
+    const layers = [this.inputLayer, ...this.hidden, this.output];
+    const weights = layers.map((l) => l.weight);
+    const biases = [c, ...layers.slice(1).map((l) => l.bias)];
+    return denseChainJet(new Jet(x, 0), weights, biases, 'gelu-tanh').data;
   }
 
   apply(x: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
     checkNetInputs('FourierMLP', this.dim, x, t);
     return tf.tidy(() => {
-      let h = act(tf.add(this.inputLayer.apply(x), this.timeFeatures(t)));
-      for (const layer of this.hidden) h = act(layer.apply(h));
-      return this.output.apply(h);
+      if (t.shape[0] === 1) return this.applyConditioned(x, tf.reshape(this.condition(t), [-1]) as tf.Tensor1D);
+      // A time per row: the first layer's pre-activation varies by row, the rest is one dense chain.
+      const h = act(tf.add(this.inputLayer.apply(x), this.timeFeatures(t)));
+      const layers = [...this.hidden, this.output];
+      return denseChainJet(
+        new Jet(h, 0),
+        layers.map((l) => l.weight),
+        layers.map((l) => l.bias),
+        'gelu-tanh',
+      ).data;
     });
   }
 
