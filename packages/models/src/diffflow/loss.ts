@@ -386,6 +386,40 @@ function nodeObjective(f: tf.Tensor2D, s: tf.Tensor2D | null, terms: NodeTerms):
 }
 
 /**
+ * Step 1 of {@link diffflowPathKLGrad}: x_{i+1} = x_i + f(x_i, t_i) Δ_i + g_i √Δ_i δ^F_i on the
+ * rows without a graph, keeping x_0 … x_N (as arrays and tensors), and the terms of the loss
+ * without a gradient: mean(−log N(x_N; 0, I)) − (1/B) Σ ½‖δ^F‖².
+ */
+function chainForward(
+  nets: GridNets,
+  x0: tf.Tensor2D,
+  s: DiffFlowSchedule,
+  noise: ArrayLike<number>,
+): { xData: Float32Array[]; xs: tf.Tensor2D[]; loss: number } {
+  const [B, dim] = x0.shape;
+  const n = B * dim;
+  const xData: Float32Array[] = [Float32Array.from(x0.dataSync())];
+  const xs: tf.Tensor2D[] = [tf.clone(x0)];
+  let forwardEnergy = 0;
+  for (let k = 0; k < noise.length; k++) forwardEnergy += noise[k] * noise[k];
+  for (let i = 0; i < s.N; i++) {
+    const f = tf.tidy(() => nets.drift(xs[i], i));
+    const fv = f.dataSync();
+    f.dispose();
+    const x = xData[i];
+    const next = new Float32Array(n);
+    const kick = s.g[i] * Math.sqrt(s.dt[i]);
+    for (let k = 0; k < n; k++) next[k] = x[k] + fv[k] * s.dt[i] + kick * noise[i * n + k];
+    xData.push(next);
+    xs.push(tf.tensor2d(next, [B, dim]));
+  }
+  const xN = xData[s.N];
+  let loss = 0.5 * dim * LOG_2PI - (0.5 * forwardEnergy) / B;
+  for (let k = 0; k < n; k++) loss += (0.5 * xN[k] * xN[k]) / B;
+  return { xData, xs, loss };
+}
+
+/**
  * The memory-saving exact gradient of {@link diffflowPathKL} (docs/maths/diffflow.md#memory-saving-gradient).
  *
  * The networks at grid node (x_i, t_i) enter the loss twice: through φ_{i−1} = (1/B) Σ_b ½‖δ^B_{i−1}‖²,
@@ -417,27 +451,9 @@ export function diffflowPathKLGrad(model: DiffFlowModel, x0: tf.Tensor2D, option
   const engine = tf.engine();
   const nets = new GridNets(model, s.t);
 
-  // 1. Forward pass, no graph: x_{i+1} = x_i + f Δ_i + g_i √Δ_i δ^F_i on the rows.
-  const noise = options.noise.dataSync();
-  const xData: Float32Array[] = [Float32Array.from(x0.dataSync())];
-  const xs: tf.Tensor2D[] = [tf.clone(x0)];
-  let forwardEnergy = 0;
-  for (let k = 0; k < noise.length; k++) forwardEnergy += noise[k] * noise[k];
-  for (let i = 0; i < N; i++) {
-    const f = tf.tidy(() => nets.drift(xs[i], i));
-    const fv = f.dataSync();
-    f.dispose();
-    const x = xData[i];
-    const next = new Float32Array(n);
-    const kick = s.g[i] * Math.sqrt(s.dt[i]);
-    for (let k = 0; k < n; k++) next[k] = x[k] + fv[k] * s.dt[i] + kick * noise[i * n + k];
-    xData.push(next);
-    xs.push(tf.tensor2d(next, [B, dim]));
-  }
-  // mean(−log N(x_N; 0, I)) − (1/B) Σ ½‖δ^F‖² (no gradient); the φ terms are added by the walk.
-  const xN = xData[N];
-  let loss = 0.5 * dim * LOG_2PI - (0.5 * forwardEnergy) / B;
-  for (let k = 0; k < n; k++) loss += (0.5 * xN[k] * xN[k]) / B;
+  // 1. Forward pass, no graph.
+  const { xData, xs, loss: priorTerms } = chainForward(nets, x0, s, options.noise.dataSync());
+  let loss = priorTerms;
 
   // 2. Backward over the nodes.
   const acc = new GradAccumulator(vars);
