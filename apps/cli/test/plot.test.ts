@@ -60,6 +60,14 @@ describe('plots', () => {
     expect(svg).toContain('fill="rgb(128,128,128)"');
   });
 
+  it('RGB images: each pixel takes its three channels (NHWC), in order', () => {
+    // 2 images of 1×2 pixels, 3 channels: image k, pixel j, channel c = (6k + 3j + c)/11.
+    const pixels = Float32Array.from({ length: 12 }, (_, i) => i / 11);
+    const svg = imageGridSvg(pixels, 2, 1, 2, { cols: 2, channels: 3 });
+    const fills = [...svg.matchAll(/fill="rgb\((\d+),(\d+),(\d+)\)"/g)].map((m) => [Number(m[1]), Number(m[2]), Number(m[3])]);
+    expect(fills).toEqual([0, 1, 2, 3].map((p) => [0, 1, 2].map((c) => Math.round((255 * (3 * p + c)) / 11))));
+  });
+
   it('renders to a PNG of the requested width', () => {
     const png = svgToPng(scatterSvg([{ points: [0, 0, 1, 1], label: 'samples' }], { width: 300, height: 200, title: 'test' }), 600);
     expect(Array.from(png.subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);

@@ -172,7 +172,7 @@ describe('image trajectories', () => {
     const value = (k: number, i: number, j: number) => -1 + (2 * (k * n * D + i * D + j)) / (T * n * D - 1);
     const paths = Float32Array.from({ length: T * n * D }, (_, o) => value(Math.floor(o / (n * D)), Math.floor(o / D) % n, o % D));
     const times = [1, 0.75, 0.5, 0.25, 0];
-    const svg = trajectoriesSvg(paths, times, n, D, 'generative (ODE)', { imageShape: [h, w] });
+    const svg = trajectoriesSvg(paths, times, n, D, 'generative (ODE)', { imageShape: [h, w, 1] });
     expect(svg).not.toContain('<polyline');
     expect(svg).not.toContain('z[0]');
     const direct = imageFramesSvg(paths, times, n, [h, w], { frames: 3, rows: 2 });

@@ -30,9 +30,9 @@ export function writePlot(path: string, format: 'svg' | 'png', svg: string, widt
   writeBytes(path, bytes);
 }
 
-/** [height, width] of image data (known from the data the model was trained on). */
-export function imageShapeOf(info: DataInfo | undefined): [number, number] | undefined {
-  if (info?.imageShape) return [info.imageShape[0], info.imageShape[1]];
+/** [height, width, channels] of image data (known from the data the model was trained on). */
+export function imageShapeOf(info: DataInfo | undefined): [number, number, number] | undefined {
+  if (info?.imageShape) return [info.imageShape[0], info.imageShape[1], info.imageShape[2] ?? 1];
   return undefined;
 }
 
@@ -49,10 +49,10 @@ export function samplesSvg(
 ): string {
   const image = imageShapeOf(info);
   if (image) {
-    const [h, w] = image;
+    const [h, w, channels] = image;
     const n = Math.min(samples.n, 100);
-    const pixels = Float32Array.from(samples.data.subarray(0, n * h * w), (v) => (v + 1) / 2);
-    return imageGridSvg(pixels, n, h, w, { title, scale: Math.max(2, Math.round(96 / w)) });
+    const pixels = Float32Array.from(samples.data.subarray(0, n * h * w * channels), (v) => (v + 1) / 2);
+    return imageGridSvg(pixels, n, h, w, { title, channels, scale: Math.max(2, Math.round(96 / w)) });
   }
   const xy = (m: DataMatrix): Float32Array => {
     if (m.dim === 2) return m.data as Float32Array;
@@ -79,7 +79,7 @@ export function samplesSvg(
 export interface TrajectoryPlotOptions {
   maxPaths?: number;
   /** Image data [height, width]: a strip of frames z_t per particle instead of lines. */
-  imageShape?: [number, number];
+  imageShape?: [number, number, number];
   /** What the first and last saved points are (e.g. noise, sample); the legend adds their times. */
   ends?: [string, string];
   /** 2-D: a disc to draw (a bridge's obstacle). */
@@ -129,8 +129,8 @@ export function trajectoriesSvg(
 export function bridgePairsSvg(sources: DataMatrix, results: DataMatrix, info: DataInfo | undefined, title: string): string {
   const image = imageShapeOf(info);
   if (!image) throw new CliError('a grid of image pairs needs an image bridge (trained on image sets)');
-  const [h, w] = image;
-  const D = h * w;
+  const [h, w, channels] = image;
+  const D = h * w * channels;
   const n = Math.min(sources.n, results.n, 50);
   const pixels = new Float32Array(2 * n * D);
   for (let i = 0; i < n; i++) {
@@ -141,7 +141,7 @@ export function bridgePairsSvg(sources: DataMatrix, results: DataMatrix, info: D
   }
   const cols = 2 * Math.min(4, n);
   const labels = Array.from({ length: cols }, (_, c) => (c % 2 === 0 ? 'source' : 'result'));
-  return imageGridSvg(pixels, 2 * n, h, w, { title, cols, columnLabels: labels, scale: Math.max(2, Math.round(56 / w)) });
+  return imageGridSvg(pixels, 2 * n, h, w, { title, cols, channels, columnLabels: labels, scale: Math.max(2, Math.round(56 / w)) });
 }
 
 /** The obstacle of a bridge config (its first obstacle penalty), if any. */

@@ -17,7 +17,7 @@ export function frameIndices(T: number, count: number): number[] {
 }
 
 /**
- * Image trajectories as a grid: `paths` row-major [T, n, h·w] at `times` (length T), pixels in
+ * Image trajectories as a grid: `paths` row-major [T, n, h·w·c] at `times` (length T), pixels in
  * [−1, 1] (shown as (v + 1) / 2, clamped). Row r shows particle r (up to `rows`), column c its
  * image at time `times[idx[c]]` for `frames` evenly spread indices, labelled `t = …`.
  */
@@ -25,11 +25,12 @@ export function imageFramesSvg(
   paths: ArrayLike<number>,
   times: ArrayLike<number>,
   n: number,
-  shape: [number, number],
+  shape: [number, number] | [number, number, number],
   options: { rows?: number; frames?: number; title?: string } = {},
 ): string {
   const [h, w] = shape;
-  const D = h * w;
+  const channels = shape[2] ?? 1;
+  const D = h * w * channels;
   const T = times.length;
   if (paths.length !== T * n * D) throw new RangeError(`imageFramesSvg: paths must be [${T}, ${n}, ${D}], got ${paths.length} values`);
   const rows = Math.min(n, options.rows ?? 8);
@@ -44,6 +45,7 @@ export function imageFramesSvg(
   }
   const tLabel = (t: number) => `t = ${Math.abs(t) >= 0.01 || t === 0 ? t.toFixed(2) : Number(t.toPrecision(2))}`;
   return imageGridSvg(pixels, rows * idx.length, h, w, {
+    channels,
     cols: idx.length,
     scale: Math.max(2, Math.round(56 / w)),
     title: options.title,

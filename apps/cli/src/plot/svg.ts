@@ -388,16 +388,18 @@ export function heatmapSvg(
 }
 
 /**
- * Grid of greyscale images: `pixels` row-major [n, h, w] with values in [0, 1] (clamped),
- * `cols` images per row, each pixel `scale` SVG units; at least as wide as the title, with the grid centred.
+ * Grid of images: `pixels` row-major [n, h, w, channels] with values in [0, 1] (clamped): grey for
+ * 1 channel, RGB for 3 (other counts: the first channel in grey); `cols` images per row, each
+ * pixel `scale` SVG units; at least as wide as the title, with the grid centred.
  */
 export function imageGridSvg(
   pixels: ArrayLike<number>,
   n: number,
   h: number,
   w: number,
-  options: { cols?: number; scale?: number; title?: string; columnLabels?: string[] } = {},
+  options: { cols?: number; scale?: number; title?: string; columnLabels?: string[]; channels?: number } = {},
 ): string {
+  const C = options.channels ?? 1;
   const cols = options.cols ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
   const s = options.scale ?? 3;
@@ -423,8 +425,10 @@ export function imageGridSvg(
     const oy = top + gap + Math.floor(k / cols) * (h * s + gap);
     for (let i = 0; i < h; i++) {
       for (let j = 0; j < w; j++) {
-        const v = Math.round(255 * Math.min(1, Math.max(0, pixels[(k * h + i) * w + j])));
-        out.push(`<rect x="${ox + j * s}" y="${oy + i * s}" width="${s}" height="${s}" fill="rgb(${v},${v},${v})"/>`);
+        const at = ((k * h + i) * w + j) * C;
+        const level = (c: number) => Math.round(255 * Math.min(1, Math.max(0, pixels[at + c])));
+        const [r, g, b] = C === 3 ? [level(0), level(1), level(2)] : [level(0), level(0), level(0)];
+        out.push(`<rect x="${ox + j * s}" y="${oy + i * s}" width="${s}" height="${s}" fill="rgb(${r},${g},${b})"/>`);
       }
     }
   }
