@@ -205,6 +205,32 @@ describe('conditional model configs', () => {
     }
   });
 
+  it('U-Net networks: the condition enters the predictor and a conditioned forward U-Net (emb width 4·base), and the loss has finite gradients', () => {
+    const net = { arch: 'unet', image: { height: 4, width: 4, channels: 1 }, base: 4, multipliers: [1, 2], groups: 2 };
+    const config = parseModelConfig({
+      format: MODEL_FORMAT,
+      dim: 16,
+      forward: { kind: 'nfdm', conditioned: true, network: net },
+      predictor: { network: net },
+      volatility: { kind: 'constant', value: 1 },
+      seed: 0,
+      condition: { kind: 'label', classes: 2, dropout: 0.5 },
+    });
+    const model = createModel(config);
+    expect(model.parameters().get('predictor.net.condition.table')?.shape).toEqual([3, 16]);
+    expect(model.parameters().get('forward.net.condition.table')?.shape).toEqual([3, 16]);
+    expect(modelConfig(model)).toEqual(config);
+    const x = tf.tensor2d(new Rng(1).normalArray(4 * 16), [4, 16]);
+    const y = tf.tensor2d([[0], [1], [0], [1]]);
+    const table = model.parameters().get('predictor.net.condition.table') as tf.Variable;
+    const { grads } = tf.variableGrads(() => model.loss(x, model.drawNoise(new Rng(2), 4, y)), [table]);
+    expect(Array.from(grads[table.name].dataSync()).every(Number.isFinite)).toBe(true);
+    const r = model.sample({ n: 2, mode: 'ode', steps: 3, condition: [0, 1], guidance: 2 });
+    expect(r.samples.shape).toEqual([2, 16]);
+    tf.dispose([x, y, r.samples, ...Object.values(grads)]);
+    model.dispose();
+  }, 60_000);
+
   it('an unconditional config is unchanged: no condition key, no conditioned flag, the same parameter names', () => {
     const { condition: _c, ...rest } = CONDITIONAL;
     const plain = { ...rest, forward: { kind: 'nfdm', hidden: [16, 16] } } as ModelConfig;
