@@ -26,6 +26,7 @@ import {
   type ModelConfig,
   ModelConfigError,
   modelConfig,
+  otLoss,
   parseModelConfig,
   saveModel,
 } from '../src/index.js';
@@ -335,6 +336,9 @@ describe('conditional training and sampling', () => {
     }
     const after = evalLoss();
     expect(after).toBeLessThan(0.8 * before);
+    // NFDM-OT's objective reads the same conditions.
+    const ot = tf.tidy(() => otLoss(model, x, model.drawNoise(new Rng(7), B, y)).dataSync()[0]);
+    expect(Number.isFinite(ot)).toBe(true);
     for (const mode of ['ode', 'sde'] as const) {
       const r = model.sample({ n: 6, mode, steps: 20, condition: [0, 1, 2, 0, 1, K], guidance: 1.5, seed: 4 });
       expect(r.samples.shape).toEqual([6, D]);
