@@ -186,12 +186,16 @@ export function conditionRows(spec: ConditionSpec, input: ConditionInput, n: num
     else y = spec.kind === 'label' ? tf.tensor2d(input as number[], [input.length, 1]) : tf.tensor2d([input as number[]]);
     if (y.rank === 2 && y.shape[0] === 1 && n !== 1) y = tf.tile(y, [n, 1]);
     checkConditionShape(spec, y, n, 'the model');
-    if (spec.kind === 'label') {
-      const bad = Array.from(y.dataSync()).find((k) => !(Number.isInteger(k) && k >= 0 && k <= spec.classes));
-      if (bad !== undefined) throw new RangeError(`labels must be integers in 0…${spec.classes} (${spec.classes} = null), got ${bad}`);
-    }
+    checkLabels(spec, y);
     return y;
   });
+}
+
+/** Throw unless a label condition y holds integers in 0…K (K = ∅); vectors pass. */
+export function checkLabels(spec: ConditionSpec, y: tf.Tensor): void {
+  if (spec.kind !== 'label') return;
+  const bad = Array.from(y.dataSync()).find((k) => !(Number.isInteger(k) && k >= 0 && k <= spec.classes));
+  if (bad !== undefined) throw new RangeError(`labels must be integers in 0…${spec.classes} (${spec.classes} = null), got ${bad}`);
 }
 
 /** A conditional model's condition: what y is and the training dropout rate p. */
@@ -247,17 +251,15 @@ export class DiffusionModel implements Module, BoundParts {
    * model's stream is unchanged).
    */
   drawNoise(rng: Rng, batch: number, condition?: tf.Tensor | null): DiffusionNoise {
-    const noise = drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
     if (!this.condition) {
       if (condition) throw new RangeError('this model is unconditional: it takes no condition');
-      return noise;
+      return drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
     }
-    if (!condition) {
-      tf.dispose([noise.t, noise.eps]);
-      throw new RangeError("a conditional model trains on the rows' conditions y: pass them to drawNoise(rng, batch, y)");
-    }
+    if (!condition) throw new RangeError("a conditional model trains on the rows' conditions y: pass them to drawNoise(rng, batch, y)");
     const { spec, dropout } = this.condition;
     const y = checkConditionShape(spec, condition, batch, 'DiffusionModel.drawNoise');
+    checkLabels(spec, y);
+    const noise = drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
     const drop = Array.from({ length: batch }, () => dropout > 0 && rng.uniform() < dropout);
     return { ...noise, condition: dropConditionRows(spec, y, drop) };
   }

@@ -302,6 +302,7 @@ describe('conditional training and sampling', () => {
     const ref = plain.drawNoise(new Rng(5), 400);
     expect(Array.from(noise.eps.dataSync())).toEqual(Array.from(ref.eps.dataSync()));
     expect(() => model.drawNoise(new Rng(5), 400)).toThrow(/conditional model trains on the rows' conditions/);
+    expect(() => model.drawNoise(new Rng(5), 1, tf.tensor2d([[1.5]]))).toThrow(/labels must be integers/);
     expect(() => plain.drawNoise(new Rng(5), 400, y)).toThrow(/unconditional/);
     expect(() => plain.sample({ n: 2, guidance: 1 })).toThrow(/guidance needs a conditional model/);
     expect(() => model.sample({ n: 2 })).toThrow(/samples given conditions/);
