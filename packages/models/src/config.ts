@@ -11,7 +11,16 @@
  *               or  { "kind": "constant", "value": 1 }  or  { "kind": "matched", "schedule": { … } },
  *     "seed": 0,
  *     "standardization": { "mean": [m₁, …, m_D], "std": [s₁, …, s_D] }      (optional)
+ *     "condition": { "kind": "label", "classes": K, "dropout": p, "embedding": 16 }
+ *               or { "kind": "vector", "dim": m, "dropout": p, "embedding": 16 }   (optional)
  *   }
+ *
+ * - `condition` makes the model conditional (docs/maths/guidance.md): the predictor is always
+ *   x̂_θ(z, t, y); `forward.conditioned: true` (nfdm, ndm) also makes the learned forward process
+ *   depend on y. In training a fraction `dropout` of the rows has y replaced by the null
+ *   condition ∅, so the same model is the unconditional one too (classifier-free guidance).
+ *   `embedding` is the width of emb(y) in MLP networks (U-Nets embed y to their temb width).
+ *   Absent: an unconditional model, the config and weights exactly as before.
  *
  * - {@link createModel} rebuilds a {@link DiffusionModel} with deterministic initial weights:
  *   one generator `Rng(seed)` is forked, in this order, for the forward process, the predictor
@@ -35,6 +44,7 @@ import { join } from 'node:path';
 import {
   ACTIVATIONS,
   type ActivationName,
+  type ConditionSpec,
   INIT_SCHEMES,
   type InitScheme,
   loadParameters,
@@ -51,7 +61,7 @@ import { NDM_DEFAULT_SCHEDULE, NDMProcess } from './forward/ndm.js';
 import { NeuralGaussianProcess } from './forward/neural.js';
 import { createSchedule, SCHEDULE_NAMES, type Schedule, type ScheduleConfig, type ScheduleName } from './forward/schedules.js';
 import { DiffusionModel } from './model.js';
-import { checkNetworkDim, networkSection, parseNetworkConfig, type UNetNetworkConfig } from './network.js';
+import { checkNetworkDim, type NetworkCondition, networkSection, parseNetworkConfig, type UNetNetworkConfig } from './network.js';
 import { Predictor } from './predictor.js';
 import { createVolatility, type Volatility, type VolatilityConfig } from './volatility.js';
 
@@ -77,6 +87,8 @@ export interface NeuralForwardConfig {
   init?: InitScheme;
   /** A U-Net for m̄, l̄ instead of the MLP (images). */
   network?: UNetNetworkConfig;
+  /** m̄, l̄ also take the condition y (needs a top-level `condition`; written only when true). */
+  conditioned?: boolean;
 }
 
 /** NDM's learned data transform under a fixed schedule ({@link NDMProcess}). */
@@ -89,6 +101,8 @@ export interface NDMForwardConfig {
   init?: InitScheme;
   /** A U-Net for F̄ instead of the MLP (images). */
   network?: UNetNetworkConfig;
+  /** F̄ also takes the condition y (needs a top-level `condition`; written only when true). */
+  conditioned?: boolean;
 }
 
 /** Forward-process configs: the built-in kinds, or any registered kind. */
@@ -113,6 +127,20 @@ export interface Standardization {
   std: number[];
 }
 
+/** A conditional model's condition y: K class labels or m continuous values (see the module doc). */
+export type ConditionConfig =
+  | { kind: 'label'; classes: number; dropout: number; embedding: number }
+  | { kind: 'vector'; dim: number; dropout: number; embedding: number };
+
+/** Default width of emb(y) in MLP networks. */
+export const CONDITION_EMBEDDING = 16;
+
+/** The network-level description of a condition (what y is, its MLP embedding width). */
+export function networkCondition(c: ConditionConfig): NetworkCondition {
+  const spec: ConditionSpec = c.kind === 'label' ? { kind: 'label', classes: c.classes } : { kind: 'vector', dim: c.dim };
+  return { spec, embedding: c.embedding };
+}
+
 /** The JSON description of a model (see the module doc). */
 export interface ModelConfig {
   format: typeof MODEL_FORMAT;
@@ -124,6 +152,8 @@ export interface ModelConfig {
   /** Seed of the initial weights. */
   seed: number;
   standardization?: Standardization;
+  /** A conditional model's condition (absent: unconditional). */
+  condition?: ConditionConfig;
 }
 
 /** A model folder that cannot be read or does not fit its config; names the file. */
@@ -289,8 +319,12 @@ export interface ForwardProcessEntry {
    * defaults filled in; throw {@link ModelConfigError} naming `${field}.<key>` on bad input.
    */
   parse(raw: ConfigObject, field: string): ForwardProcessConfig;
-  /** Build the process for data dimension `dim`; initial weights from `rng` only. */
-  create(config: ForwardProcessConfig, dim: number, rng: Rng): GaussianForwardProcess;
+  /**
+   * Build the process for data dimension `dim`; initial weights from `rng` only. `condition` is
+   * the model's condition (null for an unconditional model); a kind that can depend on y uses it
+   * when its config asks to (`conditioned: true`).
+   */
+  create(config: ForwardProcessConfig, dim: number, rng: Rng, condition?: NetworkCondition | null): GaussianForwardProcess;
   /** The config of an existing process (default: `process.toConfig()`). */
   describe?(process: GaussianForwardProcess): ForwardProcessConfig;
   /**
@@ -356,9 +390,10 @@ registerForwardProcess('fixed', {
 
 registerForwardProcess('nfdm', {
   parse(raw, field) {
-    configKeys(raw, ['kind', 'delta', 'hidden', 'activation', 'init', 'network'], field);
+    configKeys(raw, ['kind', 'delta', 'hidden', 'activation', 'init', 'network', 'conditioned'], field);
     const network = parseNetworkConfig(raw.network, `${field}.network`);
     return {
+      ...conditionedFlag(raw, field),
       kind: 'nfdm',
       delta: configNumber(raw, 'delta', field, (n) => n > 0 && n < 1, 'a number in (0, 1)') ?? 0.01,
       hidden: configHidden(raw, 'hidden', field) ?? [64, 64, 64, 64],
@@ -367,7 +402,7 @@ registerForwardProcess('nfdm', {
       ...(network ? { network } : {}),
     } satisfies NeuralForwardConfig;
   },
-  create(config, dim, rng) {
+  create(config, dim, rng, condition) {
     const c = config as unknown as NeuralForwardConfig;
     return new NeuralGaussianProcess({
       dim,
@@ -376,6 +411,7 @@ registerForwardProcess('nfdm', {
       activation: c.activation,
       init: c.init,
       network: c.network,
+      condition: c.conditioned ? condition : null,
       rng,
     });
   },
@@ -383,6 +419,7 @@ registerForwardProcess('nfdm', {
     const p = process as NeuralGaussianProcess;
     return {
       kind: 'nfdm',
+      ...(p.conditioned ? { conditioned: true } : {}),
       delta: p.delta,
       hidden: [...p.mlp.hidden],
       activation: p.mlp.activation,
@@ -394,7 +431,7 @@ registerForwardProcess('nfdm', {
 
 registerForwardProcess('ndm', {
   parse(raw, field) {
-    configKeys(raw, ['kind', 'schedule', 'hidden', 'activation', 'init', 'network'], field);
+    configKeys(raw, ['kind', 'schedule', 'hidden', 'activation', 'init', 'network', 'conditioned'], field);
     const network = parseNetworkConfig(raw.network, `${field}.network`);
     const schedule =
       raw.schedule === undefined ? createSchedule(NDM_DEFAULT_SCHEDULE).toConfig() : parseScheduleConfig(raw.schedule, `${field}.schedule`);
@@ -406,6 +443,7 @@ registerForwardProcess('ndm', {
     }
     return {
       kind: 'ndm',
+      ...conditionedFlag(raw, field),
       schedule,
       hidden: configHidden(raw, 'hidden', field) ?? [64, 64, 64, 64],
       activation: configActivation(raw, 'activation', field) ?? 'selu',
@@ -413,15 +451,60 @@ registerForwardProcess('ndm', {
       ...(network ? { network } : {}),
     } satisfies NDMForwardConfig;
   },
-  create(config, dim, rng) {
+  create(config, dim, rng, condition) {
     const c = config as unknown as NDMForwardConfig;
-    return new NDMProcess({ dim, schedule: c.schedule, hidden: c.hidden, activation: c.activation, init: c.init, network: c.network, rng });
+    return new NDMProcess({
+      dim,
+      schedule: c.schedule,
+      hidden: c.hidden,
+      activation: c.activation,
+      init: c.init,
+      network: c.network,
+      condition: c.conditioned ? condition : null,
+      rng,
+    });
   },
   describe(process) {
     const { dim: _dim, ...rest } = (process as NDMProcess).toConfig();
     return rest;
   },
 });
+
+/** `{ conditioned: true }` when the section asks for it, `{}` when it is absent or false. */
+function conditionedFlag(raw: ConfigObject, field: string): { conditioned?: true } {
+  const v = raw.conditioned;
+  if (v !== undefined && typeof v !== 'boolean')
+    throw new ModelConfigError(`${field}.conditioned`, `expected true or false, ${describeValue(v)}`);
+  return v === true ? { conditioned: true } : {};
+}
+
+/** Validate a {@link ConditionConfig}; fills the defaults (dropout 0, embedding {@link CONDITION_EMBEDDING}). */
+export function parseConditionConfig(raw: unknown, field = 'condition'): ConditionConfig {
+  const obj = configObject(raw, field);
+  const dropout = configNumber(obj, 'dropout', field, (n) => n >= 0 && n < 1, 'a rate in [0, 1)') ?? 0;
+  const embedding = obj.embedding ?? CONDITION_EMBEDDING;
+  if (!Number.isInteger(embedding) || (embedding as number) < 1)
+    throw new ModelConfigError(`${field}.embedding`, `expected a positive integer width, ${describeValue(obj.embedding)}`);
+  const count = (key: string, what: string): number => {
+    const v = obj[key];
+    if (!Number.isInteger(v) || (v as number) < 1)
+      throw new ModelConfigError(`${field}.${key}`, `expected a positive integer (${what}), ${describeValue(v)}`);
+    return v as number;
+  };
+  switch (obj.kind) {
+    case 'label':
+      configKeys(obj, ['kind', 'classes', 'dropout', 'embedding'], field);
+      return { kind: 'label', classes: count('classes', 'the number of classes K'), dropout, embedding: embedding as number };
+    case 'vector':
+      configKeys(obj, ['kind', 'dim', 'dropout', 'embedding'], field);
+      return { kind: 'vector', dim: count('dim', 'the number of condition values m'), dropout, embedding: embedding as number };
+    default:
+      throw new ModelConfigError(
+        `${field}.kind`,
+        `unknown condition kind ${obj.kind === undefined ? '(missing)' : JSON.stringify(obj.kind)} (expected label or vector)`,
+      );
+  }
+}
 
 /** Validate a forward-process config through its kind's registry entry. */
 export function parseForwardConfig(raw: unknown, field = 'forward'): ForwardProcessConfig {
@@ -480,7 +563,7 @@ export function parseStandardization(raw: unknown, dim: number, field = 'standar
  */
 export function parseModelConfig(raw: unknown): ModelConfig {
   const obj = configObject(raw, 'config');
-  configKeys(obj, ['format', 'dim', 'forward', 'predictor', 'volatility', 'seed', 'standardization'], 'config');
+  configKeys(obj, ['format', 'dim', 'forward', 'predictor', 'volatility', 'seed', 'standardization', 'condition'], 'config');
   if (obj.format !== MODEL_FORMAT) {
     throw new ModelConfigError('format', `expected "${MODEL_FORMAT}", ${describeValue(obj.format)}`);
   }
@@ -499,6 +582,9 @@ export function parseModelConfig(raw: unknown): ModelConfig {
   checkNetworkDim((forward as { network?: UNetNetworkConfig }).network, dim, 'forward.network');
   const out: ModelConfig = { format: MODEL_FORMAT, dim, forward, predictor, volatility, seed };
   if (obj.standardization !== undefined) out.standardization = parseStandardization(obj.standardization, dim, 'standardization');
+  if (obj.condition !== undefined) out.condition = parseConditionConfig(obj.condition, 'condition');
+  if ((forward as { conditioned?: boolean }).conditioned && !out.condition)
+    throw new ModelConfigError('forward.conditioned', 'a conditioned forward process needs a top-level "condition" section (what y is)');
   return out;
 }
 
@@ -521,7 +607,8 @@ export function createModel(config: ModelConfig): DiffusionModel {
   const entry = FORWARD_KINDS.get(c.forward.kind) as ForwardProcessEntry;
   const parts: { forward?: GaussianForwardProcess; predictor?: Predictor; volatility?: Volatility } = {};
   try {
-    parts.forward = entry.create(c.forward as ForwardProcessConfig, c.dim, forwardRng);
+    const condition = c.condition ? networkCondition(c.condition) : null;
+    parts.forward = entry.create(c.forward as ForwardProcessConfig, c.dim, forwardRng, condition);
     if (parts.forward.dim !== c.dim)
       throw new ModelConfigError(
         'forward',
@@ -551,10 +638,16 @@ export function createModel(config: ModelConfig): DiffusionModel {
       parametrization: p.parametrization,
       network: p.network,
       schedule,
+      condition,
       rng: predictorRng,
     });
     parts.volatility = createVolatility(c.volatility, volatilityRng);
-    const model = new DiffusionModel(parts.forward, parts.predictor, parts.volatility);
+    const model = new DiffusionModel(
+      parts.forward,
+      parts.predictor,
+      parts.volatility,
+      c.condition && condition ? { spec: condition.spec, dropout: c.condition.dropout } : null,
+    );
     EXTRAS.set(model, { seed: c.seed, standardization: c.standardization });
     return model;
   } catch (error) {
@@ -599,7 +692,19 @@ export function modelConfig(model: DiffusionModel, options: { seed?: number; sta
   };
   const standardization = options.standardization === null ? undefined : (options.standardization ?? extras?.standardization);
   if (standardization) raw.standardization = standardization;
+  const condition = conditionConfigOf(model, predictor);
+  if (condition) raw.condition = condition;
   return parseModelConfig(raw);
+}
+
+/** The condition section of a model (undefined for an unconditional one). */
+function conditionConfigOf(model: DiffusionModel, predictor: Predictor): ConditionConfig | undefined {
+  const c = model.condition;
+  if (!c) return undefined;
+  const embedding = predictor.condition?.embedding ?? CONDITION_EMBEDDING;
+  return c.spec.kind === 'label'
+    ? { kind: 'label', classes: c.spec.classes, dropout: c.dropout, embedding }
+    : { kind: 'vector', dim: c.spec.dim, dropout: c.dropout, embedding };
 }
 
 /**

@@ -8,13 +8,20 @@
  *   probability-flow ODE dz = f(z, t, x̂) dt,               f = μ̇ + (σ̇/σ)(z − μ),
  * started from z₁ ~ N(0, s² I) (s = the process's prior std).
  *
+ * Conditional models (a `condition`): x̂ = x̂_θ(z, t, y) (and μ, σ of F(·, y) when the forward
+ * process is conditioned); sampling takes the rows' conditions y and a guidance weight w, and uses
+ * the guided drifts of guidance.ts (x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅)).
+ *
  * A model is fully described by its JSON config; {@link createModel} rebuilds it and
  * {@link saveModel}/{@link loadModel} store config.json + weights.safetensors.
  */
 import {
+  type ConditionSpec,
+  checkConditionShape,
   collectParameters,
+  conditionWidth,
   type DivergenceMethod,
-  type JetOrder,
+  dropConditionRows,
   logDensityODE,
   type Module,
   type NamedVariables,
@@ -34,7 +41,8 @@ import { imageEvalBatch, imageTrainBatch } from './network.js';
 
 export { IMAGE_EVAL_BATCH, IMAGE_TRAIN_UNITS, imageEvalBatch, imageTrainBatch } from './network.js';
 
-import { type GaussianForwardProcess, reverseDrift, velocity } from './forward/gaussian.js';
+import type { GaussianForwardProcess } from './forward/gaussian.js';
+import { guidedReverseDrift, guidedVelocity } from './guidance.js';
 import {
   type BoundParts,
   type DiffusionNoise,
@@ -151,6 +159,50 @@ export interface SampleOptions {
   nonFinite?: 'error' | 'freeze-rows';
   /** Called after every accepted solver step with its time (integrating from 1 down to t₀). */
   onStep?: (t: number, acceptedSteps: number) => void;
+  /**
+   * Conditional models: the samples' conditions y — a tensor [n, w] or [1, w], labels (one
+   * per sample, or one for all) or vectors (rows of m values, or one row for all); see
+   * {@link conditionRows}. Required by a conditional model (∅ rows give unconditional samples).
+   */
+  condition?: ConditionInput;
+  /** Classifier-free guidance weight w (default 0: the conditional model; guidance.ts). */
+  guidance?: number;
+}
+
+/** Conditions as given by a user: a tensor [n | 1, w], labels k (number or number[]), or vectors (number[][]). */
+export type ConditionInput = tf.Tensor | number | number[] | number[][];
+
+/**
+ * The condition tensor y [n, w] from {@link ConditionInput}: one value (or row) is repeated for
+ * all n samples. Labels must be integers in 0…K (K = ∅); vectors have m values (NaN rows = ∅).
+ */
+export function conditionRows(spec: ConditionSpec, input: ConditionInput, n: number): tf.Tensor2D {
+  const w = conditionWidth(spec);
+  return tf.tidy(() => {
+    let y: tf.Tensor2D;
+    if (input instanceof tf.Tensor) y = (input.rank === 1 && w === 1 ? tf.reshape(input, [-1, 1]) : input) as tf.Tensor2D;
+    else if (typeof input === 'number') y = tf.tensor2d([[input]]);
+    else if (input.length > 0 && Array.isArray(input[0])) y = tf.tensor2d(input as number[][]);
+    else y = spec.kind === 'label' ? tf.tensor2d(input as number[], [input.length, 1]) : tf.tensor2d([input as number[]]);
+    if (y.rank === 2 && y.shape[0] === 1 && n !== 1) y = tf.tile(y, [n, 1]);
+    checkConditionShape(spec, y, n, 'the model');
+    checkLabels(spec, y);
+    return y;
+  });
+}
+
+/** Throw unless a label condition y holds integers in 0…K (K = ∅); vectors pass. */
+export function checkLabels(spec: ConditionSpec, y: tf.Tensor): void {
+  if (spec.kind !== 'label') return;
+  const bad = Array.from(y.dataSync()).find((k) => !(Number.isInteger(k) && k >= 0 && k <= spec.classes));
+  if (bad !== undefined) throw new RangeError(`labels must be integers in 0…${spec.classes} (${spec.classes} = null), got ${bad}`);
+}
+
+/** A conditional model's condition: what y is and the training dropout rate p. */
+export interface ModelCondition {
+  spec: ConditionSpec;
+  /** Fraction of training rows whose y is replaced by ∅ (condition dropout), in [0, 1). */
+  dropout: number;
 }
 
 export interface SampleResult {
@@ -179,20 +231,40 @@ export class DiffusionModel implements Module, BoundParts {
     readonly forward: GaussianForwardProcess,
     readonly predictor: DataPredictor,
     readonly volatility: Volatility,
+    /** A conditional model's condition (null: unconditional). */
+    readonly condition: ModelCondition | null = null,
   ) {
     if (predictor.dim !== forward.dim) throw new RangeError(`predictor dim ${predictor.dim} ≠ forward-process dim ${forward.dim}`);
+    if (forward.conditioned && !condition) throw new RangeError('a forward process conditioned on y needs a conditional model');
+    if (condition && !(condition.dropout >= 0 && condition.dropout < 1))
+      throw new RangeError(`condition dropout must lie in [0, 1), got ${condition.dropout}`);
   }
 
   get dim(): number {
     return this.forward.dim;
   }
 
-  /** Draw the (t, ε) of one training step. */
-  drawNoise(rng: Rng, batch: number): DiffusionNoise {
-    return drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
+  /**
+   * Draw the (t, ε) of one training step; a conditional model also takes the rows' conditions
+   * y [B, w] and returns them with condition dropout applied: each row's y is replaced by ∅ with
+   * probability p, decided by B uniforms drawn from `rng` after t and ε (so an unconditional
+   * model's stream is unchanged).
+   */
+  drawNoise(rng: Rng, batch: number, condition?: tf.Tensor | null): DiffusionNoise {
+    if (!this.condition) {
+      if (condition) throw new RangeError('this model is unconditional: it takes no condition');
+      return drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
+    }
+    if (!condition) throw new RangeError("a conditional model trains on the rows' conditions y: pass them to drawNoise(rng, batch, y)");
+    const { spec, dropout } = this.condition;
+    const y = checkConditionShape(spec, condition, batch, 'DiffusionModel.drawNoise');
+    checkLabels(spec, y);
+    const noise = drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
+    const drop = Array.from({ length: batch }, () => dropout > 0 && rng.uniform() < dropout);
+    return { ...noise, condition: dropConditionRows(spec, y, drop) };
   }
 
-  /** Batch-mean diffusion term for given noise (the training loss). */
+  /** Batch-mean diffusion term for given noise (the training loss; a conditional model reads noise.condition). */
   loss(x: tf.Tensor, noise: DiffusionNoise): tf.Scalar {
     return diffusionLoss(this, x, noise);
   }
@@ -231,18 +303,30 @@ export class DiffusionModel implements Module, BoundParts {
     return tf.fill([z.shape[0], 1], t) as tf.Tensor;
   }
 
-  /** Reverse-SDE drift fB(z, t, x̂_θ(z, t)), [B, D]. */
-  reverseDrift(z: tf.Tensor, t: number): tf.Tensor {
+  /**
+   * Reverse-SDE drift fB(z, t, x̂_θ(z, t)), [B, D]; for a conditional model with y [B, w] and
+   * guidance w, the guided drift fB(z, t, x̂_w) of the conditional process (guidance.ts).
+   */
+  reverseDrift(z: tf.Tensor, t: number, condition?: tf.Tensor | null, guidance = 0): tf.Tensor {
     const tt = this.timeColumn(z, t);
-    const xhat = this.predictor.predict(z, tt);
-    return reverseDrift(this.forward.params(xhat, tt, 1 as JetOrder), z, this.volatility.g2(tt));
+    return guidedReverseDrift(this.guidanceParts(condition, guidance), z, tt, condition, guidance);
   }
 
-  /** Probability-flow velocity f(z, t, x̂_θ(z, t)), [B, D]. */
-  velocity(z: tf.Tensor, t: number): tf.Tensor {
+  /** Probability-flow velocity f(z, t, x̂_θ(z, t)), [B, D]; guided f(z, t, x̂_w) as {@link reverseDrift}. */
+  velocity(z: tf.Tensor, t: number, condition?: tf.Tensor | null, guidance = 0): tf.Tensor {
     const tt = this.timeColumn(z, t);
-    const xhat = this.predictor.predict(z, tt);
-    return velocity(this.forward.params(xhat, tt, 1), z);
+    return guidedVelocity(this.guidanceParts(condition, guidance), z, tt, condition, guidance);
+  }
+
+  /** The parts guidance.ts needs, after checking that condition and guidance fit the model. */
+  private guidanceParts(condition: tf.Tensor | null | undefined, guidance: number) {
+    if (!this.condition) {
+      if (condition) throw new RangeError('this model is unconditional: it takes no condition');
+      if (guidance !== 0) throw new RangeError('guidance needs a conditional model (a "condition" section)');
+      return { forward: this.forward, predictor: this.predictor, volatility: this.volatility, condition: null };
+    }
+    if (!condition) throw new RangeError('a conditional model needs the conditions y of its samples (∅ rows for unconditional ones)');
+    return this;
   }
 
   /** g(t) as a [1, 1] tensor (additive noise). */
@@ -250,9 +334,14 @@ export class DiffusionModel implements Module, BoundParts {
     return tf.sqrt(this.volatility.g2(tf.fill([1, 1], t)));
   }
 
-  /** Draw samples by integrating from t = 1 (prior) down to the process start. */
+  /**
+   * Draw samples by integrating from t = 1 (prior) down to the process start; a conditional model
+   * samples given `condition` with guidance weight `guidance` (default 0).
+   */
   sample(options: SampleOptions): SampleResult {
     const mode = options.mode ?? 'sde';
+    const w = options.guidance ?? 0;
+    const y = this.sampleCondition(options);
     const rng = new Rng(options.seed ?? 0);
     const z1 = tf.tidy(() => tf.mul(rng.normalTensor([options.n, this.dim]), this.forward.priorStd));
     const t0 = 1;
@@ -261,7 +350,7 @@ export class DiffusionModel implements Module, BoundParts {
     try {
       if (mode === 'sde') {
         const term = new SDETerm({
-          drift: (t, z) => this.reverseDrift(z, t),
+          drift: (t, z) => this.reverseDrift(z, t, y, w),
           diffusion: (t) => this.diffusionCoefficient(t),
           additive: true,
         });
@@ -279,7 +368,7 @@ export class DiffusionModel implements Module, BoundParts {
         });
         return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
       }
-      const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t));
+      const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t, y, w));
       const common = { term, t0, t1, y0: z1, saveat, nonFinite: options.nonFinite, onStep: options.onStep };
       const sol = options.adaptive
         ? solve({
@@ -291,7 +380,24 @@ export class DiffusionModel implements Module, BoundParts {
       return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
     } finally {
       z1.dispose();
+      y?.dispose();
     }
+  }
+
+  /** The conditions y [n, w] of a draw (null for an unconditional model), checked against the guidance weight. */
+  private sampleCondition(options: SampleOptions): tf.Tensor2D | null {
+    const w = options.guidance ?? 0;
+    if (!Number.isFinite(w)) throw new RangeError(`guidance must be a finite number, got ${w}`);
+    if (!this.condition) {
+      if (options.condition !== undefined) throw new RangeError('this model is unconditional: it takes no condition');
+      if (w !== 0) throw new RangeError('guidance needs a conditional model (a "condition" section)');
+      return null;
+    }
+    if (options.condition === undefined)
+      throw new RangeError(
+        `a conditional model samples given conditions: pass condition (${this.condition.spec.kind === 'label' ? 'labels' : 'vectors'})`,
+      );
+    return conditionRows(this.condition.spec, options.condition, options.n);
   }
 
   /**

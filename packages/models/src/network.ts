@@ -13,6 +13,7 @@
  */
 import {
   type ActivationName,
+  type ConditionSpec,
   type InitScheme,
   type Rng,
   TIME_UNET_EMBEDDING,
@@ -157,7 +158,16 @@ export interface TimeNetworkSpec {
   activation: ActivationName;
   init?: InitScheme;
   network?: UNetNetworkConfig;
+  /** A condition input y (MLP: [x, e(t), emb(y)] with emb of width `embedding`; U-Net: added to temb). */
+  condition?: NetworkCondition | null;
   rng?: Rng | number;
+}
+
+/** The condition input of a part's network: what y is and the width of its MLP embedding. */
+export interface NetworkCondition {
+  spec: ConditionSpec;
+  /** Width e of emb(y) in an MLP (a U-Net embeds y to the width 4·base of its time embedding). */
+  embedding: number;
 }
 
 /** The network of a part: a U-Net when `network` is given, else an MLP NN([x, t]) with maps·D outputs. */
@@ -172,11 +182,12 @@ export function createTimeNetwork(spec: TimeNetworkSpec): TimeNetwork {
       activation: spec.activation,
       init: spec.init,
       rng: spec.rng,
+      condition: spec.condition ?? null,
     });
   }
   checkNetworkDim(n, spec.dataDim, 'network');
   const { arch: _arch, ...options } = n;
-  return new TimeUNet({ ...options, inMaps, outMaps: spec.maps, rng: spec.rng });
+  return new TimeUNet({ ...options, inMaps, outMaps: spec.maps, rng: spec.rng, condition: spec.condition?.spec ?? null });
 }
 
 /** The network section of a part's network (undefined for an MLP). */

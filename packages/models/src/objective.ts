@@ -13,6 +13,10 @@
  * fB at the true x uses the ε form (μ̇ + σ̇ε + (g²/2)ε/σ), avoiding the cancellation in z − μ;
  * fB at x̂ uses z. Everything is differentiable: one reverse pass trains φ (forward process,
  * volatility) and θ (predictor) jointly.
+ *
+ * Conditional models: the noise carries the rows' conditions y (after condition dropout), and
+ * every term is conditional — q(z_t | x, y) when the forward process depends on y, x̂_θ(z, t, y) —
+ * so the bound is that of −log p(x | y) (of −log p(x) in the rows where y = ∅).
  */
 import type { Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
@@ -20,10 +24,14 @@ import { type GaussianForwardProcess, klToPrior, reverseDrift, reverseDriftFromE
 import type { DataPredictor } from './predictor.js';
 import type { Volatility } from './volatility.js';
 
-/** The randomness of one Monte Carlo draw of L_diff: t [B, 1] in [t₀, 1], ε [B, D]. */
+/**
+ * The randomness of one Monte Carlo draw of L_diff: t [B, 1] in [t₀, 1], ε [B, D], and for a
+ * conditional model the rows' conditions y [B, w] after condition dropout (∅ in the dropped rows).
+ */
 export interface DiffusionNoise {
   t: tf.Tensor;
   eps: tf.Tensor;
+  condition?: tf.Tensor;
 }
 
 /** Draw t ~ U(t₀, 1) and ε ~ N(0, I) from a seeded generator. */
@@ -52,13 +60,13 @@ export interface BoundParts {
 /** One Monte Carlo draw of the diffusion term, with its intermediates. */
 export function diffusionTerms(parts: BoundParts, x: tf.Tensor, noise: DiffusionNoise): DiffusionTerms {
   const { forward, predictor, volatility } = parts;
-  const { t, eps } = noise;
-  const p = forward.params(x, t, 1);
+  const { t, eps, condition: y } = noise;
+  const p = forward.params(x, t, 1, y);
   const z = sampleZ(p, eps);
   const g2 = volatility.g2(t);
   const fTrue = reverseDriftFromEps(p, eps, g2);
-  const xhat = predictor.predict(z, t);
-  const fPred = reverseDrift(forward.params(xhat, t, 1), z, g2);
+  const xhat = predictor.predict(z, t, y);
+  const fPred = reverseDrift(forward.params(xhat, t, 1, y), z, g2);
   const weight = 1 - forward.start.t;
   const sq = tf.sum(tf.square(tf.sub(fTrue, fPred)), 1);
   const perSample = tf.mul(weight * 0.5, tf.div(sq, tf.reshape(g2, [-1]))) as tf.Tensor;

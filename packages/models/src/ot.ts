@@ -66,13 +66,13 @@ export function otTerms(parts: OTParts, x: tf.Tensor, noise: DiffusionNoise, opt
   const lambda = options.curvatureWeight ?? 1;
   if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new RangeError(`curvatureWeight must be a finite number ≥ 0, got ${lambda}`);
   const { forward, predictor } = parts;
-  const { t, eps } = noise;
-  const p = forward.params(x, t, 2);
+  const { t, eps, condition: y } = noise;
+  const p = forward.params(x, t, 2, y);
   const z = sampleZ(p, eps);
   const fTrue = velocityFromEps(p, eps);
   const acceleration = accelerationFromEps(p, eps);
-  const xhat = predictor.predict(z, t);
-  const fPred = velocity(forward.params(xhat, t, 1), z);
+  const xhat = predictor.predict(z, t, y);
+  const fPred = velocity(forward.params(xhat, t, 1, y), z);
   const matching = tf.sum(tf.square(tf.sub(fTrue, fPred)), 1) as tf.Tensor;
   const curvature = tf.sum(tf.square(acceleration), 1) as tf.Tensor;
   const perSample = (lambda === 0 ? matching : tf.add(matching, tf.mul(lambda, curvature))) as tf.Tensor;

@@ -14,6 +14,9 @@
  * α_t > 0 on the whole time range (not fm-ot or cosine, whose α_1 = 0). Shapes: z [B, D],
  * t [B, 1] → [B, D]. The reverse drift plugs x̂ into the conditional reverse drift with x̂
  * held fixed (partials in t only).
+ *
+ * Conditional models: x̂_θ(z, t, y) with the condition y [B, w] an input of NN (network.ts); the
+ * unconditional prediction x̂_θ(z, t, ∅) is the same network at the null condition ∅.
  */
 import {
   type ActivationName,
@@ -27,14 +30,24 @@ import {
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { Schedule } from './forward/schedules.js';
-import { createTimeNetwork, type MlpSettings, mlpSettings, networkSection, type UNetNetworkConfig } from './network.js';
+import {
+  createTimeNetwork,
+  type MlpSettings,
+  mlpSettings,
+  type NetworkCondition,
+  networkSection,
+  type UNetNetworkConfig,
+} from './network.js';
 
 export type PredictorParametrization = 'data' | 'eps';
 
-/** What the bound and the samplers need of a predictor: x̂(z, t) for z [B, D], t [B, 1]. */
+/**
+ * What the bound and the samplers need of a predictor: x̂(z, t) for z [B, D], t [B, 1], or
+ * x̂(z, t, y) with a condition y [B, w] for a conditional one (y = ∅ for the unconditional model).
+ */
 export interface DataPredictor extends Module {
   readonly dim: number;
-  predict(z: tf.Tensor, t: tf.Tensor): tf.Tensor;
+  predict(z: tf.Tensor, t: tf.Tensor, condition?: tf.Tensor | null): tf.Tensor;
 }
 
 export interface PredictorOptions {
@@ -50,6 +63,8 @@ export interface PredictorOptions {
   schedule?: Schedule;
   /** A U-Net instead of the MLP (images; see network.ts). */
   network?: UNetNetworkConfig;
+  /** A condition input y: x̂_θ(z, t, y) (default none). */
+  condition?: NetworkCondition | null;
   rng?: Rng | number;
 }
 
@@ -61,6 +76,8 @@ export class Predictor implements DataPredictor {
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
   readonly mlp: MlpSettings;
+  /** The condition input (null: an unconditional predictor). */
+  readonly condition: NetworkCondition | null;
 
   constructor(options: PredictorOptions) {
     this.dim = options.dim;
@@ -71,12 +88,20 @@ export class Predictor implements DataPredictor {
     this.schedule = options.schedule ?? null;
     if (this.parametrization === 'eps' && !this.schedule) throw new RangeError("an 'eps' predictor needs the fixed schedule (α_t, σ_t)");
     this.mlp = mlpSettings(options, [64, 64, 64, 64]);
-    this.net = createTimeNetwork({ dataDim: options.dim, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
+    this.condition = options.condition ?? null;
+    this.net = createTimeNetwork({
+      dataDim: options.dim,
+      maps: 1,
+      ...this.mlp,
+      network: options.network,
+      condition: options.condition,
+      rng: options.rng,
+    });
   }
 
-  /** x̂(z, t), [B, D]. */
-  predict(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
-    const nn = this.net.apply(z as tf.Tensor2D, t as tf.Tensor2D);
+  /** x̂(z, t) (x̂(z, t, y) for a conditional predictor, y [B, w]), [B, D]. */
+  predict(z: tf.Tensor, t: tf.Tensor, condition?: tf.Tensor | null): tf.Tensor {
+    const nn = this.net.apply(z as tf.Tensor2D, t as tf.Tensor2D, condition as tf.Tensor2D | null | undefined);
     if (this.parametrization === 'eps') {
       const { alpha, sigma } = (this.schedule as Schedule).at(t, 0);
       return tf.div(tf.sub(z, tf.mul(sigma, nn)), alpha) as tf.Tensor;

@@ -1,5 +1,6 @@
 export * from './activations.js';
 export * from './checkpoint.js';
+export * from './condition.js';
 export * from './dense.js';
 export * from './embedding.js';
 export * from './image/index.js';

@@ -76,6 +76,8 @@ export interface TimeMLPInputs {
  * TimeUNet (same inputs and output contract). `prefix` names the initializers.
  */
 export function emitTimeNetwork(g: Graph, network: TimeNetwork, inputs: TimeMLPInputs, prefix: string): GJet {
+  if (network.conditionSpec)
+    throw new TypeError(`cannot export the ${prefix} network to ONNX: conditional networks (a condition input y) are not exported yet`);
   if (network instanceof TimeMLP) return emitTimeMLP(g, network, inputs, prefix);
   if (network instanceof TimeUNet) {
     if (inputs.x === null) throw new TypeError(`emitTimeNetwork: the ${prefix} U-Net needs x`);

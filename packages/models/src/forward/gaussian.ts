@@ -59,7 +59,14 @@ export interface GaussianForwardProcess extends Module {
   readonly priorStd: number;
   /** Whether params depend on trainable variables. */
   readonly learned: boolean;
-  params(x: tf.Tensor, t: tf.Tensor, order: JetOrder): GaussianParams;
+  /**
+   * μ, σ and their partial t-derivatives at x [B, D], t [B, 1]. A process conditioned on y
+   * (F(ε, t, x, y)) reads `condition` [B, w] (∅ rows for the unconditional process); the others
+   * ignore it.
+   */
+  params(x: tf.Tensor, t: tf.Tensor, order: JetOrder, condition?: tf.Tensor | null): GaussianParams;
+  /** Whether params depend on the condition y (default false). */
+  readonly conditioned?: boolean;
   toConfig(): ForwardProcessConfig;
 }
 

@@ -25,6 +25,9 @@
  * g² = −σ_t² λ′(t), λ = log(α_t²/σ_t²) ({@link NDMProcess.matchedVolatility}); the discrete-time
  * objective and ancestral sampler are in `ndm-discrete.ts`.
  *
+ * Conditioned (`condition` given): F̄_φ = NN_φ([x, e(t), emb(y)]), so F(x, t, y) and the process
+ * depend on the condition y (constant in t: the derivatives above are unchanged).
+ *
  * Note that NDM does not reach the prior exactly: q(z₁ | x) = N(α₁ F(x, 1), σ₁² I) with α₁
  * small but non-zero for VP-type schedules, so the prior term KL(q(z₁|x) ‖ N(0, s² I)) is
  * small but not zero (and depends on φ).
@@ -40,7 +43,14 @@ import {
   type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import { createTimeNetwork, type MlpSettings, mlpSettings, networkSection, type UNetNetworkConfig } from '../network.js';
+import {
+  createTimeNetwork,
+  type MlpSettings,
+  mlpSettings,
+  type NetworkCondition,
+  networkSection,
+  type UNetNetworkConfig,
+} from '../network.js';
 import { MatchedVolatility } from '../volatility.js';
 import type { ForwardProcessConfig, GaussianForwardProcess, GaussianParams } from './gaussian.js';
 import { createSchedule, type Schedule, type ScheduleConfig } from './schedules.js';
@@ -60,6 +70,8 @@ export interface NDMProcessOptions {
   init?: InitScheme;
   /** A U-Net instead of the MLP (images; see network.ts). */
   network?: UNetNetworkConfig;
+  /** Condition F̄ on y: F̄_φ = NN_φ([x, e(t), emb(y)]) (default none). */
+  condition?: NetworkCondition | null;
   rng?: Rng | number;
 }
 
@@ -72,6 +84,8 @@ export interface NDMProcessConfig extends ForwardProcessConfig {
   activation: ActivationName;
   init: InitScheme;
   network?: UNetNetworkConfig;
+  /** Written (true) only for a process conditioned on y. */
+  conditioned?: boolean;
 }
 
 /** F_φ(x, t) and its partial t-derivatives up to the order asked for, each [B, D]. */
@@ -92,6 +106,8 @@ export class NDMProcess implements GaussianForwardProcess {
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
   readonly mlp: MlpSettings;
+  /** The condition input of F̄ (null: the process does not depend on y). */
+  readonly condition: NetworkCondition | null;
 
   constructor(options: NDMProcessOptions) {
     if (!Number.isInteger(options.dim) || options.dim <= 0) throw new RangeError(`NDM dim must be a positive integer, got ${options.dim}`);
@@ -108,7 +124,20 @@ export class NDMProcess implements GaussianForwardProcess {
     if (!(sigma > 0 && alpha > 0))
       throw new RangeError(`NDM needs α₀ > 0 and σ₀ > 0, schedule '${this.schedule.name}' gives α₀ = ${alpha}, σ₀ = ${sigma}`);
     this.mlp = mlpSettings(options, [64, 64, 64, 64]);
-    this.net = createTimeNetwork({ dataDim: this.dim, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
+    this.condition = options.condition ?? null;
+    this.net = createTimeNetwork({
+      dataDim: this.dim,
+      maps: 1,
+      ...this.mlp,
+      network: options.network,
+      condition: this.condition,
+      rng: options.rng,
+    });
+  }
+
+  /** Whether F (so μ) depends on the condition y. */
+  get conditioned(): boolean {
+    return this.condition !== null;
   }
 
   /** Rebuild a process from {@link NDMProcess.toConfig} (weights are initialised from `rng`). */
@@ -152,9 +181,10 @@ export class NDMProcess implements GaussianForwardProcess {
    * F_φ(x, t) = (1 − t) x + t F̄_φ(x, t) and its partial t-derivatives:
    * ∂F/∂t = F̄ − x + t F̄′, ∂²F/∂t² = 2F̄′ + t F̄″. x [B, D], t [B, 1] → [B, D].
    */
-  transform(x: tf.Tensor, t: tf.Tensor, order: JetOrder): NDMTransform {
+  transform(x: tf.Tensor, t: tf.Tensor, order: JetOrder, condition?: tf.Tensor | null): NDMTransform {
     this.checkInputs(x, t);
-    const parts = this.net.jet(x as tf.Tensor2D, t as tf.Tensor2D, order).parts();
+    const y = this.conditioned ? (condition as tf.Tensor2D | null | undefined) : null;
+    const parts = this.net.jet(x as tf.Tensor2D, t as tf.Tensor2D, order, y).parts();
     const fbar = parts[0];
     const delta = tf.sub(fbar, x); // F̄ − x
     const F = tf.add(x, tf.mul(t, delta)) as tf.Tensor;
@@ -166,9 +196,9 @@ export class NDMProcess implements GaussianForwardProcess {
   }
 
   /** μ = α_t F, σ = σ_t and their partial t-derivatives (product rule with the schedule's). */
-  params(x: tf.Tensor, t: tf.Tensor, order: JetOrder): GaussianParams {
+  params(x: tf.Tensor, t: tf.Tensor, order: JetOrder, condition?: tf.Tensor | null): GaussianParams {
     const v = this.schedule.at(t, order);
-    const f = this.transform(x, t, order);
+    const f = this.transform(x, t, order, condition);
     const out: GaussianParams = { mu: tf.mul(v.alpha, f.F), sigma: v.sigma };
     if (order >= 1) {
       out.dmu = tf.add(tf.mul(v.dalpha!, f.F), tf.mul(v.alpha, f.dF!));
@@ -190,6 +220,7 @@ export class NDMProcess implements GaussianForwardProcess {
       activation: this.mlp.activation,
       init: this.mlp.init,
       ...networkSection(this.net),
+      ...(this.conditioned ? { conditioned: true } : {}),
     };
   }
 

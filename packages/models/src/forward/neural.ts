@@ -11,6 +11,9 @@
  *   μ̇ = −x + (1 − 2t) m̄ + t(1 − t) m̄′,       μ̈ = −2m̄ + 2(1 − 2t) m̄′ + t(1 − t) m̄″,
  *   l̇ = −log δ + (1 − 2t) l̄ + t(1 − t) l̄′,    l̈ = −2l̄ + 2(1 − 2t) l̄′ + t(1 − t) l̄″,
  *   σ̇ = σ l̇,                                  σ̈ = σ (l̈ + l̇²).
+ *
+ * Conditioned (`condition` given): NN_φ([x, e(t), emb(y)]), so m̄, l̄ and the whole process
+ * depend on the condition y (constant in t, so the formulas above are unchanged).
  */
 import {
   type ActivationName,
@@ -23,7 +26,14 @@ import {
   type TimeNetwork,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import { createTimeNetwork, type MlpSettings, mlpSettings, networkSection, type UNetNetworkConfig } from '../network.js';
+import {
+  createTimeNetwork,
+  type MlpSettings,
+  mlpSettings,
+  type NetworkCondition,
+  networkSection,
+  type UNetNetworkConfig,
+} from '../network.js';
 import type { ForwardProcessConfig, GaussianForwardProcess, GaussianParams } from './gaussian.js';
 
 export interface NeuralProcessOptions {
@@ -35,6 +45,8 @@ export interface NeuralProcessOptions {
   init?: InitScheme;
   /** A U-Net instead of the MLP (images; see network.ts). */
   network?: UNetNetworkConfig;
+  /** Condition the process on y: m̄, l̄ = NN_φ([x, e(t), emb(y)]) (default none). */
+  condition?: NetworkCondition | null;
   rng?: Rng | number;
 }
 
@@ -47,23 +59,39 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
   readonly mlp: MlpSettings;
+  /** The condition input of the network (null: the process does not depend on y). */
+  readonly condition: NetworkCondition | null;
 
   constructor(options: NeuralProcessOptions) {
     this.dim = options.dim;
     this.delta = options.delta ?? 0.01;
     if (!(this.delta > 0 && this.delta < 1)) throw new RangeError(`delta must lie in (0, 1), got ${this.delta}`);
     this.mlp = mlpSettings(options, [64, 64, 64, 64]);
-    this.net = createTimeNetwork({ dataDim: this.dim, maps: 2, ...this.mlp, network: options.network, rng: options.rng });
+    this.condition = options.condition ?? null;
+    this.net = createTimeNetwork({
+      dataDim: this.dim,
+      maps: 2,
+      ...this.mlp,
+      network: options.network,
+      condition: this.condition,
+      rng: options.rng,
+    });
+  }
+
+  /** Whether μ, σ depend on the condition y. */
+  get conditioned(): boolean {
+    return this.condition !== null;
   }
 
   get start() {
     return { t: 0, alpha: 1, sigma: this.delta };
   }
 
-  params(x: tf.Tensor, t: tf.Tensor, order: JetOrder): GaussianParams {
+  params(x: tf.Tensor, t: tf.Tensor, order: JetOrder, condition?: tf.Tensor | null): GaussianParams {
     const D = this.dim;
     const logDelta = Math.log(this.delta);
-    const parts = this.net.jet(x as tf.Tensor2D, t as tf.Tensor2D, order).parts();
+    const y = this.conditioned ? (condition as tf.Tensor2D | null | undefined) : null;
+    const parts = this.net.jet(x as tf.Tensor2D, t as tf.Tensor2D, order, y).parts();
     const [m, l] = tf.split(parts[0], [D, D], 1) as tf.Tensor[];
     const one = tf.sub(1, t);
     const tt = tf.mul(t, one);
@@ -92,6 +120,7 @@ export class NeuralGaussianProcess implements GaussianForwardProcess {
       hidden: this.mlp.hidden,
       activation: this.mlp.activation,
       ...networkSection(this.net),
+      ...(this.conditioned ? { conditioned: true } : {}),
     };
   }
 

@@ -7,9 +7,12 @@
  * U-Net as k·C channels.
  * Models that work on [B, D] rows (solvers, likelihoods, the objectives) use it unchanged.
  * With `dropout` > 0 its ResBlocks drop out in training mode only ({@link TimeUNet.setTraining}).
+ * With a `condition` (a class label or a vector y [B, w], see ../condition.ts) it is U(x, t, y),
+ * y added to the time embedding (unet.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random.js';
+import type { ConditionSpec } from '../condition.js';
 import { SinusoidalEmbedding } from '../embedding.js';
 import { Jet, type JetOrder } from '../jet.js';
 import type { Module, NamedVariables } from '../module.js';
@@ -40,8 +43,11 @@ export interface TimeUNetOptions extends Omit<UNetOptions, 'height' | 'width' | 
  * dropout also has a training mode, `setTraining` of {@link Module}).
  */
 export interface TimeNetwork extends Module {
-  jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder): Jet;
-  apply(x: tf.Tensor2D | null, t: tf.Tensor2D): tf.Tensor2D;
+  /** What the network is conditioned on; null (or absent) for a network of x and t only. */
+  readonly conditionSpec?: ConditionSpec | null;
+  /** The network and its partial t-derivatives; a conditional network needs y [B, w] (constant in t). */
+  jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder, y?: tf.Tensor2D | null): Jet;
+  apply(x: tf.Tensor2D | null, t: tf.Tensor2D, y?: tf.Tensor2D | null): tf.Tensor2D;
 }
 
 export class TimeUNet implements TimeNetwork {
@@ -79,22 +85,27 @@ export class TimeUNet implements TimeNetwork {
     return tf.reshape(tf.transpose(tf.reshape(x, [B, this.inMaps, H * W, C]), [0, 2, 1, 3]), [B, H, W, this.inMaps * C]);
   }
 
-  jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder): Jet {
+  /** What the U-Net is conditioned on (null: nothing). */
+  get conditionSpec(): ConditionSpec | null {
+    return this.net.condition?.spec ?? null;
+  }
+
+  jet(x: tf.Tensor2D | null, t: tf.Tensor2D, order: JetOrder, y?: tf.Tensor2D | null): Jet {
     const { height: H, width: W, channels: C } = this.options.image;
     const width = this.inMaps * H * W * C;
     if (x?.rank !== 2 || x.shape[1] !== width)
       throw new RangeError(
         `TimeUNet expects rows of ${this.inMaps} × ${H}×${W}×${C} = ${width} values, got ${x ? `[${x.shape}]` : 'null'}`,
       );
-    const out = this.net.jet(this.images(x), t, order).data;
+    const out = this.net.jet(this.images(x), t, order, y).data;
     const rows = out.shape[0];
     if (this.maps === 1) return new Jet(tf.reshape(out, [rows, H * W * C]), order);
     const blocks = tf.transpose(tf.reshape(out, [rows, H * W, this.maps, C]), [0, 2, 1, 3]);
     return new Jet(tf.reshape(blocks, [rows, this.maps * H * W * C]), order);
   }
 
-  apply(x: tf.Tensor2D | null, t: tf.Tensor2D): tf.Tensor2D {
-    return this.jet(x, t, 0).data;
+  apply(x: tf.Tensor2D | null, t: tf.Tensor2D, y?: tf.Tensor2D | null): tf.Tensor2D {
+    return this.jet(x, t, 0, y).data;
   }
 
   /** Training mode (dropout masks from `rng`) or eval mode (null, the default). */

@@ -15,6 +15,11 @@
  * h = conv3(Dropout(SiLU(GN(h) ⊙ (1 + a) + b))), whose jet is the bilinear rule
  * (GN·(1 + a))′ = GN′(1 + a) + GN a′, (…)″ = GN″(1 + a) + 2 GN′ a′ + GN a″.
  *
+ * Condition (optional, `condition`): a class label or a vector y (../condition.ts) embedded to the
+ * width of temb and added to it before the SiLU, temb = Dense(SiLU(Dense(e(t)))) + emb(y) (ADM's
+ * class conditioning); emb(y) is constant in t, so only the value block of temb's jet changes.
+ * Without a condition the U-Net is unchanged (same parameters, same outputs).
+ *
  * Two layouts:
  * - `adm` (the ADM/guided-diffusion layout; docs/maths/image-networks.md): input conv 3×3 → base; per level
  *   `numResBlocks` ResBlocks (then attention where the resolution is listed), a 3×3 stride-2
@@ -30,6 +35,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../random.js';
 import { getActivation } from '../activations.js';
 import { checkpoint } from '../checkpoint.js';
+import { ConditionEmbedding, type ConditionSpec, conditionJet } from '../condition.js';
 import { Dense } from '../dense.js';
 import { SinusoidalEmbedding, type TimeEmbedding } from '../embedding.js';
 import { activateJet, assertJetOrder, Jet, type JetOrder } from '../jet.js';
@@ -176,6 +182,8 @@ export interface UNetOptions {
   dropout?: number;
   /** Time embedding (default: sinusoidal of width `base` over 1000·t). */
   embedding?: TimeEmbedding;
+  /** A condition y, embedded to the width 4·base of temb and added to it (default none). */
+  condition?: ConditionSpec | null;
   rng?: Rng | number;
 }
 
@@ -203,6 +211,8 @@ export class UNet implements Module {
   readonly outNorm: GroupNorm;
   readonly outConv: Conv2d;
   readonly layout: 'adm' | 'compact';
+  /** emb(y) of width 4·base, or null for a U-Net without a condition. */
+  readonly condition: ConditionEmbedding | null;
 
   constructor(readonly options: UNetOptions) {
     const rng = options.rng instanceof Rng ? options.rng : new Rng(options.rng ?? 0);
@@ -263,15 +273,17 @@ export class UNet implements Module {
     }
     this.outNorm = new GroupNorm({ channels: ch, groups });
     this.outConv = new Conv2d({ inChannels: ch, outChannels: options.outChannels, init: 'zero' });
+    // Last: a U-Net without a condition draws exactly the weights it always did.
+    this.condition = options.condition ? new ConditionEmbedding(options.condition, timeDim, rng) : null;
   }
 
-  /** U(x, t) and its partial t-derivatives up to `order`: [(order+1)·B, H, W, Cout]. */
-  jet(x: tf.Tensor4D, t: tf.Tensor2D, order: JetOrder): ImageJet {
+  /** U(x, t) (U(x, t, y) with a condition y [B, w]) and its partial t-derivatives up to `order`: [(order+1)·B, H, W, Cout]. */
+  jet(x: tf.Tensor4D, t: tf.Tensor2D, order: JetOrder, y?: tf.Tensor2D | null): ImageJet {
     assertJetOrder(order);
     const { height, width, inChannels } = this.options;
     if (x.rank !== 4 || x.shape[1] !== height || x.shape[2] !== width || x.shape[3] !== inChannels || x.shape[0] !== t.shape[0])
       throw new RangeError(`UNet expects x [${t.shape[0]}, ${height}, ${width}, ${inChannels}], got [${x.shape}]`);
-    const temb = activateJet(this.timeMlp.applyJet(this.embedding.jet(t, order)), silu);
+    const temb = activateJet(this.timeEmbedding(t, order, y), silu);
     const recompute = checkpointPays(x.shape[0] * (order + 1), height, width, this.options.base ?? UNET_DEFAULTS.base);
     let h = this.inConv.jet(ImageJet.constant(x, order));
     const adm = this.layout === 'adm';
@@ -305,9 +317,16 @@ export class UNet implements Module {
     return this.outConv.jet(this.outNorm.jetFused(h, { silu: true }));
   }
 
-  /** U(x, t) without tangents. */
-  apply(x: tf.Tensor4D, t: tf.Tensor2D): tf.Tensor4D {
-    return this.jet(x, t, 0).data;
+  /** temb before its SiLU: Dense(SiLU(Dense(e(t)))) (+ emb(y), a constant in t, on the value block). */
+  private timeEmbedding(t: tf.Tensor2D, order: JetOrder, y: tf.Tensor2D | null | undefined): Jet {
+    const temb = this.timeMlp.applyJet(this.embedding.jet(t, order));
+    const cond = conditionJet(this.condition, y, t.shape[0], order, 'UNet');
+    return cond ? new Jet(tf.add(temb.data, cond.data) as tf.Tensor2D, order) : temb;
+  }
+
+  /** U(x, t) (or U(x, t, y)) without tangents. */
+  apply(x: tf.Tensor4D, t: tf.Tensor2D, y?: tf.Tensor2D | null): tf.Tensor4D {
+    return this.jet(x, t, 0, y).data;
   }
 
   /** Every ResBlock, in the order a forward pass reaches them (the order their dropout masks are drawn). */
@@ -342,6 +361,7 @@ export class UNet implements Module {
     });
     children['out.norm'] = this.outNorm;
     children['out.conv'] = this.outConv;
+    children.condition = this.condition;
     return collectParameters(children);
   }
 
