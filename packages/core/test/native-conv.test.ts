@@ -25,6 +25,7 @@ import {
   setNativeKernels,
 } from '../src/index.js';
 import { conv64, img } from './helpers/image64.js';
+import { relErr, requireNative } from './helpers/native.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -32,28 +33,6 @@ beforeAll(async () => {
 afterAll(() => {
   setNativeKernels(undefined);
 });
-
-function requireNative(): void {
-  const status = setNativeKernels(true);
-  if (!status.enabled || !status.conv2d) {
-    throw new Error(
-      `the native convolution kernels are not usable in this test environment (${status.reason ?? 'conv2d off'}). Build them with ` +
-        '`npm run build -w @nfdm/native` (needs g++ and the Node headers); the parity tests must not be skipped.',
-    );
-  }
-}
-
-/** max |a − b| / max(1e-3, max |b|). */
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 1e-3;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return Number.isFinite(diff) ? diff / scale : Number.POSITIVE_INFINITY;
-}
 
 type Shape = [number, number, number, number];
 const TOL = 2e-5;
@@ -69,7 +48,7 @@ function valueAndGrads(conv: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, x:
 
 describe('native convolution kernels', () => {
   it('are on with the addon, reported by nativeKernelsStatus and describeBackend', () => {
-    requireNative();
+    requireNative('conv2d');
     expect(nativeKernelsStatus()).toMatchObject({ enabled: true, conv2d: true, reason: null });
     expect(describeBackend()).toMatch(/native conv2d kernels: on/);
     expect(setNativeKernels(false)).toMatchObject({ enabled: false, conv2d: false });
@@ -79,7 +58,7 @@ describe('native convolution kernels', () => {
   });
 
   it('the switch routes Conv2d.jet and conv2dSame: one op natively, the tfjs kernels when off', async () => {
-    requireNative();
+    requireNative('conv2d');
     const conv = new Conv2d({ inChannels: 3, outChannels: 4, rng: new Rng(1) });
     const x = tf.ones([2, 5, 5, 3]) as tf.Tensor4D;
     const kernels = async (f: () => tf.Tensor) => (await tf.profile(() => f().dispose())).kernels.map((k) => k.name);
@@ -118,7 +97,7 @@ describe('native convolution kernels', () => {
           cases.push({ shape, cout, k, stride });
     for (const { shape, cout, k, stride } of cases) {
       it(`${k}×${k} stride ${stride}, x [${shape}] → ${cout} channels`, () => {
-        requireNative();
+        requireNative('conv2d');
         const rng = new Rng(shape[1] * 100 + cout + k + stride);
         const x = tf.tensor4d(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
         const w = tf.tensor4d(rng.normalArray(k * k * shape[3] * cout), [k, k, shape[3], cout]);
@@ -150,7 +129,7 @@ describe('native convolution kernels', () => {
       [1, 1, 1],
     ] as const) {
       it(`order ${order}, ${k}×${k} stride ${stride}`, () => {
-        requireNative();
+        requireNative('conv2d');
         const rng = new Rng(40 + order + k + stride);
         const conv = new Conv2d({ inChannels: 12, outChannels: 20, kernel: k, stride, rng });
         const B = 3;
@@ -194,7 +173,7 @@ describe('native convolution kernels', () => {
     }
 
     it('Conv2d.apply (bias on every image) equals the tfjs path', () => {
-      requireNative();
+      requireNative('conv2d');
       const conv = new Conv2d({ inChannels: 5, outChannels: 7, rng: new Rng(3) });
       const x = tf.tensor4d(new Rng(4).normalArray(2 * 5 * 6 * 5), [2, 5, 6, 5]);
       const a = tf.tidy(() => conv.apply(x).dataSync());
@@ -215,7 +194,7 @@ describe('native convolution kernels', () => {
       [1, 1],
     ] as const) {
       it(`${k}×${k} stride ${stride}`, () => {
-        requireNative();
+        requireNative('conv2d');
         const rng = new Rng(70 + k + stride);
         const cin = 3;
         const cout = 5;
@@ -267,7 +246,7 @@ describe('native convolution kernels', () => {
   });
 
   it('ImageJet.concatChannels: one native op (no Concat kernel), values and gradients equal to tf.concat', async () => {
-    requireNative();
+    requireNative('conv2d');
     const rng = new Rng(91);
     const a = tf.variable(tf.tensor4d(rng.normalArray(4 * 3 * 5 * 6), [4, 3, 5, 6]), true);
     const b = tf.variable(tf.tensor4d(rng.normalArray(4 * 3 * 5 * 2), [4, 3, 5, 2]), true);

@@ -22,6 +22,7 @@ import {
   setNativeKernels,
 } from '../src/index.js';
 import { groupNorm64, img, silu64 } from './helpers/image64.js';
+import { relErr, requireNative } from './helpers/native.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -29,28 +30,6 @@ beforeAll(async () => {
 afterAll(() => {
   setNativeKernels(undefined);
 });
-
-function requireNative(): void {
-  const status = setNativeKernels(true);
-  if (!status.enabled || !status.groupNorm) {
-    throw new Error(
-      `the native GroupNorm kernels are not usable in this test environment (${status.reason ?? 'groupNorm off'}). Build them with ` +
-        '`npm run build -w @nfdm/native`; the parity tests must not be skipped.',
-    );
-  }
-}
-
-/** max |a − b| / max(1e-3, max |b|). */
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 1e-3;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return Number.isFinite(diff) ? diff / scale : Number.POSITIVE_INFINITY;
-}
 
 type Shape = [number, number, number, number];
 const TOL = 5e-5;
@@ -65,7 +44,7 @@ function randomNorm(channels: number, groups: number, rng: Rng): GroupNorm {
 
 describe('native GroupNorm kernels', () => {
   it('are on with the addon and reported', () => {
-    requireNative();
+    requireNative('groupNorm');
     expect(nativeKernelsStatus()).toMatchObject({ enabled: true, groupNorm: true });
     expect(describeNativeKernels()).toMatch(/native GroupNorm kernels: on/);
     expect(setNativeKernels(false)).toMatchObject({ groupNorm: false });
@@ -74,7 +53,7 @@ describe('native GroupNorm kernels', () => {
   });
 
   it('the switch routes GroupNorm.jetFused (order 1: one op natively; many tfjs kernels when off; order 2 always tfjs)', async () => {
-    requireNative();
+    requireNative('groupNorm');
     const rng = new Rng(1);
     const norm = randomNorm(8, 4, rng);
     const x1 = tf.tensor4d(rng.normalArray(2 * 2 * 3 * 3 * 8), [4, 3, 3, 8]);
@@ -117,7 +96,7 @@ describe('native GroupNorm kernels', () => {
           cases.push({ shape, C, G, order, silu, shift });
     for (const { shape, C, G, order, silu, shift } of cases) {
       it(`order ${order}, ${silu ? 'SiLU' : 'no SiLU'}, ${shift ? 'shift' : 'no shift'}, B ${shape[0]}, ${shape[1]}×${shape[2]}×${C}, ${G} groups`, () => {
-        requireNative();
+        requireNative('groupNorm');
         const rng = new Rng(C * 10 + shape[1] + order);
         const norm = randomNorm(C, G, rng);
         const [B, H, W] = shape;
@@ -154,7 +133,7 @@ describe('native GroupNorm kernels', () => {
   });
 
   it('∂L/∂(x, γ, β, shift) on the native path equals float64 central differences (order 1, SiLU, shift)', () => {
-    requireNative();
+    requireNative('groupNorm');
     const rng = new Rng(77);
     const [B, H, W, C, G] = [2, 3, 4, 6, 3];
     const norm = randomNorm(C, G, rng);
@@ -219,7 +198,7 @@ describe('native GroupNorm kernels', () => {
   });
 
   it('a gradient step through the native image ops leaks no tensors (heap outputs and saved inputs are freed)', () => {
-    requireNative();
+    requireNative('groupNorm');
     const rng = new Rng(5);
     const norm = randomNorm(8, 4, rng);
     const conv = new Conv2d({ inChannels: 8, outChannels: 8, rng });
@@ -247,7 +226,7 @@ describe('native GroupNorm kernels', () => {
   it('on the cpu backend (no wasm heap views) the native conv and GroupNorm jets equal the tfjs path too', async () => {
     await initBackend('cpu');
     try {
-      requireNative();
+      requireNative('groupNorm');
       const rng = new Rng(6);
       const norm = randomNorm(16, 8, rng);
       const conv = new Conv2d({ inChannels: 16, outChannels: 12, rng });

@@ -22,6 +22,7 @@ import {
   trainableVariables,
 } from '../src/index.js';
 import { layers64 } from './helpers/extract.js';
+import { relErr, requireNative } from './helpers/native.js';
 import { DERIVATIVES64, mlpJet64 } from './helpers/reference64.js';
 
 beforeAll(async () => {
@@ -30,28 +31,6 @@ beforeAll(async () => {
 afterAll(() => {
   setNativeKernels(undefined);
 });
-
-function requireNative(): void {
-  const status = setNativeKernels(true);
-  if (!status.enabled) {
-    throw new Error(
-      `@nfdm/native is not usable in this test environment (${status.reason}). Build it with ` +
-        '`npm run build -w @nfdm/native` (needs g++ and the Node headers); the parity tests must not be skipped.',
-    );
-  }
-}
-
-/** max |a − b| / max(1e-3, max |b|): relative to the size of the reference tensor. */
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 1e-3;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return Number.isFinite(diff) ? diff / scale : Number.POSITIVE_INFINITY;
-}
 
 interface Run {
   out: Float32Array;
