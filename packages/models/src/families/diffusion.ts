@@ -94,6 +94,8 @@ const diffusionOperations: FamilyOperations<DiffusionModel> = {
       trajectory: o.trajectory,
       nonFinite: o.nonFinite,
       onStep: o.onProgress ? (t) => o.onProgress?.((1 - t) / (1 - t0)) : undefined,
+      condition: o.condition,
+      guidance: o.guidance,
     });
     return { ...r, samples: r.samples as tf.Tensor2D, trajectory: r.trajectory as tf.Tensor3D | undefined };
   },

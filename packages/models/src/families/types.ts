@@ -117,6 +117,10 @@ export interface FamilyDrawOptions {
   nonFinite?: 'error' | 'freeze-rows';
   /** Called after every step with the fraction of the integration done, in [0, 1]. */
   onProgress?: (fraction: number) => void;
+  /** Conditional models: the samples' conditions y [n, w] (labels: [n, 1], the null label K for unconditional rows). */
+  condition?: tf.Tensor2D;
+  /** Conditional models: the classifier-free guidance weight w (default 0). */
+  guidance?: number;
 }
 
 /** What a draw returns (model units; the caller disposes the tensors). */
