@@ -75,6 +75,10 @@ describe('conditional models', () => {
       await nfdm(['sample', '--model', 'c', '--n', '5', '--label', '1', '--labels', '1,2', '--out', 'x.csv']),
       /--label or --labels, not both/,
     );
+    failure(await nfdm(['eval', '--model', 'c']), /nfdm eval does not evaluate conditional models yet/);
+    const human = await nfdm(['train', '--out', 'c', '--resume', '--steps', '31']);
+    expect(human.stdout).toMatch(/held-out conditional NELBO \(−log p\(x \| y\)\)/);
+    expect(human.stdout).not.toMatch(/entropy floor/);
   }, 120_000);
 
   it('refuses labels and guidance for an unconditional model, and --condition where it does not apply', async () => {

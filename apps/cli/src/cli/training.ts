@@ -432,10 +432,15 @@ export function describeRun(s: RunSummary, out: string): string {
   ];
   const parts: string[] = [];
   if (s.loss !== undefined) parts.push(`last batch loss ${fmt(s.loss)} (training objective, standardised units; not the NELBO)`);
-  if (s.nelbo) parts.push(`held-out NELBO ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`);
+  // A conditional model's held-out NELBO bounds −log p(x | y): the floor H(x) of the data does not apply.
+  const conditional = s.config.condition !== undefined;
+  if (s.nelbo)
+    parts.push(
+      `held-out ${conditional ? 'conditional NELBO (−log p(x | y))' : 'NELBO'} ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`,
+    );
   if (s.otLoss) parts.push(`held-out NFDM-OT loss ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
   if (s.bound) parts.push(`held-out ${boundLabel(s.bound.kind)} ${fmt(s.bound.mean)} ± ${fmt(s.bound.stderr, 2)} nats`);
-  if (s.data.entropy !== undefined) parts.push(`entropy floor ${s.data.entropy.toFixed(3)}`);
+  if (s.data.entropy !== undefined && !conditional) parts.push(`entropy floor ${s.data.entropy.toFixed(3)}`);
   if (parts.length > 0) lines.push(`  ${parts.join(', ')}`);
   lines.push(`  model: ${join(out, 'model')}`);
   if (s.status === 'interrupted') lines.push(`  continue with: nfdm train --out ${out} --resume`);
