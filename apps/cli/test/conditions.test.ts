@@ -6,11 +6,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readCsv } from '@nfdm/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, failure, json, runCli } from './harness.js';
 
+const FASHION_MNIST_FIXTURE = fileURLToPath(new URL('../../../packages/datasets/test/fixtures/fashion-mnist', import.meta.url));
 let tmp: string;
+let savedDataDir: string | undefined;
 const nfdm = (args: string[]) => runCli(tmp, args);
 
 const TINY = ['--steps', '20', '--hidden', '16,16', '--batch', '64', '--eval-every', '10'];
@@ -18,9 +21,13 @@ const TINY = ['--steps', '20', '--hidden', '16,16', '--batch', '64', '--eval-eve
 beforeAll(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build the CLI first (cd apps/cli && npx tsup)`);
   tmp = mkdtempSync(join(tmpdir(), 'nfdm-cli-conditions-'));
+  savedDataDir = process.env.NFDM_FASHION_MNIST_DIR;
+  process.env.NFDM_FASHION_MNIST_DIR = FASHION_MNIST_FIXTURE; // runCli passes the environment on
 });
 
 afterAll(() => {
+  if (savedDataDir === undefined) delete process.env.NFDM_FASHION_MNIST_DIR;
+  else process.env.NFDM_FASHION_MNIST_DIR = savedDataDir;
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -79,6 +86,35 @@ describe('conditional models', () => {
     const human = await nfdm(['train', '--out', 'c', '--resume', '--steps', '31']);
     expect(human.stdout).toMatch(/held-out conditional NELBO \(−log p\(x \| y\)\)/);
     expect(human.stdout).not.toMatch(/entropy floor/);
+  }, 120_000);
+
+  it('trains a class-conditional U-Net on Fashion-MNIST 14×14 and draws a PNG grid by class', async () => {
+    const args = ['--model', 'vp', '--data', 'fashion-mnist-14', '--condition', 'label', '--arch', 'unet', '--base', '8'];
+    const run = json(await nfdm(['train', ...args, '--steps', '2', '--batch', '8', '--eval-every', '0', '--out', 'fm', '--json']));
+    expect(Number.isFinite((run.nelbo as { mean: number }).mean)).toBe(true);
+    expect(JSON.parse(readFileSync(join(tmp, 'fm', 'model', 'config.json'), 'utf8')).condition).toMatchObject({
+      kind: 'label',
+      classes: 10,
+    });
+    const s = json(
+      await nfdm([
+        'sample',
+        '--model',
+        'fm',
+        '--n',
+        '4',
+        '--labels',
+        '5,7',
+        '--guidance',
+        '2',
+        '--steps',
+        '4',
+        '--out',
+        'fm.png',
+        '--json',
+      ]),
+    );
+    expect(s).toMatchObject({ n: 4, labels: [5, 7], guidance: 2 });
   }, 120_000);
 
   it('refuses labels and guidance for an unconditional model, and --condition where it does not apply', async () => {

@@ -106,14 +106,15 @@ export interface NelboOptions {
 /**
  * NELBO per row of x in nats, L_rec + (diffusion term averaged over `draws` draws) + L_prior,
  * with mean and standard error over rows. `drawDiffusion(xb, rng)` returns one draw of the
- * per-row diffusion term [b] for a batch xb [b, D] whose first row is row `start` of x; batches
- * run in one tidy each.
+ * per-row diffusion term [b] for a batch xb [b, D] (with its rows' conditions yb [b, w] when
+ * `options.condition` is given; a forward process conditioned on y also takes them in the prior
+ * term); batches run in one tidy each.
  */
 export function monteCarloNelbo(
   forward: GaussianForwardProcess,
   x: tf.Tensor,
   options: NelboOptions,
-  drawDiffusion: (xb: tf.Tensor, rng: Rng, start: number) => tf.Tensor,
+  drawDiffusion: (xb: tf.Tensor, rng: Rng, yb?: tf.Tensor) => tf.Tensor,
 ): NelboResult {
   const draws = options.draws ?? 1;
   if (!Number.isInteger(draws) || draws < 1) throw new RangeError(`draws must be a positive integer, got ${draws}`);
@@ -126,14 +127,15 @@ export function monteCarloNelbo(
     const size = Math.min(batch, n - start);
     const [d, p] = tf.tidy(() => {
       const xb = tf.slice(x, [start, 0], [size, forward.dim]);
+      const yb = options.condition ? tf.slice(options.condition, [start, 0], [size, -1]) : undefined;
       let acc = tf.zeros([size]);
       for (let k = 0; k < draws; k++) {
         // One scope per draw: a draw's intermediates (U-Net activations for images) are freed before the next.
-        const next = tf.tidy(() => tf.add(acc, drawDiffusion(xb, rng, start)));
+        const next = tf.tidy(() => tf.add(acc, drawDiffusion(xb, rng, yb)));
         acc.dispose();
         acc = next;
       }
-      return [tf.div(acc, draws), priorTerm(forward, xb)];
+      return [tf.div(acc, draws), priorTerm(forward, xb, forward.conditioned ? yb : undefined)];
     });
     diff.set(d.dataSync(), start);
     prior.set(p.dataSync(), start);
@@ -287,11 +289,12 @@ export class DiffusionModel implements Module, BoundParts {
     if (this.condition && !y)
       throw new RangeError("the NELBO of a conditional model needs the rows' conditions: pass options.condition [n, w]");
     if (y && this.condition) checkConditionShape(this.condition.spec, y, x.shape[0] as number, 'DiffusionModel.nelbo');
-    return monteCarloNelbo(this.forward, x, batched, (xb, rng, start) => {
-      const b = xb.shape[0] as number;
-      const yb = y ? tf.slice(y, [start, 0], [b, -1]) : undefined;
-      return diffusionTerms(this, xb, this.drawNoise(rng, b, yb, { dropout: false })).perSample;
-    });
+    return monteCarloNelbo(
+      this.forward,
+      x,
+      batched,
+      (xb, rng, yb) => diffusionTerms(this, xb, this.drawNoise(rng, xb.shape[0] as number, yb, { dropout: false })).perSample,
+    );
   }
 
   /**
