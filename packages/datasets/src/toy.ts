@@ -42,6 +42,11 @@ export interface ToyDatasetInfo {
   entropySource: 'exact' | 'quadrature' | 'knn';
   /** Number of points returned for a request of n. */
   size: (n: number) => number;
+  /**
+   * Number of classes of the set's natural label ({@link sampleToyLabelled}), if it has one:
+   * 8gaussians the mode, rings the ring, circles/moons/2spirals the component, pinwheel the arm.
+   */
+  classes?: number;
 }
 
 const all = (n: number) => n;
@@ -61,6 +66,7 @@ export const TOY_DATASETS: Readonly<Record<ToyName, ToyDatasetInfo>> = Object.fr
     entropy: 2.838,
     entropySource: 'quadrature',
     size: all,
+    classes: 8,
   },
   rings: {
     name: 'rings',
@@ -68,6 +74,7 @@ export const TOY_DATASETS: Readonly<Record<ToyName, ToyDatasetInfo>> = Object.fr
     entropy: 2.627,
     entropySource: 'quadrature',
     size: all,
+    classes: 4,
   },
   circles: {
     name: 'circles',
@@ -75,6 +82,7 @@ export const TOY_DATASETS: Readonly<Record<ToyName, ToyDatasetInfo>> = Object.fr
     entropy: 3.264,
     entropySource: 'quadrature',
     size: all,
+    classes: 2,
   },
   moons: {
     name: 'moons',
@@ -82,6 +90,7 @@ export const TOY_DATASETS: Readonly<Record<ToyName, ToyDatasetInfo>> = Object.fr
     entropy: 2.396,
     entropySource: 'quadrature',
     size: all,
+    classes: 2,
   },
   swissroll: {
     name: 'swissroll',
@@ -96,6 +105,7 @@ export const TOY_DATASETS: Readonly<Record<ToyName, ToyDatasetInfo>> = Object.fr
     entropy: 2.651,
     entropySource: 'quadrature',
     size: (n) => 2 * Math.floor(n / 2),
+    classes: 2,
   },
   pinwheel: {
     name: 'pinwheel',
@@ -103,6 +113,7 @@ export const TOY_DATASETS: Readonly<Record<ToyName, ToyDatasetInfo>> = Object.fr
     entropy: 2.32,
     entropySource: 'knn',
     size: (n) => 5 * Math.floor(n / 5),
+    classes: 5,
   },
 });
 
@@ -116,7 +127,11 @@ export function isToyName(name: string): name is ToyName {
   return Object.hasOwn(TOY_DATASETS, name);
 }
 
-type Generator = (n: number, rng: Rng) => Float64Array;
+/**
+ * Points [size(n), 2] from `rng`; with `labels` (length size(n)), also each point's class
+ * (sets with `classes`), without changing the draws.
+ */
+type Generator = (n: number, rng: Rng, labels?: Float64Array) => Float64Array;
 
 /**
  * Draw `n` points from the toy distribution `name` (see the module docs for the exact
@@ -132,6 +147,69 @@ export function sampleToy(name: ToyName | string, n: number, seed: Seed = 0): Da
   const points = GENERATORS[name](n, rng);
   const rows = points.length / 2;
   return { data: Float32Array.from(points), n: rows, dim: 2 };
+}
+
+/** Toy points with their natural labels (see {@link ToyDatasetInfo.classes}). */
+export interface LabelledToy {
+  points: DataMatrix;
+  /** The class of each point, an integer in 0…classes − 1 (float32 for tensors). */
+  labels: Float32Array;
+  classes: number;
+}
+
+/** Names of the toy sets with a natural label. */
+export function labelledToyNames(): ToyName[] {
+  return toyNames().filter((name) => TOY_DATASETS[name].classes !== undefined);
+}
+
+/**
+ * {@link sampleToy} with each point's natural label: the same points for the same seed, and
+ * their classes (8gaussians: the mode, in the order of the generator's centres (1, 0), (−1, 0),
+ * (0, 1), (0, −1), then the diagonals (+,+), (+,−), (−,+), (−,−); rings: 0 outermost … 3;
+ * circles: 0 outer, 1 inner; moons: 0 upper, 1 lower; 2spirals and pinwheel: the arm).
+ * A set without a natural label (checkerboard, swissroll) is a `DatasetError`.
+ */
+export function sampleToyLabelled(name: ToyName | string, n: number, seed: Seed = 0): LabelledToy {
+  if (!isToyName(name)) {
+    throw new DatasetError('unknown_dataset', `unknown toy dataset '${name}'; known: ${toyNames().join(', ')}`);
+  }
+  const classes = TOY_DATASETS[name].classes;
+  if (classes === undefined) {
+    throw new DatasetError(
+      'invalid_argument',
+      `toy dataset '${name}' has no natural label; labelled sets: ${labelledToyNames().join(', ')}`,
+    );
+  }
+  if (!Number.isInteger(n) || n < 0) throw new DatasetError('invalid_argument', `n must be a non-negative integer, got ${n}`);
+  const labels = new Float64Array(TOY_DATASETS[name].size(n));
+  const points = GENERATORS[name](n, toRng(seed), labels);
+  return { points: { data: Float32Array.from(points), n: labels.length, dim: 2 }, labels: Float32Array.from(labels), classes };
+}
+
+/** Shuffle the rows of points [n, 2] (and their labels, if given) with the draws of {@link shuffleRows}. */
+function shuffleLabelled(x: Float64Array, n: number, rng: Rng, labels?: Float64Array): void {
+  if (!labels) {
+    shuffleRows(x, n, 2, rng);
+    return;
+  }
+  const rows = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) rows.set([x[2 * i], x[2 * i + 1], labels[i]], 3 * i);
+  shuffleRows(rows, n, 3, rng);
+  for (let i = 0; i < n; i++) {
+    x[2 * i] = rows[3 * i];
+    x[2 * i + 1] = rows[3 * i + 1];
+    labels[i] = rows[3 * i + 2];
+  }
+}
+
+/** Labels of blocks stacked in order: `counts[k]` rows of class k. */
+function blockLabels(labels: Float64Array | undefined, counts: number[]): void {
+  if (!labels) return;
+  let row = 0;
+  counts.forEach((count, k) => {
+    labels.fill(k, row, row + count);
+    row += count;
+  });
 }
 
 /** numpy.linspace(start, stop, num, endpoint). */
@@ -193,19 +271,20 @@ const GENERATORS: Record<ToyName, Generator> = {
     return out;
   },
 
-  circles(n, rng) {
+  circles(n, rng, labels) {
     const nOut = Math.floor(n / 2);
     const x = circlePoints([
       [1, nOut, false, 0, 2 * Math.PI],
       [0.5, n - nOut, false, 0, 2 * Math.PI],
     ]);
-    shuffleRows(x, n, 2, rng);
+    blockLabels(labels, [nOut, n - nOut]);
+    shuffleLabelled(x, n, rng, labels);
     addNoise(x, 0.08, rng);
     for (let i = 0; i < x.length; i++) x[i] *= 3;
     return x;
   },
 
-  rings(n, rng) {
+  rings(n, rng, labels) {
     const q = Math.floor(n / 4);
     const x = circlePoints([
       [1, q, false, 0, 2 * Math.PI],
@@ -214,12 +293,13 @@ const GENERATORS: Record<ToyName, Generator> = {
       [0.25, n - 3 * q, false, 0, 2 * Math.PI],
     ]);
     for (let i = 0; i < x.length; i++) x[i] *= 3;
-    shuffleRows(x, n, 2, rng);
+    blockLabels(labels, [q, q, q, n - 3 * q]);
+    shuffleLabelled(x, n, rng, labels);
     addNoise(x, 0.08, rng);
     return x;
   },
 
-  moons(n, rng) {
+  moons(n, rng, labels) {
     const nOut = Math.floor(n / 2);
     const nIn = n - nOut;
     const x = new Float64Array(2 * n);
@@ -233,7 +313,8 @@ const GENERATORS: Record<ToyName, Generator> = {
       x[2 * (nOut + i)] = 1 - Math.cos(b[i]);
       x[2 * (nOut + i) + 1] = 1 - Math.sin(b[i]) - 0.5;
     }
-    shuffleRows(x, n, 2, rng);
+    blockLabels(labels, [nOut, nIn]);
+    shuffleLabelled(x, n, rng, labels);
     addNoise(x, 0.1, rng);
     for (let i = 0; i < n; i++) {
       x[2 * i] = 2 * x[2 * i] - 1;
@@ -242,19 +323,21 @@ const GENERATORS: Record<ToyName, Generator> = {
     return x;
   },
 
-  '8gaussians'(n, rng) {
+  '8gaussians'(n, rng, labels) {
     const out = new Float64Array(2 * n);
     for (let i = 0; i < n; i++) {
       const e0 = 0.5 * rng.normal();
       const e1 = 0.5 * rng.normal();
-      const [cx, cy] = EIGHT_CENTRES[rng.int(8)];
+      const k = rng.int(8);
+      if (labels) labels[i] = k;
+      const [cx, cy] = EIGHT_CENTRES[k];
       out[2 * i] = (4 * cx + e0) / FFJORD_ROOT2;
       out[2 * i + 1] = (4 * cy + e1) / FFJORD_ROOT2;
     }
     return out;
   },
 
-  pinwheel(n, rng) {
+  pinwheel(n, rng, labels) {
     const classes = 5;
     const perClass = Math.floor(n / classes);
     const m = classes * perClass;
@@ -268,14 +351,16 @@ const GENERATORS: Record<ToyName, Generator> = {
       const s = Math.sin(a);
       x[2 * i] = 2 * (f0 * c + f1 * s);
       x[2 * i + 1] = 2 * (-f0 * s + f1 * c);
+      if (labels) labels[i] = k;
     }
-    shuffleRows(x, m, 2, rng);
+    shuffleLabelled(x, m, rng, labels);
     return x;
   },
 
-  '2spirals'(n, rng) {
+  '2spirals'(n, rng, labels) {
     const m = Math.floor(n / 2);
     const x = new Float64Array(4 * m);
+    blockLabels(labels, [m, m]);
     for (let i = 0; i < m; i++) {
       const r = Math.sqrt(rng.uniform()) * 3 * Math.PI;
       const px = -r * Math.cos(r) + 0.5 * rng.uniform();

@@ -4,9 +4,11 @@ import {
   type DataMatrix,
   knnEntropy,
   knnEntropyProfile,
+  labelledToyNames,
   PAIRED_TASKS,
   samplePaired,
   sampleToy,
+  sampleToyLabelled,
   TOY_DATASETS,
   type ToyName,
   toyNames,
@@ -346,5 +348,58 @@ describe('paired samples for bridges', () => {
     expect(firstArm).toBeLessThan(75);
     for (const t of PAIRED_TASKS) expect(samplePaired(t.source, t.target, 10, 0).n).toBe(10);
     expect(() => samplePaired('moons', 'nope', 10, 0)).toThrow(/unknown toy dataset 'nope'/);
+  });
+});
+
+describe('sampleToyLabelled', () => {
+  it('returns the points of sampleToy with their natural labels', () => {
+    for (const name of labelledToyNames()) {
+      const plain = sampleToy(name, 203, 11);
+      const l = sampleToyLabelled(name, 203, 11);
+      expect(l.points).toEqual(plain);
+      expect(l.labels.length).toBe(plain.n);
+      expect(l.classes).toBe(TOY_DATASETS[name].classes);
+      const counts = new Array(l.classes).fill(0);
+      for (const k of l.labels) {
+        expect(Number.isInteger(k) && k >= 0 && k < l.classes).toBe(true);
+        counts[k] += 1;
+      }
+      expect(Math.min(...counts)).toBeGreaterThan(0);
+    }
+    expect(labelledToyNames().sort()).toEqual(['2spirals', '8gaussians', 'circles', 'moons', 'pinwheel', 'rings']);
+  });
+
+  it('labels 8gaussians by the mode, rings by the radius, circles and moons by the component', () => {
+    const modes = [
+      [1, 0],
+      [-1, 0],
+      [0, 1],
+      [0, -1],
+      [Math.SQRT1_2, Math.SQRT1_2],
+      [Math.SQRT1_2, -Math.SQRT1_2],
+      [-Math.SQRT1_2, Math.SQRT1_2],
+      [-Math.SQRT1_2, -Math.SQRT1_2],
+    ].map(([a, b]) => [(4 * a) / FFJORD_ROOT2, (4 * b) / FFJORD_ROOT2]);
+    const g = sampleToyLabelled('8gaussians', 500, 3);
+    for (let i = 0; i < 500; i++) {
+      const [x, y] = [g.points.data[2 * i], g.points.data[2 * i + 1]];
+      const d = modes.map(([a, b]) => (x - a) ** 2 + (y - b) ** 2);
+      // Modes are 2.2 apart and their std 0.35: nearly every point is nearest its own mode.
+      if (d.indexOf(Math.min(...d)) !== g.labels[i]) expect(Math.sqrt(d[g.labels[i]])).toBeGreaterThan(0.9);
+    }
+    const r = sampleToyLabelled('rings', 400, 4);
+    for (let i = 0; i < 400; i++) {
+      const radius = Math.hypot(r.points.data[2 * i], r.points.data[2 * i + 1]);
+      expect(Math.abs(radius - 3 * (1 - 0.25 * r.labels[i]))).toBeLessThan(0.5);
+    }
+    const c = sampleToyLabelled('circles', 400, 5);
+    for (let i = 0; i < 400; i++) {
+      const radius = Math.hypot(c.points.data[2 * i], c.points.data[2 * i + 1]);
+      expect(Math.abs(radius - (c.labels[i] === 0 ? 3 : 1.5))).toBeLessThan(0.75);
+    }
+  });
+
+  it('refuses sets without a natural label', () => {
+    expect(() => sampleToyLabelled('checkerboard', 10)).toThrow(/has no natural label; labelled sets: .*8gaussians/);
   });
 });

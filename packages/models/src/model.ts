@@ -96,18 +96,25 @@ export interface NelboOptions {
   seed?: number;
   /** Rows per batch (default 4096). */
   batch?: number;
+  /**
+   * Conditional models: the rows' conditions y [n, w] (no condition dropout), giving the
+   * conditional NELBO of −log p(x | y). Required by a conditional model.
+   */
+  condition?: tf.Tensor;
 }
 
 /**
  * NELBO per row of x in nats, L_rec + (diffusion term averaged over `draws` draws) + L_prior,
  * with mean and standard error over rows. `drawDiffusion(xb, rng)` returns one draw of the
- * per-row diffusion term [b] for a batch xb [b, D]; batches run in one tidy each.
+ * per-row diffusion term [b] for a batch xb [b, D] (with its rows' conditions yb [b, w] when
+ * `options.condition` is given; a forward process conditioned on y also takes them in the prior
+ * term); batches run in one tidy each.
  */
 export function monteCarloNelbo(
   forward: GaussianForwardProcess,
   x: tf.Tensor,
   options: NelboOptions,
-  drawDiffusion: (xb: tf.Tensor, rng: Rng) => tf.Tensor,
+  drawDiffusion: (xb: tf.Tensor, rng: Rng, yb?: tf.Tensor) => tf.Tensor,
 ): NelboResult {
   const draws = options.draws ?? 1;
   if (!Number.isInteger(draws) || draws < 1) throw new RangeError(`draws must be a positive integer, got ${draws}`);
@@ -120,14 +127,15 @@ export function monteCarloNelbo(
     const size = Math.min(batch, n - start);
     const [d, p] = tf.tidy(() => {
       const xb = tf.slice(x, [start, 0], [size, forward.dim]);
+      const yb = options.condition ? tf.slice(options.condition, [start, 0], [size, -1]) : undefined;
       let acc = tf.zeros([size]);
       for (let k = 0; k < draws; k++) {
         // One scope per draw: a draw's intermediates (U-Net activations for images) are freed before the next.
-        const next = tf.tidy(() => tf.add(acc, drawDiffusion(xb, rng)));
+        const next = tf.tidy(() => tf.add(acc, drawDiffusion(xb, rng, yb)));
         acc.dispose();
         acc = next;
       }
-      return [tf.div(acc, draws), priorTerm(forward, xb)];
+      return [tf.div(acc, draws), priorTerm(forward, xb, forward.conditioned ? yb : undefined)];
     });
     diff.set(d.dataSync(), start);
     prior.set(p.dataSync(), start);
@@ -248,9 +256,9 @@ export class DiffusionModel implements Module, BoundParts {
    * Draw the (t, ε) of one training step; a conditional model also takes the rows' conditions
    * y [B, w] and returns them with condition dropout applied: each row's y is replaced by ∅ with
    * probability p, decided by B uniforms drawn from `rng` after t and ε (so an unconditional
-   * model's stream is unchanged).
+   * model's stream is unchanged). `dropout: false` (evaluation) keeps every row's y and draws no uniforms.
    */
-  drawNoise(rng: Rng, batch: number, condition?: tf.Tensor | null): DiffusionNoise {
+  drawNoise(rng: Rng, batch: number, condition?: tf.Tensor | null, options: { dropout?: boolean } = {}): DiffusionNoise {
     if (!this.condition) {
       if (condition) throw new RangeError('this model is unconditional: it takes no condition');
       return drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
@@ -260,6 +268,7 @@ export class DiffusionModel implements Module, BoundParts {
     const y = checkConditionShape(spec, condition, batch, 'DiffusionModel.drawNoise');
     checkLabels(spec, y);
     const noise = drawDiffusionNoise(rng, batch, this.dim, this.forward.start.t);
+    if (options.dropout === false) return { ...noise, condition: y };
     const drop = Array.from({ length: batch }, () => dropout > 0 && rng.uniform() < dropout);
     return { ...noise, condition: dropConditionRows(spec, y, drop) };
   }
@@ -271,11 +280,21 @@ export class DiffusionModel implements Module, BoundParts {
 
   /**
    * NELBO of each row of x (nats), by Monte Carlo over (t, ε) with `draws` draws per row;
-   * reports mean and standard error over rows.
+   * reports mean and standard error over rows. A conditional model needs the rows' conditions
+   * (`options.condition`, [n, w]) and gives the conditional NELBO (a bound on −log p(x | y)).
    */
   nelbo(x: tf.Tensor, options: NelboOptions = {}): NelboResult {
     const batched = { batch: this.evalBatch ?? 4096, ...options };
-    return monteCarloNelbo(this.forward, x, batched, (xb, rng) => diffusionTerms(this, xb, this.drawNoise(rng, xb.shape[0])).perSample);
+    const y = options.condition;
+    if (this.condition && !y)
+      throw new RangeError("the NELBO of a conditional model needs the rows' conditions: pass options.condition [n, w]");
+    if (y && this.condition) checkConditionShape(this.condition.spec, y, x.shape[0] as number, 'DiffusionModel.nelbo');
+    return monteCarloNelbo(
+      this.forward,
+      x,
+      batched,
+      (xb, rng, yb) => diffusionTerms(this, xb, this.drawNoise(rng, xb.shape[0] as number, yb, { dropout: false })).perSample,
+    );
   }
 
   /**

@@ -85,8 +85,8 @@ export function reconstructionTerm(forward: GaussianForwardProcess): number {
   return 0.5 * D * Math.log((2 * Math.PI * sigma * sigma) / (alpha * alpha)) + 0.5 * D;
 }
 
-/** L_prior = KL(q(z₁ | x) ‖ N(0, s² I)) per sample, [B]. */
-export function priorTerm(forward: GaussianForwardProcess, x: tf.Tensor): tf.Tensor {
+/** L_prior = KL(q(z₁ | x) ‖ N(0, s² I)) per sample, [B] (a process conditioned on y: q(z₁ | x, y), given `condition` [B, w]). */
+export function priorTerm(forward: GaussianForwardProcess, x: tf.Tensor, condition?: tf.Tensor): tf.Tensor {
   const ones = tf.ones([x.shape[0], 1]) as tf.Tensor;
-  return klToPrior(forward.params(x, ones, 0), forward.priorStd);
+  return klToPrior(forward.params(x, ones, 0, condition), forward.priorStd);
 }

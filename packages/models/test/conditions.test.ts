@@ -351,3 +351,25 @@ describe('conditional training and sampling', () => {
     model.dispose();
   }, 120_000);
 });
+
+describe('conditional NELBO', () => {
+  it('reads the rows’ conditions without dropout, batch by batch, and needs them', () => {
+    const model = createModel(parseModelConfig(CONDITIONAL));
+    const rng = new Rng(4);
+    const x = tf.tensor2d(rng.normalArray(6 * D), [6, D]);
+    const y = tf.tensor2d([[0], [1], [2], [0], [1], [2]]);
+    // drawNoise with dropout: false keeps every label and draws no dropout uniforms.
+    const kept = model.drawNoise(new Rng(5), 6, y, { dropout: false });
+    expect(Array.from(kept.condition?.dataSync() ?? [])).toEqual([0, 1, 2, 0, 1, 2]);
+    const whole = model.nelbo(x, { draws: 2, seed: 7, condition: y });
+    const batched = model.nelbo(x, { draws: 2, seed: 7, condition: y, batch: 6 });
+    expect(batched.nelbo.mean).toBeCloseTo(whole.nelbo.mean, 4);
+    // Other labels give another bound: the conditions are read.
+    const other = model.nelbo(x, { draws: 2, seed: 7, condition: tf.tensor2d([[1], [2], [0], [1], [2], [0]]) });
+    expect(other.nelbo.mean).not.toBeCloseTo(whole.nelbo.mean, 4);
+    expect(() => model.nelbo(x, { draws: 1 })).toThrow(/the NELBO of a conditional model needs the rows' conditions/);
+    expect(() => model.nelbo(x, { draws: 1, condition: tf.tensor2d([[0], [1]]) })).toThrow(/expects a condition \[6, 1\]/);
+    tf.dispose([x, y, kept.t, kept.eps, kept.condition as tf.Tensor]);
+    model.dispose();
+  });
+});

@@ -51,6 +51,40 @@ describe('microBatchedGrads', () => {
     m.dispose();
   });
 
+  it('slices a conditional model’s conditions with the rows (labels after dropout)', () => {
+    const m = createModel({
+      format: MODEL_FORMAT,
+      dim: 3,
+      forward: { kind: 'nfdm', hidden: [16], conditioned: true },
+      predictor: { hidden: [16] },
+      volatility: { kind: 'neural', hidden: [8] },
+      condition: { kind: 'label', classes: 3, dropout: 0.3 },
+      seed: 2,
+    });
+    const x = tf.tensor2d(new Rng(3).normalArray(8 * 3), [8, 3]);
+    const y = tf.tensor2d([0, 1, 2, 0, 1, 2, 0, 1], [8, 1]);
+    const noise = m.drawNoise(new Rng(4), 8, y);
+    const vars = [...m.parameters().values()].filter((v) => v.trainable);
+    const loss = (xs: tf.Tensor2D, ns: typeof noise) => m.loss(xs, ns);
+    const n = noise as typeof noise & Record<string, tf.Tensor>;
+    const one = microBatchedGrads(x, n, vars, undefined, loss);
+    const chunked = microBatchedGrads(x, n, vars, 3, loss);
+    const a = one.value.dataSync()[0];
+    expect(Math.abs(chunked.value.dataSync()[0] - a) / Math.abs(a)).toBeLessThan(1e-5);
+    tf.dispose([
+      x,
+      y,
+      noise.t,
+      noise.eps,
+      noise.condition as tf.Tensor,
+      one.value,
+      chunked.value,
+      ...Object.values(one.grads),
+      ...Object.values(chunked.grads),
+    ]);
+    m.dispose();
+  });
+
   it('refuses a size that is not a positive integer', () => {
     const x = tf.zeros([4, 2]) as tf.Tensor2D;
     for (const size of [0, 1.5, -2]) expect(() => microBatchedGrads(x, {}, [], size, () => tf.scalar(0))).toThrow(/positive integer size/);

@@ -43,6 +43,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OutlierPolicy, StandardizeMethod } from './data-options.js';
 import { CliError, UsageError } from './errors.js';
 import { evaluationImages, firstRows, HELDOUT_IMAGES, imageSetParts, isImageSpec, shapeText, splitImageRows } from './image-sets.js';
+import { labelledData, type RunLabels } from './labelled-data.js';
 import { parseBridgeSpec } from './run-config.js';
 
 /** Seed of the held-out toy points used for evaluation during training. */
@@ -144,6 +145,8 @@ export interface TrainingData {
   standardization?: Standardization;
   /** Warnings for the user (the CLI prints them; this module never does). */
   warnings: string[];
+  /** `--condition label`: the number of classes and the held-out rows' labels (the source draws rows with their labels). */
+  labels?: RunLabels;
 }
 
 export interface TableOptions {
@@ -201,7 +204,13 @@ export function tableParts(spec: string, options: TableOptions): TableParts {
  */
 export function trainingData(
   spec: string,
-  options: { seed: number; standardization?: Standardization; standardize?: StandardizeMethod; outliers?: OutlierPolicy } = {
+  options: {
+    seed: number;
+    standardization?: Standardization;
+    standardize?: StandardizeMethod;
+    outliers?: OutlierPolicy;
+    condition?: 'label';
+  } = {
     seed: 0,
   },
 ): TrainingData {
@@ -212,6 +221,7 @@ export function trainingData(
   }
   if (pair) return bridgeTrainingData(pair.source, pair.target, options.seed);
   const normalized = normalizeSpec(spec);
+  if (options.condition === 'label') return labelledTrainingData(normalized, options.seed);
   if (isToyName(normalized)) {
     const d = load(normalized, { n: 1 });
     const heldOut = sampleToy(normalized, HELDOUT_TOY_POINTS, HELDOUT_SEED);
@@ -256,6 +266,17 @@ export function trainingData(
     standardization,
     warnings,
   };
+}
+
+/** `--condition label`: a toy set with a natural label or Fashion-MNIST, with the labels of every row. */
+function labelledTrainingData(spec: string, seed: number): TrainingData {
+  const d = labelledData(spec, seed, { toyPoints: HELDOUT_TOY_POINTS, toySeed: HELDOUT_SEED });
+  const toy = isToyName(spec);
+  const base = info(d.set, toy ? spec : spec.toLowerCase());
+  const source = toy
+    ? `toy '${spec}' (${TOY_DATASETS[spec].description}) with its labels, fresh samples every batch`
+    : `${base.source}, with its labels`;
+  return { info: { ...base, source }, source: d.source, heldOut: d.heldOut, labels: d.labels, warnings: [] };
 }
 
 /** A bridge end: a toy set, optionally translated (`moons`, `moons@-3,0`), or an image set. */

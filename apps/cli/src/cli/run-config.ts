@@ -53,6 +53,13 @@ export interface RunSettings {
   base?: number;
   /** U-Net: dropout rate in [0, 1) of the predictor's ResBlocks, active in training updates only (default 0). */
   dropout?: number;
+  /**
+   * Diffusion models: train a conditional model on the data's labels (toy sets with a natural
+   * label, e.g. 8gaussians: the mode; Fashion-MNIST: the class).
+   */
+  condition?: 'label';
+  /** Condition dropout: the fraction of training rows whose label is replaced by ∅ (default 0.1), so the model is also unconditional. */
+  conditionDropout?: number;
   /** Replaces top-level sections of the named model's config (advanced; e.g. forward, predictor, volatility, time). */
   modelConfig?: Record<string, unknown>;
   /** Merged last into the trainer config (advanced: optimizer, evalDraws, keep, …). */
@@ -114,6 +121,8 @@ export const SETTING_KEYS = [
   'arch',
   'base',
   'dropout',
+  'condition',
+  'conditionDropout',
   'modelConfig',
   'trainer',
 ] as const;
@@ -139,6 +148,8 @@ export const FIXED_ON_RESUME = [
   'arch',
   'base',
   'dropout',
+  'condition',
+  'conditionDropout',
 ] as const;
 
 function fail(file: string, key: string, what: string, got: unknown): never {
@@ -215,6 +226,8 @@ const SETTING_RULES: Record<(typeof SETTING_KEYS)[number], SettingRule> = {
   base: { what: 'an even integer ≥ 2', ok: (v) => isInt(v, 2) && (v as number) % 2 === 0 },
   dropout: { what: 'a rate in [0, 1)', ok: (v) => isFiniteNumber(v) && v >= 0 && v < 1 },
   outliers: oneOf(OUTLIER_POLICIES, (v) => `"${v}"`, ', '),
+  condition: oneOf(['label'], (v) => `"${v}"`, ' or '),
+  conditionDropout: { what: 'a rate in [0, 1)', ok: (v) => isFiniteNumber(v) && v >= 0 && v < 1 },
 };
 
 /** Validate settings read from JSON (a --config file or run.json); names the file and key. */
@@ -282,6 +295,7 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
     );
   if (s.dropout !== undefined && s.arch !== 'unet')
     throw new UsageError('--dropout sets the dropout rate of the U-Net predictor; it needs --arch unet');
+  checkConditionSettings(s);
   if (s.curvatureWeight !== undefined && !isOTModel(s.model)) {
     throw new UsageError(`--curvature-weight applies to NFDM-OT models (nfdm-ot) only, not ${s.model}`);
   }
@@ -289,6 +303,18 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
     ...DEFAULTS,
     ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)),
   } as RunSettings;
+}
+
+/** Default condition dropout of `--condition label` (the fraction of rows trained without their label). */
+export const DEFAULT_CONDITION_DROPOUT = 0.1;
+
+/** `--condition` trains conditional diffusion models only; `--condition-dropout` needs `--condition`. */
+function checkConditionSettings(s: Partial<RunSettings>): void {
+  if (s.conditionDropout !== undefined && s.condition === undefined)
+    throw new UsageError('--condition-dropout sets the label dropout of a conditional model; it needs --condition label');
+  if (s.condition !== undefined && PRESETS[s.model as ModelName].family !== 'diffusion')
+    throw new UsageError(`--condition trains conditional diffusion models (nfdm, ndm, nfdm-ot, vp, …), not ${s.model}`);
+  if (s.condition !== undefined && s.conditionDropout === undefined) s.conditionDropout = DEFAULT_CONDITION_DROPOUT;
 }
 
 /** A bridge run given as `--data <source>-><target>` alone: its ends as --source and --target. */

@@ -9,6 +9,7 @@ import type { DataMatrix } from '@nfdm/datasets';
 import {
   type AnyModel,
   type AnyModelConfig,
+  type ConditionConfig,
   capabilitiesOf,
   DEFAULT_OBJECTIVE,
   type FamilyCapabilities,
@@ -351,6 +352,21 @@ export interface DrawOptions {
   diverged?: DivergedPolicy;
   /** Progress in samples (updated after every solver step). */
   progress?: Progress;
+  /** Conditional models: the label of every sample (n values; the null label K for unconditional samples). */
+  labels?: number[];
+  /** Conditional models: the classifier-free guidance weight (default 0). */
+  guidance?: number;
+}
+
+/** The condition of a model's config, if it is conditional (`condition` section). */
+export function modelCondition(config: AnyModelConfig): ConditionConfig | undefined {
+  return (config as { condition?: ConditionConfig }).condition;
+}
+
+/** A label-conditional model's null label K for each of n samples (unconditional draws); undefined otherwise. */
+function nullLabels(config: AnyModelConfig, n: number): number[] | undefined {
+  const c = modelCondition(config);
+  return c?.kind === 'label' ? new Array(n).fill(c.classes) : undefined;
 }
 
 /** Largest number of samples drawn in one solver batch (each batch uses seed + its index). */
@@ -492,6 +508,7 @@ export function drawSamples(
   const samples = new Float32Array(n * D);
   const stats = zeroStats();
   const chunk = trajectory ? n : batchFor(opened, SAMPLE_CHUNK);
+  const labels = options.labels ?? nullLabels(opened.config, n);
   const frozen: number[] = [];
   let traj: Float32Array | undefined;
   let times: number[] | undefined;
@@ -501,6 +518,7 @@ export function drawSamples(
     batches++;
     const progress = options.progress;
     let r: FamilyDrawResult;
+    const condition = labels ? tf.tensor2d(labels.slice(start, start + size), [size, 1]) : undefined;
     try {
       r = sample(opened.model, size, {
         mode: choice.mode,
@@ -511,11 +529,15 @@ export function drawSamples(
         trajectory,
         nonFinite: 'freeze-rows',
         onProgress: progress ? (f) => progress.update(Math.floor(start + size * f)) : undefined,
+        condition,
+        guidance: options.guidance,
       });
     } catch (error) {
       if (error instanceof SolverError)
         throw new CliError(`sampling failed (${choice.label}): ${error.message}; try more --steps or another --solver`);
       throw error;
+    } finally {
+      condition?.dispose();
     }
     addStats(stats, r.stats, k === 0);
     for (const i of r.nonFiniteRows ?? []) frozen.push(start + i);

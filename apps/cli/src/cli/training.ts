@@ -28,7 +28,14 @@ import type { BackendChoice } from './options.js';
 import { fmt, jsonReplacer, type Output } from './output.js';
 import { presetConfig } from './presets.js';
 import { trainingProgress } from './progress.js';
-import { completeSettings, FIXED_ON_RESUME, parseSettings, type RunSettings, trainerConfig } from './run-config.js';
+import {
+  completeSettings,
+  DEFAULT_CONDITION_DROPOUT,
+  FIXED_ON_RESUME,
+  parseSettings,
+  type RunSettings,
+  trainerConfig,
+} from './run-config.js';
 import { META_FORMAT, RUN_FILE, startBackend, writeMeta } from './runtime.js';
 
 export const RUN_FORMAT = 'nfdm-run/1';
@@ -169,9 +176,10 @@ function makeTrainer(
   settings: RunSettings,
   tconfig: ReturnType<typeof trainerConfig>,
   data: TrainingRows,
-  evalData: tf.Tensor2D | undefined,
+  held: { evalData?: tf.Tensor2D; evalConditions?: tf.Tensor2D },
   onEvent: (e: TrainerEvent) => void,
 ): { trainer: Trainer; ownModel?: AnyModel } {
+  const { evalData, evalConditions } = held;
   if (req.resume) {
     const config = {
       steps: settings.steps,
@@ -179,7 +187,7 @@ function makeTrainer(
       checkpointEvery: settings.checkpointEvery,
       logEvery: settings.logEvery,
     };
-    return { trainer: Trainer.resume(dir, { data: data.source, evalData, onEvent, handleSignals: true, config }) };
+    return { trainer: Trainer.resume(dir, { data: data.source, evalData, evalConditions, onEvent, handleSignals: true, config }) };
   }
   let modelConfig = presetConfig(settings.model, {
     dim: data.info.dim,
@@ -193,6 +201,7 @@ function makeTrainer(
     base: settings.base,
     dropout: settings.dropout,
   });
+  if (data.labels) modelConfig = { ...modelConfig, condition: labelCondition(data.labels.classes, settings) } as AnyModelConfig;
   if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
   let model: AnyModel;
   try {
@@ -206,11 +215,17 @@ function makeTrainer(
     config: tconfig,
     checkpointDir: dir,
     evalData,
+    evalConditions,
     onEvent,
     handleSignals: true,
     overwrite: req.force,
   });
   return { trainer, ownModel: model };
+}
+
+/** The `condition` section of a model trained with `--condition label` on `classes` classes. */
+function labelCondition(classes: number, settings: RunSettings) {
+  return { kind: 'label', classes, dropout: settings.conditionDropout ?? DEFAULT_CONDITION_DROPOUT };
 }
 
 /** run.json at the start of a run: status 'running', the settings, data and model, and what a resumed run had measured. */
@@ -255,6 +270,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     standardization: settled.standardization,
     standardize: settings.standardize,
     outliers: settings.outliers,
+    condition: settings.condition,
   });
   for (const w of data.warnings) out.warn(w);
   settings.data = data.info.spec;
@@ -265,6 +281,8 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   const report = await startBackend(req.backend, out, req.threads);
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
+  const heldOutLabels = data.labels?.heldOut;
+  const evalConditions = evalData && heldOutLabels ? tf.tensor2d(heldOutLabels, [heldOutLabels.length, 1]) : undefined;
   const logDet = data.standardization ? logStdSum(data.standardization) : 0;
   const progress = trainingProgress(out.progress(req.progressLabel ?? 'step', settings.steps), logDet);
   const held = heldOutRecorder();
@@ -277,7 +295,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     held.record(e);
     progress(e);
   };
-  const { trainer, ownModel } = makeTrainer(req, dir, settings, tconfig, data, evalData, onEvent);
+  const { trainer, ownModel } = makeTrainer(req, dir, settings, tconfig, data, { evalData, evalConditions }, onEvent);
   // Only now, with the model and the trainer config validated: a rejected run leaves no empty --out behind.
   ensureDir(req.out, `--out ${req.out}`);
   checkWritableFolder(req.out, join(req.out, RUN_FILE), `--out ${req.out}`);
@@ -289,6 +307,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   );
   const release = () => {
     evalData?.dispose();
+    evalConditions?.dispose();
     // The trainer owns a resumed model; keep an exported copy for the caller either way.
     trainer.dispose();
     ownModel?.dispose();
@@ -413,10 +432,15 @@ export function describeRun(s: RunSummary, out: string): string {
   ];
   const parts: string[] = [];
   if (s.loss !== undefined) parts.push(`last batch loss ${fmt(s.loss)} (training objective, standardised units; not the NELBO)`);
-  if (s.nelbo) parts.push(`held-out NELBO ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`);
+  // A conditional model's held-out NELBO bounds −log p(x | y): the floor H(x) of the data does not apply.
+  const conditional = s.config.condition !== undefined;
+  if (s.nelbo)
+    parts.push(
+      `held-out ${conditional ? 'conditional NELBO (−log p(x | y))' : 'NELBO'} ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`,
+    );
   if (s.otLoss) parts.push(`held-out NFDM-OT loss ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
   if (s.bound) parts.push(`held-out ${boundLabel(s.bound.kind)} ${fmt(s.bound.mean)} ± ${fmt(s.bound.stderr, 2)} nats`);
-  if (s.data.entropy !== undefined) parts.push(`entropy floor ${s.data.entropy.toFixed(3)}`);
+  if (s.data.entropy !== undefined && !conditional) parts.push(`entropy floor ${s.data.entropy.toFixed(3)}`);
   if (parts.length > 0) lines.push(`  ${parts.join(', ')}`);
   lines.push(`  model: ${join(out, 'model')}`);
   if (s.status === 'interrupted') lines.push(`  continue with: nfdm train --out ${out} --resume`);

@@ -5,7 +5,7 @@
  *
  * Training data rows are x [D]; held-out metrics: nelbo ± stderr, or ot_loss ± stderr under `ot`.
  */
-import { Rng } from '@nfdm/core';
+import { conditionWidth, Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { createModel, MODEL_FORMAT, type ModelConfig, modelConfig, parseModelConfig } from '../config.js';
 import { DiffusionModel } from '../model.js';
@@ -29,6 +29,12 @@ class DiffusionTask implements TrainingTask {
     this.heldOutMetrics = objective.kind === 'ot' ? OT_METRICS : NELBO_METRICS;
   }
 
+  /** Width of the rows' conditions y for a conditional model (0: unconditional). */
+  get conditionDim(): number {
+    const c = this.model.condition;
+    return c ? conditionWidth(c.spec) : 0;
+  }
+
   get dataDim(): number {
     return this.model.dim;
   }
@@ -42,24 +48,30 @@ class DiffusionTask implements TrainingTask {
     return this.model.loss(x, noise);
   }
 
-  /** Loss and gradients of one batch, in micro-batches of `model.trainBatch` rows for image models (micro-batch.ts). */
-  lossAndGrads(x: tf.Tensor2D, noiseRng: Rng, variables: tf.Variable[]) {
-    const noise = this.model.drawNoise(noiseRng, x.shape[0]);
+  /**
+   * Loss and gradients of one batch, in micro-batches of `model.trainBatch` rows for image models
+   * (micro-batch.ts); a conditional model's rows bring their conditions y, which drawNoise
+   * carries (after condition dropout) as `noise.condition`, sliced with the rows.
+   */
+  lossAndGrads(x: tf.Tensor2D, noiseRng: Rng, variables: tf.Variable[], _step?: number, condition?: tf.Tensor2D) {
+    const noise = this.model.drawNoise(noiseRng, x.shape[0], condition);
     type Noise = typeof noise & BatchNoise;
     return microBatchedGrads(x, noise as Noise, variables, this.model.trainBatch, (xs, ns) => this.loss(xs, ns));
   }
 
-  heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number> {
+  /** Held-out NELBO (conditional models: the conditional NELBO given the rows' y, no dropout), or the NFDM-OT loss. */
+  heldOut(x: tf.Tensor2D, draws: number, seed: number, condition?: tf.Tensor2D): Record<string, number> {
     if (this.objective.kind === 'ot') {
       // The NELBO does not apply to an NFDM-OT model (its volatility is unused): report the
       // held-out objective instead.
       const rng = new Rng(seed);
       const values: number[] = [];
-      for (let d = 0; d < draws; d++) values.push(tf.tidy(() => this.loss(x, this.model.drawNoise(rng, x.shape[0])).dataSync()[0]));
+      const draw = () => this.model.drawNoise(rng, x.shape[0], condition, { dropout: false });
+      for (let d = 0; d < draws; d++) values.push(tf.tidy(() => this.loss(x, draw()).dataSync()[0]));
       const r = meanStderr(values);
       return { ot_loss: r.mean, ot_loss_stderr: r.stderr };
     }
-    const r = this.model.nelbo(x, { draws, seed });
+    const r = this.model.nelbo(x, { draws, seed, condition });
     return { nelbo: r.nelbo.mean, nelbo_stderr: r.nelbo.stderr };
   }
 }
@@ -82,6 +94,8 @@ const diffusionOperations: FamilyOperations<DiffusionModel> = {
       trajectory: o.trajectory,
       nonFinite: o.nonFinite,
       onStep: o.onProgress ? (t) => o.onProgress?.((1 - t) / (1 - t0)) : undefined,
+      condition: o.condition,
+      guidance: o.guidance,
     });
     return { ...r, samples: r.samples as tf.Tensor2D, trajectory: r.trajectory as tf.Tensor3D | undefined };
   },

@@ -80,12 +80,24 @@ export interface TrainingTask {
   /** The held-out metrics {@link TrainingTask.heldOut} reports, in order. */
   readonly heldOutMetrics: readonly HeldOutMetric[];
   /**
-   * Loss and gradients (by variable name) of one update on the batch `x` [B, dataDim]; called
-   * inside the trainer's tf.tidy. `step` is the number of updates done before this one.
+   * Width w of the condition y [B, w] each data row carries, for conditional models (labels: 1,
+   * vectors: their dim); absent or 0 when the task trains on rows alone.
    */
-  lossAndGrads(x: tf.Tensor2D, noiseRng: Rng, variables: tf.Variable[], step: number): { value: tf.Scalar; grads: tf.NamedTensorMap };
-  /** Held-out metrics of the rows `x` [N, dataDim], deterministic given `seed`. */
-  heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number>;
+  readonly conditionDim?: number;
+  /**
+   * Loss and gradients (by variable name) of one update on the batch `x` [B, dataDim] (with the
+   * rows' conditions `condition` [B, w] for a conditional task); called inside the trainer's
+   * tf.tidy. `step` is the number of updates done before this one.
+   */
+  lossAndGrads(
+    x: tf.Tensor2D,
+    noiseRng: Rng,
+    variables: tf.Variable[],
+    step: number,
+    condition?: tf.Tensor2D,
+  ): { value: tf.Scalar; grads: tf.NamedTensorMap };
+  /** Held-out metrics of the rows `x` [N, dataDim] (and their conditions [N, w] for a conditional task), deterministic given `seed`. */
+  heldOut(x: tf.Tensor2D, draws: number, seed: number, condition?: tf.Tensor2D): Record<string, number>;
 }
 
 /** How a family draws: the sampler a user chose (model units, one batch). */
@@ -105,6 +117,10 @@ export interface FamilyDrawOptions {
   nonFinite?: 'error' | 'freeze-rows';
   /** Called after every step with the fraction of the integration done, in [0, 1]. */
   onProgress?: (fraction: number) => void;
+  /** Conditional models: the samples' conditions y [n, w] (labels: [n, 1], the null label K for unconditional rows). */
+  condition?: tf.Tensor2D;
+  /** Conditional models: the classifier-free guidance weight w (default 0). */
+  guidance?: number;
 }
 
 /** What a draw returns (model units; the caller disposes the tensors). */

@@ -117,6 +117,11 @@ export interface TrainerOptions<M extends AnyModel = AnyModel> {
   metricsPath?: string | null;
   /** Held-out rows [N, D] ([N, 2D] for bridges) for the held-out metrics at each evaluation (not disposed by the trainer). */
   evalData?: tf.Tensor;
+  /**
+   * Conditional models: the conditions y [N, w] of the `evalData` rows (the held-out metrics are
+   * then conditional, e.g. the NELBO of −log p(x | y)); required with `evalData` (not disposed by the trainer).
+   */
+  evalConditions?: tf.Tensor;
   onEval?: EvalCallback<M>;
   /** Progress and lifecycle events (called synchronously; keep it cheap). */
   onEvent?: (event: TrainerEvent) => void;
@@ -197,6 +202,7 @@ export class Trainer<M extends AnyModel = AnyModel> {
     if (options.evalData && (options.evalData.rank !== 2 || options.evalData.shape[1] !== dataDim)) {
       throw new RangeError(`evalData must be [N, ${dataDim}], got [${options.evalData.shape}]`);
     }
+    checkConditions(this.task, this.data, options.evalData, options.evalConditions);
     this.checkpointDir = options.checkpointDir;
     if (this.checkpointDir) {
       this.modelConfigJson = anyModelConfig(this.model);
@@ -329,8 +335,8 @@ export class Trainer<M extends AnyModel = AnyModel> {
     let gradNorm = Number.NaN;
     try {
       tf.tidy(() => {
-        const x = this.data.batch(this.dataRng, batchSize) as tf.Tensor2D;
-        const { value, grads } = this.trainingMode(() => this.task.lossAndGrads(x, this.noiseRng, this.variables, this.step));
+        const { x, y } = this.drawBatch(batchSize);
+        const { value, grads } = this.trainingMode(() => this.task.lossAndGrads(x, this.noiseRng, this.variables, this.step, y));
         const ordered = this.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
         const clipped = clipByGlobalNorm(ordered, clipNorm);
         const read = tf.stack([value, clipped.norm]).dataSync();
@@ -352,6 +358,12 @@ export class Trainer<M extends AnyModel = AnyModel> {
     const stats: StepStats = { step: this.step, loss, gradNorm, lr, ms };
     this.record(stats);
     return stats;
+  }
+
+  /** The next training batch: rows x, with their conditions y for a conditional task. */
+  private drawBatch(size: number): { x: tf.Tensor2D; y?: tf.Tensor2D } {
+    if (!this.task.conditionDim) return { x: this.data.batch(this.dataRng, size) };
+    return (this.data.conditionedBatch as NonNullable<DataSource['conditionedBatch']>)(this.dataRng, size);
   }
 
   /**
@@ -408,12 +420,12 @@ export class Trainer<M extends AnyModel = AnyModel> {
    * model in eval mode (no dropout). Logged as a `type: "eval"` metrics line and an `eval` event.
    */
   async evaluate(): Promise<Record<string, number>> {
-    const { evalData, onEval } = this.options;
+    const { evalData, evalConditions, onEval } = this.options;
     const useEma = this.ema !== null;
     setTraining(this.model, null); // eval mode (the model is only in training mode inside an update)
     const body = async () => {
       const metrics: Record<string, number> = evalData
-        ? this.task.heldOut(evalData as tf.Tensor2D, this.config.evalDraws, this.config.evalSeed)
+        ? this.task.heldOut(evalData as tf.Tensor2D, this.config.evalDraws, this.config.evalSeed, evalConditions as tf.Tensor2D | undefined)
         : {};
       if (onEval) Object.assign(metrics, await onEval({ step: this.step, model: this.model, ema: useEma }));
       return metrics;
@@ -560,6 +572,31 @@ export class Trainer<M extends AnyModel = AnyModel> {
     this.optimizer.dispose();
     this.ema?.dispose();
     if (this.ownsModel) this.model.dispose();
+  }
+}
+
+/**
+ * A conditional task needs data (and held-out rows) with conditions of its width; an
+ * unconditional one refuses them (RangeError, one line).
+ */
+function checkConditions(task: TrainingTask, data: DataSource, evalData?: tf.Tensor, evalConditions?: tf.Tensor): void {
+  const w = task.conditionDim ?? 0;
+  const dataW = data.conditionedBatch ? (data.conditionDim ?? 0) : 0;
+  if (w === 0) {
+    if (dataW > 0)
+      throw new RangeError(`the data carry conditions (width ${dataW}) but the model is unconditional (no "condition" section)`);
+    if (evalConditions) throw new RangeError('evalConditions given but the model is unconditional');
+    return;
+  }
+  if (dataW !== w) {
+    const has = dataW === 0 ? 'carry none' : `have width ${dataW}`;
+    throw new RangeError(`a conditional model trains on rows with conditions of width ${w}; the data ${has}`);
+  }
+  if (!evalData) return;
+  const n = evalData.shape[0];
+  if (!evalConditions) throw new RangeError(`a conditional model's held-out rows need their conditions: pass evalConditions [${n}, ${w}]`);
+  if (evalConditions.rank !== 2 || evalConditions.shape[0] !== n || evalConditions.shape[1] !== w) {
+    throw new RangeError(`evalConditions must be [${n}, ${w}], got [${evalConditions.shape}]`);
   }
 }
 

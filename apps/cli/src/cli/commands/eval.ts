@@ -4,6 +4,7 @@ import type { DataMatrix } from '@nfdm/datasets';
 import { capabilitiesOf, type FamilyCapabilities, type FamilyDescriptor, familyOfConfig } from '@nfdm/models';
 import type { Context } from '../context.js';
 import { type DataInfo, evaluationData, pairRows } from '../data.js';
+import { UsageError } from '../errors.js';
 import {
   boundMetric,
   curvatureOfModel,
@@ -29,6 +30,7 @@ import {
   locatedConfig,
   locateModel,
   logProbChoice,
+  modelCondition,
   notCapable,
   type OpenedModel,
   objectiveOf,
@@ -195,6 +197,10 @@ interface EvalRun extends EvalPlan {
 function planEval(opts: EvalOptions): EvalPlan {
   const location = locateModel(need(opts.model, '--model <dir>'));
   const config = locatedConfig(location);
+  if (modelCondition(config))
+    throw new UsageError(
+      'nfdm eval does not evaluate conditional models yet; nfdm train reports their held-out conditional NELBO (run.json), and nfdm sample --label K draws by class',
+    );
   const meta = readMeta(location);
   const family = familyOfConfig(config);
   const caps = capabilitiesOf(family, objectiveOf(meta));

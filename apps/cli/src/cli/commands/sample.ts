@@ -1,13 +1,14 @@
 /** `nfdm sample`: draw samples (and optionally whole trajectories) from a trained model. */
 import { constants } from 'node:buffer';
-import { Command, Option } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import type { DataMatrix } from '@nfdm/datasets';
+import type { AnyModelConfig } from '@nfdm/models';
 import type { Context } from '../context.js';
 import { bridgeEndData } from '../data.js';
 import { CliError, UsageError } from '../errors.js';
 import { outputFormat, prepareOutputFile, writeSamples, writeTrajectories } from '../files.js';
 import { shapeText } from '../image-sets.js';
-import { BACKENDS, examples, need, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
+import { BACKENDS, examples, need, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options.js';
 import { fmt, Output } from '../output.js';
 import { bridgePairsSvg, samplesSvg, writePlot } from '../plotting.js';
 import {
@@ -21,6 +22,7 @@ import {
   locatedConfig,
   locateModel,
   type ModelLocation,
+  modelCondition,
   type OpenedModel,
   openModel,
   readMeta,
@@ -94,6 +96,13 @@ export function sampleCommand(ctx: Context) {
     .option('--rtol <tol>', 'adaptive ODE: relative tolerance (default 1e-4)', positiveNumber)
     .option('--atol <tol>', 'adaptive ODE: absolute tolerance (default 1e-4)', positiveNumber)
     .option('--seed <S>', 'seed of the prior draws and the Brownian path', nonNegativeInt, 0)
+    .option('--label <k>', 'conditional models (trained with --condition label): the class of every sample', nonNegativeInt)
+    .option('--labels <k,k,…>', 'conditional models: the classes of the samples, repeated in turn (0,1,2 → 0,1,2,0,1,2,…)', labelList)
+    .option(
+      '--guidance <w>',
+      'conditional models: classifier-free guidance weight w ≥ 0 (default 0, the conditional model; needs --label or --labels)',
+      nonNegativeNumber,
+    )
     .option('--trajectories <file>', 'also write every solver step: .npy [T, n, D] (+ .times.npy), .csv (t, particle, x…) or .json')
     .option('--force', 'overwrite existing output files')
     .option('--keep-nonfinite', 'write samples that diverged (NaN/Inf) as NaN rows (.npy; null in .json) instead of dropping them')
@@ -108,6 +117,7 @@ export function sampleCommand(ctx: Context) {
         'nfdm sample --model runs/nfdm-8g --n 5000 --out samples.csv',
         'nfdm sample --model runs/nfdm-8g --n 5000 --ode --solver dopri5 --rtol 1e-5 --atol 1e-5 --out samples.npy',
         'nfdm sample --model runs/nfdm-8g --n 200 --steps 50 --seed 3 --out s.json --trajectories paths.npy',
+        'nfdm sample --model runs/nfdm-8g-labels --n 1000 --label 3 --guidance 1 --out mode3.csv   # conditional model',
         'nfdm sample --model runs/sandals-to-sneakers --n 16 --out pairs.png              # image bridge: sources | results',
         'nfdm sample --model runs/sandals-to-sneakers --source fashion-mnist-14:label=8 --n 16 --out bags.png',
       ]),
@@ -130,6 +140,42 @@ interface SampleRequest {
   dim: number;
   /** Bridges: the sources given with --source. */
   given?: DataMatrix;
+  /** Conditional models: the label of every sample (absent: unconditional samples), and the guidance weight. */
+  labels?: number[];
+  guidance?: number;
+}
+
+/** `--labels 0,1,2`: comma-separated class labels. */
+function labelList(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError('Expected comma-separated class labels, e.g. 0,1,2.');
+  return parts.map(Number);
+}
+
+/**
+ * The labels of n samples from --label / --labels (repeated in turn), checked against the
+ * model's condition; --guidance needs them. Unconditional models refuse all three.
+ */
+function sampleLabels(opts: SampleOptions, config: AnyModelConfig, n: number): number[] | undefined {
+  const asked = opts.label !== undefined ? [opts.label] : opts.labels;
+  if (opts.label !== undefined && opts.labels !== undefined) throw new UsageError('give --label or --labels, not both');
+  const flag = opts.label !== undefined ? '--label' : opts.labels !== undefined ? '--labels' : '--guidance';
+  const condition = modelCondition(config);
+  if (!condition && (asked || opts.guidance !== undefined))
+    throw new UsageError(`${flag} needs a conditional model (trained with --condition label); this model is unconditional`);
+  if (condition && condition.kind !== 'label' && (asked || opts.guidance !== undefined))
+    throw new UsageError(
+      `${flag} applies to models conditioned on class labels; this model is conditioned on vectors of ${condition.dim} values`,
+    );
+  if (!asked) {
+    if (opts.guidance !== undefined && opts.guidance !== 0)
+      throw new UsageError('--guidance needs the classes to guide towards: --label K or --labels K,K,…');
+    return undefined;
+  }
+  const classes = (condition as { classes: number }).classes;
+  const bad = asked.find((k) => k >= classes);
+  if (bad !== undefined) throw new UsageError(`${flag}: ${bad} is not a class of this model (classes 0…${classes - 1})`);
+  return Array.from({ length: n }, (_, i) => asked[i % asked.length]);
 }
 
 function checkSampleRequest(opts: SampleOptions): SampleRequest {
@@ -154,12 +200,13 @@ function checkSampleRequest(opts: SampleOptions): SampleRequest {
   if (opts.source !== undefined && !capabilities.transport)
     throw new UsageError('--source applies to bridge models (nfbm), which transport source data; this model samples from its prior');
   const given = opts.source !== undefined ? givenSources(opts.source, location, config.dim, n, opts.seed) : undefined;
+  const labels = sampleLabels(opts, config, n);
   prepareOutputFile(file, opts.force);
   if (opts.trajectories) {
     prepareOutputFile(opts.trajectories, opts.force, '--trajectories');
     if (trajFormat === 'npy') prepareOutputFile(opts.trajectories.replace(/\.npy$/i, '.times.npy'), opts.force, '--trajectories');
   }
-  return { n, file, format, trajFormat, location, asked, dim: config.dim, given };
+  return { n, file, format, trajFormat, location, asked, dim: config.dim, given, labels, guidance: opts.guidance };
 }
 
 /** `--source SPEC`: n points of SPEC to transport, which must fit the bridge (dimension, image shape). */
@@ -193,11 +240,18 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   const opened = openModel(req.location);
   const choice = samplerForModel(opened, req.asked, opts.steps !== undefined);
   const verb = opened.capabilities.transport ? 'transporting' : 'sampling';
-  out.note(`${verb} ${n} × ${req.dim} from ${opened.path} (${choice.label}, seed ${opts.seed})`);
+  const given = opts.label !== undefined ? `label ${opts.label}` : `labels ${opts.labels?.join(',')}`;
+  const guided = req.labels ? `, ${given}, guidance ${req.guidance ?? 0}` : '';
+  out.note(`${verb} ${n} × ${req.dim} from ${opened.path} (${choice.label}, seed ${opts.seed}${guided})`);
   const started = performance.now();
   const progress = out.progress('sampling', n, 'samples');
   const policy = opts.keepNonfinite ? 'keep' : 'drop';
-  const { drawn, sources } = draw(opened, req, choice, opts.seed, Boolean(opts.trajectories), { diverged: policy, progress });
+  const conditioning = { labels: req.labels, guidance: req.guidance };
+  const { drawn, sources } = draw(opened, req, choice, opts.seed, Boolean(opts.trajectories), {
+    diverged: policy,
+    progress,
+    ...conditioning,
+  });
   progress.finish();
   if (sources && drawn.asked < n) out.warn(`transported ${drawn.asked} sources: all the data there is (of ${n} asked)`);
   const seconds = (performance.now() - started) / 1000;
@@ -214,6 +268,7 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
     seed: opts.seed,
     asked: drawn.asked,
     diverged: { count: drawn.diverged.length, policy, rows: drawn.diverged.slice(0, 100) },
+    ...(req.labels ? { labels: opts.label !== undefined ? [opts.label] : opts.labels, guidance: req.guidance ?? 0 } : {}),
   };
   const names = opened.meta?.data?.columns;
   const matrix = { data: drawn.samples, n: drawn.n, dim: drawn.dim };

@@ -20,7 +20,7 @@ import {
 } from '../options.js';
 import { Output } from '../output.js';
 import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
-import { DEFAULTS, type RunSettings, readSettingsFile, SETTING_KEYS } from '../run-config.js';
+import { DEFAULT_CONDITION_DROPOUT, DEFAULTS, type RunSettings, readSettingsFile, SETTING_KEYS } from '../run-config.js';
 import { describeRun, runTraining } from '../training.js';
 
 const TRAIN_EXAMPLES = examples([
@@ -33,6 +33,7 @@ const TRAIN_EXAMPLES = examples([
   'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
   'nfdm train --model nfdm --data fashion-mnist --arch unet --base 16 --steps 2000 --batch 32 --lr 2e-4 --out runs/nfdm-fmnist',
   'nfdm train --model vp --data fashion-mnist --arch unet --dropout 0.1 --steps 2000 --batch 32 --lr 2e-4 --out runs/vp-fmnist',
+  'nfdm train --model nfdm --data 8gaussians --condition label --steps 2000 --out runs/nfdm-8g-labels',
   'nfdm train --out runs/nfdm-8g --resume --steps 40000                       # train further',
   'nfdm train --config runs/nfdm-8g/run.json --seed 1 --out runs/nfdm-8g-seed1',
 ]);
@@ -64,6 +65,9 @@ const HELP = {
     '.csv/.npy data: the standardisation stored with the model — column mean/std, or robust: median and 0.7413·IQR (default mean-std)',
   outliers: '.csv/.npy data: rows with values over 1000 robust standard deviations from the median are refused (default), dropped, or kept',
   arch: 'networks: mlp (default) or unet (image data: U-Nets for the predictor and the learned forward process; nfbm: for its process and predictor; diffflow: for the drift and the score)',
+  condition:
+    'diffusion models: train a conditional model on the data labels (toy sets with a natural label, e.g. 8gaussians: the mode; fashion-mnist: the class), for nfdm sample --label K --guidance W',
+  conditionDropout: `--condition: fraction of training rows whose label is replaced by the null label, so the model is also unconditional (default ${DEFAULT_CONDITION_DROPOUT})`,
   dropout: "U-Net: dropout rate in [0, 1) in the predictor's residual blocks, on in training updates only (default 0; needs --arch unet)",
 };
 
@@ -96,6 +100,8 @@ export function trainCommand(ctx: Context) {
     .addOption(new Option('--arch <name>', HELP.arch).choices(['mlp', 'unet'] as const))
     .option('--base <channels>', 'U-Net width: channels of the first level (default 16)', positiveInt)
     .option('--dropout <rate>', HELP.dropout, dropoutRate)
+    .addOption(new Option('--condition <kind>', HELP.condition).choices(['label'] as const))
+    .option('--condition-dropout <rate>', HELP.conditionDropout, dropoutRate)
     .option('--config <file>', 'JSON settings (keys as in run.json "config"; flags win), or a previous run.json to repeat it')
     .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
     .option('--force', 'replace a run already in --out')
