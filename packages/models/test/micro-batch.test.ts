@@ -58,7 +58,7 @@ describe('microBatchedGrads', () => {
       forward: { kind: 'nfdm', hidden: [16], conditioned: true },
       predictor: { hidden: [16] },
       volatility: { kind: 'neural', hidden: [8] },
-      condition: { kind: 'label', classes: 3, dropout: 0.3 },
+      condition: { kind: 'label', classes: 3, dropout: 0.3, embedding: 16 },
       seed: 2,
     });
     const x = tf.tensor2d(new Rng(3).normalArray(8 * 3), [8, 3]);

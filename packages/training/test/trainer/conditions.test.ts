@@ -28,7 +28,7 @@ function conditionalModel(): DiffusionModel {
     forward: { kind: 'nfdm', hidden: [8] },
     predictor: { hidden: [8] },
     volatility: { kind: 'neural', hidden: [8] },
-    condition: { kind: 'label', classes: 2, dropout: 0.2 },
+    condition: { kind: 'label', classes: 2, dropout: 0.2, embedding: 16 },
     seed: 3,
   });
 }
