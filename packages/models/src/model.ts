@@ -232,6 +232,12 @@ export interface LogProbOptions {
   seed?: number;
   /** Called after every accepted solver step with its time (integrating from t₀ up to 1). */
   onStep?: (t: number, acceptedSteps: number) => void;
+  /**
+   * Conditional models: the rows' conditions y [n, w] (labels [n, 1]; ∅ rows give the
+   * unconditional log p(x) of the model), held fixed along the ODE; gives log p(x | y).
+   * Required by a conditional model.
+   */
+  condition?: tf.Tensor;
 }
 
 export class DiffusionModel implements Module, BoundParts {
@@ -422,11 +428,23 @@ export class DiffusionModel implements Module, BoundParts {
   /**
    * Exact log-likelihood (nats) of each row of x through the probability-flow ODE from the
    * process start to t = 1: log p(x) = log N(z₁; 0, s²I) + ∫ div f dt.
+   *
+   * A conditional model takes the rows' conditions y (`options.condition`, [n, w]) and gives the
+   * exact conditional log p(x | y) of its unguided (w = 0) conditional process: the velocity is
+   * f(z, t, y) = μ̇ + (σ̇/σ)(z − μ) with μ, σ = F(x̂_θ(z, t, y), t, y) (F(·, y) when the forward
+   * process is conditioned), y held fixed along the ODE, and the same prior N(0, s²I) at t = 1:
+   *   log p(x | y) = log N(z₁; 0, s²I) + ∫_{t₀}^{1} div_z f(z_t, t, y) dt.
+   * An ∅ row gives the model's unconditional log p(x) (the ∅-conditioned process).
    */
   logProb(x: tf.Tensor, options: LogProbOptions = {}): { logp: Float32Array; stats: SolveStats } {
     const prior = this.forward.priorStd;
+    const y = options.condition;
+    if (this.condition) {
+      if (!y) throw new RangeError("the likelihood of a conditional model needs the rows' conditions: pass options.condition [n, w]");
+      checkConditionShape(this.condition.spec, y, x.shape[0] as number, 'DiffusionModel.logProb');
+    } else if (y) throw new RangeError('this model is unconditional: it takes no condition');
     const result = logDensityODE({
-      field: (t, z) => this.velocity(z as tf.Tensor, t),
+      field: (t, z) => this.velocity(z as tf.Tensor, t, y),
       x,
       t0: this.forward.start.t,
       t1: 1,

@@ -102,10 +102,11 @@ const diffusionOperations: FamilyOperations<DiffusionModel> = {
   logProb(model, x, o) {
     const t0 = model.forward.start.t;
     const onStep = o.onProgress ? (t: number) => o.onProgress?.((t - t0) / (1 - t0)) : undefined;
-    return model.logProb(x, { solver: o.solver, steps: o.steps, rtol: o.rtol, atol: o.atol, seed: o.seed, onStep });
+    const solve = { solver: o.solver, steps: o.steps, rtol: o.rtol, atol: o.atol, seed: o.seed, onStep };
+    return model.logProb(x, { ...solve, condition: o.condition });
   },
   nllBound(model, x, o) {
-    const r = model.nelbo(x, { draws: o.draws, seed: o.seed });
+    const r = model.nelbo(x, { draws: o.draws, seed: o.seed, condition: o.condition });
     return { mean: r.nelbo.mean, stderr: r.nelbo.stderr, n: r.nelbo.n };
   },
   curvature: (model, o) => curvatureMetric(model, o).mean,

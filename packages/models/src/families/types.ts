@@ -143,6 +143,8 @@ export interface FamilyLogProbOptions {
   seed: number;
   /** Called after every accepted step with the fraction of the integration done, in [0, 1]. */
   onProgress?: (fraction: number) => void;
+  /** Conditional models: the rows' conditions y [n, w], giving log p(x | y). */
+  condition?: tf.Tensor;
 }
 
 /**
@@ -161,7 +163,11 @@ export interface FamilyOperations<M> {
    * `capabilities.nelbo` or a family bound on −log p(x) of rows x [n, D] (nats per sample): the
    * NELBO for diffusion models, the chain's NLL bound for DiffFlow.
    */
-  nllBound?(model: M, x: tf.Tensor2D, options: { draws: number; seed: number }): { mean: number; stderr: number; n: number };
+  nllBound?(
+    model: M,
+    x: tf.Tensor2D,
+    options: { draws: number; seed: number; condition?: tf.Tensor },
+  ): { mean: number; stderr: number; n: number };
   /** `capabilities.curvature`: mean ‖d²z/dt²‖ along `n` probability-flow paths (Euler, `steps`). */
   curvature?(model: M, options: { n: number; steps: number; seed: number }): number;
   /**
