@@ -1,7 +1,8 @@
 /**
  * Conditional models end to end through the built CLI: `train --condition label` on a labelled
- * toy set (8gaussians: the mode), resume, `sample --label / --labels / --guidance`, and the
- * one-line refusals (unlabelled data, other families, labels for an unconditional model).
+ * toy set (8gaussians: the mode), resume, `sample --label / --labels / --guidance`, `eval` (the
+ * conditional NLL/NELBO and the implied classifier), and the one-line refusals (unlabelled data,
+ * other families, labels for an unconditional model).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,7 +83,19 @@ describe('conditional models', () => {
       await nfdm(['sample', '--model', 'c', '--n', '5', '--label', '1', '--labels', '1,2', '--out', 'x.csv']),
       /--label or --labels, not both/,
     );
-    failure(await nfdm(['eval', '--model', 'c']), /nfdm eval does not evaluate conditional models yet/);
+    // eval: the conditional NLL and NELBO of held-out labelled points and the implied classifier.
+    const ev = json(await nfdm(['eval', '--model', 'c', '--n', '40', '--nll-steps', '8', '--nll-solver', 'rk4', '--json']));
+    const m = ev.metrics as Record<string, { mean: number; bitsPerDim: number; accuracy: number; chance: number }>;
+    expect(Number.isFinite(m.nll.mean) && Number.isFinite(m.nll.bitsPerDim)).toBe(true);
+    expect(Number.isFinite(m.nelbo.mean)).toBe(true);
+    expect(m.classifier.accuracy).toBeGreaterThanOrEqual(0);
+    expect(m.classifier.accuracy).toBeLessThanOrEqual(1);
+    expect(m.classifier.chance).toBeCloseTo(1 / 8, 10);
+    expect(ev.conditional).toMatch(/−log p\(x \| y\)/);
+    const na = json(await nfdm(['eval', '--model', 'c', '--n', '10', '--metrics', 'swd,curvature', '--json']));
+    expect(Object.keys(na.notAvailable as object).sort()).toEqual(['curvature', 'swd']);
+    failure(await nfdm(['eval', '--model', 'c', '--data', 'checkerboard']), /has no natural label/);
+    failure(await nfdm(['eval', '--model', 'c', '--nfe', '1,2']), /--nfe: not evaluated for conditional models/);
     const human = await nfdm(['train', '--out', 'c', '--resume', '--steps', '31']);
     expect(human.stdout).toMatch(/held-out conditional NELBO \(−log p\(x \| y\)\)/);
     expect(human.stdout).not.toMatch(/entropy floor/);
@@ -127,6 +140,8 @@ describe('conditional models', () => {
       await nfdm(['sample', '--model', 'plain', '--n', '5', '--guidance', '1', '--out', 'x.csv']),
       /--guidance needs a conditional model/,
     );
+    const plainEval = json(await nfdm(['eval', '--model', 'plain', '--n', '10', '--metrics', 'classifier', '--json']));
+    expect((plainEval.notAvailable as Record<string, string>).classifier).toMatch(/label-conditional models/);
     failure(
       await nfdm(['train', '--model', 'nfdm', '--data', 'checkerboard', '--condition', 'label', ...TINY, '--out', 'x']),
       /'checkerboard' has no natural label/,

@@ -33,6 +33,7 @@ import {
   type Standardization,
   samplePaired,
   sampleToy,
+  sampleToyLabelled,
   splitDataset,
   TOY_DATASETS,
   type ToyName,
@@ -504,6 +505,37 @@ export function checkFinite(m: DataMatrix, what: string): void {
       throw new CliError(`${what}: row ${Math.floor(i / m.dim) + 1}, column ${(i % m.dim) + 1} is ${m.data[i]} (data must be finite)`);
     }
   }
+}
+
+/**
+ * Held-out rows with their labels, for a label-conditional model: toy sets with a natural label draw
+ * fresh points and their labels (as `evaluationData` draws fresh test points); Fashion-MNIST gives
+ * test images with their classes. A UsageError for unlabelled data or a class count other than the
+ * model's.
+ */
+export function labelledEvaluationData(
+  spec: string,
+  classes: number,
+  options: { n?: number; seed?: number; trainedOn?: DataInfo } = {},
+): { data: DataMatrix; sources?: undefined; labels: Float32Array; info: DataInfo & { heldOut?: boolean } } {
+  const normalized = normalizeSpec(spec);
+  const base = evaluationData(spec, options);
+  let labels: Float32Array;
+  let data = base.data;
+  if (isToyName(normalized)) {
+    if (TOY_DATASETS[normalized].classes === undefined)
+      throw new UsageError(`a conditional model is evaluated on labelled data; '${normalized}' has no natural label`);
+    const held = sampleToyLabelled(normalized, options.n ?? 1000, options.seed ?? TEST_SEED);
+    data = held.points;
+    labels = held.labels;
+  } else if (parseFashionMnistSpec(normalized) !== undefined) {
+    const d = load(normalized, { n: options.n, seed: 0, split: 'test' });
+    if (!d.labels || d.n !== base.data.n) throw new UsageError(`${spec}: the data set has no labels`);
+    labels = Float32Array.from(d.labels);
+  } else throw new UsageError(`a conditional model is evaluated on labelled data (a labelled toy set or fashion-mnist); not ${spec}`);
+  const top = labels.reduce((m, v) => Math.max(m, v), 0);
+  if (top >= classes) throw new UsageError(`${spec} has labels up to ${top}, but the model knows ${classes} classes`);
+  return { data, labels, info: base.info };
 }
 
 /**

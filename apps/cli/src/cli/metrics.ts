@@ -1,14 +1,14 @@
 /** Likelihood and sample-quality metrics in data units, shared by `nfdm eval` and `nfdm demo`. */
 import type { DataMatrix } from '@nfdm/datasets';
 import { standardizationLogDet as logStdSum } from '@nfdm/datasets';
-import { bitsPerDim, estimate, fractionInside, heldOutRole, standardize } from '@nfdm/models';
+import { bitsPerDim, type DiffusionModel, estimate, fractionInside, heldOutRole, impliedClassifier, standardize } from '@nfdm/models';
 import { EXACT_WASSERSTEIN_MAX_N, energyDistance, exactWasserstein, pointSet, rbfMmd2, slicedWasserstein } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
 import { logDensity, notCapable, type OpenedModel, objectiveOf, operationsOf, standardizationOf } from './runtime.js';
 
-export const METRIC_NAMES = ['nll', 'nelbo', 'bound', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
+export const METRIC_NAMES = ['nll', 'nelbo', 'bound', 'classifier', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
 /** Metrics comparing model samples (bridges: transported endpoints) with data. */
 export const SAMPLE_METRICS = ['mmd', 'energy', 'swd', 'w2'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -21,11 +21,14 @@ export interface LikelihoodMetric {
   bitsPerDim: number;
 }
 
-/** Exact NLL by the probability-flow ODE (nats per sample, data units). */
+/**
+ * Exact NLL by the probability-flow ODE (nats per sample, data units); with the rows' `labels`
+ * (label-conditional models) the conditional −log p(x | y).
+ */
 export function nllMetric(
   opened: OpenedModel,
   x: DataMatrix,
-  options: { solver: string; steps?: number; rtol: number; atol: number; bitsOffset: number; progress?: Progress },
+  options: { solver: string; steps?: number; rtol: number; atol: number; bitsOffset: number; progress?: Progress; labels?: Float32Array },
 ): LikelihoodMetric & { nfe: number } {
   const { logp, stats } = logDensity(opened, x, options);
   const bad = logp.findIndex((v) => !Number.isFinite(v));
@@ -40,23 +43,26 @@ export function nllMetric(
 /**
  * Monte Carlo NELBO (nats per sample, data units): an upper bound on the NLL — for a family whose
  * bound is not the NELBO (DiffFlow: the NLL bound of its discrete chain, docs/maths/diffflow.md),
- * that bound, through the family's `nllBound` operation.
+ * that bound, through the family's `nllBound` operation. With the rows' `labels` (label-conditional
+ * models) the conditional NELBO, a bound on −log p(x | y).
  */
 export function nelboMetric(
   opened: OpenedModel,
   x: DataMatrix,
-  options: { draws: number; seed: number; bitsOffset: number },
+  options: { draws: number; seed: number; bitsOffset: number; labels?: Float32Array },
 ): LikelihoodMetric {
   const nllBound = operationsOf(opened).nllBound;
   if (!nllBound) throw new CliError(notCapable(opened, 'logProb'));
   const std = standardizationOf(opened.config);
   const raw = tf.tensor2d(x.data, [x.n, x.dim]);
   const y = std ? standardize(raw, std) : raw;
+  const condition = options.labels ? tf.tensor2d(options.labels, [x.n, 1]) : undefined;
   try {
-    const b = nllBound(opened.model, y as tf.Tensor2D, { draws: options.draws, seed: options.seed });
+    const b = nllBound(opened.model, y as tf.Tensor2D, { draws: options.draws, seed: options.seed, condition });
     const mean = b.mean + (std ? logStdSum(std) : 0);
     return { mean, stderr: b.stderr, n: b.n, bitsPerDim: bitsPerDim(mean, x.dim, options.bitsOffset) };
   } finally {
+    condition?.dispose();
     raw.dispose();
     if (y !== raw) y.dispose();
   }
@@ -148,8 +154,46 @@ export const METRIC_LABELS: Record<MetricName, string> = {
   nll: 'exact NLL (nats/sample)',
   nelbo: 'NELBO (nats/sample)',
   bound: 'bridges: bound on −log p(target | source) of held-out pairs (nats/pair)',
+  classifier: 'accuracy of the implied classifier argmax_y log p(x | y) (uniform prior)',
   mmd: 'MMD² (RBF, σ ∈ {0.01…100})',
   energy: 'energy distance',
   swd: 'sliced W2 (500 directions)',
   w2: 'exact W2',
 };
+
+/** The implied classifier's result on labelled rows: accuracy, chance level and the solver's NFE. */
+export interface ClassifierMetric {
+  accuracy: number;
+  /** 1/K, the accuracy of a uniform guess. */
+  chance: number;
+  n: number;
+  classes: number;
+  nfe: number;
+}
+
+/**
+ * Accuracy of the classifier implied by a label-conditional diffusion model, ŷ(x) = argmax_y
+ * log p(x | y) + log p(y) with a uniform prior (models.impliedClassifier: one exact-likelihood ODE
+ * solve per class), on rows x with their labels. Standardisation shifts every log p(x | y) by the
+ * same constant, so it is applied and its log-determinant ignored.
+ */
+export function classifierMetric(
+  opened: OpenedModel,
+  x: DataMatrix,
+  labels: Float32Array,
+  options: { solver: string; steps?: number; rtol: number; atol: number; seed: number },
+): ClassifierMetric {
+  const model = opened.model as DiffusionModel;
+  const classes = model.condition?.spec.kind === 'label' ? model.condition.spec.classes : 0;
+  if (classes === 0) throw new CliError('the classifier metric needs a label-conditional model');
+  const std = standardizationOf(opened.config);
+  const raw = tf.tensor2d(x.data, [x.n, x.dim]);
+  const y = std ? standardize(raw, std) : raw;
+  try {
+    const r = impliedClassifier(model, y, { ...options, labels });
+    return { accuracy: r.accuracy ?? 0, chance: 1 / classes, n: x.n, classes, nfe: r.stats.nfe };
+  } finally {
+    raw.dispose();
+    if (y !== raw) y.dispose();
+  }
+}

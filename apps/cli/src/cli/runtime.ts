@@ -558,7 +558,17 @@ export function drawSamples(
 export function logDensity(
   opened: OpenedModel,
   x: DataMatrix,
-  options: { solver: string; steps?: number; rtol: number; atol: number; batch?: number; seed?: number; progress?: Progress },
+  options: {
+    solver: string;
+    steps?: number;
+    rtol: number;
+    atol: number;
+    batch?: number;
+    seed?: number;
+    progress?: Progress;
+    /** Conditional models: the rows' labels [n] (one column of conditions), giving log p(x | y). */
+    labels?: Float32Array;
+  },
 ): { logp: Float64Array; stats: SolveStats } {
   const logProb = operationsOf(opened).logProb;
   if (!opened.capabilities.logProb || !logProb) throw new CliError(notCapable(opened, 'logProb'));
@@ -571,6 +581,7 @@ export function logDensity(
     const size = Math.min(batch, x.n - start);
     const raw = tf.tensor2d(x.data.subarray(start * x.dim, (start + size) * x.dim), [size, x.dim]);
     const y = std ? standardize(raw, std) : raw;
+    const condition = options.labels ? tf.tensor2d(options.labels.subarray(start, start + size), [size, 1]) : undefined;
     try {
       const progress = options.progress;
       const r = logProb(opened.model, y as tf.Tensor2D, {
@@ -580,11 +591,13 @@ export function logDensity(
         atol: options.atol,
         seed: (options.seed ?? 0) + k,
         onProgress: progress ? (f) => progress.update(Math.floor(start + size * f)) : undefined,
+        condition,
       });
       progress?.update(start + size);
       for (let i = 0; i < size; i++) logp[start + i] = r.logp[i] + logDet;
       addStats(stats, r.stats, false);
     } finally {
+      condition?.dispose();
       raw.dispose();
       if (y !== raw) y.dispose();
     }

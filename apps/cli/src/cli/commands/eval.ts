@@ -3,10 +3,11 @@ import { Command, Option } from '@commander-js/extra-typings';
 import type { DataMatrix } from '@nfdm/datasets';
 import { capabilitiesOf, type FamilyCapabilities, type FamilyDescriptor, familyOfConfig } from '@nfdm/models';
 import type { Context } from '../context.js';
-import { type DataInfo, evaluationData, pairRows } from '../data.js';
+import { type DataInfo, evaluationData, labelledEvaluationData, pairRows } from '../data.js';
 import { UsageError } from '../errors.js';
 import {
   boundMetric,
+  classifierMetric,
   curvatureOfModel,
   insideFraction,
   METRIC_LABELS,
@@ -43,6 +44,10 @@ import {
   withDefaultMode,
 } from '../runtime.js';
 
+/** Why the sample metrics do not apply to a conditional model here. */
+export const CONDITIONAL_SAMPLES_NOTE =
+  'not evaluated for conditional models: draw samples by class with nfdm sample --label K (or --labels) and compare them with that class';
+
 /** Why an NFDM-OT model has no NELBO. */
 export const OT_NELBO_NOTE =
   'not applicable: an NFDM-OT model is a deterministic ODE model trained without the variational bound (its volatility is unused); use nll';
@@ -60,7 +65,14 @@ function nelboApplies(family: FamilyDescriptor, caps: FamilyCapabilities): boole
  * Bridges: their bound and the endpoint metrics (images: without the exact W2), and the
  * obstacle fraction when there is an obstacle.
  */
-function defaultMetrics(family: FamilyDescriptor, caps: FamilyCapabilities, dim: number, hasObstacle: boolean): MetricName[] {
+function defaultMetrics(
+  family: FamilyDescriptor,
+  caps: FamilyCapabilities,
+  dim: number,
+  hasObstacle: boolean,
+  conditional: boolean,
+): MetricName[] {
+  if (conditional) return dim > 16 ? ['nelbo'] : ['nll', 'nelbo', 'classifier'];
   if (caps.transport) {
     const endpoints = dim > 16 ? SAMPLE_METRICS.filter((m) => m !== 'w2') : SAMPLE_METRICS;
     return [...(caps.bound ? (['bound'] as const) : []), ...endpoints, ...(hasObstacle ? (['inside'] as const) : [])];
@@ -73,7 +85,7 @@ function defaultMetrics(family: FamilyDescriptor, caps: FamilyCapabilities, dim:
 export function evalCommand(ctx: Context) {
   return new Command('eval')
     .description(
-      'evaluate a trained model: exact NLL, NELBO (nats per sample, data units; not available for nfdm-ot; DiffFlow: its NLL bound), sample metrics against data, the curvature of ODE paths; bridges (nfbm): the bound on −log p(target | source) of held-out pairs, endpoint distances to the target data and the fraction of path points inside the obstacle (image bridges: held-out images, bits/dim)',
+      'evaluate a trained model: exact NLL, NELBO (nats per sample, data units; not available for nfdm-ot; DiffFlow: its NLL bound), sample metrics against data, the curvature of ODE paths; label-conditional models: the conditional NLL and NELBO of held-out points given their labels and the accuracy of the implied classifier argmax_y log p(x | y); bridges (nfbm): the bound on −log p(target | source) of held-out pairs, endpoint distances to the target data and the fraction of path points inside the obstacle (image bridges: held-out images, bits/dim)',
     )
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--data <spec>', 'data to evaluate on (default: the training data; toys draw fresh test points)')
@@ -117,6 +129,7 @@ export function evalCommand(ctx: Context) {
         'nfdm eval --model runs/nfbm-obstacle --metrics swd,inside --steps 100',
         'nfdm eval --model runs/sandals-to-sneakers --metrics bound,swd --n 200 --steps 50   # image bridge: bits/dim, held-out images',
         'nfdm eval --model runs/fm-points --data test-points.csv --metrics nll,swd --nll-solver rk4 --nll-steps 50',
+        'nfdm eval --model runs/cond-8g --metrics nll,nelbo,classifier --n 500   # conditional: −log p(x | y), held-out labels',
       ]),
     )
     .action(async (opts) => {
@@ -144,7 +157,7 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
   const started = performance.now();
   likelihoodMetrics(run);
   const sampleNames = sampleQualityMetrics(run);
-  if (plan.metrics.includes('curvature') && plan.caps.curvature) {
+  if (plan.metrics.includes('curvature') && plan.caps.curvature && plan.notAvailable.curvature === undefined) {
     const n = Math.min(plan.data.n, 1000);
     out.note(`curvature along ${n} ODE paths (${opts.curvatureSteps} Euler steps)…`);
     run.result.curvature = curvatureOfModel(opened, { n, steps: opts.curvatureSteps, seed: opts.seed });
@@ -157,6 +170,7 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
     model: opened.path,
     data: { spec: plan.info.spec, n: plan.data.n, source: plan.info.source },
     units: 'nats per sample (data units)',
+    ...(plan.labels ? { conditional: 'nll and nelbo are of −log p(x | y) given the points’ labels' } : {}),
     entropyFloor: plan.info.entropy ?? null,
     sampler: sampleNames.length > 0 ? run.sampling.label : null,
     nllSolver: plan.metrics.includes('nll') ? plan.nllSolver.label : null,
@@ -182,6 +196,9 @@ interface EvalPlan {
   info: DataInfo & { heldOut?: boolean };
   /** Metrics asked for that do not apply to this model, with the reason. */
   notAvailable: Record<string, string>;
+  /** Label-conditional models: the labels of the rows of `data`, and the number of classes. */
+  labels?: Float32Array;
+  classes?: number;
 }
 
 interface EvalRun extends EvalPlan {
@@ -197,16 +214,19 @@ interface EvalRun extends EvalPlan {
 function planEval(opts: EvalOptions): EvalPlan {
   const location = locateModel(need(opts.model, '--model <dir>'));
   const config = locatedConfig(location);
-  if (modelCondition(config))
+  const condition = modelCondition(config);
+  if (condition && condition.kind !== 'label')
     throw new UsageError(
-      'nfdm eval does not evaluate conditional models yet; nfdm train reports their held-out conditional NELBO (run.json), and nfdm sample --label K draws by class',
+      'nfdm eval evaluates label-conditional models only; nfdm train reports the held-out conditional NELBO of a vector-conditioned model (run.json)',
     );
+  const classes = condition?.kind === 'label' ? condition.classes : undefined;
+  if (classes !== undefined && opts.nfe) throw new UsageError(`--nfe: ${CONDITIONAL_SAMPLES_NOTE}`);
   const meta = readMeta(location);
   const family = familyOfConfig(config);
   const caps = capabilitiesOf(family, objectiveOf(meta));
   const penalties = (config as { penalties?: unknown[] }).penalties?.length ?? 0;
   const hasObstacle = caps.transport && (opts.obstacle !== undefined || penalties > 0);
-  const metrics: MetricName[] = opts.metrics ?? defaultMetrics(family, caps, config.dim, hasObstacle);
+  const metrics: MetricName[] = opts.metrics ?? defaultMetrics(family, caps, config.dim, hasObstacle, classes !== undefined);
   const sampler = withDefaultMode({ solver: opts.solver, steps: opts.steps, ode: opts.ode, sde: opts.sde }, caps);
   // --rtol/--atol also govern adaptive ODE sampling, but never make SDE sampling an error.
   const askedSampling = samplerChoice(
@@ -215,12 +235,21 @@ function planEval(opts: EvalOptions): EvalPlan {
   );
   const nllSolver = logProbChoice({ solver: opts.nllSolver, steps: opts.nllSteps, rtol: opts.rtol, atol: opts.atol }, 1e-5);
   const spec = dataSpecFor(opts.data, meta, 'nfdm eval');
-  const { data, sources, info } = evaluationData(spec, { n: opts.n, seed: opts.seed + 2_000_003, trainedOn: meta?.data });
+  const evalOptions = { n: opts.n, seed: opts.seed + 2_000_003, trainedOn: meta?.data };
+  const { data, sources, info, labels } =
+    classes !== undefined
+      ? labelledEvaluationData(spec, classes, evalOptions)
+      : { ...evaluationData(spec, evalOptions), labels: undefined };
   checkDim(data, config, spec);
   const notAvailable = unavailableMetrics(metrics, family, caps, hasObstacle);
+  if (metrics.includes('classifier') && classes === undefined)
+    notAvailable.classifier = 'applies to label-conditional models (trained with --condition label)';
+  if (classes !== undefined)
+    for (const m of metrics)
+      if ((SAMPLE_METRICS as readonly string[]).includes(m) || m === 'curvature') notAvailable[m] = CONDITIONAL_SAMPLES_NOTE;
   if (metrics.includes('bound') && !notAvailable.bound && !sources)
     notAvailable.bound = `needs pairs: give the bridge's data as --data <source>-><target> (got --data ${spec})`;
-  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, sources, info, notAvailable };
+  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, sources, info, notAvailable, labels, classes };
 }
 
 /** The metrics asked for that this model cannot give, with the reason each one does not apply. */
@@ -253,7 +282,7 @@ function likelihoodMetrics(run: EvalRun): void {
   if (metrics.includes('nelbo') && run.notAvailable.nelbo === undefined) {
     out.note(`NELBO of ${data.n} points (${opts.draws} draws each)…`);
     const progress = out.progress('NELBO', data.n, 'points');
-    result.nelbo = nelboMetric(opened, data, { draws: opts.draws, seed: opts.seed, bitsOffset: info.bitsOffset });
+    result.nelbo = nelboMetric(opened, data, { draws: opts.draws, seed: opts.seed, bitsOffset: info.bitsOffset, labels: run.labels });
     progress.update(data.n);
     progress.finish();
   } else if (metrics.includes('nelbo') && !run.caps.transport) result.nelbo = null;
@@ -265,8 +294,12 @@ function likelihoodMetrics(run: EvalRun): void {
   if (metrics.includes('nll') && run.caps.logProb) {
     out.note(`exact NLL of ${data.n} points (${run.nllSolver.label})…`);
     const progress = out.progress('exact NLL', data.n, 'points');
-    result.nll = nllMetric(opened, data, { ...run.nllSolver, bitsOffset: info.bitsOffset, progress });
+    result.nll = nllMetric(opened, data, { ...run.nllSolver, bitsOffset: info.bitsOffset, progress, labels: run.labels });
     progress.finish();
+  }
+  if (metrics.includes('classifier') && run.labels && run.classes !== undefined) {
+    out.note(`implied classifier on ${data.n} labelled points (${run.classes} ODE solves, ${run.nllSolver.label})…`);
+    result.classifier = classifierMetric(opened, data, run.labels, { ...run.nllSolver, seed: opts.seed });
   }
 }
 
@@ -289,7 +322,7 @@ function drawForMetrics(run: EvalRun, n: number, choice: SamplerChoice, label: s
  */
 function sampleQualityMetrics(run: EvalRun): MetricName[] {
   const { opened, out, opts, data, metrics, sampling, result } = run;
-  const sampleNames = metrics.filter((m) => (SAMPLE_METRICS as readonly string[]).includes(m));
+  const sampleNames = metrics.filter((m) => (SAMPLE_METRICS as readonly string[]).includes(m) && run.notAvailable[m] === undefined);
   const wantInside = metrics.includes('inside') && run.hasObstacle;
   if (run.caps.transport && (sampleNames.length > 0 || wantInside)) {
     const what = [...sampleNames, ...(wantInside ? ['inside'] : [])].join(', ');
@@ -327,7 +360,10 @@ function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Re
   for (const m of metrics) {
     const v = result[m];
     if (typeof v === 'number') rows.push([m, fmt(v), METRIC_LABELS[m]]);
-    else if (v && typeof v === 'object') {
+    else if (m === 'classifier' && v && typeof v === 'object') {
+      const c = v as { accuracy: number; chance: number; n: number };
+      rows.push([m, fmt(c.accuracy), `${METRIC_LABELS[m]}, ${c.n} points; chance ${fmt(c.chance)}`]);
+    } else if (v && typeof v === 'object') {
       const l = v as { mean: number; stderr: number; bitsPerDim: number };
       rows.push([m, `${fmt(l.mean)} ± ${fmt(l.stderr, 2)}`, `${METRIC_LABELS[m]}, ${fmt(l.bitsPerDim)} bits/dim`]);
     } else if (run.notAvailable[m]) rows.push([m, 'n/a', run.notAvailable[m]]);
