@@ -101,6 +101,46 @@ describe('conditional models', () => {
     expect(human.stdout).not.toMatch(/entropy floor/);
   }, 120_000);
 
+  it('eval: after a short training the implied classifier beats chance on held-out 8gaussians modes', async () => {
+    const args = ['--model', 'nfdm', '--data', '8gaussians', '--condition', 'label', '--hidden', '32,32', '--batch', '128'];
+    json(await nfdm(['train', ...args, '--steps', '150', '--eval-every', '0', '--out', 'c150', '--json']));
+    const ev = json(
+      await nfdm([
+        'eval',
+        '--model',
+        'c150',
+        '--metrics',
+        'classifier,nll',
+        '--n',
+        '80',
+        '--nll-solver',
+        'rk4',
+        '--nll-steps',
+        '8',
+        '--json',
+      ]),
+    );
+    const m = ev.metrics as { classifier: { accuracy: number; chance: number }; nll: { mean: number } };
+    expect(m.classifier.accuracy).toBeGreaterThan(3 * m.classifier.chance);
+    expect(Number.isFinite(m.nll.mean)).toBe(true);
+    expect(ev.entropyFloor).toBeNull(); // the data's entropy bounds −log p(x), not −log p(x | y)
+    const human = await nfdm([
+      'eval',
+      '--model',
+      'c150',
+      '--metrics',
+      'classifier',
+      '--n',
+      '16',
+      '--nll-steps',
+      '4',
+      '--nll-solver',
+      'rk4',
+    ]);
+    expect(human.stdout).toMatch(/classifier\s+\S+\s+accuracy of the implied classifier/);
+    expect(human.stdout).not.toMatch(/entropy floor/);
+  }, 120_000);
+
   it('trains a class-conditional U-Net on Fashion-MNIST 14×14 and draws a PNG grid by class', async () => {
     const args = ['--model', 'vp', '--data', 'fashion-mnist-14', '--condition', 'label', '--arch', 'unet', '--base', '8'];
     const run = json(await nfdm(['train', ...args, '--steps', '2', '--batch', '8', '--eval-every', '0', '--out', 'fm', '--json']));

@@ -171,7 +171,8 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
     data: { spec: plan.info.spec, n: plan.data.n, source: plan.info.source },
     units: 'nats per sample (data units)',
     ...(plan.labels ? { conditional: 'nll and nelbo are of −log p(x | y) given the points’ labels' } : {}),
-    entropyFloor: plan.info.entropy ?? null,
+    // The data's entropy bounds −log p(x), not the conditional −log p(x | y).
+    entropyFloor: plan.labels ? null : (plan.info.entropy ?? null),
     sampler: sampleNames.length > 0 ? run.sampling.label : null,
     nllSolver: plan.metrics.includes('nll') ? plan.nllSolver.label : null,
     metrics: run.result,
@@ -369,7 +370,7 @@ function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Re
     } else if (run.notAvailable[m]) rows.push([m, 'n/a', run.notAvailable[m]]);
   }
   const floor =
-    info.entropy !== undefined
+    info.entropy !== undefined && !run.labels
       ? `\nentropy floor of ${info.spec}: ${info.entropy.toFixed(3)} nats (no model's expected NLL can be lower)`
       : '';
   const few =
