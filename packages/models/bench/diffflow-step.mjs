@@ -24,6 +24,7 @@
  * per step and the kernels that took the most time.
  */
 
+import { profileStep } from './profile-step.mjs';
 import { parseOptions, timingSummary, wasmHeapMb } from './unet-reference.mjs';
 
 const args = parseOptions(process.argv.slice(2), {
@@ -83,27 +84,6 @@ function makeTrainer(model, o) {
   return new Trainer({ model, data, config, metricsPath: null });
 }
 
-/** One profiled step: kernels and the kernels with the most summed time [name, launches, ms]. */
-async function profileStep(trainer) {
-  const profile = await tf.profile(() => {
-    trainer.trainStep();
-  });
-  const byKernel = new Map();
-  for (const k of profile.kernels) {
-    const entry = byKernel.get(k.name) ?? { n: 0, ms: 0 };
-    entry.n += 1;
-    entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    byKernel.set(k.name, entry);
-  }
-  const top = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
-  return {
-    kernels_per_step: profile.kernels.length,
-    kernel_ms_sum: Number([...byKernel.values()].reduce((s, e) => s + e.ms, 0).toFixed(1)),
-    peak_tensor_mb: profile.peakBytes / 2 ** 20,
-    top_kernels_by_ms: top.map(([name, { n, ms }]) => [name, n, Number(ms.toFixed(1))]),
-  };
-}
-
 const report = await initBackend(args.backend);
 const nativeStatus = setNativeKernels(args.native);
 const model = createDiffFlowModel(modelConfig(args));
@@ -116,7 +96,7 @@ for (let i = 0; i < args.repeats; i++) {
   times.push(s.ms);
   losses.push(s.loss);
 }
-const profile = args.profile ? await profileStep(trainer) : {};
+const profile = args.profile ? await profileStep(trainer, 12) : {};
 let params = 0;
 for (const [, v] of model.parameters()) if (v.trainable) params += v.size;
 const out = {

@@ -23,6 +23,7 @@
  * and the kernels that took the most time.
  */
 
+import { profileStep } from './profile-step.mjs';
 import { parseOptions, peakRssMb, referenceConfig, referenceNetwork, timingSummary, wasmHeapMb } from './unet-reference.mjs';
 
 const args = parseOptions(process.argv.slice(2), {
@@ -72,26 +73,6 @@ function makeTrainer(model, batch, steps) {
   return new Trainer({ model, data, config, metricsPath: null });
 }
 
-/** One profiled step: kernels, peak tensor bytes and the kernels with the most summed time [name, launches, ms]. */
-async function profileStep(trainer) {
-  const profile = await tf.profile(() => {
-    trainer.trainStep();
-  });
-  const byKernel = new Map();
-  for (const k of profile.kernels) {
-    const entry = byKernel.get(k.name) ?? { n: 0, ms: 0 };
-    entry.n += 1;
-    entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    byKernel.set(k.name, entry);
-  }
-  const top = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10);
-  return {
-    kernels_per_step: profile.kernels.length,
-    peak_tensor_mb: profile.peakBytes / 2 ** 20,
-    top_kernels_by_ms: top.map(([name, { n, ms }]) => [name, n, Number(ms.toFixed(1))]),
-  };
-}
-
 /** Build the model and its trainer (parameter counts into `state`), warm up, time `repeats` steps: the JSON report. */
 async function run(o, state) {
   const report = await initBackend(o.backend);
@@ -107,7 +88,7 @@ async function run(o, state) {
     times.push(s.ms);
     losses.push(s.loss);
   }
-  const profile = o.profile ? await profileStep(trainer) : {};
+  const profile = o.profile ? await profileStep(trainer, 10) : {};
   const out = {
     bench: 'unet-step',
     base: o.base,

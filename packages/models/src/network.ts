@@ -238,12 +238,7 @@ export const IMAGE_EVAL_BATCH = 64;
  * for 28×28 at base 16; at least 1) for the largest; undefined when all are MLPs.
  */
 export function imageEvalBatch(nets: readonly unknown[]): number | undefined {
-  let size = 0;
-  for (const net of nets) {
-    if (!(net instanceof TimeUNet)) continue;
-    const { height, width } = net.options.image;
-    size = Math.max(size, height * width * (net.options.base ?? 32));
-  }
+  const size = largestUNetSize(nets);
   return size === 0 ? undefined : Math.max(1, Math.min(IMAGE_EVAL_BATCH, Math.floor((IMAGE_EVAL_BATCH * 14 * 14 * 8) / size)));
 }
 
@@ -262,12 +257,18 @@ export const IMAGE_TRAIN_UNITS = { tfjs: 1_600_000, native: 4_000_000 } as const
  * at least 1; undefined when all are MLPs (no limit).
  */
 export function imageTrainBatch(nets: readonly unknown[], native: boolean): number | undefined {
+  const size = largestUNetSize(nets);
+  if (size === 0) return undefined;
+  return Math.max(1, Math.floor((native ? IMAGE_TRAIN_UNITS.native : IMAGE_TRAIN_UNITS.tfjs) / (2 * size)));
+}
+
+/** max H·W·base over the U-Nets among `nets` (0 when there are none): what their activations scale with. */
+function largestUNetSize(nets: readonly unknown[]): number {
   let size = 0;
   for (const net of nets) {
     if (!(net instanceof TimeUNet)) continue;
     const { height, width } = net.options.image;
-    size = Math.max(size, height * width * (net.options.base ?? 32));
+    size = Math.max(size, height * width * (net.options.base ?? UNET_DEFAULTS.base));
   }
-  if (size === 0) return undefined;
-  return Math.max(1, Math.floor((native ? IMAGE_TRAIN_UNITS.native : IMAGE_TRAIN_UNITS.tfjs) / (2 * size)));
+  return size;
 }

@@ -86,6 +86,8 @@ export class ResBlock implements Module {
   readonly dropout: Dropout;
   readonly conv2: Conv2d;
   readonly skip: Conv2d | null;
+  /** The block's variables as a list (fixed after construction; built once, for checkpoint()). */
+  private parameterList: tf.Variable[] | undefined;
 
   constructor(readonly options: ResBlockOptions) {
     const { inChannels: cin, outChannels: cout, groups, rng } = options;
@@ -108,7 +110,8 @@ export class ResBlock implements Module {
     const mask = this.dropout.drawMask(x.batch, x.height, x.width, this.options.outChannels);
     const body = (xd: tf.Tensor, td: tf.Tensor, m?: tf.Tensor) =>
       this.body(new ImageJet(xd as tf.Tensor4D, x.order), new Jet(td as tf.Tensor2D, temb.order), (m as tf.Tensor4D) ?? null).data;
-    const y = checkpoint(body, [x.data, temb.data], [...this.parameters().values()], mask ? [mask] : [], recompute);
+    this.parameterList ??= [...this.parameters().values()];
+    const y = checkpoint(body, [x.data, temb.data], this.parameterList, mask ? [mask] : [], recompute);
     return new ImageJet(y as tf.Tensor4D, x.order);
   }
 
