@@ -1,6 +1,6 @@
 /** `nfdm eval`: likelihoods and sample-quality metrics of a trained model on data. */
 import { Command, Option } from '@commander-js/extra-typings';
-import type { DataMatrix } from '@nfdm/datasets';
+import { type DataMatrix, toyConditionalEntropy } from '@nfdm/datasets';
 import { capabilitiesOf, type FamilyCapabilities, type FamilyDescriptor, familyOfConfig } from '@nfdm/models';
 import type { Context } from '../context.js';
 import { type DataInfo, evaluationData, labelledEvaluationData, pairRows } from '../data.js';
@@ -171,8 +171,9 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
     data: { spec: plan.info.spec, n: plan.data.n, source: plan.info.source },
     units: 'nats per sample (data units)',
     ...(plan.labels ? { conditional: 'nll and nelbo are of −log p(x | y) given the points’ labels' } : {}),
-    // The data's entropy bounds −log p(x), not the conditional −log p(x | y).
-    entropyFloor: plan.labels ? null : (plan.info.entropy ?? null),
+    // −log p(x) is bounded by H(x), the conditional −log p(x | y) by H(x | y) (labelled toys where known).
+    entropyFloor: entropyFloorOf(plan.info, Boolean(plan.labels)) ?? null,
+    ...(plan.labels ? { entropyFloorOf: 'H(x | y)' } : {}),
     sampler: sampleNames.length > 0 ? run.sampling.label : null,
     nllSolver: plan.metrics.includes('nll') ? plan.nllSolver.label : null,
     metrics: run.result,
@@ -354,6 +355,12 @@ function nfeSweep(run: EvalRun, sampleNames: MetricName[]): { names: MetricName[
   return { names, rows };
 }
 
+/** H(x) of a toy set, or for a label-conditional model H(x | y) (toyConditionalEntropy; undefined where unknown). */
+function entropyFloorOf(info: DataInfo, conditional: boolean): number | undefined {
+  if (!conditional) return info.entropy;
+  return info.kind === 'toy' ? toyConditionalEntropy(info.spec) : undefined;
+}
+
 /** The human report: a table of metrics, the entropy floor, and the few-step table. */
 function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Record<string, number>> }, seconds: number): string {
   const { metrics, result, info, data, opened } = run;
@@ -369,10 +376,13 @@ function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Re
       rows.push([m, `${fmt(l.mean)} ± ${fmt(l.stderr, 2)}`, `${METRIC_LABELS[m]}, ${fmt(l.bitsPerDim)} bits/dim`]);
     } else if (run.notAvailable[m]) rows.push([m, 'n/a', run.notAvailable[m]]);
   }
+  const h = entropyFloorOf(info, Boolean(run.labels));
   const floor =
-    info.entropy !== undefined && !run.labels
-      ? `\nentropy floor of ${info.spec}: ${info.entropy.toFixed(3)} nats (no model's expected NLL can be lower)`
-      : '';
+    h === undefined
+      ? ''
+      : run.labels
+        ? `\nconditional entropy floor H(x | y) of ${info.spec}: ${h.toFixed(3)} nats (no model's expected −log p(x | y) can be lower)`
+        : `\nentropy floor of ${info.spec}: ${h.toFixed(3)} nats (no model's expected NLL can be lower)`;
   const few =
     sweep.rows.length > 0
       ? `\n\nfew-step sampling (Euler ODE):\n${table([['NFE', ...sweep.names], ...sweep.rows.map((r) => [String(r.nfe), ...sweep.names.map((m) => fmt(r[m]))])])}`
