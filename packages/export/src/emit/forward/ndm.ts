@@ -14,9 +14,10 @@ import { addOpt, type ForwardProcessEmitter, mulOpt, valuesOnly } from './emitte
 
 export const ndmForwardEmitter: ForwardProcessEmitter<NDMProcess> = {
   sigmaWidth: () => 1,
-  emit(g, forward, x, xs, t) {
+  conditioned: true,
+  emit(g, forward, x, xs, t, y = null) {
     const v = emitSchedule(g, forward.schedule, t);
-    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true }, 'forward');
+    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true, y: forward.conditioned ? y : null }, 'forward');
     const delta = g.sub(jet.v, x);
     const F = g.add(x, g.mul(t, delta));
     const dF = g.add(delta, g.mul(t, jet.t as string));

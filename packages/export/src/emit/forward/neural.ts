@@ -13,10 +13,11 @@ import { addOpt, type ForwardProcessEmitter, mulOpt, valuesOnly } from './emitte
 
 export const neuralForwardEmitter: ForwardProcessEmitter<NeuralGaussianProcess> = {
   sigmaWidth: (process) => process.dim,
-  emit(g, forward, x, xs, t) {
+  conditioned: true,
+  emit(g, forward, x, xs, t, y = null) {
     const D = forward.dim;
     const logDelta = Math.log(forward.delta);
-    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true }, 'forward');
+    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true, y: forward.conditioned ? y : null }, 'forward');
     const m = jetColumns(g, jet, 0, D);
     const l = jetColumns(g, jet, D, D);
     const one = g.sub(1, t);
