@@ -120,8 +120,7 @@ export class OnnxModel extends LoadedOnnxModel {
    * conditional model takes the rows' conditions and a guidance weight (the guided field).
    */
   async velocity(z: Float32Array, t: number | Float32Array, options: RuntimeFieldOptions = {}): Promise<Float32Array> {
-    const feeds = this.conditionFeeds(z.length / this.dim, options.condition, options.guidance);
-    return this.runVelocity(this.velocityGraph(options.guidance ?? 0), z, t, feeds);
+    return this.velocityStage(z, t, this.conditionFeeds(z.length / this.dim, options.condition, options.guidance));
   }
 
   /** Reverse-SDE drift fB(z, t) and g(t) per row (conditional models: guided, as {@link velocity}). */
@@ -130,7 +129,7 @@ export class OnnxModel extends LoadedOnnxModel {
     t: number | Float32Array,
     options: RuntimeFieldOptions = {},
   ): Promise<{ drift: Float32Array; g: Float32Array }> {
-    return this.runDrift(z, t, this.conditionFeeds(z.length / this.dim, options.condition, options.guidance));
+    return this.driftStage(z, t, this.conditionFeeds(z.length / this.dim, options.condition, options.guidance));
   }
 
   /** f(z, t) and its exact divergence per row (conditional models: f(z, t, y), unguided). */
@@ -139,7 +138,7 @@ export class OnnxModel extends LoadedOnnxModel {
     t: number | Float32Array,
     options: { condition?: ConditionValues } = {},
   ): Promise<{ velocity: Float32Array; divergence: Float32Array }> {
-    return this.runVelocityDivergence(z, t, this.conditionFeeds(z.length / this.dim, options.condition, undefined, false));
+    return this.divergenceStage(z, t, this.conditionFeeds(z.length / this.dim, options.condition, undefined, false));
   }
 
   /**
@@ -163,23 +162,27 @@ export class OnnxModel extends LoadedOnnxModel {
     return feeds;
   }
 
-  /** 'velocity', or the divergence graph when only it is loaded and the field is unguided (w = 0). */
-  private velocityGraph(guidance: number): string {
-    return this.has('velocity') || guidance !== 0 ? 'velocity' : 'velocity_divergence';
-  }
-
-  private async runVelocity(graph: string, z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor>) {
+  /**
+   * @internal One field evaluation with prepared feeds ({@link conditionFeeds}): the per-stage
+   * calls of the solvers, which an `abortable` view overrides (fieldMethods in families.ts).
+   * Uses the divergence graph when the velocity graph is not loaded and the field is unguided.
+   */
+  async velocityStage(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor> = {}) {
+    const guided = feeds.guidance !== undefined && (feeds.guidance.data as Float32Array)[0] !== 0;
+    const graph = this.has('velocity') || guided ? 'velocity' : 'velocity_divergence';
     const inputs = graph === 'velocity' ? feeds : withoutGuidance(feeds);
     const out = await this.set.get(graph, 'velocity').run({ ...timeFeeds('z', z, t, this.dim), ...inputs });
     return out.velocity.data as Float32Array;
   }
 
-  private async runDrift(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor>) {
+  /** @internal The reverse drift with prepared feeds (see {@link velocityStage}). */
+  async driftStage(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor> = {}) {
     const out = await this.set.get('drift', 'the reverse drift').run({ ...timeFeeds('z', z, t, this.dim), ...feeds });
     return { drift: out.drift.data as Float32Array, g: out.g.data as Float32Array };
   }
 
-  private async runVelocityDivergence(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor>) {
+  /** @internal f and div f with prepared feeds (see {@link velocityStage}). */
+  async divergenceStage(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor> = {}) {
     const inputs = { ...timeFeeds('z', z, t, this.dim), ...withoutGuidance(feeds) };
     const out = await this.set.get('velocity_divergence', 'the divergence').run(inputs);
     return { velocity: out.velocity.data as Float32Array, divergence: out.divergence.data as Float32Array };
@@ -203,7 +206,7 @@ export class OnnxModel extends LoadedOnnxModel {
     const rng = new Rng(options.seed ?? 0);
     const eps = rng.normalArray(n * this.dim);
     const brownian = mode === 'sde' ? new Rng(rng.nextUint32()) : null;
-    const run = { n, steps, solver, mode, eps, brownian, feeds, guidance: options.guidance ?? 0 };
+    const run = { n, steps, solver, mode, eps, brownian, feeds };
     const { z, stats } = engine === 'loop' ? await this.sampleLoop(run) : await this.sampleStepwise(run);
     // the stepwise solve ends in model space, the Loop graph in data space
     const space = options.space ?? 'data';
@@ -234,8 +237,8 @@ export class OnnxModel extends LoadedOnnxModel {
     const z1 = new Float64Array(eps.length);
     for (let i = 0; i < z1.length; i++) z1[i] = Math.fround(eps[i] * this.priorStd);
     const fields = {
-      velocity: (z: Float32Array, t: number) => this.runVelocity(this.velocityGraph(run.guidance), z, t, feeds),
-      drift: (z: Float32Array, t: number) => this.runDrift(z, t, feeds),
+      velocity: (z: Float32Array, t: number) => this.velocityStage(z, t, feeds),
+      drift: (z: Float32Array, t: number) => this.driftStage(z, t, feeds),
     };
     return integrateStepwise(fields, mode, solver, { t1: 1, t0: this.tStart, steps }, z1, brownian, this.dim);
   }
@@ -258,7 +261,7 @@ export class OnnxModel extends LoadedOnnxModel {
     const zBuf = new Float32Array(n * D);
     const f: Field = async (t, y) => {
       for (let i = 0; i < n * D; i++) zBuf[i] = y[i];
-      const out = await this.runVelocityDivergence(zBuf, t, feeds);
+      const out = await this.divergenceStage(zBuf, t, feeds);
       const k = new Float64Array(n * D + n);
       k.set(out.velocity);
       k.set(out.divergence, n * D);
@@ -295,7 +298,6 @@ interface SampleRun {
   brownian: Rng | null;
   /** The condition feeds of a conditional model (empty otherwise). */
   feeds: Record<string, ort.Tensor>;
-  guidance: number;
 }
 
 /** `condition` or its alias `labels` (not both; labels only for a label-conditional model). */
