@@ -24,7 +24,18 @@ import {
   exportVolatility,
 } from '../src/export.js';
 import { CONDITION_CASES, type ConditionCase } from './cases.js';
-import { checkOnnxFiles, expectClose, exportDir, f32, printErrorLog, randomInputs, runOnnx, saveFile } from './helpers.js';
+import {
+  checkOnnxFiles,
+  expectClose,
+  exportDir,
+  f32,
+  makeModel,
+  printErrorLog,
+  randomInputs,
+  runOnnx,
+  saveFile,
+  smallConfig,
+} from './helpers.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -164,5 +175,69 @@ describe('conditional samplers', () => {
 
   it('every exported file is structurally valid and runs', async () => {
     await checkOnnxFiles(files);
+  });
+});
+
+describe('runtime: conditions and guidance', () => {
+  it('log p(x | y) (rk4 × 12) equals DiffusionModel.logProb with the same conditions, null rows included', async () => {
+    for (const c of [CONDITION_CASES[0], CONDITION_CASES[3]]) {
+      const m = c.make();
+      const D = m.dim;
+      const x = randomInputs(N, D, 0, 1, 9).z;
+      const width = c.y.length / N;
+      const ref = tf.tidy(
+        () => m.logProb(tf.tensor2d(x, [N, D]), { solver: 'rk4', steps: 12, condition: tf.tensor2d(c.y, [N, width]) }).logp,
+      );
+      const rt = await loadOnnxModel(exportOnnx(m, { components: false, samplers: [] }), { intraOpNumThreads: 1 });
+      try {
+        const got = await rt.logProb(x, { steps: 12, solver: 'rk4', condition: Float32Array.from(c.y), space: 'model' });
+        expectClose(`${c.label}: log p(x | y) rk4 × 12 vs DiffusionModel.logProb`, got.logp, ref);
+        // Another condition gives another density (the condition reaches the divergence graph).
+        const other = await rt.logProb(x, { steps: 12, solver: 'rk4', condition: width === 1 ? 1 : [0.1, 0.2], space: 'model' });
+        expect(Array.from(other.logp)).not.toEqual(Array.from(got.logp));
+      } finally {
+        await rt.dispose();
+      }
+      m.dispose();
+    }
+  });
+
+  it('clear RangeErrors: a missing or ill-shaped condition, labels out of range, guidance for an unconditional model or non-finite', async () => {
+    const labelled = CONDITION_CASES[0].make();
+    const vectors = CONDITION_CASES[1].make();
+    const plain = makeModel(smallConfig({ forward: { kind: 'nfdm', hidden: [8] } }));
+    const load = (m: DiffusionModel) => loadOnnxModel(exportOnnx(m, { components: false, samplers: [] }), { intraOpNumThreads: 1 });
+    const [lab, vec, unc] = await Promise.all([load(labelled), load(vectors), load(plain)]);
+    try {
+      expect(lab.condition).toEqual({ kind: 'label', classes: 3 });
+      expect(vec.condition).toEqual({ kind: 'vector', dim: 2 });
+      expect(unc.condition).toBeUndefined();
+      const base = { n: 2, steps: 2, seed: 1 };
+      const rejects = (p: Promise<unknown>, message: RegExp) =>
+        expect(p).rejects.toThrow(expect.objectContaining({ name: 'OnnxConditionError', message: expect.stringMatching(message) }));
+      await expect(lab.sample(base)).rejects.toBeInstanceOf(RangeError);
+      await rejects(lab.sample(base), /conditional: give a condition/);
+      await rejects(lab.sample({ ...base, labels: 4 }), /labels must be integers in 0…3 .* got 4/);
+      await rejects(lab.sample({ ...base, labels: [0, 1.5] }), /got 1.5/);
+      await rejects(lab.sample({ ...base, labels: [-1, 0] }), /got -1/);
+      await rejects(lab.sample({ ...base, labels: [0, 1, 2] }), /3 rows for 2 samples/);
+      await rejects(lab.sample({ ...base, labels: 1, condition: 1 }), /not both/);
+      await rejects(lab.sample({ ...base, labels: 1, guidance: Number.NaN }), /finite number/);
+      await rejects(lab.sample({ ...base, labels: 1, guidance: Number.POSITIVE_INFINITY }), /finite number/);
+      await rejects(vec.sample({ ...base, condition: [1, 2, 3] }), /multiple of 2 values/);
+      await rejects(vec.sample({ ...base, condition: [[1, 2, 3]] }), /row 0 has 3 values/);
+      await rejects(vec.sample({ ...base, condition: [1, Number.POSITIVE_INFINITY] }), /infinite/);
+      await rejects(vec.sample({ ...base, labels: 1 }), /not labels/);
+      await rejects(unc.sample({ ...base, condition: 1 }), /unconditional/);
+      await rejects(unc.sample({ ...base, guidance: 1 }), /needs a conditional model/);
+      await rejects(unc.logProb([[0, 0]], { condition: 1 }), /unconditional/);
+      await rejects(lab.logProb([[0, 0]]), /conditional: give a condition/);
+      await rejects(lab.velocity(Float32Array.of(0, 0), 0.5, { condition: 1, guidance: Number.NaN }), /finite number/);
+      expect((await unc.sample({ ...base, guidance: 0 })).samples.length).toBe(4);
+      expect((await vec.sample({ ...base, condition: [Number.NaN, 0] })).samples.length).toBe(4);
+    } finally {
+      await Promise.all([lab.dispose(), vec.dispose(), unc.dispose()]);
+      for (const m of [labelled, vectors, plain]) m.dispose();
+    }
   });
 });
