@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { initBackend } from '@nfdm/core';
 import { exportOnnx, writeOnnxExport } from '@nfdm/export';
 import { createModel, type ModelConfig } from '@nfdm/models';
-import { imageGridPng, loadOnnxModel, type OnnxModel } from '@nfdm/runtime';
+import { imageGridPng, loadOnnxModel, OnnxConditionError, type OnnxModel } from '@nfdm/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorBody } from '../src/error-mapping.js';
 import { createServer, type NfdmServer } from '../src/index.js';
 import { IMG, TOY } from './fixtures.js';
 import { expectError, postJson, rows } from './http.js';
@@ -189,5 +190,10 @@ describe('conditional models over HTTP', () => {
     expectError(await post('/v1/models/lab/log-prob', { points: [[0, 0]], guidance: 1 }), 400, 'FST_ERR_VALIDATION', /guidance/);
     expectError(await post('/v1/models/lab/log-prob', { points: [[0, 0]] }), 400, 'CONDITION_REQUIRED');
     expect((await post(url, { n: 2, steps: 2, condition: 3 })).statusCode).toBe(200); // K = 3: the null condition
+  });
+
+  it('a condition error from the runtime itself is a 400 INVALID_CONDITION, not a 500', () => {
+    const body = errorBody(new OnnxConditionError('labels must be integers in 0…3') as never, 1024);
+    expect(body).toMatchObject({ statusCode: 400, code: 'INVALID_CONDITION', message: 'labels must be integers in 0…3' });
   });
 });

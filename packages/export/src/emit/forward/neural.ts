@@ -6,6 +6,8 @@
  *   μ̇ = (1 − 2t) m̄ − x + t(1 − t) m̄′,          σ̇ = σ ((1 − 2t) l̄ − log δ + t(1 − t) l̄′),
  *
  * and their tangents along xs (network tangents m̄_s, l̄_s and mixed m̄_ts, l̄_ts). σ is [N, D].
+ * A process conditioned on y reads the condition input y [N, w]: NN([x, t, emb(y)]), emb(y)
+ * constant in t and x (nets.ts), so the formulas are unchanged.
  */
 import type { NeuralGaussianProcess } from '@nfdm/models';
 import { emitTimeNetwork, jetColumns } from '../nets.js';
