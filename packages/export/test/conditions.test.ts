@@ -153,6 +153,7 @@ describe('conditional samplers', () => {
           ['heun', 'ode', 'heun'],
           ['euler-maruyama', 'sde', 'euler_maruyama'],
         ] as const) {
+          const byWeight: Float32Array[] = [];
           for (const w of WEIGHTS) {
             const y = tf.tensor2d(c.y, [N, width]);
             const r = m.sample({ n: N, steps: 6, solver: core, mode, seed: 4, condition: y, guidance: w });
@@ -164,6 +165,15 @@ describe('conditional samplers', () => {
             expectClose(`${c.label}: ${solver}/${mode} w = ${w} Loop graph vs DiffusionModel.sample`, loop.samples, ref, 1e-4, 1e-3);
             const stepwise = await rt.sample({ n: N, steps: 6, solver, mode, seed: 4, condition: rows, guidance: w });
             expectClose(`${c.label}: ${solver}/${mode} w = ${w} stepwise vs DiffusionModel.sample`, stepwise.samples, ref, 1e-4, 1e-3);
+            byWeight.push(loop.samples);
+          }
+          // A null row is the unconditional model whatever w (x̂_w = x̂(∅)); the others move with w.
+          const D = m.dim;
+          for (let i = 0; i < N; i++) {
+            const row = (k: number) => byWeight[k].subarray(i * D, (i + 1) * D);
+            const isNull = c.y.slice(i * width, (i + 1) * width).some((v) => Number.isNaN(v) || (width === 1 && v === 3));
+            if (isNull) expectClose(`${c.label}: ${solver}/${mode} null row ${i}, w = 2 vs w = 0`, row(1), row(0), 1e-4, 1e-3);
+            else expect(row(1).some((v, d) => Math.abs(v - row(0)[d]) > 1e-3)).toBe(true);
           }
         }
       } finally {
