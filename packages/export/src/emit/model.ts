@@ -15,7 +15,8 @@
  * Conditional models (emit/condition.ts): the predictor reads the condition y [N, w] (x̂(z, t, y)),
  * the forward process too when it is conditioned (F(·, y)); with a guidance weight w the fields
  * use the guided prediction x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅), from one predictor call on
- * [z; z] with [y; ∅], plugged into the conditional process F(·, y) (models' guidance.ts).
+ * [z; z] with [y; ∅] (one call on z with y when w = 0, an If), plugged into the conditional
+ * process F(·, y) (models' guidance.ts).
  */
 import {
   ConstantVolatility,
@@ -79,13 +80,25 @@ export function emitPredictor(
 }
 
 /**
- * x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅), [N, D]: one predictor call on [z; z], [t; t] with
- * the conditions `both` = [y; ∅] [2N, w], split in halves; `w` a float32 scalar.
+ * x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅), [N, D], `w` a float32 scalar. An If on w = 0: then
+ * x̂(z, t, y), one predictor call on N rows (what core computes at w = 0); else one call on
+ * [z; z], [t; t] with the conditions `both` = [y; ∅] [2N, w], split in halves and combined.
  */
-export function emitGuidedPredictor(g: Graph, predictor: Predictor, z: string, t: string, both: string, w: string): string {
-  const xhat = emitPredictor(g, predictor, g.concat([z, z], 0), g.concat([t, t], 0), null, both).v;
-  const [cond, uncond] = g.node('Split', [xhat], { axis: attr.int(0) }, 2);
-  return g.sub(g.mul(g.add(1, w), cond), g.mul(w, uncond));
+export function emitGuidedPredictor(g: Graph, predictor: Predictor, z: string, t: string, y: string, both: string, w: string): string {
+  const branch = (name: string, emit: (b: Graph) => string) => {
+    const b = g.subgraph(name);
+    const v = emit(b);
+    b.output(v, v, null);
+    return b;
+  };
+  const conditional = branch('xhat_conditional', (b) => emitPredictor(b, predictor, z, t, null, y).v);
+  const guided = branch('xhat_guided', (b) => {
+    const xhat = emitPredictor(b, predictor, b.concat([z, z], 0), b.concat([t, t], 0), null, both).v;
+    const [cond, uncond] = b.node('Split', [xhat], { axis: attr.int(0) }, 2);
+    return b.sub(b.mul(b.add(1, w), cond), b.mul(w, uncond));
+  });
+  const unguided = g.op('Equal', [w, 0]);
+  return g.op('If', [unguided], { then_branch: attr.graph(conditional), else_branch: attr.graph(guided) });
 }
 
 /**
@@ -157,7 +170,7 @@ export function emitField(
   const guidance = condition?.guidance ?? null;
   if (guidance && eye) throw new TypeError('emitField: the divergence is that of the unguided field (no guidance weight)');
   const xhat = guidance
-    ? { v: emitGuidedPredictor(g, predictor, z, t, guidance.both, guidance.w), s: null }
+    ? { v: emitGuidedPredictor(g, predictor, z, t, (condition as FieldCondition).y, guidance.both, guidance.w), s: null }
     : emitPredictor(g, predictor, z, t, eye, condition?.y ?? null);
   const p = emitForward(g, model.forward, xhat.v, xhat.s, t, condition?.y ?? null);
   const eps = g.div(g.sub(z, p.mu), p.sigma);
