@@ -3,8 +3,9 @@
  *
  *   L(θ) = −(1/B) Σ_i log softmax(ℓ_θ(x_i))[y_i],
  *
- * with minibatches of `batch` rows drawn uniformly with replacement by `Rng(seed + 1)` and the
- * initial weights from `Rng(seed)` (config.seed). Deterministic given the seed, the data and
+ * with minibatches of `batch` rows drawn uniformly with replacement by `Rng(seed + 1)`, the
+ * initial weights from `Rng(seed)` (config.seed), and a cosine learning rate by default:
+ * lr_k = lr · ½ (1 + cos(π (k − 1) / steps)) for update k = 1…steps. Deterministic given the seed, the data and
  * the backend. Never prints; `onStep` reports each update (the CLI shows progress from it).
  */
 import { Rng } from '@nfdm/core';
@@ -24,6 +25,8 @@ export interface TrainClassifierOptions {
   batch?: number;
   /** Learning rate (default 2e-3). */
   lr?: number;
+  /** `cosine` (default: decays to 0 over the updates) or `constant`. */
+  schedule?: 'cosine' | 'constant';
   /** Initial weights and minibatches (default 0). */
   seed?: number;
   /** Architecture overrides (config.ts). */
@@ -79,9 +82,10 @@ export function trainClassifier(rows: ImageRows, labels: ArrayLike<number>, opti
         const xs = tf.tensor2d(x, [batch, rows.dim]);
         const onehot = tf.oneHot(tf.tensor1d(y, 'int32'), config.classes);
         const { value, grads } = tf.variableGrads(() => crossEntropy(classifier.logits(xs), onehot), adam.variables);
+        const rate = options.schedule === 'constant' ? lr : 0.5 * lr * (1 + Math.cos((Math.PI * (step - 1)) / steps));
         adam.apply(
           adam.variables.map((v) => grads[v.name]),
-          lr,
+          rate,
         );
         return value;
       });
