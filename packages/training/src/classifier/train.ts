@@ -19,9 +19,9 @@ export interface TrainClassifierOptions {
   image: ClassifierImage;
   /** Number of classes K (labels 0…K−1). */
   classes: number;
-  /** Adam updates (default 2000). */
+  /** Adam updates (default 6000). */
   steps?: number;
-  /** Rows per update (default 64). */
+  /** Rows per update (default 128). */
   batch?: number;
   /** Learning rate (default 2e-3). */
   lr?: number;
@@ -52,8 +52,8 @@ function checkLabels(labels: ArrayLike<number>, n: number, K: number): void {
 
 /** Train a classifier on labelled image rows (see the module doc). */
 export function trainClassifier(rows: ImageRows, labels: ArrayLike<number>, options: TrainClassifierOptions): TrainedClassifier {
-  const steps = options.steps ?? 2000;
-  const batch = options.batch ?? 64;
+  const steps = options.steps ?? 6000;
+  const batch = options.batch ?? 128;
   const lr = options.lr ?? 2e-3;
   const seed = options.seed ?? 0;
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`trainClassifier: steps must be an integer ≥ 0, got ${steps}`);

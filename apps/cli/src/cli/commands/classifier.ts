@@ -41,8 +41,8 @@ function trainClassifierCommand(ctx: Context) {
     .description('train the classifier on the train split and report its accuracy on the test split (written to run.json)')
     .option('--data <spec>', 'fashion-mnist-14 or fashion-mnist (required)')
     .option('--out <dir>', 'output folder: config.json, weights.safetensors, run.json (required)')
-    .option('--steps <K>', 'Adam updates', positiveInt, 2000)
-    .option('--batch <B>', 'images per update', positiveInt, 64)
+    .option('--steps <K>', 'Adam updates', positiveInt, 6000)
+    .option('--batch <B>', 'images per update', positiveInt, 128)
     .option('--lr <lr>', 'learning rate', positiveNumber, 2e-3)
     .option('--seed <S>', 'initial weights, minibatches and dequantisation', nonNegativeInt, 0)
     .option('--channels <list>', 'widths of the conv blocks (default 16,32,32)', widths)
@@ -56,7 +56,7 @@ function trainClassifierCommand(ctx: Context) {
       'after',
       examples([
         'nfdm classifier train --data fashion-mnist-14 --out runs/clf-14',
-        'nfdm classifier train --data fashion-mnist --out runs/clf-28 --steps 3000',
+        'nfdm classifier train --data fashion-mnist --out runs/clf-28',
       ]),
     )
     .action(async (opts) => {
