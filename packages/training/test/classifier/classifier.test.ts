@@ -87,16 +87,20 @@ describe('image classifier', () => {
     classifier.dispose();
   });
 
-  it('is deterministic given the seed, and the seed matters', () => {
+  it('is deterministic given the seed, and the seed matters; no tensors leak', () => {
     const { rows, labels } = squares(64, 4);
     const opts = { image: IMAGE, classes: 4, steps: 3, batch: 8, architecture: SMALL };
+    const tensors = tf.memory().numTensors;
     const a = trainClassifier(rows, labels, { ...opts, seed: 7 });
     const b = trainClassifier(rows, labels, { ...opts, seed: 7 });
     const c = trainClassifier(rows, labels, { ...opts, seed: 8 });
     expect(Array.from(a.losses)).toEqual(Array.from(b.losses));
     expect(Array.from(classifyRows(a.classifier, rows))).toEqual(Array.from(classifyRows(b.classifier, rows)));
     expect(Array.from(a.losses)).not.toEqual(Array.from(c.losses));
+    featureRows(a.classifier, rows);
+    accuracy(a.classifier, rows, labels);
     for (const t of [a, b, c]) t.classifier.dispose();
+    expect(tf.memory().numTensors).toBe(tensors);
   });
 
   it('save/load round-trips: identical probabilities and features; the config is validated', () => {
