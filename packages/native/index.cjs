@@ -1,14 +1,15 @@
 'use strict';
 /**
  * @nfdm/native: fused MLP-with-time-tangents kernels, NHWC convolutions and GroupNorm(+SiLU) jets as a Node addon (see README.md).
- * `loadNative()` returns the addon, or null when build/nfdm_native.node is missing or does
- * not load on this machine; `nativeStatus()` says why.
+ * `loadNative()` returns the addon — a build from source for this machine when one is present,
+ * else the best prebuilt variant of this platform's package for this CPU (lib/select.cjs) — or
+ * null when none loads here; `nativeStatus()` says which one runs and why.
  */
-const { join } = require('node:path');
+const { platformId } = require('./lib/platforms.cjs');
+const { selectAddon } = require('./lib/select.cjs');
 
 /** Activations the kernels implement, in the order of their native codes. */
 const NATIVE_ACTIVATIONS = Object.freeze(['identity', 'selu', 'silu', 'tanh', 'softplus', 'sigmoid', 'relu', 'gelu-tanh']);
-const addonPath = join(__dirname, 'build', 'nfdm_native.node');
 
 let state;
 
@@ -59,9 +60,9 @@ function savedLength(inputLength, batch, order, biases, outputActivation) {
   return total;
 }
 
-function wrap(raw) {
+function wrap(raw, path) {
   return Object.freeze({
-    path: addonPath,
+    path,
     activations: NATIVE_ACTIVATIONS,
     info: () => raw.info(),
     setThreads: (n) => raw.setThreads(n),
@@ -164,28 +165,45 @@ function wrap(raw) {
 
 function load() {
   if (state) return state;
-  try {
-    state = { addon: wrap(require(addonPath)), reason: null };
-  } catch (error) {
-    const missing = error?.code === 'MODULE_NOT_FOUND';
-    const first = String(error?.message || error).split('\n')[0];
-    state = {
-      addon: null,
-      reason: missing ? `${addonPath} is not built (run: npm run build -w @nfdm/native)` : `${addonPath} failed to load: ${first}`,
-    };
-  }
+  const platform = platformId();
+  const pick = selectAddon({ packageRoot: __dirname, requireFn: require, platform });
+  state = pick.raw
+    ? {
+        addon: wrap(pick.raw, pick.path),
+        reason: null,
+        why: pick.reason,
+        path: pick.path,
+        kind: pick.kind,
+        package: pick.package,
+        variant: pick.variant,
+        platform,
+      }
+    : { addon: null, reason: pick.reason, why: null, path: null, kind: null, package: null, variant: null, platform };
   return state;
 }
 
-/** The addon, or null when it is not built or cannot load here (see nativeStatus().reason). */
+/** The addon, or null when no build of it loads here (see nativeStatus().reason). */
 function loadNative() {
   return load().addon;
 }
 
-/** Whether the addon loaded, and why not. */
+/**
+ * Which build runs and why: `kind` 'prebuilt' (from `package`, e.g. @nfdm/native-linux-x64-gnu)
+ * or 'source' (build/nfdm_native.node), `variant` its instruction-set level ('x86-64-v4', …, or
+ * 'native'), `selection` why it was chosen; or `available: false` and `reason` why none loaded.
+ */
 function nativeStatus() {
   const s = load();
-  return { available: s.addon !== null, reason: s.reason, path: addonPath };
+  return {
+    available: s.addon !== null,
+    reason: s.reason,
+    path: s.path,
+    kind: s.kind,
+    package: s.package,
+    variant: s.variant,
+    selection: s.why,
+    platform: s.platform,
+  };
 }
 
 module.exports = { NATIVE_ACTIVATIONS, loadNative, nativeStatus };

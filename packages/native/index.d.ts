@@ -7,6 +7,10 @@ export declare const NATIVE_ACTIVATIONS: readonly NativeActivation[];
 export interface NativeInfo {
   /** Instruction set the GEMM kernels were compiled for: 'avx512' | 'avx2' | 'avx' | 'generic'. */
   isa: string;
+  /** The build: 'native' (from source, -march=native) or a prebuilt variant's level ('x86-64-v4', 'x86-64-v3', 'x86-64', 'armv8-a'). */
+  variant: string;
+  /** The instruction-set levels this CPU supports, lowest first (e.g. ['x86-64', 'x86-64-v2', 'x86-64-v3']). */
+  cpu: string[];
   vectorWidth: number;
   mr: number;
   nr: number;
@@ -192,4 +196,29 @@ export interface NativeGroupNormBackwardResult {
 /** The addon, or null when it is not built or cannot load on this machine (see nativeStatus). */
 export declare function loadNative(): NativeAddon | null;
 
-export declare function nativeStatus(): { available: boolean; reason: string | null; path: string };
+/** Which build of the addon runs, and why (see {@link nativeStatus}). */
+export interface NativeStatus {
+  /** True when a build loaded. */
+  available: boolean;
+  /** Why none loaded (null when one did). */
+  reason: string | null;
+  /** The loaded .node file (null when none loaded). */
+  path: string | null;
+  /** 'prebuilt' (a platform package's variant) or 'source' (build/nfdm_native.node from `nfdm-native-build`). */
+  kind: 'prebuilt' | 'source' | null;
+  /** The package the binary came from, e.g. '@nfdm/native-linux-x64-gnu'. */
+  package: string | null;
+  /** 'native' for a build from source, else the prebuilt variant's level ('x86-64-v4', 'x86-64-v3', 'x86-64', 'armv8-a'). */
+  variant: string | null;
+  /** Why this build was chosen (the CPU's level, or NFDM_NATIVE_VARIANT). */
+  selection: string | null;
+  /** This process's platform id, e.g. 'linux-x64-gnu'. */
+  platform: string;
+}
+
+/**
+ * Which build runs and why. The order: NFDM_NATIVE_VARIANT when set ('v4' | 'v3' | 'baseline' |
+ * 'native'); else a build from source when present; else the best variant of the prebuilt
+ * platform package that this CPU supports.
+ */
+export declare function nativeStatus(): NativeStatus;

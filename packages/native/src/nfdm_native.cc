@@ -22,7 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
+#include <pthread.h>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +31,13 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+// The build's name: "native" for a build from source (-march=native), else the prebuilt
+// variant's instruction-set level ("x86-64-v4", "x86-64-v3", "x86-64", "armv8-a"), set by the
+// build scripts with -DNFDM_VARIANT=….
+#ifndef NFDM_VARIANT
+#define NFDM_VARIANT "native"
+#endif
 
 #if defined(__AVX512F__)
 #define NFDM_VL 16
@@ -463,6 +470,25 @@ void act_jet_backward(int order, int B, int n, int b0, int b1, float* G, const f
 // ---------------------------------------------------------------------------------------
 // A small persistent thread pool (workers spin briefly, then sleep).
 
+// A condition variable on pthreads directly. libstdc++ 12 gives std::condition_variable::wait
+// the symbol version GLIBCXX_3.4.30, which older libstdc++ lacks: the prebuilt binaries link
+// libstdc++ dynamically and need no symbol newer than GLIBCXX_3.4.22 (GCC 7) this way.
+class CondVar {
+ public:
+  CondVar() { pthread_cond_init(&c_, nullptr); }
+  ~CondVar() { pthread_cond_destroy(&c_); }
+  CondVar(const CondVar&) = delete;
+  CondVar& operator=(const CondVar&) = delete;
+  template <class Pred>
+  void wait(std::unique_lock<std::mutex>& lk, Pred pred) {
+    while (!pred()) pthread_cond_wait(&c_, lk.mutex()->native_handle());
+  }
+  void notify_all() { pthread_cond_broadcast(&c_); }
+
+ private:
+  pthread_cond_t c_;
+};
+
 class Pool {
  public:
   explicit Pool(int threads) : threads_(std::max(1, threads)) {
@@ -527,7 +553,7 @@ class Pool {
   int threads_;
   std::vector<std::thread> workers_;
   std::mutex m_;
-  std::condition_variable cv_;
+  CondVar cv_;
   std::atomic<uint64_t> gen_{0};
   std::atomic<int> next_{0};
   std::atomic<int> finished_{0};
@@ -1984,12 +2010,51 @@ napi_value SplitChannels(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// info() → { isa, vectorWidth, mr, nr, threads }
+// The instruction-set levels this CPU (and OS) supports, lowest first: x86-64 micro-architecture
+// levels on x86-64 ("x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"), "armv8-a" on AArch64. The
+// JS loader asks the baseline build — which runs on any CPU of its architecture — before it
+// loads a faster variant, so a variant is only ever loaded where it can run.
+std::vector<const char*> cpu_levels() {
+  std::vector<const char*> levels;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  levels.push_back("x86-64");
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+  if (__builtin_cpu_supports("x86-64-v2")) levels.push_back("x86-64-v2");
+  if (__builtin_cpu_supports("x86-64-v3")) levels.push_back("x86-64-v3");
+  if (__builtin_cpu_supports("x86-64-v4")) levels.push_back("x86-64-v4");
+#else
+  // The features of each level that compilers emit for it (libgcc checks the OS's XSAVE state).
+  const bool v2 = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt");
+  const bool v3 = v2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
+  const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd");
+  if (v2) levels.push_back("x86-64-v2");
+  if (v3) levels.push_back("x86-64-v3");
+  if (v4) levels.push_back("x86-64-v4");
+#endif
+#elif defined(__aarch64__)
+  levels.push_back("armv8-a");
+#endif
+  return levels;
+}
+
+// info() → { isa, variant, cpu, vectorWidth, mr, nr, threads }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
   CHECK(napi_create_object(env, &obj));
   CHECK(napi_create_string_utf8(env, NFDM_ISA, NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, obj, "isa", v));
+  CHECK(napi_create_string_utf8(env, NFDM_VARIANT, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, obj, "variant", v));
+  const std::vector<const char*> levels = cpu_levels();
+  CHECK(napi_create_array_with_length(env, levels.size(), &v));
+  for (size_t i = 0; i < levels.size(); i++) {
+    napi_value s;
+    CHECK(napi_create_string_utf8(env, levels[i], NAPI_AUTO_LENGTH, &s));
+    CHECK(napi_set_element(env, v, static_cast<uint32_t>(i), s));
+  }
+  CHECK(napi_set_named_property(env, obj, "cpu", v));
   CHECK(napi_create_int32(env, VL, &v));
   CHECK(napi_set_named_property(env, obj, "vectorWidth", v));
   CHECK(napi_create_int32(env, MR, &v));
@@ -2029,13 +2094,18 @@ const char* missing_cpu_feature() {
 #if defined(__FMA__)
   if (!__builtin_cpu_supports("fma")) return "fma";
 #endif
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+  // A prebuilt variant (-march=x86-64-vN) may use any instruction of its level.
+  if (std::strcmp(NFDM_VARIANT, "x86-64-v4") == 0 && !__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
+  if (std::strcmp(NFDM_VARIANT, "x86-64-v3") == 0 && !__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
+#endif
 #endif
   return nullptr;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
   if (const char* feature = missing_cpu_feature()) {
-    std::string msg = std::string("nfdm_native.node was compiled for a CPU with ") + feature + "; rebuild it here (npm run build -w @nfdm/native)";
+    std::string msg = std::string("this nfdm_native build (") + NFDM_VARIANT + ") needs a CPU with " + feature + "; the CPU here has none";
     napi_throw_error(env, nullptr, msg.c_str());
     return nullptr;
   }

@@ -113,18 +113,46 @@ export interface NativeKernelsStatus {
   conv2d: boolean;
   /** True when GroupNorm(+SiLU) jets of order 0 and 1 run natively: enabled and the addon has them. */
   groupNorm: boolean;
-  /** True when `@nfdm/native` loaded. */
+  /** True when `@nfdm/native` loaded (a build of it). */
   available: boolean;
+  /** The same as `available`. */
+  loaded: boolean;
   /** Why the kernels are not used (null when enabled). */
   reason: string | null;
   /** Where the switch came from. */
   source: 'default' | 'env' | 'setNativeKernels';
-  /** Loaded addon: path, instruction set, threads. */
-  addon?: { path: string; isa: string; threads: number };
+  /** The loaded build: which one, why it was chosen, its instruction set and threads. */
+  addon?: NativeBuild;
+}
+
+/** Which build of `@nfdm/native` runs (its `nativeStatus()`), with the kernels' instruction set and threads. */
+export interface NativeBuild {
+  /** The loaded .node file. */
+  path: string;
+  /** 'prebuilt' (a variant from a platform package such as @nfdm/native-linux-x64-gnu) or 'source' (built on this machine). */
+  kind: 'prebuilt' | 'source';
+  /** The package the binary came from. */
+  package: string;
+  /** 'native' (a build from source, -march=native) or the prebuilt variant's level: 'x86-64-v4', 'x86-64-v3', 'x86-64', 'armv8-a'. */
+  variant: string;
+  /** Why this build was chosen (this CPU's level, a build from source, or NFDM_NATIVE_VARIANT). */
+  selection: string;
+  /** Instruction set of the GEMM kernels: 'avx512', 'avx2', 'avx' or 'generic'. */
+  isa: string;
+  threads: number;
+}
+
+/** What `@nfdm/native`'s nativeStatus() reports about the build it chose. */
+interface NativeStatusLike {
+  reason: string | null;
+  kind?: 'prebuilt' | 'source' | null;
+  package?: string | null;
+  variant?: string | null;
+  selection?: string | null;
 }
 
 const SPECIFIER = '@nfdm/native';
-let loaded: { addon: NativeAddonLike | null; reason: string | null } | undefined;
+let loaded: { addon: NativeAddonLike | null; reason: string | null; build?: NativeStatusLike } | undefined;
 let override: boolean | undefined;
 
 function nodeRequire(): NodeJS.Require {
@@ -132,15 +160,16 @@ function nodeRequire(): NodeJS.Require {
   return createRequire(import.meta.url);
 }
 
-function loadAddon(): { addon: NativeAddonLike | null; reason: string | null } {
+function loadAddon(): { addon: NativeAddonLike | null; reason: string | null; build?: NativeStatusLike } {
   if (loaded) return loaded;
   try {
     const mod = nodeRequire()(SPECIFIER) as {
       loadNative(): NativeAddonLike | null;
-      nativeStatus(): { reason: string | null };
+      nativeStatus(): NativeStatusLike;
     };
     const addon = mod.loadNative();
-    loaded = { addon, reason: addon ? null : (mod.nativeStatus().reason ?? 'the addon did not load') };
+    const build = mod.nativeStatus();
+    loaded = { addon, reason: addon ? null : (build.reason ?? 'the addon did not load'), build };
   } catch (error) {
     const code = (error as { code?: string } | null)?.code;
     loaded = {
@@ -182,13 +211,13 @@ export function setNativeThreads(n: number): number {
 
 /** Whether MLP jets run on the native kernels, and if not, why. Loads the addon on first call. */
 export function nativeKernelsStatus(): NativeKernelsStatus {
-  const { addon, reason } = loadAddon();
+  const { addon, reason, build } = loadAddon();
   const source: NativeKernelsStatus['source'] = override !== undefined ? 'setNativeKernels' : envDisabled() ? 'env' : 'default';
-  const info = addon ? addon.info() : undefined;
   const base = {
     available: addon !== null,
+    loaded: addon !== null,
     source,
-    ...(addon && info ? { addon: { path: addon.path, isa: info.isa, threads: info.threads } } : {}),
+    ...(addon ? { addon: describeBuild(addon, build) } : {}),
   };
   const off = { enabled: false, conv2d: false, groupNorm: false };
   if (!addon) return { ...off, reason, ...base };
@@ -196,6 +225,19 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
   if (override === undefined && envDisabled()) return { ...off, reason: 'disabled by NFDM_NATIVE=0', ...base };
   if (tf.getBackend() === 'tensorflow') return { ...off, reason: "not used on the 'tensorflow' backend", ...base };
   return { enabled: true, conv2d: hasConv(addon), groupNorm: hasGroupNorm(addon), reason: null, ...base };
+}
+
+function describeBuild(addon: NativeAddonLike, build: NativeStatusLike | undefined): NativeBuild {
+  const info = addon.info();
+  return {
+    path: addon.path,
+    kind: build?.kind ?? 'source',
+    package: build?.package ?? SPECIFIER,
+    variant: build?.variant ?? 'native',
+    selection: build?.selection ?? 'the only build',
+    isa: info.isa,
+    threads: info.threads,
+  };
 }
 
 function hasGroupNorm(addon: NativeAddonLike): boolean {
@@ -217,6 +259,7 @@ export function describeNativeKernels(status: NativeKernelsStatus = nativeKernel
     const stale = (what: string) => `off (this build of @nfdm/native has no ${what} kernels: rebuild it)`;
     return [
       `native MLP kernels: on (${status.addon.isa}, ${status.addon.threads} thread) ${status.addon.path}`,
+      `native kernels build: ${status.addon.kind} ${status.addon.package}, variant ${status.addon.variant} (${status.addon.selection})`,
       `native conv2d kernels: ${status.conv2d ? 'on (and channel concatenation)' : stale('convolution')}`,
       `native GroupNorm kernels: ${status.groupNorm ? 'on (orders 0 and 1)' : stale('GroupNorm')}`,
     ].join('\n');
