@@ -66,7 +66,8 @@ for (const id of targets) {
   if (check) {
     const why = problem(id);
     if (why) skip(id, why);
-    else console.log(`[@nfdm/native] ${id}: ${platform.variants.map((v) => v.file).join(', ')} ready`);
+    // stderr: `npm pack --json` runs this as prepack, and its stdout must stay JSON.
+    else console.error(`[@nfdm/native] ${id}: ${platform.variants.map((v) => v.file).join(', ')} ready`);
     continue;
   }
   const { include, reason } = findNodeInclude();

@@ -49,6 +49,12 @@ export async function startBackend(choice: BackendChoice | undefined, out: Outpu
   if (threads !== undefined) out.note(`native kernel threads: ${setNativeThreads(threads)}`);
   const extra = report.wasm ? ` (SIMD ${report.wasm.simd ? 'on' : 'off'}, ${report.wasm.threads} thread)` : '';
   out.note(`backend: ${report.backend}${extra}`);
+  const native = report.nativeKernels;
+  out.note(
+    native.enabled && native.addon
+      ? `native kernels: on (${native.addon.kind === 'source' ? 'built from source' : `prebuilt ${native.addon.package}`}, ${native.addon.variant}, ${native.addon.isa})`
+      : `native kernels: off (${native.reason})`,
+  );
   return report;
 }
 
