@@ -4,18 +4,21 @@
  * Order for `'auto'`: `tensorflow` (native libtensorflow through the optional peers
  * `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`) → `wasm`
  * (`@tensorflow/tfjs-backend-wasm`, SIMD, one thread in Node) → `cpu` (plain JS).
+ * `webgpu` (tfjs's WebGPU backend on Dawn's Node binding, optional peers; see webgpu.ts) runs
+ * only when asked for by name: `'auto'` skips it, since it cannot read tensors synchronously.
  *
  * Precedence of the choice: an explicit argument other than `'auto'` wins; otherwise the
- * environment variable `NFDM_BACKEND` (one of `auto | tensorflow | wasm | cpu`) if set;
+ * environment variable `NFDM_BACKEND` (one of `auto | tensorflow | wasm | cpu | webgpu`) if set;
  * otherwise `'auto'`. A backend that was asked for by name and cannot start throws
  * {@link BackendUnavailableError}; in `'auto'` mode each failure is recorded and the next
  * backend is tried.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeNativeKernels, type NativeKernelsStatus, nativeKernelsStatus } from './nn/native.js';
+import { startWebGpu } from './webgpu.js';
 
 /** A concrete tfjs backend nfdm can run on. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
 /** What a caller may ask for. */
 export type BackendPreference = 'auto' | BackendName;
 
@@ -66,7 +69,7 @@ export interface InitBackendOptions {
   importer?: (specifier: string) => Promise<unknown>;
 }
 
-const PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'];
 const NATIVE_MODULES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
 let current: BackendReport | undefined;
@@ -143,6 +146,25 @@ async function tryWasm(importer: (s: string) => Promise<unknown>, attempts: Back
   }
 }
 
+async function tryWebGpu(
+  importer: (s: string) => Promise<unknown>,
+  env: Record<string, string | undefined>,
+  attempts: BackendAttempt[],
+): Promise<boolean> {
+  const module = '@tensorflow/tfjs-backend-webgpu';
+  try {
+    await startWebGpu(importer, env);
+    attempts.push({ backend: 'webgpu', module, ok: true });
+    return true;
+  } catch (error) {
+    const reason = isMissingModule(error)
+      ? 'not installed (optional peer dependencies: npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0)'
+      : message(error);
+    attempts.push({ backend: 'webgpu', module, ok: false, reason });
+    return false;
+  }
+}
+
 async function tryCpu(attempts: BackendAttempt[]): Promise<boolean> {
   try {
     // The plain-JS backend warns on first use in Node; library code never prints.
@@ -183,7 +205,9 @@ export async function initBackend(preference?: BackendPreference, options: InitB
         ? await tryTensorflow(importer, attempts)
         : backend === 'wasm'
           ? await tryWasm(importer, attempts)
-          : await tryCpu(attempts);
+          : backend === 'webgpu'
+            ? await tryWebGpu(importer, env, attempts)
+            : await tryCpu(attempts);
     if (ok) {
       chosen = backend;
       break;

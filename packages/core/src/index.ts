@@ -3,3 +3,4 @@ export * from './math/index.js';
 export * from './nn/index.js';
 export * from './random.js';
 export * from './solvers/index.js';
+export { WEBGPU_SYNC_READ_ERROR } from './webgpu.js';

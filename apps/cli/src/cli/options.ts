@@ -2,7 +2,8 @@
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { UsageError } from './errors.js';
 
-export const BACKENDS = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
+/** `webgpu` needs the optional peers `webgpu` and `@tensorflow/tfjs-backend-webgpu` and a GPU adapter (see @nfdm/core). */
+export const BACKENDS = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 
 /** `--n 1000`: an integer ≥ 1. */

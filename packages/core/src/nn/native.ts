@@ -13,7 +13,8 @@
  * The tfjs path stays the fallback and is used when:
  *   - `@nfdm/native` is not installed, not built, or fails to load (`nativeKernelsStatus().reason`);
  *   - `NFDM_NATIVE=0` is set, or `setNativeKernels(false)` was called;
- *   - the backend is `tensorflow` (tfjs-node: libtensorflow kernels are already native);
+ *   - the backend is not `wasm` or `cpu`: on `tensorflow` libtensorflow's kernels are native already,
+ *     on `webgpu` the tensors are in GPU memory;
  *   - an activation has no native version (today every registry activation has one), or the input is not float32;
  *   - for convolutions: the loaded addon predates them (`nativeKernelsStatus().conv2d` false);
  *   - for GroupNorm: jets of order 2, or an addon that predates it (`.groupNorm` false).
@@ -223,8 +224,18 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
   if (!addon) return { ...off, reason, ...base };
   if (override === false) return { ...off, reason: 'disabled by setNativeKernels(false)', ...base };
   if (override === undefined && envDisabled()) return { ...off, reason: 'disabled by NFDM_NATIVE=0', ...base };
-  if (tf.getBackend() === 'tensorflow') return { ...off, reason: "not used on the 'tensorflow' backend", ...base };
+  if (!onHostBackend()) return { ...off, reason: `not used on the '${tf.getBackend()}' backend`, ...base };
   return { enabled: true, conv2d: hasConv(addon), groupNorm: hasGroupNorm(addon), reason: null, ...base };
+}
+
+/**
+ * Whether tensors live in this process's memory (wasm, cpu), where the native ops read and write
+ * them. Not on 'tensorflow' (libtensorflow's kernels are native already) nor 'webgpu' (GPU memory;
+ * no synchronous reads).
+ */
+function onHostBackend(): boolean {
+  const backend = tf.getBackend();
+  return backend === 'wasm' || backend === 'cpu';
 }
 
 function describeBuild(addon: NativeAddonLike, build: NativeStatusLike | undefined): NativeBuild {
@@ -272,7 +283,7 @@ function activeAddon(): NativeAddonLike | null {
   const { addon } = loadAddon();
   if (!addon || override === false) return null;
   if (override === undefined && envDisabled()) return null;
-  if (tf.getBackend() === 'tensorflow') return null;
+  if (!onHostBackend()) return null;
   return addon;
 }
 

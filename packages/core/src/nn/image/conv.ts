@@ -103,18 +103,26 @@ export function conv2dSameTfjs(x: tf.Tensor4D, kernel: tf.Tensor4D, stride: 1 | 
   return op(x, kernel);
 }
 
-/** dy [N, Ho, Wo, C] on the even positions of zeros [N, H, W, C] (Ho = ⌈H/2⌉, Wo = ⌈W/2⌉). */
+/**
+ * dy [N, Ho, Wo, C] on the even positions of zeros [N, H, W, C] (Ho = ⌈H/2⌉, Wo = ⌈W/2⌉): a zero
+ * after every column, then a zero row after every row. Tensors of rank ≤ 4 only — tfjs's WebGPU
+ * backend cannot compile its shaders for rank 6 (there is no `vec6` in WGSL).
+ */
 export function spreadToEvenPositions(dy: tf.Tensor4D, H: number, W: number): tf.Tensor4D {
   const [N, Ho, Wo, C] = dy.shape;
-  const spread = tf.pad(tf.reshape(dy, [N, Ho, 1, Wo, 1, C]), [
+  const columns = tf.pad(tf.reshape(dy, [N * Ho, Wo, 1, C]), [
     [0, 0],
-    [0, 0],
-    [0, 1],
     [0, 0],
     [0, 1],
     [0, 0],
   ]);
-  const full = tf.reshape(spread, [N, 2 * Ho, 2 * Wo, C]) as tf.Tensor4D;
+  const rows = tf.pad(tf.reshape(columns, [N * Ho, 1, 2 * Wo, C]), [
+    [0, 0],
+    [0, 1],
+    [0, 0],
+    [0, 0],
+  ]);
+  const full = tf.reshape(rows, [N, 2 * Ho, 2 * Wo, C]) as tf.Tensor4D;
   return 2 * Ho === H && 2 * Wo === W ? full : (tf.slice(full, [0, 0, 0, 0], [N, H, W, C]) as tf.Tensor4D);
 }
 
