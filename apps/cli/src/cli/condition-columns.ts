@@ -70,6 +70,15 @@ export function takeColumns(m: DataMatrix, cols: readonly number[]): DataMatrix 
   return { data: out, n: m.n, dim: w };
 }
 
+/** The rows of `m` (all of the table's columns) without the condition columns `names`. */
+export function withoutConditionColumns(table: LoadedDataset, m: DataMatrix, names: readonly string[], spec: string): DataMatrix {
+  const ys = conditionColumnIndices(table, names, spec);
+  return takeColumns(
+    m,
+    (table.columns as string[]).map((_, i) => i).filter((i) => !ys.includes(i)),
+  );
+}
+
 /**
  * Cut the condition columns out of the training and held-out rows: x keeps the other columns
  * (unstandardised; the caller standardises them), y is a label column (checked: integers ≥ 0) or a

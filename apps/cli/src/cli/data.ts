@@ -41,7 +41,7 @@ import {
 } from '@nfdm/datasets';
 import { arraySource, type DataSource } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
-import { type ColumnCondition, type ConditionedTable, cutConditionColumns } from './condition-columns.js';
+import { type ColumnCondition, type ConditionedTable, cutConditionColumns, withoutConditionColumns } from './condition-columns.js';
 import type { OutlierPolicy, StandardizeMethod } from './data-options.js';
 import { CliError, UsageError } from './errors.js';
 import { evaluationImages, firstRows, HELDOUT_IMAGES, imageSetParts, isImageSpec, shapeText, splitImageRows } from './image-sets.js';
@@ -571,12 +571,14 @@ export function labelledEvaluationData(
  * Evaluation / plotting data of `spec` in data units: `n` fresh test points for toys
  * (seed `seed`), the first `n` test images for Fashion-MNIST, the first `n` rows of a file —
  * or, when the file is the table the model was trained on (`trainedOn`), the first `n` of its
- * held-out rows (the same split as training). `info.heldOut` says when that happened. For a
+ * held-out rows (the same split as training). `info.heldOut` says when that happened. The file a
+ * `--condition-column` model was trained on (`trainedOn`, or `modelData` for its first rows) gives
+ * its data columns only. For a
  * bridge spec: its targets, and in `sources` as many sources to transport.
  */
 export function evaluationData(
   spec: string,
-  options: { n?: number; seed?: number; trainedOn?: DataInfo } = {},
+  options: { n?: number; seed?: number; trainedOn?: DataInfo; modelData?: DataInfo } = {},
 ): { data: DataMatrix; sources?: DataMatrix; info: DataInfo & { heldOut?: boolean } } {
   const pair = parseBridgeSpec(spec);
   if (pair) return bridgeEvaluation(spec, pair, options);
@@ -590,9 +592,14 @@ export function evaluationData(
         `${spec} has changed since the model was trained on it (${parts.train.n + (parts.heldOut?.n ?? 0)} rows used now, ${total} then), so its held-out rows are unknown; pass --data with test data`,
       );
     }
-    const held = firstRows(parts.heldOut as DataMatrix, options.n ?? Number.POSITIVE_INFINITY);
+    let held = firstRows(parts.heldOut as DataMatrix, options.n ?? Number.POSITIVE_INFINITY);
     const base = info(parts.table, normalized);
     base.source = `the ${held.n} held-out rows (not used in training) of ${base.source}`;
+    if (trained.condition) {
+      // The model's x: the columns left after its condition columns.
+      held = withoutConditionColumns(parts.table, held, trained.condition.columns, normalized);
+      Object.assign(base, { dim: held.dim, columns: trained.columns, condition: trained.condition });
+    }
     return { data: held, info: { ...base, heldOut: true } };
   }
   if (parseImageFolderSpec(normalized)) {
@@ -612,6 +619,12 @@ export function evaluationData(
     ...(image ? { split: 'test' as const } : {}),
   });
   checkFinite(d, normalized);
+  const model = options.modelData ?? trained;
+  if (model?.condition && model.spec === normalized) {
+    // The file a --condition-column model was trained on: its data columns only.
+    const rows = withoutConditionColumns(d, d, model.condition.columns, normalized);
+    return { data: rows, info: { ...info(d, normalized), dim: rows.dim, columns: model.columns, condition: model.condition } };
+  }
   return { data: { data: d.data, n: d.n, dim: d.dim }, info: info(d, image ? lower : normalized) };
 }
 

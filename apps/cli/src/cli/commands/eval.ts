@@ -250,7 +250,7 @@ function planEval(opts: EvalOptions): EvalPlan {
   checkDim(data, config, spec);
   const notAvailable = unavailableMetrics(metrics, family, caps, hasObstacle);
   if (metrics.includes('classifier') && (classes === undefined || caps.transport))
-    notAvailable.classifier = 'applies to label-conditional diffusion models (trained with --condition label)';
+    notAvailable.classifier = 'applies to label-conditional models (trained with --condition label), not to bridges';
   // A conditional bridge transports each source with its paired target's label: the endpoints are then compared with the targets.
   if (classes !== undefined && !caps.transport)
     for (const m of metrics)
@@ -311,7 +311,7 @@ function likelihoodMetrics(run: EvalRun): void {
     result.nll = nllMetric(opened, data, { ...run.nllSolver, bitsOffset: info.bitsOffset, progress, labels: run.labels });
     progress.finish();
   }
-  if (metrics.includes('classifier') && run.labels && run.classes !== undefined) {
+  if (metrics.includes('classifier') && run.notAvailable.classifier === undefined && run.labels && run.classes !== undefined) {
     out.note(`implied classifier on ${data.n} labelled points (${run.classes} ODE solves, ${run.nllSolver.label})…`);
     result.classifier = classifierMetric(opened, data, run.labels, { ...run.nllSolver, seed: opts.seed });
   }
