@@ -293,6 +293,16 @@ describe('CSV condition columns', () => {
     );
     expect(s).toMatchObject({ n: 4, labels: [2], guidance: 1 });
     expect(readFileSync(join(tmp, 'l.csv'), 'utf8').split('\n')[0]).toBe('a,b,c,r');
+    // eval: the held-out rows given their label column; b = 3k + noise, so the implied classifier separates the classes.
+    json(
+      await nfdm(['train', ...args, '--hidden', '32,32', '--batch', '128', '--steps', '200', '--eval-every', '0', '--out', 'lk', '--json']),
+    );
+    const ev = json(await nfdm(['eval', '--model', 'lk', '--n', '30', '--nll-steps', '8', '--nll-solver', 'rk4', '--json']));
+    const m = ev.metrics as { classifier: { accuracy: number; chance: number }; nll: { mean: number } };
+    expect(m.classifier.chance).toBeCloseTo(1 / 3, 10);
+    expect(m.classifier.accuracy).toBeGreaterThan(2 * m.classifier.chance);
+    expect(Number.isFinite(m.nll.mean)).toBe(true);
+    expect((ev.data as { source: string }).source).toMatch(/30 held-out rows .* labelled by column k/);
     failure(
       await nfdm(['sample', '--model', 'l', '--n', '4', '--label', '3', '--out', 'x.csv']),
       /3 is not a class of this model \(classes 0…2\)/,

@@ -22,6 +22,7 @@ import {
   type LoadedDataset,
   type Standardization,
 } from '@nfdm/datasets';
+import { type DataInfo, firstRows, tableParts } from './data.js';
 import type { StandardizeMethod } from './data-options.js';
 import { UsageError } from './errors.js';
 
@@ -138,4 +139,22 @@ export function conditionVector(values: readonly number[], condition: ColumnCond
   }
   const s = condition?.standardization;
   return s ? values.map((v, j) => (v - s.mean[j]) / s.std[j]) : [...values];
+}
+
+/**
+ * The held-out rows (at most n) of the CSV file a `--condition label --condition-column` model was
+ * trained on: x (its data columns) and the labels of the label column, for `nfdm eval`.
+ */
+export function heldOutLabelledRows(
+  trained: DataInfo,
+  n: number | undefined,
+): { data: DataMatrix; labels: Float32Array; info: DataInfo & { heldOut?: boolean } } {
+  const condition = trained.condition as ColumnCondition;
+  const parts = tableParts(trained.spec, { seed: trained.split?.seed ?? 0, outliers: trained.outliers?.policy ?? 'keep' });
+  if (!parts.heldOut) throw new UsageError(`${trained.spec} has too few rows to hold any out; there is nothing to evaluate on`);
+  const held = firstRows(parts.heldOut, n ?? Number.POSITIVE_INFINITY);
+  const data = withoutConditionColumns(parts.table, held, condition.columns, trained.spec);
+  const labels = takeColumns(held, conditionColumnIndices(parts.table, condition.columns, trained.spec)).data;
+  const source = `the ${held.n} held-out rows (not used in training) of ${trained.source}, labelled by column ${condition.columns[0]}`;
+  return { data, labels, info: { ...trained, source, heldOut: true } };
 }

@@ -41,7 +41,13 @@ import {
 } from '@nfdm/datasets';
 import { arraySource, type DataSource } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
-import { type ColumnCondition, type ConditionedTable, cutConditionColumns, withoutConditionColumns } from './condition-columns.js';
+import {
+  type ColumnCondition,
+  type ConditionedTable,
+  cutConditionColumns,
+  heldOutLabelledRows,
+  withoutConditionColumns,
+} from './condition-columns.js';
 import type { OutlierPolicy, StandardizeMethod } from './data-options.js';
 import { CliError, UsageError } from './errors.js';
 import { evaluationImages, firstRows, HELDOUT_IMAGES, imageSetParts, isImageSpec, shapeText, splitImageRows } from './image-sets.js';
@@ -548,6 +554,8 @@ export function labelledEvaluationData(
 ): { data: DataMatrix; sources?: DataMatrix; labels: Float32Array; info: DataInfo & { heldOut?: boolean } } {
   if (parseBridgeSpec(spec)) return labelledBridgeEvaluation(spec, classes, options);
   const normalized = normalizeSpec(spec);
+  const trained = options.trainedOn;
+  if (trained?.condition?.kind === 'label' && trained.spec === normalized) return heldOutLabelledRows(trained, options.n);
   const base = evaluationData(spec, options);
   let labels: Float32Array;
   let data = base.data;
