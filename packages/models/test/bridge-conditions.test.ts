@@ -362,7 +362,7 @@ describe('conditional bridge training', () => {
       [n, 1],
     );
     expect(task.heldOut(rows, 4, 7, shifted).bridge_bound).not.toBeCloseTo(after.bridge_bound, 3);
-    expect(() => task.heldOut(rows, 1, 7)).toThrow(/rows' conditions/);
+    expect(() => task.heldOut(rows, 1, 7)).toThrow(/held-out bound of a conditional bridge is given the rows' conditions/);
     tf.dispose([rows, y, shifted]);
     optimizer.dispose();
     model.dispose();

@@ -65,6 +65,8 @@ class BridgeTask implements TrainingTask {
   }
 
   heldOut(x: tf.Tensor2D, draws: number, seed: number, condition?: tf.Tensor2D): Record<string, number> {
+    if (this.model.condition && !condition)
+      throw new RangeError("the held-out bound of a conditional bridge is given the rows' conditions: pass them [n, w]");
     const rng = new Rng(seed);
     const bounds: number[] = [];
     const penalties: number[] = [];
