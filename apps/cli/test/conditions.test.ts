@@ -123,7 +123,11 @@ describe('conditional models', () => {
     const m = ev.metrics as { classifier: { accuracy: number; chance: number }; nll: { mean: number } };
     expect(m.classifier.accuracy).toBeGreaterThan(3 * m.classifier.chance);
     expect(Number.isFinite(m.nll.mean)).toBe(true);
-    expect(ev.entropyFloor).toBeNull(); // the data's entropy bounds −log p(x), not −log p(x | y)
+    // The floor of −log p(x | y) is H(x | y) = ln(2πe s²) of one mode, not the data's H(x) = 2.838.
+    expect(ev).toMatchObject({ entropyFloorOf: 'H(x | y)' });
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: FFJORD's 8gaussians divides by 1.414, not √2
+    expect(ev.entropyFloor as number).toBeCloseTo(Math.log(2 * Math.PI * Math.E * (0.5 / 1.414) ** 2), 6);
+    expect(m.nll.mean).toBeGreaterThan(ev.entropyFloor as number);
     const human = await nfdm([
       'eval',
       '--model',
@@ -138,7 +142,7 @@ describe('conditional models', () => {
       'rk4',
     ]);
     expect(human.stdout).toMatch(/classifier\s+\S+\s+accuracy of the implied classifier/);
-    expect(human.stdout).not.toMatch(/entropy floor/);
+    expect(human.stdout).toMatch(/conditional entropy floor H\(x \| y\) of 8gaussians: 0\.759 nats/);
   }, 120_000);
 
   it('trains a class-conditional U-Net on Fashion-MNIST 14×14 and draws a PNG grid by class', async () => {

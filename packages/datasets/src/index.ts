@@ -3,6 +3,7 @@
  * versions for bridges), Fashion-MNIST from IDX files, CSV / NPY readers and writers for user
  * tables, seeded splits, standardisation, and a k-NN entropy estimator.
  */
+export * from './conditional-entropy.js';
 export * from './csv.js';
 export * from './entropy.js';
 export * from './errors.js';

@@ -8,7 +8,20 @@ import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
 import { logDensity, notCapable, type OpenedModel, objectiveOf, operationsOf, standardizationOf } from './runtime.js';
 
-export const METRIC_NAMES = ['nll', 'nelbo', 'bound', 'classifier', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
+export const METRIC_NAMES = [
+  'nll',
+  'nelbo',
+  'bound',
+  'classifier',
+  'mmd',
+  'energy',
+  'swd',
+  'w2',
+  'curvature',
+  'inside',
+  'sample-accuracy',
+  'frechet',
+] as const;
 /** Metrics comparing model samples (bridges: transported endpoints) with data. */
 export const SAMPLE_METRICS = ['mmd', 'energy', 'swd', 'w2'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -162,6 +175,8 @@ export const METRIC_LABELS: Record<MetricName, string> = {
   energy: 'energy distance',
   swd: 'sliced W2 (500 directions)',
   w2: 'exact W2',
+  'sample-accuracy': 'images: accuracy of the in-repo classifier (--classifier) on class-conditional samples, mean over classes',
+  frechet: "images: squared Fréchet distance of the in-repo classifier's features, samples vs test images (not Inception FID)",
 };
 
 /** The implied classifier's result on labelled rows: accuracy, chance level and the solver's NFE. */

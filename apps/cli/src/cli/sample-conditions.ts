@@ -23,7 +23,7 @@ export function numberList(value: string): number[] {
 export interface ConditionFlags {
   condition?: number[];
   label?: number;
-  labels?: number[];
+  labels?: number[] | 'all';
 }
 
 /**

@@ -1,6 +1,6 @@
 /** `nfdm eval`: likelihoods and sample-quality metrics of a trained model on data. */
 import { Command, Option } from '@commander-js/extra-typings';
-import type { DataMatrix } from '@nfdm/datasets';
+import { type DataMatrix, FASHION_MNIST_CLASSES, toyConditionalEntropy } from '@nfdm/datasets';
 import { capabilitiesOf, type FamilyCapabilities, type FamilyDescriptor, familyOfConfig } from '@nfdm/models';
 import type { Context } from '../context.js';
 import { type DataInfo, evaluationData, labelledEvaluationData, pairRows } from '../data.js';
@@ -18,7 +18,18 @@ import {
   SAMPLE_METRICS,
   sampleMetrics,
 } from '../metrics.js';
-import { BACKENDS, examples, listOf, need, nonNegativeInt, obstacle, positiveInt, positiveIntList, positiveNumber } from '../options.js';
+import {
+  BACKENDS,
+  examples,
+  listOf,
+  need,
+  nonNegativeInt,
+  nonNegativeNumber,
+  obstacle,
+  positiveInt,
+  positiveIntList,
+  positiveNumber,
+} from '../options.js';
 import { fmt, Output, table } from '../output.js';
 import {
   BRIDGE_NO_DENSITY,
@@ -43,6 +54,15 @@ import {
   startBackend,
   withDefaultMode,
 } from '../runtime.js';
+import {
+  isClassifierMetric,
+  measureSampleQuality,
+  perClassAccuracyText,
+  planSampleQuality,
+  type SampleQualityPlan,
+  type SampleQualityResult,
+  sampleQualityRow,
+} from '../sample-quality.js';
 
 /** What a conditional bridge's metrics are. */
 const BRIDGE_CONDITIONAL_NOTE =
@@ -122,6 +142,12 @@ export function evalCommand(ctx: Context) {
       'few-step sampling: for each NFE in the list (e.g. 1,2,4,8,16,100) draw samples with that many Euler ODE steps and report the sample metrics (swd, mmd, energy and w2 among --metrics)',
       positiveIntList,
     )
+    .option(
+      '--classifier <dir>',
+      'sample-accuracy, frechet: the image classifier that judges the samples (written by nfdm classifier train)',
+    )
+    .option('--n-per-class <N>', 'sample-accuracy, frechet of label-conditional models: samples of each class (default 100)', positiveInt)
+    .option('--guidance <w>', 'sample-accuracy, frechet: classifier-free guidance weight of the samples (default 0)', nonNegativeNumber)
     .option('--json', 'print the metrics as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
     .addHelpText(
@@ -134,6 +160,7 @@ export function evalCommand(ctx: Context) {
         'nfdm eval --model runs/sandals-to-sneakers --metrics bound,swd --n 200 --steps 50   # image bridge: bits/dim, held-out images',
         'nfdm eval --model runs/fm-points --data test-points.csv --metrics nll,swd --nll-solver rk4 --nll-steps 50',
         'nfdm eval --model runs/cond-8g --metrics nll,nelbo,classifier --n 500   # conditional: −log p(x | y), held-out labels',
+        'nfdm eval --model runs/fm14-cond --metrics sample-accuracy,frechet --classifier runs/clf-14 --guidance 2 --n-per-class 100 --steps 50',
       ]),
     )
     .action(async (opts) => {
@@ -161,6 +188,11 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
   const started = performance.now();
   likelihoodMetrics(run);
   const sampleNames = sampleQualityMetrics(run);
+  if (plan.quality) {
+    const { diverged, ...measured } = measureSampleQuality(plan.quality, opened, run.sampling, opts.seed, out);
+    Object.assign(run.result, measured);
+    if (diverged) run.diverged['sampling (sample-accuracy, frechet)'] = diverged;
+  }
   if (plan.metrics.includes('curvature') && plan.caps.curvature && plan.notAvailable.curvature === undefined) {
     const n = Math.min(plan.data.n, 1000);
     out.note(`curvature along ${n} ODE paths (${opts.curvatureSteps} Euler steps)…`);
@@ -177,8 +209,9 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
     ...(plan.labels
       ? { conditional: plan.caps.transport ? BRIDGE_CONDITIONAL_NOTE : 'nll and nelbo are of −log p(x | y) given the points’ labels' }
       : {}),
-    // The data's entropy bounds −log p(x), not the conditional −log p(x | y).
-    entropyFloor: plan.labels ? null : (plan.info.entropy ?? null),
+    // −log p(x) is bounded by H(x), the conditional −log p(x | y) by H(x | y) (labelled toys where known); bridges: neither.
+    entropyFloor: plan.caps.transport ? null : (entropyFloorOf(plan.info, Boolean(plan.labels)) ?? null),
+    ...(plan.labels && !plan.caps.transport ? { entropyFloorOf: 'H(x | y)' } : {}),
     sampler: sampleNames.length > 0 ? run.sampling.label : null,
     nllSolver: plan.metrics.includes('nll') ? plan.nllSolver.label : null,
     metrics: run.result,
@@ -206,6 +239,8 @@ interface EvalPlan {
   /** Label-conditional models: the labels of the rows of `data`, and the number of classes. */
   labels?: Float32Array;
   classes?: number;
+  /** sample-accuracy and frechet: the classifier, the samples' labels and the reference images. */
+  quality?: SampleQualityPlan;
 }
 
 interface EvalRun extends EvalPlan {
@@ -257,7 +292,9 @@ function planEval(opts: EvalOptions): EvalPlan {
       if ((SAMPLE_METRICS as readonly string[]).includes(m) || m === 'curvature') notAvailable[m] = CONDITIONAL_SAMPLES_NOTE;
   if (metrics.includes('bound') && !notAvailable.bound && !sources)
     notAvailable.bound = `needs pairs: give the bridge's data as --data <source>-><target> (got --data ${spec})`;
-  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, sources, info, notAvailable, labels, classes };
+  const qualityFlags = { classifier: opts.classifier, guidance: opts.guidance, nPerClass: opts.nPerClass, n: opts.n };
+  const quality = planSampleQuality(metrics, qualityFlags, config, meta, opts.model as string);
+  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, sources, info, notAvailable, labels, classes, quality };
 }
 
 /** The metrics asked for that this model cannot give, with the reason each one does not apply. */
@@ -368,6 +405,12 @@ function nfeSweep(run: EvalRun, sampleNames: MetricName[]): { names: MetricName[
   return { names, rows };
 }
 
+/** H(x) of a toy set, or for a label-conditional model H(x | y) (toyConditionalEntropy; undefined where unknown). */
+function entropyFloorOf(info: DataInfo, conditional: boolean): number | undefined {
+  if (!conditional) return info.entropy;
+  return info.kind === 'toy' ? toyConditionalEntropy(info.spec) : undefined;
+}
+
 /** The human report: a table of metrics, the entropy floor, and the few-step table. */
 function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Record<string, number>> }, seconds: number): string {
   const { metrics, result, info, data, opened } = run;
@@ -378,18 +421,28 @@ function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Re
     else if (m === 'classifier' && v && typeof v === 'object') {
       const c = v as { accuracy: number; chance: number; n: number };
       rows.push([m, fmt(c.accuracy), `${METRIC_LABELS[m]}, ${c.n} points; chance ${fmt(c.chance)}`]);
+    } else if (isClassifierMetric(m)) {
+      const row = sampleQualityRow(m, result as SampleQualityResult);
+      if (row) rows.push(row);
     } else if (v && typeof v === 'object') {
       const l = v as { mean: number; stderr: number; bitsPerDim: number };
       rows.push([m, `${fmt(l.mean)} ± ${fmt(l.stderr, 2)}`, `${METRIC_LABELS[m]}, ${fmt(l.bitsPerDim)} bits/dim`]);
     } else if (run.notAvailable[m]) rows.push([m, 'n/a', run.notAvailable[m]]);
   }
+  const h = entropyFloorOf(info, Boolean(run.labels));
   const floor =
-    info.entropy !== undefined && !run.labels
-      ? `\nentropy floor of ${info.spec}: ${info.entropy.toFixed(3)} nats (no model's expected NLL can be lower)`
-      : '';
+    h === undefined
+      ? ''
+      : run.labels
+        ? `\nconditional entropy floor H(x | y) of ${info.spec}: ${h.toFixed(3)} nats (no model's expected −log p(x | y) can be lower)`
+        : `\nentropy floor of ${info.spec}: ${h.toFixed(3)} nats (no model's expected NLL can be lower)`;
   const few =
     sweep.rows.length > 0
       ? `\n\nfew-step sampling (Euler ODE):\n${table([['NFE', ...sweep.names], ...sweep.rows.map((r) => [String(r.nfe), ...sweep.names.map((m) => fmt(r[m]))])])}`
       : '';
-  return `${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${floor}${few}`;
+  const byClass = perClassAccuracyText(
+    result as SampleQualityResult,
+    opened.meta?.data?.spec.startsWith('fashion-mnist') ? FASHION_MNIST_CLASSES : undefined,
+  );
+  return `${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${byClass}${floor}${few}`;
 }

@@ -1,8 +1,9 @@
 /** `nfdm sample`: draw samples (and optionally whole trajectories) from a trained model. */
 import { constants } from 'node:buffer';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import type { DataMatrix } from '@nfdm/datasets';
+import { type DataMatrix, FASHION_MNIST_CLASSES } from '@nfdm/datasets';
 import type { AnyModelConfig } from '@nfdm/models';
+import { classSamplesSvg } from '../class-plots.js';
 import type { Context } from '../context.js';
 import { bridgeEndData } from '../data.js';
 import { CliError, UsageError } from '../errors.js';
@@ -98,7 +99,11 @@ export function sampleCommand(ctx: Context) {
     .option('--atol <tol>', 'adaptive ODE: absolute tolerance (default 1e-4)', positiveNumber)
     .option('--seed <S>', 'seed of the prior draws and the Brownian path', nonNegativeInt, 0)
     .option('--label <k>', 'conditional models (trained with --condition label): the class of every sample', nonNegativeInt)
-    .option('--labels <k,k,…>', 'conditional models: the classes of the samples, repeated in turn (0,1,2 → 0,1,2,0,1,2,…)', labelList)
+    .option(
+      '--labels <k,k,…|all>',
+      'conditional models: the classes of the samples, repeated in turn (0,1,2 → 0,1,2,0,1,2,…; all: every class); with --out .png a grid with one row per class (2-D models: a scatter coloured by label)',
+      labelList,
+    )
     .option(
       '--condition <v1,v2,…>',
       'vector-conditional models (trained with --condition-column): the condition of every sample, one value per condition column, in data units',
@@ -155,8 +160,9 @@ interface SampleRequest {
   vector?: number[];
 }
 
-/** `--labels 0,1,2`: comma-separated class labels. */
-function labelList(value: string): number[] {
+/** `--labels 0,1,2`: comma-separated class labels, or `all` (every class of the model). */
+function labelList(value: string): number[] | 'all' {
+  if (value.trim().toLowerCase() === 'all') return 'all';
   const parts = value.split(',').map((p) => p.trim());
   if (parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError('Expected comma-separated class labels, e.g. 0,1,2.');
   return parts.map(Number);
@@ -188,9 +194,10 @@ function sampleLabels(opts: SampleOptions, config: AnyModelConfig, n: number): n
     return undefined;
   }
   const classes = (condition as { classes: number }).classes;
-  const bad = asked.find((k) => k >= classes);
+  const listed = asked === 'all' ? Array.from({ length: classes }, (_, k) => k) : asked;
+  const bad = listed.find((k) => k >= classes);
   if (bad !== undefined) throw new UsageError(`${flag}: ${bad} is not a class of this model (classes 0…${classes - 1})`);
-  return Array.from({ length: n }, (_, i) => asked[i % asked.length]);
+  return Array.from({ length: n }, (_, i) => listed[i % listed.length]);
 }
 
 function checkSampleRequest(opts: SampleOptions): SampleRequest {
@@ -206,11 +213,14 @@ function checkSampleRequest(opts: SampleOptions): SampleRequest {
   if (opts.keepNonfinite && format === 'png')
     throw new UsageError('--keep-nonfinite writes NaN rows, which a PNG grid cannot show; write .npy or .json');
   const location = locateModel(modelDir);
-  if (format === 'png' && !readMeta(location)?.data?.imageShape)
-    throw new UsageError(`--out ${file}: a PNG grid needs an image model (trained on image data); write .csv, .npy or .json`);
+  const config = locatedConfig(location);
+  const labelled = (opts.label !== undefined || opts.labels !== undefined) && modelCondition(config)?.kind === 'label';
+  if (format === 'png' && !readMeta(location)?.data?.imageShape && !(labelled && config.dim === 2))
+    throw new UsageError(
+      `--out ${file}: a PNG grid needs an image model (trained on image data), or a 2-D label-conditional model with --labels; write .csv, .npy or .json`,
+    );
   const capabilities = locatedCapabilities(location);
   const asked = samplerChoice(withDefaultMode(opts, capabilities));
-  const config = locatedConfig(location);
   checkSampleMemory(n, config.dim, Boolean(opts.trajectories), asked.steps ?? 0);
   if (opts.source !== undefined && !capabilities.transport)
     throw new UsageError('--source applies to bridge models (nfbm), which transport source data; this model samples from its prior');
@@ -248,6 +258,20 @@ function draw(
   return drawBridge(opened, req.n, choice, seed, trajectory, req.given, options);
 }
 
+/** The classes asked for with --label / --labels (all: every class), for messages and the summary. */
+function askedLabels(opts: SampleOptions, req: SampleRequest): number[] | undefined {
+  if (!req.labels) return undefined;
+  if (opts.label !== undefined) return [opts.label];
+  return opts.labels === 'all' ? [...new Set(req.labels)] : opts.labels;
+}
+
+/** The labels of the samples kept after the diverged ones (indices among the asked) were dropped. */
+function keptLabels(labels: number[], diverged: readonly number[]): number[] {
+  if (diverged.length === 0) return labels;
+  const bad = new Set(diverged);
+  return labels.filter((_, i) => !bad.has(i));
+}
+
 async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
   const req = checkSampleRequest(opts);
@@ -256,7 +280,7 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   const opened = openModel(req.location);
   const choice = samplerForModel(opened, req.asked, opts.steps !== undefined);
   const verb = opened.capabilities.transport ? 'transporting' : 'sampling';
-  const given = opts.label !== undefined ? `label ${opts.label}` : `labels ${opts.labels?.join(',')}`;
+  const given = opts.label !== undefined ? `label ${opts.label}` : `labels ${askedLabels(opts, req)?.join(',')}`;
   const guided = req.labels
     ? `, ${given}, guidance ${req.guidance ?? 0}`
     : req.vector
@@ -288,7 +312,7 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
     seed: opts.seed,
     asked: drawn.asked,
     diverged: { count: drawn.diverged.length, policy, rows: drawn.diverged.slice(0, 100) },
-    ...(req.labels ? { labels: opts.label !== undefined ? [opts.label] : opts.labels, guidance: req.guidance ?? 0 } : {}),
+    ...(req.labels ? { labels: askedLabels(opts, req), guidance: req.guidance ?? 0 } : {}),
     ...(req.vector ? { condition: opts.condition, guidance: req.guidance ?? 0 } : {}),
   };
   const names = opened.meta?.data?.columns;
@@ -296,6 +320,11 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   if (req.format === 'png' && sources) {
     const from = { data: sources, n: drawn.n, dim: drawn.dim };
     writePlot(file, 'png', bridgePairsSvg(from, matrix, opened.meta?.data, `${Math.min(drawn.n, 50)} sources → results (${choice.label})`));
+  } else if (req.format === 'png' && req.labels) {
+    const kept = keptLabels(req.labels, drawn.diverged);
+    const title = `${drawn.n} samples by class (guidance ${req.guidance ?? 0}; ${choice.label})`;
+    const names = opened.meta?.data?.spec.startsWith('fashion-mnist') ? FASHION_MNIST_CLASSES : undefined;
+    writePlot(file, 'png', classSamplesSvg(matrix, kept, opened.meta?.data, title, names) as string);
   } else if (req.format === 'png')
     writePlot(file, 'png', samplesSvg(matrix, undefined, opened.meta?.data, `${drawn.n} samples (${choice.label})`));
   else writeSamples(file, req.format, matrix, meta, names);
