@@ -20,8 +20,9 @@
  * (emit/model.ts's emitGuidedPrediction: one call on [z; z], [t; t], [x1; x1] with [y; ∅], or
  * the conditional call alone when w = 0) in the process at the row's y (models' bridge/guidance.ts).
  */
-import { BridgeModel, BridgePredictor, BridgeProcess, ConstantVolatility, MatchedVolatility, NeuralVolatility } from '@nfdm/models';
+
 import { conditionWidth } from '@nfdm/core';
+import { BridgeModel, BridgePredictor, BridgeProcess, ConstantVolatility, MatchedVolatility, NeuralVolatility } from '@nfdm/models';
 import { attr, type Graph } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import { emitGuidedConditions, type FieldCondition } from './condition.js';
@@ -40,7 +41,14 @@ export function assertBridgeExportable(model: BridgeModel): void {
 }
 
 /** x̂0(z, t, x1) = (1 − t) z + (t + c) NN([z, x1], t) (NN([z, x1], t, y) given the condition y [N, w]). */
-export function emitBridgePredictor(g: Graph, predictor: BridgePredictor, z: string, t: string, x1: string, y: string | null = null): string {
+export function emitBridgePredictor(
+  g: Graph,
+  predictor: BridgePredictor,
+  z: string,
+  t: string,
+  x1: string,
+  y: string | null = null,
+): string {
   const nn = emitTimeNetwork(g, predictor.net, { x: g.concat([z, x1], 1), t, timeTangent: false, y }, 'predictor');
   return g.add(g.mul(g.sub(1, t), z), g.mul(g.add(t, predictor.offset), nn.v));
 }
