@@ -2,7 +2,8 @@
  * System suite (needs Debian's python3-onnx): every kind of exported graph passes the official
  * onnx.checker.check_model(full_check=True, which runs shape inference) with IR 8 / opset 17 —
  * U-Net models (Conv, GroupNorm decomposition, attention) and conditional models (label and
- * vector condition inputs, guidance inputs; IsNaN, Gather, Split) included —, its metadata round-trips
+ * vector condition inputs, guidance inputs; IsNaN, Gather, Split; conditional bridges, whose Loop
+ * samplers nest the guidance If) included —, its metadata round-trips
  * through Python's onnx, and the JS validator used by `npm test` agrees with the checker on
  * the exported files and on the broken models of its unit tests.
  */
@@ -16,6 +17,7 @@ import { exportOnnx } from '../../src/export.js';
 import { validateOnnxModel } from '../../src/onnx/validate.js';
 import { brokenModels, tinyModel } from '../broken-models.js';
 import {
+  BRIDGE_CONDITION_CASES,
   BRIDGE_STD,
   CONDITION_CASES,
   constantBridge,
@@ -73,16 +75,22 @@ beforeAll(async () => {
     keep(`conditional ${c.label}`, exportOnnx(model, { samplers }).graphs);
     model.dispose();
   }
+  for (const c of BRIDGE_CONDITION_CASES) {
+    const model = c.make();
+    keep(`conditional bridge ${c.label}`, exportBridgeOnnx(model).graphs);
+    model.dispose();
+  }
   verdicts = onnxChecker([...exported.keys()]);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('onnx.checker (Python, full_check) on every kind of exported graph', () => {
-  it('passes every file: DiffusionModel families, samplers, bridges, DiffFlow, conditional models; IR 8, opset 17', () => {
+  it('passes every file: DiffusionModel families, samplers, bridges, DiffFlow, conditional models and bridges; IR 8, opset 17', () => {
     expect(exported.size).toBeGreaterThan(100);
     const conditional = [...exported.keys()].filter((file) => /conditional_/.test(file));
-    expect(conditional.length).toBeGreaterThanOrEqual(5 * 7);
+    expect(conditional.length).toBeGreaterThanOrEqual(5 * 7 + 3 * 4);
+    expect(conditional.filter((file) => /conditional_bridge_/.test(file)).length).toBe(4 * BRIDGE_CONDITION_CASES.length);
     for (const file of conditional) expect(verdicts[file].props['nfdm.condition'], file).toMatch(/"kind":"(label|vector)"/);
     const failed = Object.entries(verdicts).filter(([, v]) => !v.ok);
     expect(failed.map(([file, v]) => `${file}: ${v.error}`)).toEqual([]);

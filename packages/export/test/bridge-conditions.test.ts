@@ -1,0 +1,158 @@
+/**
+ * Conditional NFBM bridges in ONNX: every bridge graph of a label- or vector-conditional bridge
+ * (MLP and U-Net networks, processes with and without F(·, x0, x1, y)) equals the tfjs bridge with
+ * the same condition rows, null rows (label K, a NaN row) included — the guided velocity and
+ * reverse drift of models' bridge/guidance.ts at w = 0 and w = 2, and the one-call Euler samplers
+ * (ODE and SDE) against explicit tfjs loops over BridgeModel.velocity / reverseDrift fed the same
+ * noise; the metadata records the condition; every file is structurally valid.
+ */
+import { rmSync } from 'node:fs';
+import { initBackend, Rng } from '@nfdm/core';
+import { type BridgeModel, guidedBridgeReverseDrift, guidedBridgeVelocity } from '@nfdm/models';
+import { readOnnxMetadata } from '@nfdm/runtime';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportBridgeOnnx } from '../src/bridge.js';
+import { BRIDGE_CONDITION_CASES, type BridgeConditionCase } from './cases.js';
+import { checkOnnxFiles, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const dir = exportDir();
+const files: string[] = [];
+const N = 5;
+const STEPS = 6;
+const WEIGHTS = [0, 2];
+
+afterAll(() => {
+  printErrorLog('conditional NFBM: ONNX vs tfjs');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Random z, x1 [N, D] and per-sample times t [N, 1] (t = 1 and t = 0 included). */
+function inputs(D: number, seed: number) {
+  const rng = new Rng(seed);
+  const z = rng.normalArray(N * D, 0, 1.5);
+  const x1 = rng.normalArray(N * D, 0, 1.5);
+  const t = rng.uniformArray(N, 0, 1);
+  t[0] = 1;
+  t[1] = 0;
+  return { z, x1, t };
+}
+
+/** tfjs guided velocity, reverse drift and g at per-sample times, one entry per guidance weight. */
+function reference(model: BridgeModel, z: Float32Array, t: Float32Array, x1: Float32Array, yArr: number[]) {
+  const D = model.dim;
+  return tf.tidy(() => {
+    const zz = tf.tensor2d(z, [N, D]);
+    const tt = tf.tensor2d(t, [N, 1]);
+    const xx = tf.tensor2d(x1, [N, D]);
+    const y = tf.tensor2d(yArr, [N, yArr.length / N]);
+    const read = (x: tf.Tensor) => Float32Array.from(x.dataSync());
+    const guided = WEIGHTS.map((w) => ({
+      velocity: read(guidedBridgeVelocity(model, zz, tt, xx, y, w)),
+      drift: read(guidedBridgeReverseDrift(model, zz, tt, xx, y, w)),
+    }));
+    return { guided, g: read(tf.sqrt(model.volatility.g2(tt))) };
+  });
+}
+
+/** Explicit tfjs Euler (ODE) / Euler–Maruyama (SDE) over BridgeModel.velocity / reverseDrift at y and w, fed the given noise. */
+function tfEuler(model: BridgeModel, x1: Float32Array, y: number[], w: number, startNoise: Float32Array, noise: Float32Array | null) {
+  const D = model.dim;
+  return tf.tidy(() => {
+    const src = tf.tensor2d(x1, [N, D]);
+    const cond = tf.tensor2d(y, [N, y.length / N]);
+    let z = tf.add(src, tf.mul(model.process.delta, tf.tensor2d(startNoise, [N, D]))) as tf.Tensor;
+    const h = -1 / STEPS;
+    for (let k = 0; k < STEPS; k++) {
+      const t = 1 + k * h;
+      if (!noise) {
+        z = tf.add(z, tf.mul(model.velocity(z, t, src, cond, w), h));
+      } else {
+        const xi = tf.tensor2d(noise.subarray(k * N * D, (k + 1) * N * D), [N, D]);
+        const g = tf.sqrt(model.volatility.g2(tf.fill([1, 1], t)));
+        const drift = model.reverseDrift(z, t, src, cond, w);
+        z = tf.add(tf.add(z, tf.mul(drift, h)), tf.mul(g, tf.mul(xi, Math.sqrt(Math.abs(h)))));
+      }
+    }
+    return Float32Array.from(z.dataSync());
+  });
+}
+
+/** The field graphs at per-sample times vs bridge/guidance.ts, for every guidance weight. */
+async function checkFields(c: BridgeConditionCase, model: BridgeModel, graphs: Record<string, Uint8Array>) {
+  const D = model.dim;
+  const { z, x1, t } = inputs(D, 31 + D);
+  const ref = reference(model, z, t, x1, c.y);
+  // guidance changes the field (the test would not see a graph that ignored it otherwise)
+  const shift = ref.guided[1].velocity.reduce((m, v, i) => Math.max(m, Math.abs(v - ref.guided[0].velocity[i])), 0);
+  expect(shift).toBeGreaterThan(1e-3);
+  for (const [k, w] of WEIGHTS.entries()) {
+    const feeds = {
+      z: f32(z, [N, D]),
+      t: f32(t, [N, 1]),
+      source: f32(x1, [N, D]),
+      condition: f32(Float32Array.from(c.y), [N, c.y.length / N]),
+      guidance: f32(Float32Array.of(w), [1]),
+    };
+    const vel = await runOnnx(graphs.bridge_velocity, feeds);
+    expectClose(`${c.label}: velocity w=${w}`, vel.velocity, ref.guided[k].velocity);
+    const dr = await runOnnx(graphs.bridge_drift, feeds);
+    expectClose(`${c.label}: drift w=${w}`, dr.drift, ref.guided[k].drift);
+    expectClose(`${c.label}: g`, dr.g, ref.g);
+  }
+}
+
+/** The Loop samplers vs explicit tfjs loops with the same noise, for every guidance weight. */
+async function checkSamplers(c: BridgeConditionCase, model: BridgeModel, graphs: Record<string, Uint8Array>) {
+  const D = model.dim;
+  const { x1 } = inputs(D, 41 + D);
+  const rng = new Rng(43);
+  const startNoise = rng.normalArray(N * D);
+  const noise = rng.normalArray(STEPS * N * D);
+  for (const w of WEIGHTS) {
+    const common = {
+      source: f32(x1, [N, D]),
+      start_noise: f32(startNoise, [N, D]),
+      condition: f32(Float32Array.from(c.y), [N, c.y.length / N]),
+      guidance: f32(Float32Array.of(w), [1]),
+    };
+    const steps = new ort.Tensor('int64', BigInt64Array.from([BigInt(STEPS)]), [1]);
+    const ode = await runOnnx(graphs.bridge_sampler_euler_ode, { ...common, steps });
+    expectClose(`${c.label}: sampler euler ODE w=${w}`, ode.samples, tfEuler(model, x1, c.y, w, startNoise, null));
+    const sde = await runOnnx(graphs.bridge_sampler_euler_sde, { ...common, noise: f32(noise, [STEPS, N, D]) });
+    expectClose(`${c.label}: sampler euler SDE w=${w}`, sde.samples, tfEuler(model, x1, c.y, w, startNoise, noise));
+  }
+}
+
+describe('conditional bridge graphs equal the tfjs bridge', () => {
+  for (const c of BRIDGE_CONDITION_CASES) {
+    it(c.label, async () => {
+      const model = c.make();
+      const exp = exportBridgeOnnx(model);
+      const graphs = exp.graphs as Record<string, Uint8Array>;
+      const spec = (model.condition as NonNullable<BridgeModel['condition']>).spec;
+      const condition = spec.kind === 'label' ? { kind: 'label', classes: spec.classes } : { kind: 'vector', dim: spec.dim };
+      expect(exp.metadata.condition).toEqual(condition);
+      for (const [name, bytes] of Object.entries(graphs)) {
+        files.push(saveFile(dir, `${model.dim}.${spec.kind}.${name}.onnx`, bytes));
+        const meta = readOnnxMetadata(bytes);
+        expect(meta.condition).toEqual(condition);
+        const names = meta.signature.inputs.map((s) => s.name);
+        expect(names.slice(-2)).toEqual(['condition', 'guidance']);
+      }
+      await checkFields(c, model, graphs);
+      await checkSamplers(c, model, graphs);
+      model.dispose();
+    });
+  }
+
+  it('every file passes the structural checks', async () => {
+    expect(files.length).toBe(4 * BRIDGE_CONDITION_CASES.length);
+    await checkOnnxFiles(files);
+  });
+});
