@@ -4,17 +4,19 @@
  * the same condition rows, null rows (label K, a NaN row) included — the guided velocity and
  * reverse drift of models' bridge/guidance.ts at w = 0 and w = 2, and the one-call Euler samplers
  * (ODE and SDE) against explicit tfjs loops over BridgeModel.velocity / reverseDrift fed the same
- * noise; the metadata records the condition; every file is structurally valid.
+ * noise; the metadata records the condition; every file is structurally valid. The runtime's
+ * transport with a condition (or labels) and a guidance weight reproduces BridgeModel.sample, on
+ * both engines, and refuses ill-fitting conditions with the RangeErrors of OnnxModel.sample.
  */
 import { rmSync } from 'node:fs';
 import { initBackend, Rng } from '@nfdm/core';
 import { type BridgeModel, guidedBridgeReverseDrift, guidedBridgeVelocity } from '@nfdm/models';
-import { readOnnxMetadata } from '@nfdm/runtime';
+import { loadOnnxBridge, readOnnxMetadata } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridgeOnnx } from '../src/bridge.js';
-import { BRIDGE_CONDITION_CASES, type BridgeConditionCase } from './cases.js';
+import { BRIDGE_CONDITION_CASES, type BridgeConditionCase, neuralBridge } from './cases.js';
 import { checkOnnxFiles, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 
 beforeAll(async () => {
@@ -154,5 +156,77 @@ describe('conditional bridge graphs equal the tfjs bridge', () => {
   it('every file passes the structural checks', async () => {
     expect(files.length).toBe(4 * BRIDGE_CONDITION_CASES.length);
     await checkOnnxFiles(files);
+  });
+});
+
+describe('runtime: conditional transport', () => {
+  it('transport with a condition and guidance reproduces BridgeModel.sample (ODE and SDE, both engines, w = 0 and 2)', async () => {
+    for (const c of BRIDGE_CONDITION_CASES.slice(0, 2)) {
+      const model = c.make();
+      const D = model.dim;
+      const rt = await loadOnnxBridge(exportBridgeOnnx(model), { intraOpNumThreads: 1 });
+      expect(rt.condition).toEqual(exportBridgeOnnx(model, { graphs: ['bridge_velocity'] }).metadata.condition);
+      const { x1 } = inputs(D, 51 + D);
+      const w1 = c.y.length / N;
+      // the runtime takes vector conditions as rows too
+      const condition = w1 === 1 ? c.y : Array.from({ length: N }, (_, i) => c.y.slice(i * w1, (i + 1) * w1));
+      for (const mode of ['ode', 'sde'] as const) {
+        for (const guidance of WEIGHTS) {
+          const r = model.sample(tf.tensor2d(x1, [N, D]), { mode, steps: STEPS, seed: 5, condition: tf.tensor2d(c.y, [N, w1]), guidance });
+          const ref = Float32Array.from(r.samples.dataSync());
+          r.samples.dispose();
+          const what = `${c.label}: transport ${mode} w=${guidance}`;
+          const stepwise = await rt.transport(x1, { mode, steps: STEPS, seed: 5, condition, guidance });
+          expectClose(`${what} stepwise vs BridgeModel.sample`, stepwise.samples, ref);
+          const loop = await rt.transport(x1, { mode, steps: STEPS, seed: 5, condition, guidance, engine: 'loop' });
+          expectClose(`${what} loop vs BridgeModel.sample`, loop.samples, ref);
+          if (w1 === 1) {
+            const labels = await rt.transport(x1, { mode, steps: STEPS, seed: 5, labels: c.y, guidance });
+            expect(labels.samples).toEqual(stepwise.samples);
+          }
+        }
+      }
+      // one condition for every source equals that condition repeated
+      const one = condition[2];
+      const repeated = Array.from({ length: N }, () => one);
+      expect((await rt.transport(x1, { mode: 'ode', steps: 3, condition: [one] as never })).samples).toEqual(
+        (await rt.transport(x1, { mode: 'ode', steps: 3, condition: repeated as never })).samples,
+      );
+      await rt.dispose();
+      model.dispose();
+    }
+  });
+
+  it('the field methods take the condition and guidance; refused conditions throw the RangeErrors of sample', async () => {
+    const lab = await loadOnnxBridge(exportBridgeOnnx(BRIDGE_CONDITION_CASES[0].make()));
+    const vec = await loadOnnxBridge(exportBridgeOnnx(BRIDGE_CONDITION_CASES[1].make()));
+    const unc = await loadOnnxBridge(exportBridgeOnnx(neuralBridge()));
+    const z = Float32Array.of(0.1, -0.2, 0.3, 0.4);
+    const plain = await lab.velocity(z, 0.5, z, { condition: [0, 1] });
+    const guided = await lab.velocity(z, 0.5, z, { condition: [0, 1], guidance: 2 });
+    expect(guided).not.toEqual(plain);
+    expect((await lab.drift(z, 0.5, z, { condition: [0, 1], guidance: 2 })).drift.length).toBe(4);
+    const src = [
+      [0, 1],
+      [2, -1],
+    ];
+    const base = { steps: 2 };
+    const rejects = (p: Promise<unknown>, message: RegExp) =>
+      expect(p).rejects.toThrow(expect.objectContaining({ name: 'OnnxConditionError', message: expect.stringMatching(message) }));
+    await expect(lab.transport(src, base)).rejects.toBeInstanceOf(RangeError);
+    await rejects(lab.transport(src, base), /conditional: give a condition/);
+    await rejects(lab.transport(src, { ...base, labels: 4 }), /labels must be integers in 0…3 .* got 4/);
+    await rejects(lab.transport(src, { ...base, labels: [0, 1.5] }), /got 1.5/);
+    await rejects(lab.transport(src, { ...base, labels: [0, 1, 2] }), /3 rows for 2 samples/);
+    await rejects(lab.transport(src, { ...base, labels: 1, condition: 1 }), /not both/);
+    await rejects(lab.transport(src, { ...base, labels: 1, guidance: Number.NaN }), /finite number/);
+    await rejects(lab.transport(src, { ...base, labels: 1, guidance: Number.POSITIVE_INFINITY, engine: 'loop' }), /finite number/);
+    await rejects(vec.transport([[0, 1, 2]], { ...base, condition: [1, 2, 3] }), /multiple of 2 values/);
+    await rejects(vec.transport([[0, 1, 2]], { ...base, labels: 1 }), /not labels/);
+    await rejects(unc.transport(src, { ...base, condition: 1 }), /unconditional/);
+    await rejects(unc.transport(src, { ...base, guidance: 1 }), /needs a conditional model/);
+    await rejects(lab.velocity(z, 0.5, z), /conditional: give a condition/);
+    await rejects(lab.drift(z, 0.5, z, { condition: 1, guidance: Number.NaN }), /finite number/);
+    await Promise.all([lab, vec, unc].map((m) => m.dispose()));
   });
 });

@@ -10,6 +10,7 @@
  * vectors — one row of m numbers (every row), n rows of m numbers, or a flat row-major array of
  * n·m numbers. Labels must be integers in 0…K; vector entries finite or NaN.
  */
+import * as ort from 'onnxruntime-node';
 import type { ConditionMeta } from './metadata.js';
 
 /** A model's conditions as given by a user (see the module doc). */
@@ -102,4 +103,37 @@ export function guidanceWeight(spec: ConditionMeta | undefined, guidance: number
     throw new OnnxConditionError(`guidance must be a finite number, got ${String(guidance)}`);
   if (!spec && guidance !== 0) throw new OnnxConditionError('guidance needs a conditional model (this model is unconditional)');
   return guidance;
+}
+
+/**
+ * The `condition` [n, w] (and, for guided graphs, `guidance` [1]) feeds of a model conditioned
+ * on `spec`; none for an unconditional model (which refuses a condition or a guidance weight ≠ 0).
+ * Throws {@link OnnxConditionError} on a missing or ill-shaped condition.
+ */
+export function conditionFeeds(
+  spec: ConditionMeta | undefined,
+  n: number,
+  condition: ConditionValues | undefined,
+  guidance: number | undefined,
+  guided = true,
+): Record<string, ort.Tensor> {
+  const w = guidanceWeight(spec, guidance);
+  if (!guided && w !== 0) throw new OnnxConditionError('the divergence (log-density) graph is unguided: guidance must be 0');
+  const y = conditionInput(spec, condition, n);
+  if (!spec || !y) return {};
+  const feeds: Record<string, ort.Tensor> = { condition: new ort.Tensor('float32', y, [n, conditionColumns(spec)]) };
+  if (guided) feeds.guidance = new ort.Tensor('float32', Float32Array.of(w), [1]);
+  return feeds;
+}
+
+/** `condition` or its alias `labels` (not both; labels only for a label-conditional model). */
+export function conditionOrLabels(
+  options: { condition?: ConditionValues; labels?: number | ArrayLike<number> },
+  spec: ConditionMeta | undefined,
+): ConditionValues | undefined {
+  if (options.labels === undefined) return options.condition;
+  if (spec && spec.kind !== 'label')
+    throw new OnnxConditionError(`this model is conditioned on vectors of ${spec.dim} values, not labels: use 'condition'`);
+  if (options.condition !== undefined) throw new OnnxConditionError("give the conditions as 'condition' or 'labels', not both");
+  return options.labels;
 }

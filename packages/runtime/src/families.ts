@@ -165,7 +165,7 @@ export const BRIDGE: RuntimeFamily<'nfbm'> = {
   plural: 'NFBM bridges',
   loader: 'loadOnnxBridge',
   capabilities: { ...NOTHING, transport: true, sde: true, solvers: true },
-  fieldMethods: ['velocity', 'drift'],
+  fieldMethods: ['velocity', 'drift', 'velocityStage', 'driftStage'],
   ...loadsGraphs(BRIDGE_GRAPHS),
   capabilitiesOf(_metadata, graphs) {
     const has = (g: string) => graphs.includes(g);
