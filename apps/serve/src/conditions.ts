@@ -78,7 +78,7 @@ export function requestCondition(
     throw new HttpError(400, 'CONDITION_REQUIRED', `model '${entry.name}' is conditional: give 'condition' (${describeCondition(spec)})`);
   const values = toValues(spec, field, rows, what);
   try {
-    conditionInput(spec, values, rows);
+    conditionInput(spec, values, rows, what);
   } catch (error) {
     if (error instanceof OnnxConditionError) throw new HttpError(400, 'INVALID_CONDITION', error.message);
     throw error;

@@ -245,7 +245,7 @@ describe('conditional models over HTTP', () => {
     ];
     expectError(await post(url, { sources }), 400, 'CONDITION_REQUIRED', /label 0…2/);
     expectError(await post(url, { sources, condition: 4 }), 400, 'INVALID_CONDITION', /labels must be integers in 0…3/);
-    expectError(await post(url, { sources, condition: [0, 1, 2] }), 400, 'INVALID_CONDITION', /3 rows for 2/);
+    expectError(await post(url, { sources, condition: [0, 1, 2] }), 400, 'INVALID_CONDITION', /3 rows for 2 sources/);
     expectError(await post(url, { sources, condition: [[0], [1]] }), 400, 'INVALID_CONDITION', /one label per source/);
     expectError(await post(url, { sources, condition: 1.5 }), 400, 'FST_ERR_VALIDATION', /condition/);
     expectError(await post(url, { sources, condition: 1, guidance: 'NaN' }), 400, 'FST_ERR_VALIDATION', /guidance/);

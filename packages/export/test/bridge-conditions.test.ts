@@ -217,7 +217,7 @@ describe('runtime: conditional transport', () => {
     await rejects(lab.transport(src, base), /conditional: give a condition/);
     await rejects(lab.transport(src, { ...base, labels: 4 }), /labels must be integers in 0…3 .* got 4/);
     await rejects(lab.transport(src, { ...base, labels: [0, 1.5] }), /got 1.5/);
-    await rejects(lab.transport(src, { ...base, labels: [0, 1, 2] }), /3 rows for 2 samples/);
+    await rejects(lab.transport(src, { ...base, labels: [0, 1, 2] }), /3 rows for 2 sources/);
     await rejects(lab.transport(src, { ...base, labels: 1, condition: 1 }), /not both/);
     await rejects(lab.transport(src, { ...base, labels: 1, guidance: Number.NaN }), /finite number/);
     await rejects(lab.transport(src, { ...base, labels: 1, guidance: Number.POSITIVE_INFINITY, engine: 'loop' }), /finite number/);

@@ -155,7 +155,7 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
     const seed = options.seed ?? 0;
     checkSeed(seed);
     const n = flat.length / this.dim;
-    const conditions = conditionFeeds(this.condition, n, conditionOrLabels(options, this.condition), options.guidance);
+    const conditions = conditionFeeds(this.condition, n, conditionOrLabels(options, this.condition), options.guidance, true, 'source');
     const run: TransportRun = {
       conditions,
       flat,

@@ -78,8 +78,14 @@ function checkValues(spec: ConditionMeta, flat: Float32Array, raw: ConditionValu
 /**
  * The condition input y [n, w] row-major for a model conditioned on `spec` (undefined: an
  * unconditional model). A conditional model needs `values`; an unconditional one refuses them.
+ * `what` names the rows in messages ('sample'; a bridge's transport: 'source').
  */
-export function conditionInput(spec: ConditionMeta | undefined, values: ConditionValues | undefined, n: number): Float32Array | null {
+export function conditionInput(
+  spec: ConditionMeta | undefined,
+  values: ConditionValues | undefined,
+  n: number,
+  what = 'sample',
+): Float32Array | null {
   if (!spec) {
     if (values !== undefined) throw new OnnxConditionError('this model is unconditional: it takes no condition');
     return null;
@@ -89,7 +95,7 @@ export function conditionInput(spec: ConditionMeta | undefined, values: Conditio
   const { flat, rows } = flatRows(spec, values);
   checkValues(spec, flat, values);
   if (rows === n) return flat;
-  if (rows !== 1) throw new OnnxConditionError(`the condition has ${rows} rows for ${n} samples (give one row, or one per sample)`);
+  if (rows !== 1) throw new OnnxConditionError(`the condition has ${rows} rows for ${n} ${what}s (give one row, or one per ${what})`);
   const w = conditionColumns(spec);
   const out = new Float32Array(n * w);
   for (let i = 0; i < n; i++) out.set(flat, i * w);
@@ -116,10 +122,11 @@ export function conditionFeeds(
   condition: ConditionValues | undefined,
   guidance: number | undefined,
   guided = true,
+  what = 'sample',
 ): Record<string, ort.Tensor> {
   const w = guidanceWeight(spec, guidance);
   if (!guided && w !== 0) throw new OnnxConditionError('the divergence (log-density) graph is unguided: guidance must be 0');
-  const y = conditionInput(spec, condition, n);
+  const y = conditionInput(spec, condition, n, what);
   if (!spec || !y) return {};
   const feeds: Record<string, ort.Tensor> = { condition: new ort.Tensor('float32', y, [n, conditionColumns(spec)]) };
   if (guided) feeds.guidance = new ort.Tensor('float32', Float32Array.of(w), [1]);
