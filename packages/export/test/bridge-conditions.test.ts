@@ -5,7 +5,8 @@
  * reverse drift of models' bridge/guidance.ts at w = 0 and w = 2, and the one-call Euler samplers
  * (ODE and SDE) against explicit tfjs loops over BridgeModel.velocity / reverseDrift fed the same
  * noise; the metadata records the condition; every file is structurally valid. The runtime's
- * transport with a condition (or labels) and a guidance weight reproduces BridgeModel.sample, on
+ * transport with a condition (or labels) and a guidance weight reproduces BridgeModel.sample (also
+ * with a standardisation, in data space), on
  * both engines, and refuses ill-fitting conditions with the RangeErrors of OnnxModel.sample.
  */
 import { rmSync } from 'node:fs';
@@ -16,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridgeOnnx } from '../src/bridge.js';
-import { BRIDGE_CONDITION_CASES, type BridgeConditionCase, neuralBridge } from './cases.js';
+import { BRIDGE_CONDITION_CASES, BRIDGE_STD, type BridgeConditionCase, neuralBridge } from './cases.js';
 import { checkOnnxFiles, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 
 beforeAll(async () => {
@@ -195,6 +196,24 @@ describe('runtime: conditional transport', () => {
       await rt.dispose();
       model.dispose();
     }
+  });
+
+  it('with a standardisation: data-space sources and samples, the Loop graph and the stepwise solve agree with BridgeModel.sample', async () => {
+    const c = BRIDGE_CONDITION_CASES[1];
+    const model = c.make();
+    const rt = await loadOnnxBridge(exportBridgeOnnx(model, { standardization: BRIDGE_STD }));
+    const { x1 } = inputs(3, 61);
+    const data = x1.map((v, i) => v * BRIDGE_STD.std[i % 3] + BRIDGE_STD.mean[i % 3]);
+    const options = { mode: 'sde', steps: STEPS, seed: 7, condition: c.y, guidance: 2 } as const;
+    const stepwise = await rt.transport(data, options);
+    const loop = await rt.transport(data, { ...options, engine: 'loop' });
+    const r = model.sample(tf.tensor2d(x1, [N, 3]), { ...options, condition: tf.tensor2d(c.y, [N, 2]) });
+    const ref = Array.from(r.samples.dataSync(), (v, i) => v * BRIDGE_STD.std[i % 3] + BRIDGE_STD.mean[i % 3]);
+    r.samples.dispose();
+    expectClose('standardised conditional transport: stepwise vs BridgeModel.sample (data space)', stepwise.samples, ref);
+    expectClose('standardised conditional transport: loop vs BridgeModel.sample (data space)', loop.samples, ref);
+    await rt.dispose();
+    model.dispose();
   });
 
   it('the field methods take the condition and guidance; refused conditions throw the RangeErrors of sample', async () => {
