@@ -5,9 +5,9 @@
  * reverse drift of models' bridge/guidance.ts at w = 0 and w = 2, and the one-call Euler samplers
  * (ODE and SDE) against explicit tfjs loops over BridgeModel.velocity / reverseDrift fed the same
  * noise; the metadata records the condition; every file is structurally valid. The runtime's
- * transport with a condition (or labels) and a guidance weight reproduces BridgeModel.sample (also
- * with a standardisation, in data space), on
- * both engines, and refuses ill-fitting conditions with the RangeErrors of OnnxModel.sample.
+ * transport with a condition (or labels) and a guidance weight reproduces BridgeModel.sample on
+ * both engines (also with a standardisation, in data space), and refuses ill-fitting conditions
+ * with the RangeErrors of OnnxModel.sample.
  */
 import { rmSync } from 'node:fs';
 import { initBackend, Rng } from '@nfdm/core';
