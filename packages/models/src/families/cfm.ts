@@ -91,11 +91,17 @@ const cfmOperations: FamilyOperations<CFMModel> = {
     return cfmLogProb(model, x, { solver: o.solver, steps: o.steps, rtol: o.rtol, atol: o.atol, seed: o.seed, onStep });
   },
   batchHint: (model) => model.evalBatch,
-  /** The conditional paths x_t = (1 − t) x + (σ_min + (1 − σ_min) t) ε at T times from 0 to 1. */
-  forwardTrajectories(model, x, T, eps) {
+  /**
+   * The conditional paths x_t = (1 − t) x + (σ_min + (1 − σ_min) t) ε at T times from 0 to 1, with
+   * the given ε; a reflow model's rows [x | ε] bring their own ε (the pairs it trains on).
+   */
+  forwardTrajectories(model, rows, T, eps) {
     const times = Array.from({ length: T }, (_, k) => k / (T - 1));
     const s = model.sigmaMin;
-    const paths = tf.tidy(() => tf.stack(times.map((t) => tf.add(tf.mul(1 - t, x), tf.mul(s + (1 - s) * t, eps))))) as tf.Tensor3D;
+    const paths = tf.tidy(() => {
+      const [x, e] = model.coupling === 'reflow' ? tf.split(rows, 2, 1) : [rows, eps];
+      return tf.stack(times.map((t) => tf.add(tf.mul(1 - t, x), tf.mul(s + (1 - s) * t, e))));
+    }) as tf.Tensor3D;
     return { paths, times };
   },
 };
