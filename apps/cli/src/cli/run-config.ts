@@ -60,6 +60,10 @@ export interface RunSettings {
   condition?: 'label';
   /** Condition dropout: the fraction of training rows whose label is replaced by ∅ (default 0.1), so the model is also unconditional. */
   conditionDropout?: number;
+  /** rectified-flow: the flow-matching model whose ODE pairs the run trains on (one reflow round). */
+  reflowFrom?: string;
+  /** rectified-flow with reflowFrom: the number of training pairs (default 10,000). */
+  reflowPairs?: number;
   /** Replaces top-level sections of the named model's config (advanced; e.g. forward, predictor, volatility, time). */
   modelConfig?: Record<string, unknown>;
   /** Merged last into the trainer config (advanced: optimizer, evalDraws, keep, …). */
@@ -123,6 +127,8 @@ export const SETTING_KEYS = [
   'dropout',
   'condition',
   'conditionDropout',
+  'reflowFrom',
+  'reflowPairs',
   'modelConfig',
   'trainer',
 ] as const;
@@ -150,6 +156,8 @@ export const FIXED_ON_RESUME = [
   'dropout',
   'condition',
   'conditionDropout',
+  'reflowFrom',
+  'reflowPairs',
 ] as const;
 
 function fail(file: string, key: string, what: string, got: unknown): never {
@@ -228,6 +236,8 @@ const SETTING_RULES: Record<(typeof SETTING_KEYS)[number], SettingRule> = {
   outliers: oneOf(OUTLIER_POLICIES, (v) => `"${v}"`, ', '),
   condition: oneOf(['label'], (v) => `"${v}"`, ' or '),
   conditionDropout: { what: 'a rate in [0, 1)', ok: (v) => isFiniteNumber(v) && v >= 0 && v < 1 },
+  reflowFrom: { what: 'a model directory', ok: (v) => typeof v === 'string' && v.length > 0 },
+  reflowPairs: intRule(1),
 };
 
 /** Validate settings read from JSON (a --config file or run.json); names the file and key. */
@@ -296,6 +306,10 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
   if (s.dropout !== undefined && s.arch !== 'unet')
     throw new UsageError('--dropout sets the dropout rate of the U-Net predictor; it needs --arch unet');
   checkConditionSettings(s);
+  if ((s.reflowFrom !== undefined || s.reflowPairs !== undefined) && s.model !== 'rectified-flow')
+    throw new UsageError(`--reflow-from and --reflow-pairs apply to rectified-flow only, not ${s.model}`);
+  if (s.reflowPairs !== undefined && s.reflowFrom === undefined)
+    throw new UsageError('--reflow-pairs sets the number of reflow pairs; it needs --reflow-from DIR');
   if (s.curvatureWeight !== undefined && !isOTModel(s.model)) {
     throw new UsageError(`--curvature-weight applies to NFDM-OT models (nfdm-ot) only, not ${s.model}`);
   }

@@ -23,6 +23,9 @@ const CFM_METRICS: readonly HeldOutMetric[] = [
   { key: 'cfm_loss', stderrKey: 'cfm_loss_stderr', label: 'flow-matching loss', bound: false, role: 'objective' },
 ];
 
+/** Rows per OT coupling of the held-out loss (the trainer's batch is not known to the task). */
+export const OT_HELD_OUT_BATCH = 256;
+
 class CFMTask implements TrainingTask {
   readonly family = 'cfm';
   readonly heldOutMetrics = CFM_METRICS;
@@ -43,11 +46,16 @@ class CFMTask implements TrainingTask {
     );
   }
 
-  /** The loss on held-out rows, `draws` draws of (t, ε) (each coupled as in training), mean ± stderr over draws. */
+  /**
+   * The loss on held-out rows, `draws` draws of (t, ε) (each coupled as in training; OT couples
+   * chunks of {@link OT_HELD_OUT_BATCH} rows, a mini-batch coupling as in training, not one plan
+   * over the whole set), mean ± stderr over draws.
+   */
   heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number> {
     const rng = new Rng(seed);
     const n = x.shape[0];
-    const chunk = this.model.evalBatch ?? n;
+    const rows = this.model.evalBatch ?? n;
+    const chunk = this.model.coupling === 'ot' ? Math.min(rows, OT_HELD_OUT_BATCH) : rows;
     const values: number[] = [];
     for (let d = 0; d < draws; d++) {
       let sum = 0;
