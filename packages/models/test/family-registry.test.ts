@@ -102,6 +102,17 @@ const contracts: Array<[string, FamilyDescriptor<any, any>, { format: string; di
     { format: CFM_FORMAT, dim: 2, flow: { coupling: 'reflow' }, velocity: { hidden: [8] }, seed: 2 } as { format: string; dim: number },
     4,
   ],
+  [
+    'flow matching (U-Net, 8×8 images)',
+    cfmFamily,
+    {
+      format: CFM_FORMAT,
+      dim: 64,
+      velocity: { network: { arch: 'unet', image: { height: 8, width: 8, channels: 1 }, base: 8, multipliers: [1, 2], groups: 4 } },
+      seed: 2,
+    } as { format: string; dim: number },
+    64,
+  ],
   ['downstream Gaussian fit', gaussianFitFamily, { format: 'example-gaussian-fit/1', dim: 3, seed: 5 } as GaussianFitConfig, 3],
 ];
 
