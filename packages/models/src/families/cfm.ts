@@ -15,6 +15,7 @@ import { CFM_FORMAT, type CFMModelConfig, cfmModelConfig, createCFMModel, parseC
 import { CFMModel } from '../cfm/model.js';
 import { cfmBatch, cfmLoss } from '../cfm/objective.js';
 import { cfmLogProb, cfmSample } from '../cfm/sampling.js';
+import { curvatureMetric, type ODEModel } from '../ot.js';
 import { meanStderr } from './held-out.js';
 import { microBatchedGrads } from './micro-batch.js';
 import type { FamilyDescriptor, FamilyOperations, HeldOutMetric, TrainingTask } from './types.js';
@@ -77,6 +78,11 @@ class CFMTask implements TrainingTask {
   }
 }
 
+/** The model as a generative ODE from N(0, I) at t = 1 down to t = 0 (what curvatureMetric integrates). */
+function odeModel(model: CFMModel): ODEModel {
+  return { dim: model.dim, forward: { priorStd: 1, start: { t: 0 } }, velocity: (z, t) => model.velocity(z as tf.Tensor2D, t) };
+}
+
 /** ODE sampling from t = 1 to 0 (progress 1 − t), exact log p(x) from 0 to 1. */
 const cfmOperations: FamilyOperations<CFMModel> = {
   sample(model, n, o) {
@@ -99,6 +105,8 @@ const cfmOperations: FamilyOperations<CFMModel> = {
     return cfmLogProb(model, x, { solver: o.solver, steps: o.steps, rtol: o.rtol, atol: o.atol, seed: o.seed, onStep });
   },
   batchHint: (model) => model.evalBatch,
+  /** Mean ‖d²z/dt²‖ along `n` Euler paths of the ODE from z₁ ~ N(0, I) at t = 1 to 0 (ot.ts). */
+  curvature: (model, o) => curvatureMetric(odeModel(model), o).mean,
   /**
    * The conditional paths x_t = (1 − t) x + (σ_min + (1 − σ_min) t) ε at T times from 0 to 1, with
    * the given ε; a reflow model's rows [x | ε] bring their own ε (the pairs it trains on).
@@ -126,7 +134,7 @@ export const cfmFamily: FamilyDescriptor<CFMModel, CFMModelConfig> = {
     logProb: true,
     nelbo: false,
     bound: false,
-    curvature: false,
+    curvature: true,
     fewStep: false,
     sde: false,
     solvers: true,
