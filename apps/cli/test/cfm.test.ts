@@ -72,7 +72,10 @@ describe('flow matching', () => {
     expect(rf2.modelConfig).toMatchObject({ format: 'nfdm-cfm/1', flow: { coupling: 'reflow' } });
     expect((rf2.data as { source: string }).source).toMatch(/reflow pairs/);
     expect((rf2.otLoss as { mean: number }).mean).toBeGreaterThan(0);
+    expect((rf2.config as { reflowFrom: string }).reflowFrom).toBe(join(tmp, 'rf1'));
     json(await nfdm(['sample', '--model', 'rf2', '--n', '20', '--solver', 'euler', '--steps', '1', '--out', 'one-step.csv', '--json']));
+    const resumed = json(await nfdm(['train', '--out', 'rf2', '--resume', '--steps', '40', '--json']));
+    expect(resumed).toMatchObject({ status: 'completed', step: 40, resumedFrom: 30, modelConfig: { flow: { coupling: 'reflow' } } });
     const bad = await nfdm(['train', '--model', 'cfm', '--reflow-from', 'rf1', '--data', '8gaussians', ...TINY, '--out', 'bad']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/apply to rectified-flow only/);

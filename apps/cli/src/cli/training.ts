@@ -284,6 +284,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   });
   for (const w of data.warnings) out.warn(w);
   settings.data = data.info.spec;
+  if (settings.reflowFrom) settings.reflowFrom = resolve(settings.reflowFrom); // stored absolute, as file data
   checkSettingsForData(settings, data.info);
   if (settled.resumeModel && settled.resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${settled.resumeModel.dim}`);
