@@ -69,6 +69,13 @@ describe('model names', () => {
       }),
     );
     expect(couplings).toEqual({ cfm: 'independent', 'ot-cfm': 'ot', 'rectified-flow': 'independent' });
+    // OT-CFM's own default batch (one B × B assignment per update); a given batch is kept.
+    expect(completeSettings({ model: 'ot-cfm', data: '8gaussians', steps: 10 }).batch).toBe(256);
+    expect(completeSettings({ model: 'ot-cfm', data: '8gaussians', steps: 10, batch: 64 }).batch).toBe(64);
+    expect(completeSettings({ model: 'cfm', data: '8gaussians', steps: 10 }).batch).toBe(1024);
+    expect(() => completeSettings({ model: 'cfm', data: '8gaussians', steps: 10, reflowFrom: 'runs/rf1' })).toThrow(
+      /apply to rectified-flow only/,
+    );
   });
 
   it('diffflow with --arch unet: one U-Net section for drift and score, embedding 2 … 600 for its t ∈ [0.001, 0.05]', () => {

@@ -20,7 +20,7 @@ import {
 } from '../options.js';
 import { Output } from '../output.js';
 import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
-import { DEFAULT_CONDITION_DROPOUT, DEFAULTS, type RunSettings, readSettingsFile, SETTING_KEYS } from '../run-config.js';
+import { DEFAULT_CONDITION_DROPOUT, DEFAULTS, OT_CFM_BATCH, type RunSettings, readSettingsFile, SETTING_KEYS } from '../run-config.js';
 import { describeRun, runTraining } from '../training.js';
 
 const TRAIN_EXAMPLES = examples([
@@ -88,7 +88,7 @@ export function trainCommand(ctx: Context) {
     .option('--obstacle <cx,cy,r[,w]>', HELP.obstacle, obstacle)
     .option('--steps <N>', 'total training updates', positiveInt)
     .option('--out <dir>', 'output directory (required)')
-    .option('--batch <B>', `batch size (default ${DEFAULTS.batch})`, positiveInt)
+    .option('--batch <B>', `batch size (default ${DEFAULTS.batch}; ot-cfm ${OT_CFM_BATCH})`, positiveInt)
     .option('--seed <S>', 'seed of the initial weights, batches and noise (default 0)', nonNegativeInt)
     .option('--hidden <widths>', `hidden layer widths of every network (default ${DEFAULTS.hidden.join(',')})`, widths)
     .option('--lr <rate>', `peak learning rate of Adam (default ${DEFAULTS.lr.toExponential()})`, positiveNumber)
