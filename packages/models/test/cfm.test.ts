@@ -274,6 +274,39 @@ describe('training finds v*', () => {
     model.dispose();
   }, 120_000);
 
+  it('operations: sample is cfmSample with its trajectory from t = 1 to 0 and rising progress; logProb is cfmLogProb; forward paths end at x + σ_min ε and ε', () => {
+    const model = createAnyModel(
+      parseCFMConfig({ format: 'nfdm-cfm/1', dim: 2, flow: { sigmaMin: 0.1 }, velocity: { hidden: [8] }, seed: 3 }),
+    ) as CFMModel;
+    const ops = cfmFamily.operations;
+    const fractions: number[] = [];
+    const a = ops?.sample?.(model, 5, {
+      mode: 'ode',
+      solver: 'heun',
+      steps: 6,
+      seed: 2,
+      trajectory: true,
+      onProgress: (f) => fractions.push(f),
+    });
+    const b = cfmSample(model, { n: 5, solver: 'heun', steps: 6, seed: 2 });
+    expect(Array.from(a?.samples.dataSync() ?? [])).toEqual(Array.from(b.samples.dataSync()));
+    expect(a?.trajectory?.shape).toEqual([7, 5, 2]);
+    expect([a?.times?.[0], a?.times?.[6]]).toEqual([1, 0]);
+    expect(fractions.every((f, i) => f > (fractions[i - 1] ?? 0) && f <= 1 + 1e-12)).toBe(true);
+    expect(fractions[fractions.length - 1]).toBeCloseTo(1, 12);
+    const x = tf.tensor2d([0.3, -1, 1.2, 0.5], [2, 2]);
+    const solve = { solver: 'rk4', steps: 8, rtol: 1e-4, atol: 1e-4, seed: 0 };
+    expect(Array.from(ops?.logProb?.(model, x, solve).logp ?? [])).toEqual(Array.from(cfmLogProb(model, x, solve).logp));
+    const eps = tf.tensor2d([0.1, 0.2, -0.3, 0.4], [2, 2]);
+    const r = ops?.forwardTrajectories?.(model, x, 3, eps);
+    const [first, , last] = tf.unstack(r?.paths as tf.Tensor3D);
+    const blurred = tf.add(x, tf.mul(0.1, eps));
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(first, blurred))).dataSync()[0])).toBeLessThan(1e-6);
+    expect(Array.from(last.dataSync())).toEqual(Array.from(eps.dataSync()));
+    tf.dispose([a?.samples ?? [], a?.trajectory ?? [], b.samples, x, eps, r?.paths ?? [], first, last, blurred]);
+    model.dispose();
+  });
+
   it('the descriptor: no NELBO, no SDE; sampling refuses mode "sde"', () => {
     expect(cfmFamily.capabilities.nelbo || cfmFamily.capabilities.sde).toBe(false);
     const model = createAnyModel(parseCFMConfig({ format: 'nfdm-cfm/1', dim: 2, velocity: { hidden: [4] } })) as CFMModel;
