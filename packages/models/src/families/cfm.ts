@@ -55,8 +55,8 @@ class CFMTask implements TrainingTask {
   heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number> {
     const rng = new Rng(seed);
     const n = x.shape[0];
-    const rows = this.model.evalBatch ?? n;
-    const chunk = this.model.coupling === 'ot' ? Math.min(rows, OT_HELD_OUT_BATCH) : rows;
+    const batch = this.model.evalBatch ?? n;
+    const chunk = this.model.coupling === 'ot' ? Math.min(batch, OT_HELD_OUT_BATCH) : batch;
     const values: number[] = [];
     for (let d = 0; d < draws; d++) {
       let sum = 0;
