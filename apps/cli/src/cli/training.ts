@@ -193,20 +193,19 @@ function makeTrainer(
     };
     return { trainer: Trainer.resume(dir, { data: data.source, evalData, evalConditions, onEvent, handleSignals: true, config }) };
   }
-  let modelConfig =
-    reflow?.modelConfig ??
-    presetConfig(settings.model, {
-      dim: data.info.dim,
-      hidden: settings.hidden,
-      seed: settings.seed,
-      standardization: data.standardization,
-      obstacle: settings.obstacle,
-      pair: data.info.pair,
-      image: data.info.imageShape,
-      arch: settings.arch,
-      base: settings.base,
-      dropout: settings.dropout,
-    });
+  let modelConfig = presetConfig(settings.model, {
+    dim: data.info.dim,
+    hidden: settings.hidden,
+    seed: settings.seed,
+    standardization: data.standardization,
+    obstacle: settings.obstacle,
+    pair: data.info.pair,
+    image: data.info.imageShape,
+    arch: settings.arch,
+    base: settings.base,
+    dropout: settings.dropout,
+  });
+  if (reflow) modelConfig = reflow.modelConfig; // the teacher's architecture, coupling 'reflow'
   if (data.labels) modelConfig = { ...modelConfig, condition: labelCondition(data.labels.classes, settings) } as AnyModelConfig;
   if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
   let model: AnyModel;
