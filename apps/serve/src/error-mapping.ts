@@ -1,9 +1,9 @@
 /**
  * Errors → the one JSON error body (`{ error, message, statusCode, code }`): HttpErrors as they
- * are, ajv validation errors as one clear sentence, the runtime's model and solver errors as 422,
+ * are, ajv validation errors as one clear sentence, the runtime's condition errors as 400, its model and solver errors as 422,
  * fastify's 4xx as they are; anything else is an internal error (undefined here).
  */
-import { OnnxRuntimeError, OnnxSolveError } from '@nfdm/runtime';
+import { OnnxConditionError, OnnxRuntimeError, OnnxSolveError } from '@nfdm/runtime';
 import type { FastifyError } from 'fastify';
 import { type ErrorBody, HttpError, reason } from './errors.js';
 
@@ -69,6 +69,9 @@ export function errorBody(error: FastifyError, bodyLimit: number): ErrorBody | u
     const message = `the request body exceeds this server's ${bodyLimit}-byte limit (bodyLimit)`;
     return { error: reason(413), message, statusCode: 413, code: error.code };
   }
+  // Requests' conditions are checked before the solve (conditions.ts); this keeps any other a 400, not a 500.
+  if (error instanceof OnnxConditionError)
+    return { error: reason(400), message: error.message, statusCode: 400, code: 'INVALID_CONDITION' };
   if (error instanceof OnnxRuntimeError) return { error: reason(422), message: error.message, statusCode: 422, code: 'MODEL_ERROR' };
   if (error instanceof OnnxSolveError)
     return { error: reason(422), message: solveFailureMessage(error), statusCode: 422, code: 'SOLVER_FAILED' };

@@ -76,6 +76,8 @@ export interface ModelInfo {
   grid?: { steps: number; tMin: number; tMax: number };
   /** Image models: the NHWC image of one row (nfdm.image). */
   image?: { height: number; width: number; channels: number };
+  /** Conditional models: what `condition` holds (nfdm.condition). */
+  condition?: { kind: 'label'; classes: number } | { kind: 'vector'; dim: number };
 }
 
 export interface LoadedModel {
@@ -143,6 +145,7 @@ function describe(name: string, source: 'directory' | 'file', model: ExportedMod
   };
   if (canTransport(model)) info.delta = model.delta;
   if (model.image) info.image = { ...model.image };
+  if (model.condition) info.condition = { ...model.condition };
   if (samplesOnGrid(model)) info.grid = { steps: model.steps, tMin: model.grid[0], tMax: model.grid[model.grid.length - 1] };
   return info;
 }

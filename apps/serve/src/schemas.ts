@@ -3,6 +3,7 @@
  * unknown fields) and turned into the OpenAPI document by @fastify/swagger.
  */
 import { EXPORT_FAMILIES, EXPORT_KINDS } from '@nfdm/runtime';
+import { conditionProperty, guidanceProperty } from './conditions.js';
 import type { ServeLimits } from './limits.js';
 import { MODEL_NAME_PATTERN, SOLVER_ALIASES, SOLVERS } from './models.js';
 
@@ -81,6 +82,13 @@ const modelInfo = {
         'Image models only: each row of dim = height·width·channels values is an NHWC image in [−1, 1); /samples and /transport can answer with a PNG grid ("format": "png").',
       properties: { height: { type: 'integer' }, width: { type: 'integer' }, channels: { type: 'integer' } },
     },
+    condition: {
+      type: 'object',
+      description:
+        'Conditional models only: what the `condition` field of /samples and /log-prob holds — K class labels ' +
+        '({"kind": "label", "classes": K}; K is the null condition) or vectors of dim values ({"kind": "vector", "dim": m}).',
+      properties: { kind: { type: 'string', enum: ['label', 'vector'] }, classes: { type: 'integer' }, dim: { type: 'integer' } },
+    },
     grid: {
       type: 'object',
       description: 'DiffFlow only: the fixed sampling grid baked into the export.',
@@ -88,6 +96,9 @@ const modelInfo = {
     },
   },
 } as const;
+
+/** Most values in one row of a vector `condition`. */
+const MAX_CONDITION_WIDTH = 4096;
 
 /** A number, or null where a computed value is not finite. */
 const numberOrNull = { type: ['number', 'null'] } as const;
@@ -106,6 +117,7 @@ function pointsResponse(samplesDescription: string) {
       mode: { type: 'string' },
       seed: { type: 'integer' },
       engine: { type: 'string', enum: ['stepwise', 'loop'] },
+      guidance: { type: 'number', description: 'Conditional models: the guidance weight used.' },
       nfe: { type: 'integer', description: 'Field evaluations.' },
       ms: { type: 'number', description: 'Computation time in milliseconds (excluding queueing).' },
     },
@@ -213,11 +225,15 @@ function samplesSchema(limits: ServeLimits) {
       'euler_maruyama, heun; "euler" and "euler-maruyama" are aliases of euler_maruyama). The same seed gives the same samples as ' +
       '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space. DiffFlow models sample on ' +
       'their exported grid (mode "sde": stochastic steps, the last one returning its mean; "ode": probability-flow ' +
-      'steps); `steps` and `solver` do not apply to them. NFBM bridges do not sample from a prior: use /transport.',
+      'steps); `steps` and `solver` do not apply to them. NFBM bridges do not sample from a prior: use /transport. ' +
+      'Conditional models (modelInfo.condition) need `condition` — a label (or one per sample) or a vector (or one per ' +
+      'sample) — and take a classifier-free guidance weight `guidance` (default 0).',
     'n',
     {
       n: { type: 'integer', minimum: 1, maximum: limits.maxN, description: `Number of samples (1–${limits.maxN}).` },
       ...solverProperties(limits, Number.MAX_SAFE_INTEGER),
+      condition: conditionProperty(limits.maxN, MAX_CONDITION_WIDTH),
+      guidance: guidanceProperty,
     },
     pointsResponse('n rows of dim numbers (float32 values).'),
   );
@@ -229,12 +245,14 @@ function logProbSchema(limits: ServeLimits, maxDim: number) {
     'log p(x) in nats per point through the probability-flow ODE with the exact divergence: fixed steps ' +
       "(`steps`, with `solver`, default 'rk4') or, without `steps`, adaptive Dormand–Prince (rtol = atol = 1e-5, " +
       `at most ${limits.maxSteps} steps). Needs the model's velocity_divergence graph (capabilities.logProb). ` +
-      'Points are in data space; each row must have exactly dim coordinates.',
+      'Points are in data space; each row must have exactly dim coordinates. Conditional models need `condition` (one ' +
+      'for every point, or one per point) and give log p(x | y) of the unguided model.',
     'points',
     {
       points: rowsProperty(limits.maxPoints, maxDim, `1–${limits.maxPoints} rows of dim finite numbers.`),
       steps: { type: 'integer', minimum: 1, maximum: limits.maxSteps, description: `Fixed steps (1–${limits.maxSteps}).` },
       solver: { type: 'string', enum: ['euler', 'heun', 'rk4'], description: "Fixed-step solver (needs steps; default 'rk4')." },
+      condition: conditionProperty(limits.maxPoints, MAX_CONDITION_WIDTH),
     },
     {
       type: 'object',

@@ -17,6 +17,15 @@
  * | `sampler_<s>_ode`     | prior_noise [N, D], steps [1] (int64) | samples [N, D] (s = euler, heun, rk4) |
  * | `sampler_<s>_sde`     | prior_noise [N, D], noise [S, N, D]   | samples [N, D] (s = euler, heun) |
  *
+ * Conditional models (a `condition` section; metadata `nfdm.condition` = {kind, classes | dim})
+ * take one more input, `condition` [N, w] float32 — labels (w = 1, the class index k, K = the null
+ * condition ∅) or vectors (w = m, a row containing NaN = ∅), encoded as in @nfdm/core — in every
+ * graph whose value depends on it: predictor, drift, velocity, velocity_divergence (log p(x | y)),
+ * the samplers, and forward when the process is conditioned on y (volatility: never). drift,
+ * velocity and the samplers also take `guidance` [1] float32, the classifier-free guidance weight
+ * w: they use x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅) (one network call on [z; z] with [y; ∅],
+ * ∅ built in the graph) in the drift of the conditional process; w = 0 is the conditional model.
+ *
  * σ is [N, 1] for fixed schedules and NDM (one σ per sample), [N, D] for NFDM. NFDM-OT is an
  * NFDM model (constant volatility, ODE sampling) and exports with the same functions.
  *
@@ -29,8 +38,10 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type ConditionSpec, conditionWidth } from '@nfdm/core';
 import { type DiffusionModel, modelConfig, type Predictor, type Standardization } from '@nfdm/models';
 import { type GraphName, metadataToProps, ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from '@nfdm/runtime';
+import { emitGuidedConditions, type FieldCondition } from './emit/condition.js';
 import { forwardProcessEmitter } from './emit/forward/registry.js';
 import { assertExportable, emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 import { emitSampler, type LoopSolver, type SamplerMode } from './emit/sampler.js';
@@ -83,6 +94,8 @@ function context(model: DiffusionModel, options: ExportOptions): Context {
     tStart: model.forward.start.t,
   };
   if (config) base.config = config;
+  const spec = model.condition?.spec;
+  if (spec) base.condition = spec.kind === 'label' ? { kind: 'label', classes: spec.classes } : { kind: 'vector', dim: spec.dim };
   if (standardization) base.standardization = { mean: [...standardization.mean], std: [...standardization.std] };
   const nets = [model.predictor, model.forward].map((part) => (part as { net?: unknown }).net);
   const image = imageMetadata(options.image, model.dim, nets);
@@ -97,6 +110,34 @@ export const sig = (name: string, shape: Array<number | string>, doc: string, ty
   type,
   doc,
 });
+
+/** The `condition` input of a conditional model's graphs (null for an unconditional model). */
+function conditionSig(model: DiffusionModel): TensorSignature | null {
+  const spec: ConditionSpec | undefined = model.condition?.spec;
+  if (!spec) return null;
+  const doc =
+    spec.kind === 'label'
+      ? `class label k per row as a float (0…${spec.classes - 1}; ${spec.classes} = the null condition)`
+      : `condition vector per row (${spec.dim} values; a row containing NaN = the null condition)`;
+  return sig('condition', ['N', conditionWidth(spec)], doc);
+}
+
+/** The `guidance` input of a conditional model's drift, velocity and sampler graphs. */
+const GUIDANCE_SIG = sig('guidance', [1], 'classifier-free guidance weight w (0: the conditional model)');
+
+/**
+ * Declare the condition inputs of a field graph: `condition` and, when `guided`, `guidance`
+ * (appended to `ins`); returns what emitField reads (null for an unconditional model).
+ */
+function declareCondition(g: Graph, model: DiffusionModel, ins: TensorSignature[], guided: boolean): FieldCondition | null {
+  const cs = conditionSig(model);
+  if (!cs || !model.condition) return null;
+  ins.push(cs);
+  const y = declare(g, cs);
+  if (!guided) return { y };
+  ins.push(GUIDANCE_SIG);
+  return emitGuidedConditions(g, model.condition.spec, y, declare(g, GUIDANCE_SIG));
+}
 
 /** @internal Serialise a root graph with the metadata `base` + graph name and signature. */
 export function finishGraph(
@@ -138,19 +179,20 @@ export function outputs(g: Graph, values: Record<string, string | number>, sigs:
   }
 }
 
-/** x̂(z, t): inputs z [N, D], t [N, 1] → xhat [N, D]. */
+/** x̂(z, t): inputs z [N, D], t [N, 1] (and condition [N, w]) → xhat [N, D]. */
 export function exportPredictor(model: DiffusionModel, options: ExportOptions = {}): Uint8Array {
   const ctx = context(model, options);
   const D = model.dim;
   const g = new Graph('nfdm_predictor');
   const ins = [sig('z', ['N', D], 'state z_t'), sig('t', ['N', 1], 'time per sample')];
-  const outs = [sig('xhat', ['N', D], 'data prediction x̂(z, t)')];
+  const outs = [sig('xhat', ['N', D], model.condition ? 'data prediction x̂(z, t, y)' : 'data prediction x̂(z, t)')];
   const [z, t] = ins.map((s) => declare(g, s));
-  outputs(g, { xhat: emitPredictor(g, model.predictor as Predictor, z, t).v }, outs);
+  const y = declareCondition(g, model, ins, false)?.y ?? null;
+  outputs(g, { xhat: emitPredictor(g, model.predictor as Predictor, z, t, null, y).v }, outs);
   return finish(ctx, g, 'predictor', { inputs: ins, outputs: outs });
 }
 
-/** μ, σ, ∂μ/∂t, ∂σ/∂t of q(z_t | x): inputs x [N, D], t [N, 1]. */
+/** μ, σ, ∂μ/∂t, ∂σ/∂t of q(z_t | x): inputs x [N, D], t [N, 1] (and condition [N, w] when the process is conditioned on y). */
 export function exportForwardProcess(model: DiffusionModel, options: ExportOptions = {}): Uint8Array {
   const ctx = context(model, options);
   const D = model.dim;
@@ -164,7 +206,8 @@ export function exportForwardProcess(model: DiffusionModel, options: ExportOptio
     sig('dsigma', ['N', sd], '∂σ/∂t'),
   ];
   const [x, t] = ins.map((s) => declare(g, s));
-  const p = emitForward(g, model.forward, x, null, t);
+  const y = model.forward.conditioned ? (declareCondition(g, model, ins, false)?.y ?? null) : null;
+  const p = emitForward(g, model.forward, x, null, t, y);
   // Constant columns (e.g. FM-OT's σ̇) are expanded to [N, 1] like tfjs's filled tensors.
   const col = (v: string | number) => (typeof v === 'number' ? g.expandLike(v, t) : v);
   outputs(g, { mu: p.mu, sigma: col(p.sigma), dmu: p.dmu, dsigma: col(p.dsigma) }, outs);
@@ -188,17 +231,18 @@ function fieldGraph(model: DiffusionModel, options: ExportOptions, graph: 'drift
   const g = new Graph(`nfdm_${graph}`);
   const ins = [sig('z', ['N', D], 'state z_t'), sig('t', ['N', 1], 'time per sample')];
   const [z, t] = ins.map((s) => declare(g, s));
+  const cond = declareCondition(g, model, ins, graph !== 'velocity_divergence');
   let outs: TensorSignature[];
   if (graph === 'drift') {
     outs = [sig('drift', ['N', D], 'reverse-SDE drift fB(z, t)'), sig('g', ['N', 1], 'volatility g(t) (diffusion coefficient)')];
-    const f = emitField(g, model, z, t, { drift: true });
+    const f = emitField(g, model, z, t, { drift: true }, t, cond);
     outputs(g, { drift: f.drift as string, g: g.unary('Sqrt', f.g2 as string) }, outs);
   } else if (graph === 'velocity') {
     outs = [sig('velocity', ['N', D], 'probability-flow velocity f(z, t)')];
-    outputs(g, { velocity: emitField(g, model, z, t, { velocity: true }).velocity as string }, outs);
+    outputs(g, { velocity: emitField(g, model, z, t, { velocity: true }, t, cond).velocity as string }, outs);
   } else {
     outs = [sig('velocity', ['N', D], 'probability-flow velocity f(z, t)'), sig('divergence', ['N'], 'exact divergence Σ_i ∂f_i/∂z_i')];
-    const f = emitField(g, model, z, t, { velocity: true, divergence: true });
+    const f = emitField(g, model, z, t, { velocity: true, divergence: true }, t, cond);
     outputs(g, { velocity: f.velocity as string, divergence: f.divergence as string }, outs);
   }
   return finish(ctx, g, graph, { inputs: ins, outputs: outs });
@@ -242,6 +286,8 @@ export function exportSampler(model: DiffusionModel, options: SamplerExportOptio
   const ins = [sig('prior_noise', ['N', D], `standard normal ε; z(1) = ${ctx.base.priorStd}·ε`)];
   if (mode === 'ode') ins.push(sig('steps', [1], 'number of steps', 'int64'));
   else ins.push(sig('noise', ['S', 'N', D], 'standard normals of the S steps (ΔW = √|h| ξ)'));
+  const cs = conditionSig(model);
+  if (cs) ins.push(cs, GUIDANCE_SIG);
   const outs = [sig('samples', ['N', D], ctx.base.standardization ? 'samples in data space (standardisation undone)' : 'samples')];
   return finish(ctx, g, `sampler_${solver}_${mode}` as GraphName, { inputs: ins, outputs: outs }, { solver, mode });
 }

@@ -23,7 +23,7 @@ import {
   type Standardization,
 } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
-import { smallConfig } from './helpers.js';
+import { makeModel, smallConfig } from './helpers.js';
 
 /** NFDM (several activations, standardisation), fixed schedules, NDM and single-layer nets. */
 export const MAIN_CASES: Array<{ label: string; config: ModelConfig }> = [
@@ -214,3 +214,92 @@ export function unetBridge(): BridgeModel {
   perturb(model.parameters(), 13);
   return model;
 }
+
+// Conditional models (emit/condition.ts): labels and vectors, MLP and U-Net, conditioned forward processes.
+
+/** Labels of K = 3 classes with a null row (3 = ∅), and vectors of m = 2 values with null rows (NaN). */
+export const CONDITION_LABELS = [0, 2, 3, 1, 0];
+export const CONDITION_VECTORS = [0.3, -1, Number.NaN, 0.5, 1.2, 0.1, Number.NaN, Number.NaN, -0.7, 2];
+
+/** A conditional model and the conditions y [5, w] its tests feed (rows of CONDITION_LABELS or _VECTORS). */
+export interface ConditionCase {
+  label: string;
+  /** Build the model (weights scaled or perturbed so the networks are far from linear). */
+  make: () => DiffusionModel;
+  /** y row-major [5, w]. */
+  y: number[];
+}
+
+const labels3 = { kind: 'label' as const, classes: 3, dropout: 0.1, embedding: 8 };
+const vectors2 = { kind: 'vector' as const, dim: 2, dropout: 0.1, embedding: 6 };
+
+export const CONDITION_CASES: ConditionCase[] = [
+  {
+    label: 'label nfdm, forward conditioned (MLP)',
+    make: () =>
+      makeModel(
+        smallConfig({ forward: { kind: 'nfdm', hidden: [16, 16], activation: 'selu', conditioned: true }, condition: labels3 } as never),
+      ),
+    y: CONDITION_LABELS,
+  },
+  {
+    label: 'vector ndm, forward conditioned (MLP)',
+    make: () =>
+      makeModel(
+        smallConfig({
+          forward: { kind: 'ndm', hidden: [16], activation: 'silu', conditioned: true },
+          predictor: { hidden: [16, 16], activation: 'tanh' },
+          volatility: { kind: 'matched', schedule: { name: 'linear-logsnr' } },
+          condition: vectors2,
+        } as never),
+      ),
+    y: CONDITION_VECTORS,
+  },
+  {
+    label: "label vp, 'eps' predictor (fixed process)",
+    make: () =>
+      makeModel(
+        smallConfig({
+          forward: { kind: 'fixed', schedule: { name: 'vp' } },
+          predictor: { hidden: [16, 16], activation: 'selu', parametrization: 'eps' },
+          volatility: { kind: 'matched', schedule: { name: 'vp' } },
+          condition: labels3,
+        } as never),
+      ),
+    y: CONDITION_LABELS,
+  },
+  {
+    label: 'vector nfdm, forward unconditioned, standardised (MLP)',
+    make: () =>
+      makeModel(
+        smallConfig({
+          dim: 3,
+          forward: { kind: 'nfdm', hidden: [16], activation: 'tanh' },
+          volatility: { kind: 'constant', value: 0.7 },
+          standardization: { mean: [0.5, -1, 2], std: [2, 0.5, 1.5] },
+          condition: vectors2,
+        } as never),
+      ),
+    y: CONDITION_VECTORS,
+  },
+  {
+    label: 'label nfdm U-Net 4×4, forward conditioned',
+    make: () =>
+      unetModel(
+        {
+          dim: 16,
+          forward: {
+            kind: 'nfdm',
+            network: unet(SMALL, 'compact', { scaleShift: true, embedding: { minFrequency: 1, maxFrequency: 16 } }),
+            conditioned: true,
+          },
+          predictor: { network: unet(SMALL, 'adm', { attentionResolutions: [2] }) },
+          // A small g keeps the 6-step reverse SDE of this random network from blowing up (|z| ~ 100 with a neural g).
+          volatility: { kind: 'constant', value: 0.3 },
+          condition: labels3,
+        } as never,
+        17,
+      ),
+    y: CONDITION_LABELS,
+  },
+];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@nfdm/core';
 import { createModel, type DiffusionModel, type ModelConfig, modelConfig } from '@nfdm/models';
-import { readOnnxMetadata, type TensorSignature } from '@nfdm/runtime';
+import { type ConditionMeta, readOnnxMetadata, type TensorSignature } from '@nfdm/runtime';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
@@ -135,9 +135,15 @@ function declaredDims(v: ValueInfoProto): Array<number | string> | null {
 /**
  * Synthetic feeds for a graph's declared inputs: symbolic dims of size 3 (unless the nfdm
  * metadata signature fixes them, e.g. DiffFlow's noise [K − 1, N, D]); float32 `t` in
- * [0.1, 0.9], other floats seeded normals; int64 inputs (step counts) 3; bools true.
+ * [0.1, 0.9], labels (the `condition` of a label-conditional model) 0, 1, …, K cyclically, other
+ * floats seeded normals; int64 inputs (step counts) 3; bools true.
  */
-function syntheticFeeds(inputs: ValueInfoProto[], signature: TensorSignature[], seed: number): Record<string, ort.Tensor> {
+function syntheticFeeds(
+  inputs: ValueInfoProto[],
+  signature: TensorSignature[],
+  seed: number,
+  condition?: ConditionMeta,
+): Record<string, ort.Tensor> {
   const rng = new Rng(seed);
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of inputs) {
@@ -146,8 +152,13 @@ function syntheticFeeds(inputs: ValueInfoProto[], signature: TensorSignature[], 
     const size = dims.reduce((a, b) => a * b, 1);
     const type = ORT_TYPES[input.type?.tensorType?.elemType ?? 0];
     if (type === 'float32') {
+      const labels = input.name === 'condition' && condition?.kind === 'label' ? condition.classes + 1 : 0;
       const values =
-        input.name === 't' ? Float32Array.from({ length: size }, (_, i) => 0.1 + (0.8 * (i + 0.5)) / size) : rng.normalArray(size);
+        input.name === 't'
+          ? Float32Array.from({ length: size }, (_, i) => 0.1 + (0.8 * (i + 0.5)) / size)
+          : labels > 0
+            ? Float32Array.from({ length: size }, (_, i) => i % labels)
+            : rng.normalArray(size);
       feeds[input.name] = new ort.Tensor('float32', values, dims);
     } else if (type === 'int64') {
       feeds[input.name] = new ort.Tensor('int64', new BigInt64Array(size).fill(BigInt(SYMBOLIC_DIM)), dims);
@@ -175,7 +186,8 @@ export async function checkOnnxFiles(files: string[]): Promise<void> {
     const graph = decodeModel(bytes).graph;
     const session = await ort.InferenceSession.create(bytes);
     try {
-      const out = await session.run(syntheticFeeds(graph.input ?? [], readOnnxMetadata(bytes).signature.inputs, 100 + i));
+      const meta = readOnnxMetadata(bytes);
+      const out = await session.run(syntheticFeeds(graph.input ?? [], meta.signature.inputs, 100 + i, meta.condition));
       expect(Object.keys(out).sort(), file).toEqual((graph.output ?? []).map((o) => o.name).sort());
       for (const declared of graph.output ?? []) {
         const tensor = out[declared.name];

@@ -31,4 +31,8 @@ describe('README', () => {
   it('the bridge / DiffFlow example runs against the built package', { timeout: EXAMPLE_TIMEOUT }, () => {
     expect(runExample(1)).toBe('nfbm 6 true diffflow 1000 true');
   });
+
+  it('the conditional example runs against the built package', { timeout: EXAMPLE_TIMEOUT }, () => {
+    expect(runExample(2)).toBe('{"kind":"label","classes":8} 4 true true\nOnnxConditionError true');
+  });
 });

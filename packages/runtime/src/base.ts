@@ -5,7 +5,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { FamilyId, RuntimeCapabilities, RuntimeFamily } from './families.js';
 import { type ModelMetadata, SessionSet } from './load.js';
-import type { ImageShapeMeta, StandardizationMeta } from './metadata.js';
+import type { ConditionMeta, ImageShapeMeta, StandardizationMeta } from './metadata.js';
 
 export abstract class LoadedOnnxModel {
   /** The family id (`FamilyId`, the vocabulary of @nfdm/models). */
@@ -17,6 +17,8 @@ export abstract class LoadedOnnxModel {
   readonly standardization: StandardizationMeta | undefined;
   /** Image models: the NHWC image of one data row (see imageGridPng); undefined otherwise. */
   readonly image: ImageShapeMeta | undefined;
+  /** Conditional models: what the graphs' `condition` input holds (metadata `nfdm.condition`); undefined otherwise. */
+  readonly condition: ConditionMeta | undefined;
   protected readonly set: SessionSet;
 
   constructor(
@@ -29,6 +31,7 @@ export abstract class LoadedOnnxModel {
     this.dim = metadata.dim;
     this.standardization = metadata.standardization;
     this.image = metadata.image;
+    this.condition = metadata.condition;
     this.set = new SessionSet(sessions);
     this.capabilities = runtimeFamily.capabilitiesOf(metadata, this.set.graphs);
   }

@@ -6,12 +6,18 @@
  * every call. Samplers and the log-density integrator are fixed-step (and, for log-densities,
  * adaptive Dormand–Prince) loops over typed arrays, one session call per field evaluation; or,
  * with `engine: 'loop'`, one call of an exported one-call Loop sampler graph.
+ *
+ * Conditional models (`model.condition`, conditions.ts) take the samples' conditions y and a
+ * classifier-free guidance weight w (sample, velocity, drift) or the points' conditions
+ * (logProb: log p(x | y) of the unguided model).
  */
 import * as ort from 'onnxruntime-node';
 import { LoadedOnnxModel } from './base.js';
+import { type ConditionValues, conditionColumns, conditionInput, guidanceWeight, OnnxConditionError } from './conditions.js';
 import { DIFFUSION } from './families.js';
 import { type AdaptiveOptions, type Field, type IntegrationStats, integrateAdaptive, integrateFixed, TABLEAUX } from './integrate.js';
 import { flatten, type ModelMetadata, OnnxRuntimeError, type Points } from './load.js';
+import type { ConditionMeta } from './metadata.js';
 import { Rng } from './rng.js';
 import {
   canonicalSolver,
@@ -47,6 +53,22 @@ export interface RuntimeSampleOptions {
   engine?: 'stepwise' | 'loop';
   /** 'data' (default; standardisation undone) or 'model' (the model's standardised space). */
   space?: 'data' | 'model';
+  /**
+   * Conditional models (required): the samples' conditions — labels (one number for every
+   * sample or one per sample; K = the null condition) or vectors (one row of m values for every
+   * sample, n rows, or n·m numbers row-major; a row containing NaN = the null condition).
+   */
+  condition?: ConditionValues;
+  /** Label-conditional models: the same as `condition` (give one of the two). */
+  labels?: number | ArrayLike<number>;
+  /** Classifier-free guidance weight w (default 0: the conditional model); conditional models only. */
+  guidance?: number;
+}
+
+/** The condition of a field evaluation: y for every row, and the guidance weight w (default 0). */
+export interface RuntimeFieldOptions {
+  condition?: ConditionValues;
+  guidance?: number;
 }
 
 export interface RuntimeSampleResult {
@@ -69,6 +91,8 @@ export interface RuntimeLogProbOptions {
   adaptive?: AdaptiveOptions | boolean;
   /** 'data' (default; points are standardised and the log-det added) or 'model'. */
   space?: 'data' | 'model';
+  /** Conditional models (required): the points' conditions (as in sample), giving log p(x | y). */
+  condition?: ConditionValues;
 }
 
 export interface RuntimeLogProbResult {
@@ -91,22 +115,76 @@ export class OnnxModel extends LoadedOnnxModel {
     this.tStart = metadata.tStart;
   }
 
-  /** Probability-flow velocity f(z, t); z row-major [n, dim]; t a number or one per row. */
-  async velocity(z: Float32Array, t: number | Float32Array): Promise<Float32Array> {
-    const graph = this.has('velocity') ? 'velocity' : 'velocity_divergence';
-    const out = await this.set.get(graph, 'velocity').run(timeFeeds('z', z, t, this.dim));
+  /**
+   * Probability-flow velocity f(z, t); z row-major [n, dim]; t a number or one per row. A
+   * conditional model takes the rows' conditions and a guidance weight (the guided field).
+   */
+  async velocity(z: Float32Array, t: number | Float32Array, options: RuntimeFieldOptions = {}): Promise<Float32Array> {
+    return this.velocityStage(z, t, this.conditionFeeds(z.length / this.dim, options.condition, options.guidance));
+  }
+
+  /** Reverse-SDE drift fB(z, t) and g(t) per row (conditional models: guided, as {@link velocity}). */
+  async drift(
+    z: Float32Array,
+    t: number | Float32Array,
+    options: RuntimeFieldOptions = {},
+  ): Promise<{ drift: Float32Array; g: Float32Array }> {
+    return this.driftStage(z, t, this.conditionFeeds(z.length / this.dim, options.condition, options.guidance));
+  }
+
+  /** f(z, t) and its exact divergence per row (conditional models: f(z, t, y), unguided). */
+  async velocityDivergence(
+    z: Float32Array,
+    t: number | Float32Array,
+    options: { condition?: ConditionValues } = {},
+  ): Promise<{ velocity: Float32Array; divergence: Float32Array }> {
+    return this.divergenceStage(z, t, this.conditionFeeds(z.length / this.dim, options.condition, undefined, false));
+  }
+
+  /**
+   * The `condition` [n, w] (and, for guided graphs, `guidance` [1]) feeds of a conditional
+   * model's graphs; none for an unconditional one (which refuses a condition or a guidance
+   * weight ≠ 0). Throws {@link OnnxConditionError} on a missing or ill-shaped condition.
+   */
+  conditionFeeds(
+    n: number,
+    condition: ConditionValues | undefined,
+    guidance: number | undefined,
+    guided = true,
+  ): Record<string, ort.Tensor> {
+    const spec = this.condition;
+    const w = guidanceWeight(spec, guidance);
+    if (!guided && w !== 0) throw new OnnxConditionError('the divergence (log-density) graph is unguided: guidance must be 0');
+    const y = conditionInput(spec, condition, n);
+    if (!spec || !y) return {};
+    const feeds: Record<string, ort.Tensor> = { condition: new ort.Tensor('float32', y, [n, conditionColumns(spec)]) };
+    if (guided) feeds.guidance = new ort.Tensor('float32', Float32Array.of(w), [1]);
+    return feeds;
+  }
+
+  /**
+   * @internal One field evaluation with prepared feeds ({@link conditionFeeds}): the per-stage
+   * calls of the solvers, which an `abortable` view overrides (fieldMethods in families.ts).
+   * Uses the divergence graph when the velocity graph is not loaded and the field is unguided.
+   */
+  async velocityStage(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor> = {}) {
+    const guided = feeds.guidance !== undefined && (feeds.guidance.data as Float32Array)[0] !== 0;
+    const graph = this.has('velocity') || guided ? 'velocity' : 'velocity_divergence';
+    const inputs = graph === 'velocity' ? feeds : withoutGuidance(feeds);
+    const out = await this.set.get(graph, 'velocity').run({ ...timeFeeds('z', z, t, this.dim), ...inputs });
     return out.velocity.data as Float32Array;
   }
 
-  /** Reverse-SDE drift fB(z, t) and g(t) per row. */
-  async drift(z: Float32Array, t: number | Float32Array): Promise<{ drift: Float32Array; g: Float32Array }> {
-    const out = await this.set.get('drift', 'the reverse drift').run(timeFeeds('z', z, t, this.dim));
+  /** @internal The reverse drift with prepared feeds (see {@link velocityStage}). */
+  async driftStage(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor> = {}) {
+    const out = await this.set.get('drift', 'the reverse drift').run({ ...timeFeeds('z', z, t, this.dim), ...feeds });
     return { drift: out.drift.data as Float32Array, g: out.g.data as Float32Array };
   }
 
-  /** f(z, t) and its exact divergence per row. */
-  async velocityDivergence(z: Float32Array, t: number | Float32Array): Promise<{ velocity: Float32Array; divergence: Float32Array }> {
-    const out = await this.set.get('velocity_divergence', 'the divergence').run(timeFeeds('z', z, t, this.dim));
+  /** @internal f and div f with prepared feeds (see {@link velocityStage}). */
+  async divergenceStage(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor> = {}) {
+    const inputs = { ...timeFeeds('z', z, t, this.dim), ...withoutGuidance(feeds) };
+    const out = await this.set.get('velocity_divergence', 'the divergence').run(inputs);
     return { velocity: out.velocity.data as Float32Array, divergence: out.divergence.data as Float32Array };
   }
 
@@ -124,10 +202,11 @@ export class OnnxModel extends LoadedOnnxModel {
     checkMode(mode);
     const solver = solverFor(mode, requested);
     const engine = options.engine ?? 'stepwise';
+    const feeds = this.conditionFeeds(n, sampleCondition(options, this.condition), options.guidance);
     const rng = new Rng(options.seed ?? 0);
     const eps = rng.normalArray(n * this.dim);
     const brownian = mode === 'sde' ? new Rng(rng.nextUint32()) : null;
-    const run = { n, steps, solver, mode, eps, brownian };
+    const run = { n, steps, solver, mode, eps, brownian, feeds };
     const { z, stats } = engine === 'loop' ? await this.sampleLoop(run) : await this.sampleStepwise(run);
     // the stepwise solve ends in model space, the Loop graph in data space
     const space = options.space ?? 'data';
@@ -143,7 +222,7 @@ export class OnnxModel extends LoadedOnnxModel {
     const D = this.dim;
     const loopSolver = solver === 'euler_maruyama' ? 'euler' : solver;
     const session = this.set.get(`sampler_${loopSolver}_${mode}`, `engine 'loop' with ${solver}/${mode}`);
-    const feeds = { prior_noise: new ort.Tensor('float32', eps, [n, D]), ...loopStepFeeds(mode, steps, brownian, n, D) };
+    const feeds = { prior_noise: new ort.Tensor('float32', eps, [n, D]), ...loopStepFeeds(mode, steps, brownian, n, D), ...run.feeds };
     const out = await session.run(feeds);
     const perStep = mode === 'ode' ? TABLEAUX[loopSolver as 'euler'].c.length : loopSolver === 'heun' ? 2 : 1;
     return {
@@ -154,10 +233,14 @@ export class OnnxModel extends LoadedOnnxModel {
 
   /** The fixed-step ODE / SDE solve with one field call per stage, from z(1) = priorStd·ε. */
   private async sampleStepwise(run: SampleRun): Promise<{ z: Float32Array; stats: IntegrationStats }> {
-    const { steps, solver, mode, eps, brownian } = run;
+    const { steps, solver, mode, eps, brownian, feeds } = run;
     const z1 = new Float64Array(eps.length);
     for (let i = 0; i < z1.length; i++) z1[i] = Math.fround(eps[i] * this.priorStd);
-    return integrateStepwise(this, mode, solver, { t1: 1, t0: this.tStart, steps }, z1, brownian, this.dim);
+    const fields = {
+      velocity: (z: Float32Array, t: number) => this.velocityStage(z, t, feeds),
+      drift: (z: Float32Array, t: number) => this.driftStage(z, t, feeds),
+    };
+    return integrateStepwise(fields, mode, solver, { t1: 1, t0: this.tStart, steps }, z1, brownian, this.dim);
   }
 
   /**
@@ -169,6 +252,7 @@ export class OnnxModel extends LoadedOnnxModel {
     const D = this.dim;
     const flat = flatten(points, D);
     const n = flat.length / D;
+    const feeds = this.conditionFeeds(n, options.condition, undefined, false);
     const space = options.space ?? 'data';
     const s = space === 'data' ? this.standardization : undefined;
     const y0 = new Float64Array(n * D + n);
@@ -177,7 +261,7 @@ export class OnnxModel extends LoadedOnnxModel {
     const zBuf = new Float32Array(n * D);
     const f: Field = async (t, y) => {
       for (let i = 0; i < n * D; i++) zBuf[i] = y[i];
-      const out = await this.velocityDivergence(zBuf, t);
+      const out = await this.divergenceStage(zBuf, t, feeds);
       const k = new Float64Array(n * D + n);
       k.set(out.velocity);
       k.set(out.divergence, n * D);
@@ -212,4 +296,21 @@ interface SampleRun {
   mode: 'ode' | 'sde';
   eps: Float32Array;
   brownian: Rng | null;
+  /** The condition feeds of a conditional model (empty otherwise). */
+  feeds: Record<string, ort.Tensor>;
+}
+
+/** `condition` or its alias `labels` (not both; labels only for a label-conditional model). */
+function sampleCondition(options: RuntimeSampleOptions, spec: ConditionMeta | undefined): ConditionValues | undefined {
+  if (options.labels === undefined) return options.condition;
+  if (spec && spec.kind !== 'label')
+    throw new OnnxConditionError(`this model is conditioned on vectors of ${spec.dim} values, not labels: use 'condition'`);
+  if (options.condition !== undefined) throw new OnnxConditionError("give the conditions as 'condition' or 'labels', not both");
+  return options.labels;
+}
+
+/** The feeds without `guidance` (for the unguided divergence graph). */
+function withoutGuidance(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
+  const { guidance: _w, ...rest } = feeds;
+  return rest;
 }

@@ -127,7 +127,7 @@ export const DIFFUSION: RuntimeFamily<'diffusion'> = {
   plural: 'diffusion models',
   loader: 'loadOnnxModel',
   capabilities: { ...NOTHING, sample: true, logProb: true, sde: true, solvers: true, adaptive: true, forwardTrajectories: true },
-  fieldMethods: ['velocity', 'drift', 'velocityDivergence'],
+  fieldMethods: ['velocity', 'drift', 'velocityDivergence', 'velocityStage', 'driftStage', 'divergenceStage'],
   wants: (graph) => DIFFUSION_GRAPHS.has(graph) || isSampler(graph),
   graphList: 'drift, velocity, velocity_divergence or sampler_*',
   capabilitiesOf(metadata, graphs) {

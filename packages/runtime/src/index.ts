@@ -15,9 +15,18 @@
  */
 export { LoadedOnnxModel } from './base.js';
 export { OnnxBridgeModel, type TransportOptions, type TransportResult } from './bridge.js';
+export {
+  type ConditionValues,
+  conditionColumns,
+  conditionInput,
+  describeCondition,
+  guidanceWeight,
+  OnnxConditionError,
+} from './conditions.js';
 export { type DiffFlowRuntimeSampleOptions, type DiffFlowRuntimeSampleResult, OnnxDiffFlowModel } from './diffflow.js';
 export {
   OnnxModel,
+  type RuntimeFieldOptions,
   type RuntimeLogProbOptions,
   type RuntimeLogProbResult,
   type RuntimeSampleOptions,

@@ -28,6 +28,12 @@
  *   nfdm.image          image models: {"height", "width", "channels"} of one data row, whose
  *                       D = height·width·channels values are an NHWC image in [−1, 1)
  *                       (JSON; absent for other data)
+ *   nfdm.condition      conditional models: {"kind": "label", "classes": K} or
+ *                       {"kind": "vector", "dim": m} (JSON; absent for unconditional models).
+ *                       Graphs then take an input `condition` [N, w] (w = 1 for labels, the
+ *                       class index k as a float, K = the null condition ∅; w = m for
+ *                       vectors, a row containing NaN = ∅), and the drift, velocity and
+ *                       sampler graphs a `guidance` [1] (the classifier-free guidance weight)
  *
  * For NFBM, nfdm.prior_std is δ and nfdm.t_start 0; for DiffFlow, nfdm.prior_std is 1 and
  * nfdm.t_start the first grid time.
@@ -70,6 +76,9 @@ export interface ImageShapeMeta {
   channels: number;
 }
 
+/** What a conditional model is conditioned on: K class labels, or vectors of m values. */
+export type ConditionMeta = { kind: 'label'; classes: number } | { kind: 'vector'; dim: number };
+
 /** One input or output of a graph. */
 export interface TensorSignature {
   name: string;
@@ -105,6 +114,8 @@ export interface OnnxGraphMetadata {
   g?: number[];
   /** Image models: the image of one data row. */
   image?: ImageShapeMeta;
+  /** Conditional models: what the `condition` input holds. */
+  condition?: ConditionMeta;
 }
 
 /** Metadata as metadata_props key/value strings. */
@@ -131,6 +142,7 @@ export function metadataToProps(m: OnnxGraphMetadata): Record<string, string> {
   if (m.grid) props['nfdm.grid'] = JSON.stringify(m.grid);
   if (m.g) props['nfdm.g'] = JSON.stringify(m.g);
   if (m.image) props['nfdm.image'] = JSON.stringify(m.image);
+  if (m.condition) props['nfdm.condition'] = JSON.stringify(m.condition);
   return props;
 }
 
@@ -202,6 +214,7 @@ export function propsToMetadata(props: Record<string, string>): OnnxGraphMetadat
   if (props['nfdm.grid']) m.grid = (jsonArray(props, 'nfdm.grid') as unknown[]).map(Number);
   if (props['nfdm.g']) m.g = (jsonArray(props, 'nfdm.g') as unknown[]).map(Number);
   if (props['nfdm.image']) m.image = parseImage(json(props, 'nfdm.image'), dim);
+  if (props['nfdm.condition']) m.condition = parseCondition(json(props, 'nfdm.condition'));
   const problem = familyOfKind(m.kind).metadataProblem(m);
   if (problem) throw new OnnxMetadataError(problem);
   return m;
@@ -216,6 +229,16 @@ function parseImage(v: Record<string, unknown>, dim: number): ImageShapeMeta {
       `metadata 'nfdm.image' needs positive integers height, width and channels with height·width·channels = ${dim}, got ${JSON.stringify(v)}`,
     );
   return { height, width, channels };
+}
+
+/** `nfdm.condition`: {kind: 'label', classes ≥ 1} or {kind: 'vector', dim ≥ 1} (integers). */
+function parseCondition(v: Record<string, unknown>): ConditionMeta {
+  if (v.kind === 'label' && Number.isInteger(v.classes) && (v.classes as number) >= 1)
+    return { kind: 'label', classes: v.classes as number };
+  if (v.kind === 'vector' && Number.isInteger(v.dim) && (v.dim as number) >= 1) return { kind: 'vector', dim: v.dim as number };
+  throw new OnnxMetadataError(
+    `metadata 'nfdm.condition' needs {"kind": "label", "classes": K ≥ 1} or {"kind": "vector", "dim": m ≥ 1}, got ${JSON.stringify(v)}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { classifierCommand } from './commands/classifier.js';
 import { datasetsCommand } from './commands/datasets.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
@@ -74,6 +75,7 @@ export function buildProgram(ctx: Context): Command {
   program.addCommand(plotCommand(ctx));
   program.addCommand(exportCommand(ctx));
   program.addCommand(infoCommand(ctx));
+  program.addCommand(classifierCommand(ctx));
   // Listed for --help only: main() hands `nfdm serve …` to @nfdm/serve before parsing.
   program.command('serve').description('serve exported ONNX models over HTTP (flags: nfdm serve --help)');
   program.addCommand(demoCommand(ctx));

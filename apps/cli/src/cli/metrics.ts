@@ -8,7 +8,20 @@ import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
 import { logDensity, notCapable, type OpenedModel, objectiveOf, operationsOf, standardizationOf } from './runtime.js';
 
-export const METRIC_NAMES = ['nll', 'nelbo', 'bound', 'classifier', 'mmd', 'energy', 'swd', 'w2', 'curvature', 'inside'] as const;
+export const METRIC_NAMES = [
+  'nll',
+  'nelbo',
+  'bound',
+  'classifier',
+  'mmd',
+  'energy',
+  'swd',
+  'w2',
+  'curvature',
+  'inside',
+  'sample-accuracy',
+  'frechet',
+] as const;
 /** Metrics comparing model samples (bridges: transported endpoints) with data. */
 export const SAMPLE_METRICS = ['mmd', 'energy', 'swd', 'w2'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -77,19 +90,22 @@ export function nelboMetric(
 export function boundMetric(
   opened: OpenedModel,
   rows: DataMatrix,
-  options: { draws: number; seed: number; dim: number; bitsOffset: number },
+  options: { draws: number; seed: number; dim: number; bitsOffset: number; labels?: Float32Array },
 ): LikelihoodMetric {
   const task = opened.descriptor.trainingTask(opened.model, objectiveOf(opened.meta));
   const metric = task.heldOutMetrics.find((m) => heldOutRole(m) === 'bound');
   if (!metric) throw new CliError(`a ${opened.descriptor.title} reports no bound besides the NELBO; use nelbo`);
   const x = tf.tensor2d(rows.data, [rows.n, rows.dim]);
+  // A conditional bridge: the bound on −log p(target | source, y) at the targets' labels.
+  const y = options.labels ? tf.tensor2d(options.labels.subarray(0, rows.n), [rows.n, 1]) : undefined;
   try {
-    const r = task.heldOut(x, options.draws, options.seed);
+    const r = task.heldOut(x, options.draws, options.seed, y);
     const mean = r[metric.key];
     const stderr = metric.stderrKey ? r[metric.stderrKey] : Number.NaN;
     return { mean, stderr, n: rows.n, bitsPerDim: bitsPerDim(mean, options.dim, options.bitsOffset) };
   } finally {
     x.dispose();
+    y?.dispose();
   }
 }
 
@@ -159,6 +175,8 @@ export const METRIC_LABELS: Record<MetricName, string> = {
   energy: 'energy distance',
   swd: 'sliced W2 (500 directions)',
   w2: 'exact W2',
+  'sample-accuracy': 'images: accuracy of the in-repo classifier (--classifier) on class-conditional samples, mean over classes',
+  frechet: "images: squared Fréchet distance of the in-repo classifier's features, samples vs test images (not Inception FID)",
 };
 
 /** The implied classifier's result on labelled rows: accuracy, chance level and the solver's NFE. */

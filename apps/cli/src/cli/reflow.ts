@@ -58,7 +58,7 @@ export function reflowRun(dir: string, data: TrainingData, options: { seed: numb
   const config = opened.config as CFMModelConfig;
   const source = `reflow pairs [x̂ | z₁] of ${dir} (${n} pairs, RK4 ${REFLOW_ODE_STEPS} steps)`;
   return {
-    data: { ...data, info: { ...data.info, source }, source: arraySource(train, n, dim), heldOut, labels: undefined },
+    data: { ...data, info: { ...data.info, source }, source: arraySource(train, n, dim), heldOut, labels: undefined, vector: undefined },
     modelConfig: { ...config, flow: { ...config.flow, coupling: 'reflow' } },
     initialise(model) {
       const from = teacher.parameters();

@@ -30,14 +30,8 @@ import { fmt, jsonReplacer, type Output } from './output.js';
 import { presetConfig, presetFamily } from './presets.js';
 import { trainingProgress } from './progress.js';
 import { type ReflowRun, reflowRun } from './reflow.js';
-import {
-  completeSettings,
-  DEFAULT_CONDITION_DROPOUT,
-  FIXED_ON_RESUME,
-  parseSettings,
-  type RunSettings,
-  trainerConfig,
-} from './run-config.js';
+import { type DataCondition, withCondition } from './run-conditions.js';
+import { completeSettings, FIXED_ON_RESUME, parseSettings, type RunSettings, trainerConfig } from './run-config.js';
 import { META_FORMAT, RUN_FILE, startBackend, writeMeta } from './runtime.js';
 
 export const RUN_FORMAT = 'nfdm-run/1';
@@ -206,7 +200,7 @@ function makeTrainer(
     dropout: settings.dropout,
   });
   if (reflow) modelConfig = reflow.modelConfig; // the teacher's architecture, coupling 'reflow'
-  if (data.labels) modelConfig = { ...modelConfig, condition: labelCondition(data.labels.classes, settings) } as AnyModelConfig;
+  modelConfig = withCondition(modelConfig, dataCondition(data), settings);
   if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
   let model: AnyModel;
   try {
@@ -229,9 +223,17 @@ function makeTrainer(
   return { trainer, ownModel: model };
 }
 
-/** The `condition` section of a model trained with `--condition label` on `classes` classes. */
-function labelCondition(classes: number, settings: RunSettings) {
-  return { kind: 'label', classes, dropout: settings.conditionDropout ?? DEFAULT_CONDITION_DROPOUT };
+/** What the run's data says the condition is (labels or vectors), if it carries one. */
+function dataCondition(data: TrainingRows): DataCondition | undefined {
+  if (data.labels) return { kind: 'label', classes: data.labels.classes };
+  if (data.vector) return { kind: 'vector', dim: data.vector.dim };
+  return undefined;
+}
+
+/** The held-out rows' conditions y [n, w] (labels [n, 1] or standardised vectors [n, m]), if the run is conditional. */
+function heldOutConditions(data: TrainingRows, n: number): tf.Tensor2D | undefined {
+  const values = data.labels?.heldOut ?? data.vector?.heldOut;
+  return values ? tf.tensor2d(values, [n, values.length / n]) : undefined;
 }
 
 /** run.json at the start of a run: status 'running', the settings, data and model, and what a resumed run had measured. */
@@ -280,6 +282,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     standardize: settings.standardize,
     outliers: settings.outliers,
     condition: settings.condition,
+    conditionColumns: settings.conditionColumns,
   });
   for (const w of data.warnings) out.warn(w);
   settings.data = data.info.spec;
@@ -295,8 +298,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   if (reflow) data = reflow.data;
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
-  const heldOutLabels = data.labels?.heldOut;
-  const evalConditions = evalData && heldOutLabels ? tf.tensor2d(heldOutLabels, [heldOutLabels.length, 1]) : undefined;
+  const evalConditions = evalData ? heldOutConditions(data, evalData.shape[0]) : undefined;
   const logDet = data.standardization ? logStdSum(data.standardization) : 0;
   const progress = trainingProgress(out.progress(req.progressLabel ?? 'step', settings.steps), logDet);
   const held = heldOutRecorder();
@@ -455,13 +457,15 @@ export function describeRun(s: RunSummary, out: string): string {
   const parts: string[] = [];
   if (s.loss !== undefined) parts.push(`last batch loss ${fmt(s.loss)} (training objective, standardised units; not the NELBO)`);
   // A conditional model's held-out NELBO bounds −log p(x | y): the floor H(x) of the data does not apply.
-  const conditional = s.config.condition !== undefined;
+  const conditional = s.config.condition !== undefined || (s.config.conditionColumns?.length ?? 0) > 0;
   if (s.nelbo)
     parts.push(
       `held-out ${conditional ? 'conditional NELBO (−log p(x | y))' : 'NELBO'} ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`,
     );
   if (s.otLoss) parts.push(`held-out ${objectiveLabel(s.config)} ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
-  if (s.bound) parts.push(`held-out ${boundLabel(s.bound.kind)} ${fmt(s.bound.mean)} ± ${fmt(s.bound.stderr, 2)} nats`);
+  // A conditional bridge's bound is given the condition too: −log p(target | source, y).
+  const bound = s.bound && (conditional ? boundLabel(s.bound.kind).replace(/\| source\)/, '| source, y)') : boundLabel(s.bound.kind));
+  if (s.bound) parts.push(`held-out ${bound} ${fmt(s.bound.mean)} ± ${fmt(s.bound.stderr, 2)} nats`);
   if (s.data.entropy !== undefined && !conditional) parts.push(`entropy floor ${s.data.entropy.toFixed(3)}`);
   if (parts.length > 0) lines.push(`  ${parts.join(', ')}`);
   lines.push(`  model: ${join(out, 'model')}`);

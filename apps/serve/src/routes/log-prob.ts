@@ -5,6 +5,7 @@
  */
 import { hasLogProb } from '@nfdm/runtime';
 import type { FastifyPluginAsync } from 'fastify';
+import { type ConditionField, requestCondition } from '../conditions.js';
 import { HttpError } from '../errors.js';
 import { abortable } from '../pool.js';
 import { checkRows, finiteOrNull } from '../rows.js';
@@ -14,6 +15,7 @@ interface LogProbBody {
   points: number[][];
   steps?: number;
   solver?: 'euler' | 'heun' | 'rk4';
+  condition?: ConditionField;
 }
 
 export const logProbRoutes: FastifyPluginAsync<RouteContext> = async (app, { state, compute, schemas }) => {
@@ -35,7 +37,9 @@ export const logProbRoutes: FastifyPluginAsync<RouteContext> = async (app, { sta
       throw new HttpError(400, 'INVALID_SOLVER', "'solver' needs 'steps' (fixed-step solve); omit both for the adaptive solver");
     }
     checkRows(points, 'points', entry);
-    const options = steps !== undefined ? { steps, solver: solver ?? 'rk4' } : { adaptive: { maxSteps: state.limits.maxSteps } };
+    const { condition } = requestCondition(entry, request.body.condition, undefined, points.length, 'point');
+    const solve = steps !== undefined ? { steps, solver: solver ?? 'rk4' } : { adaptive: { maxSteps: state.limits.maxSteps } };
+    const options = condition === undefined ? solve : { ...solve, condition };
     return compute.respond(request, {
       entry,
       operation: 'log_prob',

@@ -7,6 +7,7 @@
 import { canTransport, type OnnxDiffFlowModel, type OnnxModel, samplesOnGrid, samplesWithSolvers } from '@nfdm/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Compute } from '../compute.js';
+import { type ConditionField, requestCondition } from '../conditions.js';
 import { HttpError } from '../errors.js';
 import { checkFormat, type PointsFormat, sendPng } from '../images.js';
 import { type LoadedModel, type Mode, sampleEngine } from '../models.js';
@@ -23,6 +24,8 @@ interface SamplesBody {
   mode?: Mode;
   seed?: number;
   format?: PointsFormat;
+  condition?: ConditionField;
+  guidance?: number;
 }
 
 type SamplesRequest = FastifyRequest<{ Params: NameParams; Body: SamplesBody }>;
@@ -66,13 +69,25 @@ async function solverSamples(compute: Compute, state: ServeState, request: Sampl
   const steps = stepsOf(body, state);
   const seed = body.seed ?? 0;
   const { n } = body;
+  const cond = requestCondition(entry, body.condition, body.guidance, n, 'sample');
   checkLoopNoise(engine, mode, steps, n, entry, 'samples');
+  const guidance = cond.condition === undefined ? {} : { guidance: cond.guidance ?? 0 };
   return compute.respond(request, {
     entry,
     operation: 'samples',
     count: n,
-    run: (signal) => abortable(model, signal).sample({ n, steps, solver, mode, seed, engine }),
-    body: (r) => ({ samples: toRows(r.samples, n, r.dim), n, dim: r.dim, steps, solver: r.solver, mode: r.mode, seed, engine: r.engine }),
+    run: (signal) => abortable(model, signal).sample({ n, steps, solver, mode, seed, engine, ...cond }),
+    body: (r) => ({
+      samples: toRows(r.samples, n, r.dim),
+      n,
+      dim: r.dim,
+      steps,
+      solver: r.solver,
+      mode: r.mode,
+      seed,
+      engine: r.engine,
+      ...guidance,
+    }),
   });
 }
 
@@ -97,6 +112,7 @@ async function gridSamples(compute: Compute, request: SamplesRequest, entry: Loa
   }
   const seed = body.seed ?? 0;
   const { n } = body;
+  requestCondition(entry, body.condition, body.guidance, n, 'sample');
   if (engine === 'loop' && mode === 'sde' && (model.steps - 1) * n * entry.info.dim > MAX_LOOP_NOISE) {
     throw new HttpError(
       400,

@@ -11,6 +11,12 @@
  * op. With spatial tangents dz (K directions stacked [K, ·, D]) every quantity also carries its
  * directional derivative, so J_f·dz — and the exact divergence Σ_i (J_f e_i)_i — are ordinary
  * ops (forward mode; no autodiff at run time).
+ *
+ * Conditional models (emit/condition.ts): the predictor reads the condition y [N, w] (x̂(z, t, y)),
+ * the forward process too when it is conditioned (F(·, y)); with a guidance weight w the fields
+ * use the guided prediction x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅), from one predictor call on
+ * [z; z] with [y; ∅] (one call on z with y when w = 0, an If), plugged into the conditional
+ * process F(·, y) (models' guidance.ts).
  */
 import {
   ConstantVolatility,
@@ -22,6 +28,7 @@ import {
   type Volatility,
 } from '@nfdm/models';
 import { attr, type Graph } from '../onnx/builder.js';
+import type { FieldCondition } from './condition.js';
 import type { EmittedParams } from './forward/emitter.js';
 import { forwardProcessEmitter } from './forward/registry.js';
 import { emitTimeNetwork } from './nets.js';
@@ -35,7 +42,9 @@ export type { EmittedParams } from './forward/emitter.js';
  * volatility.
  */
 export function assertExportable(model: DiffusionModel): void {
-  forwardProcessEmitter(model.forward);
+  const emitter = forwardProcessEmitter(model.forward);
+  if (model.forward.conditioned && !emitter.conditioned)
+    throw new TypeError(`the ONNX emitter of forward process '${model.forward.kind}' does not handle a process conditioned on y`);
   if (!(model.predictor instanceof Predictor)) throw new TypeError('only the library Predictor can be exported to ONNX');
   const v = model.volatility;
   if (!(v instanceof NeuralVolatility || v instanceof ConstantVolatility || v instanceof MatchedVolatility)) {
@@ -43,15 +52,19 @@ export function assertExportable(model: DiffusionModel): void {
   }
 }
 
-/** x̂(z, t) = (1 − t) z + (t + c) NN([z, t]) and, with dz, its tangent (1 − t) dz + (t + c) NN_s. */
+/**
+ * x̂(z, t) = (1 − t) z + (t + c) NN([z, t]) and, with dz, its tangent (1 − t) dz + (t + c) NN_s;
+ * a conditional predictor reads y [N, w] (NN([z, t, y])).
+ */
 export function emitPredictor(
   g: Graph,
   predictor: Predictor,
   z: string,
   t: string,
   dz: string | null = null,
+  y: string | null = null,
 ): { v: string; s: string | null } {
-  const nn = emitTimeNetwork(g, predictor.net, { x: z, xs: dz, t, timeTangent: false }, 'predictor');
+  const nn = emitTimeNetwork(g, predictor.net, { x: z, xs: dz, t, timeTangent: false, y }, 'predictor');
   if (predictor.parametrization === 'eps' && predictor.schedule) {
     // x̂ = (z − σ_t NN)/α_t; α, σ do not depend on z, so the tangent is (dz − σ_t NN′)/α_t.
     const sch = emitSchedule(g, predictor.schedule, t);
@@ -66,9 +79,42 @@ export function emitPredictor(
   return { v, s };
 }
 
-/** μ, σ, μ̇, σ̇ at (x, t) and their tangents along xs, by the process kind's registered emitter. */
-export function emitForward(g: Graph, forward: GaussianForwardProcess, x: string, xs: string | null, t: string): EmittedParams {
-  return forwardProcessEmitter(forward).emit(g, forward, x, xs, t);
+/**
+ * x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅), [N, D], `w` a float32 scalar. An If on w = 0: then
+ * x̂(z, t, y), one predictor call on N rows (what core computes at w = 0); else one call on
+ * [z; z], [t; t] with the conditions `both` = [y; ∅] [2N, w], split in halves and combined.
+ */
+export function emitGuidedPredictor(g: Graph, predictor: Predictor, z: string, t: string, y: string, both: string, w: string): string {
+  const branch = (name: string, emit: (b: Graph) => string) => {
+    const b = g.subgraph(name);
+    const v = emit(b);
+    b.output(v, v, null);
+    return b;
+  };
+  const conditional = branch('xhat_conditional', (b) => emitPredictor(b, predictor, z, t, null, y).v);
+  const guided = branch('xhat_guided', (b) => {
+    const xhat = emitPredictor(b, predictor, b.concat([z, z], 0), b.concat([t, t], 0), null, both).v;
+    const [cond, uncond] = b.node('Split', [xhat], { axis: attr.int(0) }, 2);
+    return b.sub(b.mul(b.add(1, w), cond), b.mul(w, uncond));
+  });
+  const unguided = g.op('Equal', [w, 0]);
+  return g.op('If', [unguided], { then_branch: attr.graph(conditional), else_branch: attr.graph(guided) });
+}
+
+/**
+ * μ, σ, μ̇, σ̇ at (x, t) and their tangents along xs, by the process kind's registered emitter;
+ * a process conditioned on y reads y [N, w] (ignored otherwise).
+ */
+export function emitForward(
+  g: Graph,
+  forward: GaussianForwardProcess,
+  x: string,
+  xs: string | null,
+  t: string,
+  y: string | null = null,
+): EmittedParams {
+  const emitter = forwardProcessEmitter(forward);
+  return forward.conditioned ? emitter.emit(g, forward, x, xs, t, y) : emitter.emit(g, forward, x, xs, t);
 }
 
 /** g(t)² at t [N, 1] ([N, 1] or a broadcastable constant). */
@@ -106,12 +152,27 @@ export interface EmittedField {
  * unit directions e_i (a constant [D, 1, D], broadcast over the batch) through predictor and
  * forward process as tangents and sums the diagonal: div f = Σ_i (J_f e_i)_i. `gTime` is the
  * time g² is evaluated at (default t; a [1, 1] common time saves evaluating g once per row).
+ * A conditional model's fields read `condition` (y, and for guided fields [y; ∅] and w; the
+ * divergence is that of the unguided field f(z, t, y)).
  */
-export function emitField(g: Graph, model: DiffusionModel, z: string, t: string, want: FieldRequest, gTime: string = t): EmittedField {
+export function emitField(
+  g: Graph,
+  model: DiffusionModel,
+  z: string,
+  t: string,
+  want: FieldRequest,
+  gTime: string = t,
+  condition: FieldCondition | null = null,
+): EmittedField {
   const D = model.dim;
   const eye = want.divergence ? g.floatConstant('eye', eyeStack(D), [D, 1, D]) : null;
-  const xhat = emitPredictor(g, model.predictor as Predictor, z, t, eye);
-  const p = emitForward(g, model.forward, xhat.v, xhat.s, t);
+  const predictor = model.predictor as Predictor;
+  const guidance = condition?.guidance ?? null;
+  if (guidance && eye) throw new TypeError('emitField: the divergence is that of the unguided field (no guidance weight)');
+  const xhat = guidance
+    ? { v: emitGuidedPredictor(g, predictor, z, t, (condition as FieldCondition).y, guidance.both, guidance.w), s: null }
+    : emitPredictor(g, predictor, z, t, eye, condition?.y ?? null);
+  const p = emitForward(g, model.forward, xhat.v, xhat.s, t, condition?.y ?? null);
   const eps = g.div(g.sub(z, p.mu), p.sigma);
   const velocity = g.add(p.dmu, g.mul(p.dsigma, eps));
   const out: EmittedField = {};

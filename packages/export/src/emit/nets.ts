@@ -6,9 +6,14 @@
  * its x rows and time rows so the tangents need no Concat: with input tangent (dx, 0) the
  * first pre-activation tangent is dx·W_x, with (0, e′(t)) it is e′(t)·W_e (for raw t, e′ = 1
  * and the tangent is the constant row W_e itself).
+ *
+ * A conditional network is NN([x, e(t), emb(y)]) (core's TimeMLP with a condition): emb(y)
+ * [N, e] from the condition input y (condition.ts) is appended to the input; it is constant in
+ * t and x, so the tangents read only the x rows and the time rows of the first weight.
  */
 import { type Dense, type TimeEmbedding, TimeMLP, type TimeNetwork, TimeUNet } from '@nfdm/core';
 import type { Graph } from '../onnx/builder.js';
+import { emitConditionEmbedding } from './condition.js';
 import { activateJet, denseJet, type GJet } from './jet.js';
 import { emitTimeUNet } from './unet.js';
 
@@ -69,6 +74,15 @@ export interface TimeMLPInputs {
   t: string;
   /** Track ∂/∂t. */
   timeTangent: boolean;
+  /** The condition y [N, w] of a conditional network (condition.ts); null or absent otherwise. */
+  y?: string | null;
+}
+
+/** Throw unless a condition input is given exactly when the network is conditional. */
+function checkConditionInput(network: TimeNetwork, inputs: TimeMLPInputs, prefix: string): void {
+  const conditional = Boolean(network.conditionSpec);
+  if (conditional && !inputs.y) throw new TypeError(`emitTimeNetwork: the ${prefix} network is conditional and needs the condition y`);
+  if (!conditional && inputs.y) throw new TypeError(`emitTimeNetwork: the ${prefix} network takes no condition`);
 }
 
 /**
@@ -76,8 +90,7 @@ export interface TimeMLPInputs {
  * TimeUNet (same inputs and output contract). `prefix` names the initializers.
  */
 export function emitTimeNetwork(g: Graph, network: TimeNetwork, inputs: TimeMLPInputs, prefix: string): GJet {
-  if (network.conditionSpec)
-    throw new TypeError(`cannot export the ${prefix} network to ONNX: conditional networks (a condition input y) are not exported yet`);
+  checkConditionInput(network, inputs, prefix);
   if (network instanceof TimeMLP) return emitTimeMLP(g, network, inputs, prefix);
   if (network instanceof TimeUNet) {
     if (inputs.x === null) throw new TypeError(`emitTimeNetwork: the ${prefix} U-Net needs x`);
@@ -89,7 +102,7 @@ export function emitTimeNetwork(g: Graph, network: TimeNetwork, inputs: TimeMLPI
   throw new TypeError(`cannot export the ${prefix} network to ONNX: only TimeMLP and TimeUNet networks are supported`);
 }
 
-/** NN([x, e(t)]) as a jet (see module doc). `prefix` names the initializers. */
+/** NN([x, e(t)]) (NN([x, e(t), emb(y)]) with a condition) as a jet (see module doc). `prefix` names the initializers. */
 export function emitTimeMLP(g: Graph, net: TimeMLP, inputs: TimeMLPInputs, prefix: string): GJet {
   const dataDim = net.options.dataDim;
   const mlp = net.net;
@@ -112,10 +125,13 @@ export function emitTimeMLP(g: Graph, net: TimeMLP, inputs: TimeMLPInputs, prefi
   const out0 = first.outDim;
   const W0 = g.floatTensor(`${prefix}.net.layers.0.weight`, w0, [first.inDim, out0]);
   const b0 = g.floatTensor(`${prefix}.net.layers.0.bias`, Float32Array.from(first.bias.dataSync()), [out0]);
-  const input = dataDim > 0 ? g.concat([inputs.x as string, e.v], 1) : e.v;
+  const columns = dataDim > 0 ? [inputs.x as string, e.v] : [e.v];
+  if (net.condition) columns.push(emitConditionEmbedding(g, net.condition, inputs.y as string, prefix));
+  const input = g.concat(columns, 1);
   let h: GJet = { v: g.add(g.matmul(input, W0), b0), t: null, s: null, ts: null };
   if (inputs.timeTangent) {
-    const We = g.floatTensor(`${prefix}.net.layers.0.weight_time`, w0.subarray(dataDim * out0), [timeWidth, out0]);
+    const timeRows = w0.subarray(dataDim * out0, (dataDim + timeWidth) * out0);
+    const We = g.floatTensor(`${prefix}.net.layers.0.weight_time`, timeRows, [timeWidth, out0]);
     h.t = e.t === null ? We : g.matmul(e.t, We);
   }
   if (inputs.xs) {

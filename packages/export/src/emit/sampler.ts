@@ -8,6 +8,10 @@
  *   steps       [1]    int64     number of steps (ODE graphs)
  *   noise       [S, N, D] float32 standard normals ξ_k for the S steps (SDE graphs; S = steps),
  *                                the Brownian increment of step k is ΔW_k = √|h| ξ_k
+ *   condition   [N, w] float32   conditional models: y per row (labels k, K = ∅; vectors, a NaN
+ *                                row = ∅; emit/condition.ts)
+ *   guidance    [1] float32      conditional models: the guidance weight w; the fields use
+ *                                x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅) (emit/model.ts)
  * Output
  *   samples     [N, D] float32   z(t₀), mapped back to data space (x = mean + std ⊙ z) when the
  *                                model carries a standardisation
@@ -19,9 +23,11 @@
  *   euler (SDE, Euler–Maruyama)   z ← z + h fB(z, t) + g(t) ΔW
  *   heun  (SDE, stochastic Heun)  z̃ = z + h fB₀ + g₀ΔW;  z ← z + h/2 (fB₀ + fB(z̃, t + h)) + ½(g₀ + g(t + h)) ΔW
  */
+import { conditionWidth } from '@nfdm/core';
 import type { DiffusionModel } from '@nfdm/models';
 import { attr, type Graph } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
+import { emitGuidedConditions, type FieldCondition } from './condition.js';
 import { emitField } from './model.js';
 
 export type LoopSolver = 'euler' | 'heun' | 'rk4';
@@ -56,6 +62,11 @@ export function emitSampler(root: Graph, model: DiffusionModel, options: Sampler
     noise = root.input('noise', ['S', 'N', D]);
     steps = root.op('Gather', [root.op('Shape', [noise]), root.int64Tensor([0], [])], { axis: attr.int(0) });
   }
+  const spec = model.condition?.spec ?? null;
+  // [y; ∅] and w are computed once, outside the Loop (its body reads outer-scope values).
+  const cond: FieldCondition | null = spec
+    ? emitGuidedConditions(root, spec, root.input('condition', ['N', conditionWidth(spec)]), root.input('guidance', [1]))
+    : null;
   const prior = model.forward.priorStd;
   const z1 = prior === 1 ? priorNoise : root.mul(priorNoise, prior);
   const tEnd = model.forward.start.t;
@@ -80,21 +91,21 @@ export function emitSampler(root: Graph, model: DiffusionModel, options: Sampler
       const terms = tab.a[i].flatMap((aij, j) => (aij === 0 ? [] : [body.mul(ks[j], body.mul(h, aij))]));
       if (terms.length > 0) yi = body.sum([z, ...terms]);
       const ti = tab.c[i] === 0 ? tCol : column(body.add(1, body.mul(body.add(fi, tab.c[i]), h)));
-      ks.push(emitField(body, model, yi, ti, { velocity: true }).velocity as string);
+      ks.push(emitField(body, model, yi, ti, { velocity: true }, ti, cond).velocity as string);
     }
     next = body.sum([z, ...tab.b.map((bj, j) => body.mul(ks[j], body.mul(h, bj)))]);
   } else {
     const xi = body.op('Gather', [noise as string, iter], { axis: attr.int(0) });
     const dW = body.mul(xi, sqrtH as string);
     // g depends on t only: evaluate it once per step on a [1, 1] time, not once per row.
-    const f0 = emitField(body, model, z, tCol, { drift: true }, body.reshape(t, [1, 1]));
+    const f0 = emitField(body, model, z, tCol, { drift: true }, body.reshape(t, [1, 1]), cond);
     const g0 = body.unary('Sqrt', f0.g2 as string);
     if (solver === 'euler') {
       next = body.sum([z, body.mul(f0.drift as string, h), body.mul(g0, dW)]);
     } else {
       const zt = body.sum([z, body.mul(f0.drift as string, h), body.mul(g0, dW)]);
       const tNext = body.add(1, body.mul(body.add(fi, 1), h));
-      const f1 = emitField(body, model, zt, column(tNext), { drift: true }, body.reshape(tNext, [1, 1]));
+      const f1 = emitField(body, model, zt, column(tNext), { drift: true }, body.reshape(tNext, [1, 1]), cond);
       const g1 = body.unary('Sqrt', f1.g2 as string);
       next = body.sum([
         z,

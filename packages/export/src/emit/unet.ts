@@ -23,6 +23,7 @@
  */
 import type { Conv2d, GroupNorm, ResBlock, SelfAttention, TimeUNet, UNet } from '@nfdm/core';
 import { attr, type Graph } from '../onnx/builder.js';
+import { emitConditionEmbedding } from './condition.js';
 import { activateJet, denseJet, type GJet } from './jet.js';
 
 /** An image jet with its (static) channel count and size. */
@@ -43,6 +44,8 @@ export interface TimeUNetInputs {
   t: string;
   /** Track ∂/∂t. */
   timeTangent: boolean;
+  /** The condition y [N, w] of a conditional U-Net (added to temb as emb(y)); null or absent otherwise. */
+  y?: string | null;
 }
 
 /** The time embedding's value and ∂/∂t, [N, dim]. */
@@ -391,7 +394,9 @@ function emitUNetBody(g: Graph, net: UNet, input: ImageGJet, temb: GJet, prefix:
 
 /**
  * U(x, t) of a {@link TimeUNet} as a jet of rows: v, t [N, maps·H·W·C], s, ts [K, N, ·] (the
- * contract of emitTimeMLP). `embed` writes the sinusoidal time embedding (nets.ts).
+ * contract of emitTimeMLP). `embed` writes the sinusoidal time embedding (nets.ts). A
+ * conditional U-Net adds emb(y) (condition.ts) to temb before its SiLU, on the value only
+ * (emb(y) is constant in t).
  */
 export function emitTimeUNet(g: Graph, network: TimeUNet, inputs: TimeUNetInputs, prefix: string, embed: TimeEmbeddingEmitter): GJet {
   const { height: H, width: W, channels: C } = network.options.image;
@@ -403,6 +408,10 @@ export function emitTimeUNet(g: Graph, network: TimeUNet, inputs: TimeUNetInputs
     if (i > 0) temb = activateJet(g, mlp.activationName, temb);
     temb = emitDense(g, temb, layer, `${prefix}.time.layers.${i}`);
   });
+  if (net.condition) {
+    if (!inputs.y) throw new TypeError(`emitTimeUNet: the ${prefix} U-Net is conditional and needs the condition y`);
+    temb = { ...temb, v: g.add(temb.v, emitConditionEmbedding(g, net.condition, inputs.y, prefix)) };
+  }
   temb = activateJet(g, 'silu', temb);
   const xs = inputs.xs ?? null;
   const image: GJet = {

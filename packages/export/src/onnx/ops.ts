@@ -72,6 +72,7 @@ export const ONNX_OPSET17_OPS: Readonly<Record<string, OnnxOpSchema>> = Object.f
   Floor: unary,
   Ceil: unary,
   Round: unary,
+  IsNaN: unary,
   Not: unary,
   Identity: unary,
   Sigmoid: unary,

@@ -1,7 +1,8 @@
 /**
  * System suite (needs Debian's python3-onnx): every kind of exported graph passes the official
  * onnx.checker.check_model(full_check=True, which runs shape inference) with IR 8 / opset 17 —
- * U-Net models (Conv, GroupNorm decomposition, attention) included —, its metadata round-trips
+ * U-Net models (Conv, GroupNorm decomposition, attention) and conditional models (label and
+ * vector condition inputs, guidance inputs; IsNaN, Gather, Split) included —, its metadata round-trips
  * through Python's onnx, and the JS validator used by `npm test` agrees with the checker on
  * the exported files and on the broken models of its unit tests.
  */
@@ -16,6 +17,7 @@ import { validateOnnxModel } from '../../src/onnx/validate.js';
 import { brokenModels, tinyModel } from '../broken-models.js';
 import {
   BRIDGE_STD,
+  CONDITION_CASES,
   constantBridge,
   DIFFFLOW_G,
   DIFFFLOW_GRID,
@@ -62,14 +64,26 @@ beforeAll(async () => {
     keep(`unet ${label}`, exportOnnx(model, { maxDivergenceDim: 16, samplers: [{ solver: 'heun', mode: 'ode' }] }).graphs);
     model.dispose();
   }
+  for (const c of CONDITION_CASES) {
+    const model = c.make();
+    const samplers = [
+      { solver: 'heun' as const, mode: 'ode' as const },
+      { solver: 'euler' as const, mode: 'sde' as const },
+    ];
+    keep(`conditional ${c.label}`, exportOnnx(model, { samplers }).graphs);
+    model.dispose();
+  }
   verdicts = onnxChecker([...exported.keys()]);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('onnx.checker (Python, full_check) on every kind of exported graph', () => {
-  it('passes every file: DiffusionModel families, samplers, bridges, DiffFlow; IR 8, opset 17', () => {
+  it('passes every file: DiffusionModel families, samplers, bridges, DiffFlow, conditional models; IR 8, opset 17', () => {
     expect(exported.size).toBeGreaterThan(100);
+    const conditional = [...exported.keys()].filter((file) => /conditional_/.test(file));
+    expect(conditional.length).toBeGreaterThanOrEqual(5 * 7);
+    for (const file of conditional) expect(verdicts[file].props['nfdm.condition'], file).toMatch(/"kind":"(label|vector)"/);
     const failed = Object.entries(verdicts).filter(([, v]) => !v.ok);
     expect(failed.map(([file, v]) => `${file}: ${v.error}`)).toEqual([]);
     for (const v of Object.values(verdicts)) {

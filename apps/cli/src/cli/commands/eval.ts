@@ -1,6 +1,6 @@
 /** `nfdm eval`: likelihoods and sample-quality metrics of a trained model on data. */
 import { Command, Option } from '@commander-js/extra-typings';
-import { type DataMatrix, toyConditionalEntropy } from '@nfdm/datasets';
+import { type DataMatrix, FASHION_MNIST_CLASSES, toyConditionalEntropy } from '@nfdm/datasets';
 import { capabilitiesOf, type FamilyCapabilities, type FamilyDescriptor, familyOfConfig } from '@nfdm/models';
 import type { Context } from '../context.js';
 import { type DataInfo, evaluationData, labelledEvaluationData, pairRows } from '../data.js';
@@ -18,7 +18,18 @@ import {
   SAMPLE_METRICS,
   sampleMetrics,
 } from '../metrics.js';
-import { BACKENDS, examples, listOf, need, nonNegativeInt, obstacle, positiveInt, positiveIntList, positiveNumber } from '../options.js';
+import {
+  BACKENDS,
+  examples,
+  listOf,
+  need,
+  nonNegativeInt,
+  nonNegativeNumber,
+  obstacle,
+  positiveInt,
+  positiveIntList,
+  positiveNumber,
+} from '../options.js';
 import { fmt, Output, table } from '../output.js';
 import {
   BRIDGE_NO_DENSITY,
@@ -43,6 +54,19 @@ import {
   startBackend,
   withDefaultMode,
 } from '../runtime.js';
+import {
+  isClassifierMetric,
+  measureSampleQuality,
+  perClassAccuracyText,
+  planSampleQuality,
+  type SampleQualityPlan,
+  type SampleQualityResult,
+  sampleQualityRow,
+} from '../sample-quality.js';
+
+/** What a conditional bridge's metrics are. */
+const BRIDGE_CONDITIONAL_NOTE =
+  'the bound is of −log p(target | source, y) at the targets’ labels; each source is transported with its paired target’s label (guidance 0)';
 
 /** Why the sample metrics do not apply to a conditional model here. */
 export const CONDITIONAL_SAMPLES_NOTE =
@@ -72,7 +96,7 @@ function defaultMetrics(
   hasObstacle: boolean,
   conditional: boolean,
 ): MetricName[] {
-  if (conditional) return dim > 16 ? ['nelbo'] : ['nll', 'nelbo', 'classifier'];
+  if (conditional && !caps.transport) return dim > 16 ? ['nelbo'] : ['nll', 'nelbo', 'classifier'];
   if (caps.transport) {
     const endpoints = dim > 16 ? SAMPLE_METRICS.filter((m) => m !== 'w2') : SAMPLE_METRICS;
     return [...(caps.bound ? (['bound'] as const) : []), ...endpoints, ...(hasObstacle ? (['inside'] as const) : [])];
@@ -118,6 +142,12 @@ export function evalCommand(ctx: Context) {
       'few-step sampling: for each NFE in the list (e.g. 1,2,4,8,16,100) draw samples with that many Euler ODE steps and report the sample metrics (swd, mmd, energy and w2 among --metrics)',
       positiveIntList,
     )
+    .option(
+      '--classifier <dir>',
+      'sample-accuracy, frechet: the image classifier that judges the samples (written by nfdm classifier train)',
+    )
+    .option('--n-per-class <N>', 'sample-accuracy, frechet of label-conditional models: samples of each class (default 100)', positiveInt)
+    .option('--guidance <w>', 'sample-accuracy, frechet: classifier-free guidance weight of the samples (default 0)', nonNegativeNumber)
     .option('--json', 'print the metrics as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
     .addHelpText(
@@ -130,6 +160,7 @@ export function evalCommand(ctx: Context) {
         'nfdm eval --model runs/sandals-to-sneakers --metrics bound,swd --n 200 --steps 50   # image bridge: bits/dim, held-out images',
         'nfdm eval --model runs/fm-points --data test-points.csv --metrics nll,swd --nll-solver rk4 --nll-steps 50',
         'nfdm eval --model runs/cond-8g --metrics nll,nelbo,classifier --n 500   # conditional: −log p(x | y), held-out labels',
+        'nfdm eval --model runs/fm14-cond --metrics sample-accuracy,frechet --classifier runs/clf-14 --guidance 2 --n-per-class 100 --steps 50',
       ]),
     )
     .action(async (opts) => {
@@ -157,6 +188,11 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
   const started = performance.now();
   likelihoodMetrics(run);
   const sampleNames = sampleQualityMetrics(run);
+  if (plan.quality) {
+    const { diverged, ...measured } = measureSampleQuality(plan.quality, opened, run.sampling, opts.seed, out);
+    Object.assign(run.result, measured);
+    if (diverged) run.diverged['sampling (sample-accuracy, frechet)'] = diverged;
+  }
   if (plan.metrics.includes('curvature') && plan.caps.curvature && plan.notAvailable.curvature === undefined) {
     const n = Math.min(plan.data.n, 1000);
     out.note(`curvature along ${n} ODE paths (${opts.curvatureSteps} Euler steps)…`);
@@ -170,10 +206,12 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
     model: opened.path,
     data: { spec: plan.info.spec, n: plan.data.n, source: plan.info.source },
     units: 'nats per sample (data units)',
-    ...(plan.labels ? { conditional: 'nll and nelbo are of −log p(x | y) given the points’ labels' } : {}),
-    // −log p(x) is bounded by H(x), the conditional −log p(x | y) by H(x | y) (labelled toys where known).
-    entropyFloor: entropyFloorOf(plan.info, Boolean(plan.labels)) ?? null,
-    ...(plan.labels ? { entropyFloorOf: 'H(x | y)' } : {}),
+    ...(plan.labels
+      ? { conditional: plan.caps.transport ? BRIDGE_CONDITIONAL_NOTE : 'nll and nelbo are of −log p(x | y) given the points’ labels' }
+      : {}),
+    // −log p(x) is bounded by H(x), the conditional −log p(x | y) by H(x | y) (labelled toys where known); bridges: neither.
+    entropyFloor: plan.caps.transport ? null : (entropyFloorOf(plan.info, Boolean(plan.labels)) ?? null),
+    ...(plan.labels && !plan.caps.transport ? { entropyFloorOf: 'H(x | y)' } : {}),
     sampler: sampleNames.length > 0 ? run.sampling.label : null,
     nllSolver: plan.metrics.includes('nll') ? plan.nllSolver.label : null,
     metrics: run.result,
@@ -201,6 +239,8 @@ interface EvalPlan {
   /** Label-conditional models: the labels of the rows of `data`, and the number of classes. */
   labels?: Float32Array;
   classes?: number;
+  /** sample-accuracy and frechet: the classifier, the samples' labels and the reference images. */
+  quality?: SampleQualityPlan;
 }
 
 interface EvalRun extends EvalPlan {
@@ -244,14 +284,17 @@ function planEval(opts: EvalOptions): EvalPlan {
       : { ...evaluationData(spec, evalOptions), labels: undefined };
   checkDim(data, config, spec);
   const notAvailable = unavailableMetrics(metrics, family, caps, hasObstacle);
-  if (metrics.includes('classifier') && classes === undefined)
-    notAvailable.classifier = 'applies to label-conditional models (trained with --condition label)';
-  if (classes !== undefined)
+  if (metrics.includes('classifier') && (classes === undefined || caps.transport))
+    notAvailable.classifier = 'applies to label-conditional models (trained with --condition label), not to bridges';
+  // A conditional bridge transports each source with its paired target's label: the endpoints are then compared with the targets.
+  if (classes !== undefined && !caps.transport)
     for (const m of metrics)
       if ((SAMPLE_METRICS as readonly string[]).includes(m) || m === 'curvature') notAvailable[m] = CONDITIONAL_SAMPLES_NOTE;
   if (metrics.includes('bound') && !notAvailable.bound && !sources)
     notAvailable.bound = `needs pairs: give the bridge's data as --data <source>-><target> (got --data ${spec})`;
-  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, sources, info, notAvailable, labels, classes };
+  const qualityFlags = { classifier: opts.classifier, guidance: opts.guidance, nPerClass: opts.nPerClass, n: opts.n };
+  const quality = planSampleQuality(metrics, qualityFlags, config, meta, opts.model as string);
+  return { location, caps, metrics, hasObstacle, askedSampling, nllSolver, data, sources, info, notAvailable, labels, classes, quality };
 }
 
 /** The metrics asked for that this model cannot give, with the reason each one does not apply. */
@@ -291,7 +334,13 @@ function likelihoodMetrics(run: EvalRun): void {
   if (metrics.includes('bound') && run.notAvailable.bound === undefined && run.sources) {
     const pairs = pairRows(data, run.sources);
     out.note(`bound of ${pairs.n} held-out pairs (${opts.draws} draws)…`);
-    result.bound = boundMetric(opened, pairs, { draws: opts.draws, seed: opts.seed, dim: data.dim, bitsOffset: info.bitsOffset });
+    result.bound = boundMetric(opened, pairs, {
+      draws: opts.draws,
+      seed: opts.seed,
+      dim: data.dim,
+      bitsOffset: info.bitsOffset,
+      labels: run.labels,
+    });
   }
   if (metrics.includes('nll') && run.caps.logProb) {
     out.note(`exact NLL of ${data.n} points (${run.nllSolver.label})…`);
@@ -299,7 +348,7 @@ function likelihoodMetrics(run: EvalRun): void {
     result.nll = nllMetric(opened, data, { ...run.nllSolver, bitsOffset: info.bitsOffset, progress, labels: run.labels });
     progress.finish();
   }
-  if (metrics.includes('classifier') && run.labels && run.classes !== undefined) {
+  if (metrics.includes('classifier') && run.notAvailable.classifier === undefined && run.labels && run.classes !== undefined) {
     out.note(`implied classifier on ${data.n} labelled points (${run.classes} ODE solves, ${run.nllSolver.label})…`);
     result.classifier = classifierMetric(opened, data, run.labels, { ...run.nllSolver, seed: opts.seed });
   }
@@ -329,7 +378,8 @@ function sampleQualityMetrics(run: EvalRun): MetricName[] {
   if (run.caps.transport && (sampleNames.length > 0 || wantInside)) {
     const what = [...sampleNames, ...(wantInside ? ['inside'] : [])].join(', ');
     out.note(`transporting ${data.n} source points (${sampling.label}) for ${what}…`);
-    const r = drawBridge(opened, data.n, sampling, opts.seed, wantInside, run.sources);
+    const labels = run.labels ? Array.from(run.labels) : undefined;
+    const r = drawBridge(opened, data.n, sampling, opts.seed, wantInside, run.sources, { labels });
     Object.assign(result, sampleMetrics({ data: r.drawn.samples, n: r.drawn.n, dim: r.drawn.dim }, data, sampleNames, opts.seed));
     if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim, opts.obstacle);
   } else if (sampleNames.length > 0) {
@@ -371,6 +421,9 @@ function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Re
     else if (m === 'classifier' && v && typeof v === 'object') {
       const c = v as { accuracy: number; chance: number; n: number };
       rows.push([m, fmt(c.accuracy), `${METRIC_LABELS[m]}, ${c.n} points; chance ${fmt(c.chance)}`]);
+    } else if (isClassifierMetric(m)) {
+      const row = sampleQualityRow(m, result as SampleQualityResult);
+      if (row) rows.push(row);
     } else if (v && typeof v === 'object') {
       const l = v as { mean: number; stderr: number; bitsPerDim: number };
       rows.push([m, `${fmt(l.mean)} ± ${fmt(l.stderr, 2)}`, `${METRIC_LABELS[m]}, ${fmt(l.bitsPerDim)} bits/dim`]);
@@ -387,5 +440,9 @@ function describeEval(run: EvalRun, sweep: { names: MetricName[]; rows: Array<Re
     sweep.rows.length > 0
       ? `\n\nfew-step sampling (Euler ODE):\n${table([['NFE', ...sweep.names], ...sweep.rows.map((r) => [String(r.nfe), ...sweep.names.map((m) => fmt(r[m]))])])}`
       : '';
-  return `${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${floor}${few}`;
+  const byClass = perClassAccuracyText(
+    result as SampleQualityResult,
+    opened.meta?.data?.spec.startsWith('fashion-mnist') ? FASHION_MNIST_CLASSES : undefined,
+  );
+  return `${opened.path} on ${info.source} (${data.n} points, ${fmt(seconds, 3)} s)\n${table(rows)}${byClass}${floor}${few}`;
 }

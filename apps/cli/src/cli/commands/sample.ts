@@ -1,8 +1,9 @@
 /** `nfdm sample`: draw samples (and optionally whole trajectories) from a trained model. */
 import { constants } from 'node:buffer';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import type { DataMatrix } from '@nfdm/datasets';
+import { type DataMatrix, FASHION_MNIST_CLASSES } from '@nfdm/datasets';
 import type { AnyModelConfig } from '@nfdm/models';
+import { classSamplesSvg } from '../class-plots.js';
 import type { Context } from '../context.js';
 import { bridgeEndData } from '../data.js';
 import { CliError, UsageError } from '../errors.js';
@@ -33,6 +34,7 @@ import {
   startBackend,
   withDefaultMode,
 } from '../runtime.js';
+import { numberList, sampleVector } from '../sample-conditions.js';
 
 const FORMATS = ['csv', 'npy', 'json', 'png'] as const;
 /** Trajectories are arrays only. */
@@ -97,10 +99,19 @@ export function sampleCommand(ctx: Context) {
     .option('--atol <tol>', 'adaptive ODE: absolute tolerance (default 1e-4)', positiveNumber)
     .option('--seed <S>', 'seed of the prior draws and the Brownian path', nonNegativeInt, 0)
     .option('--label <k>', 'conditional models (trained with --condition label): the class of every sample', nonNegativeInt)
-    .option('--labels <k,k,…>', 'conditional models: the classes of the samples, repeated in turn (0,1,2 → 0,1,2,0,1,2,…)', labelList)
+    .option(
+      '--labels <k,k,…|all>',
+      'conditional models: the classes of the samples, repeated in turn (0,1,2 → 0,1,2,0,1,2,…; all: every class); with --out .png a grid with one row per class (2-D models: a scatter coloured by label)',
+      labelList,
+    )
+    .option(
+      '--condition <v1,v2,…>',
+      'vector-conditional models (trained with --condition-column): the condition of every sample, one value per condition column, in data units',
+      numberList,
+    )
     .option(
       '--guidance <w>',
-      'conditional models: classifier-free guidance weight w ≥ 0 (default 0, the conditional model; needs --label or --labels)',
+      'conditional models: classifier-free guidance weight w ≥ 0 (default 0, the conditional model; needs --label, --labels or --condition)',
       nonNegativeNumber,
     )
     .option('--trajectories <file>', 'also write every solver step: .npy [T, n, D] (+ .times.npy), .csv (t, particle, x…) or .json')
@@ -118,6 +129,8 @@ export function sampleCommand(ctx: Context) {
         'nfdm sample --model runs/nfdm-8g --n 5000 --ode --solver dopri5 --rtol 1e-5 --atol 1e-5 --out samples.npy',
         'nfdm sample --model runs/nfdm-8g --n 200 --steps 50 --seed 3 --out s.json --trajectories paths.npy',
         'nfdm sample --model runs/nfdm-8g-labels --n 1000 --label 3 --guidance 1 --out mode3.csv   # conditional model',
+        'nfdm sample --model runs/bridge-to-mode --n 500 --label 2 --guidance 1 --out to-mode2.csv   # conditional bridge',
+        'nfdm sample --model runs/houses --n 1000 --condition 3,25 --guidance 1 --out rooms3-age25.csv   # --condition-column model',
         'nfdm sample --model runs/sandals-to-sneakers --n 16 --out pairs.png              # image bridge: sources | results',
         'nfdm sample --model runs/sandals-to-sneakers --source fashion-mnist-14:label=8 --n 16 --out bags.png',
       ]),
@@ -143,10 +156,13 @@ interface SampleRequest {
   /** Conditional models: the label of every sample (absent: unconditional samples), and the guidance weight. */
   labels?: number[];
   guidance?: number;
+  /** Vector-conditional models: the standardised condition of every sample (--condition). */
+  vector?: number[];
 }
 
-/** `--labels 0,1,2`: comma-separated class labels. */
-function labelList(value: string): number[] {
+/** `--labels 0,1,2`: comma-separated class labels, or `all` (every class of the model). */
+function labelList(value: string): number[] | 'all' {
+  if (value.trim().toLowerCase() === 'all') return 'all';
   const parts = value.split(',').map((p) => p.trim());
   if (parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError('Expected comma-separated class labels, e.g. 0,1,2.');
   return parts.map(Number);
@@ -161,6 +177,11 @@ function sampleLabels(opts: SampleOptions, config: AnyModelConfig, n: number): n
   if (opts.label !== undefined && opts.labels !== undefined) throw new UsageError('give --label or --labels, not both');
   const flag = opts.label !== undefined ? '--label' : opts.labels !== undefined ? '--labels' : '--guidance';
   const condition = modelCondition(config);
+  if (condition?.kind === 'vector' && !asked) {
+    if (opts.condition === undefined && opts.guidance !== undefined && opts.guidance !== 0)
+      throw new UsageError('--guidance needs the condition to guide towards: --condition v1,v2,…');
+    return undefined;
+  }
   if (!condition && (asked || opts.guidance !== undefined))
     throw new UsageError(`${flag} needs a conditional model (trained with --condition label); this model is unconditional`);
   if (condition && condition.kind !== 'label' && (asked || opts.guidance !== undefined))
@@ -173,9 +194,10 @@ function sampleLabels(opts: SampleOptions, config: AnyModelConfig, n: number): n
     return undefined;
   }
   const classes = (condition as { classes: number }).classes;
-  const bad = asked.find((k) => k >= classes);
+  const listed = asked === 'all' ? Array.from({ length: classes }, (_, k) => k) : asked;
+  const bad = listed.find((k) => k >= classes);
   if (bad !== undefined) throw new UsageError(`${flag}: ${bad} is not a class of this model (classes 0…${classes - 1})`);
-  return Array.from({ length: n }, (_, i) => asked[i % asked.length]);
+  return Array.from({ length: n }, (_, i) => listed[i % listed.length]);
 }
 
 function checkSampleRequest(opts: SampleOptions): SampleRequest {
@@ -191,22 +213,26 @@ function checkSampleRequest(opts: SampleOptions): SampleRequest {
   if (opts.keepNonfinite && format === 'png')
     throw new UsageError('--keep-nonfinite writes NaN rows, which a PNG grid cannot show; write .npy or .json');
   const location = locateModel(modelDir);
-  if (format === 'png' && !readMeta(location)?.data?.imageShape)
-    throw new UsageError(`--out ${file}: a PNG grid needs an image model (trained on image data); write .csv, .npy or .json`);
+  const config = locatedConfig(location);
+  const labelled = (opts.label !== undefined || opts.labels !== undefined) && modelCondition(config)?.kind === 'label';
+  if (format === 'png' && !readMeta(location)?.data?.imageShape && !(labelled && config.dim === 2))
+    throw new UsageError(
+      `--out ${file}: a PNG grid needs an image model (trained on image data), or a 2-D label-conditional model with --labels; write .csv, .npy or .json`,
+    );
   const capabilities = locatedCapabilities(location);
   const asked = samplerChoice(withDefaultMode(opts, capabilities));
-  const config = locatedConfig(location);
   checkSampleMemory(n, config.dim, Boolean(opts.trajectories), asked.steps ?? 0);
   if (opts.source !== undefined && !capabilities.transport)
     throw new UsageError('--source applies to bridge models (nfbm), which transport source data; this model samples from its prior');
   const given = opts.source !== undefined ? givenSources(opts.source, location, config.dim, n, opts.seed) : undefined;
+  const vector = sampleVector(opts, config, readMeta(location));
   const labels = sampleLabels(opts, config, n);
   prepareOutputFile(file, opts.force);
   if (opts.trajectories) {
     prepareOutputFile(opts.trajectories, opts.force, '--trajectories');
     if (trajFormat === 'npy') prepareOutputFile(opts.trajectories.replace(/\.npy$/i, '.times.npy'), opts.force, '--trajectories');
   }
-  return { n, file, format, trajFormat, location, asked, dim: config.dim, given, labels, guidance: opts.guidance };
+  return { n, file, format, trajFormat, location, asked, dim: config.dim, given, labels, guidance: opts.guidance, vector };
 }
 
 /** `--source SPEC`: n points of SPEC to transport, which must fit the bridge (dimension, image shape). */
@@ -232,6 +258,20 @@ function draw(
   return drawBridge(opened, req.n, choice, seed, trajectory, req.given, options);
 }
 
+/** The classes asked for with --label / --labels (all: every class), for messages and the summary. */
+function askedLabels(opts: SampleOptions, req: SampleRequest): number[] | undefined {
+  if (!req.labels) return undefined;
+  if (opts.label !== undefined) return [opts.label];
+  return opts.labels === 'all' ? [...new Set(req.labels)] : opts.labels;
+}
+
+/** The labels of the samples kept after the diverged ones (indices among the asked) were dropped. */
+function keptLabels(labels: number[], diverged: readonly number[]): number[] {
+  if (diverged.length === 0) return labels;
+  const bad = new Set(diverged);
+  return labels.filter((_, i) => !bad.has(i));
+}
+
 async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
   const req = checkSampleRequest(opts);
@@ -240,13 +280,17 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   const opened = openModel(req.location);
   const choice = samplerForModel(opened, req.asked, opts.steps !== undefined);
   const verb = opened.capabilities.transport ? 'transporting' : 'sampling';
-  const given = opts.label !== undefined ? `label ${opts.label}` : `labels ${opts.labels?.join(',')}`;
-  const guided = req.labels ? `, ${given}, guidance ${req.guidance ?? 0}` : '';
+  const given = opts.label !== undefined ? `label ${opts.label}` : `labels ${askedLabels(opts, req)?.join(',')}`;
+  const guided = req.labels
+    ? `, ${given}, guidance ${req.guidance ?? 0}`
+    : req.vector
+      ? `, condition ${opts.condition?.join(',')}, guidance ${req.guidance ?? 0}`
+      : '';
   out.note(`${verb} ${n} × ${req.dim} from ${opened.path} (${choice.label}, seed ${opts.seed}${guided})`);
   const started = performance.now();
   const progress = out.progress('sampling', n, 'samples');
   const policy = opts.keepNonfinite ? 'keep' : 'drop';
-  const conditioning = { labels: req.labels, guidance: req.guidance };
+  const conditioning = { labels: req.labels, vector: req.vector, guidance: req.guidance };
   const { drawn, sources } = draw(opened, req, choice, opts.seed, Boolean(opts.trajectories), {
     diverged: policy,
     progress,
@@ -268,13 +312,19 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
     seed: opts.seed,
     asked: drawn.asked,
     diverged: { count: drawn.diverged.length, policy, rows: drawn.diverged.slice(0, 100) },
-    ...(req.labels ? { labels: opts.label !== undefined ? [opts.label] : opts.labels, guidance: req.guidance ?? 0 } : {}),
+    ...(req.labels ? { labels: askedLabels(opts, req), guidance: req.guidance ?? 0 } : {}),
+    ...(req.vector ? { condition: opts.condition, guidance: req.guidance ?? 0 } : {}),
   };
   const names = opened.meta?.data?.columns;
   const matrix = { data: drawn.samples, n: drawn.n, dim: drawn.dim };
   if (req.format === 'png' && sources) {
     const from = { data: sources, n: drawn.n, dim: drawn.dim };
     writePlot(file, 'png', bridgePairsSvg(from, matrix, opened.meta?.data, `${Math.min(drawn.n, 50)} sources → results (${choice.label})`));
+  } else if (req.format === 'png' && req.labels) {
+    const kept = keptLabels(req.labels, drawn.diverged);
+    const title = `${drawn.n} samples by class (guidance ${req.guidance ?? 0}; ${choice.label})`;
+    const names = opened.meta?.data?.spec.startsWith('fashion-mnist') ? FASHION_MNIST_CLASSES : undefined;
+    writePlot(file, 'png', classSamplesSvg(matrix, kept, opened.meta?.data, title, names) as string);
   } else if (req.format === 'png')
     writePlot(file, 'png', samplesSvg(matrix, undefined, opened.meta?.data, `${drawn.n} samples (${choice.label})`));
   else writeSamples(file, req.format, matrix, meta, names);

@@ -14,6 +14,10 @@
  * are [N, D]; σ, σ̇ are [N, D] or [N, 1] (broadcast over D, as {@link ForwardProcessEmitter.sigmaWidth}
  * says) and may be JS numbers when constant.
  *
+ * A process conditioned on y (F(ε, t, x, y), `process.conditioned`) also reads the condition
+ * input y [N, w] (emit/condition.ts), a constant in t and x; its emitter says so with
+ * `conditioned: true` (the exporter refuses a conditioned process whose emitter does not).
+ *
  * A kind gets its emitter through its registry entry (`registerForwardProcess(kind, { parse,
  * create, onnx: emitter })` in @nfdm/models) or {@link registerForwardProcessEmitter}.
  */
@@ -34,8 +38,10 @@ export interface EmittedParams {
 
 /** How one forward-process kind is written as ONNX ops (see the module doc). */
 export interface ForwardProcessEmitter<P extends GaussianForwardProcess = GaussianForwardProcess> {
-  /** μ, σ, μ̇, σ̇ at (x, t) and, with xs, their tangents along xs. */
-  emit(g: Graph, process: P, x: string, xs: string | null, t: string): EmittedParams;
+  /** μ, σ, μ̇, σ̇ at (x, t) (at (x, t, y) for a conditioned process) and, with xs, their tangents along xs. */
+  emit(g: Graph, process: P, x: string, xs: string | null, t: string, y?: string | null): EmittedParams;
+  /** Whether `emit` handles a process conditioned on y (reads `y`); default false. */
+  readonly conditioned?: boolean;
   /** Columns of σ: D when σ is per dimension ([N, D]), 1 when one σ per sample ([N, 1]). */
   sigmaWidth(process: P): number;
 }

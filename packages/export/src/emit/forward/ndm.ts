@@ -6,6 +6,8 @@
  *
  * and along xs: F_s = xs + t (n_s − xs), Ḟ_s = (n_s − xs) + t n_ts, μ_s = α_t F_s,
  * μ̇_s = α̇_t F_s + α_t Ḟ_s (σ does not depend on x). σ is [N, 1].
+ * A process conditioned on y reads the condition input y [N, w]: NN([x, t, emb(y)]), emb(y)
+ * constant in t and x (nets.ts), so the formulas are unchanged.
  */
 import type { NDMProcess } from '@nfdm/models';
 import { emitTimeNetwork } from '../nets.js';
@@ -14,9 +16,10 @@ import { addOpt, type ForwardProcessEmitter, mulOpt, valuesOnly } from './emitte
 
 export const ndmForwardEmitter: ForwardProcessEmitter<NDMProcess> = {
   sigmaWidth: () => 1,
-  emit(g, forward, x, xs, t) {
+  conditioned: true,
+  emit(g, forward, x, xs, t, y = null) {
     const v = emitSchedule(g, forward.schedule, t);
-    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true }, 'forward');
+    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true, y: forward.conditioned ? y : null }, 'forward');
     const delta = g.sub(jet.v, x);
     const F = g.add(x, g.mul(t, delta));
     const dF = g.add(delta, g.mul(t, jet.t as string));

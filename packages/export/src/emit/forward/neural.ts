@@ -6,6 +6,8 @@
  *   μ̇ = (1 − 2t) m̄ − x + t(1 − t) m̄′,          σ̇ = σ ((1 − 2t) l̄ − log δ + t(1 − t) l̄′),
  *
  * and their tangents along xs (network tangents m̄_s, l̄_s and mixed m̄_ts, l̄_ts). σ is [N, D].
+ * A process conditioned on y reads the condition input y [N, w]: NN([x, t, emb(y)]), emb(y)
+ * constant in t and x (nets.ts), so the formulas are unchanged.
  */
 import type { NeuralGaussianProcess } from '@nfdm/models';
 import { emitTimeNetwork, jetColumns } from '../nets.js';
@@ -13,10 +15,11 @@ import { addOpt, type ForwardProcessEmitter, mulOpt, valuesOnly } from './emitte
 
 export const neuralForwardEmitter: ForwardProcessEmitter<NeuralGaussianProcess> = {
   sigmaWidth: (process) => process.dim,
-  emit(g, forward, x, xs, t) {
+  conditioned: true,
+  emit(g, forward, x, xs, t, y = null) {
     const D = forward.dim;
     const logDelta = Math.log(forward.delta);
-    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true }, 'forward');
+    const jet = emitTimeNetwork(g, forward.net, { x, xs, t, timeTangent: true, y: forward.conditioned ? y : null }, 'forward');
     const m = jetColumns(g, jet, 0, D);
     const l = jetColumns(g, jet, D, D);
     const one = g.sub(1, t);
