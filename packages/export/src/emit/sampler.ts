@@ -152,11 +152,7 @@ export function emitLoopSampler(root: Graph, fields: LoopFields, options: Sample
       const tNext = body.add(1, body.mul(body.add(fi, 1), h));
       const f1 = sde(body, zt, column(tNext), body.reshape(tNext, [1, 1]));
       const g1 = body.unary('Sqrt', f1.g2);
-      next = body.sum([
-        z,
-        body.mul(body.add(f0.drift, f1.drift), body.mul(h, 0.5)),
-        body.mul(body.mul(body.add(g0, g1), 0.5), dW),
-      ]);
+      next = body.sum([z, body.mul(body.add(f0.drift, f1.drift), body.mul(h, 0.5)), body.mul(body.mul(body.add(g0, g1), 0.5), dW)]);
     }
   }
   body.output('cond_out', condIn, [], DataType.BOOL);
