@@ -59,12 +59,12 @@ export class OnnxCFMModel extends OnnxModel {
   }
 
   /** Refused: there is no reverse drift. */
-  override async drift(): Promise<{ drift: Float32Array; g: Float32Array }> {
+  override async drift(_z: Float32Array, _t: number | Float32Array): Promise<{ drift: Float32Array; g: Float32Array }> {
     throw new OnnxRuntimeError(SDE_REFUSED);
   }
 
   /** @internal Refused: there is no reverse drift. */
-  override async driftStage(): Promise<{ drift: Float32Array; g: Float32Array }> {
+  override async driftStage(_z: Float32Array, _t: number | Float32Array): Promise<{ drift: Float32Array; g: Float32Array }> {
     throw new OnnxRuntimeError(SDE_REFUSED);
   }
 
