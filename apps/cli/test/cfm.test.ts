@@ -1,14 +1,14 @@
 /**
  * Flow matching end to end through the built CLI: `train --model cfm | ot-cfm | rectified-flow`
  * (held-out flow-matching loss, no NELBO) → `sample` (ODE only; --sde refused) → `eval` (exact
- * NLL) and one reflow round (`--reflow-from`).
+ * NLL), one reflow round (`--reflow-from`), and `export` → the ONNX runtime (ODE samples, log p).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCsv } from '@nfdm/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, json, runCli } from './harness.js';
+import { BIN, failure, json, runCli } from './harness.js';
 
 let tmp: string;
 const nfdm = (args: string[]) => runCli(tmp, args);
@@ -80,4 +80,57 @@ describe('flow matching', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/apply to rectified-flow only/);
   }, 180_000);
+
+  it('a cfm model exports to ONNX (velocity, divergence, ODE Loop samplers); the runtime samples it by the ODE and gives log p', async () => {
+    json(
+      await nfdm([
+        'train',
+        '--model',
+        'cfm',
+        '--data',
+        '8gaussians',
+        '--steps',
+        '2',
+        '--hidden',
+        '16,16',
+        '--batch',
+        '32',
+        '--out',
+        'tiny',
+        '--json',
+      ]),
+    );
+    const r = json(await nfdm(['export', '--model', 'tiny', '--out', 'tiny-onnx', '--json']));
+    const files = (r.files as string[]).map((f) => f.split('/').pop()).sort();
+    expect(files).toEqual([
+      'nfdm-onnx.json',
+      'sampler_euler_ode.onnx',
+      'sampler_heun_ode.onnx',
+      'sampler_rk4_ode.onnx',
+      'velocity.onnx',
+      'velocity_divergence.onnx',
+    ]);
+    const { loadExportedModel } = await import('@nfdm/runtime');
+    const runtime = await loadExportedModel(join(tmp, 'tiny-onnx'));
+    try {
+      expect(runtime.family).toBe('cfm');
+      expect(runtime.capabilities).toMatchObject({ sample: true, logProb: true, sde: false });
+      const stepwise = await (runtime as import('@nfdm/runtime').OnnxCFMModel).sample({ n: 7, steps: 5, solver: 'rk4', seed: 1 });
+      const loop = await (runtime as import('@nfdm/runtime').OnnxCFMModel).sample({
+        n: 7,
+        steps: 5,
+        solver: 'rk4',
+        seed: 1,
+        engine: 'loop',
+      });
+      expect(stepwise.samples).toHaveLength(7 * 2);
+      expect(Array.from(stepwise.samples).every(Number.isFinite)).toBe(true);
+      for (let i = 0; i < 14; i++) expect(loop.samples[i]).toBeCloseTo(stepwise.samples[i], 4);
+      const { logp } = await (runtime as import('@nfdm/runtime').OnnxCFMModel).logProb(stepwise.samples, { steps: 10 });
+      expect(Array.from(logp).every(Number.isFinite)).toBe(true);
+    } finally {
+      await runtime.dispose();
+    }
+    failure(await nfdm(['export', '--model', 'tiny', '--out', 'tiny-onnx']), /not empty; pass --force/, 1);
+  }, 120_000);
 });
