@@ -1,7 +1,8 @@
 /**
  * The whole fixed-step sampler as ONE ONNX graph: an ONNX `Loop` whose body inlines the drift
  * (ODE: probability-flow velocity f; SDE: reverse drift fB and g), so any ONNX runtime draws
- * samples in one call.
+ * samples in one call. The fields come from a {@link LoopFields}: a diffusion model's
+ * (emit/model.ts) or another family's (flow matching, emit/cfm.ts: f = v_θ, ODE graphs only).
  *
  * Inputs
  *   prior_noise [N, D] float32   standard normal ε; z(1) = priorStd · ε
