@@ -1,6 +1,6 @@
 /**
- * Conditions in requests: the `condition` (and, on /samples, `guidance`) fields of conditional
- * models (`modelInfo.condition`, the export's nfdm.condition). The JSON forms, after the schema
+ * Conditions in requests: the `condition` (and, on /samples and /transport, `guidance`) fields of
+ * conditional models and bridges (`modelInfo.condition`, the export's nfdm.condition). The JSON forms, after the schema
  * (schemas.ts) has checked the types:
  *
  * - labels (`{kind: 'label', classes: K}`): one integer for every row, or an array with one
@@ -64,7 +64,7 @@ export function requestCondition(
   field: ConditionField | undefined,
   guidance: number | undefined,
   rows: number,
-  what: 'sample' | 'point',
+  what: 'sample' | 'point' | 'source',
 ): RequestCondition {
   const spec = entry.model.condition;
   if (!spec) {
@@ -78,7 +78,7 @@ export function requestCondition(
     throw new HttpError(400, 'CONDITION_REQUIRED', `model '${entry.name}' is conditional: give 'condition' (${describeCondition(spec)})`);
   const values = toValues(spec, field, rows, what);
   try {
-    conditionInput(spec, values, rows);
+    conditionInput(spec, values, rows, what);
   } catch (error) {
     if (error instanceof OnnxConditionError) throw new HttpError(400, 'INVALID_CONDITION', error.message);
     throw error;
@@ -106,5 +106,5 @@ export const guidanceProperty = {
   type: 'number',
   description:
     'Conditional models only: the classifier-free guidance weight w (default 0, the conditional model); the samplers use ' +
-    'x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅).',
+    'x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅) (bridges: x̂(z, t, x1, y) and x̂(z, t, x1, ∅)).',
 } as const;

@@ -46,7 +46,7 @@ const modelInfo = {
     family: {
       type: 'string',
       enum: [...EXPORT_FAMILIES],
-      description: 'diffusion and diffflow models draw samples (POST /samples); nfbm bridges transport sources (POST /transport).',
+      description: 'diffusion, diffflow and cfm models draw samples (POST /samples); nfbm bridges transport sources (POST /transport).',
     },
     forwardKind: { type: 'string' },
     graphs: { type: 'array', items: { type: 'string' }, description: 'Graphs loaded into onnxruntime sessions.' },
@@ -85,7 +85,7 @@ const modelInfo = {
     condition: {
       type: 'object',
       description:
-        'Conditional models only: what the `condition` field of /samples and /log-prob holds — K class labels ' +
+        'Conditional models only: what the `condition` field of /samples, /log-prob and /transport holds — K class labels ' +
         '({"kind": "label", "classes": K}; K is the null condition) or vectors of dim values ({"kind": "vector", "dim": m}).',
       properties: { kind: { type: 'string', enum: ['label', 'vector'] }, classes: { type: 'integer' }, dim: { type: 'integer' } },
     },
@@ -141,7 +141,7 @@ function solverProperties(limits: ServeLimits, maxSeed: number) {
     mode: {
       type: 'string',
       enum: ['ode', 'sde'],
-      description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named, else 'sde'.",
+      description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named or the model has no SDE (cfm), else 'sde'.",
     },
     seed: { type: 'integer', minimum: 0, maximum: maxSeed, description: 'Seed (default 0).' },
     format: {
@@ -279,11 +279,15 @@ function transportSchema(limits: ServeLimits, maxDim: number) {
       'rk4) or the reverse SDE (mode "sde", default: euler_maruyama, heun; Brownian increments from seed + 1). The ' +
       'same request gives the same numbers as `loadOnnxBridge(...).transport(...)` and, up to float32 rounding, ' +
       '`BridgeModel.sample` with that seed. Sources and samples are in data space; each row must have dim finite ' +
-      `numbers; at most ${limits.maxN} rows (this server's maxN limit).`,
+      `numbers; at most ${limits.maxN} rows (this server's maxN limit). Conditional bridges (modelInfo.condition) ` +
+      'need `condition` — a label (or one per source) or a vector (or one per source) — and take a classifier-free ' +
+      'guidance weight `guidance` (default 0).',
     'sources',
     {
       sources: rowsProperty(limits.maxN, maxDim, `1–${limits.maxN} source points, each dim finite numbers.`),
       ...solverProperties(limits, Number.MAX_SAFE_INTEGER - 1),
+      condition: conditionProperty(limits.maxN, MAX_CONDITION_WIDTH),
+      guidance: guidanceProperty,
     },
     pointsResponse('One generated target per source (float32 values, data space).'),
   );

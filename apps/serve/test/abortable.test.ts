@@ -50,6 +50,8 @@ describe('abortable', () => {
       'diffusion.divergenceStage',
       'bridge.velocity',
       'bridge.drift',
+      'bridge.velocityStage',
+      'bridge.driftStage',
       'diffflow.drift',
       'diffflow.score',
     ]);

@@ -51,7 +51,7 @@ export const VP3: ModelConfig = {
 } as ModelConfig;
 
 /** A tiny U-Net network section for 4×4×1 images. */
-const UNET: UNetNetworkConfig = {
+export const UNET: UNetNetworkConfig = {
   arch: 'unet',
   image: { height: 4, width: 4, channels: 1 },
   base: 8,

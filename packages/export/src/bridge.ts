@@ -13,11 +13,28 @@
  * √|h| noise_k) from t = 1 to 0 on t_k = 1 − k/S in one ONNX Loop. The field graphs work in the
  * model's space; with a standardisation (recorded in the metadata) the sampler graphs
  * standardise the source and return the samples in data space.
+ *
+ * Conditional bridges (a `condition`; metadata `nfdm.condition` = {kind, classes | dim}) take
+ * `condition` [N, w] float32 in every graph (labels: w = 1, the class index k, K = ∅; vectors:
+ * w = m, a row containing NaN = ∅; encoded as for diffusion models, export.ts) and `guidance`
+ * [1] float32, the classifier-free guidance weight w: the fields use x̂_w = (1 + w) x̂(z, t, x1, y)
+ * − w x̂(z, t, x1, ∅) in the process at y (emit/bridge.ts); w = 0 is the conditional bridge.
  */
 import { type BridgeModel, bridgeModelConfig, type Standardization } from '@nfdm/models';
 import { ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from '@nfdm/runtime';
 import { assertBridgeExportable, emitBridgeField, emitBridgeSampler } from './emit/bridge.js';
-import { declare, finishGraph, type OnnxExport, outputs, sig, writeOnnxExport } from './export.js';
+import {
+  conditionMetadata,
+  conditionSig,
+  declare,
+  declareCondition,
+  finishGraph,
+  GUIDANCE_SIG,
+  type OnnxExport,
+  outputs,
+  sig,
+  writeOnnxExport,
+} from './export.js';
 import type { FamilyExporter } from './family-exporter.js';
 import { type ImageExportOption, imageMetadata } from './image-meta.js';
 import { Graph } from './onnx/builder.js';
@@ -67,6 +84,7 @@ export function bridgeMetadata(model: BridgeModel, options: BridgeExportOptions 
     delta: model.process.delta,
     penalties: options.penalties ?? model.penalties.map((p) => ({ name: p.name || 'anonymous' })),
   };
+  if (model.condition) base.condition = conditionMetadata(model.condition.spec);
   const s = options.standardization;
   if (s) {
     if (s.mean.length !== model.dim || s.std.length !== model.dim)
@@ -88,14 +106,15 @@ function fieldGraph(model: BridgeModel, base: Omit<OnnxGraphMetadata, 'graph' | 
     sig('source', ['N', D], 'source x1 (model space), the condition'),
   ];
   const [z, t, x1] = ins.map((s) => declare(g, s));
+  const cond = declareCondition(g, model, ins, true);
   let outs: TensorSignature[];
   if (drift) {
     outs = [sig('drift', ['N', D], 'reverse-SDE drift fB(z, t, x̂0, x1)'), sig('g', ['N', 1], 'volatility g(t)')];
-    const f = emitBridgeField(g, model, z, t, x1, { drift: true });
+    const f = emitBridgeField(g, model, z, t, x1, { drift: true }, t, cond);
     outputs(g, { drift: f.drift as string, g: g.unary('Sqrt', f.g2 as string) }, outs);
   } else {
     outs = [sig('velocity', ['N', D], 'probability-flow velocity f(z, t, x̂0, x1)')];
-    outputs(g, { velocity: emitBridgeField(g, model, z, t, x1, {}).velocity }, outs);
+    outputs(g, { velocity: emitBridgeField(g, model, z, t, x1, {}, t, cond).velocity }, outs);
   }
   return finishGraph(base, g, name, { inputs: ins, outputs: outs });
 }
@@ -111,6 +130,8 @@ function samplerGraph(model: BridgeModel, base: Omit<OnnxGraphMetadata, 'graph' 
   ];
   if (mode === 'ode') ins.push(sig('steps', [1], 'number of Euler steps', 'int64'));
   else ins.push(sig('noise', ['S', 'N', D], 'standard normals of the S steps (ΔW = √|h| ξ)'));
+  const cs = conditionSig(model);
+  if (cs) ins.push(cs, GUIDANCE_SIG);
   const outs = [sig('samples', ['N', D], `generated targets z(0) (${space})`)];
   return finishGraph(base, g, `bridge_sampler_euler_${mode}`, { inputs: ins, outputs: outs }, { solver: 'euler', mode });
 }

@@ -95,7 +95,7 @@ function context(model: DiffusionModel, options: ExportOptions): Context {
   };
   if (config) base.config = config;
   const spec = model.condition?.spec;
-  if (spec) base.condition = spec.kind === 'label' ? { kind: 'label', classes: spec.classes } : { kind: 'vector', dim: spec.dim };
+  if (spec) base.condition = conditionMetadata(spec);
   if (standardization) base.standardization = { mean: [...standardization.mean], std: [...standardization.std] };
   const nets = [model.predictor, model.forward].map((part) => (part as { net?: unknown }).net);
   const image = imageMetadata(options.image, model.dim, nets);
@@ -111,8 +111,18 @@ export const sig = (name: string, shape: Array<number | string>, doc: string, ty
   doc,
 });
 
-/** The `condition` input of a conditional model's graphs (null for an unconditional model). */
-function conditionSig(model: DiffusionModel): TensorSignature | null {
+/** What a model's condition is, for the `nfdm.condition` metadata: {kind, classes | dim}. */
+export function conditionMetadata(spec: ConditionSpec): NonNullable<OnnxGraphMetadata['condition']> {
+  return spec.kind === 'label' ? { kind: 'label', classes: spec.classes } : { kind: 'vector', dim: spec.dim };
+}
+
+/** A model that may be conditional (diffusion models and bridges alike). */
+export interface MaybeConditional {
+  readonly condition: { spec: ConditionSpec } | null | undefined;
+}
+
+/** @internal The `condition` input of a conditional model's graphs (null for an unconditional model). */
+export function conditionSig(model: MaybeConditional): TensorSignature | null {
   const spec: ConditionSpec | undefined = model.condition?.spec;
   if (!spec) return null;
   const doc =
@@ -122,14 +132,15 @@ function conditionSig(model: DiffusionModel): TensorSignature | null {
   return sig('condition', ['N', conditionWidth(spec)], doc);
 }
 
-/** The `guidance` input of a conditional model's drift, velocity and sampler graphs. */
-const GUIDANCE_SIG = sig('guidance', [1], 'classifier-free guidance weight w (0: the conditional model)');
+/** @internal The `guidance` input of a conditional model's drift, velocity and sampler graphs. */
+export const GUIDANCE_SIG = sig('guidance', [1], 'classifier-free guidance weight w (0: the conditional model)');
 
 /**
- * Declare the condition inputs of a field graph: `condition` and, when `guided`, `guidance`
- * (appended to `ins`); returns what emitField reads (null for an unconditional model).
+ * @internal Declare the condition inputs of a field graph: `condition` and, when `guided`,
+ * `guidance` (appended to `ins`); returns what emitField / emitBridgeField read (null for an
+ * unconditional model).
  */
-function declareCondition(g: Graph, model: DiffusionModel, ins: TensorSignature[], guided: boolean): FieldCondition | null {
+export function declareCondition(g: Graph, model: MaybeConditional, ins: TensorSignature[], guided: boolean): FieldCondition | null {
   const cs = conditionSig(model);
   if (!cs || !model.condition) return null;
   ins.push(cs);

@@ -1,7 +1,8 @@
 /**
  * Models shared by the export tests and the system suite's onnx.checker pass
  * (test/system/onnx-checker.test.ts): DiffusionModel configs of every forward-process family,
- * two bridges, a DiffFlow model with its time grid, and U-Net diffusion models.
+ * two bridges, a DiffFlow model with its time grid, U-Net diffusion models and flow-matching
+ * (velocity) models.
  */
 import { Rng } from '@nfdm/core';
 import {
@@ -10,8 +11,12 @@ import {
   type BridgeModel,
   BridgePredictor,
   BridgeProcess,
+  CFM_FORMAT,
+  type CFMModel,
+  type CFMModelConfig,
   ConstantVolatility,
   createAnyModel,
+  createCFMModel,
   createModel,
   DiffFlowModel,
   type DiffusionModel,
@@ -303,3 +308,107 @@ export const CONDITION_CASES: ConditionCase[] = [
     y: CONDITION_LABELS,
   },
 ];
+
+/** A conditional bridge and the conditions y [5, w] its tests feed (rows of CONDITION_LABELS or _VECTORS). */
+export interface BridgeConditionCase {
+  label: string;
+  /** Build the bridge (weights scaled or perturbed so the networks are far from linear). */
+  make: () => BridgeModel;
+  y: number[];
+}
+
+/** A conditional bridge from a config's parts (the bridge config of @nfdm/models), weights scaled by `gain`. */
+function conditionalBridge(parts: Record<string, unknown>, seed: number, gain = 1.5): BridgeModel {
+  return scaled(createAnyModel({ format: BRIDGE_FORMAT, penalties: [], seed, ...parts } as never) as BridgeModel, gain);
+}
+
+/** Conditional bridges: labels and vectors, MLP and U-Net, processes with and without F(·, x0, x1, y). */
+export const BRIDGE_CONDITION_CASES: BridgeConditionCase[] = [
+  {
+    label: 'label bridge, process conditioned (MLP, neural volatility), D=2',
+    make: () =>
+      conditionalBridge(
+        {
+          dim: 2,
+          process: { hidden: [16, 16], activation: 'selu', delta: 0.3, conditioned: true },
+          predictor: { hidden: [16, 16], activation: 'silu' },
+          volatility: { kind: 'neural', hidden: [8], activation: 'tanh' },
+          condition: labels3,
+        },
+        21,
+      ),
+    y: CONDITION_LABELS,
+  },
+  {
+    label: 'vector bridge, process unconditioned (MLP, constant volatility), D=3',
+    make: () =>
+      conditionalBridge(
+        {
+          dim: 3,
+          process: { hidden: [16], activation: 'tanh', delta: 0.2 },
+          predictor: { hidden: [16], activation: 'gelu-tanh' },
+          volatility: { kind: 'constant', value: 0.3 },
+          condition: vectors2,
+        },
+        22,
+      ),
+    y: CONDITION_VECTORS,
+  },
+  {
+    label: 'label bridge of 4×4 U-Nets, process conditioned, D=16',
+    make: () => {
+      const model = createAnyModel({
+        format: BRIDGE_FORMAT,
+        dim: 16,
+        // Low embedding frequencies keep ∂/∂t O(10), as in unetBridge.
+        process: {
+          network: unet(SMALL, 'compact', { scaleShift: true, embedding: { minFrequency: 1, maxFrequency: 16 } }),
+          delta: 0.2,
+          conditioned: true,
+        },
+        predictor: { network: unet(SMALL, 'adm', { attentionResolutions: [2] }) },
+        volatility: { kind: 'constant', value: 0.3 },
+        penalties: [],
+        condition: labels3,
+        seed: 23,
+      } as never) as BridgeModel;
+      perturb(model.parameters(), 24);
+      return model;
+    },
+    y: CONDITION_LABELS,
+  },
+];
+
+/** Flow-matching (velocity) models: an MLP with a standardisation, and a 4×4 U-Net. */
+export const CFM_CASES: Array<{ label: string; config: Omit<CFMModelConfig, 'format' | 'seed'> }> = [
+  {
+    label: 'cfm mlp (standardised)',
+    config: {
+      dim: 2,
+      flow: { coupling: 'independent', sigmaMin: 0 },
+      velocity: { hidden: [16, 16], activation: 'selu', init: 'torch' },
+      standardization: { mean: [0.5, -1], std: [2, 0.5] },
+    },
+  },
+  {
+    label: 'cfm unet 4×4',
+    config: {
+      dim: 16,
+      flow: { coupling: 'ot', sigmaMin: 0.01 },
+      velocity: {
+        hidden: [64, 64, 64, 64],
+        activation: 'selu',
+        init: 'torch',
+        // Low embedding frequencies keep v_θ smooth in t (see unetBridge).
+        network: unet(SMALL, 'adm', { attentionResolutions: [2], embedding: { minFrequency: 1, maxFrequency: 16 } }),
+      },
+    },
+  },
+];
+
+/** A flow-matching model of `config` with its weights perturbed (nonlinear range). */
+export function cfmModel(config: Omit<CFMModelConfig, 'format' | 'seed'>, seed: number): CFMModel {
+  const m = createCFMModel({ format: CFM_FORMAT, seed, ...config } as CFMModelConfig);
+  perturb(m.parameters(), seed + 100);
+  return m;
+}

@@ -9,9 +9,16 @@
  *
  * The same seed reproduces `BridgeModel.sample(x1, { mode, steps, seed })`: z(1) = x1 + δ ε with
  * ε from `new Rng(seed)`, and the SDE's Brownian increments from `new Rng(seed + 1)`.
+ *
+ * Conditional bridges (`bridge.condition`, conditions.ts) transport given conditions y (one for
+ * every source or one per source; the null condition ∅ gives the unconditional bridge) with a
+ * classifier-free guidance weight w: the fields use x̂_w = (1 + w) x̂(z, t, x1, y) − w x̂(z, t, x1, ∅)
+ * in the process at y, as `BridgeModel.sample(x1, { condition, guidance })`.
  */
 import * as ort from 'onnxruntime-node';
 import { LoadedOnnxModel } from './base.js';
+import { type ConditionValues, conditionFeeds, conditionOrLabels } from './conditions.js';
+import type { RuntimeFieldOptions } from './diffusion.js';
 import { BRIDGE } from './families.js';
 import type { IntegrationStats } from './integrate.js';
 import { flatten, type ModelMetadata, OnnxRuntimeError, type Points } from './load.js';
@@ -46,6 +53,16 @@ export interface TransportOptions {
   engine?: 'stepwise' | 'loop';
   /** Space of the sources and samples: 'data' (default; the standardisation is applied) or 'model'. */
   space?: 'data' | 'model';
+  /**
+   * Conditional bridges (required): the conditions of the transports — labels (one number for
+   * every source or one per source; K = the null condition) or vectors (one row of m values for
+   * every source, n rows, or n·m numbers row-major; a row containing NaN = the null condition).
+   */
+  condition?: ConditionValues;
+  /** Label-conditional bridges: the same as `condition` (give one of the two). */
+  labels?: number | ArrayLike<number>;
+  /** Classifier-free guidance weight w (default 0: the conditional bridge); conditional bridges only. */
+  guidance?: number;
 }
 
 export interface TransportResult {
@@ -77,21 +94,54 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
     return feeds;
   }
 
-  /** Probability-flow velocity f(z, t, x̂0, x1) (model space; z and source row-major [n, dim]). */
-  async velocity(z: Float32Array, t: number | Float32Array, source: Float32Array): Promise<Float32Array> {
-    const out = await this.set.get('bridge_velocity', 'the bridge velocity').run(this.feeds(z, t, source));
+  /**
+   * Probability-flow velocity f(z, t, x̂0, x1) (model space; z and source row-major [n, dim]); a
+   * conditional bridge takes the rows' conditions and a guidance weight (the guided field).
+   */
+  async velocity(
+    z: Float32Array,
+    t: number | Float32Array,
+    source: Float32Array,
+    options: RuntimeFieldOptions = {},
+  ): Promise<Float32Array> {
+    return this.velocityStage(z, t, source, this.fieldFeeds(z, options));
+  }
+
+  /** Reverse-SDE drift fB(z, t, x̂0, x1) and g(t) per row (model space; conditional bridges: guided, as {@link velocity}). */
+  async drift(
+    z: Float32Array,
+    t: number | Float32Array,
+    source: Float32Array,
+    options: RuntimeFieldOptions = {},
+  ): Promise<{ drift: Float32Array; g: Float32Array }> {
+    return this.driftStage(z, t, source, this.fieldFeeds(z, options));
+  }
+
+  /** The condition feeds of a field evaluation on the rows of z. */
+  private fieldFeeds(z: Float32Array, options: RuntimeFieldOptions): Record<string, ort.Tensor> {
+    return conditionFeeds(this.condition, z.length / this.dim, options.condition, options.guidance);
+  }
+
+  /**
+   * @internal The velocity with prepared condition feeds (conditionFeeds of conditions.ts): the
+   * per-stage calls of the solvers, which an `abortable` view overrides (fieldMethods in families.ts).
+   */
+  async velocityStage(z: Float32Array, t: number | Float32Array, source: Float32Array, feeds: Record<string, ort.Tensor> = {}) {
+    const out = await this.set.get('bridge_velocity', 'the bridge velocity').run({ ...this.feeds(z, t, source), ...feeds });
     return out.velocity.data as Float32Array;
   }
 
-  /** Reverse-SDE drift fB(z, t, x̂0, x1) and g(t) per row (model space). */
-  async drift(z: Float32Array, t: number | Float32Array, source: Float32Array): Promise<{ drift: Float32Array; g: Float32Array }> {
-    const out = await this.set.get('bridge_drift', 'the bridge drift').run(this.feeds(z, t, source));
+  /** @internal The reverse drift with prepared condition feeds (see {@link velocityStage}). */
+  async driftStage(z: Float32Array, t: number | Float32Array, source: Float32Array, feeds: Record<string, ort.Tensor> = {}) {
+    const out = await this.set.get('bridge_drift', 'the bridge drift').run({ ...this.feeds(z, t, source), ...feeds });
     return { drift: out.drift.data as Float32Array, g: out.g.data as Float32Array };
   }
 
   /**
    * Transport sources x1 (n rows of dim numbers) to generated targets: z(1) = x1 + δ ε, then the
-   * probability-flow ODE or the reverse SDE from t = 1 to 0 with fixed steps.
+   * probability-flow ODE or the reverse SDE from t = 1 to 0 with fixed steps. A conditional
+   * bridge needs `condition` (or `labels`) and takes `guidance`; the same RangeErrors
+   * (OnnxConditionError) as OnnxModel.sample on a missing, ill-shaped or refused condition.
    */
   async transport(sources: Points, options: TransportOptions = {}): Promise<TransportResult> {
     const flat = flatten(sources, this.dim);
@@ -105,7 +155,9 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
     const seed = options.seed ?? 0;
     checkSeed(seed);
     const n = flat.length / this.dim;
+    const conditions = conditionFeeds(this.condition, n, conditionOrLabels(options, this.condition), options.guidance, true, 'source');
     const run: TransportRun = {
+      conditions,
       flat,
       n,
       steps,
@@ -121,7 +173,7 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
 
   /** One call of the `bridge_sampler_euler_<mode>` Loop graph (which takes and returns data-space points). */
   private async transportLoop(run: TransportRun): Promise<{ z: Float32Array; stats: IntegrationStats }> {
-    const { flat, n, steps, solver, mode, space, eps, brownian } = run;
+    const { flat, n, steps, solver, mode, space, eps, brownian, conditions } = run;
     const D = this.dim;
     const s = this.standardization;
     if (solver !== 'euler' && solver !== 'euler_maruyama')
@@ -133,6 +185,7 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
       source: new ort.Tensor('float32', src, [n, D]),
       start_noise: new ort.Tensor('float32', eps, [n, D]),
       ...loopStepFeeds(mode, steps, brownian, n, D),
+      ...conditions,
     };
     const out = await session.run(feeds);
     const z = Float32Array.from(out.samples.data as Float32Array);
@@ -142,7 +195,7 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
 
   /** The fixed-step solve from z(1) = x1 + δ ε to t = 0 with one field call per stage. */
   private async transportStepwise(run: TransportRun): Promise<{ z: Float32Array; stats: IntegrationStats }> {
-    const { flat, steps, solver, mode, space, eps, brownian } = run;
+    const { flat, steps, solver, mode, space, eps, brownian, conditions } = run;
     const D = this.dim;
     const s = this.standardization;
     const x1 = new Float32Array(flat.length);
@@ -150,8 +203,8 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
     const z1 = new Float64Array(flat.length);
     for (let i = 0; i < z1.length; i++) z1[i] = Math.fround(x1[i] + Math.fround(this.delta * eps[i]));
     const fields = {
-      velocity: (z: Float32Array, t: number) => this.velocity(z, t, x1),
-      drift: (z: Float32Array, t: number) => this.drift(z, t, x1),
+      velocity: (z: Float32Array, t: number) => this.velocityStage(z, t, x1, conditions),
+      drift: (z: Float32Array, t: number) => this.driftStage(z, t, x1, conditions),
     };
     const out = await integrateStepwise(fields, mode, solver, { t1: 1, t0: 0, steps }, z1, brownian, D);
     if (s && space === 'data') toDataSpace(out.z, s, D);
@@ -160,6 +213,8 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
 }
 
 interface TransportRun {
+  /** The condition feeds of a conditional bridge (empty otherwise). */
+  conditions: Record<string, ort.Tensor>;
   flat: Float64Array;
   n: number;
   steps: number;

@@ -10,6 +10,7 @@
  * vectors — one row of m numbers (every row), n rows of m numbers, or a flat row-major array of
  * n·m numbers. Labels must be integers in 0…K; vector entries finite or NaN.
  */
+import * as ort from 'onnxruntime-node';
 import type { ConditionMeta } from './metadata.js';
 
 /** A model's conditions as given by a user (see the module doc). */
@@ -77,8 +78,14 @@ function checkValues(spec: ConditionMeta, flat: Float32Array, raw: ConditionValu
 /**
  * The condition input y [n, w] row-major for a model conditioned on `spec` (undefined: an
  * unconditional model). A conditional model needs `values`; an unconditional one refuses them.
+ * `what` names the rows in messages ('sample'; a bridge's transport: 'source').
  */
-export function conditionInput(spec: ConditionMeta | undefined, values: ConditionValues | undefined, n: number): Float32Array | null {
+export function conditionInput(
+  spec: ConditionMeta | undefined,
+  values: ConditionValues | undefined,
+  n: number,
+  what = 'sample',
+): Float32Array | null {
   if (!spec) {
     if (values !== undefined) throw new OnnxConditionError('this model is unconditional: it takes no condition');
     return null;
@@ -88,7 +95,7 @@ export function conditionInput(spec: ConditionMeta | undefined, values: Conditio
   const { flat, rows } = flatRows(spec, values);
   checkValues(spec, flat, values);
   if (rows === n) return flat;
-  if (rows !== 1) throw new OnnxConditionError(`the condition has ${rows} rows for ${n} samples (give one row, or one per sample)`);
+  if (rows !== 1) throw new OnnxConditionError(`the condition has ${rows} rows for ${n} ${what}s (give one row, or one per ${what})`);
   const w = conditionColumns(spec);
   const out = new Float32Array(n * w);
   for (let i = 0; i < n; i++) out.set(flat, i * w);
@@ -102,4 +109,38 @@ export function guidanceWeight(spec: ConditionMeta | undefined, guidance: number
     throw new OnnxConditionError(`guidance must be a finite number, got ${String(guidance)}`);
   if (!spec && guidance !== 0) throw new OnnxConditionError('guidance needs a conditional model (this model is unconditional)');
   return guidance;
+}
+
+/**
+ * The `condition` [n, w] (and, for guided graphs, `guidance` [1]) feeds of a model conditioned
+ * on `spec`; none for an unconditional model (which refuses a condition or a guidance weight ≠ 0).
+ * Throws {@link OnnxConditionError} on a missing or ill-shaped condition.
+ */
+export function conditionFeeds(
+  spec: ConditionMeta | undefined,
+  n: number,
+  condition: ConditionValues | undefined,
+  guidance: number | undefined,
+  guided = true,
+  what = 'sample',
+): Record<string, ort.Tensor> {
+  const w = guidanceWeight(spec, guidance);
+  if (!guided && w !== 0) throw new OnnxConditionError('the divergence (log-density) graph is unguided: guidance must be 0');
+  const y = conditionInput(spec, condition, n, what);
+  if (!spec || !y) return {};
+  const feeds: Record<string, ort.Tensor> = { condition: new ort.Tensor('float32', y, [n, conditionColumns(spec)]) };
+  if (guided) feeds.guidance = new ort.Tensor('float32', Float32Array.of(w), [1]);
+  return feeds;
+}
+
+/** `condition` or its alias `labels` (not both; labels only for a label-conditional model). */
+export function conditionOrLabels(
+  options: { condition?: ConditionValues; labels?: number | ArrayLike<number> },
+  spec: ConditionMeta | undefined,
+): ConditionValues | undefined {
+  if (options.labels === undefined) return options.condition;
+  if (spec && spec.kind !== 'label')
+    throw new OnnxConditionError(`this model is conditioned on vectors of ${spec.dim} values, not labels: use 'condition'`);
+  if (options.condition !== undefined) throw new OnnxConditionError("give the conditions as 'condition' or 'labels', not both");
+  return options.labels;
 }

@@ -13,11 +13,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import { LoadedOnnxModel } from './base.js';
-import { type ConditionValues, conditionColumns, conditionInput, guidanceWeight, OnnxConditionError } from './conditions.js';
-import { DIFFUSION } from './families.js';
+import { type ConditionValues, conditionFeeds, conditionOrLabels } from './conditions.js';
+import { DIFFUSION, type RuntimeFamily } from './families.js';
 import { type AdaptiveOptions, type Field, type IntegrationStats, integrateAdaptive, integrateFixed, TABLEAUX } from './integrate.js';
 import { flatten, type ModelMetadata, OnnxRuntimeError, type Points } from './load.js';
-import type { ConditionMeta } from './metadata.js';
 import { Rng } from './rng.js';
 import {
   canonicalSolver,
@@ -103,14 +102,20 @@ export interface RuntimeLogProbResult {
 
 /** An exported DiffusionModel loaded into onnxruntime. */
 export class OnnxModel extends LoadedOnnxModel {
-  /** Discriminates the runtime model classes (see {@link loadExportedModel}). */
-  readonly family = DIFFUSION.exportName;
+  /** Discriminates the runtime model classes (see {@link loadExportedModel}): 'diffusion', or 'cfm' for OnnxCFMModel (cfm.ts). */
+  readonly family: 'diffusion' | 'cfm';
   readonly priorStd: number;
   /** The process start t₀ (samplers integrate from 1 down to t₀). */
   readonly tStart: number;
 
-  constructor(metadata: ModelMetadata, sessions: Map<string, ort.InferenceSession>) {
-    super(metadata, sessions, DIFFUSION);
+  /** `family`: the row of the family table (default diffusion; the flow-matching subclass passes its own). */
+  constructor(
+    metadata: ModelMetadata,
+    sessions: Map<string, ort.InferenceSession>,
+    family: RuntimeFamily<'diffusion' | 'cfm'> = DIFFUSION,
+  ) {
+    super(metadata, sessions, family);
+    this.family = family.exportName;
     this.priorStd = metadata.priorStd;
     this.tStart = metadata.tStart;
   }
@@ -144,7 +149,7 @@ export class OnnxModel extends LoadedOnnxModel {
   /**
    * The `condition` [n, w] (and, for guided graphs, `guidance` [1]) feeds of a conditional
    * model's graphs; none for an unconditional one (which refuses a condition or a guidance
-   * weight ≠ 0). Throws {@link OnnxConditionError} on a missing or ill-shaped condition.
+   * weight ≠ 0). Throws an OnnxConditionError (conditions.ts) on a missing or ill-shaped condition.
    */
   conditionFeeds(
     n: number,
@@ -152,14 +157,7 @@ export class OnnxModel extends LoadedOnnxModel {
     guidance: number | undefined,
     guided = true,
   ): Record<string, ort.Tensor> {
-    const spec = this.condition;
-    const w = guidanceWeight(spec, guidance);
-    if (!guided && w !== 0) throw new OnnxConditionError('the divergence (log-density) graph is unguided: guidance must be 0');
-    const y = conditionInput(spec, condition, n);
-    if (!spec || !y) return {};
-    const feeds: Record<string, ort.Tensor> = { condition: new ort.Tensor('float32', y, [n, conditionColumns(spec)]) };
-    if (guided) feeds.guidance = new ort.Tensor('float32', Float32Array.of(w), [1]);
-    return feeds;
+    return conditionFeeds(this.condition, n, condition, guidance, guided);
   }
 
   /**
@@ -202,7 +200,7 @@ export class OnnxModel extends LoadedOnnxModel {
     checkMode(mode);
     const solver = solverFor(mode, requested);
     const engine = options.engine ?? 'stepwise';
-    const feeds = this.conditionFeeds(n, sampleCondition(options, this.condition), options.guidance);
+    const feeds = this.conditionFeeds(n, conditionOrLabels(options, this.condition), options.guidance);
     const rng = new Rng(options.seed ?? 0);
     const eps = rng.normalArray(n * this.dim);
     const brownian = mode === 'sde' ? new Rng(rng.nextUint32()) : null;
@@ -298,15 +296,6 @@ interface SampleRun {
   brownian: Rng | null;
   /** The condition feeds of a conditional model (empty otherwise). */
   feeds: Record<string, ort.Tensor>;
-}
-
-/** `condition` or its alias `labels` (not both; labels only for a label-conditional model). */
-function sampleCondition(options: RuntimeSampleOptions, spec: ConditionMeta | undefined): ConditionValues | undefined {
-  if (options.labels === undefined) return options.condition;
-  if (spec && spec.kind !== 'label')
-    throw new OnnxConditionError(`this model is conditioned on vectors of ${spec.dim} values, not labels: use 'condition'`);
-  if (options.condition !== undefined) throw new OnnxConditionError("give the conditions as 'condition' or 'labels', not both");
-  return options.labels;
 }
 
 /** The feeds without `guidance` (for the unguided divergence graph). */

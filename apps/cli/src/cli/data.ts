@@ -39,11 +39,19 @@ import {
   type ToyName,
   withoutRows,
 } from '@nfdm/datasets';
-import type { DataSource } from '@nfdm/training';
+import { arraySource, type DataSource } from '@nfdm/training';
 import * as tf from '@tensorflow/tfjs';
+import {
+  type ColumnCondition,
+  type ConditionedTable,
+  cutConditionColumns,
+  heldOutLabelledRows,
+  withoutConditionColumns,
+} from './condition-columns.js';
 import type { OutlierPolicy, StandardizeMethod } from './data-options.js';
 import { CliError, UsageError } from './errors.js';
 import { evaluationImages, firstRows, HELDOUT_IMAGES, imageSetParts, isImageSpec, shapeText, splitImageRows } from './image-sets.js';
+import { labelledBridgeEvaluation, labelledBridgeTrainingData } from './labelled-bridges.js';
 import { labelledData, type RunLabels } from './labelled-data.js';
 import { parseBridgeSpec } from './run-config.js';
 
@@ -81,6 +89,8 @@ export interface DataInfo {
   outliers?: { policy: OutlierPolicy; count: number; rows: number[] };
   /** Bridges: the data at each end (spec `<source>-><target>`). */
   pair?: { source: string; target: string };
+  /** Tables with `--condition-column`: the columns that are the condition (not in `columns`), and how y is scaled. */
+  condition?: ColumnCondition;
 }
 
 /** Fraction of a table's rows held out from training. */
@@ -123,7 +133,7 @@ export function toySource(name: ToyName): DataSource {
 }
 
 /** Rows of a row-major matrix as a DataSource (sampled with replacement). */
-function rowSource(m: DataMatrix): DataSource {
+export function rowSource(m: DataMatrix): DataSource {
   const { data, n, dim } = m;
   return {
     dim,
@@ -148,6 +158,8 @@ export interface TrainingData {
   warnings: string[];
   /** `--condition label`: the number of classes and the held-out rows' labels (the source draws rows with their labels). */
   labels?: RunLabels;
+  /** `--condition-column` vectors: m values per row, and the held-out rows' y [n, m] (standardised). */
+  vector?: { dim: number; heldOut?: Float32Array };
 }
 
 export interface TableOptions {
@@ -211,6 +223,8 @@ export function trainingData(
     standardize?: StandardizeMethod;
     outliers?: OutlierPolicy;
     condition?: 'label';
+    /** Tables: the columns that are the condition (condition-columns.ts). */
+    conditionColumns?: string[];
   } = {
     seed: 0,
   },
@@ -220,9 +234,12 @@ export function trainingData(
   if (!isTable && (options.standardize !== undefined || options.outliers !== undefined)) {
     throw new UsageError(`--standardize and --outliers apply to .csv / .npy data, not ${spec}`);
   }
-  if (pair) return bridgeTrainingData(pair.source, pair.target, options.seed);
+  if (pair)
+    return options.condition === 'label'
+      ? labelledBridgeTrainingData(pair.source, pair.target, options.seed)
+      : bridgeTrainingData(pair.source, pair.target, options.seed);
   const normalized = normalizeSpec(spec);
-  if (options.condition === 'label') return labelledTrainingData(normalized, options.seed);
+  if (options.condition === 'label' && !options.conditionColumns?.length) return labelledTrainingData(normalized, options.seed);
   if (isToyName(normalized)) {
     const d = load(normalized, { n: 1 });
     const heldOut = sampleToy(normalized, HELDOUT_TOY_POINTS, HELDOUT_SEED);
@@ -241,13 +258,21 @@ export function trainingData(
     return { info: base, source: rowSource(train), heldOut, warnings: [] };
   }
   const policy = options.outliers ?? 'refuse';
-  const { table, train, heldOut: held, extreme } = tableParts(normalized, { seed: options.seed, outliers: policy });
+  const parts = tableParts(normalized, { seed: options.seed, outliers: policy });
+  const { table, extreme } = parts;
   const method = options.standardize ?? 'mean-std';
+  const names = options.conditionColumns ?? [];
+  const cut = names.length
+    ? cutConditionColumns(table, parts, { names, label: options.condition === 'label', method, spec: normalized })
+    : undefined;
+  const train = cut?.train ?? parts.train;
+  const held = cut ? cut.heldOut : parts.heldOut;
   const standardization = options.standardization ?? (method === 'robust' ? fitRobustStandardization(train) : fitStandardization(train));
-  if (standardization.mean.length !== table.dim) {
-    throw new CliError(`${spec} has ${table.dim} columns but the run being resumed was trained on ${standardization.mean.length}`);
+  if (standardization.mean.length !== train.dim) {
+    throw new CliError(`${spec} has ${train.dim} data columns but the run being resumed was trained on ${standardization.mean.length}`);
   }
   const base = info(table, normalized);
+  if (cut) Object.assign(base, { dim: train.dim, columns: cut.columns, condition: cut.condition });
   base.rows = { train: train.n, heldOut: held?.n ?? 0 };
   base.split = { seed: options.seed, heldOutFraction: HELD_OUT_FRACTION };
   base.standardize = method;
@@ -260,13 +285,22 @@ export function trainingData(
         : `${spec}: training on ${extreme.rows.length} row${extreme.rows.length === 1 ? '' : 's'} with extreme values (data rows ${rowList(extreme.rows)}) as asked (--outliers keep)`,
     );
   }
+  const x = applyStandardization(train, standardization);
   return {
     info: base,
-    source: rowSource(applyStandardization(train, standardization)),
+    source: cut ? arraySource(x.data, x.n, x.dim, { values: cut.trainY, dim: cut.condition.columns.length }) : rowSource(x),
     heldOut: held ? applyStandardization(held, standardization) : undefined,
     standardization,
     warnings,
+    ...(cut ? columnConditions(cut) : {}),
   };
+}
+
+/** The labels or vectors of a table's condition columns, as the run takes them. */
+function columnConditions(cut: ConditionedTable): Pick<TrainingData, 'labels' | 'vector'> {
+  const c = cut.condition;
+  if (c.kind === 'label') return { labels: { classes: c.classes as number, heldOut: cut.heldOutY } };
+  return { vector: { dim: c.columns.length, heldOut: cut.heldOutY } };
 }
 
 /** `--condition label`: a toy set with a natural label or Fashion-MNIST, with the labels of every row. */
@@ -281,7 +315,7 @@ function labelledTrainingData(spec: string, seed: number): TrainingData {
 }
 
 /** A bridge end: a toy set, optionally translated (`moons`, `moons@-3,0`), or an image set. */
-type BridgeEnd = { kind: 'toy'; spec: string; toy: ToyName; shift: [number, number] } | { kind: 'image'; spec: string };
+export type BridgeEnd = { kind: 'toy'; spec: string; toy: ToyName; shift: [number, number] } | { kind: 'image'; spec: string };
 
 /** What a bridge end may be, for messages. */
 const BRIDGE_ENDS =
@@ -314,7 +348,7 @@ function namesImages(spec: string, flag: string): boolean {
 }
 
 /** Both ends of a bridge spec, of one kind: two toy sets or two image sets (a CliError otherwise). */
-function parseBridgeEnds(sourceSpec: string, targetSpec: string): { source: BridgeEnd; target: BridgeEnd } {
+export function parseBridgeEnds(sourceSpec: string, targetSpec: string): { source: BridgeEnd; target: BridgeEnd } {
   const source = parseBridgeEnd(sourceSpec, '--source');
   const target = parseBridgeEnd(targetSpec, '--target');
   if (source.kind !== target.kind) {
@@ -326,7 +360,7 @@ function parseBridgeEnds(sourceSpec: string, targetSpec: string): { source: Brid
   return { source, target };
 }
 
-function shifted(m: DataMatrix, shift: [number, number]): DataMatrix {
+export function shifted(m: DataMatrix, shift: [number, number]): DataMatrix {
   if (shift[0] === 0 && shift[1] === 0) return m;
   const data = new Float32Array(m.data.length);
   for (let i = 0; i < m.n; i++) {
@@ -336,7 +370,7 @@ function shifted(m: DataMatrix, shift: [number, number]): DataMatrix {
   return { data, n: m.n, dim: 2 };
 }
 
-function shiftedSource(end: { toy: ToyName; shift: [number, number] }): DataSource {
+export function shiftedSource(end: { toy: ToyName; shift: [number, number] }): DataSource {
   const base = toySource(end.toy);
   if (end.shift[0] === 0 && end.shift[1] === 0) return base;
   return {
@@ -517,8 +551,11 @@ export function labelledEvaluationData(
   spec: string,
   classes: number,
   options: { n?: number; seed?: number; trainedOn?: DataInfo } = {},
-): { data: DataMatrix; sources?: undefined; labels: Float32Array; info: DataInfo & { heldOut?: boolean } } {
+): { data: DataMatrix; sources?: DataMatrix; labels: Float32Array; info: DataInfo & { heldOut?: boolean } } {
+  if (parseBridgeSpec(spec)) return labelledBridgeEvaluation(spec, classes, options);
   const normalized = normalizeSpec(spec);
+  const trained = options.trainedOn;
+  if (trained?.condition?.kind === 'label' && trained.spec === normalized) return heldOutLabelledRows(trained, options.n);
   const base = evaluationData(spec, options);
   let labels: Float32Array;
   let data = base.data;
@@ -542,12 +579,14 @@ export function labelledEvaluationData(
  * Evaluation / plotting data of `spec` in data units: `n` fresh test points for toys
  * (seed `seed`), the first `n` test images for Fashion-MNIST, the first `n` rows of a file —
  * or, when the file is the table the model was trained on (`trainedOn`), the first `n` of its
- * held-out rows (the same split as training). `info.heldOut` says when that happened. For a
+ * held-out rows (the same split as training). `info.heldOut` says when that happened. The file a
+ * `--condition-column` model was trained on (`trainedOn`, or `modelData` for its first rows) gives
+ * its data columns only. For a
  * bridge spec: its targets, and in `sources` as many sources to transport.
  */
 export function evaluationData(
   spec: string,
-  options: { n?: number; seed?: number; trainedOn?: DataInfo } = {},
+  options: { n?: number; seed?: number; trainedOn?: DataInfo; modelData?: DataInfo } = {},
 ): { data: DataMatrix; sources?: DataMatrix; info: DataInfo & { heldOut?: boolean } } {
   const pair = parseBridgeSpec(spec);
   if (pair) return bridgeEvaluation(spec, pair, options);
@@ -561,9 +600,14 @@ export function evaluationData(
         `${spec} has changed since the model was trained on it (${parts.train.n + (parts.heldOut?.n ?? 0)} rows used now, ${total} then), so its held-out rows are unknown; pass --data with test data`,
       );
     }
-    const held = firstRows(parts.heldOut as DataMatrix, options.n ?? Number.POSITIVE_INFINITY);
+    let held = firstRows(parts.heldOut as DataMatrix, options.n ?? Number.POSITIVE_INFINITY);
     const base = info(parts.table, normalized);
     base.source = `the ${held.n} held-out rows (not used in training) of ${base.source}`;
+    if (trained.condition) {
+      // The model's x: the columns left after its condition columns.
+      held = withoutConditionColumns(parts.table, held, trained.condition.columns, normalized);
+      Object.assign(base, { dim: held.dim, columns: trained.columns, condition: trained.condition });
+    }
     return { data: held, info: { ...base, heldOut: true } };
   }
   if (parseImageFolderSpec(normalized)) {
@@ -583,6 +627,12 @@ export function evaluationData(
     ...(image ? { split: 'test' as const } : {}),
   });
   checkFinite(d, normalized);
+  const model = options.modelData ?? trained;
+  if (model?.condition && model.spec === normalized) {
+    // The file a --condition-column model was trained on: its data columns only.
+    const rows = withoutConditionColumns(d, d, model.condition.columns, normalized);
+    return { data: rows, info: { ...info(d, normalized), dim: rows.dim, columns: model.columns, condition: model.condition } };
+  }
   return { data: { data: d.data, n: d.n, dim: d.dim }, info: info(d, image ? lower : normalized) };
 }
 

@@ -90,19 +90,22 @@ export function nelboMetric(
 export function boundMetric(
   opened: OpenedModel,
   rows: DataMatrix,
-  options: { draws: number; seed: number; dim: number; bitsOffset: number },
+  options: { draws: number; seed: number; dim: number; bitsOffset: number; labels?: Float32Array },
 ): LikelihoodMetric {
   const task = opened.descriptor.trainingTask(opened.model, objectiveOf(opened.meta));
   const metric = task.heldOutMetrics.find((m) => heldOutRole(m) === 'bound');
   if (!metric) throw new CliError(`a ${opened.descriptor.title} reports no bound besides the NELBO; use nelbo`);
   const x = tf.tensor2d(rows.data, [rows.n, rows.dim]);
+  // A conditional bridge: the bound on −log p(target | source, y) at the targets' labels.
+  const y = options.labels ? tf.tensor2d(options.labels.subarray(0, rows.n), [rows.n, 1]) : undefined;
   try {
-    const r = task.heldOut(x, options.draws, options.seed);
+    const r = task.heldOut(x, options.draws, options.seed, y);
     const mean = r[metric.key];
     const stderr = metric.stderrKey ? r[metric.stderrKey] : Number.NaN;
     return { mean, stderr, n: rows.n, bitsPerDim: bitsPerDim(mean, options.dim, options.bitsOffset) };
   } finally {
     x.dispose();
+    y?.dispose();
   }
 }
 

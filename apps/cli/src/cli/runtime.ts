@@ -94,9 +94,17 @@ export function objectiveOf(meta: ModelMeta | undefined): Objective {
 
 /**
  * Solver flags with the model's default mode: a model trained for few-step ODE sampling
- * (NFDM-OT) samples with the ODE unless `--sde` or a solver is named (a named solver's kind decides).
+ * (NFDM-OT) samples with the ODE unless `--sde` or a solver is named (a named solver's kind decides);
+ * a model without a reverse SDE (flow matching) always samples with the ODE, and `--sde` is an error.
  */
 export function withDefaultMode<T extends SolverFlags>(flags: T, capabilities: FamilyCapabilities): T {
+  if (!capabilities.sde && capabilities.sample) {
+    if (flags.sde)
+      throw new UsageError(
+        '--sde: this model has no reverse SDE (a flow-matching model samples by its ODE only); drop --sde or pass --ode',
+      );
+    return flags.ode ? flags : { ...flags, ode: true };
+  }
   if (!capabilities.fewStep || flags.ode || flags.sde || flags.solver !== undefined) return flags;
   return { ...flags, ode: true };
 }
@@ -360,6 +368,8 @@ export interface DrawOptions {
   progress?: Progress;
   /** Conditional models: the label of every sample (n values; the null label K for unconditional samples). */
   labels?: number[];
+  /** Vector-conditional models: the condition of every sample, m values in model units (standardised). */
+  vector?: number[];
   /** Conditional models: the classifier-free guidance weight (default 0). */
   guidance?: number;
 }
@@ -369,10 +379,17 @@ export function modelCondition(config: AnyModelConfig): ConditionConfig | undefi
   return (config as { condition?: ConditionConfig }).condition;
 }
 
-/** A label-conditional model's null label K for each of n samples (unconditional draws); undefined otherwise. */
-function nullLabels(config: AnyModelConfig, n: number): number[] | undefined {
+/**
+ * The conditions y [size, w] of samples start…start+size of a conditional model: the given labels,
+ * the given vector on every row, or the null condition ∅ (unconditional draws); undefined for an
+ * unconditional model.
+ */
+function conditionBatch(config: AnyModelConfig, options: DrawOptions, start: number, size: number): tf.Tensor2D | undefined {
   const c = modelCondition(config);
-  return c?.kind === 'label' ? new Array(n).fill(c.classes) : undefined;
+  if (!c) return undefined;
+  if (options.labels) return tf.tensor2d(options.labels.slice(start, start + size), [size, 1]);
+  if (options.vector) return tf.tidy(() => tf.tile(tf.tensor2d([options.vector as number[]]), [size, 1]) as tf.Tensor2D);
+  return c.kind === 'label' ? tf.fill([size, 1], c.classes) : tf.fill([size, c.dim], Number.NaN);
 }
 
 /** Largest number of samples drawn in one solver batch (each batch uses seed + its index). */
@@ -514,7 +531,6 @@ export function drawSamples(
   const samples = new Float32Array(n * D);
   const stats = zeroStats();
   const chunk = trajectory ? n : batchFor(opened, SAMPLE_CHUNK);
-  const labels = options.labels ?? nullLabels(opened.config, n);
   const frozen: number[] = [];
   let traj: Float32Array | undefined;
   let times: number[] | undefined;
@@ -524,7 +540,7 @@ export function drawSamples(
     batches++;
     const progress = options.progress;
     let r: FamilyDrawResult;
-    const condition = labels ? tf.tensor2d(labels.slice(start, start + size), [size, 1]) : undefined;
+    const condition = conditionBatch(opened.config, options, start, size);
     try {
       r = sample(opened.model, size, {
         mode: choice.mode,
@@ -671,6 +687,7 @@ export function drawBridge(
     const size = Math.min(chunk, sources.n - start);
     batches++;
     const x1 = tf.tensor2d(sources.data.subarray(start * D, (start + size) * D), [size, D]);
+    const condition = conditionBatch(opened.config, options, start, size);
     let r: FamilyDrawResult;
     try {
       r = transport(opened.model, x1, {
@@ -681,12 +698,15 @@ export function drawBridge(
         trajectory,
         nonFinite: 'freeze-rows',
         onProgress: progress ? (f) => progress.update(Math.floor(start + size * f)) : undefined,
+        condition,
+        guidance: options.guidance,
       });
     } catch (error) {
       if (error instanceof SolverError) throw new CliError(`transport failed (${choice.label}): ${error.message}; try more --steps`);
       throw error;
     } finally {
       x1.dispose();
+      condition?.dispose();
     }
     addStats(stats, r.stats, k === 0);
     for (const i of r.nonFiniteRows ?? []) frozen.push(start + i);

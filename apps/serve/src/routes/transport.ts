@@ -1,9 +1,12 @@
 /**
  * POST /v1/models/{name}/transport: source points carried to targets by a model with
- * `capabilities.transport` (NFBM bridges), with a fixed-step ODE or SDE solver.
+ * `capabilities.transport` (NFBM bridges), with a fixed-step ODE or SDE solver. Conditional
+ * bridges take `condition` (one for every source or one per source) and `guidance`, checked as
+ * on /samples (conditions.ts).
  */
 import { canTransport, RUNTIME_FAMILIES } from '@nfdm/runtime';
 import type { FastifyPluginAsync } from 'fastify';
+import { type ConditionField, requestCondition } from '../conditions.js';
 import { HttpError } from '../errors.js';
 import { checkFormat, type PointsFormat, sendPng } from '../images.js';
 import { type Mode, transportEngine } from '../models.js';
@@ -19,6 +22,8 @@ interface TransportBody {
   mode?: Mode;
   seed?: number;
   format?: PointsFormat;
+  condition?: ConditionField;
+  guidance?: number;
 }
 
 /** The families that transport, for messages ('an NFBM bridge'; 'NFBM bridges'). */
@@ -56,12 +61,14 @@ export const transportRoutes: FastifyPluginAsync<RouteContext> = async (app, { s
       const steps = stepsOf(body, state);
       const seed = body.seed ?? 0;
       const n = sources.length;
+      const cond = requestCondition(entry, body.condition, body.guidance, n, 'source');
       checkLoopNoise(engine, mode, steps, n, entry, 'sources');
+      const guidance = cond.condition === undefined ? {} : { guidance: cond.guidance ?? 0 };
       const answer = await compute.respond(request, {
         entry,
         operation: 'transport',
         count: n,
-        run: (signal) => abortable(model, signal).transport(sources, { mode, steps, solver, seed, engine }),
+        run: (signal) => abortable(model, signal).transport(sources, { mode, steps, solver, seed, engine, ...cond }),
         body: (r) => ({
           samples: toRows(r.samples, n, r.dim),
           n,
@@ -71,6 +78,7 @@ export const transportRoutes: FastifyPluginAsync<RouteContext> = async (app, { s
           mode: r.mode,
           seed,
           engine: r.engine,
+          ...guidance,
         }),
       });
       return body.format === 'png' ? sendPng(reply, entry, answer, sources) : answer;

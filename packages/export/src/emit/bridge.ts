@@ -10,11 +10,23 @@
  *
  * The sampler starts at z(1) = x1 + δ·start_noise and integrates from t = 1 to 0 with Euler
  * (ODE) or Euler–Maruyama (SDE) in one ONNX `Loop`, the field inlined in the body.
+ *
+ * Conditional bridges (a condition y [N, w], encoded as in emit/condition.ts): the predictor is
+ * x̂_θ(z, t, x1, y) (NN([z, x1], t, y)) and a process conditioned on y reads it too
+ * (NN_φ([x̂0, x1], t, y)). With a guidance weight w the fields use
+ *
+ *   x̂_w = (1 + w) x̂_θ(z, t, x1, y) − w x̂_θ(z, t, x1, ∅)
+ *
+ * (emit/model.ts's emitGuidedPrediction: one call on [z; z], [t; t], [x1; x1] with [y; ∅], or
+ * the conditional call alone when w = 0) in the process at the row's y (models' bridge/guidance.ts).
  */
+
+import { conditionWidth } from '@nfdm/core';
 import { BridgeModel, BridgePredictor, BridgeProcess, ConstantVolatility, MatchedVolatility, NeuralVolatility } from '@nfdm/models';
 import { attr, type Graph } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
-import { emitG2 } from './model.js';
+import { emitGuidedConditions, type FieldCondition } from './condition.js';
+import { emitG2, emitGuidedPrediction } from './model.js';
 import { emitTimeNetwork, jetColumns } from './nets.js';
 
 /** Throw a clear error for bridges the exporter cannot write. */
@@ -28,16 +40,24 @@ export function assertBridgeExportable(model: BridgeModel): void {
   }
 }
 
-/** x̂0(z, t, x1) = (1 − t) z + (t + c) NN([z, x1], t). */
-export function emitBridgePredictor(g: Graph, predictor: BridgePredictor, z: string, t: string, x1: string): string {
-  const nn = emitTimeNetwork(g, predictor.net, { x: g.concat([z, x1], 1), t, timeTangent: false }, 'predictor');
+/** x̂0(z, t, x1) = (1 − t) z + (t + c) NN([z, x1], t) (NN([z, x1], t, y) given the condition y [N, w]). */
+export function emitBridgePredictor(
+  g: Graph,
+  predictor: BridgePredictor,
+  z: string,
+  t: string,
+  x1: string,
+  y: string | null = null,
+): string {
+  const nn = emitTimeNetwork(g, predictor.net, { x: g.concat([z, x1], 1), t, timeTangent: false, y }, 'predictor');
   return g.add(g.mul(g.sub(1, t), z), g.mul(g.add(t, predictor.offset), nn.v));
 }
 
-/** μ, σ, μ̇, σ̇ of the bridge process at (x0, x1, t) ([N, D] each). */
-export function emitBridgeParams(g: Graph, process: BridgeProcess, x0: string, x1: string, t: string) {
+/** μ, σ, μ̇, σ̇ of the bridge process at (x0, x1, t) ([N, D] each); a process conditioned on y reads y [N, w] (ignored otherwise). */
+export function emitBridgeParams(g: Graph, process: BridgeProcess, x0: string, x1: string, t: string, y: string | null = null) {
   const D = process.dim;
-  const jet = emitTimeNetwork(g, process.net, { x: g.concat([x0, x1], 1), t, timeTangent: true }, 'process');
+  const inputs = { x: g.concat([x0, x1], 1), t, timeTangent: true, y: process.conditioned ? y : null };
+  const jet = emitTimeNetwork(g, process.net, inputs, 'process');
   const m = jetColumns(g, jet, 0, D);
   const l = jetColumns(g, jet, D, D);
   const one = g.sub(1, t);
@@ -58,7 +78,25 @@ export interface EmittedBridgeField {
   g2?: string;
 }
 
-/** f (and fB, g²) of the bridge at (z, t) given the source x1. `gTime` as in emitField. */
+/**
+ * x̂ of a bridge field: x̂_θ(z, t, x1) unconditionally, x̂_θ(z, t, x1, y) given y, the guided x̂_w
+ * given y, [y; ∅] and w (module doc).
+ */
+function emitBridgeXhat(g: Graph, predictor: BridgePredictor, z: string, t: string, x1: string, condition: FieldCondition | null): string {
+  const guidance = condition?.guidance ?? null;
+  if (!condition || !guidance) return emitBridgePredictor(g, predictor, z, t, x1, condition?.y ?? null);
+  const twice = (b: Graph, v: string) => b.concat([v, v], 0);
+  const predict = (b: Graph, doubled: boolean) =>
+    doubled
+      ? emitBridgePredictor(b, predictor, twice(b, z), twice(b, t), twice(b, x1), guidance.both)
+      : emitBridgePredictor(b, predictor, z, t, x1, condition.y);
+  return emitGuidedPrediction(g, predict, guidance.w);
+}
+
+/**
+ * f (and fB, g²) of the bridge at (z, t) given the source x1. `gTime` as in emitField. A
+ * conditional bridge reads `condition` (y, and for a guided field [y; ∅] and w; module doc).
+ */
 export function emitBridgeField(
   g: Graph,
   model: BridgeModel,
@@ -67,9 +105,10 @@ export function emitBridgeField(
   x1: string,
   want: { drift?: boolean },
   gTime: string = t,
+  condition: FieldCondition | null = null,
 ): EmittedBridgeField {
-  const xhat = emitBridgePredictor(g, model.predictor, z, t, x1);
-  const p = emitBridgeParams(g, model.process, xhat, x1, t);
+  const xhat = emitBridgeXhat(g, model.predictor, z, t, x1, condition);
+  const p = emitBridgeParams(g, model.process, xhat, x1, t, condition?.y ?? null);
   const eps = g.div(g.sub(z, p.mu), p.sigma);
   const velocity = g.add(p.dmu, g.mul(p.dsigma, eps));
   if (!want.drift) return { velocity };
@@ -86,8 +125,10 @@ export interface BridgeSamplerGraphOptions {
 /**
  * The Euler (ODE) / Euler–Maruyama (SDE) transport from sources to targets as one graph.
  * Inputs: source [N, D], start_noise [N, D], and steps [1] int64 (ODE) or noise [S, N, D]
- * (SDE, S = steps, ΔW_k = √|h| noise_k). Output: samples [N, D]. With a standardisation the
- * source is standardised on the way in and the samples are mapped back to data space.
+ * (SDE, S = steps, ΔW_k = √|h| noise_k); a conditional bridge also condition [N, w] and
+ * guidance [1] ([y; ∅] built once, outside the Loop). Output: samples [N, D]. With a
+ * standardisation the source is standardised on the way in and the samples are mapped back to
+ * data space.
  */
 export function emitBridgeSampler(root: Graph, model: BridgeModel, options: BridgeSamplerGraphOptions): void {
   const D = model.dim;
@@ -103,6 +144,10 @@ export function emitBridgeSampler(root: Graph, model: BridgeModel, options: Brid
     noise = root.input('noise', ['S', 'N', D]);
     steps = root.op('Gather', [root.op('Shape', [noise]), root.int64Tensor([0], [])], { axis: attr.int(0) });
   }
+  const spec = model.condition?.spec ?? null;
+  const cond: FieldCondition | null = spec
+    ? emitGuidedConditions(root, spec, root.input('condition', ['N', conditionWidth(spec)]), root.input('guidance', [1]))
+    : null;
   const mean = s ? root.floatTensor('standardization.mean', s.mean, [1, D]) : null;
   const std = s ? root.floatTensor('standardization.std', s.std, [1, D]) : null;
   const x1 = s ? root.div(root.sub(sourceIn, mean as string), std as string) : sourceIn;
@@ -119,11 +164,11 @@ export function emitBridgeSampler(root: Graph, model: BridgeModel, options: Brid
   const tCol = body.op('Expand', [t, columnShape]);
   let next: string;
   if (mode === 'ode') {
-    next = body.add(z, body.mul(emitBridgeField(body, model, z, tCol, x1, {}).velocity, h));
+    next = body.add(z, body.mul(emitBridgeField(body, model, z, tCol, x1, {}, tCol, cond).velocity, h));
   } else {
     const xi = body.op('Gather', [noise as string, iter], { axis: attr.int(0) });
     const dW = body.mul(xi, sqrtH as string);
-    const f = emitBridgeField(body, model, z, tCol, x1, { drift: true }, body.reshape(t, [1, 1]));
+    const f = emitBridgeField(body, model, z, tCol, x1, { drift: true }, body.reshape(t, [1, 1]), cond);
     next = body.sum([z, body.mul(f.drift as string, h), body.mul(body.unary('Sqrt', f.g2 as string), dW)]);
   }
   body.output('cond_out', condIn, [], DataType.BOOL);

@@ -80,25 +80,42 @@ export function emitPredictor(
 }
 
 /**
- * x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅), [N, D], `w` a float32 scalar. An If on w = 0: then
- * x̂(z, t, y), one predictor call on N rows (what core computes at w = 0); else one call on
- * [z; z], [t; t] with the conditions `both` = [y; ∅] [2N, w], split in halves and combined.
+ * x̂_w = (1 + w) x̂(y) − w x̂(∅), [N, D], `w` a float32 scalar, for any predictor: an If on w = 0.
+ * Then `predict(b, false)`, the conditional prediction on the N rows with y (what core computes
+ * at w = 0); else `predict(b, true)`, one call on the doubled rows (inputs stacked [·; ·], the
+ * conditions [y; ∅] [2N, w]), split in halves and combined. Diffusion predictors use it through
+ * {@link emitGuidedPredictor}, bridge predictors through emit/bridge.ts.
  */
-export function emitGuidedPredictor(g: Graph, predictor: Predictor, z: string, t: string, y: string, both: string, w: string): string {
+export function emitGuidedPrediction(g: Graph, predict: (b: Graph, doubled: boolean) => string, w: string): string {
   const branch = (name: string, emit: (b: Graph) => string) => {
     const b = g.subgraph(name);
     const v = emit(b);
     b.output(v, v, null);
     return b;
   };
-  const conditional = branch('xhat_conditional', (b) => emitPredictor(b, predictor, z, t, null, y).v);
+  const conditional = branch('xhat_conditional', (b) => predict(b, false));
   const guided = branch('xhat_guided', (b) => {
-    const xhat = emitPredictor(b, predictor, b.concat([z, z], 0), b.concat([t, t], 0), null, both).v;
+    const xhat = predict(b, true);
     const [cond, uncond] = b.node('Split', [xhat], { axis: attr.int(0) }, 2);
     return b.sub(b.mul(b.add(1, w), cond), b.mul(w, uncond));
   });
   const unguided = g.op('Equal', [w, 0]);
   return g.op('If', [unguided], { then_branch: attr.graph(conditional), else_branch: attr.graph(guided) });
+}
+
+/**
+ * x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅) of a diffusion predictor ({@link emitGuidedPrediction};
+ * the doubled call reads [z; z], [t; t] and the conditions `both` = [y; ∅] [2N, w]).
+ */
+export function emitGuidedPredictor(g: Graph, predictor: Predictor, z: string, t: string, y: string, both: string, w: string): string {
+  return emitGuidedPrediction(
+    g,
+    (b, doubled) =>
+      doubled
+        ? emitPredictor(b, predictor, b.concat([z, z], 0), b.concat([t, t], 0), null, both).v
+        : emitPredictor(b, predictor, z, t, null, y).v,
+    w,
+  );
 }
 
 /**
@@ -196,7 +213,7 @@ export function emitField(
 }
 
 /** The D×D identity as [D, 1, D] (direction i in block i). */
-function eyeStack(D: number): Float32Array {
+export function eyeStack(D: number): Float32Array {
   const out = new Float32Array(D * D);
   for (let i = 0; i < D; i++) out[i * D + i] = 1;
   return out;

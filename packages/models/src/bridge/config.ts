@@ -10,13 +10,23 @@
  *     "penalties":  [ { "kind": "obstacle", "center": [0, 0], "radius": 0.5, "weight": 10 } ],
  *     "seed": 0,
  *     "data": { "source": "8gaussians", "target": "moons" }          (optional, descriptive)
+ *     "condition": { "kind": "label", "classes": K, "dropout": p, "embedding": 16 }
+ *               or { "kind": "vector", "dim": m, "dropout": p, "embedding": 16 }   (optional)
  *   }
+ *
+ * `condition` makes a conditional bridge (docs/maths/bridges.md#conditions-and-guidance): the
+ * predictor is x̂_θ(z, t, x1, y); `process.conditioned: true` also makes the two-sided process
+ * F(·, x0, x1, y) depend on y. A fraction `dropout` of the training rows has y replaced by ∅, so
+ * the bridge is also unconditional (classifier-free guidance). Absent: the config and weights
+ * exactly as before.
  *
  * Seeding as for diffusion models: Rng(seed) forks, in order, the process, predictor and
  * volatility generators.
  */
 import { Rng } from '@nfdm/core';
 import {
+  CONDITION_EMBEDDING,
+  type ConditionConfig,
   type ConfigObject,
   configActivation,
   configHidden,
@@ -27,6 +37,8 @@ import {
   configRequiredNumber,
   describeValue,
   ModelConfigError,
+  networkCondition,
+  parseConditionConfig,
   parseVolatilityConfig,
 } from '../config.js';
 import { checkNetworkDim, networkSection, parseNetworkConfig, type UNetNetworkConfig } from '../network.js';
@@ -49,18 +61,21 @@ export interface BridgeNetConfig {
 export interface BridgeModelConfig {
   format: typeof BRIDGE_FORMAT;
   dim: number;
-  process: BridgeNetConfig & { delta?: number };
+  /** `conditioned`: the process also takes the condition y (needs `condition`; written only when true). */
+  process: BridgeNetConfig & { delta?: number; conditioned?: boolean };
   predictor: BridgeNetConfig & { offset?: number };
   volatility: VolatilityConfig;
   penalties: PenaltyConfig[];
   seed: number;
   /** Names of the source (t = 1) and target (t = 0) data, for people reading the file. */
   data?: { source: string; target: string };
+  /** A conditional bridge's condition (absent: unconditional). */
+  condition?: ConditionConfig;
 }
 
 function parseNet(raw: unknown, field: string, extra: 'delta' | 'offset'): ConfigObject {
   const obj = configObject(raw, field);
-  configKeys(obj, ['hidden', 'activation', 'init', 'network', extra], field);
+  configKeys(obj, ['hidden', 'activation', 'init', 'network', extra, ...(extra === 'delta' ? ['conditioned'] : [])], field);
   const out: ConfigObject = {
     hidden: configHidden(obj, 'hidden', field) ?? [64, 64, 64],
     activation: configActivation(obj, 'activation', field) ?? 'selu',
@@ -68,8 +83,12 @@ function parseNet(raw: unknown, field: string, extra: 'delta' | 'offset'): Confi
   };
   const network = parseNetworkConfig(obj.network, `${field}.network`);
   if (network) out.network = network;
-  if (extra === 'delta') out.delta = configNumber(obj, 'delta', field, (n) => n > 0 && n < 1, 'a number in (0, 1)') ?? 0.01;
-  else out.offset = configNumber(obj, 'offset', field, (n) => n >= 0, 'a number ≥ 0') ?? 0.01;
+  if (extra === 'delta') {
+    out.delta = configNumber(obj, 'delta', field, (n) => n > 0 && n < 1, 'a number in (0, 1)') ?? 0.01;
+    if (obj.conditioned !== undefined && typeof obj.conditioned !== 'boolean')
+      throw new ModelConfigError(`${field}.conditioned`, `expected true or false, ${describeValue(obj.conditioned)}`);
+    if (obj.conditioned === true) out.conditioned = true;
+  } else out.offset = configNumber(obj, 'offset', field, (n) => n >= 0, 'a number ≥ 0') ?? 0.01;
   return out;
 }
 
@@ -93,7 +112,7 @@ export function parsePenaltyConfig(raw: unknown, dim: number, field: string): Pe
 /** Validate a bridge config and fill its defaults (throws {@link ModelConfigError} naming the field). */
 export function parseBridgeConfig(raw: unknown): BridgeModelConfig {
   const obj = configObject(raw, 'config');
-  configKeys(obj, ['format', 'dim', 'process', 'predictor', 'volatility', 'penalties', 'seed', 'data'], 'config');
+  configKeys(obj, ['format', 'dim', 'process', 'predictor', 'volatility', 'penalties', 'seed', 'data', 'condition'], 'config');
   if (obj.format !== BRIDGE_FORMAT) throw new ModelConfigError('format', `expected "${BRIDGE_FORMAT}", ${describeValue(obj.format)}`);
   const dim = obj.dim;
   if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1)
@@ -121,6 +140,9 @@ export function parseBridgeConfig(raw: unknown): BridgeModelConfig {
       throw new ModelConfigError('data', `expected { source, target } strings, ${describeValue(obj.data)}`);
     out.data = { source: d.source, target: d.target };
   }
+  if (obj.condition !== undefined) out.condition = parseConditionConfig(obj.condition, 'condition');
+  if (out.process.conditioned && !out.condition)
+    throw new ModelConfigError('process.conditioned', 'a conditioned bridge process needs a top-level "condition" section (what y is)');
   return out;
 }
 
@@ -134,12 +156,15 @@ export function createBridgeModel(config: BridgeModelConfig): BridgeModel {
   const predictorRng = root.fork();
   const volatilityRng = root.fork();
   const parts: { process?: BridgeProcess; predictor?: BridgePredictor; volatility?: Volatility } = {};
+  const condition = c.condition ? networkCondition(c.condition) : null;
   try {
-    parts.process = new BridgeProcess({ dim: c.dim, ...c.process, rng: processRng });
-    parts.predictor = new BridgePredictor({ dim: c.dim, ...c.predictor, rng: predictorRng });
+    const { conditioned, ...process } = c.process;
+    parts.process = new BridgeProcess({ dim: c.dim, ...process, condition: conditioned ? condition : null, rng: processRng });
+    parts.predictor = new BridgePredictor({ dim: c.dim, ...c.predictor, condition, rng: predictorRng });
     parts.volatility = createVolatility(c.volatility, volatilityRng);
     const penalties: PathPenalty[] = c.penalties.map(createPenalty);
-    const model = new BridgeModel(parts.process, parts.predictor, parts.volatility, penalties);
+    const modelCondition = c.condition && condition ? { spec: condition.spec, dropout: c.condition.dropout } : null;
+    const model = new BridgeModel(parts.process, parts.predictor, parts.volatility, penalties, modelCondition);
     BRIDGE_EXTRAS.set(model, { seed: c.seed, data: c.data });
     return model;
   } catch (error) {
@@ -164,12 +189,20 @@ export function bridgeModelConfig(model: BridgeModel, options: { seed?: number }
   const raw: ConfigObject = {
     format: BRIDGE_FORMAT,
     dim: model.dim,
-    process: { ...net(model.process), delta: model.process.delta },
+    process: { ...net(model.process), delta: model.process.delta, ...(model.process.conditioned ? { conditioned: true } : {}) },
     predictor: { ...net(model.predictor), offset: model.predictor.offset },
     volatility: model.volatility.toConfig(),
     penalties,
     seed: options.seed ?? extras?.seed ?? 0,
   };
   if (extras?.data) raw.data = extras.data;
+  const c = model.condition;
+  if (c) {
+    const embedding = model.predictor.condition?.embedding ?? CONDITION_EMBEDDING;
+    raw.condition =
+      c.spec.kind === 'label'
+        ? { kind: 'label', classes: c.spec.classes, dropout: c.dropout, embedding }
+        : { kind: 'vector', dim: c.spec.dim, dropout: c.dropout, embedding };
+  }
   return parseBridgeConfig(raw);
 }

@@ -14,12 +14,20 @@
  * Sampling from a source point: start at z_1 = x1 + δ ε and integrate, from t = 1 down to 0,
  * the reverse SDE dz = fB(z, t, x̂0, x1) dt + g(t) dw̄ or the probability-flow ODE
  * dz = f(z, t, x̂0, x1) dt, with core's solve; the drift closes over x1.
+ *
+ * Conditional bridges (a `condition`; docs/maths/bridges.md#conditions-and-guidance): the predictor
+ * is x̂_θ(z, t, x1, y) and, with `process.conditioned`, the process F(·, x0, x1, y); the loss is then
+ * a bound on −log p(x0 | x1, y), every term at the row's y. In training each row's y is replaced by
+ * ∅ with probability p (condition dropout, uniforms drawn after t and ε). Transport takes the
+ * rows' conditions and a guidance weight w (x̂_w of bridge/guidance.ts, for the SDE and the ODE).
  */
 import {
+  checkConditionShape,
   collectParameters,
-  type JetOrder,
+  dropConditionRows,
   type Module,
   type NamedVariables,
+  nullCondition,
   ODETerm,
   Rng,
   SDETerm,
@@ -28,16 +36,20 @@ import {
   solve,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import { reverseDrift, reverseDriftFromEps, sampleZ, velocity } from '../forward/gaussian.js';
+import { reverseDrift, reverseDriftFromEps, sampleZ } from '../forward/gaussian.js';
+import { type ConditionInput, checkLabels, conditionRows, type ModelCondition } from '../model.js';
 import { imageEvalBatch } from '../network.js';
 import type { Volatility } from '../volatility.js';
+import { guidedBridgeReverseDrift, guidedBridgeVelocity } from './guidance.js';
 import { type PathPenalty, totalPenalty } from './penalty.js';
 import type { BridgePredictor, BridgeProcess } from './process.js';
 
-/** One Monte Carlo draw: t [B, 1] ~ U(0, 1), ε [B, D] ~ N(0, I). */
+/** One Monte Carlo draw: t [B, 1] ~ U(0, 1), ε [B, D] ~ N(0, I) (and a conditional bridge's y [B, w] after dropout). */
 export interface BridgeNoise {
   t: tf.Tensor;
   eps: tf.Tensor;
+  /** Conditional bridges: the rows' conditions y [B, w], with condition dropout applied in training. */
+  condition?: tf.Tensor;
 }
 
 export function drawBridgeNoise(rng: Rng, batch: number, dim: number): BridgeNoise {
@@ -68,27 +80,53 @@ export class BridgeModel implements Module {
     readonly volatility: Volatility,
     /** Path penalties added to the loss (e.g. obstaclePenalty). */
     readonly penalties: readonly PathPenalty[] = [],
+    /** A conditional bridge's condition (null: unconditional). */
+    readonly condition: ModelCondition | null = null,
   ) {
     if (predictor.dim !== process.dim) throw new RangeError(`predictor dim ${predictor.dim} ≠ bridge-process dim ${process.dim}`);
+    if (process.conditioned && !condition) throw new RangeError('a bridge process conditioned on y needs a conditional bridge');
+    if (condition && !(condition.dropout >= 0 && condition.dropout < 1))
+      throw new RangeError(`condition dropout must lie in [0, 1), got ${condition.dropout}`);
   }
 
   get dim(): number {
     return this.process.dim;
   }
 
-  drawNoise(rng: Rng, batch: number): BridgeNoise {
-    return drawBridgeNoise(rng, batch, this.dim);
+  /**
+   * Draw the (t, ε) of one training step; a conditional bridge also takes the rows' conditions
+   * y [B, w] and returns them with condition dropout applied (each row's y replaced by ∅ with
+   * probability p, decided by B uniforms drawn from `rng` after t and ε, so an unconditional
+   * bridge's stream is unchanged). `dropout: false` (evaluation) keeps every y and draws no uniforms.
+   */
+  drawNoise(rng: Rng, batch: number, condition?: tf.Tensor | null, options: { dropout?: boolean } = {}): BridgeNoise {
+    if (!this.condition) {
+      if (condition) throw new RangeError('this bridge is unconditional: it takes no condition');
+      return drawBridgeNoise(rng, batch, this.dim);
+    }
+    if (!condition) throw new RangeError("a conditional bridge trains on the rows' conditions y: pass them to drawNoise(rng, batch, y)");
+    const { spec, dropout } = this.condition;
+    const y = checkConditionShape(spec, condition, batch, 'BridgeModel.drawNoise');
+    checkLabels(spec, y);
+    const noise = drawBridgeNoise(rng, batch, this.dim);
+    if (options.dropout === false) return { ...noise, condition: y };
+    const drop = Array.from({ length: batch }, () => dropout > 0 && rng.uniform() < dropout);
+    return { ...noise, condition: dropConditionRows(spec, y, drop) };
   }
 
-  /** One draw of the loss's integrand with intermediates; x0 (target), x1 (source) [B, D]. */
+  /**
+   * One draw of the loss's integrand with intermediates; x0 (target), x1 (source) [B, D] (a
+   * conditional bridge reads the rows' y from `noise.condition`: the bound on −log p(x0 | x1, y)).
+   */
   terms(x0: tf.Tensor, x1: tf.Tensor, noise: BridgeNoise): BridgeTerms {
     const { t, eps } = noise;
-    const p = this.process.params(x0, x1, t, 1);
+    const y = this.checkedCondition(noise.condition, x0.shape[0] as number);
+    const p = this.process.params(x0, x1, t, 1, y);
     const z = sampleZ(p, eps);
     const g2 = this.volatility.g2(t);
     const fTrue = reverseDriftFromEps(p, eps, g2);
-    const xhat = this.predictor.predict(z, t, x1);
-    const fPred = reverseDrift(this.process.params(xhat, x1, t, 1), z, g2);
+    const xhat = this.predictor.predict(z, t, x1, y);
+    const fPred = reverseDrift(this.process.params(xhat, x1, t, 1, y), z, g2);
     const sq = tf.sum(tf.square(tf.sub(fTrue, fPred)), 1);
     const diffusion = tf.mul(0.5, tf.div(sq, tf.reshape(g2, [-1]))) as tf.Tensor;
     const penalty = totalPenalty(this.penalties, z, t);
@@ -118,30 +156,55 @@ export class BridgeModel implements Module {
     return tf.fill([z.shape[0], 1], t) as tf.Tensor;
   }
 
-  /** Reverse-SDE drift fB(z, t, x̂0, x1), [B, D]. */
-  reverseDrift(z: tf.Tensor, t: number, x1: tf.Tensor): tf.Tensor {
-    const tt = this.column(z, t);
-    const xhat = this.predictor.predict(z, tt, x1);
-    return reverseDrift(this.process.params(xhat, x1, tt, 1 as JetOrder), z, this.volatility.g2(tt));
+  /** The rows' conditions y [rows, w] of a conditional bridge (required), none for an unconditional one (refused). */
+  private checkedCondition(y: tf.Tensor | null | undefined, rows: number): tf.Tensor | null {
+    if (!this.condition) {
+      if (y) throw new RangeError('this bridge is unconditional: it takes no condition');
+      return null;
+    }
+    if (!y) throw new RangeError('a conditional bridge needs the conditions y of its rows (∅ rows for unconditional ones)');
+    return checkConditionShape(this.condition.spec, y, rows, 'BridgeModel');
   }
 
-  /** Probability-flow velocity f(z, t, x̂0, x1), [B, D]. */
-  velocity(z: tf.Tensor, t: number, x1: tf.Tensor): tf.Tensor {
-    const tt = this.column(z, t);
-    const xhat = this.predictor.predict(z, tt, x1);
-    return velocity(this.process.params(xhat, x1, tt, 1), z);
+  /** The condition and guidance weight of a drift evaluation, checked against the model. */
+  private guidanceInputs(z: tf.Tensor, condition: tf.Tensor | null | undefined, guidance: number): tf.Tensor | null {
+    const y = this.checkedCondition(condition, z.shape[0] as number);
+    if (!y && guidance !== 0) throw new RangeError('guidance needs a conditional bridge (a "condition" section)');
+    return y;
+  }
+
+  /**
+   * Reverse-SDE drift fB(z, t, x̂0, x1), [B, D]; for a conditional bridge with y [B, w] and guidance
+   * w, the guided drift fB(z, t, x̂_w, x1) of the process at y (bridge/guidance.ts).
+   */
+  reverseDrift(z: tf.Tensor, t: number, x1: tf.Tensor, condition?: tf.Tensor | null, guidance = 0): tf.Tensor {
+    const y = this.guidanceInputs(z, condition, guidance);
+    return guidedBridgeReverseDrift(this, z, this.column(z, t), x1, y, guidance);
+  }
+
+  /** Probability-flow velocity f(z, t, x̂0, x1), [B, D]; guided f(z, t, x̂_w, x1) as {@link reverseDrift}. */
+  velocity(z: tf.Tensor, t: number, x1: tf.Tensor, condition?: tf.Tensor | null, guidance = 0): tf.Tensor {
+    const y = this.guidanceInputs(z, condition, guidance);
+    return guidedBridgeVelocity(this, z, this.column(z, t), x1, y, guidance);
   }
 
   /**
    * Forward trajectories z_t = μ(x0, x1, t) + σ(x0, x1, t) ε at the given times (one ε per pair,
    * shared across times: the process's own coupling F(ε, ·)); [T, B, D].
    */
-  forwardTrajectories(x0: tf.Tensor, x1: tf.Tensor, times: readonly number[], eps?: tf.Tensor): tf.Tensor {
+  forwardTrajectories(x0: tf.Tensor, x1: tf.Tensor, times: readonly number[], eps?: tf.Tensor, condition?: tf.Tensor | null): tf.Tensor {
     return tf.tidy(() => {
       const e = eps ?? tf.zerosLike(x0);
-      const zs = times.map((t) => sampleZ(this.process.params(x0, x1, this.column(x0, t), 0), e));
+      const y = this.process.conditioned ? this.forwardCondition(condition, x0.shape[0] as number) : null;
+      const zs = times.map((t) => sampleZ(this.process.params(x0, x1, this.column(x0, t), 0, y), e));
       return tf.stack(zs);
     });
+  }
+
+  /** The y of forward paths of a conditioned process: the given rows, or ∅ for every row. */
+  private forwardCondition(condition: tf.Tensor | null | undefined, rows: number): tf.Tensor {
+    const spec = (this.condition as ModelCondition).spec;
+    return condition ? checkConditionShape(spec, condition, rows, 'BridgeModel.forwardTrajectories') : nullCondition(spec, rows);
   }
 
   /** Generate targets from sources x1 [B, D] (see {@link BridgeSampleOptions}). */
@@ -149,6 +212,8 @@ export class BridgeModel implements Module {
     const mode = options.mode ?? 'sde';
     const steps = options.steps ?? 100;
     const seed = options.seed ?? 0;
+    const w = options.guidance ?? 0;
+    const y = this.sampleCondition(options, x1.shape[0] as number);
     const saveat = options.trajectory ? { steps: true, t0: true } : undefined;
     const z1 = tf.tidy(() => {
       const eps = new Rng(seed).normalTensor(x1.shape);
@@ -157,7 +222,7 @@ export class BridgeModel implements Module {
     try {
       if (mode === 'sde') {
         const term = new SDETerm({
-          drift: (t, z) => this.reverseDrift(z, t, x1),
+          drift: (t, z) => this.reverseDrift(z, t, x1, y, w),
           diffusion: (t) => tf.sqrt(this.volatility.g2(tf.fill([1, 1], t))),
           additive: true,
         });
@@ -175,7 +240,7 @@ export class BridgeModel implements Module {
         });
         return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
       }
-      const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t, x1));
+      const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t, x1, y, w));
       const sol = solve({
         term,
         solver: options.solver ?? 'euler',
@@ -190,7 +255,24 @@ export class BridgeModel implements Module {
       return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
     } finally {
       z1.dispose();
+      y?.dispose();
     }
+  }
+
+  /** The conditions y [n, w] of a transport (null for an unconditional bridge), checked against the guidance weight. */
+  private sampleCondition(options: BridgeSampleOptions, n: number): tf.Tensor2D | null {
+    const w = options.guidance ?? 0;
+    if (!Number.isFinite(w)) throw new RangeError(`guidance must be a finite number, got ${w}`);
+    if (!this.condition) {
+      if (options.condition !== undefined) throw new RangeError('this bridge is unconditional: it takes no condition');
+      if (w !== 0) throw new RangeError('guidance needs a conditional bridge (a "condition" section)');
+      return null;
+    }
+    if (options.condition === undefined)
+      throw new RangeError(
+        `a conditional bridge transports given conditions: pass condition (${this.condition.spec.kind === 'label' ? 'labels' : 'vectors'})`,
+      );
+    return conditionRows(this.condition.spec, options.condition, n);
   }
 
   toConfig() {
@@ -232,6 +314,13 @@ export interface BridgeSampleOptions {
   nonFinite?: 'error' | 'freeze-rows';
   /** Called after every solver step with its time (integrating from 1 down to 0). */
   onStep?: (t: number, acceptedSteps: number) => void;
+  /**
+   * Conditional bridges: the rows' conditions y — a tensor [n, w] or [1, w], labels or vectors
+   * (see conditionRows of model.ts). Required by a conditional bridge (∅ rows: unconditional transport).
+   */
+  condition?: ConditionInput;
+  /** Classifier-free guidance weight w (default 0: the conditional bridge; bridge/guidance.ts). */
+  guidance?: number;
 }
 
 export interface BridgeSampleResult {

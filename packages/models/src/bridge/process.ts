@@ -17,6 +17,11 @@
  * The result is a {@link GaussianParams}, so every closed form of forward/gaussian.ts
  * (sampleZ, velocity, reverseDrift, …) applies unchanged with (x0, x1) as the condition.
  * Shapes: x0, x1 [B, D], t [B, 1] → μ, σ and derivatives [B, D].
+ *
+ * Conditioned (`condition` given; config `process.conditioned: true` of a conditional bridge):
+ * NN_φ([x0, x1, e(t), emb(y)]) (a U-Net adds emb(y) to its time embedding), so m̄, l̄ and the whole
+ * process F(·, x0, x1, y) depend on the condition y [B, w]; emb(y) is constant in t, so the
+ * formulas above are unchanged. An unconditioned process ignores y.
  */
 import {
   type ActivationName,
@@ -31,7 +36,14 @@ import {
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { GaussianParams } from '../forward/gaussian.js';
-import { createTimeNetwork, type MlpSettings, mlpSettings, networkSection, type UNetNetworkConfig } from '../network.js';
+import {
+  createTimeNetwork,
+  type MlpSettings,
+  mlpSettings,
+  type NetworkCondition,
+  networkSection,
+  type UNetNetworkConfig,
+} from '../network.js';
 
 export interface BridgeProcessOptions {
   dim: number;
@@ -42,6 +54,8 @@ export interface BridgeProcessOptions {
   init?: InitScheme;
   /** A U-Net of the two images (x0, x1 as channels) instead of the MLP. */
   network?: UNetNetworkConfig;
+  /** A condition input y: F(·, x0, x1, y) (default none: the process does not depend on y). */
+  condition?: NetworkCondition | null;
   rng?: Rng | number;
 }
 
@@ -52,22 +66,42 @@ export class BridgeProcess implements Module {
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
   readonly mlp: MlpSettings;
+  /** The condition input of the network (null: the process does not depend on y). */
+  readonly condition: NetworkCondition | null;
 
   constructor(options: BridgeProcessOptions) {
     this.dim = options.dim;
     this.delta = options.delta ?? 0.01;
     if (!(this.delta > 0 && this.delta < 1)) throw new RangeError(`delta must lie in (0, 1), got ${this.delta}`);
     this.mlp = mlpSettings(options, [64, 64, 64]);
-    this.net = createTimeNetwork({ dataDim: this.dim, inMaps: 2, maps: 2, ...this.mlp, network: options.network, rng: options.rng });
+    this.condition = options.condition ?? null;
+    this.net = createTimeNetwork({
+      dataDim: this.dim,
+      inMaps: 2,
+      maps: 2,
+      ...this.mlp,
+      network: options.network,
+      condition: this.condition,
+      rng: options.rng,
+    });
   }
 
-  /** μ, σ and their partial t-derivatives up to `order`, conditioned on (x0, x1). */
-  params(x0: tf.Tensor, x1: tf.Tensor, t: tf.Tensor, order: JetOrder): GaussianParams {
+  /** Whether μ, σ depend on the condition y. */
+  get conditioned(): boolean {
+    return this.condition !== null;
+  }
+
+  /**
+   * μ, σ and their partial t-derivatives up to `order`, conditioned on (x0, x1) — and on y [B, w]
+   * for a conditioned process (required then; ignored otherwise).
+   */
+  params(x0: tf.Tensor, x1: tf.Tensor, t: tf.Tensor, order: JetOrder, condition?: tf.Tensor | null): GaussianParams {
     const D = this.dim;
     if (x0.shape[1] !== D || x1.shape[1] !== D)
       throw new RangeError(`BridgeProcess expects x0, x1 [B, ${D}], got [${x0.shape}] and [${x1.shape}]`);
     const input = tf.concat([x0, x1], 1) as tf.Tensor2D;
-    const parts = this.net.jet(input, t as tf.Tensor2D, order).parts();
+    const y = this.conditioned ? (condition as tf.Tensor2D | null | undefined) : null;
+    const parts = this.net.jet(input, t as tf.Tensor2D, order, y).parts();
     const [m, l] = tf.split(parts[0], [D, D], 1) as tf.Tensor[];
     const one = tf.sub(1, t);
     const tt = tf.mul(t, one);
@@ -95,6 +129,7 @@ export class BridgeProcess implements Module {
       hidden: this.mlp.hidden,
       activation: this.mlp.activation,
       ...networkSection(this.net),
+      ...(this.conditioned ? { conditioned: true } : {}),
     };
   }
 
@@ -121,6 +156,8 @@ export interface BridgePredictorOptions {
   offset?: number;
   /** A U-Net of (z, x1) as channels instead of the MLP. */
   network?: UNetNetworkConfig;
+  /** A condition input y: x̂_θ(z, t, x1, y) (default none). */
+  condition?: NetworkCondition | null;
   rng?: Rng | number;
 }
 
@@ -133,6 +170,9 @@ export interface BridgePredictorOptions {
  * loss bounded where σ = δ), and at t = 1 it is (1 + c)·NN([z, x1, 1]) — a free function of the
  * source, as it must be since z_1 ≈ x1 carries no information about x0 beyond x1.
  * Shapes: z, x1 [B, D], t [B, 1] → [B, D].
+ *
+ * Conditional bridges: x̂_θ(z, t, x1, y) = (1 − t) z + (t + c) · NN_θ([z, x1, e(t), emb(y)]) with
+ * the condition y [B, w]; the null condition ∅ gives the unconditional x̂_θ(z, t, x1, ∅).
  */
 export class BridgePredictor implements Module {
   readonly dim: number;
@@ -140,16 +180,28 @@ export class BridgePredictor implements Module {
   readonly net: TimeNetwork;
   /** The MLP settings (kept in the config also when a U-Net is used). */
   readonly mlp: MlpSettings;
+  /** The condition input (null: an unconditional predictor). */
+  readonly condition: NetworkCondition | null;
 
   constructor(options: BridgePredictorOptions) {
     this.dim = options.dim;
     this.offset = options.offset ?? 0.01;
     this.mlp = mlpSettings(options, [64, 64, 64]);
-    this.net = createTimeNetwork({ dataDim: this.dim, inMaps: 2, maps: 1, ...this.mlp, network: options.network, rng: options.rng });
+    this.condition = options.condition ?? null;
+    this.net = createTimeNetwork({
+      dataDim: this.dim,
+      inMaps: 2,
+      maps: 1,
+      ...this.mlp,
+      network: options.network,
+      condition: this.condition,
+      rng: options.rng,
+    });
   }
 
-  predict(z: tf.Tensor, t: tf.Tensor, x1: tf.Tensor): tf.Tensor {
-    const nn = this.net.apply(tf.concat([z, x1], 1) as tf.Tensor2D, t as tf.Tensor2D);
+  /** x̂0 [B, D] from z, x1 [B, D], t [B, 1] (and y [B, w] for a conditional predictor). */
+  predict(z: tf.Tensor, t: tf.Tensor, x1: tf.Tensor, condition?: tf.Tensor | null): tf.Tensor {
+    const nn = this.net.apply(tf.concat([z, x1], 1) as tf.Tensor2D, t as tf.Tensor2D, condition as tf.Tensor2D | null | undefined);
     return tf.add(tf.mul(tf.sub(1, t), z), tf.mul(tf.add(t, this.offset), nn)) as tf.Tensor;
   }
 

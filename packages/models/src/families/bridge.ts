@@ -6,8 +6,12 @@
  * Training data rows are [x0 (target) | x1 (source)] [2D]; the loss is the bridge loss plus the
  * path penalties; held-out metrics: bridge_bound ± stderr (a bound on −log p(x0 | x1)) and
  * bridge_penalty, evaluated in batches of `evalBatch` pairs for U-Net bridges (`batchHint`).
+ *
+ * Conditional bridges (a `condition`): every row brings its condition y [w] (`conditionDim`), the
+ * loss applies condition dropout, the held-out bound is that of −log p(x0 | x1, y) (every row at its
+ * own y, no dropout), and transport takes the rows' conditions and the guidance weight.
  */
-import { Rng } from '@nfdm/core';
+import { conditionWidth, Rng } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { BRIDGE_FORMAT, type BridgeModelConfig, bridgeModelConfig, createBridgeModel, parseBridgeConfig } from '../bridge/config.js';
 import { BridgeModel } from '../bridge/model.js';
@@ -26,10 +30,25 @@ const BRIDGE_METRICS: readonly HeldOutMetric[] = [
   { key: 'bridge_penalty', label: 'path penalty', bound: false, role: 'diagnostic' },
 ];
 
+/** The held-out metrics of a conditional bridge: the same keys, the bound given the condition too. */
+const CONDITIONAL_BRIDGE_METRICS: readonly HeldOutMetric[] = [
+  { ...BRIDGE_METRICS[0], label: 'bound on −log p(target | source, y)' },
+  BRIDGE_METRICS[1],
+];
+
 class BridgeTask implements TrainingTask {
   readonly family = 'bridge';
-  readonly heldOutMetrics = BRIDGE_METRICS;
   constructor(readonly model: BridgeModel) {}
+
+  get heldOutMetrics(): readonly HeldOutMetric[] {
+    return this.model.condition ? CONDITIONAL_BRIDGE_METRICS : BRIDGE_METRICS;
+  }
+
+  /** Width of the rows' conditions y for a conditional bridge (0: unconditional). */
+  get conditionDim(): number {
+    const c = this.model.condition;
+    return c ? conditionWidth(c.spec) : 0;
+  }
 
   get dataDim(): number {
     return 2 * this.model.dim;
@@ -39,19 +58,21 @@ class BridgeTask implements TrainingTask {
     return `2 × model dim ${this.model.dim}: target then source columns`;
   }
 
-  lossAndGrads(x: tf.Tensor2D, noiseRng: Rng, variables: tf.Variable[]) {
+  lossAndGrads(x: tf.Tensor2D, noiseRng: Rng, variables: tf.Variable[], _step?: number, condition?: tf.Tensor2D) {
     const { x0, x1 } = splitPairs(x, this.model.dim);
-    const noise = this.model.drawNoise(noiseRng, x.shape[0]);
+    const noise = this.model.drawNoise(noiseRng, x.shape[0], condition);
     return tf.variableGrads(() => this.model.loss(x0, x1, noise), variables);
   }
 
-  heldOut(x: tf.Tensor2D, draws: number, seed: number): Record<string, number> {
+  heldOut(x: tf.Tensor2D, draws: number, seed: number, condition?: tf.Tensor2D): Record<string, number> {
+    if (this.model.condition && !condition)
+      throw new RangeError("the held-out bound of a conditional bridge is given the rows' conditions: pass them [n, w]");
     const rng = new Rng(seed);
     const bounds: number[] = [];
     const penalties: number[] = [];
     const rec = this.model.reconstructionTerm();
     for (let d = 0; d < draws; d++) {
-      const [b, p] = heldOutDraw(this.model, x, rng);
+      const [b, p] = heldOutDraw(this.model, x, rng, condition);
       bounds.push(rec + b);
       penalties.push(p);
     }
@@ -62,9 +83,10 @@ class BridgeTask implements TrainingTask {
 
 /**
  * One Monte Carlo draw of the held-out terms over all rows: the means of the diffusion term and
- * of the penalty, in batches of the model's `evalBatch` rows (U-Net bridges; one batch for MLPs).
+ * of the penalty, in batches of the model's `evalBatch` rows (U-Net bridges; one batch for MLPs);
+ * a conditional bridge's rows at their conditions y [n, w] (no dropout).
  */
-function heldOutDraw(model: BridgeModel, x: tf.Tensor2D, rng: Rng): [number, number] {
+function heldOutDraw(model: BridgeModel, x: tf.Tensor2D, rng: Rng, condition?: tf.Tensor2D): [number, number] {
   const n = x.shape[0];
   const batch = model.evalBatch ?? n;
   let diffusion = 0;
@@ -74,7 +96,8 @@ function heldOutDraw(model: BridgeModel, x: tf.Tensor2D, rng: Rng): [number, num
     const [b, p] = tf.tidy(() => {
       const rows = size === n ? x : (tf.slice(x, [start, 0], [size, -1]) as tf.Tensor2D);
       const { x0, x1 } = splitPairs(rows, model.dim);
-      const terms = model.terms(x0, x1, model.drawNoise(rng, size));
+      const y = condition && size !== n ? tf.slice(condition, [start, 0], [size, -1]) : condition;
+      const terms = model.terms(x0, x1, model.drawNoise(rng, size, y, { dropout: false }));
       return tf.stack([tf.mean(terms.diffusion), tf.mean(terms.penalty)]).dataSync();
     });
     // Batch means weighted by their share of the rows (one batch: the mean itself).
@@ -85,8 +108,9 @@ function heldOutDraw(model: BridgeModel, x: tf.Tensor2D, rng: Rng): [number, num
 }
 
 /**
- * Transport from given sources x1 at t = 1 to targets at t = 0 (fixed steps; progress 1 − t) and
- * forward paths between (target, source) rows at T times from 0 (target) to 1 (source).
+ * Transport from given sources x1 at t = 1 to targets at t = 0 (fixed steps; progress 1 − t; a
+ * conditional bridge at the rows' conditions with the guidance weight) and forward paths between
+ * (target, source) rows at T times from 0 (target) to 1 (source) (a conditioned process: at ∅).
  */
 const bridgeOperations: FamilyOperations<BridgeModel> = {
   transport(model, sources, o) {
@@ -99,6 +123,8 @@ const bridgeOperations: FamilyOperations<BridgeModel> = {
       trajectory: o.trajectory,
       nonFinite: o.nonFinite,
       onStep: o.onProgress ? (t) => o.onProgress?.(1 - t) : undefined,
+      condition: o.condition,
+      guidance: o.guidance,
     });
     return { ...r, samples: r.samples as tf.Tensor2D, trajectory: r.trajectory as tf.Tensor3D | undefined };
   },

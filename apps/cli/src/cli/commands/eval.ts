@@ -64,6 +64,10 @@ import {
   sampleQualityRow,
 } from '../sample-quality.js';
 
+/** What a conditional bridge's metrics are. */
+const BRIDGE_CONDITIONAL_NOTE =
+  'the bound is of −log p(target | source, y) at the targets’ labels; each source is transported with its paired target’s label (guidance 0)';
+
 /** Why the sample metrics do not apply to a conditional model here. */
 export const CONDITIONAL_SAMPLES_NOTE =
   'not evaluated for conditional models: draw samples by class with nfdm sample --label K (or --labels) and compare them with that class';
@@ -92,7 +96,7 @@ function defaultMetrics(
   hasObstacle: boolean,
   conditional: boolean,
 ): MetricName[] {
-  if (conditional) return dim > 16 ? ['nelbo'] : ['nll', 'nelbo', 'classifier'];
+  if (conditional && !caps.transport) return dim > 16 ? ['nelbo'] : ['nll', 'nelbo', 'classifier'];
   if (caps.transport) {
     const endpoints = dim > 16 ? SAMPLE_METRICS.filter((m) => m !== 'w2') : SAMPLE_METRICS;
     return [...(caps.bound ? (['bound'] as const) : []), ...endpoints, ...(hasObstacle ? (['inside'] as const) : [])];
@@ -202,10 +206,12 @@ async function runEval(ctx: Context, opts: EvalOptions): Promise<void> {
     model: opened.path,
     data: { spec: plan.info.spec, n: plan.data.n, source: plan.info.source },
     units: 'nats per sample (data units)',
-    ...(plan.labels ? { conditional: 'nll and nelbo are of −log p(x | y) given the points’ labels' } : {}),
-    // −log p(x) is bounded by H(x), the conditional −log p(x | y) by H(x | y) (labelled toys where known).
-    entropyFloor: entropyFloorOf(plan.info, Boolean(plan.labels)) ?? null,
-    ...(plan.labels ? { entropyFloorOf: 'H(x | y)' } : {}),
+    ...(plan.labels
+      ? { conditional: plan.caps.transport ? BRIDGE_CONDITIONAL_NOTE : 'nll and nelbo are of −log p(x | y) given the points’ labels' }
+      : {}),
+    // −log p(x) is bounded by H(x), the conditional −log p(x | y) by H(x | y) (labelled toys where known); bridges: neither.
+    entropyFloor: plan.caps.transport ? null : (entropyFloorOf(plan.info, Boolean(plan.labels)) ?? null),
+    ...(plan.labels && !plan.caps.transport ? { entropyFloorOf: 'H(x | y)' } : {}),
     sampler: sampleNames.length > 0 ? run.sampling.label : null,
     nllSolver: plan.metrics.includes('nll') ? plan.nllSolver.label : null,
     metrics: run.result,
@@ -278,9 +284,10 @@ function planEval(opts: EvalOptions): EvalPlan {
       : { ...evaluationData(spec, evalOptions), labels: undefined };
   checkDim(data, config, spec);
   const notAvailable = unavailableMetrics(metrics, family, caps, hasObstacle);
-  if (metrics.includes('classifier') && classes === undefined)
-    notAvailable.classifier = 'applies to label-conditional models (trained with --condition label)';
-  if (classes !== undefined)
+  if (metrics.includes('classifier') && (classes === undefined || caps.transport))
+    notAvailable.classifier = 'applies to label-conditional models (trained with --condition label), not to bridges';
+  // A conditional bridge transports each source with its paired target's label: the endpoints are then compared with the targets.
+  if (classes !== undefined && !caps.transport)
     for (const m of metrics)
       if ((SAMPLE_METRICS as readonly string[]).includes(m) || m === 'curvature') notAvailable[m] = CONDITIONAL_SAMPLES_NOTE;
   if (metrics.includes('bound') && !notAvailable.bound && !sources)
@@ -327,7 +334,13 @@ function likelihoodMetrics(run: EvalRun): void {
   if (metrics.includes('bound') && run.notAvailable.bound === undefined && run.sources) {
     const pairs = pairRows(data, run.sources);
     out.note(`bound of ${pairs.n} held-out pairs (${opts.draws} draws)…`);
-    result.bound = boundMetric(opened, pairs, { draws: opts.draws, seed: opts.seed, dim: data.dim, bitsOffset: info.bitsOffset });
+    result.bound = boundMetric(opened, pairs, {
+      draws: opts.draws,
+      seed: opts.seed,
+      dim: data.dim,
+      bitsOffset: info.bitsOffset,
+      labels: run.labels,
+    });
   }
   if (metrics.includes('nll') && run.caps.logProb) {
     out.note(`exact NLL of ${data.n} points (${run.nllSolver.label})…`);
@@ -335,7 +348,7 @@ function likelihoodMetrics(run: EvalRun): void {
     result.nll = nllMetric(opened, data, { ...run.nllSolver, bitsOffset: info.bitsOffset, progress, labels: run.labels });
     progress.finish();
   }
-  if (metrics.includes('classifier') && run.labels && run.classes !== undefined) {
+  if (metrics.includes('classifier') && run.notAvailable.classifier === undefined && run.labels && run.classes !== undefined) {
     out.note(`implied classifier on ${data.n} labelled points (${run.classes} ODE solves, ${run.nllSolver.label})…`);
     result.classifier = classifierMetric(opened, data, run.labels, { ...run.nllSolver, seed: opts.seed });
   }
@@ -365,7 +378,8 @@ function sampleQualityMetrics(run: EvalRun): MetricName[] {
   if (run.caps.transport && (sampleNames.length > 0 || wantInside)) {
     const what = [...sampleNames, ...(wantInside ? ['inside'] : [])].join(', ');
     out.note(`transporting ${data.n} source points (${sampling.label}) for ${what}…`);
-    const r = drawBridge(opened, data.n, sampling, opts.seed, wantInside, run.sources);
+    const labels = run.labels ? Array.from(run.labels) : undefined;
+    const r = drawBridge(opened, data.n, sampling, opts.seed, wantInside, run.sources, { labels });
     Object.assign(result, sampleMetrics({ data: r.drawn.samples, n: r.drawn.n, dim: r.drawn.dim }, data, sampleNames, opts.seed));
     if (wantInside && r.drawn.trajectory) result.inside = insideFraction(opened, r.drawn.trajectory, r.drawn.dim, opts.obstacle);
   } else if (sampleNames.length > 0) {

@@ -119,7 +119,7 @@ function dataFor(loc: ModelLocation, given: string | undefined, n: number, seed:
     return { data: undefined, info: undefined as DataInfo | undefined };
   }
   const spec = dataSpecFor(given, meta, 'this plot');
-  const { data, info } = evaluationData(spec, { n, seed: seed + 2_000_003 });
+  const { data, info } = evaluationData(spec, { n, seed: seed + 2_000_003, modelData: meta?.data });
   checkDim(data, { dim }, spec);
   return { data, info };
 }

@@ -34,6 +34,7 @@ import {
   startBackend,
   withDefaultMode,
 } from '../runtime.js';
+import { numberList, sampleVector } from '../sample-conditions.js';
 
 const FORMATS = ['csv', 'npy', 'json', 'png'] as const;
 /** Trajectories are arrays only. */
@@ -104,8 +105,13 @@ export function sampleCommand(ctx: Context) {
       labelList,
     )
     .option(
+      '--condition <v1,v2,…>',
+      'vector-conditional models (trained with --condition-column): the condition of every sample, one value per condition column, in data units',
+      numberList,
+    )
+    .option(
       '--guidance <w>',
-      'conditional models: classifier-free guidance weight w ≥ 0 (default 0, the conditional model; needs --label or --labels)',
+      'conditional models: classifier-free guidance weight w ≥ 0 (default 0, the conditional model; needs --label, --labels or --condition)',
       nonNegativeNumber,
     )
     .option('--trajectories <file>', 'also write every solver step: .npy [T, n, D] (+ .times.npy), .csv (t, particle, x…) or .json')
@@ -123,6 +129,8 @@ export function sampleCommand(ctx: Context) {
         'nfdm sample --model runs/nfdm-8g --n 5000 --ode --solver dopri5 --rtol 1e-5 --atol 1e-5 --out samples.npy',
         'nfdm sample --model runs/nfdm-8g --n 200 --steps 50 --seed 3 --out s.json --trajectories paths.npy',
         'nfdm sample --model runs/nfdm-8g-labels --n 1000 --label 3 --guidance 1 --out mode3.csv   # conditional model',
+        'nfdm sample --model runs/bridge-to-mode --n 500 --label 2 --guidance 1 --out to-mode2.csv   # conditional bridge',
+        'nfdm sample --model runs/houses --n 1000 --condition 3,25 --guidance 1 --out rooms3-age25.csv   # --condition-column model',
         'nfdm sample --model runs/sandals-to-sneakers --n 16 --out pairs.png              # image bridge: sources | results',
         'nfdm sample --model runs/sandals-to-sneakers --source fashion-mnist-14:label=8 --n 16 --out bags.png',
       ]),
@@ -148,6 +156,8 @@ interface SampleRequest {
   /** Conditional models: the label of every sample (absent: unconditional samples), and the guidance weight. */
   labels?: number[];
   guidance?: number;
+  /** Vector-conditional models: the standardised condition of every sample (--condition). */
+  vector?: number[];
 }
 
 /** `--labels 0,1,2`: comma-separated class labels, or `all` (every class of the model). */
@@ -167,6 +177,11 @@ function sampleLabels(opts: SampleOptions, config: AnyModelConfig, n: number): n
   if (opts.label !== undefined && opts.labels !== undefined) throw new UsageError('give --label or --labels, not both');
   const flag = opts.label !== undefined ? '--label' : opts.labels !== undefined ? '--labels' : '--guidance';
   const condition = modelCondition(config);
+  if (condition?.kind === 'vector' && !asked) {
+    if (opts.condition === undefined && opts.guidance !== undefined && opts.guidance !== 0)
+      throw new UsageError('--guidance needs the condition to guide towards: --condition v1,v2,…');
+    return undefined;
+  }
   if (!condition && (asked || opts.guidance !== undefined))
     throw new UsageError(`${flag} needs a conditional model (trained with --condition label); this model is unconditional`);
   if (condition && condition.kind !== 'label' && (asked || opts.guidance !== undefined))
@@ -210,13 +225,14 @@ function checkSampleRequest(opts: SampleOptions): SampleRequest {
   if (opts.source !== undefined && !capabilities.transport)
     throw new UsageError('--source applies to bridge models (nfbm), which transport source data; this model samples from its prior');
   const given = opts.source !== undefined ? givenSources(opts.source, location, config.dim, n, opts.seed) : undefined;
+  const vector = sampleVector(opts, config, readMeta(location));
   const labels = sampleLabels(opts, config, n);
   prepareOutputFile(file, opts.force);
   if (opts.trajectories) {
     prepareOutputFile(opts.trajectories, opts.force, '--trajectories');
     if (trajFormat === 'npy') prepareOutputFile(opts.trajectories.replace(/\.npy$/i, '.times.npy'), opts.force, '--trajectories');
   }
-  return { n, file, format, trajFormat, location, asked, dim: config.dim, given, labels, guidance: opts.guidance };
+  return { n, file, format, trajFormat, location, asked, dim: config.dim, given, labels, guidance: opts.guidance, vector };
 }
 
 /** `--source SPEC`: n points of SPEC to transport, which must fit the bridge (dimension, image shape). */
@@ -265,12 +281,16 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
   const choice = samplerForModel(opened, req.asked, opts.steps !== undefined);
   const verb = opened.capabilities.transport ? 'transporting' : 'sampling';
   const given = opts.label !== undefined ? `label ${opts.label}` : `labels ${askedLabels(opts, req)?.join(',')}`;
-  const guided = req.labels ? `, ${given}, guidance ${req.guidance ?? 0}` : '';
+  const guided = req.labels
+    ? `, ${given}, guidance ${req.guidance ?? 0}`
+    : req.vector
+      ? `, condition ${opts.condition?.join(',')}, guidance ${req.guidance ?? 0}`
+      : '';
   out.note(`${verb} ${n} × ${req.dim} from ${opened.path} (${choice.label}, seed ${opts.seed}${guided})`);
   const started = performance.now();
   const progress = out.progress('sampling', n, 'samples');
   const policy = opts.keepNonfinite ? 'keep' : 'drop';
-  const conditioning = { labels: req.labels, guidance: req.guidance };
+  const conditioning = { labels: req.labels, vector: req.vector, guidance: req.guidance };
   const { drawn, sources } = draw(opened, req, choice, opts.seed, Boolean(opts.trajectories), {
     diverged: policy,
     progress,
@@ -293,6 +313,7 @@ async function runSample(ctx: Context, opts: SampleOptions): Promise<void> {
     asked: drawn.asked,
     diverged: { count: drawn.diverged.length, policy, rows: drawn.diverged.slice(0, 100) },
     ...(req.labels ? { labels: askedLabels(opts, req), guidance: req.guidance ?? 0 } : {}),
+    ...(req.vector ? { condition: opts.condition, guidance: req.guidance ?? 0 } : {}),
   };
   const names = opened.meta?.data?.columns;
   const matrix = { data: drawn.samples, n: drawn.n, dim: drawn.dim };
