@@ -127,7 +127,7 @@ export class ServeMetrics {
   readonly logProbPoints = new Counter('nfdm_log_prob_points_total', 'Points whose log-density was evaluated, by model.');
   readonly computeSeconds = new Counter(
     'nfdm_compute_seconds_total',
-    'Seconds spent computing samples, transports or log-densities, by model and operation (samples, transport, log_prob).',
+    'Seconds spent computing samples, transports, log-densities or v2 inferences, by model and operation (samples, transport, log_prob, infer).',
   );
   readonly timeouts = new Counter('nfdm_compute_aborted_total', 'Computations abandoned, by reason (timeout, client_closed, busy).');
   readonly computeRunning: Gauge;

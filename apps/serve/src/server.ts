@@ -11,6 +11,7 @@
  *   POST /v1/models/{name}/samples     { n, steps?, solver?, mode?, seed? } → { samples, … }      routes/samples.ts
  *   POST /v1/models/{name}/log-prob    { points, steps?, solver? } → { logProb, … }               routes/log-prob.ts
  *   POST /v1/models/{name}/transport   { sources, steps?, solver?, mode?, seed? } → { samples, … } routes/transport.ts
+ *   /v2/…                              the Open Inference Protocol (KServe v2) over every graph   routes/v2.ts
  *
  * What a model serves follows from its runtime capabilities: models that sample (DiffusionModel
  * exports with the solver table, DiffFlow exports on their exported grid) serve /samples, models
@@ -40,6 +41,7 @@ import { logProbRoutes } from './routes/log-prob.js';
 import { modelRoutes } from './routes/models.js';
 import { samplesRoutes } from './routes/samples.js';
 import { transportRoutes } from './routes/transport.js';
+import { v2Routes } from './routes/v2.js';
 import { buildSchemas } from './schemas.js';
 import { installShutdown } from './shutdown.js';
 import type { NfdmServer, ServeState } from './state.js';
@@ -68,7 +70,7 @@ export interface CreateServerOptions {
 }
 
 /** The route plugins, in the order of the OpenAPI document. */
-const ROUTES = [healthRoutes, modelRoutes, samplesRoutes, logProbRoutes, transportRoutes];
+const ROUTES = [healthRoutes, modelRoutes, samplesRoutes, logProbRoutes, transportRoutes, v2Routes];
 
 /**
  * Create the server: loads every model of `modelsDir` (rejects with a ServeConfigError when the
