@@ -25,6 +25,7 @@
 import swagger from '@fastify/swagger';
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { Admission } from './admission.js';
+import { installBatching } from './batch-install.js';
 import { Compute } from './compute.js';
 import { notFoundBody } from './error-mapping.js';
 import { ServeConfigError } from './errors.js';
@@ -67,6 +68,11 @@ export interface CreateServerOptions {
    * this long ago is held until then, then admitted or rejected.
    */
   retryAfterMs?: number;
+  /**
+   * Dynamic batching: runs of the same graph arriving within this many ms are merged into one
+   * onnxruntime run (batching.ts); 0 (default) turns it off.
+   */
+  batchWindowMs?: number;
 }
 
 /** The route plugins, in the order of the OpenAPI document. */
@@ -80,6 +86,9 @@ const ROUTES = [healthRoutes, modelRoutes, samplesRoutes, logProbRoutes, transpo
  */
 export async function createServer(options: CreateServerOptions): Promise<NfdmServer> {
   const limits = resolveLimits(options.limits);
+  const batchWindowMs = options.batchWindowMs ?? 0;
+  if (!(Number.isSafeInteger(batchWindowMs) && batchWindowMs >= 0))
+    throw new ServeConfigError(`batchWindowMs must be an integer ≥ 0, got ${batchWindowMs}`);
   for (const key of ['retryAfterMs', 'logSummaryMs'] as const) {
     const v = options[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new ServeConfigError(`${key} must be an integer ≥ 1, got ${v}`);
@@ -104,6 +113,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
     allowPartial: options.allowPartial ?? false,
     warn: (message) => app.log.warn(message),
   });
+  if (batchWindowMs > 0) installBatching(models, batchWindowMs, limits.maxN, metrics);
   const state: ServeState = { models, limits, metrics, pool, admission, closing: false };
   app.decorate('nfdm', state);
   compute.attach(app);

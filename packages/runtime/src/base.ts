@@ -15,6 +15,9 @@ export interface GraphTensor {
   shape: Array<number | string>;
 }
 
+/** One onnxruntime run of a graph. */
+export type RunFn = (feeds: Record<string, ort.Tensor>) => Promise<Record<string, ort.Tensor>>;
+
 /** The inputs and outputs of a graph, in the graph's order. */
 export interface GraphSignature {
   inputs: GraphTensor[];
@@ -68,6 +71,18 @@ export abstract class LoadedOnnxModel {
     const tensors = (values: readonly ort.InferenceSession.ValueMetadata[]): GraphTensor[] =>
       values.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: [...v.shape] } : { name: v.name, type: 'unknown', shape: [] }));
     return { inputs: tensors(session.inputMetadata), outputs: tensors(session.outputMetadata) };
+  }
+
+  /**
+   * Route every later run of `graph` — by the samplers, log-densities and {@link run} alike —
+   * through `run` (a server's cross-request batcher, say), given the session's own run.
+   */
+  interceptRuns(graph: string, run: (feeds: Record<string, ort.Tensor>, next: RunFn) => Promise<Record<string, ort.Tensor>>): void {
+    const session = this.set.get(graph, `interceptRuns('${graph}')`);
+    const next: RunFn = (feeds) => session.run(feeds) as Promise<Record<string, ort.Tensor>>;
+    const view = Object.create(session) as ort.InferenceSession;
+    (view as { run: unknown }).run = (feeds: Record<string, ort.Tensor>) => run(feeds, next);
+    this.set.sessions.set(graph, view);
   }
 
   /** Run a loaded graph on raw onnxruntime tensors. */
