@@ -7,7 +7,7 @@
  * the client's seeded prior noise as rows). Prints a Markdown table (throughput, p50/p99 latency,
  * non-2xx) and the JSON rows.
  *
- *   node bench/batching.mjs [--duration 15] [--window 2] [--n 16] [--steps 20] [--clients 50,200]
+ *   node bench/batching.mjs [--duration 15] [--window 2] [--n 16] [--steps 20] [--clients 50,200] [--hidden 32,32]
  *
  * Both servers run with --max-concurrent 256 --max-queue 1024 so that requests reach the
  * batcher instead of waiting in the compute queue. Needs `npx tsup` (dist/bin.js).
@@ -25,6 +25,7 @@ const { values: opt } = parseArgs({
     n: { type: 'string', default: '16' },
     steps: { type: 'string', default: '20' },
     clients: { type: 'string', default: '50,200' },
+    hidden: { type: 'string', default: '32,32' },
   },
 });
 const n = Number(opt.n);
@@ -84,7 +85,8 @@ async function measure(url, workload, connections) {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }
 
-const tmp = await demoModels();
+const hidden = opt.hidden.split(',').map(Number);
+const tmp = await demoModels(hidden);
 const rows = [];
 try {
   for (const window of [0, Number(opt.window)]) {
@@ -107,7 +109,7 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 rows.sort((a, b) => a.workload.localeCompare(b.workload) || a.clients - b.clients || a.batchWindowMs - b.batchWindowMs);
-console.log(`${cpus().length} CPUs, n = ${n}, steps = ${steps}, ${opt.duration} s per row\n`);
+console.log(`${cpus().length} CPUs, demo model hidden [${hidden}], n = ${n}, steps = ${steps}, ${opt.duration} s per row\n`);
 console.log('| workload | clients | batch window | req/s | p50 ms | p99 ms | non-2xx |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {

@@ -122,8 +122,9 @@ export class GraphBatcher {
         offset += p.rows;
         p.resolve(mine);
       }
-    } catch (error) {
-      for (const p of batch) p.reject(error);
+    } catch {
+      // one request's inputs can fail the merged run: run each alone, so only its own fails
+      for (const p of batch) next(p.feeds).then(p.resolve, p.reject);
     }
   }
 }

@@ -4,8 +4,10 @@
  * graphs merged per stage) and the one-call Loop sampler (seeded prior noise as rows), v2 infer —
  * with the merged runs counted in the metrics.
  */
+
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { batchSpec } from '../src/batching.js';
+import { batchSpec, GraphBatcher } from '../src/batching.js';
 import { createServer, type NfdmServer } from '../src/index.js';
 import { postJson } from './http.js';
 
@@ -74,5 +76,41 @@ describe('batched answers equal unbatched ones', () => {
     const metrics = (await batched.inject('/metrics')).body;
     const merged = /nfdm_batched_runs_total\{model="toy",graph="velocity"\} (\d+)/.exec(metrics);
     expect(Number(merged?.[1] ?? 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('GraphBatcher', () => {
+  const spec = { dim: 'N', rowInputs: new Set(['x']) };
+  const feeds = (rows: number[], shared = 1) => ({
+    x: new ort.Tensor('float32', Float32Array.from(rows), [rows.length, 1]),
+    s: new ort.Tensor('int64', BigInt64Array.from([BigInt(shared)]), [1]),
+  });
+  /** A fake run: y = 10 x + s; fails when x holds a negative value. */
+  const calls: number[] = [];
+  const next = async (f: Record<string, ort.Tensor>) => {
+    const x = f.x.data as Float32Array;
+    calls.push(x.length);
+    if (x.some((v) => v < 0)) throw new Error('negative');
+    const s = Number((f.s.data as BigInt64Array)[0]);
+    return {
+      y: new ort.Tensor(
+        'float32',
+        x.map((v) => 10 * v + s),
+        [x.length, 1],
+      ),
+    };
+  };
+
+  it('merges runs with equal shared inputs, splits the outputs back, and isolates a failing run', async () => {
+    calls.length = 0;
+    const b = new GraphBatcher(spec, 5, 100);
+    const runs = [b.run(feeds([1, 2]), next), b.run(feeds([3]), next), b.run(feeds([4], 2), next), b.run(feeds([-1]), next)];
+    const [a, c, d, e] = await Promise.allSettled(runs);
+    expect(a.status === 'fulfilled' && Array.from(a.value.y.data as Float32Array)).toEqual([11, 21]);
+    expect(c.status === 'fulfilled' && Array.from(c.value.y.data as Float32Array)).toEqual([31]);
+    expect(d.status === 'fulfilled' && Array.from(d.value.y.data as Float32Array)).toEqual([42]);
+    expect(e.status).toBe('rejected');
+    // s = 1: one merged run of 4 rows that failed, then its three runs alone (2, 1, 1 rows); s = 2: alone
+    expect(calls.slice().sort()).toEqual([1, 1, 1, 2, 4]);
   });
 });

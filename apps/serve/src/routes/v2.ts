@@ -93,9 +93,14 @@ export const v2Routes: FastifyPluginAsync<RouteContext> = async (app, { state, c
     const body = request.body;
     const feeds = decodeInputs(graph, body.inputs, limits);
     const outputs = requestedOutputs(graph, body.outputs);
-    const t0 = performance.now();
-    const results = await compute.run(request, () => graph.entry.model.run(graph.graph, feeds).catch(rejected));
-    state.metrics.computeSeconds.inc({ model: graph.name, operation: 'infer' }, (performance.now() - t0) / 1000);
+    let seconds = 0;
+    const results = await compute.run(request, async () => {
+      const t0 = performance.now();
+      const out = await graph.entry.model.run(graph.graph, feeds).catch(rejected);
+      seconds = (performance.now() - t0) / 1000;
+      return out;
+    });
+    state.metrics.computeSeconds.inc({ model: graph.name, operation: 'infer' }, seconds);
     return {
       model_name: graph.name,
       model_version: V2_VERSION,
