@@ -110,7 +110,7 @@ try {
 }
 rows.sort((a, b) => a.workload.localeCompare(b.workload) || a.clients - b.clients || a.batchWindowMs - b.batchWindowMs);
 console.log(`${cpus().length} CPUs, demo model hidden [${hidden}], n = ${n}, steps = ${steps}, ${opt.duration} s per row\n`);
-console.log('| workload | clients | batch window | req/s | p50 ms | p99 ms | non-2xx |');
+console.log('| workload | clients | batch window | req/s | p50 ms | p99 ms | non-2xx + errors |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
