@@ -105,6 +105,34 @@ describe('v2 infer', () => {
     expect(rows(out.data, 2)).toEqual(v1.json().samples);
   });
 
+  it('runs an SDE Loop sampler on the seeded prior and Brownian noise the runtime draws: same samples', async () => {
+    const n = 4;
+    const steps = 6;
+    const seed = 23;
+    // the runtime's draws: prior noise, then a second generator seeded from the first for the steps' noise
+    const rng = new Rng(seed);
+    const prior = Array.from(rng.normalArray(n * 2));
+    const brownian = new Rng(rng.nextUint32());
+    const noise: number[] = [];
+    for (let k = 0; k < steps; k++) noise.push(...brownian.normalArray(n * 2));
+    const meta = (await app.inject('/v2/models/toy_sampler_euler_sde')).json();
+    expect(meta.inputs).toEqual(
+      expect.arrayContaining([
+        { name: 'prior_noise', datatype: 'FP32', shape: [-1, 2] },
+        { name: 'noise', datatype: 'FP32', shape: [-1, -1, 2] },
+      ]),
+    );
+    const res = await post('/v2/models/toy_sampler_euler_sde/infer', {
+      inputs: [
+        { name: 'prior_noise', shape: [n, 2], datatype: 'FP32', data: prior },
+        { name: 'noise', shape: [steps, n, 2], datatype: 'FP32', data: noise },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const runtime = await toy.sample({ n, steps, solver: 'euler_maruyama', mode: 'sde', seed, engine: 'loop' });
+    expect(res.json().outputs[0].data).toEqual(Array.from(runtime.samples));
+  });
+
   it('runs a field graph with nested data and an output selection', async () => {
     const meta = (await app.inject('/v2/models/toy_velocity')).json();
     const z = [
