@@ -36,12 +36,15 @@ not listed in \`dims\`.
 ## Workflows
 
 - **Samples in one call** (\`${model}_sampler_<solver>_<mode>\`, \`${model}_diffflow_sampler_<mode>\`,
-  \`${model}_bridge_sampler_euler_<mode>\`): draw the noise on the client and send it. \`prior_noise\`
-  [N, D] is standard normal (the graph scales it by priorStd); ODE samplers take \`steps\` [1]; SDE
-  samplers take the Brownian \`noise\` [steps, N, D], standard normal. The output \`samples\` is in
-  data space. The seeded noise of \`nfdm serve\`'s /v1 routes is the runtime's \`Rng(seed)\`:
-  \`prior_noise = Rng(seed).normalArray(N·D)\`, then (SDE) \`Rng(rng.nextUint32())\` for the steps'
-  noise, slice by slice — send those and the samples equal /v1's for that seed.
+  \`${model}_bridge_sampler_euler_<mode>\`): the client draws the noise and sends it, so a seeded
+  client gets reproducible samples. \`prior_noise\` [N, D] (bridges: \`start_noise\` with the
+  \`source\` points) is standard normal (the graph scales it); ODE samplers take \`steps\` [1], SDE
+  samplers the Brownian \`noise\` [steps, N, D] (DiffFlow: [grid steps − 1, N, D]), standard
+  normal. The output \`samples\` is in data space. Conditional models add \`condition\` [N, w]
+  (and \`guidance\` [1]). To get the samples of \`nfdm serve\`'s /v1 routes for a seed, draw as
+  \`@nfdm/runtime\`'s samplers do with its \`Rng(seed)\`: \`prior_noise = rng.normalArray(N·D)\`,
+  then, for a diffusion model's SDE noise, slice by slice from \`new Rng(rng.nextUint32())\`
+  (DiffFlow draws it from the same \`rng\`; the runtime's sources are the reference).
 - **Field graphs** (\`velocity\`, \`drift\`, \`velocity_divergence\`, bridge and DiffFlow fields): one
   call per solver stage; the client runs the solver loop (time from 1 down to tStart; Euler:
   \`z ← z − h·velocity(z, t)\`), standardising as the manifest says. A log-density is the
