@@ -4,7 +4,7 @@ import { createAnyModel, createModel, type ModelConfig, parseAnyModelConfig, par
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/errors.js';
 import { dropoutRate, positiveInt, widths } from '../src/cli/options.js';
-import { MODEL_NAMES, presetConfig } from '../src/cli/presets.js';
+import { MODEL_NAMES, PRESETS, presetConfig } from '../src/cli/presets.js';
 import { completeSettings, parseSettings, trainerConfig } from '../src/cli/run-config.js';
 import { logProbChoice, samplerChoice } from '../src/cli/runtime.js';
 import { densityHeatmapSvg, panelsSvg, scatterSvg } from '../src/index.js';
@@ -16,7 +16,7 @@ beforeAll(async () => {
 describe('model names', () => {
   it('map to valid configs with the intended forward process and volatility', () => {
     const kinds = Object.fromEntries(
-      MODEL_NAMES.filter((name) => name !== 'nfbm' && name !== 'diffflow').map((name) => {
+      MODEL_NAMES.filter((name) => PRESETS[name].family === 'diffusion').map((name) => {
         const c = parseModelConfig(presetConfig(name, { dim: 3, hidden: [8], seed: 1 }));
         const f = c.forward as { kind: string; schedule?: { name: string } };
         const v = c.volatility as { kind: string; schedule?: { name: string } };
@@ -57,6 +57,25 @@ describe('model names', () => {
     const flow = parseAnyModelConfig(presetConfig('diffflow', { dim: 2, hidden: [16, 32, 32], seed: 0 }));
     expect(flow).toMatchObject({ format: 'nfdm-diffflow/1', network: { channels: 32, layers: 2 }, time: { N: 30, g: 0.2 } });
     for (const c of [bridge, flow]) createAnyModel(c).dispose();
+  });
+
+  it('cfm, ot-cfm and rectified-flow are flow-matching configs with their coupling and σ_min 0', () => {
+    const couplings = Object.fromEntries(
+      (['cfm', 'ot-cfm', 'rectified-flow'] as const).map((name) => {
+        const c = parseAnyModelConfig(presetConfig(name, { dim: 2, hidden: [8, 8], seed: 0 }));
+        expect(c).toMatchObject({ format: 'nfdm-cfm/1', flow: { sigmaMin: 0 }, velocity: { hidden: [8, 8] } });
+        createAnyModel(c).dispose();
+        return [name, (c as { flow: { coupling: string } }).flow.coupling];
+      }),
+    );
+    expect(couplings).toEqual({ cfm: 'independent', 'ot-cfm': 'ot', 'rectified-flow': 'independent' });
+    // OT-CFM's own default batch (one B × B assignment per update); a given batch is kept.
+    expect(completeSettings({ model: 'ot-cfm', data: '8gaussians', steps: 10 }).batch).toBe(256);
+    expect(completeSettings({ model: 'ot-cfm', data: '8gaussians', steps: 10, batch: 64 }).batch).toBe(64);
+    expect(completeSettings({ model: 'cfm', data: '8gaussians', steps: 10 }).batch).toBe(1024);
+    expect(() => completeSettings({ model: 'cfm', data: '8gaussians', steps: 10, reflowFrom: 'runs/rf1' })).toThrow(
+      /apply to rectified-flow only/,
+    );
   });
 
   it('diffflow with --arch unet: one U-Net section for drift and score, embedding 2 … 600 for its t ∈ [0.001, 0.05]', () => {

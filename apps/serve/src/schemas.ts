@@ -46,7 +46,7 @@ const modelInfo = {
     family: {
       type: 'string',
       enum: [...EXPORT_FAMILIES],
-      description: 'diffusion and diffflow models draw samples (POST /samples); nfbm bridges transport sources (POST /transport).',
+      description: 'diffusion, diffflow and cfm models draw samples (POST /samples); nfbm bridges transport sources (POST /transport).',
     },
     forwardKind: { type: 'string' },
     graphs: { type: 'array', items: { type: 'string' }, description: 'Graphs loaded into onnxruntime sessions.' },
@@ -141,7 +141,7 @@ function solverProperties(limits: ServeLimits, maxSeed: number) {
     mode: {
       type: 'string',
       enum: ['ode', 'sde'],
-      description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named, else 'sde'.",
+      description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named or the model has no SDE (cfm), else 'sde'.",
     },
     seed: { type: 'integer', minimum: 0, maximum: maxSeed, description: 'Seed (default 0).' },
     format: {

@@ -5,10 +5,13 @@ import { canonicalSolver, type Mode, ODE_SOLVERS, SDE_SOLVERS, type Solver } fro
 /** Largest number of floats the one-call SDE Loop sampler may allocate for its noise (64 MiB). */
 export const MAX_LOOP_NOISE = 1 << 24;
 
-/** Mode and solver of a sampling/transport request (defaults: SDE with Euler–Maruyama, ODE with Euler); 400 when they do not match. */
-export function solverChoice(body: { mode?: Mode; solver?: string }): { mode: Mode; solver: Solver } {
+/**
+ * Mode and solver of a sampling/transport request (defaults: SDE with Euler–Maruyama, ODE with Euler;
+ * ODE for a model without an SDE, `sde` false); 400 when they do not match.
+ */
+export function solverChoice(body: { mode?: Mode; solver?: string }, sde = true): { mode: Mode; solver: Solver } {
   const requested = canonicalSolver(body.solver);
-  const mode: Mode = body.mode ?? (requested === undefined || requested === 'euler_maruyama' ? 'sde' : 'ode');
+  const mode: Mode = body.mode ?? (sde && (requested === undefined || requested === 'euler_maruyama') ? 'sde' : 'ode');
   const solver: Solver = requested ?? (mode === 'sde' ? 'euler_maruyama' : 'euler');
   const valid: readonly string[] = mode === 'ode' ? ODE_SOLVERS : SDE_SOLVERS;
   if (!valid.includes(solver)) {

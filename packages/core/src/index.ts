@@ -1,3 +1,4 @@
+export * from './assignment.js';
 export * from './backend.js';
 export * from './math/index.js';
 export * from './nn/index.js';

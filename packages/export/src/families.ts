@@ -1,8 +1,8 @@
 /**
  * Family-level export: one entry point for any model, dispatched through a registry of
  * exporters keyed by the model's family id (`familyOf(model).id` of @nfdm/models — 'diffusion',
- * 'bridge', 'diffflow' built in). This file is the only place that names the built-in families;
- * each family's exporter lives next to its graphs (export.ts, bridge.ts, diffflow.ts). A
+ * 'bridge', 'diffflow', 'cfm' built in). This file is the only place that names the built-in families;
+ * each family's exporter lives next to its graphs (export.ts, bridge.ts, diffflow.ts, cfm.ts). A
  * downstream family registers its exporter with {@link registerFamilyExporter}.
  *
  * Each family's own entry points return the same `{ metadata, graphs }` (write it with
@@ -12,10 +12,12 @@
  * |--------------------------|--------------------------------------------------------------------|--------|
  * | `DiffusionModel`         | `exportOnnx(model, opts)` (export.ts)                              | see export.ts |
  * | NFBM `BridgeModel`       | `exportBridgeOnnx(model, opts)`, `exportBridge(model, dir, opts)`  (bridge.ts)   | `bridge_velocity`, `bridge_drift` (z, t, source), `bridge_sampler_euler_{ode,sde}` (source, start_noise, steps / noise) |
+ * | `CFMModel`               | `exportCFMOnnx(model, opts)`, `exportCFM(model, dir, opts)` (cfm.ts) | `velocity`, `velocity_divergence` (z, t), `sampler_{euler,heun,rk4}_ode` (prior_noise, steps) |
  * | `DiffFlowModel`          | `exportDiffFlowOnnx(model, { grid, g })`, `exportDiffFlow(model, dir, { grid, g })` (diffflow.ts) | `diffflow_drift`, `diffflow_score` (x, t), `diffflow_sampler_{sde,ode}` (prior_noise[, noise]) |
  */
 import { type AnyModel, familyOf } from '@nfdm/models';
 import { bridgeExporter } from './bridge.js';
+import { cfmExporter } from './cfm.js';
 import { diffflowExporter } from './diffflow.js';
 import { diffusionExporter, type OnnxExport, writeOnnxExport } from './export.js';
 import type { FamilyExporter, FamilyExportOptions } from './family-exporter.js';
@@ -32,6 +34,7 @@ export function registerFamilyExporter<M>(id: string, exporter: FamilyExporter<M
 registerFamilyExporter('diffusion', diffusionExporter);
 registerFamilyExporter('bridge', bridgeExporter);
 registerFamilyExporter('diffflow', diffflowExporter);
+registerFamilyExporter('cfm', cfmExporter);
 
 /** The exporter of family `id`; throws a TypeError naming the registered families when there is none. */
 export function familyExporter(id: string): FamilyExporter {

@@ -49,6 +49,7 @@ export {
   exportBridge,
   exportBridgeOnnx,
 } from './bridge.js';
+export { CFM_SAMPLERS, type CFMExportOptions, cfmExporter, cfmMetadata, exportCFM, exportCFMOnnx } from './cfm.js';
 export {
   DIFFFLOW_GRAPHS,
   type DiffFlowExportOptions,
@@ -59,6 +60,7 @@ export {
   exportDiffFlowOnnx,
 } from './diffflow.js';
 export { emitBridgeField, emitBridgeSampler } from './emit/bridge.js';
+export { assertCFMExportable, cfmLoopFields, emitCFMVelocity, emitCFMVelocityDivergence } from './emit/cfm.js';
 export { emitDiffFlowSampler, emitFourierMLP } from './emit/diffflow.js';
 export type { EmittedParams, ForwardProcessEmitter } from './emit/forward/emitter.js';
 export { fixedForwardEmitter } from './emit/forward/fixed.js';
@@ -68,7 +70,7 @@ export { forwardProcessEmitter, registerForwardProcessEmitter } from './emit/for
 export type { GJet } from './emit/jet.js';
 export { emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
 export { emitTimeMLP, emitTimeNetwork } from './emit/nets.js';
-export type { LoopSolver, SamplerMode } from './emit/sampler.js';
+export { emitLoopSampler, type LoopFields, type LoopSolver, type SamplerMode } from './emit/sampler.js';
 export {
   DEFAULT_SAMPLER_GRAPHS,
   diffusionExporter,

@@ -1,7 +1,8 @@
 /**
  * Models shared by the export tests and the system suite's onnx.checker pass
  * (test/system/onnx-checker.test.ts): DiffusionModel configs of every forward-process family,
- * two bridges, a DiffFlow model with its time grid, and U-Net diffusion models.
+ * two bridges, a DiffFlow model with its time grid, U-Net diffusion models and flow-matching
+ * (velocity) models.
  */
 import { Rng } from '@nfdm/core';
 import {
@@ -10,8 +11,12 @@ import {
   type BridgeModel,
   BridgePredictor,
   BridgeProcess,
+  CFM_FORMAT,
+  type CFMModel,
+  type CFMModelConfig,
   ConstantVolatility,
   createAnyModel,
+  createCFMModel,
   createModel,
   DiffFlowModel,
   type DiffusionModel,
@@ -373,3 +378,37 @@ export const BRIDGE_CONDITION_CASES: BridgeConditionCase[] = [
     y: CONDITION_LABELS,
   },
 ];
+
+/** Flow-matching (velocity) models: an MLP with a standardisation, and a 4×4 U-Net. */
+export const CFM_CASES: Array<{ label: string; config: Omit<CFMModelConfig, 'format' | 'seed'> }> = [
+  {
+    label: 'cfm mlp (standardised)',
+    config: {
+      dim: 2,
+      flow: { coupling: 'independent', sigmaMin: 0 },
+      velocity: { hidden: [16, 16], activation: 'selu', init: 'torch' },
+      standardization: { mean: [0.5, -1], std: [2, 0.5] },
+    },
+  },
+  {
+    label: 'cfm unet 4×4',
+    config: {
+      dim: 16,
+      flow: { coupling: 'ot', sigmaMin: 0.01 },
+      velocity: {
+        hidden: [64, 64, 64, 64],
+        activation: 'selu',
+        init: 'torch',
+        // Low embedding frequencies keep v_θ smooth in t (see unetBridge).
+        network: unet(SMALL, 'adm', { attentionResolutions: [2], embedding: { minFrequency: 1, maxFrequency: 16 } }),
+      },
+    },
+  },
+];
+
+/** A flow-matching model of `config` with its weights perturbed (nonlinear range). */
+export function cfmModel(config: Omit<CFMModelConfig, 'format' | 'seed'>, seed: number): CFMModel {
+  const m = createCFMModel({ format: CFM_FORMAT, seed, ...config } as CFMModelConfig);
+  perturb(m.parameters(), seed + 100);
+  return m;
+}

@@ -10,10 +10,11 @@ import { initBackend } from '@nfdm/core';
 import { bridgeModelConfig, diffflowEvalGrid, diffflowStandardization } from '@nfdm/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridgeOnnx } from '../src/bridge.js';
+import { exportCFMOnnx } from '../src/cfm.js';
 import { exportDiffFlowOnnx } from '../src/diffflow.js';
 import { exportOnnx, type OnnxExport } from '../src/export.js';
 import { exportAnyModel, familyExporter, registerFamilyExporter, writeAnyExport } from '../src/families.js';
-import { DIFFFLOW_STD, diffflowModel, MAIN_CASES, neuralBridge } from './cases.js';
+import { CFM_CASES, cfmModel, DIFFFLOW_STD, diffflowModel, MAIN_CASES, neuralBridge } from './cases.js';
 import { makeModel } from './helpers.js';
 
 let root: string;
@@ -73,9 +74,19 @@ describe('exportAnyModel', () => {
     model.dispose();
   });
 
+  it('a flow-matching model: exportCFMOnnx with the standardisation remembered by its config', () => {
+    const model = cfmModel(CFM_CASES[0].config, 2);
+    const any = exportAnyModel(model);
+    expect(any.metadata.kind).toBe('cfm');
+    expect(any.metadata.standardization).toEqual(CFM_CASES[0].config.standardization);
+    expectSameExport(any, exportCFMOnnx(model));
+    expect(exportAnyModel(model, { standardization: null }).metadata.standardization).toBeUndefined();
+    model.dispose();
+  });
+
   it('an unknown family fails naming the registered families; exporters are checked', () => {
     expect(() => familyExporter('no-such-family')).toThrow(
-      "no ONNX exporter for the 'no-such-family' model family (registered: diffusion, bridge, diffflow); register one with registerFamilyExporter('no-such-family', { exportModel })",
+      "no ONNX exporter for the 'no-such-family' model family (registered: diffusion, bridge, diffflow, cfm); register one with registerFamilyExporter('no-such-family', { exportModel })",
     );
     expect(() => registerFamilyExporter('x', {} as never)).toThrow(/needs exportModel/);
     expect(() => exportAnyModel({} as never)).toThrow(TypeError);

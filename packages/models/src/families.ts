@@ -6,6 +6,8 @@
 
 import type { BridgeModelConfig } from './bridge/config.js';
 import type { BridgeModel } from './bridge/model.js';
+import type { CFMModelConfig } from './cfm/config.js';
+import type { CFMModel } from './cfm/model.js';
 import type { ModelConfig } from './config.js';
 import { ModelConfigError, readModelFolder, readValidatedConfig, type Standardization, writeModelFolder } from './config.js';
 import type { DiffFlowModelConfig } from './diffflow/config.js';
@@ -16,8 +18,8 @@ import type { DiffusionModel } from './model.js';
 
 export * from './families/index.js';
 
-export type AnyModel = DiffusionModel | BridgeModel | DiffFlowModel;
-export type AnyModelConfig = ModelConfig | BridgeModelConfig | DiffFlowModelConfig;
+export type AnyModel = DiffusionModel | BridgeModel | DiffFlowModel | CFMModel;
+export type AnyModelConfig = ModelConfig | BridgeModelConfig | DiffFlowModelConfig | CFMModelConfig;
 
 /** The family id of a model object (see {@link familyOf} for its descriptor). */
 export function modelFamily(model: AnyModel): FamilyId {

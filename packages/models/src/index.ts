@@ -1,4 +1,5 @@
 export * from './bridge/index.js';
+export * from './cfm/index.js';
 export * from './classifier.js';
 export * from './config.js';
 export * from './diffflow/index.js';

@@ -1,5 +1,6 @@
 /**
- * The family registry: the family contract (@nfdm/models/testing) on the three built-in families
+ * The family registry: the family contract (@nfdm/models/testing) on the built-in families (CFM in
+ * its three couplings)
  * and on a family defined here as a downstream package would (one descriptor plus one
  * `registerFamily` line); capabilities per objective; registry errors.
  */
@@ -13,7 +14,9 @@ import {
   type AnyModel,
   BRIDGE_FORMAT,
   bridgeFamily,
+  CFM_FORMAT,
   capabilitiesOf,
+  cfmFamily,
   createAnyModel,
   DIFFFLOW_FORMAT,
   diffflowFamily,
@@ -78,6 +81,38 @@ const contracts: Array<[string, FamilyDescriptor<any, any>, { format: string; di
     { format: DIFFFLOW_FORMAT, dim: 2, network: { channels: 4, layers: 1 }, time: { N: 4 }, seed: 1 } as { format: string; dim: number },
     2,
   ],
+  [
+    'flow matching (CFM)',
+    cfmFamily,
+    { format: CFM_FORMAT, dim: 2, velocity: { hidden: [8] }, seed: 2 } as { format: string; dim: number },
+    2,
+  ],
+  [
+    'flow matching (OT-CFM, σ_min 0.1)',
+    cfmFamily,
+    { format: CFM_FORMAT, dim: 2, flow: { coupling: 'ot', sigmaMin: 0.1 }, velocity: { hidden: [8] }, seed: 2 } as {
+      format: string;
+      dim: number;
+    },
+    2,
+  ],
+  [
+    'flow matching (reflow pairs)',
+    cfmFamily,
+    { format: CFM_FORMAT, dim: 2, flow: { coupling: 'reflow' }, velocity: { hidden: [8] }, seed: 2 } as { format: string; dim: number },
+    4,
+  ],
+  [
+    'flow matching (U-Net, 8×8 images)',
+    cfmFamily,
+    {
+      format: CFM_FORMAT,
+      dim: 64,
+      velocity: { network: { arch: 'unet', image: { height: 8, width: 8, channels: 1 }, base: 8, multipliers: [1, 2], groups: 4 } },
+      seed: 2,
+    } as { format: string; dim: number },
+    64,
+  ],
   ['downstream Gaussian fit', gaussianFitFamily, { format: 'example-gaussian-fit/1', dim: 3, seed: 5 } as GaussianFitConfig, 3],
 ];
 
@@ -89,7 +124,7 @@ for (const [name, family, config, cols] of contracts) {
 
 describe('family registry', () => {
   it('finds families by model, config and id; built-ins first; the downstream family saves and loads through the registry', () => {
-    expect(families().map((f) => f.id)).toEqual(['diffusion', 'bridge', 'diffflow', 'example-gaussian-fit']);
+    expect(families().map((f) => f.id)).toEqual(['diffusion', 'bridge', 'diffflow', 'cfm', 'example-gaussian-fit']);
     expect(familyOfConfig({ format: BRIDGE_FORMAT })).toBe(bridgeFamily);
     expect(familyById('diffflow')).toBe(diffflowFamily);
     const model = createAnyModel({ format: 'example-gaussian-fit/1', dim: 2, seed: 1 } as never) as unknown as GaussianFit;
@@ -118,10 +153,12 @@ describe('family registry', () => {
     expect(() => registerFamily({ ...gaussianFitFamily })).toThrow(/id 'example-gaussian-fit' is already registered/);
     expect(() => registerFamily({ ...gaussianFitFamily, id: 'other' })).toThrow(/format 'example-gaussian-fit\/1' already belongs/);
     registerFamily(gaussianFitFamily); // the same object again: a no-op
-    expect(() => familyOf({})).toThrow(/not an nfdm model \(expected one of: diffusion model, NFBM bridge, DiffFlow model, Gaussian fit\)/);
+    expect(() => familyOf({})).toThrow(
+      /not an nfdm model \(expected one of: diffusion model, NFBM bridge, DiffFlow model, flow-matching model, Gaussian fit\)/,
+    );
     expect(() => familyOfConfig({ format: 'nope/1' })).toThrow(ModelConfigError);
     expect(() => familyById('nope')).toThrow(
-      /unknown model family 'nope' \(registered: diffusion, bridge, diffflow, example-gaussian-fit\)/,
+      /unknown model family 'nope' \(registered: diffusion, bridge, diffflow, cfm, example-gaussian-fit\)/,
     );
   });
 });

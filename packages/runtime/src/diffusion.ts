@@ -14,7 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import { LoadedOnnxModel } from './base.js';
 import { type ConditionValues, conditionFeeds, conditionOrLabels } from './conditions.js';
-import { DIFFUSION } from './families.js';
+import { DIFFUSION, type RuntimeFamily } from './families.js';
 import { type AdaptiveOptions, type Field, type IntegrationStats, integrateAdaptive, integrateFixed, TABLEAUX } from './integrate.js';
 import { flatten, type ModelMetadata, OnnxRuntimeError, type Points } from './load.js';
 import { Rng } from './rng.js';
@@ -102,14 +102,20 @@ export interface RuntimeLogProbResult {
 
 /** An exported DiffusionModel loaded into onnxruntime. */
 export class OnnxModel extends LoadedOnnxModel {
-  /** Discriminates the runtime model classes (see {@link loadExportedModel}). */
-  readonly family = DIFFUSION.exportName;
+  /** Discriminates the runtime model classes (see {@link loadExportedModel}): 'diffusion', or 'cfm' for OnnxCFMModel (cfm.ts). */
+  readonly family: 'diffusion' | 'cfm';
   readonly priorStd: number;
   /** The process start t₀ (samplers integrate from 1 down to t₀). */
   readonly tStart: number;
 
-  constructor(metadata: ModelMetadata, sessions: Map<string, ort.InferenceSession>) {
-    super(metadata, sessions, DIFFUSION);
+  /** `family`: the row of the family table (default diffusion; the flow-matching subclass passes its own). */
+  constructor(
+    metadata: ModelMetadata,
+    sessions: Map<string, ort.InferenceSession>,
+    family: RuntimeFamily<'diffusion' | 'cfm'> = DIFFUSION,
+  ) {
+    super(metadata, sessions, family);
+    this.family = family.exportName;
     this.priorStd = metadata.priorStd;
     this.tStart = metadata.tStart;
   }

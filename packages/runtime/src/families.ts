@@ -6,8 +6,8 @@
  * Two spellings meet here and nowhere else:
  * - on disk (`nfdm.kind` of the ONNX metadata, and the HTTP API's `family`): the diffusion kinds
  *   nfdm | ndm | fixed — an open set: a downstream forward process exports with its own kind —
- *   then 'nfbm' (bridges) and 'diffflow';
- * - the family ids of `@nfdm/models`: 'diffusion' | 'bridge' | 'diffflow'.
+ *   then 'nfbm' (bridges), 'diffflow' and 'cfm' (velocity-parametrised flow matching);
+ * - the family ids of `@nfdm/models`: 'diffusion' | 'bridge' | 'diffflow' | 'cfm'.
  *
  * A family's {@link RuntimeCapabilities} use the field names of `FamilyCapabilities` in
  * `@nfdm/models`, but say what *this runtime* can do with the graphs a model was loaded with
@@ -15,20 +15,21 @@
  * computed here).
  */
 import type { OnnxBridgeModel } from './bridge.js';
+import type { OnnxCFMModel } from './cfm.js';
 import type { OnnxDiffFlowModel } from './diffflow.js';
 import type { OnnxModel } from './diffusion.js';
 import type { ModelMetadata } from './load.js';
 import type { OnnxGraphMetadata } from './metadata.js';
 
 /** Family ids (the vocabulary of `@nfdm/models`: the built-ins, or a family a downstream package registers). */
-export type FamilyId = 'diffusion' | 'bridge' | 'diffflow' | (string & {});
+export type FamilyId = 'diffusion' | 'bridge' | 'diffflow' | 'cfm' | (string & {});
 
 /** The family names written on disk and served over HTTP (`family` of a runtime model). */
-export const EXPORT_FAMILIES = ['diffusion', 'nfbm', 'diffflow'] as const;
+export const EXPORT_FAMILIES = ['diffusion', 'nfbm', 'diffflow', 'cfm'] as const;
 export type ExportFamily = (typeof EXPORT_FAMILIES)[number];
 
-/** The built-in `nfdm.kind` values (diffusion kinds, then the bridge and DiffFlow kinds). */
-export const EXPORT_KINDS = ['nfdm', 'ndm', 'fixed', 'nfbm', 'diffflow'] as const;
+/** The built-in `nfdm.kind` values (diffusion kinds, then the bridge, DiffFlow and flow-matching kinds). */
+export const EXPORT_KINDS = ['nfdm', 'ndm', 'fixed', 'nfbm', 'diffflow', 'cfm'] as const;
 
 /**
  * `nfdm.kind` of an export: a built-in kind or, for the diffusion family, the kind of a
@@ -212,35 +213,77 @@ export const DIFFFLOW: RuntimeFamily<'diffflow'> = {
   },
 };
 
+const CFM_FIELD_GRAPHS: ReadonlySet<string> = new Set(['velocity', 'velocity_divergence']);
+const isOdeSampler = (graph: string) => isSampler(graph) && graph.endsWith('_ode');
+
+/** Rectified flow after a reflow round (the export's config: `flow.coupling` 'reflow'). */
+function reflowed(metadata: ModelMetadata): boolean {
+  return (metadata.config as { flow?: { coupling?: unknown } } | undefined)?.flow?.coupling === 'reflow';
+}
+
+/**
+ * Velocity-parametrised flow matching (kind 'cfm': CFM, OT-CFM, rectified flow):
+ * {@link OnnxCFMModel}. The ODE dz/dt = v_θ(z, t) with the solver table, log p(x) with the
+ * divergence graph; no reverse SDE.
+ */
+export const CFM: RuntimeFamily<'cfm'> = {
+  id: 'cfm',
+  exportName: 'cfm',
+  title: 'flow-matching model',
+  aTitle: 'a flow-matching model',
+  plural: 'flow-matching models',
+  loader: 'loadOnnxCFM',
+  capabilities: { ...NOTHING, sample: true, logProb: true, solvers: true, adaptive: true },
+  fieldMethods: ['velocity', 'velocityDivergence', 'velocityStage', 'divergenceStage'],
+  wants: (graph) => CFM_FIELD_GRAPHS.has(graph) || isOdeSampler(graph),
+  graphList: 'velocity, velocity_divergence or sampler_*_ode',
+  capabilitiesOf(metadata, graphs) {
+    const has = (g: string) => graphs.includes(g);
+    const logProb = has('velocity_divergence');
+    return {
+      ...NOTHING,
+      sample: logProb || has('velocity') || graphs.some(isOdeSampler),
+      logProb,
+      // rectified flow's reflow straightens the ODE for few-step sampling
+      fewStep: reflowed(metadata),
+      solvers: true,
+      adaptive: logProb,
+    };
+  },
+  mismatch: (origin, kind) => `${origin}: not a flow-matching export (kind '${kind}')`,
+  metadataProblem: () => undefined,
+};
+
 /** Every family of the runtime. */
-export const RUNTIME_FAMILIES: readonly RuntimeFamily[] = [DIFFUSION, BRIDGE, DIFFFLOW];
+export const RUNTIME_FAMILIES: readonly RuntimeFamily[] = [DIFFUSION, BRIDGE, DIFFFLOW, CFM];
 
 const BY_KIND: ReadonlyMap<string, RuntimeFamily> = new Map<string, RuntimeFamily>([
   [BRIDGE.exportName, BRIDGE],
   [DIFFFLOW.exportName, DIFFFLOW],
+  [CFM.exportName, CFM],
 ]);
 
-/** The family of an export's `nfdm.kind`: 'nfbm' → bridge, 'diffflow' → DiffFlow, any other kind → diffusion. */
+/** The family of an export's `nfdm.kind`: 'nfbm' → bridge, 'diffflow' → DiffFlow, 'cfm' → flow matching, any other kind → diffusion. */
 export function familyOfKind(kind: string): RuntimeFamily {
   return BY_KIND.get(kind) ?? DIFFUSION;
 }
 
-/** The family of an id ('diffusion' | 'bridge' | 'diffflow') or of its on-disk name; throws a TypeError for others. */
+/** The family of an id ('diffusion' | 'bridge' | 'diffflow' | 'cfm') or of its on-disk name; throws a TypeError for others. */
 export function runtimeFamily(name: string): RuntimeFamily {
   const f = RUNTIME_FAMILIES.find((x) => x.id === name || x.exportName === name);
   if (!f) throw new TypeError(`unknown model family '${name}' (known: ${RUNTIME_FAMILIES.map((x) => x.id).join(', ')})`);
   return f;
 }
 
-/** Any loaded export. */
-export type ExportedModel = OnnxModel | OnnxBridgeModel | OnnxDiffFlowModel;
+/** Any loaded export ({@link OnnxCFMModel} is an {@link OnnxModel} that samples by its ODE only). */
+export type ExportedModel = OnnxModel | OnnxCFMModel | OnnxBridgeModel | OnnxDiffFlowModel;
 
 /** The model transports sources (`capabilities.transport`): it is an {@link OnnxBridgeModel}. */
 export function canTransport(model: ExportedModel): model is OnnxBridgeModel {
   return model.capabilities.transport;
 }
 
-/** The model samples with the fixed-step solver table (`sample && solvers`): an {@link OnnxModel}. */
+/** The model samples with the fixed-step solver table (`sample && solvers`): an {@link OnnxModel} (or its {@link OnnxCFMModel}). */
 export function samplesWithSolvers(model: ExportedModel): model is OnnxModel {
   return model.capabilities.sample && model.capabilities.solvers;
 }

@@ -15,6 +15,7 @@
  */
 export { type GraphSignature, type GraphTensor, LoadedOnnxModel, type RunFn } from './base.js';
 export { OnnxBridgeModel, type TransportOptions, type TransportResult } from './bridge.js';
+export { type CFMTrajectoryOptions, type CFMTrajectoryResult, OnnxCFMModel } from './cfm.js';
 export {
   type ConditionValues,
   conditionColumns,
@@ -52,6 +53,6 @@ export {
 export { type ImageGridOptions, imageGridPng, pixelOf, rowsToPixels } from './images.js';
 export { type IntegrationStats, OnnxSolveError, type SolveFailure } from './integrate.js';
 export { type LoadOnnxOptions, type ModelMetadata, type OnnxModelSource, OnnxRuntimeError, type Points } from './load.js';
-export { loadExportedModel, loadOnnxBridge, loadOnnxDiffFlow, loadOnnxModel } from './loaders.js';
+export { loadExportedModel, loadOnnxBridge, loadOnnxCFM, loadOnnxDiffFlow, loadOnnxModel } from './loaders.js';
 export * from './metadata.js';
 export { Rng } from './rng.js';

@@ -101,18 +101,28 @@ async function rkStep(f: Field, tab: Tableau, t: number, tEnd: number, y: Float6
   };
 }
 
-/** Fixed-step explicit RK from t0 to t1 in `steps` equal steps. */
-export async function integrateFixed(f: Field, tab: Tableau, t0: number, t1: number, y0: Float64Array, steps: number) {
+/** Fixed-step explicit RK from t0 to t1 in `steps` equal steps; `visit` sees the start and every step's state. */
+export async function integrateFixed(
+  f: Field,
+  tab: Tableau,
+  t0: number,
+  t1: number,
+  y0: Float64Array,
+  steps: number,
+  visit?: (t: number, y: Float64Array) => void,
+) {
   const stats: IntegrationStats = { nfe: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0 };
   const counted: Field = (t, y) => {
     stats.nfe++;
     return f(t, y);
   };
   let y = roundF32(Float64Array.from(y0));
+  visit?.(t0, y);
   for (let k = 0; k < steps; k++) {
     const t = gridTime(k, steps, t0, t1);
     const tEnd = gridTime(k + 1, steps, t0, t1);
     y = roundF32((await rkStep(counted, tab, t, tEnd, y)).y1);
+    visit?.(tEnd, y);
     stats.steps++;
     stats.acceptedSteps++;
   }

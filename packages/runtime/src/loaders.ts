@@ -1,13 +1,14 @@
 /**
  * The loaders over the family table: {@link loadExportedModel} reads an export's metadata and
  * hands it to its family's loader (a map family id → runtime class); `loadOnnxModel`,
- * `loadOnnxBridge` and `loadOnnxDiffFlow` load one family and refuse the others.
+ * `loadOnnxBridge`, `loadOnnxDiffFlow` and `loadOnnxCFM` load one family and refuse the others.
  */
 import type * as ort from 'onnxruntime-node';
 import { OnnxBridgeModel } from './bridge.js';
+import { OnnxCFMModel } from './cfm.js';
 import { OnnxDiffFlowModel } from './diffflow.js';
 import { OnnxModel } from './diffusion.js';
-import { BRIDGE, DIFFFLOW, DIFFUSION, type ExportedModel, type FamilyId, familyOfKind, type RuntimeFamily } from './families.js';
+import { BRIDGE, CFM, DIFFFLOW, DIFFUSION, type ExportedModel, type FamilyId, familyOfKind, type RuntimeFamily } from './families.js';
 import {
   familySessions,
   type GraphEntry,
@@ -25,6 +26,7 @@ const LOADERS: ReadonlyMap<FamilyId, { family: RuntimeFamily; create: Create<Exp
   [DIFFUSION.id, { family: DIFFUSION, create: (m, s) => new OnnxModel(m, s) }],
   [BRIDGE.id, { family: BRIDGE, create: (m, s) => new OnnxBridgeModel(m, s) }],
   [DIFFFLOW.id, { family: DIFFFLOW, create: (m, s) => new OnnxDiffFlowModel(m, s) }],
+  [CFM.id, { family: CFM, create: (m, s) => new OnnxCFMModel(m, s) }],
 ] satisfies Array<[FamilyId, { family: RuntimeFamily; create: Create<ExportedModel> }]>);
 
 /** Sessions for `entries` as `family` (refusing other families' graphs), then the runtime model. */
@@ -52,9 +54,14 @@ export async function loadOnnxDiffFlow(source: OnnxModelSource, options: LoadOnn
   return loadAs(readEntries(source), options, DIFFFLOW, (m, s) => new OnnxDiffFlowModel(m, s));
 }
 
+/** Load an exported flow-matching model (a directory from `exportCFM`, graph bytes, or `{ graphs }`). */
+export async function loadOnnxCFM(source: OnnxModelSource, options: LoadOnnxOptions = {}): Promise<OnnxCFMModel> {
+  return loadAs(readEntries(source), options, CFM, (m, s) => new OnnxCFMModel(m, s));
+}
+
 /**
  * Load any nfdm export and return its family's runtime class ({@link OnnxModel},
- * {@link OnnxBridgeModel} or {@link OnnxDiffFlowModel}), told apart by `capabilities` and the
+ * {@link OnnxCFMModel}, {@link OnnxBridgeModel} or {@link OnnxDiffFlowModel}), told apart by `capabilities` and the
  * guards of families.ts (or by `family`, the on-disk name in `EXPORT_FAMILIES`).
  */
 export async function loadExportedModel(source: OnnxModelSource, options: LoadOnnxOptions = {}): Promise<ExportedModel> {

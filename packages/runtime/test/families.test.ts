@@ -27,17 +27,18 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 
 describe('family table', () => {
   it('maps every metadata kind to one family; unknown kinds are diffusion forward processes', () => {
-    expect(['nfdm', 'ndm', 'fixed', 'linear-interpolation', 'nfbm', 'diffflow'].map((k) => familyOfKind(k).id)).toEqual([
+    expect(['nfdm', 'ndm', 'fixed', 'linear-interpolation', 'nfbm', 'diffflow', 'cfm'].map((k) => familyOfKind(k).id)).toEqual([
       'diffusion',
       'diffusion',
       'diffusion',
       'diffusion',
       'bridge',
       'diffflow',
+      'cfm',
     ]);
     expect(RUNTIME_FAMILIES.map((f) => f.exportName)).toEqual([...EXPORT_FAMILIES]);
     expect(runtimeFamily('bridge')).toBe(runtimeFamily('nfbm'));
-    expect(() => runtimeFamily('gan')).toThrow(/unknown model family 'gan' \(known: diffusion, bridge, diffflow\)/);
+    expect(() => runtimeFamily('gan')).toThrow(/unknown model family 'gan' \(known: diffusion, bridge, diffflow, cfm\)/);
   });
 
   it('parses metadata of a downstream forward-process kind, and still checks bridge and DiffFlow fields', () => {
@@ -54,6 +55,30 @@ describe('family table', () => {
     expect(diffusion.capabilitiesOf(meta, ['velocity']).fewStep).toBe(false);
     expect(diffusion.capabilitiesOf({ ...meta, config: { objective: { kind: 'ot' } } }, ['velocity']).fewStep).toBe(true);
     expect(diffusion.capabilitiesOf({ ...meta, config: { model: 'nfdm-ot' } }, ['velocity']).fewStep).toBe(true);
+  });
+
+  it('flow matching (cfm): the ODE and log p by its graphs, never an SDE; fewStep after a reflow round', () => {
+    const meta = { ...readOnnxMetadata(readFileSync(join(fixtures, 'nfdm-2d', 'velocity.onnx'))), kind: 'cfm' };
+    const cfm = runtimeFamily('cfm');
+    expect(cfm.capabilitiesOf(meta, ['velocity'])).toMatchObject({
+      sample: true,
+      logProb: false,
+      sde: false,
+      solvers: true,
+      transport: false,
+    });
+    expect(cfm.capabilitiesOf(meta, ['velocity_divergence'])).toMatchObject({ sample: true, logProb: true, adaptive: true, sde: false });
+    expect(cfm.capabilitiesOf(meta, ['sampler_rk4_ode']).sample).toBe(true);
+    expect(['velocity', 'velocity_divergence', 'sampler_heun_ode', 'sampler_euler_sde', 'drift', 'predictor'].map(cfm.wants)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(cfm.capabilitiesOf({ ...meta, config: { flow: { coupling: 'reflow' } } }, ['velocity']).fewStep).toBe(true);
+    expect(cfm.capabilitiesOf({ ...meta, config: { flow: { coupling: 'ot' } } }, ['velocity']).fewStep).toBe(false);
   });
 });
 

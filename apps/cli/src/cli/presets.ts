@@ -13,6 +13,9 @@
  * | `nfdm-ot`| learned (NFDM), trained with NFDM-OT    | constant 1 (unused: ODE-only model)    |
  * | `nfbm`   | learned bridge between --source and --target (NFBM), optional --obstacle | learned |
  * | `diffflow` | learned drift + score (DiffFlow), FourierMLPs (or U-Nets), ExpTimer grid | constant g (0.2) |
+ * | `cfm`    | flow matching: a velocity network, independent coupling (σ_min 0) | none (ODE only) |
+ * | `ot-cfm` | flow matching with the exact mini-batch OT coupling        | none (ODE only)                        |
+ * | `rectified-flow` | flow matching (σ_min 0); with `--reflow-from DIR`, one reflow round on the pairs of DIR's model | none (ODE only) |
  *
  * `nfbm` trains on pairs (target, source) drawn from two toy sets, or two image sets (with
  * `--arch unet`: U-Nets of both images as channels); `--obstacle cx,cy,r[,w]` adds the disc
@@ -23,10 +26,16 @@
  * `nfdm-ot` trains on the NFDM-OT objective (velocity matching + λ · curvature, λ from
  * `--curvature-weight`, default 1) instead of the NELBO; it samples with the ODE by default and
  * has no NELBO (see {@link presetObjective}).
+ *
+ * `cfm`, `ot-cfm` and `rectified-flow` are the flow-matching family (@nfdm/models' 'cfm',
+ * docs/maths/flow-matching.md): the network regresses the ODE's velocity; σ_min (default 0) is
+ * the config's `flow.sigmaMin` (`modelConfig` in --config).
  */
 import {
   type AnyModelConfig,
   BRIDGE_FORMAT,
+  CFM_FORMAT,
+  type CFMCoupling,
   capabilitiesOf,
   DIFFFLOW_FORMAT,
   type FamilyCapabilities,
@@ -41,7 +50,21 @@ import {
 } from '@nfdm/models';
 import type { TrainerObjective } from '@nfdm/training';
 
-export const MODEL_NAMES = ['nfdm', 'ndm', 'vp', 'subvp', 've', 'cosine', 'fm', 'nfdm-ot', 'nfbm', 'diffflow'] as const;
+export const MODEL_NAMES = [
+  'nfdm',
+  'ndm',
+  'vp',
+  'subvp',
+  've',
+  'cosine',
+  'fm',
+  'nfdm-ot',
+  'nfbm',
+  'diffflow',
+  'cfm',
+  'ot-cfm',
+  'rectified-flow',
+] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** One row of the model table: what a command-line model name means. */
@@ -111,6 +134,12 @@ export const PRESETS: Record<ModelName, Preset> = {
     description: 'DiffFlow: learned drift and score on an ExpTimer grid (path-KL loss, memory-saving gradient); NLL bound',
     config: diffflowConfig,
   },
+  cfm: cfmPreset('independent', 'flow matching (CFM): a velocity network, independent coupling; ODE sampling, exact NLL, no NELBO'),
+  'ot-cfm': cfmPreset('ot', 'OT-CFM: flow matching with the exact mini-batch optimal-transport coupling; ODE only'),
+  'rectified-flow': cfmPreset(
+    'independent',
+    'rectified flow: flow matching (σ_min 0); with --reflow-from DIR one reflow round on the ODE pairs of the model at DIR',
+  ),
 };
 
 export const MODEL_DESCRIPTIONS: Record<ModelName, string> = Object.fromEntries(
@@ -321,4 +350,26 @@ function diffflowConfig(o: PresetOptions): AnyModelConfig {
     seed: o.seed,
     ...(o.standardization ? { standardization: o.standardization } : {}),
   };
+}
+
+/** A flow-matching preset (family 'cfm') with this coupling of data and noise. */
+function cfmPreset(coupling: CFMCoupling, description: string): Preset {
+  return { family: 'cfm', unet: true, objective: 'nelbo', description, config: (o) => cfmConfig(o, coupling) };
+}
+
+/**
+ * A flow-matching model: the velocity MLP of `--hidden`, or with `arch: 'unet'` the presets'
+ * U-Net recipe with attention at the lowest resolution ≤ 8 and the embedding of 1000·t (as the
+ * diffusion predictor's; dropout `o.dropout`); σ_min 0.
+ */
+function cfmConfig(o: PresetOptions, coupling: CFMCoupling): AnyModelConfig {
+  const velocity = o.arch === 'unet' ? { hidden: [...o.hidden], network: unetNetworks(o).predictor } : { hidden: [...o.hidden] };
+  return {
+    format: CFM_FORMAT,
+    dim: o.dim,
+    flow: { coupling, sigmaMin: 0 },
+    velocity,
+    seed: o.seed,
+    ...(o.standardization ? { standardization: o.standardization } : {}),
+  } as AnyModelConfig;
 }

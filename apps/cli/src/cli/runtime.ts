@@ -88,9 +88,17 @@ export function objectiveOf(meta: ModelMeta | undefined): Objective {
 
 /**
  * Solver flags with the model's default mode: a model trained for few-step ODE sampling
- * (NFDM-OT) samples with the ODE unless `--sde` or a solver is named (a named solver's kind decides).
+ * (NFDM-OT) samples with the ODE unless `--sde` or a solver is named (a named solver's kind decides);
+ * a model without a reverse SDE (flow matching) always samples with the ODE, and `--sde` is an error.
  */
 export function withDefaultMode<T extends SolverFlags>(flags: T, capabilities: FamilyCapabilities): T {
+  if (!capabilities.sde && capabilities.sample) {
+    if (flags.sde)
+      throw new UsageError(
+        '--sde: this model has no reverse SDE (a flow-matching model samples by its ODE only); drop --sde or pass --ode',
+      );
+    return flags.ode ? flags : { ...flags, ode: true };
+  }
   if (!capabilities.fewStep || flags.ode || flags.sde || flags.solver !== undefined) return flags;
   return { ...flags, ode: true };
 }

@@ -16,6 +16,7 @@ import {
   type HeldOutMetric,
   heldOutRole,
   loadAnyModel,
+  type Objective,
   type Standardization,
 } from '@nfdm/models';
 import { type HeldOutValue, latestCheckpoint, readCheckpoint, Trainer, type TrainerEvent } from '@nfdm/training';
@@ -26,8 +27,9 @@ import { checkWritableFolder, ensureDir, writeJson, writeText } from './files.js
 import { describeErrnoError, isErrnoError, reasonFor } from './fs-errors.js';
 import type { BackendChoice } from './options.js';
 import { fmt, jsonReplacer, type Output } from './output.js';
-import { presetConfig } from './presets.js';
+import { presetConfig, presetFamily } from './presets.js';
 import { trainingProgress } from './progress.js';
+import { type ReflowRun, reflowRun } from './reflow.js';
 import { type DataCondition, withCondition } from './run-conditions.js';
 import { completeSettings, FIXED_ON_RESUME, parseSettings, type RunSettings, trainerConfig } from './run-config.js';
 import { META_FORMAT, RUN_FILE, startBackend, writeMeta } from './runtime.js';
@@ -172,9 +174,11 @@ function makeTrainer(
   data: TrainingRows,
   held: { evalData?: tf.Tensor2D; evalConditions?: tf.Tensor2D },
   onEvent: (e: TrainerEvent) => void,
+  reflow?: ReflowRun,
 ): { trainer: Trainer; ownModel?: AnyModel } {
   const { evalData, evalConditions } = held;
   if (req.resume) {
+    reflow?.dispose();
     const config = {
       steps: settings.steps,
       evalEvery: settings.evalEvery,
@@ -195,6 +199,7 @@ function makeTrainer(
     base: settings.base,
     dropout: settings.dropout,
   });
+  if (reflow) modelConfig = reflow.modelConfig; // the teacher's architecture, coupling 'reflow'
   modelConfig = withCondition(modelConfig, dataCondition(data), settings);
   if (settings.modelConfig) modelConfig = { ...modelConfig, ...settings.modelConfig } as AnyModelConfig;
   let model: AnyModel;
@@ -203,6 +208,7 @@ function makeTrainer(
   } catch (error) {
     throw new CliError(`model config: ${(error as Error).message}`);
   }
+  reflow?.initialise(model);
   const trainer = new Trainer({
     model,
     data: data.source,
@@ -261,13 +267,16 @@ function checkSettingsForData(settings: RunSettings, info: DataInfo): void {
     throw new UsageError(`--obstacle is a disc in the plane: it applies to bridges between 2-D toy sets, not to images (${settings.data})`);
 }
 
-/** Run (or resume) training. Throws CliError/UsageError/DatasetError for user errors. */
+/**
+ * Run (or resume) training. Throws CliError/UsageError/DatasetError for user errors. With
+ * `reflowFrom` (rectified-flow) the teacher's ODE pairs replace the data (reflow.ts).
+ */
 export async function runTraining(req: TrainRequest, out: Output): Promise<TrainOutcome> {
   const dir = resolve(req.out);
   const settled = settleRun(req, dir);
   const { settings } = settled;
   // Data before the backend: bad files fail fast, with one message.
-  const data = trainingData(settings.data, {
+  let data = trainingData(settings.data, {
     seed: settings.seed,
     standardization: settled.standardization,
     standardize: settings.standardize,
@@ -277,11 +286,16 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
   });
   for (const w of data.warnings) out.warn(w);
   settings.data = data.info.spec;
+  if (settings.reflowFrom) settings.reflowFrom = resolve(settings.reflowFrom); // stored absolute, as file data
   checkSettingsForData(settings, data.info);
   if (settled.resumeModel && settled.resumeModel.dim !== data.info.dim) {
     throw new CliError(`${settings.data} has ${data.info.dim} dimensions per row, the run being resumed has ${settled.resumeModel.dim}`);
   }
   const report = await startBackend(req.backend, out, req.threads);
+  const reflow = settings.reflowFrom
+    ? reflowRun(settings.reflowFrom, data, { seed: settings.seed, pairs: settings.reflowPairs })
+    : undefined;
+  if (reflow) data = reflow.data;
   const tconfig = trainerConfig(settings);
   const evalData = data.heldOut ? tf.tensor2d(data.heldOut.data, [data.heldOut.n, data.heldOut.dim]) : undefined;
   const evalConditions = evalData ? heldOutConditions(data, evalData.shape[0]) : undefined;
@@ -297,7 +311,7 @@ export async function runTraining(req: TrainRequest, out: Output): Promise<Train
     held.record(e);
     progress(e);
   };
-  const { trainer, ownModel } = makeTrainer(req, dir, settings, tconfig, data, { evalData, evalConditions }, onEvent);
+  const { trainer, ownModel } = makeTrainer(req, dir, settings, tconfig, data, { evalData, evalConditions }, onEvent, reflow);
   // Only now, with the model and the trainer config validated: a rejected run leaves no empty --out behind.
   ensureDir(req.out, `--out ${req.out}`);
   checkWritableFolder(req.out, join(req.out, RUN_FILE), `--out ${req.out}`);
@@ -425,6 +439,14 @@ function boundLabel(family: FamilyId): string {
   return metric?.label ?? 'NLL bound';
 }
 
+/** What a run's held-out objective is, for people: its family's metric label (e.g. 'NFDM-OT loss', 'flow-matching loss'). */
+function objectiveLabel(settings: RunSettings): string {
+  const metric = presetFamily(settings.model)
+    .heldOutMetrics?.(trainerConfig(settings).objective as Objective)
+    .find((m: HeldOutMetric) => heldOutRole(m) === 'objective');
+  return metric?.label ?? 'training objective';
+}
+
 /** Human lines about a finished run. */
 export function describeRun(s: RunSummary, out: string): string {
   const lines = [
@@ -440,7 +462,7 @@ export function describeRun(s: RunSummary, out: string): string {
     parts.push(
       `held-out ${conditional ? 'conditional NELBO (−log p(x | y))' : 'NELBO'} ${fmt(s.nelbo.mean)} ± ${fmt(s.nelbo.stderr, 2)} nats`,
     );
-  if (s.otLoss) parts.push(`held-out NFDM-OT loss ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
+  if (s.otLoss) parts.push(`held-out ${objectiveLabel(s.config)} ${fmt(s.otLoss.mean)} ± ${fmt(s.otLoss.stderr, 2)}`);
   // A conditional bridge's bound is given the condition too: −log p(target | source, y).
   const bound = s.bound && (conditional ? boundLabel(s.bound.kind).replace(/\| source\)/, '| source, y)') : boundLabel(s.bound.kind));
   if (s.bound) parts.push(`held-out ${bound} ${fmt(s.bound.mean)} ± ${fmt(s.bound.stderr, 2)} nats`);

@@ -213,7 +213,7 @@ export function emitField(
 }
 
 /** The D×D identity as [D, 1, D] (direction i in block i). */
-function eyeStack(D: number): Float32Array {
+export function eyeStack(D: number): Float32Array {
   const out = new Float32Array(D * D);
   for (let i = 0; i < D; i++) out[i * D + i] = 1;
   return out;

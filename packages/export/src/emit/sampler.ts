@@ -1,7 +1,8 @@
 /**
  * The whole fixed-step sampler as ONE ONNX graph: an ONNX `Loop` whose body inlines the drift
  * (ODE: probability-flow velocity f; SDE: reverse drift fB and g), so any ONNX runtime draws
- * samples in one call.
+ * samples in one call. The fields come from a {@link LoopFields}: a diffusion model's
+ * (emit/model.ts) or another family's (flow matching, emit/cfm.ts: f = v_θ, ODE graphs only).
  *
  * Inputs
  *   prior_noise [N, D] float32   standard normal ε; z(1) = priorStd · ε
@@ -46,13 +47,61 @@ export interface SamplerGraphOptions {
   standardization?: { mean: number[]; std: number[] };
 }
 
-/** Emit the sampler into the root graph `root` (declares its inputs and the `samples` output). */
+/**
+ * The fields a Loop sampler integrates, emitted into the step body by any model family: the
+ * ODE velocity f(z, t) and, for SDE graphs, the reverse drift fB(z, t) with g(t)².
+ */
+export interface LoopFields {
+  /** Data dimension D. */
+  dim: number;
+  /** z(1) = priorStd · prior_noise. */
+  priorStd: number;
+  /** The end time t₀ of the grid (the samplers integrate from 1 down to t₀). */
+  tEnd: number;
+  /** Declare the fields' extra root inputs (after prior_noise and steps / noise); none by default. */
+  declare?(root: Graph): void;
+  /** f at (z [N, D], t [N, 1]) in graph `g` → [N, D]. */
+  velocity(g: Graph, z: string, t: string): string;
+  /** fB at (z, t) and g² at `gTime` ([1, 1]); families without an SDE leave it out. */
+  drift?(g: Graph, z: string, t: string, gTime: string): { drift: string; g2: string };
+}
+
+/** The Loop fields of a diffusion model (emit/model.ts's emitField; conditional inputs declared by `declare`). */
+function diffusionFields(model: DiffusionModel): LoopFields {
+  let cond: FieldCondition | null = null;
+  return {
+    dim: model.dim,
+    priorStd: model.forward.priorStd,
+    tEnd: model.forward.start.t,
+    declare(root) {
+      const spec = model.condition?.spec ?? null;
+      // [y; ∅] and w are computed once, outside the Loop (its body reads outer-scope values).
+      cond = spec
+        ? emitGuidedConditions(root, spec, root.input('condition', ['N', conditionWidth(spec)]), root.input('guidance', [1]))
+        : null;
+    },
+    velocity: (g, z, t) => emitField(g, model, z, t, { velocity: true }, t, cond).velocity as string,
+    drift(g, z, t, gTime) {
+      const f = emitField(g, model, z, t, { drift: true }, gTime, cond);
+      return { drift: f.drift as string, g2: f.g2 as string };
+    },
+  };
+}
+
+/** Emit a diffusion model's sampler into the root graph `root` (declares its inputs and the `samples` output). */
 export function emitSampler(root: Graph, model: DiffusionModel, options: SamplerGraphOptions): void {
+  emitLoopSampler(root, diffusionFields(model), options);
+}
+
+/** Emit the Loop sampler of `fields` into the root graph `root` (declares its inputs and the `samples` output). */
+export function emitLoopSampler(root: Graph, fields: LoopFields, options: SamplerGraphOptions): void {
   const { solver, mode } = options;
-  const D = model.dim;
+  const D = fields.dim;
   if (mode === 'sde' && solver === 'rk4')
     throw new RangeError("the SDE sampler graph supports 'euler' (Euler–Maruyama) and 'heun' (stochastic Heun)");
   if (!(solver in ODE_TABLEAUX)) throw new RangeError(`unknown sampler solver '${solver}': expected euler, heun or rk4`);
+  const drift = fields.drift;
+  if (mode === 'sde' && !drift) throw new RangeError('these fields have no reverse drift: only ODE sampler graphs can be emitted');
   const priorNoise = root.input('prior_noise', ['N', D]);
   let steps: string;
   let noise: string | null = null;
@@ -62,14 +111,10 @@ export function emitSampler(root: Graph, model: DiffusionModel, options: Sampler
     noise = root.input('noise', ['S', 'N', D]);
     steps = root.op('Gather', [root.op('Shape', [noise]), root.int64Tensor([0], [])], { axis: attr.int(0) });
   }
-  const spec = model.condition?.spec ?? null;
-  // [y; ∅] and w are computed once, outside the Loop (its body reads outer-scope values).
-  const cond: FieldCondition | null = spec
-    ? emitGuidedConditions(root, spec, root.input('condition', ['N', conditionWidth(spec)]), root.input('guidance', [1]))
-    : null;
-  const prior = model.forward.priorStd;
+  fields.declare?.(root);
+  const prior = fields.priorStd;
   const z1 = prior === 1 ? priorNoise : root.mul(priorNoise, prior);
-  const tEnd = model.forward.start.t;
+  const tEnd = fields.tEnd;
   const h = root.div(tEnd - 1, root.cast(steps, DataType.FLOAT));
   const columnShape = root.concat([root.slice(root.op('Shape', [priorNoise]), 0, 1, 0), root.int64Tensor([1])], 0);
   const sqrtH = mode === 'sde' ? root.unary('Sqrt', root.unary('Abs', h)) : null;
@@ -91,27 +136,24 @@ export function emitSampler(root: Graph, model: DiffusionModel, options: Sampler
       const terms = tab.a[i].flatMap((aij, j) => (aij === 0 ? [] : [body.mul(ks[j], body.mul(h, aij))]));
       if (terms.length > 0) yi = body.sum([z, ...terms]);
       const ti = tab.c[i] === 0 ? tCol : column(body.add(1, body.mul(body.add(fi, tab.c[i]), h)));
-      ks.push(emitField(body, model, yi, ti, { velocity: true }, ti, cond).velocity as string);
+      ks.push(fields.velocity(body, yi, ti));
     }
     next = body.sum([z, ...tab.b.map((bj, j) => body.mul(ks[j], body.mul(h, bj)))]);
   } else {
     const xi = body.op('Gather', [noise as string, iter], { axis: attr.int(0) });
     const dW = body.mul(xi, sqrtH as string);
     // g depends on t only: evaluate it once per step on a [1, 1] time, not once per row.
-    const f0 = emitField(body, model, z, tCol, { drift: true }, body.reshape(t, [1, 1]), cond);
-    const g0 = body.unary('Sqrt', f0.g2 as string);
+    const sde = drift as NonNullable<LoopFields['drift']>;
+    const f0 = sde(body, z, tCol, body.reshape(t, [1, 1]));
+    const g0 = body.unary('Sqrt', f0.g2);
     if (solver === 'euler') {
-      next = body.sum([z, body.mul(f0.drift as string, h), body.mul(g0, dW)]);
+      next = body.sum([z, body.mul(f0.drift, h), body.mul(g0, dW)]);
     } else {
-      const zt = body.sum([z, body.mul(f0.drift as string, h), body.mul(g0, dW)]);
+      const zt = body.sum([z, body.mul(f0.drift, h), body.mul(g0, dW)]);
       const tNext = body.add(1, body.mul(body.add(fi, 1), h));
-      const f1 = emitField(body, model, zt, column(tNext), { drift: true }, body.reshape(tNext, [1, 1]), cond);
-      const g1 = body.unary('Sqrt', f1.g2 as string);
-      next = body.sum([
-        z,
-        body.mul(body.add(f0.drift as string, f1.drift as string), body.mul(h, 0.5)),
-        body.mul(body.mul(body.add(g0, g1), 0.5), dW),
-      ]);
+      const f1 = sde(body, zt, column(tNext), body.reshape(tNext, [1, 1]));
+      const g1 = body.unary('Sqrt', f1.g2);
+      next = body.sum([z, body.mul(body.add(f0.drift, f1.drift), body.mul(h, 0.5)), body.mul(body.mul(body.add(g0, g1), 0.5), dW)]);
     }
   }
   body.output('cond_out', condIn, [], DataType.BOOL);

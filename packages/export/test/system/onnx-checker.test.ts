@@ -3,7 +3,8 @@
  * onnx.checker.check_model(full_check=True, which runs shape inference) with IR 8 / opset 17 —
  * U-Net models (Conv, GroupNorm decomposition, attention) and conditional models (label and
  * vector condition inputs, guidance inputs; IsNaN, Gather, Split; conditional bridges, whose Loop
- * samplers nest the guidance If) included —, its metadata round-trips
+ * samplers nest the guidance If) and flow-matching models (velocity, exact divergence and ODE Loop
+ * samplers of an MLP and a U-Net) included —, its metadata round-trips
  * through Python's onnx, and the JS validator used by `npm test` agrees with the checker on
  * the exported files and on the broken models of its unit tests.
  */
@@ -12,6 +13,7 @@ import { initBackend } from '@nfdm/core';
 import { metadataToProps, readOnnxMetadata } from '@nfdm/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridgeOnnx } from '../../src/bridge.js';
+import { exportCFMOnnx } from '../../src/cfm.js';
 import { exportDiffFlowOnnx } from '../../src/diffflow.js';
 import { exportOnnx } from '../../src/export.js';
 import { validateOnnxModel } from '../../src/onnx/validate.js';
@@ -19,7 +21,9 @@ import { brokenModels, tinyModel } from '../broken-models.js';
 import {
   BRIDGE_CONDITION_CASES,
   BRIDGE_STD,
+  CFM_CASES,
   CONDITION_CASES,
+  cfmModel,
   constantBridge,
   DIFFFLOW_G,
   DIFFFLOW_GRID,
@@ -80,18 +84,26 @@ beforeAll(async () => {
     keep(`conditional bridge ${c.label}`, exportBridgeOnnx(model).graphs);
     model.dispose();
   }
+  for (const { label, config } of CFM_CASES) {
+    const model = cfmModel(config, 7);
+    keep(label, exportCFMOnnx(model).graphs);
+    model.dispose();
+  }
   verdicts = onnxChecker([...exported.keys()]);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('onnx.checker (Python, full_check) on every kind of exported graph', () => {
-  it('passes every file: DiffusionModel families, samplers, bridges, DiffFlow, conditional models and bridges; IR 8, opset 17', () => {
+  it('passes every file: DiffusionModel families, samplers, bridges, DiffFlow, conditional models and bridges, flow matching; IR 8, opset 17', () => {
     expect(exported.size).toBeGreaterThan(100);
     const conditional = [...exported.keys()].filter((file) => /conditional_/.test(file));
     expect(conditional.length).toBeGreaterThanOrEqual(5 * 7 + 3 * 4);
     expect(conditional.filter((file) => /conditional_bridge_/.test(file)).length).toBe(4 * BRIDGE_CONDITION_CASES.length);
     for (const file of conditional) expect(verdicts[file].props['nfdm.condition'], file).toMatch(/"kind":"(label|vector)"/);
+    const cfm = [...exported.keys()].filter((file) => /\/cfm_/.test(file));
+    expect(cfm.length).toBe(5 * CFM_CASES.length);
+    for (const file of cfm) expect(verdicts[file].props['nfdm.kind'], file).toBe('cfm');
     const failed = Object.entries(verdicts).filter(([, v]) => !v.ok);
     expect(failed.map(([file, v]) => `${file}: ${v.error}`)).toEqual([]);
     for (const v of Object.values(verdicts)) {

@@ -1,4 +1,5 @@
 export { bridgeFamily, splitPairs } from './bridge.js';
+export { cfmFamily } from './cfm.js';
 export { diffflowFamily } from './diffflow.js';
 export { diffusionFamily } from './diffusion.js';
 export { type BatchNoise, microBatchedGrads } from './micro-batch.js';

@@ -5,6 +5,7 @@
  */
 import { ModelConfigError } from '../config.js';
 import { bridgeFamily } from './bridge.js';
+import { cfmFamily } from './cfm.js';
 import { diffflowFamily } from './diffflow.js';
 import { diffusionFamily } from './diffusion.js';
 import type { FamilyCapabilities, FamilyDescriptor, FamilyId, HeldOutMetric, HeldOutRole, Objective } from './types.js';
@@ -31,6 +32,7 @@ export function registerFamily(family: AnyDescriptor): void {
 registerFamily(diffusionFamily);
 registerFamily(bridgeFamily);
 registerFamily(diffflowFamily);
+registerFamily(cfmFamily);
 
 /** The registered families, built-ins first. */
 export function families(): AnyDescriptor[] {

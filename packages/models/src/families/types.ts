@@ -42,7 +42,8 @@ export interface FamilyCapabilities {
 }
 
 /**
- * Training objectives. `nelbo` trains every family by its own bound; `ot` (NFDM-OT,
+ * Training objectives. `nelbo` trains every family by its own bound (or, for a family without
+ * one such as flow matching, its own loss); `ot` (NFDM-OT,
  * docs/maths/objectives.md) trains a diffusion model for straight probability-flow paths.
  */
 export type Objective = { kind: 'nelbo' } | { kind: 'ot'; curvatureWeight: number };

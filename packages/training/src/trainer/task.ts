@@ -8,6 +8,7 @@
  * | diffusion | x [D]                            | NELBO diffusion term, or NFDM-OT (objective `ot`)   | nelbo (or ot_loss) ± stderr |
  * | bridge    | [x0 (target) | x1 (source)] [2D] | bridge loss + path penalties (docs/maths/bridges.md) | bridge_bound ± stderr (−log p(x0 | x1) bound), bridge_penalty |
  * | diffflow  | x [D]                            | path KL on a (flexible, progressive) grid, gradient by the memory-saving walk | nll_bound ± stderr |
+ * | cfm       | x [D], or [x | ε] [2D] (reflow)  | flow matching mean((v_θ(x_t, t) − u_t)²), coupled per batch (docs/maths/flow-matching.md) | cfm_loss ± stderr |
  *
  * Each update draws its noise from the trainer's noise generator, so a resumed run repeats an
  * uninterrupted one exactly.

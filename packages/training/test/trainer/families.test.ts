@@ -1,7 +1,8 @@
 /**
- * One Trainer for every model family: NFBM bridges on paired rows [target | source] and
- * DiffFlow (flexible, progressive grids, memory-saving gradient) train, evaluate their own
- * held-out metrics, and resume exactly from a checkpoint with fresh objects.
+ * One Trainer for every model family: NFBM bridges on paired rows [target | source], DiffFlow
+ * (flexible, progressive grids, memory-saving gradient) and flow matching (OT coupling; reflow
+ * pairs [x | ε]) train, evaluate their own held-out metrics, and resume exactly from a
+ * checkpoint with fresh objects.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,12 +11,16 @@ import { initBackend, Rng } from '@nfdm/core';
 import {
   BRIDGE_FORMAT,
   BridgeModel,
+  CFM_FORMAT,
+  CFMModel,
   createBridgeModel,
+  createCFMModel,
   createDiffFlowModel,
   DIFFFLOW_FORMAT,
   DiffFlowModel,
   loadAnyModel,
   parseBridgeConfig,
+  parseCFMConfig,
   parseDiffFlowConfig,
 } from '@nfdm/models';
 import * as tf from '@tensorflow/tfjs';
@@ -102,10 +107,17 @@ function losses(into: number[]): (e: TrainerEvent) => void {
   };
 }
 
+const cfm = (coupling: 'ot' | 'reflow') => () =>
+  createCFMModel(
+    parseCFMConfig({ format: CFM_FORMAT, dim: 2, flow: { coupling, sigmaMin: 0.05 }, velocity: { hidden: [16, 16] }, seed: 3 }),
+  );
+
 describe.each([
-  { name: 'bridge', make: bridge, rows: () => pairs(256, 3), dim: 4, metric: 'bridge_bound' },
-  { name: 'diffflow', make: diffflow, rows: () => blobs2d(256, 4), dim: 2, metric: 'nll_bound' },
-])('Trainer on a $name model', ({ name, make, rows, dim, metric }) => {
+  { name: 'bridge', make: bridge, rows: () => pairs(256, 3), dim: 4, metric: 'bridge_bound', cls: BridgeModel },
+  { name: 'diffflow', make: diffflow, rows: () => blobs2d(256, 4), dim: 2, metric: 'nll_bound', cls: DiffFlowModel },
+  { name: 'OT-CFM', make: cfm('ot'), rows: () => blobs2d(256, 5), dim: 2, metric: 'cfm_loss', cls: CFMModel },
+  { name: 'reflow CFM', make: cfm('reflow'), rows: () => pairs(256, 6), dim: 4, metric: 'cfm_loss', cls: CFMModel },
+])('Trainer on a $name model', ({ name, make, rows, dim, metric, cls }) => {
   it('trains, evaluates its held-out metric and resumes bit for bit with fresh objects', async () => {
     const data = rows();
     const source = () => arraySource(data, data.length / dim, dim);
@@ -149,7 +161,7 @@ describe.each([
     b.dispose();
     model.dispose();
     const c = Trainer.resume(join(root, `${name}-b`), { data: source(), evalData, onEvent: losses(lossesB) });
-    expect(c.model).toBeInstanceOf(name === 'bridge' ? BridgeModel : DiffFlowModel);
+    expect(c.model).toBeInstanceOf(cls);
     await c.run();
     expect(lossesB).toEqual(lossesA);
     expect(bits(c.model.parameters())).toEqual(weightsA);
@@ -158,7 +170,7 @@ describe.each([
     const out = join(root, `${name}-model`);
     c.saveModel(out);
     const loaded = loadAnyModel(out);
-    expect(loaded).toBeInstanceOf(name === 'bridge' ? BridgeModel : DiffFlowModel);
+    expect(loaded).toBeInstanceOf(cls);
     const fromCkpt = loadCheckpointAnyModel(join(root, `${name}-a`));
     expect(bits(fromCkpt.parameters())).toEqual(bits(loaded.parameters()));
     expect(() => loadCheckpointModel(join(root, `${name}-a`))).toThrow(/not a diffusion model/);

@@ -13,7 +13,7 @@ import { locateModel, openModel, readMeta, startBackend } from '../runtime.js';
 export function exportCommand(ctx: Context) {
   return new Command('export')
     .description(
-      'export a trained model to ONNX (opset 17), one .onnx per graph plus nfdm-onnx.json, in a directory: diffusion models — drift, velocity, velocity+divergence, one-call samplers and the components; nfbm — bridge velocity, drift and source→target samplers; diffflow — drift, score and its SDE/ODE samplers',
+      'export a trained model to ONNX (opset 17), one .onnx per graph plus nfdm-onnx.json, in a directory: diffusion models — drift, velocity, velocity+divergence, one-call samplers and the components; nfbm — bridge velocity, drift and source→target samplers; diffflow — drift, score and its SDE/ODE samplers; cfm — velocity, velocity+divergence and one-call ODE samplers',
     )
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--out <dir>', 'output directory for the .onnx files (required)')

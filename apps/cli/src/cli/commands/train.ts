@@ -20,7 +20,7 @@ import {
 } from '../options.js';
 import { Output } from '../output.js';
 import { MODEL_DESCRIPTIONS, MODEL_NAMES } from '../presets.js';
-import { DEFAULT_CONDITION_DROPOUT, DEFAULTS, type RunSettings, readSettingsFile, SETTING_KEYS } from '../run-config.js';
+import { DEFAULT_CONDITION_DROPOUT, DEFAULTS, OT_CFM_BATCH, type RunSettings, readSettingsFile, SETTING_KEYS } from '../run-config.js';
 import { describeRun, runTraining } from '../training.js';
 
 const TRAIN_EXAMPLES = examples([
@@ -31,6 +31,9 @@ const TRAIN_EXAMPLES = examples([
   'nfdm train --model nfbm --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/bridge',
   'nfdm train --model nfbm --arch unet --base 16 --source fashion-mnist-14:label=5 --target fashion-mnist-14:label=7 --steps 2000 --batch 32 --lr 2e-4 --out runs/sandals-to-sneakers',
   'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
+  'nfdm train --model ot-cfm --data 8gaussians --steps 5000 --out runs/otcfm-8g                # flow matching, OT coupling',
+  'nfdm train --model rectified-flow --data 8gaussians --steps 5000 --out runs/rf1',
+  'nfdm train --model rectified-flow --reflow-from runs/rf1 --data 8gaussians --steps 5000 --out runs/rf2   # one reflow round',
   'nfdm train --model nfdm --data fashion-mnist --arch unet --base 16 --steps 2000 --batch 32 --lr 2e-4 --out runs/nfdm-fmnist',
   'nfdm train --model vp --data fashion-mnist --arch unet --dropout 0.1 --steps 2000 --batch 32 --lr 2e-4 --out runs/vp-fmnist',
   'nfdm train --model nfdm --data 8gaussians --condition label --steps 2000 --out runs/nfdm-8g-labels',
@@ -79,13 +82,15 @@ const HELP = {
     '.csv data: a column that is the condition instead of data (repeat for more); the columns form a vector condition (standardised like the data, for nfdm sample --condition v1,v2), or with --condition label ONE column of class labels 0…K−1',
   conditionForward:
     'conditional models with a learned forward process (nfdm, ndm, nfdm-ot, nfbm): the forward process depends on the condition too (forward.conditioned / process.conditioned)',
+  reflowFrom:
+    'rectified-flow: one reflow round — train on pairs [x̂ | z] with z ~ N(0, I) and x̂ the ODE map of the flow-matching model at DIR (a run or model directory), starting from its weights',
   dropout: "U-Net: dropout rate in [0, 1) in the predictor's residual blocks, on in training updates only (default 0; needs --arch unet)",
 };
 
 export function trainCommand(ctx: Context) {
   const cmd = new Command('train')
     .description(
-      'train a model (diffusion, nfdm-ot, nfbm bridge, diffflow); writes checkpoints, metrics.jsonl, model/ (EMA weights) and run.json into --out',
+      'train a model (diffusion, nfdm-ot, nfbm bridge, diffflow, flow matching); writes checkpoints, metrics.jsonl, model/ (EMA weights) and run.json into --out',
     )
     .addOption(new Option('--model <name>', 'which model').choices(MODEL_NAMES))
     .option('--data <spec>', HELP.data)
@@ -94,7 +99,7 @@ export function trainCommand(ctx: Context) {
     .option('--obstacle <cx,cy,r[,w]>', HELP.obstacle, obstacle)
     .option('--steps <N>', 'total training updates', positiveInt)
     .option('--out <dir>', 'output directory (required)')
-    .option('--batch <B>', `batch size (default ${DEFAULTS.batch})`, positiveInt)
+    .option('--batch <B>', `batch size (default ${DEFAULTS.batch}; ot-cfm ${OT_CFM_BATCH})`, positiveInt)
     .option('--seed <S>', 'seed of the initial weights, batches and noise (default 0)', nonNegativeInt)
     .option('--hidden <widths>', `hidden layer widths of every network (default ${DEFAULTS.hidden.join(',')})`, widths)
     .option('--lr <rate>', `peak learning rate of Adam (default ${DEFAULTS.lr.toExponential()})`, positiveNumber)
@@ -115,6 +120,8 @@ export function trainCommand(ctx: Context) {
     .option('--condition-dropout <rate>', HELP.conditionDropout, dropoutRate)
     .option('--condition-column <name>', HELP.conditionColumn, collect, [] as string[])
     .option('--condition-forward', HELP.conditionForward)
+    .option('--reflow-from <dir>', HELP.reflowFrom)
+    .option('--reflow-pairs <N>', 'rectified-flow --reflow-from: number of training pairs (default 10000)', positiveInt)
     .option('--config <file>', 'JSON settings (keys as in run.json "config"; flags win), or a previous run.json to repeat it')
     .option('--resume', 'continue the run in --out from its latest checkpoint (to --steps, if given)')
     .option('--force', 'replace a run already in --out')
@@ -122,7 +129,10 @@ export function trainCommand(ctx: Context) {
     .option('--threads <n>', 'threads of the native kernels (default NFDM_NATIVE_THREADS or 1)', positiveInt)
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
-    .addHelpText('after', `\nModels:\n${MODEL_NAMES.map((m) => `  ${m.padEnd(8)} ${MODEL_DESCRIPTIONS[m]}`).join('\n')}\n${TRAIN_EXAMPLES}`)
+    .addHelpText(
+      'after',
+      `\nModels:\n${MODEL_NAMES.map((m) => `  ${m.padEnd(14)} ${MODEL_DESCRIPTIONS[m]}`).join('\n')}\n${TRAIN_EXAMPLES}`,
+    )
     .action(async (opts, command) => {
       const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
       const cli = givenSettings(opts, (name) => command.getOptionValueSource(name) === 'cli');
