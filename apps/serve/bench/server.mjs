@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 /** The built executable (`npx tsup` in apps/serve). */
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 
-/** A small untrained NFDM (dim 2, 2 × 32 SELU networks) exported with writeOnnxExport into a temp directory as `demo`. */
-export async function demoModels() {
+/** A small untrained NFDM (dim 2, SELU networks of `hidden` widths, default 2 × 32) exported with writeOnnxExport into a temp directory as `demo`. */
+export async function demoModels(hidden = [32, 32]) {
   const { initBackend } = await import('@nfdm/core');
   const { createModel } = await import('@nfdm/models');
   const { exportOnnx, writeOnnxExport } = await import('@nfdm/export');
@@ -21,8 +21,8 @@ export async function demoModels() {
   const model = createModel({
     format: 'nfdm-model/1',
     dim: 2,
-    forward: { kind: 'nfdm', hidden: [32, 32], activation: 'selu' },
-    predictor: { hidden: [32, 32], activation: 'selu' },
+    forward: { kind: 'nfdm', hidden, activation: 'selu' },
+    predictor: { hidden, activation: 'selu' },
     volatility: { kind: 'neural', hidden: [16], activation: 'selu' },
     seed: 0,
   });

@@ -1,6 +1,6 @@
 /**
  * Load shedding before any parsing. A compute request (POST /v1/models/{name}/samples,
- * /log-prob or /transport) is admitted only while fewer than `capacity` (= maxConcurrent +
+ * /log-prob or /transport, POST /v2/models/{name}[/versions/{v}]/infer) is admitted only while fewer than `capacity` (= maxConcurrent +
  * maxQueue) compute requests are admitted and unanswered; otherwise it gets a fixed 503
  * `SERVER_BUSY` with `Retry-After: 1` straight from the raw Node request — no routing, body
  * parsing, validation, per-request log line or queueing.
@@ -20,12 +20,16 @@ import { reason } from './errors.js';
 import { onSettled } from './settle.js';
 
 const COMPUTE_ROUTE = /^\/v1\/models\/[^/?#]+\/(samples|log-prob|transport)(?:\?|$)/;
+const V2_INFER_ROUTE = /^\/v2\/models\/[^/?#]+\/(versions\/[^/?#]+\/)?infer(?:\?|$)/;
 
-/** The route pattern of a compute request (`/v1/models/:name/samples`, …), or undefined for every other request. */
+/** The route pattern of a compute request (`/v1/models/:name/samples`, …, `/v2/models/:name/infer`), or undefined for every other request. */
 export function computeRoute(method: string | undefined, url: string | undefined): string | undefined {
   if (method !== 'POST' || url === undefined) return undefined;
   const m = COMPUTE_ROUTE.exec(url);
-  return m ? `/v1/models/:name/${m[1]}` : undefined;
+  if (m) return `/v1/models/:name/${m[1]}`;
+  const v2 = V2_INFER_ROUTE.exec(url);
+  if (v2) return v2[1] ? '/v2/models/:name/versions/:version/infer' : '/v2/models/:name/infer';
+  return undefined;
 }
 
 interface Held {

@@ -28,6 +28,8 @@ Options:
   --max-concurrent N     model computations at once (default ${DEFAULT_LIMITS.maxConcurrent})
   --max-queue N          computations allowed to wait; beyond it 503 (default ${DEFAULT_LIMITS.maxQueue})
   --threads N            onnxruntime intra-op threads per session (default 1)
+  --batch-window-ms MS   dynamic batching: merge runs of one graph arriving within MS ms into
+                         one onnxruntime run (default 0 = off; raise --max-concurrent with it)
   --grace MS             shutdown drain limit before a forced exit 1 (default 30s)
   --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info)
   --allow-partial        skip models that fail to load instead of exiting
@@ -35,7 +37,9 @@ Options:
   -v, --version          print the version
 
 Routes: GET /v1/models, GET /v1/models/{name}, POST /v1/models/{name}/samples,
-POST /v1/models/{name}/log-prob, GET /healthz, GET /readyz, GET /metrics, GET /openapi.json.
+POST /v1/models/{name}/log-prob, GET /healthz, GET /readyz, GET /metrics, GET /openapi.json;
+the Open Inference Protocol (KServe v2): GET /v2, /v2/health/{live,ready},
+GET /v2/models/{model}_{graph}[/ready], POST /v2/models/{model}_{graph}/infer.
 `;
 
 /** A bad command line (exit code 2). */
@@ -49,6 +53,7 @@ export interface CliConfig {
   host: string;
   limits: Partial<ServeLimits>;
   threads: number;
+  batchWindowMs: number;
   graceMs: number;
   logLevel: string;
   allowPartial: boolean;
@@ -100,6 +105,7 @@ export function parseCli(argv: string[]): CliConfig | 'help' | 'version' {
         'max-concurrent': { type: 'string' },
         'max-queue': { type: 'string' },
         threads: { type: 'string' },
+        'batch-window-ms': { type: 'string' },
         grace: { type: 'string' },
         'log-level': { type: 'string' },
         'allow-partial': { type: 'boolean' },
@@ -137,6 +143,7 @@ export function parseCli(argv: string[]): CliConfig | 'help' | 'version' {
       maxQueue: opt('max-queue', (f, v) => integer(f, v, 0)),
     },
     threads: opt('threads', (f, v) => integer(f, v, 1, 256)) ?? 1,
+    batchWindowMs: opt('batch-window-ms', (f, v) => integer(f, v, 0, 10_000)) ?? 0,
     graceMs: opt('grace', duration) ?? 30_000,
     logLevel,
     allowPartial: values['allow-partial'] === true,
@@ -170,6 +177,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       modelsDir: config.modelsDir,
       limits: config.limits,
       threads: config.threads,
+      batchWindowMs: config.batchWindowMs,
       allowPartial: config.allowPartial,
       logger: { level: config.logLevel },
     });

@@ -22,8 +22,8 @@ import type { LoadedModel } from './models.js';
 import type { ComputePool } from './pool.js';
 import { onSettled } from './settle.js';
 
-/** The operations of the compute routes (the `operation` label of nfdm_compute_seconds_total). */
-export type Operation = 'samples' | 'transport' | 'log_prob';
+/** The operations of the compute routes (the `operation` label of nfdm_compute_seconds_total; 'infer' is POST /v2/…/infer). */
+export type Operation = 'samples' | 'transport' | 'log_prob' | 'infer';
 
 /** One computation of a route: what it runs and how its result becomes the response body. */
 export interface ComputeJob<R extends { stats: { nfe: number } }> {
@@ -141,6 +141,14 @@ export class Compute {
   }
 
   private onError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    return this.replyError(error, request, reply, (body) => body);
+  }
+
+  /**
+   * Answer `error` with its status and the body `shape` makes of the one error body (routes of
+   * another protocol send their own error shape; the mapping, logging and metrics are shared).
+   */
+  replyError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, shape: (body: ErrorBody) => unknown): FastifyReply {
     let body: ErrorBody | undefined = errorBody(error, this.o.limits.bodyLimit);
     if (body === undefined) {
       request.log.error({ err: error }, 'request failed');
@@ -148,7 +156,7 @@ export class Compute {
     }
     if (body.statusCode === 503 && body.code === 'SERVER_BUSY') reply.header('retry-after', this.o.admission.retryAfterHeader);
     this.errorCodes.set(request, body.code);
-    return reply.status(body.statusCode).send(body);
+    return reply.status(body.statusCode).send(shape(body));
   }
 
   /** Run a computation in the pool under the request's deadline; aborted on timeout or disconnect. */

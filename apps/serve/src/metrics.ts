@@ -127,7 +127,15 @@ export class ServeMetrics {
   readonly logProbPoints = new Counter('nfdm_log_prob_points_total', 'Points whose log-density was evaluated, by model.');
   readonly computeSeconds = new Counter(
     'nfdm_compute_seconds_total',
-    'Seconds spent computing samples, transports or log-densities, by model and operation (samples, transport, log_prob).',
+    'Seconds spent computing samples, transports, log-densities or v2 inferences, by model and operation (samples, transport, log_prob, infer).',
+  );
+  readonly batchedRuns = new Counter(
+    'nfdm_batched_runs_total',
+    'onnxruntime runs that merged several requests (dynamic batching), by model and graph.',
+  );
+  readonly batchedRequests = new Counter(
+    'nfdm_batched_requests_total',
+    'Runs of requests served as part of a merged run, by model and graph.',
   );
   readonly timeouts = new Counter('nfdm_compute_aborted_total', 'Computations abandoned, by reason (timeout, client_closed, busy).');
   readonly computeRunning: Gauge;
@@ -167,6 +175,8 @@ export class ServeMetrics {
       this.samples,
       this.logProbPoints,
       this.computeSeconds,
+      this.batchedRuns,
+      this.batchedRequests,
       this.timeouts,
       this.computeRunning,
       this.computeQueued,

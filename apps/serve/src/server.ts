@@ -11,6 +11,7 @@
  *   POST /v1/models/{name}/samples     { n, steps?, solver?, mode?, seed? } → { samples, … }      routes/samples.ts
  *   POST /v1/models/{name}/log-prob    { points, steps?, solver? } → { logProb, … }               routes/log-prob.ts
  *   POST /v1/models/{name}/transport   { sources, steps?, solver?, mode?, seed? } → { samples, … } routes/transport.ts
+ *   /v2/…                              the Open Inference Protocol (KServe v2) over every graph   routes/v2.ts
  *
  * What a model serves follows from its runtime capabilities: models that sample (DiffusionModel
  * exports with the solver table, DiffFlow exports on their exported grid) serve /samples, models
@@ -24,6 +25,7 @@
 import swagger from '@fastify/swagger';
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { Admission } from './admission.js';
+import { installBatching } from './batch-install.js';
 import { Compute } from './compute.js';
 import { notFoundBody } from './error-mapping.js';
 import { ServeConfigError } from './errors.js';
@@ -40,6 +42,7 @@ import { logProbRoutes } from './routes/log-prob.js';
 import { modelRoutes } from './routes/models.js';
 import { samplesRoutes } from './routes/samples.js';
 import { transportRoutes } from './routes/transport.js';
+import { v2Routes } from './routes/v2.js';
 import { buildSchemas } from './schemas.js';
 import { installShutdown } from './shutdown.js';
 import type { NfdmServer, ServeState } from './state.js';
@@ -65,10 +68,15 @@ export interface CreateServerOptions {
    * this long ago is held until then, then admitted or rejected.
    */
   retryAfterMs?: number;
+  /**
+   * Dynamic batching: runs of the same graph arriving within this many ms are merged into one
+   * onnxruntime run (batching.ts); 0 (default) turns it off.
+   */
+  batchWindowMs?: number;
 }
 
 /** The route plugins, in the order of the OpenAPI document. */
-const ROUTES = [healthRoutes, modelRoutes, samplesRoutes, logProbRoutes, transportRoutes];
+const ROUTES = [healthRoutes, modelRoutes, samplesRoutes, logProbRoutes, transportRoutes, v2Routes];
 
 /**
  * Create the server: loads every model of `modelsDir` (rejects with a ServeConfigError when the
@@ -78,6 +86,9 @@ const ROUTES = [healthRoutes, modelRoutes, samplesRoutes, logProbRoutes, transpo
  */
 export async function createServer(options: CreateServerOptions): Promise<NfdmServer> {
   const limits = resolveLimits(options.limits);
+  const batchWindowMs = options.batchWindowMs ?? 0;
+  if (!(Number.isSafeInteger(batchWindowMs) && batchWindowMs >= 0))
+    throw new ServeConfigError(`batchWindowMs must be an integer ≥ 0, got ${batchWindowMs}`);
   for (const key of ['retryAfterMs', 'logSummaryMs'] as const) {
     const v = options[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new ServeConfigError(`${key} must be an integer ≥ 1, got ${v}`);
@@ -102,6 +113,7 @@ export async function createServer(options: CreateServerOptions): Promise<NfdmSe
     allowPartial: options.allowPartial ?? false,
     warn: (message) => app.log.warn(message),
   });
+  if (batchWindowMs > 0) installBatching(models, batchWindowMs, limits.maxN, metrics);
   const state: ServeState = { models, limits, metrics, pool, admission, closing: false };
   app.decorate('nfdm', state);
   compute.attach(app);

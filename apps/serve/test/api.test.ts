@@ -86,6 +86,15 @@ describe('health, models, metrics, OpenAPI', () => {
         '/v1/models/{name}/log-prob',
         '/v1/models/{name}/samples',
         '/v1/models/{name}/transport',
+        '/v2',
+        '/v2/health/live',
+        '/v2/health/ready',
+        '/v2/models/{name}',
+        '/v2/models/{name}/infer',
+        '/v2/models/{name}/ready',
+        '/v2/models/{name}/versions/{version}',
+        '/v2/models/{name}/versions/{version}/infer',
+        '/v2/models/{name}/versions/{version}/ready',
       ].sort(),
     );
     const samples = doc.paths['/v1/models/{name}/samples'].post;

@@ -107,4 +107,13 @@ export {
 } from './onnx/proto.js';
 export { ONNX_SCHEMA } from './onnx/schema.js';
 export { validateOnnxModel } from './onnx/validate.js';
+export {
+  batchDimOf,
+  graphTensors,
+  type TritonConfigOptions,
+  type TritonModelConfig,
+  type TritonTensor,
+  tritonConfig,
+} from './triton/config.js';
+export { tritonModelName, writeTritonRepository } from './triton/repository.js';
 export { NFDM_EXPORT_VERSION } from './version.js';

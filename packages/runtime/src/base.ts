@@ -7,6 +7,23 @@ import type { FamilyId, RuntimeCapabilities, RuntimeFamily } from './families.js
 import { type ModelMetadata, SessionSet } from './load.js';
 import type { ConditionMeta, ImageShapeMeta, StandardizationMeta } from './metadata.js';
 
+/** One input or output of a graph: its element type and shape (symbolic dims are strings). */
+export interface GraphTensor {
+  name: string;
+  /** onnxruntime's element type ('float32', 'int64', …; 'unknown' for non-tensor values). */
+  type: string;
+  shape: Array<number | string>;
+}
+
+/** One onnxruntime run of a graph. */
+export type RunFn = (feeds: Record<string, ort.Tensor>) => Promise<Record<string, ort.Tensor>>;
+
+/** The inputs and outputs of a graph, in the graph's order. */
+export interface GraphSignature {
+  inputs: GraphTensor[];
+  outputs: GraphTensor[];
+}
+
 export abstract class LoadedOnnxModel {
   /** The family id (`FamilyId`, the vocabulary of @nfdm/models). */
   readonly familyId: FamilyId;
@@ -43,6 +60,29 @@ export abstract class LoadedOnnxModel {
 
   has(graph: string): boolean {
     return this.set.has(graph);
+  }
+
+  /**
+   * The inputs and outputs of a loaded graph as onnxruntime reports them: name, element type
+   * ('float32', 'int64', …) and shape (numbers, or strings for symbolic dims such as 'N').
+   */
+  signature(graph: string): GraphSignature {
+    const session = this.set.get(graph, `signature('${graph}')`);
+    const tensors = (values: readonly ort.InferenceSession.ValueMetadata[]): GraphTensor[] =>
+      values.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: [...v.shape] } : { name: v.name, type: 'unknown', shape: [] }));
+    return { inputs: tensors(session.inputMetadata), outputs: tensors(session.outputMetadata) };
+  }
+
+  /**
+   * Route every later run of `graph` — by the samplers, log-densities and {@link run} alike —
+   * through `run` (a server's cross-request batcher, say), given the session's own run.
+   */
+  interceptRuns(graph: string, run: (feeds: Record<string, ort.Tensor>, next: RunFn) => Promise<Record<string, ort.Tensor>>): void {
+    const session = this.set.get(graph, `interceptRuns('${graph}')`);
+    const next: RunFn = (feeds) => session.run(feeds) as Promise<Record<string, ort.Tensor>>;
+    const view = Object.create(session) as ort.InferenceSession;
+    (view as { run: unknown }).run = (feeds: Record<string, ort.Tensor>) => run(feeds, next);
+    this.set.sessions.set(graph, view);
   }
 
   /** Run a loaded graph on raw onnxruntime tensors. */

@@ -13,7 +13,7 @@
  * Which family an export belongs to, and what a loaded model can do (`model.capabilities`), is
  * decided by the family table (families.ts); {@link loadExportedModel} dispatches through it.
  */
-export { LoadedOnnxModel } from './base.js';
+export { type GraphSignature, type GraphTensor, LoadedOnnxModel, type RunFn } from './base.js';
 export { OnnxBridgeModel, type TransportOptions, type TransportResult } from './bridge.js';
 export { type CFMTrajectoryOptions, type CFMTrajectoryResult, OnnxCFMModel } from './cfm.js';
 export {

@@ -1,8 +1,8 @@
 /** `nfdm export`: write a trained model as ONNX graphs that onnxruntime can run without tfjs. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
-import { exportAnyModel, ONNX_MANIFEST_FILE, writeOnnxExport } from '@nfdm/export';
+import { exportAnyModel, ONNX_MANIFEST_FILE, writeOnnxExport, writeTritonRepository } from '@nfdm/export';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { checkWritableFolder, ensureDir, writingFile } from '../files.js';
@@ -18,6 +18,15 @@ export function exportCommand(ctx: Context) {
     .option('--model <dir>', 'a training output directory or a model directory (required)')
     .option('--out <dir>', 'output directory for the .onnx files (required)')
     .option('--force', 'write into an existing, non-empty directory')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'onnx: an nfdm export directory (for nfdm serve and the runtime); triton: a Triton model repository, one model <name>_<graph>/1/model.onnx + config.pbtxt per graph (adds to an existing repository)',
+      )
+        .choices(['onnx', 'triton'] as const)
+        .default('onnx' as const),
+    )
+    .option('--name <name>', 'triton: the model name of the graphs (default: the --model directory name)')
     .addOption(new Option('--backend <name>', 'tfjs backend used to read the weights').choices(BACKENDS).default('auto' as const))
     .option('--json', 'print the files written as JSON on stdout')
     .option('--verbose', 'notes on stderr even when it is not a terminal')
@@ -26,6 +35,7 @@ export function exportCommand(ctx: Context) {
       examples([
         'nfdm export --model runs/nfdm-8g --out onnx/nfdm-8g',
         'nfdm serve --models onnx --port 8080   # serve every exported model in onnx/ (same as nfdm-serve)',
+        'nfdm export --model runs/nfdm-8g --format triton --out triton-repo   # Triton models nfdm-8g_<graph>',
       ]),
     )
     .action(async (opts) => {
@@ -36,7 +46,8 @@ export function exportCommand(ctx: Context) {
         throw new UsageError(`--out ${dir}: give a directory; an export is several .onnx graphs plus a manifest`);
       }
       if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`--out ${dir} is a file; give a folder`);
-      if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.force) {
+      const triton = opts.format === 'triton';
+      if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.force && !triton) {
         throw new CliError(`${dir} already exists and is not empty; pass --force to write into it`, 1);
       }
       const location = locateModel(modelDir);
@@ -49,10 +60,25 @@ export function exportCommand(ctx: Context) {
       const exported = exportAnyModel(opened.model, image ? { image } : {});
       ensureDir(dir, `--out ${dir}`);
       checkWritableFolder(dir, join(dir, ONNX_MANIFEST_FILE), `--out ${dir}`);
-      const files = writingFile(join(dir, ONNX_MANIFEST_FILE), () => writeOnnxExport(exported, dir));
+      const name = opts.name ?? basename(resolve(modelDir));
+      const files = triton
+        ? writingFile(join(dir, `${name}.README.md`), () => tritonFiles(exported, dir, name, Boolean(opts.force)))
+        : writingFile(join(dir, ONNX_MANIFEST_FILE), () => writeOnnxExport(exported, dir));
       opened.model.dispose();
       out.human(`exported ${opened.path} to ${dir}: ${files.length} files`);
       for (const f of files) out.human(`  ${f}`);
       out.result({ model: opened.path, out: dir, files });
     });
+}
+
+/** Write the Triton models of `exported` named `<name>_<graph>`; an existing model of that name needs --force. */
+function tritonFiles(exported: Parameters<typeof writeTritonRepository>[0], dir: string, name: string, force: boolean): string[] {
+  const clash = Object.keys(exported.graphs).find((g) => existsSync(join(dir, `${name}_${g}`)));
+  if (clash && !force) throw new CliError(`${join(dir, `${name}_${clash}`)} already exists; pass --force to overwrite, or --name`, 1);
+  try {
+    return writeTritonRepository(exported, dir, name).files;
+  } catch (error) {
+    if (/model name/.test((error as Error).message)) throw new UsageError(`--name: ${(error as Error).message}`);
+    throw error;
+  }
 }
