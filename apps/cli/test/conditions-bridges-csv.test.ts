@@ -37,6 +37,7 @@ const MODES = [
   [Math.SQRT1_2, -Math.SQRT1_2],
   [-Math.SQRT1_2, Math.SQRT1_2],
   [-Math.SQRT1_2, -Math.SQRT1_2],
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: FFJORD's 8gaussians divides by 1.414, not √2
 ].map(([x, y]) => [(4 * x) / 1.414, (4 * y) / 1.414]);
 
 /** Fraction of the rows of a CSV of 2-D points whose nearest 8gaussians mode is k. */
