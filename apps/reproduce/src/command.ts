@@ -17,7 +17,10 @@ export function reproduceCommand(ctx: Context) {
   return new Command('reproduce')
     .description(REPRODUCE_DESCRIPTION)
     .addOption(
-      new Option('--budget <name>', 'smoke (seconds, pipeline check), quick (≈ 7.5 min on 2 cores) or full (≈ 45–90 min)')
+      new Option(
+        '--budget <name>',
+        'smoke (seconds, pipeline check), quick (≈ 7.5 min on 2 cores), full (≈ 45–90 min) or long (density only, 20,000 updates; ≈ 3 h)',
+      )
         .choices(BUDGET_NAMES)
         .default('quick' as const),
     )
@@ -34,6 +37,7 @@ export function reproduceCommand(ctx: Context) {
         'nfdm reproduce --budget smoke --out /tmp/repro-smoke     # seconds: checks the pipeline',
         'nfdm reproduce --budget quick --out repro                 # ≤ 15 minutes on two cores',
         'nfdm reproduce --budget full --out repro-full --verbose   # the serious run',
+        'nfdm reproduce --budget long --out repro-long --verbose   # density near convergence (hours)',
         'nfdm reproduce --budget quick --out repro --only bridges --resume',
       ]),
     )

@@ -214,6 +214,9 @@ export const MODEL_LABELS: Record<string, string> = {
   fm: 'FM-OT',
   diffflow: 'DiffFlow',
   'nfdm-ot': 'NFDM-OT',
+  cfm: 'CFM',
+  'ot-cfm': 'OT-CFM',
+  'rectified-flow': 'rectified flow',
 };
 
 export const MODEL_COLORS: Record<string, string> = {
@@ -224,4 +227,7 @@ export const MODEL_COLORS: Record<string, string> = {
   fm: '#2ca02c',
   diffflow: '#ff7f0e',
   'nfdm-ot': '#17becf',
+  cfm: '#bcbd22',
+  'ot-cfm': '#e377c2',
+  'rectified-flow': '#7f7f7f',
 };

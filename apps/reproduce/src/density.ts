@@ -1,8 +1,9 @@
 /**
- * Experiment 1, density estimation on 2-D toys: NFDM, NDM, VP, sub-VP, FM-OT and DiffFlow,
- * each trained on every data set and seed; exact test NLL (probability-flow ODE; DiffFlow its
- * PF-ODE), NELBO (DiffFlow: its NLL bound) and the sliced-W distance of samples to test
- * points, next to the entropy floors.
+ * Experiment 1, density estimation on 2-D toys: NFDM, NDM, VP, sub-VP, FM-OT, CFM, OT-CFM and
+ * DiffFlow (or the budget's subset), each trained on every data set and seed; exact test NLL
+ * (probability-flow ODE; DiffFlow its PF-ODE), NELBO (DiffFlow: its NLL bound; the
+ * flow-matching models have none: n/a) and the sliced-W distance of samples to test points,
+ * next to the entropy floors.
  */
 import { join } from 'node:path';
 import { type Bounds, panelsSvg } from '@nfdm/cli';
@@ -11,6 +12,7 @@ import {
   logProbChoice,
   nelboMetric,
   nllMetric,
+  presetCapabilities,
   type SamplerChoice,
   sampleMetrics,
   samplerChoice,
@@ -67,24 +69,41 @@ export interface DensityResult extends ExperimentResultBase {
   seeds: number;
   floors: Record<string, number>;
   nllSolver: string;
-  sampler: { diffusion: string; diffflow: string };
+  sampler: { diffusion: string; diffflow: string; ode?: string };
   entries: DensityEntry[];
   summary: DensitySummary[];
 }
 
 const TEST_SEED = 7_000_001;
 
-/** The samplers of the density experiment: the reverse SDE, and the own chain of DiffFlow (models with `solvers: false`). */
+/**
+ * The samplers of the density experiment: the reverse SDE, the ODE of the models without one
+ * (flow matching), and the own chain of DiffFlow (models with `solvers: false`).
+ */
 interface DensitySamplers {
   nll: ReturnType<typeof logProbChoice>;
   sde: SamplerChoice;
+  ode: SamplerChoice;
   chain: SamplerChoice;
+}
+
+/** Whether a model has a variational bound to report in the NELBO table (the NELBO, or DiffFlow's NLL bound). */
+export function hasNelbo(model: DensityModel): boolean {
+  const caps = presetCapabilities(model);
+  return caps.nelbo || caps.bound;
+}
+
+/** The sampler of one model: its own chain, the reverse SDE, or (no SDE) the ODE. */
+function samplerOf(samplers: DensitySamplers, model: DensityModel): SamplerChoice {
+  if (ownChain(model)) return samplers.chain;
+  return presetCapabilities(model).sde ? samplers.sde : samplers.ode;
 }
 
 function densitySamplers(b: DensityBudget): DensitySamplers {
   return {
     nll: logProbChoice({ solver: 'dopri5', rtol: b.nllTol, atol: b.nllTol }, b.nllTol),
     sde: samplerChoice({ sde: true, steps: b.sampleSteps }),
+    ode: samplerChoice({ ode: true, solver: 'rk4', steps: b.sampleSteps }),
     // DiffFlow samples with its own discrete chain on its training grid (steps undefined).
     chain: { mode: 'sde', solver: 'euler_maruyama', label: 'DiffFlow backward chain (its own grid)' },
   };
@@ -111,11 +130,13 @@ async function densityRun(
     const r = nllMetric(opened, test, { ...samplers.nll, bitsOffset: 0 });
     return { mean: r.mean, stderr: r.stderr, nfe: r.nfe };
   });
-  const nelbo = attempt('nelbo', errors, () => {
-    const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
-    return { mean: r.mean, stderr: r.stderr };
-  });
-  const drawn = attempt('samples', errors, () => drawSamples(opened, test.n, ownChain(model) ? samplers.chain : samplers.sde, seed + 11));
+  const nelbo = !hasNelbo(model)
+    ? null
+    : attempt('nelbo', errors, () => {
+        const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
+        return { mean: r.mean, stderr: r.stderr };
+      });
+  const drawn = attempt('samples', errors, () => drawSamples(opened, test.n, samplerOf(samplers, model), seed + 11));
   const swd = drawn
     ? (attempt('swd', errors, () => sampleMetrics({ data: drawn.samples, n: drawn.n, dim: 2 }, test, ['swd'], seed).swd ?? null) ?? null)
     : null;
@@ -197,7 +218,7 @@ function writeDensityFigure(ctx: SuiteContext, rows: string[]): string[] {
 export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
   const b = ctx.budget.density;
   const started = performance.now();
-  const models = [...DENSITY_MODELS];
+  const models = [...(b.models ?? DENSITY_MODELS)];
   const samplers = densitySamplers(b);
   const entries: DensityEntry[] = [];
   const rows: string[] = [];
@@ -208,7 +229,7 @@ export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
   }
   const figures = writeDensityFigure(ctx, rows);
   const summary = densitySummary(b.datasets, models, entries);
-  const sampler = { diffusion: samplers.sde.label, diffflow: samplers.chain.label };
+  const sampler = { diffusion: samplers.sde.label, diffflow: samplers.chain.label, ode: samplers.ode.label };
   const config = 'configs/density.json';
   writeJson(join(ctx.out, config), {
     experiment: 'density',
@@ -237,6 +258,9 @@ export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
 /** The markdown section of the density experiment. */
 export function densitySection(r: DensityResult): string {
   const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m);
+  // The flow-matching models have no NELBO: 'n/a' (not '–', which marks a missing or failed value).
+  const cell = (d: string, m: DensityModel, key: 'nll' | 'nelbo', digits: number) =>
+    key === 'nelbo' && !hasNelbo(m) ? 'n/a' : pm(get(d, m)?.[key], digits);
   const table = (key: 'nll' | 'nelbo' | 'swd', digits: number) =>
     key === 'swd'
       ? mdTable([
@@ -245,7 +269,7 @@ export function densitySection(r: DensityResult): string {
         ])
       : mdTable([
           ['dataset', 'entropy floor', ...r.models.map((m) => MODEL_LABELS[m])],
-          ...r.datasets.map((d) => [d, r.floors[d].toFixed(3), ...r.models.map((m) => pm(get(d, m)?.[key], digits))]),
+          ...r.datasets.map((d) => [d, r.floors[d].toFixed(3), ...r.models.map((m) => cell(d, m, key, digits))]),
         ]);
   const seeds = r.seeds > 1 ? `mean ± s.e. over ${r.seeds} seeds` : 'one seed: mean ± s.e. over the test points';
   const errors = r.entries.filter((e) => e.errors.length > 0);
@@ -263,11 +287,12 @@ export function densitySection(r: DensityResult): string {
     '',
     table('nll', 3),
     '',
-    '**NELBO** (Monte Carlo variational bound; DiffFlow: the NLL bound of its discrete chain, docs/maths/diffflow.md#path-kl-loss):',
+    '**NELBO** (Monte Carlo variational bound; DiffFlow: the NLL bound of its discrete chain, docs/maths/diffflow.md#path-kl-loss; ' +
+      'n/a: the flow-matching models regress a velocity and have no variational bound):',
     '',
     table('nelbo', 3),
     '',
-    `**Sliced W2 of samples to the test points** (${r.sampler.diffusion}; DiffFlow: ${r.sampler.diffflow}; lower is better):`,
+    `**Sliced W2 of samples to the test points** (${r.sampler.diffusion}; ${r.sampler.ode ? `models without an SDE: ${r.sampler.ode}; ` : ''}DiffFlow: ${r.sampler.diffflow}; lower is better):`,
     '',
     table('swd', 3),
     '',

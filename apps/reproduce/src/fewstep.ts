@@ -1,7 +1,8 @@
 /**
- * Experiment 2, few-step sampling: NFDM-OT, FM-OT, VP (probability-flow ODE) and NFDM sampled
- * with 1, 2, 4, … Euler ODE steps; sliced W2, MMD² and energy distance to held-out points, and
- * the curvature of the generative ODE paths.
+ * Experiment 2, few-step sampling: NFDM-OT, FM-OT, VP (probability-flow ODE), NFDM and the
+ * velocity flow-matching baselines (CFM, OT-CFM, rectified flow after one reflow round on the
+ * CFM run's ODE pairs) sampled with 1, 2, 4, … Euler ODE steps; sliced W2, MMD² and energy
+ * distance to held-out points, and the curvature of the generative ODE paths.
  */
 import { join } from 'node:path';
 import { panelsSvg } from '@nfdm/cli';
@@ -9,6 +10,7 @@ import {
   drawSamples,
   type OpenedModel,
   presetCapabilities,
+  type RunSettings,
   sampleMetrics,
   samplerChoice,
   samplesSvg,
@@ -17,8 +19,8 @@ import {
   writePlot,
 } from '@nfdm/cli/lib';
 import { type DataMatrix, sampleToy, type ToyName } from '@nfdm/datasets';
-import { curvatureMetric, type DiffusionModel, estimate } from '@nfdm/models';
-import { FEWSTEP_MODELS, type FewstepBudget, type FewstepModel } from './budgets.js';
+import { CFMModel, curvatureMetric, type DiffusionModel, estimate, type ODEModel } from '@nfdm/models';
+import { FEWSTEP_MODELS, type FewstepBudget, type FewstepModel, REFLOW_TEACHER } from './budgets.js';
 import { lineChartSvg } from './charts.js';
 import {
   attempt,
@@ -99,6 +101,33 @@ function fewstepNfe(
   return perNfe;
 }
 
+/**
+ * The generative ODE whose paths the curvature metric integrates: a diffusion model itself; a
+ * flow-matching model as its velocity field from N(0, I) at t = 1 down to t = 0 (as its family does).
+ */
+function curvatureModel(model: OpenedModel['model']): ODEModel {
+  if (!(model instanceof CFMModel)) return model as DiffusionModel;
+  return {
+    dim: model.dim,
+    forward: { priorStd: 1, start: { t: 0 } },
+    velocity: (z, t) => model.velocity(z as Parameters<CFMModel['velocity']>[0], t),
+  };
+}
+
+/** The run directory (relative to DIR) of one few-step model on one data set and seed. */
+function fewstepRel(dataset: ToyName, model: FewstepModel, seed: number): string {
+  return join('runs', 'fewstep', dataset, model, `seed-${seed}`);
+}
+
+/** Model-specific settings: λ of the few-step objective, or the reflow teacher's run (trained earlier in the same experiment). */
+function fewstepExtra(ctx: SuiteContext, run: { dataset: ToyName; model: FewstepModel; seed: number }): Partial<RunSettings> {
+  const b = ctx.budget.fewstep;
+  if (presetCapabilities(run.model).fewStep) return { curvatureWeight: b.curvatureWeight };
+  const teacher = REFLOW_TEACHER[run.model];
+  if (!teacher) return {};
+  return { reflowFrom: join(ctx.out, fewstepRel(run.dataset, teacher, run.seed)), reflowPairs: b.reflowPairs };
+}
+
 /** Train one model on one data set and seed; its metrics per NFE and the curvature of its ODE paths. */
 async function fewstepRun(
   ctx: SuiteContext,
@@ -108,16 +137,15 @@ async function fewstepRun(
 ): Promise<FewstepEntry> {
   const b = ctx.budget.fewstep;
   const { dataset, model, seed } = run;
-  const rel = join('runs', 'fewstep', dataset, model, `seed-${seed}`);
+  const rel = fewstepRel(dataset, model, seed);
   ctx.note(`[fewstep] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: training ${b.train.steps} steps…`);
-  const extra = presetCapabilities(model).fewStep ? { curvatureWeight: b.curvatureWeight } : {};
-  const trained = await trainModel(ctx, rel, runSettings(b.train, { model, data: dataset, seed, ...extra }));
+  const trained = await trainModel(ctx, rel, runSettings(b.train, { model, data: dataset, seed, ...fewstepExtra(ctx, run) }));
   const { opened } = trained;
   const errors: string[] = [];
   ctx.note(`[fewstep] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: NFE ${b.nfe.join(', ')} × ${b.repeats} draws, curvature…`);
   const nfe = fewstepNfe(opened, b, held, { model, seed, errors }, onPanel);
   const curvature = attempt('curvature', errors, () => {
-    const c = curvatureMetric(opened.model as DiffusionModel, { n: b.curvaturePaths, steps: b.curvatureSteps, seed });
+    const c = curvatureMetric(curvatureModel(opened.model), { n: b.curvaturePaths, steps: b.curvatureSteps, seed });
     const e = estimate(c.perTrajectory);
     return { mean: c.mean, stderr: e.stderr };
   });
@@ -234,6 +262,8 @@ export function fewstepSection(r: FewstepResult): string {
     '## 2. Few-step sampling',
     '',
     `Each model samples with the probability-flow ODE and N Euler steps (NFE = N); metrics against held-out points; ${seeds}. ` +
+      'CFM, OT-CFM and rectified flow regress the velocity directly (independent, mini-batch OT and reflow couplings); ' +
+      'rectified flow is one reflow round on the ODE pairs of the CFM run of the same data set and seed (its training updates exclude the CFM run). ' +
       'Curvature: mean ‖d²z/dt²‖ along generated ODE paths (100-step Euler, model units; 0 = straight).',
     '',
   ];

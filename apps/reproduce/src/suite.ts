@@ -114,11 +114,19 @@ interface Progress {
   failed: Partial<Record<ExperimentName, string>>;
 }
 
+/** Refuse an --only naming an experiment the budget defines no run for (before anything is written). */
+function checkOnly(options: SuiteOptions): void {
+  const defined = options.budget.experiments ?? EXPERIMENT_NAMES;
+  const outside = (options.only ?? []).filter((n) => !defined.includes(n));
+  if (outside.length > 0)
+    throw new UsageError(`the ${options.budget.name} budget runs ${defined.join(', ')} only, not ${outside.join(', ')}`);
+}
+
 /** Run the selected experiments in order (skipping finished ones with --resume), writing each result. */
 async function runExperiments(ctx: SuiteContext, options: SuiteOptions, out: Output): Promise<Progress> {
   const dir = ctx.out;
-  const selected =
-    options.only && options.only.length > 0 ? EXPERIMENT_NAMES.filter((n) => options.only?.includes(n)) : [...EXPERIMENT_NAMES];
+  const defined = options.budget.experiments ?? EXPERIMENT_NAMES;
+  const selected = options.only && options.only.length > 0 ? defined.filter((n) => options.only?.includes(n)) : [...defined];
   const progress: Progress = { selected, ran: [], reused: [], failed: {} };
   for (const name of selected) {
     if (options.resume && readResult(dir, name, options.budget.name)) {
@@ -156,6 +164,7 @@ function collectResults(dir: string, budget: string, progress: Progress): SuiteO
 
 export async function runSuite(options: SuiteOptions, out: Output): Promise<SuiteOutcome> {
   const dir = resolve(options.out);
+  checkOnly(options);
   guard(dir, options);
   const started = performance.now();
   const machine = describeMachine(await startBackend(options.backend, out));

@@ -51,7 +51,7 @@ describe('the reproduce command', () => {
     ]) {
       expect(help.stdout).toContain(`  ${flag}`);
     }
-    expect(folded(help.stdout)).toContain('(choices: "smoke", "quick", "full", default: "quick")');
+    expect(folded(help.stdout)).toContain('(choices: "smoke", "quick", "full", "long", default: "quick")');
     expect(help.stdout).toContain('$ nfdm reproduce --budget smoke --out /tmp/repro-smoke');
     expect((await runCli(tmp, ['reproduce', '-h'])).stdout).toBe(help.stdout);
     expect((await runCli(tmp, ['reproduce', '--budget', 'smoke', '--help'])).stdout).toBe(help.stdout);

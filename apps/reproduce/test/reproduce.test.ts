@@ -59,11 +59,14 @@ describe('nfdm reproduce', () => {
     expect(report).toContain('| experiment | wall time | status | finished |');
     // Every section's table headers.
     expect(report).toContain('## 1. Density estimation');
-    expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | DiffFlow |');
-    expect(report).toContain('| dataset | NFDM | NDM | VP | sub-VP | FM-OT | DiffFlow |');
+    expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | CFM | OT-CFM | DiffFlow |');
+    expect(report).toContain('| dataset | NFDM | NDM | VP | sub-VP | FM-OT | CFM | OT-CFM | DiffFlow |');
     expect(report).toContain('## 2. Few-step sampling');
     expect(report).toContain('| model | NFE 1 | NFE 2 | NFE 4 | NFE 8 | NFE 16 | NFE 100 |');
     expect(report).toContain('| model | curvature |');
+    for (const label of ['NFDM-OT', 'CFM', 'OT-CFM', 'rectified flow', 'VP']) expect(report).toMatch(new RegExp(`^\\| ${label} \\| `, 'm'));
+    // The flow-matching models have no NELBO: n/a, not a missing value.
+    expect(report).toMatch(/^\| checkerboard \| [^\n]*\| n\/a \| n\/a \| [^|\n]+ \|$/m);
     expect(report).toContain('## 3. Bridges (NFBM)');
     expect(report).toContain(
       '| bridge | sliced W2 to target | MMD² to target | energy to target | points inside disc | paths entering disc |',
@@ -119,8 +122,11 @@ describe('nfdm reproduce', () => {
     // The JSON result: numeric entries in every experiment.
     const experiments = result.experiments as Record<string, Record<string, unknown>>;
     const density = experiments.density as { summary: Array<{ dataset: string; model: string; nll: { mean: number } }> };
-    expect(density.summary).toHaveLength(2 * 6);
+    expect(density.summary).toHaveLength(2 * 8);
     for (const s of density.summary) expect(Number.isFinite(s.nll.mean)).toBe(true);
+    // Rectified flow trained on the reflow pairs of the CFM run of the same data set and seed.
+    const reflowRun = JSON.parse(readFileSync(join(dir, 'runs', 'fewstep', '8gaussians', 'rectified-flow', 'seed-0', 'run.json'), 'utf8'));
+    expect(JSON.stringify(reflowRun.data)).toContain(join('runs', 'fewstep', '8gaussians', 'cfm', 'seed-0'));
     const fewstep = experiments.fewstep as { summary: Array<{ nfe: Array<{ swd: { mean: number } }>; curvature: { mean: number } }> };
     for (const s of fewstep.summary) {
       expect(s.nfe).toHaveLength(6);
@@ -150,7 +156,7 @@ describe('nfdm reproduce', () => {
     expect(again.ran).toEqual(['bridges']);
     // The report still covers the experiments of the earlier invocation.
     const report = readFileSync(join(tmp, 'smoke', 'REPORT.md'), 'utf8');
-    expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | DiffFlow |');
+    expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | CFM | OT-CFM | DiffFlow |');
     expect(report).toContain('| 1. Density estimation |');
     expect(report).toMatch(/\| 1\. Density estimation \| [^|]+ \| reused from an earlier invocation \|/);
     expect(again.reused).toEqual(['density', 'fewstep', 'images']);
@@ -165,6 +171,12 @@ describe('nfdm reproduce', () => {
     expect(existsSync(join(tmp, 'x'))).toBe(false);
     failure(await nfdm(['reproduce', '--budget', 'smoke', '--only', 'density,nope', '--out', 'x']), /Unknown item 'nope'/, 2);
     failure(await nfdm(['reproduce', '--budget', 'smoke']), /--out/, 2);
+    // The long budget defines the density experiment only.
+    failure(
+      await nfdm(['reproduce', '--budget', 'long', '--only', 'fewstep', '--out', 'x']),
+      /long budget runs density only, not fewstep/,
+      2,
+    );
   });
 
   it('refuses a non-empty --out without --force, deleting nothing', async () => {
