@@ -27,8 +27,6 @@ import {
   type NamedVariables,
   nativeKernelsStatus,
   normalLogProb,
-  ODETerm,
-  PIDController,
   Rng,
   SDETerm,
   type SolveStats,
@@ -38,6 +36,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 
 import { imageEvalBatch, imageTrainBatch } from './network.js';
+import { sampleODE } from './ode-sample.js';
 
 export { IMAGE_EVAL_BATCH, IMAGE_TRAIN_UNITS, imageEvalBatch, imageTrainBatch } from './network.js';
 
@@ -393,16 +392,7 @@ export class DiffusionModel implements Module, BoundParts {
         });
         return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
       }
-      const term = new ODETerm((t: number, z: tf.Tensor) => this.velocity(z, t, y, w));
-      const common = { term, t0, t1, y0: z1, saveat, nonFinite: options.nonFinite, onStep: options.onStep };
-      const sol = options.adaptive
-        ? solve({
-            ...common,
-            solver: options.solver ?? 'dopri5',
-            controller: new PIDController({ rtol: options.adaptive.rtol ?? 1e-5, atol: options.adaptive.atol ?? 1e-5 }),
-          })
-        : solve({ ...common, solver: options.solver ?? 'euler', steps: options.steps ?? 100 });
-      return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
+      return sampleODE((t, z) => this.velocity(z, t, y, w), z1, t0, t1, options);
     } finally {
       z1.dispose();
       y?.dispose();

@@ -8,8 +8,9 @@
  * - {@link reflowPairs}: rectified flow's reflow data, pairs [x̂ | z₁] [n, 2D] with z₁ ~ N(0, I)
  *   and x̂ = ODE_{1→0}(z₁), the deterministic coupling the previous model defines.
  */
-import { type DivergenceMethod, logDensityODE, ODETerm, PIDController, Rng, type SolveStats, solve } from '@nfdm/core';
+import { type DivergenceMethod, logDensityODE, Rng, type SolveStats } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
+import { sampleODE } from '../ode-sample.js';
 import type { CFMModel } from './model.js';
 
 export interface CFMSampleOptions {
@@ -41,24 +42,9 @@ export interface CFMSampleResult {
 export function cfmSample(model: CFMModel, o: CFMSampleOptions): CFMSampleResult {
   const rng = new Rng(o.seed ?? 0);
   const z1 = o.z1 ?? (rng.normalTensor([o.n, model.dim]) as tf.Tensor2D);
-  const term = new ODETerm((t: number, z: tf.Tensor) => model.velocity(z as tf.Tensor2D, t));
-  const saveat = o.trajectory ? { steps: true, t0: true } : undefined;
-  const common = { term, t0: 1, t1: 0, y0: z1, saveat, nonFinite: o.nonFinite, onStep: o.onStep };
   try {
-    const sol = o.adaptive
-      ? solve({
-          ...common,
-          solver: o.solver ?? 'dopri5',
-          controller: new PIDController({ rtol: o.adaptive.rtol ?? 1e-5, atol: o.adaptive.atol ?? 1e-5 }),
-        })
-      : solve({ ...common, solver: o.solver ?? 'euler', steps: o.steps ?? 100 });
-    return {
-      samples: sol.y1 as tf.Tensor2D,
-      trajectory: sol.ys as tf.Tensor3D | undefined,
-      times: sol.ts,
-      stats: sol.stats,
-      nonFiniteRows: sol.nonFiniteRows,
-    };
+    const r = sampleODE((t, z) => model.velocity(z as tf.Tensor2D, t), z1, 1, 0, o);
+    return { ...r, samples: r.samples as tf.Tensor2D, trajectory: r.trajectory as tf.Tensor3D | undefined };
   } finally {
     if (!o.z1) z1.dispose();
   }
