@@ -28,3 +28,30 @@ export function checkRows(rows: number[][], field: string, entry: LoadedModel): 
     }
   }
 }
+
+/** What a solved draw (samples or transport) reports about itself. */
+export interface SolvedRows {
+  samples: ArrayLike<number>;
+  dim: number;
+  solver: string;
+  mode: string;
+  engine: string;
+}
+
+/**
+ * The JSON answer of /samples and /transport: the rows and how they were solved; a conditional
+ * request (`condition` given) also echoes its guidance weight (0 when not given).
+ */
+export function solvedRowsBody(r: SolvedRows, n: number, steps: number, seed: number, cond: { condition?: unknown; guidance?: number }) {
+  return {
+    samples: toRows(r.samples, n, r.dim),
+    n,
+    dim: r.dim,
+    steps,
+    solver: r.solver,
+    mode: r.mode,
+    seed,
+    engine: r.engine,
+    ...(cond.condition === undefined ? {} : { guidance: cond.guidance ?? 0 }),
+  };
+}

@@ -12,7 +12,7 @@ import { HttpError } from '../errors.js';
 import { checkFormat, type PointsFormat, sendPng } from '../images.js';
 import { type LoadedModel, type Mode, sampleEngine } from '../models.js';
 import { abortable } from '../pool.js';
-import { toRows } from '../rows.js';
+import { solvedRowsBody, toRows } from '../rows.js';
 import { checkLoopNoise, MAX_LOOP_NOISE, solverChoice } from '../solver-choice.js';
 import type { ServeState } from '../state.js';
 import { lookup, type NameParams, type RouteContext, stepsOf } from './context.js';
@@ -71,23 +71,12 @@ async function solverSamples(compute: Compute, state: ServeState, request: Sampl
   const { n } = body;
   const cond = requestCondition(entry, body.condition, body.guidance, n, 'sample');
   checkLoopNoise(engine, mode, steps, n, entry, 'samples');
-  const guidance = cond.condition === undefined ? {} : { guidance: cond.guidance ?? 0 };
   return compute.respond(request, {
     entry,
     operation: 'samples',
     count: n,
     run: (signal) => abortable(model, signal).sample({ n, steps, solver, mode, seed, engine, ...cond }),
-    body: (r) => ({
-      samples: toRows(r.samples, n, r.dim),
-      n,
-      dim: r.dim,
-      steps,
-      solver: r.solver,
-      mode: r.mode,
-      seed,
-      engine: r.engine,
-      ...guidance,
-    }),
+    body: (r) => solvedRowsBody(r, n, steps, seed, cond),
   });
 }
 

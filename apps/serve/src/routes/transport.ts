@@ -11,7 +11,7 @@ import { HttpError } from '../errors.js';
 import { checkFormat, type PointsFormat, sendPng } from '../images.js';
 import { type Mode, transportEngine } from '../models.js';
 import { abortable } from '../pool.js';
-import { checkRows, toRows } from '../rows.js';
+import { checkRows, solvedRowsBody } from '../rows.js';
 import { checkLoopNoise, solverChoice } from '../solver-choice.js';
 import { lookup, type NameParams, type RouteContext, stepsOf } from './context.js';
 
@@ -63,23 +63,12 @@ export const transportRoutes: FastifyPluginAsync<RouteContext> = async (app, { s
       const n = sources.length;
       const cond = requestCondition(entry, body.condition, body.guidance, n, 'source');
       checkLoopNoise(engine, mode, steps, n, entry, 'sources');
-      const guidance = cond.condition === undefined ? {} : { guidance: cond.guidance ?? 0 };
       const answer = await compute.respond(request, {
         entry,
         operation: 'transport',
         count: n,
         run: (signal) => abortable(model, signal).transport(sources, { mode, steps, solver, seed, engine, ...cond }),
-        body: (r) => ({
-          samples: toRows(r.samples, n, r.dim),
-          n,
-          dim: r.dim,
-          steps,
-          solver: r.solver,
-          mode: r.mode,
-          seed,
-          engine: r.engine,
-          ...guidance,
-        }),
+        body: (r) => solvedRowsBody(r, n, steps, seed, cond),
       });
       return body.format === 'png' ? sendPng(reply, entry, answer, sources) : answer;
     },
