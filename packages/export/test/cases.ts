@@ -353,23 +353,8 @@ function conditionalBridge(parts: Record<string, unknown>, seed: number, gain = 
   return scaled(createAnyModel({ format: BRIDGE_FORMAT, penalties: [], seed, ...parts } as never) as BridgeModel, gain);
 }
 
-/** Conditional bridges: labels and vectors, MLP and U-Net, processes with and without F(·, x0, x1, y). */
+/** Conditional bridges: labels and vectors, MLP and U-Net, learned processes with and without F(·, x0, x1, y), the fixed process. */
 export const BRIDGE_CONDITION_CASES: BridgeConditionCase[] = [
-  {
-    label: 'label bridge, fixed process (MLP, neural volatility), D=2',
-    make: () =>
-      conditionalBridge(
-        {
-          dim: 2,
-          process: { kind: 'fixed-bridge', delta: 0.3, sigmaMax: 0.8 },
-          predictor: { hidden: [16, 16], activation: 'silu' },
-          volatility: { kind: 'neural', hidden: [8], activation: 'tanh' },
-          condition: labels3,
-        },
-        25,
-      ),
-    y: CONDITION_LABELS,
-  },
   {
     label: 'label bridge, process conditioned (MLP, neural volatility), D=2',
     make: () =>
@@ -421,6 +406,21 @@ export const BRIDGE_CONDITION_CASES: BridgeConditionCase[] = [
       perturb(model.parameters(), 24);
       return model;
     },
+    y: CONDITION_LABELS,
+  },
+  {
+    label: 'label bridge, fixed process (MLP, neural volatility), D=2',
+    make: () =>
+      conditionalBridge(
+        {
+          dim: 2,
+          process: { kind: 'fixed-bridge', delta: 0.3, sigmaMax: 0.8 },
+          predictor: { hidden: [16, 16], activation: 'silu' },
+          volatility: { kind: 'neural', hidden: [8], activation: 'tanh' },
+          condition: labels3,
+        },
+        25,
+      ),
     y: CONDITION_LABELS,
   },
 ];
