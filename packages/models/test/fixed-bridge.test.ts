@@ -157,7 +157,11 @@ describe('FixedBridgeProcess', () => {
     expect(() => new FixedBridgeProcess({ dim: D, delta: 0.2, sigmaMax: 0.1 })).toThrow(/sigmaMax must be a finite number ≥ delta/);
     expect(() => new FixedBridgeProcess({ dim: D, delta: 1.5 })).toThrow(/delta must lie in \(0, 1\)/);
     expect(() => new FixedBridgeProcess({ dim: D, sigmaMax: Number.POSITIVE_INFINITY })).toThrow(/sigmaMax/);
-    expect(() => tf.tidy(() => proc.params(tf.ones([2, 2]), tf.ones([2, 2]), tf.ones([2, 1]), 0))).toThrow(/expects x0, x1 \[B, 3\]/);
+    expect(() =>
+      tf.tidy(() => {
+        proc.params(tf.ones([2, 2]), tf.ones([2, 2]), tf.ones([2, 1]), 0);
+      }),
+    ).toThrow(/expects x0, x1 \[B, 3\]/);
   });
 });
 
@@ -217,7 +221,7 @@ describe('fixed bridge config', () => {
       const saved = saveAnyModel(model, join(dir, 'm'));
       const loaded = loadAnyModel(join(dir, 'm'));
       try {
-        expect(saved.process).toEqual({ kind: 'fixed-bridge', delta: 0.1, sigmaMax: 0.6 });
+        expect((saved as BridgeModelConfig).process).toEqual({ kind: 'fixed-bridge', delta: 0.1, sigmaMax: 0.6 });
         expect(bridgeFamily.configOf(loaded as never)).toEqual(saved);
         const a = model.parameters();
         for (const [name, v] of loaded.parameters()) expect(values(v)).toEqual(values(a.get(name) as tf.Variable));
