@@ -95,30 +95,13 @@ describe('FixedBridgeProcess', () => {
       const fd2 = (f: (q: typeof p) => tf.Tensor) => tf.div(tf.add(tf.sub(f(pp), tf.mul(2, f(p))), f(pm)), h * h);
       const relErr = (a: tf.Tensor, b: tf.Tensor) =>
         tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(1, tf.max(tf.abs(b)).dataSync()[0]);
-      expect(
-        relErr(
-          p.dmu as tf.Tensor,
-          fd((q) => q.mu),
-        ),
-      ).toBeLessThan(2e-3);
-      expect(
-        relErr(
-          p.dsigma as tf.Tensor,
-          fd((q) => q.sigma),
-        ),
-      ).toBeLessThan(2e-3);
-      expect(
-        relErr(
-          p.d2mu as tf.Tensor,
-          fd2((q) => q.mu),
-        ),
-      ).toBeLessThan(5e-2);
-      expect(
-        relErr(
-          p.d2sigma as tf.Tensor,
-          fd2((q) => q.sigma),
-        ),
-      ).toBeLessThan(5e-2);
+      const checks: Array<[string, tf.Tensor, tf.Tensor, number]> = [
+        ['μ̇', p.dmu as tf.Tensor, fd((q) => q.mu), 2e-3],
+        ['σ̇', p.dsigma as tf.Tensor, fd((q) => q.sigma), 2e-3],
+        ['μ̈', p.d2mu as tf.Tensor, fd2((q) => q.mu), 5e-2],
+        ['σ̈', p.d2sigma as tf.Tensor, fd2((q) => q.sigma), 5e-2],
+      ];
+      for (const [what, exact, approx, tol] of checks) expect(relErr(exact, approx), what).toBeLessThan(tol);
     });
   });
 
