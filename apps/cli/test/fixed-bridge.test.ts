@@ -10,11 +10,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, Rng } from '@nfdm/core';
-import { type BridgeModel, FixedBridgeProcess, loadAnyModel } from '@nfdm/models';
+import {
+  type BridgeModel,
+  type BridgeModelConfig,
+  createAnyModel,
+  FixedBridgeProcess,
+  loadAnyModel,
+  parseAnyModelConfig,
+} from '@nfdm/models';
 import { loadOnnxBridge } from '@nfdm/runtime';
 import { createServer } from '@nfdm/serve';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { presetConfig } from '../src/cli/presets.js';
 import { json, maxAbs, runCli } from './harness.js';
 
 let tmp: string;
@@ -80,6 +88,20 @@ describe('nfdm train --model fixed-bridge', () => {
     await runtime.dispose();
     model.dispose();
   }, 180_000);
+
+  it('with --arch unet: a U-Net predictor, no process network; the eval batch follows the predictor U-Net', () => {
+    const raw = presetConfig('fixed-bridge', { dim: 196, hidden: [16], seed: 0, arch: 'unet', image: [14, 14, 1], base: 8 });
+    const config = parseAnyModelConfig(raw) as BridgeModelConfig;
+    expect(config.process).toEqual({ kind: 'fixed-bridge', delta: 0.1, sigmaMax: 0.5 });
+    expect(config.predictor.network).toMatchObject({ arch: 'unet', image: { height: 14, width: 14, channels: 1 } });
+    const model = createAnyModel(config) as BridgeModel;
+    try {
+      expect(model.process).toBeInstanceOf(FixedBridgeProcess);
+      expect(model.evalBatch).toBeGreaterThan(0);
+    } finally {
+      model.dispose();
+    }
+  });
 
   it('refuses --condition-forward: the fixed process does not depend on y', async () => {
     const r = await nfdm([
