@@ -22,7 +22,8 @@
  * `--arch unet`: U-Nets of both images as channels); `--obstacle cx,cy,r[,w]` adds the disc
  * penalty (toy sets). `fixed-bridge` is its baseline with the same data, flags, predictor, volatility
  * and objective but a fixed two-sided process (@nfdm/models' FixedBridgeProcess: nothing learned in
- * the process, so comparing the two isolates what learning it buys). `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
+ * the process, so comparing the two isolates what learning it buys; `--obstacle` then only
+ * measures, since a penalty on fixed paths trains nothing). `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
  * width, layers = the number of widths − 1; with `--arch unet` (image data) the drift and the
  * score are U-Nets instead (see {@link diffflowUNet}).
  *

@@ -23,7 +23,9 @@
  * μ is affine in x0 and σ does not depend on (x0, x1), so this is the process under which the
  * guided drifts are exactly the (1 + w, −w) combinations (docs/maths/bridges.md#conditions-and-guidance).
  * It has no variables and no networks, ignores any condition y (`conditioned` is false), and the
- * bridge's objective, predictor, volatility, sampler and transport are NFBM's unchanged.
+ * bridge's objective, predictor, volatility, sampler and transport are NFBM's unchanged. Path
+ * penalties act on forward samples z_t = μ + σ ε, which here depend on no parameter: they add a
+ * constant to the loss and train nothing (the fixed paths do not learn to avoid an obstacle).
  * Shapes: x0, x1 [B, D], t [B, 1] → μ, μ̇, μ̈ [B, D]; σ, σ̇, σ̈ [B, 1] (broadcast over D).
  */
 import type { JetOrder, NamedVariables } from '@nfdm/core';
