@@ -46,7 +46,7 @@ export interface FixedBridgeProcessOptions {
   dim: number;
   /** σ at t = 0 and t = 1 (default 0.01), in (0, 1). */
   delta?: number;
-  /** σ at t = 1/2 (default {@link DEFAULT_SIGMA_MAX}), finite and ≥ δ. */
+  /** σ at t = 1/2, finite and ≥ δ (default {@link DEFAULT_SIGMA_MAX}, or δ if δ is larger: a constant σ). */
   sigmaMax?: number;
 }
 
@@ -73,7 +73,7 @@ export class FixedBridgeProcess implements TwoSidedProcess {
     if (!(Number.isInteger(options.dim) && options.dim >= 1)) throw new RangeError(`dim must be a positive integer, got ${options.dim}`);
     this.dim = options.dim;
     this.delta = options.delta ?? DEFAULT_DELTA;
-    this.sigmaMax = options.sigmaMax ?? DEFAULT_SIGMA_MAX;
+    this.sigmaMax = options.sigmaMax ?? Math.max(DEFAULT_SIGMA_MAX, this.delta);
     checkFixedBridgeScales(this.delta, this.sigmaMax);
     this.logPeak = 4 * Math.log(this.sigmaMax / this.delta);
   }
