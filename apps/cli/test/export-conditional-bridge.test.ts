@@ -14,7 +14,7 @@ import { loadOnnxBridge } from '@nfdm/runtime';
 import { createServer } from '@nfdm/serve';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, runCli } from './harness.js';
+import { json, maxAbs, runCli } from './harness.js';
 
 let tmp: string;
 const nfdm = (args: string[]) => runCli(tmp, args);
@@ -27,13 +27,6 @@ beforeAll(async () => {
 afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
-
-/** Largest |a − b| over two arrays of the same length. */
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 describe('nfdm export on a conditional bridge', () => {
   it('train 2 steps with --condition label, export, transport with labels (runtime = tfjs, serve = runtime)', async () => {

@@ -52,6 +52,13 @@ export function spawnCli(cwd: string, args: string[], options: SpawnOptions = {}
   });
 }
 
+/** Largest |a − b| over two arrays of the same length. */
+export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
 /** Assert success and return the parsed --json document. */
 export function json(r: Run): Record<string, unknown> {
   expect(r.stderr, r.stderr).not.toMatch(/^nfdm: /m);

@@ -75,7 +75,7 @@ export function bridgeMetadata(model: BridgeModel, options: BridgeExportOptions 
     version: NFDM_EXPORT_VERSION,
     kind: 'nfbm',
     dim: model.dim,
-    forwardKind: 'nfbm',
+    forwardKind: model.process.kind,
     forward: model.process.toConfig() as unknown as Record<string, unknown>,
     volatility: model.volatility.toConfig() as unknown as Record<string, unknown>,
     config,
@@ -91,7 +91,7 @@ export function bridgeMetadata(model: BridgeModel, options: BridgeExportOptions 
       throw new RangeError(`standardization needs mean and std of length ${model.dim}`);
     base.standardization = { mean: [...s.mean], std: [...s.std] };
   }
-  const image = imageMetadata(options.image, model.dim, [model.predictor.net, model.process.net]);
+  const image = imageMetadata(options.image, model.dim, [model.predictor.net, ...model.process.networks]);
   if (image) base.image = image;
   return base;
 }

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridge, exportBridgeOnnx } from '../src/bridge.js';
-import { constantBridge, neuralBridge, BRIDGE_STD as STD, unetBridge } from './cases.js';
+import { constantBridge, fixedBridge, fixedUnetBridge, neuralBridge, BRIDGE_STD as STD, unetBridge } from './cases.js';
 import { checkOnnxFiles, errorLog, expectClose, exportDir, f32, printErrorLog, runOnnx, saveFile } from './helpers.js';
 
 beforeAll(async () => {
@@ -81,6 +81,8 @@ describe('bridge graphs equal BridgeModel', () => {
     { label: 'neural volatility, selu/silu, D=2', make: neuralBridge },
     { label: 'constant volatility, tanh/gelu, D=3', make: constantBridge },
     { label: 'U-Nets on 4×4 images (FiLM process, attention predictor), D=16', make: unetBridge },
+    { label: 'fixed process (σ_max 0.8, closed form), neural volatility, D=2', make: fixedBridge },
+    { label: 'fixed process, U-Net predictor on 4×4 images, D=16', make: fixedUnetBridge },
   ];
   for (const { label, make } of cases) {
     it(label, async () => {
@@ -162,6 +164,48 @@ describe('bridge graphs equal BridgeModel', () => {
       { name: expect.any(String) },
     ]);
     await checkOnnxFiles(files);
+    model.dispose();
+  });
+});
+
+describe('fixed-process bridge export', () => {
+  it('metadata: forward kind fixed-bridge, its config (δ, σ_max), image shape from the predictor U-Net; no process network in the graphs', () => {
+    const model = fixedBridge();
+    const exp = exportBridgeOnnx(model);
+    const meta = readOnnxMetadata(exp.graphs.bridge_velocity as Uint8Array);
+    expect(meta).toMatchObject({
+      kind: 'nfbm',
+      forwardKind: 'fixed-bridge',
+      delta: 0.3,
+      forward: { kind: 'fixed-bridge', delta: 0.3, sigmaMax: 0.8 },
+    });
+    const learned = exportBridgeOnnx(neuralBridge());
+    // Only the predictor's weights: the fixed graph is smaller than the learned bridge's of the same widths.
+    expect((exp.graphs.bridge_velocity as Uint8Array).length).toBeLessThan((learned.graphs.bridge_velocity as Uint8Array).length);
+    model.dispose();
+    const image = fixedUnetBridge();
+    expect(readOnnxMetadata(exportBridgeOnnx(image).graphs.bridge_drift as Uint8Array).image).toEqual({ height: 4, width: 4, channels: 1 });
+    image.dispose();
+  });
+
+  it('runtime transport reproduces BridgeModel.sample (same seed), ODE and SDE, stepwise and loop', async () => {
+    const model = fixedBridge();
+    const rt = await loadOnnxBridge(exportBridgeOnnx(model), { intraOpNumThreads: 1 });
+    expect(rt.family).toBe('nfbm');
+    const { x1 } = inputs(2, 4);
+    for (const mode of ['ode', 'sde'] as const) {
+      const r = model.sample(tf.tensor2d(x1, [N, 2]), { mode, steps: STEPS, seed: 6 });
+      const ref = Float32Array.from(r.samples.dataSync());
+      r.samples.dispose();
+      expectClose(
+        `fixed bridge transport ${mode} vs BridgeModel.sample`,
+        (await rt.transport(x1, { mode, steps: STEPS, seed: 6 })).samples,
+        ref,
+      );
+      const loop = await rt.transport(x1, { mode, steps: STEPS, seed: 6, engine: 'loop' });
+      expectClose(`fixed bridge transport ${mode} loop engine vs BridgeModel.sample`, loop.samples, ref);
+    }
+    await rt.dispose();
     model.dispose();
   });
 });

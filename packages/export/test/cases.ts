@@ -123,6 +123,21 @@ export function constantBridge(): BridgeModel {
   );
 }
 
+/** D = 2 fixed-process bridge baseline (FixedBridgeProcess, σ(1/2) = 0.8), neural volatility, silu predictor. */
+export function fixedBridge(): BridgeModel {
+  return scaled(
+    createAnyModel({
+      format: BRIDGE_FORMAT,
+      dim: 2,
+      process: { kind: 'fixed-bridge', delta: 0.3, sigmaMax: 0.8 },
+      predictor: { hidden: [16, 16], activation: 'silu' },
+      volatility: { kind: 'neural', hidden: [8], activation: 'tanh' },
+      penalties: [{ kind: 'obstacle', center: [0, 0], radius: 0.5, weight: 10 }],
+      seed: 14,
+    }) as BridgeModel,
+  );
+}
+
 /** Standardisation stored with the D = 3 bridge. */
 export const BRIDGE_STD: Standardization = { mean: [0.5, -1, 2], std: [2, 0.5, 1.5] };
 
@@ -217,6 +232,22 @@ export function unetBridge(): BridgeModel {
     seed: 12,
   }) as BridgeModel;
   perturb(model.parameters(), 13);
+  return model;
+}
+
+/** A 4×4-image fixed-process bridge: the U-Net predictor of {@link unetBridge}, no process network. */
+export function fixedUnetBridge(): BridgeModel {
+  const image = { height: 4, width: 4, channels: 1 };
+  const model = createAnyModel({
+    format: BRIDGE_FORMAT,
+    dim: 16,
+    process: { kind: 'fixed-bridge', delta: 0.2 },
+    predictor: { network: unet(image, 'adm', { attentionResolutions: [2] }) },
+    volatility: { kind: 'constant', value: 0.3 },
+    penalties: [],
+    seed: 15,
+  }) as BridgeModel;
+  perturb(model.parameters(), 16);
   return model;
 }
 
@@ -322,7 +353,7 @@ function conditionalBridge(parts: Record<string, unknown>, seed: number, gain = 
   return scaled(createAnyModel({ format: BRIDGE_FORMAT, penalties: [], seed, ...parts } as never) as BridgeModel, gain);
 }
 
-/** Conditional bridges: labels and vectors, MLP and U-Net, processes with and without F(·, x0, x1, y). */
+/** Conditional bridges: labels and vectors, MLP and U-Net, learned processes with and without F(·, x0, x1, y), the fixed process. */
 export const BRIDGE_CONDITION_CASES: BridgeConditionCase[] = [
   {
     label: 'label bridge, process conditioned (MLP, neural volatility), D=2',
@@ -375,6 +406,21 @@ export const BRIDGE_CONDITION_CASES: BridgeConditionCase[] = [
       perturb(model.parameters(), 24);
       return model;
     },
+    y: CONDITION_LABELS,
+  },
+  {
+    label: 'label bridge, fixed process (MLP, neural volatility), D=2',
+    make: () =>
+      conditionalBridge(
+        {
+          dim: 2,
+          process: { kind: 'fixed-bridge', delta: 0.3, sigmaMax: 0.8 },
+          predictor: { hidden: [16, 16], activation: 'silu' },
+          volatility: { kind: 'neural', hidden: [8], activation: 'tanh' },
+          condition: labels3,
+        },
+        25,
+      ),
     y: CONDITION_LABELS,
   },
 ];

@@ -199,7 +199,7 @@ describe('conditional bridge drifts with neural networks', () => {
     const kind = config.condition?.kind;
     it(`${kind}: where the process is affine in x̂ (zeroed), the guided drifts are (1 + w)·conditional − w·unconditional`, () => {
       const model = createBridgeModel(config);
-      zeroProcess(model.process);
+      zeroProcess(model.process as BridgeProcess);
       const rng = new Rng(8);
       tf.tidy(() => {
         const B = 5;

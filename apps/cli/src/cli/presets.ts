@@ -12,6 +12,7 @@
  * | `fm`     | fixed flow-matching (OT) path           | learned (the matched g diverges at t = 1) |
  * | `nfdm-ot`| learned (NFDM), trained with NFDM-OT    | constant 1 (unused: ODE-only model)    |
  * | `nfbm`   | learned bridge between --source and --target (NFBM), optional --obstacle | learned |
+ * | `fixed-bridge` | fixed Brownian-bridge-type process (NFBM's with m̄ ≡ 0, σ(1/2) = 0.5), same predictor, loss and sampler | learned |
  * | `diffflow` | learned drift + score (DiffFlow), FourierMLPs (or U-Nets), ExpTimer grid | constant g (0.2) |
  * | `cfm`    | flow matching: a velocity network, independent coupling (σ_min 0) | none (ODE only) |
  * | `ot-cfm` | flow matching with the exact mini-batch OT coupling        | none (ODE only)                        |
@@ -19,7 +20,10 @@
  *
  * `nfbm` trains on pairs (target, source) drawn from two toy sets, or two image sets (with
  * `--arch unet`: U-Nets of both images as channels); `--obstacle cx,cy,r[,w]` adds the disc
- * penalty (toy sets). `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
+ * penalty (toy sets). `fixed-bridge` is its baseline with the same data, flags, predictor, volatility
+ * and objective but a fixed two-sided process (@nfdm/models' FixedBridgeProcess: nothing learned in
+ * the process, so comparing the two isolates what learning it buys; `--obstacle` then only
+ * measures, since a penalty on fixed paths trains nothing). `diffflow` maps `--hidden` to its FourierMLPs: channels = the largest
  * width, layers = the number of widths − 1; with `--arch unet` (image data) the drift and the
  * score are U-Nets instead (see {@link diffflowUNet}).
  *
@@ -60,6 +64,7 @@ export const MODEL_NAMES = [
   'fm',
   'nfdm-ot',
   'nfbm',
+  'fixed-bridge',
   'diffflow',
   'cfm',
   'ot-cfm',
@@ -125,7 +130,15 @@ export const PRESETS: Record<ModelName, Preset> = {
     unet: true,
     objective: 'nelbo',
     description: 'Neural Flow Bridge Model: learned transport from --source to --target data, optional --obstacle penalty',
-    config: bridgeConfig,
+    config: (o) => bridgeConfig(o, 'learned'),
+  },
+  'fixed-bridge': {
+    family: 'bridge',
+    unet: true,
+    objective: 'nelbo',
+    description:
+      "fixed-process bridge baseline: NFBM's predictor, volatility and loss with a fixed Brownian-bridge-type process (σ(1/2) = 0.5), --source to --target",
+    config: (o) => bridgeConfig(o, 'fixed'),
   },
   diffflow: {
     family: 'diffflow',
@@ -309,17 +322,21 @@ function withUNets(config: ModelConfig, o: PresetOptions): ModelConfig {
 }
 
 /**
- * An NFBM bridge: MLPs, or with `arch: 'unet'` U-Nets that take the two images of a pair as
+ * A bridge: MLPs, or with `arch: 'unet'` U-Nets that take the two images of a pair as
  * channels (the process as a learned forward process, the predictor as a diffusion predictor,
- * see {@link unetNetworks}); the volatility g(t) stays an MLP of t.
+ * see {@link unetNetworks}); the volatility g(t) stays an MLP of t. `fixed`: the fixed-process
+ * baseline (σ = δ at the ends, the default peak σ(1/2) of @nfdm/models' FixedBridgeProcess), no process network.
  */
-function bridgeConfig(o: PresetOptions): AnyModelConfig {
+function bridgeConfig(o: PresetOptions, process: 'learned' | 'fixed'): AnyModelConfig {
   const net = { hidden: [...o.hidden] };
   const nets = o.arch === 'unet' ? unetNetworks(o) : undefined;
   return {
     format: BRIDGE_FORMAT,
     dim: o.dim,
-    process: { ...net, delta: BRIDGE_DELTA, ...(nets ? { network: nets.process } : {}) },
+    process:
+      process === 'fixed'
+        ? { kind: 'fixed-bridge' as const, delta: BRIDGE_DELTA }
+        : { ...net, delta: BRIDGE_DELTA, ...(nets ? { network: nets.process } : {}) },
     predictor: { ...net, ...(nets ? { network: nets.predictor } : {}) },
     volatility: { kind: 'neural', hidden: [...o.hidden] },
     penalties: o.obstacle

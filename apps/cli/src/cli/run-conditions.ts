@@ -40,7 +40,9 @@ export function checkConditionSettings(s: Partial<RunSettings>): void {
     throw new UsageError('--condition-forward conditions the forward process on y; it needs --condition label or --condition-column');
   const family = PRESETS[s.model as ModelName].family;
   if (conditional && family !== 'diffusion' && family !== 'bridge')
-    throw new UsageError(`--condition trains conditional diffusion models (nfdm, ndm, nfdm-ot, vp, …) and bridges (nfbm), not ${s.model}`);
+    throw new UsageError(
+      `--condition trains conditional diffusion models (nfdm, ndm, nfdm-ot, vp, …) and bridges (nfbm, fixed-bridge), not ${s.model}`,
+    );
   if (s.conditionForward && !LEARNED_FORWARD.includes(s.model as ModelName))
     throw new UsageError(
       `--condition-forward needs a learned forward process (${LEARNED_FORWARD.join(', ')}); ${s.model} has a fixed one, which does not depend on y`,

@@ -41,11 +41,11 @@ export interface RunSettings {
   logEvery: number;
   /** λ of the NFDM-OT objective (`nfdm-ot` only; default 1). */
   curvatureWeight?: number;
-  /** nfbm: the source data (t = 1): a toy set (optionally shifted) or an image set. */
+  /** nfbm, fixed-bridge: the source data (t = 1): a toy set (optionally shifted) or an image set. */
   source?: string;
-  /** nfbm: the target data (t = 0), of the same kind (and image shape) as the source. */
+  /** nfbm, fixed-bridge: the target data (t = 0), of the same kind (and image shape) as the source. */
   target?: string;
-  /** nfbm: a disc obstacle penalised along the paths. */
+  /** nfbm, fixed-bridge: a disc obstacle penalised along the paths. */
   obstacle?: ObstacleSetting;
   /** Tables: how the stored standardisation is fitted (default mean-std). */
   standardize?: StandardizeMethod;
@@ -297,15 +297,15 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
     s = withBridgeEnds(s);
     if (!s.source || !s.target)
       throw new UsageError(
-        '--model nfbm needs --source and --target (toy sets, e.g. --source 8gaussians --target moons, or image sets, e.g. --source fashion-mnist-14:label=5 --target fashion-mnist-14:label=7)',
+        `--model ${s.model} needs --source and --target (toy sets, e.g. --source 8gaussians --target moons, or image sets, e.g. --source fashion-mnist-14:label=5 --target fashion-mnist-14:label=7)`,
       );
     const spec = bridgeSpec(s.source, s.target);
     if (s.data !== undefined && s.data !== spec)
-      throw new UsageError(`--model nfbm takes its data from --source and --target, not --data (got --data ${s.data})`);
+      throw new UsageError(`--model ${s.model} takes its data from --source and --target, not --data (got --data ${s.data})`);
     s = { ...s, data: spec };
   } else {
     for (const key of ['source', 'target', 'obstacle'] as const) {
-      if (s[key] !== undefined) throw new UsageError(`--${key} applies to bridge models (nfbm) only, not ${s.model}`);
+      if (s[key] !== undefined) throw new UsageError(`--${key} applies to bridge models (nfbm, fixed-bridge) only, not ${s.model}`);
     }
   }
   if (!s.data)
@@ -313,7 +313,7 @@ export function completeSettings(s: Partial<RunSettings>): RunSettings {
   if (!s.steps) throw new UsageError('--steps is required (the number of training updates)');
   if ((s.arch === 'unet' || s.base !== undefined || s.dropout !== undefined) && !PRESETS[s.model as ModelName].unet) {
     throw new UsageError(
-      `--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …), bridges (nfbm) and diffflow so far, not ${s.model}`,
+      `--arch unet applies to diffusion models (nfdm, ndm, nfdm-ot, vp, …), bridges (nfbm, fixed-bridge) and diffflow so far, not ${s.model}`,
     );
   }
   if (s.base !== undefined && s.arch !== 'unet') throw new UsageError('--base sets the U-Net width; it needs --arch unet');

@@ -19,10 +19,23 @@
  *
  * (emit/model.ts's emitGuidedPrediction: one call on [z; z], [t; t], [x1; x1] with [y; ∅], or
  * the conditional call alone when w = 0) in the process at the row's y (models' bridge/guidance.ts).
+ *
+ * The fixed-process baseline (a FixedBridgeProcess, m̄ ≡ 0, l̄ ≡ L = 4 log(σ_max/δ)) is emitted in
+ * closed form, no network: μ = (1 − t) x̂0 + t x1, σ = δ exp(t(1 − t) L), μ̇ = x1 − x̂0,
+ * σ̇ = σ (1 − 2t) L (σ, σ̇ [N, 1], broadcast over D).
  */
 
 import { conditionWidth } from '@nfdm/core';
-import { BridgeModel, BridgePredictor, BridgeProcess, ConstantVolatility, MatchedVolatility, NeuralVolatility } from '@nfdm/models';
+import {
+  BridgeModel,
+  BridgePredictor,
+  BridgeProcess,
+  ConstantVolatility,
+  FixedBridgeProcess,
+  MatchedVolatility,
+  NeuralVolatility,
+  type TwoSidedProcess,
+} from '@nfdm/models';
 import { attr, type Graph } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import { emitGuidedConditions, type FieldCondition } from './condition.js';
@@ -32,7 +45,8 @@ import { emitTimeNetwork, jetColumns } from './nets.js';
 /** Throw a clear error for bridges the exporter cannot write. */
 export function assertBridgeExportable(model: BridgeModel): void {
   if (!(model instanceof BridgeModel)) throw new TypeError('exportBridgeOnnx needs a BridgeModel from @nfdm/models');
-  if (!(model.process instanceof BridgeProcess)) throw new TypeError('only the library BridgeProcess can be exported to ONNX');
+  if (!(model.process instanceof BridgeProcess || model.process instanceof FixedBridgeProcess))
+    throw new TypeError('only the library BridgeProcess and FixedBridgeProcess can be exported to ONNX');
   if (!(model.predictor instanceof BridgePredictor)) throw new TypeError('only the library BridgePredictor can be exported to ONNX');
   const v = model.volatility;
   if (!(v instanceof NeuralVolatility || v instanceof ConstantVolatility || v instanceof MatchedVolatility)) {
@@ -53,8 +67,22 @@ export function emitBridgePredictor(
   return g.add(g.mul(g.sub(1, t), z), g.mul(g.add(t, predictor.offset), nn.v));
 }
 
-/** μ, σ, μ̇, σ̇ of the bridge process at (x0, x1, t) ([N, D] each); a process conditioned on y reads y [N, w] (ignored otherwise). */
-export function emitBridgeParams(g: Graph, process: BridgeProcess, x0: string, x1: string, t: string, y: string | null = null) {
+/** μ, σ, μ̇, σ̇ of the fixed bridge process at (x0, x1, t) in closed form (module doc); μ, μ̇ [N, D], σ, σ̇ [N, 1]. */
+function emitFixedBridgeParams(g: Graph, process: FixedBridgeProcess, x0: string, x1: string, t: string) {
+  const L = process.logPeak;
+  const mu = g.add(g.mul(g.sub(1, t), x0), g.mul(t, x1));
+  const sigma = g.mul(process.delta, g.unary('Exp', g.mul(L, g.mul(t, g.sub(1, t)))));
+  const dsigma = g.mul(sigma, g.mul(L, g.sub(1, g.mul(2, t))));
+  return { mu, sigma, dmu: g.sub(x1, x0), dsigma };
+}
+
+/**
+ * μ, σ, μ̇, σ̇ of the bridge process at (x0, x1, t) ([N, D] each; [N, 1] for σ, σ̇ of the fixed
+ * process); a process conditioned on y reads y [N, w] (ignored otherwise).
+ */
+export function emitBridgeParams(g: Graph, process: TwoSidedProcess, x0: string, x1: string, t: string, y: string | null = null) {
+  if (process instanceof FixedBridgeProcess) return emitFixedBridgeParams(g, process, x0, x1, t);
+  if (!(process instanceof BridgeProcess)) throw new TypeError(`cannot export a bridge process of kind '${process.kind}' to ONNX`);
   const D = process.dim;
   const inputs = { x: g.concat([x0, x1], 1), t, timeTangent: true, y: process.conditioned ? y : null };
   const jet = emitTimeNetwork(g, process.net, inputs, 'process');

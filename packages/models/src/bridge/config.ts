@@ -4,7 +4,8 @@
  *   {
  *     "format": "nfdm-bridge/1",
  *     "dim": 2,
- *     "process":    { "delta": 0.01, "hidden": [64, 64, 64], "activation": "selu", "init": "torch" },
+ *     "process":    { "delta": 0.01, "hidden": [64, 64, 64], "activation": "selu", "init": "torch" }
+ *               or { "kind": "fixed-bridge", "delta": 0.01, "sigmaMax": 0.5 }   (the fixed baseline),
  *     "predictor":  { "hidden": [64, 64, 64], "activation": "selu", "init": "torch", "offset": 0.01 },
  *     "volatility": { "kind": "neural", "hidden": [64, 64, 64] }   (any VolatilityConfig),
  *     "penalties":  [ { "kind": "obstacle", "center": [0, 0], "radius": 0.5, "weight": 10 } ],
@@ -19,6 +20,11 @@
  * F(·, x0, x1, y) depend on y. A fraction `dropout` of the training rows has y replaced by ∅, so
  * the bridge is also unconditional (classifier-free guidance). Absent: the config and weights
  * exactly as before.
+ *
+ * `process.kind: "fixed-bridge"` replaces the learned process by the {@link FixedBridgeProcess}
+ * baseline (m̄ ≡ 0, σ(1/2) = sigmaMax; no network, no process weights, never conditioned); the
+ * predictor, volatility, penalties and condition are those of NFBM. Without `kind` (or with
+ * "nfbm") the process is NFBM's learned one, and the parsed config has no `kind`.
  *
  * Seeding as for diffusion models: Rng(seed) forks, in order, the process, predictor and
  * volatility generators.
@@ -43,9 +49,10 @@ import {
 } from '../config.js';
 import { checkNetworkDim, networkSection, parseNetworkConfig, type UNetNetworkConfig } from '../network.js';
 import { createVolatility, type Volatility, type VolatilityConfig } from '../volatility.js';
+import { DEFAULT_SIGMA_MAX, FIXED_BRIDGE_KIND, FixedBridgeProcess } from './fixed.js';
 import { BridgeModel } from './model.js';
 import { createPenalty, type PathPenalty, type PenaltyConfig, penaltyConfig } from './penalty.js';
-import { BridgePredictor, BridgeProcess } from './process.js';
+import { BridgePredictor, BridgeProcess, type TwoSidedProcess } from './process.js';
 
 /** The format tag of {@link BridgeModelConfig}. */
 export const BRIDGE_FORMAT = 'nfdm-bridge/1';
@@ -61,8 +68,12 @@ export interface BridgeNetConfig {
 export interface BridgeModelConfig {
   format: typeof BRIDGE_FORMAT;
   dim: number;
-  /** `conditioned`: the process also takes the condition y (needs `condition`; written only when true). */
-  process: BridgeNetConfig & { delta?: number; conditioned?: boolean };
+  /**
+   * The two-sided process. `conditioned`: the learned process also takes the condition y (needs
+   * `condition`; written only when true). `kind: 'fixed-bridge'`: the fixed baseline, whose only
+   * fields are `delta` and `sigmaMax` (absent kind: NFBM's learned process).
+   */
+  process: BridgeNetConfig & { kind?: typeof FIXED_BRIDGE_KIND; delta?: number; conditioned?: boolean; sigmaMax?: number };
   predictor: BridgeNetConfig & { offset?: number };
   volatility: VolatilityConfig;
   penalties: PenaltyConfig[];
@@ -84,12 +95,41 @@ function parseNet(raw: unknown, field: string, extra: 'delta' | 'offset'): Confi
   const network = parseNetworkConfig(obj.network, `${field}.network`);
   if (network) out.network = network;
   if (extra === 'delta') {
-    out.delta = configNumber(obj, 'delta', field, (n) => n > 0 && n < 1, 'a number in (0, 1)') ?? 0.01;
+    out.delta = configDelta(obj, field);
     if (obj.conditioned !== undefined && typeof obj.conditioned !== 'boolean')
       throw new ModelConfigError(`${field}.conditioned`, `expected true or false, ${describeValue(obj.conditioned)}`);
     if (obj.conditioned === true) out.conditioned = true;
   } else out.offset = configNumber(obj, 'offset', field, (n) => n >= 0, 'a number ≥ 0') ?? 0.01;
   return out;
+}
+
+/** The `delta` of a process section: a number in (0, 1), default 0.01. */
+function configDelta(obj: ConfigObject, field: string): number {
+  return configNumber(obj, 'delta', field, (n) => n > 0 && n < 1, 'a number in (0, 1)') ?? 0.01;
+}
+
+/** Validate the `process` section: NFBM's learned process (no kind, or "nfbm") or the fixed baseline. */
+function parseProcess(raw: unknown): BridgeModelConfig['process'] {
+  const field = 'process';
+  const obj = configObject(raw, field);
+  if (obj.kind === undefined || obj.kind === 'nfbm') {
+    const { kind: _kind, ...rest } = obj;
+    return parseNet(rest, field, 'delta') as BridgeModelConfig['process'];
+  }
+  if (obj.kind !== FIXED_BRIDGE_KIND)
+    throw new ModelConfigError(
+      `${field}.kind`,
+      `unknown bridge-process kind (expected nfbm or ${FIXED_BRIDGE_KIND}), ${describeValue(obj.kind)}`,
+    );
+  if (obj.conditioned !== undefined)
+    throw new ModelConfigError(
+      `${field}.conditioned`,
+      `the ${FIXED_BRIDGE_KIND} process does not depend on y (only the learned nfbm process can)`,
+    );
+  configKeys(obj, ['kind', 'delta', 'sigmaMax'], field);
+  const delta = configDelta(obj, field);
+  const sigmaMax = configNumber(obj, 'sigmaMax', field, (n) => Number.isFinite(n) && n >= delta, `a finite number ≥ delta (${delta})`);
+  return { kind: FIXED_BRIDGE_KIND, delta, sigmaMax: sigmaMax ?? Math.max(DEFAULT_SIGMA_MAX, delta) };
 }
 
 /** Validate a penalty config. */
@@ -125,7 +165,7 @@ export function parseBridgeConfig(raw: unknown): BridgeModelConfig {
   const out: BridgeModelConfig = {
     format: BRIDGE_FORMAT,
     dim,
-    process: parseNet(obj.process ?? {}, 'process', 'delta') as BridgeModelConfig['process'],
+    process: parseProcess(obj.process ?? {}),
     predictor: parseNet(obj.predictor ?? {}, 'predictor', 'offset') as BridgeModelConfig['predictor'],
     volatility: parseVolatilityConfig(obj.volatility ?? { kind: 'neural', hidden: [64, 64, 64] }, 'volatility'),
     penalties: penaltiesRaw.map((p, i) => parsePenaltyConfig(p, dim, `penalties[${i}]`)),
@@ -146,6 +186,26 @@ export function parseBridgeConfig(raw: unknown): BridgeModelConfig {
   return out;
 }
 
+/** The two-sided process of a parsed config: the fixed baseline, or NFBM's learned process (conditioned on y when asked). */
+function createTwoSidedProcess(c: BridgeModelConfig, condition: ReturnType<typeof networkCondition> | null, rng: Rng): TwoSidedProcess {
+  const { kind, conditioned, sigmaMax, ...process } = c.process;
+  if (kind === FIXED_BRIDGE_KIND) return new FixedBridgeProcess({ dim: c.dim, delta: process.delta, sigmaMax });
+  return new BridgeProcess({ dim: c.dim, ...process, condition: conditioned ? condition : null, rng });
+}
+
+/** The `process` section of a bridge's config. */
+function processSection(process: TwoSidedProcess): ConfigObject {
+  if (process instanceof FixedBridgeProcess) return { kind: FIXED_BRIDGE_KIND, delta: process.delta, sigmaMax: process.sigmaMax };
+  if (!(process instanceof BridgeProcess))
+    throw new ModelConfigError('process', `a custom bridge process (kind '${process.kind}') cannot be described by a config`);
+  return { ...netSection(process), delta: process.delta, ...(process.conditioned ? { conditioned: true } : {}) };
+}
+
+/** The network fields of a learned process or predictor section. */
+function netSection(m: BridgeProcess | BridgePredictor): ConfigObject {
+  return { hidden: [...m.mlp.hidden], activation: m.mlp.activation, init: m.mlp.init, ...networkSection(m.net) };
+}
+
 const BRIDGE_EXTRAS = new WeakMap<BridgeModel, { seed: number; data?: { source: string; target: string } }>();
 
 /** Build a bridge from its config with deterministic initial weights. */
@@ -155,11 +215,10 @@ export function createBridgeModel(config: BridgeModelConfig): BridgeModel {
   const processRng = root.fork();
   const predictorRng = root.fork();
   const volatilityRng = root.fork();
-  const parts: { process?: BridgeProcess; predictor?: BridgePredictor; volatility?: Volatility } = {};
+  const parts: { process?: TwoSidedProcess; predictor?: BridgePredictor; volatility?: Volatility } = {};
   const condition = c.condition ? networkCondition(c.condition) : null;
   try {
-    const { conditioned, ...process } = c.process;
-    parts.process = new BridgeProcess({ dim: c.dim, ...process, condition: conditioned ? condition : null, rng: processRng });
+    parts.process = createTwoSidedProcess(c, condition, processRng);
     parts.predictor = new BridgePredictor({ dim: c.dim, ...c.predictor, condition, rng: predictorRng });
     parts.volatility = createVolatility(c.volatility, volatilityRng);
     const penalties: PathPenalty[] = c.penalties.map(createPenalty);
@@ -178,9 +237,6 @@ export function createBridgeModel(config: BridgeModelConfig): BridgeModel {
 /** The config of a bridge (penalties must be built-in kinds, e.g. {@link obstaclePenalty}). */
 export function bridgeModelConfig(model: BridgeModel, options: { seed?: number } = {}): BridgeModelConfig {
   const extras = BRIDGE_EXTRAS.get(model);
-  const net = (m: BridgeProcess | BridgePredictor) => {
-    return { hidden: [...m.mlp.hidden], activation: m.mlp.activation, init: m.mlp.init, ...networkSection(m.net) };
-  };
   const penalties = model.penalties.map((p, i) => {
     const c = penaltyConfig(p);
     if (!c) throw new ModelConfigError(`penalties[${i}]`, 'a custom path penalty (a plain function) cannot be described by a config');
@@ -189,8 +245,8 @@ export function bridgeModelConfig(model: BridgeModel, options: { seed?: number }
   const raw: ConfigObject = {
     format: BRIDGE_FORMAT,
     dim: model.dim,
-    process: { ...net(model.process), delta: model.process.delta, ...(model.process.conditioned ? { conditioned: true } : {}) },
-    predictor: { ...net(model.predictor), offset: model.predictor.offset },
+    process: processSection(model.process),
+    predictor: { ...netSection(model.predictor), offset: model.predictor.offset },
     volatility: model.volatility.toConfig(),
     penalties,
     seed: options.seed ?? extras?.seed ?? 0,

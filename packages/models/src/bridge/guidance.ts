@@ -22,11 +22,11 @@ import { type ConditionSpec, nullCondition } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { reverseDrift, velocity } from '../forward/gaussian.js';
 import type { Volatility } from '../volatility.js';
-import type { BridgePredictor, BridgeProcess } from './process.js';
+import type { BridgePredictor, TwoSidedProcess } from './process.js';
 
 /** What bridge guidance needs of a model (a {@link BridgeModel} qualifies). */
 export interface BridgeGuidanceParts {
-  process: BridgeProcess;
+  process: TwoSidedProcess;
   predictor: Pick<BridgePredictor, 'predict'>;
   volatility: Volatility;
   /** The condition the predictor takes (defines ∅); null for an unconditional bridge. */

@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './fixed.js';
 export * from './guidance.js';
 export * from './model.js';
 export * from './penalty.js';

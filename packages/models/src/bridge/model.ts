@@ -42,7 +42,7 @@ import { imageEvalBatch } from '../network.js';
 import type { Volatility } from '../volatility.js';
 import { guidedBridgeReverseDrift, guidedBridgeVelocity } from './guidance.js';
 import { type PathPenalty, totalPenalty } from './penalty.js';
-import type { BridgePredictor, BridgeProcess } from './process.js';
+import type { BridgePredictor, TwoSidedProcess } from './process.js';
 
 /** One Monte Carlo draw: t [B, 1] ~ U(0, 1), ε [B, D] ~ N(0, I) (and a conditional bridge's y [B, w] after dropout). */
 export interface BridgeNoise {
@@ -72,10 +72,11 @@ export interface BridgeTerms {
   perSample: tf.Tensor;
 }
 
-/** The bridge's three trainable parts. */
+/** The bridge's three parts: two-sided process (learned or fixed), predictor and volatility. */
 export class BridgeModel implements Module {
   constructor(
-    readonly process: BridgeProcess,
+    /** NFBM's learned BridgeProcess or the FixedBridgeProcess baseline. */
+    readonly process: TwoSidedProcess,
     readonly predictor: BridgePredictor,
     readonly volatility: Volatility,
     /** Path penalties added to the loss (e.g. obstaclePenalty). */
@@ -143,7 +144,7 @@ export class BridgeModel implements Module {
    * imageEvalBatch), undefined for MLP bridges (no limit).
    */
   get evalBatch(): number | undefined {
-    return imageEvalBatch([this.process.net, this.predictor.net]);
+    return imageEvalBatch([...this.process.networks, this.predictor.net]);
   }
 
   /** (D/2) log(2πδ²) + D/2: the constant reconstruction term of the bound on −log p(x0 | x1). */

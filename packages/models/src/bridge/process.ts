@@ -59,7 +59,25 @@ export interface BridgeProcessOptions {
   rng?: Rng | number;
 }
 
-export class BridgeProcess implements Module {
+/**
+ * What a bridge needs of its two-sided process (NFBM's learned {@link BridgeProcess}, the
+ * {@link FixedBridgeProcess} baseline): μ, σ and their t-derivatives given both ends, with
+ * σ = δ at t = 0 and t = 1. Shapes: x0, x1 [B, D], t [B, 1] → μ [B, D], σ [B, D] or [B, 1].
+ */
+export interface TwoSidedProcess extends Module {
+  readonly kind: string;
+  readonly dim: number;
+  /** σ at t = 0 and t = 1. */
+  readonly delta: number;
+  /** Whether μ, σ depend on the condition y. */
+  readonly conditioned: boolean;
+  /** Its networks (none for a fixed process): what memory budgets of image models look at. */
+  readonly networks: readonly unknown[];
+  params(x0: tf.Tensor, x1: tf.Tensor, t: tf.Tensor, order: JetOrder, condition?: tf.Tensor | null): GaussianParams;
+  toConfig(): Record<string, unknown>;
+}
+
+export class BridgeProcess implements TwoSidedProcess {
   readonly kind = 'nfbm';
   readonly dim: number;
   readonly delta: number;
@@ -89,6 +107,11 @@ export class BridgeProcess implements Module {
   /** Whether μ, σ depend on the condition y. */
   get conditioned(): boolean {
     return this.condition !== null;
+  }
+
+  /** The process network NN_φ. */
+  get networks(): readonly unknown[] {
+    return [this.net];
   }
 
   /**

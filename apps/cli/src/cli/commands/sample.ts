@@ -223,7 +223,9 @@ function checkSampleRequest(opts: SampleOptions): SampleRequest {
   const asked = samplerChoice(withDefaultMode(opts, capabilities));
   checkSampleMemory(n, config.dim, Boolean(opts.trajectories), asked.steps ?? 0);
   if (opts.source !== undefined && !capabilities.transport)
-    throw new UsageError('--source applies to bridge models (nfbm), which transport source data; this model samples from its prior');
+    throw new UsageError(
+      '--source applies to bridge models (nfbm, fixed-bridge), which transport source data; this model samples from its prior',
+    );
   const given = opts.source !== undefined ? givenSources(opts.source, location, config.dim, n, opts.seed) : undefined;
   const vector = sampleVector(opts, config, readMeta(location));
   const labels = sampleLabels(opts, config, n);

@@ -30,6 +30,7 @@ const TRAIN_EXAMPLES = examples([
   'nfdm train --model nfdm-ot --data 8gaussians --steps 20000 --curvature-weight 0.5 --out runs/ot-8g',
   'nfdm train --model nfbm --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/bridge',
   'nfdm train --model nfbm --arch unet --base 16 --source fashion-mnist-14:label=5 --target fashion-mnist-14:label=7 --steps 2000 --batch 32 --lr 2e-4 --out runs/sandals-to-sneakers',
+  'nfdm train --model fixed-bridge --source 8gaussians --target moons --obstacle 0,0,0.6 --steps 5000 --out runs/fixed-bridge   # baseline: fixed process',
   'nfdm train --model diffflow --data rings --steps 3000 --lr 3e-3 --clip 1 --out runs/diffflow-rings',
   'nfdm train --model ot-cfm --data 8gaussians --steps 5000 --out runs/otcfm-8g                # flow matching, OT coupling',
   'nfdm train --model rectified-flow --data 8gaussians --steps 5000 --out runs/rf1',
