@@ -3,6 +3,8 @@
  * apps/reproduce) builds on — training a run like `nfdm train`, the metrics, samplers and
  * plots of `nfdm eval`/`plot`, output, errors and the model table. Re-exports only.
  */
+
+export { latestCheckpoint } from '@nfdm/training';
 export type { Context } from './cli/context.js';
 export { bridgeEvaluationData, evaluationData } from './cli/data.js';
 export { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, UsageError } from './cli/errors.js';
@@ -20,6 +22,8 @@ export {
   logProbChoice,
   type OpenedModel,
   openedModel,
+  openModel,
+  RUN_FILE,
   readMeta,
   type SamplerChoice,
   samplerChoice,

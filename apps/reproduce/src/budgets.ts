@@ -25,6 +25,8 @@ export interface TrainBudget {
   ema: number;
   /** Gradient clipping by global norm. */
   clip: number;
+  /** Checkpoint every this many updates (default 0: none), so that `--resume` continues a long run mid-way. */
+  checkpointEvery?: number;
 }
 
 /**
@@ -144,7 +146,7 @@ export interface Budget {
   cuts: string[];
 }
 
-const SMOKE_TRAIN: TrainBudget = { steps: 20, hidden: [16, 16], batch: 64, lr: 5e-3, ema: 0.9, clip: 1 };
+const SMOKE_TRAIN: TrainBudget = { steps: 20, hidden: [16, 16], batch: 64, lr: 5e-3, ema: 0.9, clip: 1, checkpointEvery: 10 };
 
 /** The serious run of every experiment. */
 const FULL: Budget = {
@@ -216,7 +218,7 @@ const LONG: Budget = {
     datasets: ['8gaussians', 'checkerboard'],
     models: ['nfdm', 'ndm', 'vp', 'fm', 'cfm'],
     seeds: 3,
-    train: { steps: 20_000, hidden: [64, 64, 64, 64], batch: 1024, lr: 1e-3, ema: 0.999, clip: 1 },
+    train: { steps: 20_000, hidden: [64, 64, 64, 64], batch: 1024, lr: 1e-3, ema: 0.999, clip: 1, checkpointEvery: 2000 },
     diffflow: FULL.density.diffflow,
     testPoints: 2000,
     nelboDraws: 10,

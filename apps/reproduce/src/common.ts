@@ -3,18 +3,22 @@
  * DIR/runs/… through the CLI's own `runTraining` (so every run has its run.json, model/ and
  * checkpoint like `nfdm train`), statistics over seeds, and markdown helpers.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import type { BackendChoice, RunSettings } from '@nfdm/cli/lib';
 import {
   CliError,
   EXIT_INTERRUPTED,
+  ensureDir,
   fmt,
   type Io,
+  latestCheckpoint,
   type OpenedModel,
   Output,
   openedModel,
+  openModel,
+  RUN_FILE,
   type RunSummary,
   readMeta,
   runTraining,
@@ -32,6 +36,11 @@ export interface SuiteContext {
   note: (text: string) => void;
   /** Quiet output handed to runTraining (its per-run notes would drown the suite's). */
   quiet: Output;
+  /**
+   * --resume: reuse every run whose training finished with the same settings (and its cached
+   * evaluation), continue a run from its latest checkpoint, train the rest (default false).
+   */
+  resume?: boolean;
 }
 
 /** Output whose notes go nowhere (for the runs inside the suite); progress still shows on `io` (terminal or `verbose`). */
@@ -59,27 +68,109 @@ export function runSettings(train: TrainBudget, extra: Partial<RunSettings>): Pa
     clip: train.clip,
     schedule: 'cosine',
     evalEvery: 0,
-    checkpointEvery: 0,
+    checkpointEvery: train.checkpointEvery ?? 0,
     logEvery: 50,
     ...extra,
   };
 }
 
-/** Train one model into DIR/<rel> (replacing what is there) and open the exported model. */
+/** Written into a run folder by the suite: the settings it was trained with, and, once finished, its wall time. */
+const RUN_RECORD = 'reproduce-run.json';
+
+interface RunRecord {
+  format: 'nfdm-reproduce-run/1';
+  /** JSON of the run's settings (what a resumed suite compares). */
+  settings: string;
+  finished: boolean;
+  /** Training wall time, seconds (finished runs). */
+  seconds?: number;
+}
+
+function readRunRecord(dir: string): RunRecord | undefined {
+  const path = join(dir, RUN_RECORD);
+  if (!existsSync(path)) return undefined;
+  try {
+    const raw = JSON.parse(readFileSync(path, 'utf8'));
+    return raw?.format === 'nfdm-reproduce-run/1' && typeof raw.settings === 'string' ? (raw as RunRecord) : undefined;
+  } catch {
+    return undefined; // a torn record: the run is trained again
+  }
+}
+
+/** A finished run of the same settings, opened from disk (--resume), or undefined. */
+function reuseFinishedRun(ctx: SuiteContext, rel: string, key: string): TrainedModel | undefined {
+  const dir = join(ctx.out, rel);
+  const record = readRunRecord(dir);
+  if (!record?.finished || record.settings !== key || !existsSync(join(dir, RUN_FILE))) return undefined;
+  const summary = JSON.parse(readFileSync(join(dir, RUN_FILE), 'utf8')) as RunSummary;
+  if (summary.status !== 'completed') return undefined;
+  const opened = openModel({ modelDir: join(dir, 'model'), runDir: dir });
+  return { opened, summary, run: rel, seconds: record.seconds ?? Number.NaN };
+}
+
+/**
+ * Train one model into DIR/<rel> and open the exported model. Without --resume whatever is there
+ * is replaced; with it, a finished run of the same settings is reused and a started one (same
+ * settings, a checkpoint) continues from its latest checkpoint. The wall time of a continued run
+ * is this invocation's time per update times all its updates (an estimate, said in the report).
+ */
 export async function trainModel(ctx: SuiteContext, rel: string, settings: Partial<RunSettings>): Promise<TrainedModel> {
   const dir = join(ctx.out, rel);
+  const key = JSON.stringify(settings);
+  if (ctx.resume) {
+    const reused = reuseFinishedRun(ctx, rel, key);
+    if (reused) return reused;
+  }
+  const continuing = ctx.resume === true && readRunRecord(dir)?.settings === key && latestCheckpoint(dir) !== undefined;
+  if (!continuing) {
+    rmSync(dir, { recursive: true, force: true }); // no checkpoint of another run may be continued later
+    ensureDir(dir);
+    writeJson(join(dir, RUN_RECORD), { format: 'nfdm-reproduce-run/1', settings: key, finished: false } satisfies RunRecord);
+  }
   const started = performance.now();
   const outcome = await runTraining(
-    { out: dir, cli: settings, force: true, backend: ctx.backend, progressLabel: `training ${rel}: step` },
+    {
+      out: dir,
+      cli: settings,
+      force: !continuing,
+      resume: continuing,
+      backend: ctx.backend,
+      progressLabel: `training ${rel}: step`,
+    },
     ctx.quiet,
   );
   if (outcome.interrupted) {
     outcome.model.dispose();
-    throw new CliError(`interrupted while training ${rel}; rerun with --resume to skip the finished experiments`, EXIT_INTERRUPTED);
+    throw new CliError(`interrupted while training ${rel}; rerun with --resume to continue where it stopped`, EXIT_INTERRUPTED);
   }
+  const elapsed = (performance.now() - started) / 1000;
+  const resumedFrom = outcome.summary.resumedFrom ?? 0;
+  const total = outcome.summary.step;
+  const seconds = resumedFrom > 0 && total > resumedFrom ? (elapsed * total) / (total - resumedFrom) : elapsed;
+  writeJson(join(dir, RUN_RECORD), { format: 'nfdm-reproduce-run/1', settings: key, finished: true, seconds } satisfies RunRecord);
   const loc = { modelDir: outcome.modelDir, runDir: dir };
   const opened = openedModel(outcome.model, outcome.summary.modelConfig, readMeta(loc), loc, outcome.modelDir);
-  return { opened, summary: outcome.summary, run: relative(ctx.out, dir), seconds: (performance.now() - started) / 1000 };
+  return { opened, summary: outcome.summary, run: relative(ctx.out, dir), seconds };
+}
+
+/**
+ * The evaluation of one run, cached in DIR/<rel>/<name>.json: with --resume a cached value is
+ * returned as it is (the run was reused, so its evaluation would repeat); otherwise `compute`
+ * runs and its value is written. Values must be plain JSON.
+ */
+export async function cachedEvaluation<T>(ctx: SuiteContext, rel: string, name: string, compute: () => T | Promise<T>): Promise<T> {
+  const path = join(ctx.out, rel, `${name}.json`);
+  if (ctx.resume && existsSync(path)) {
+    try {
+      const raw = JSON.parse(readFileSync(path, 'utf8'));
+      if (raw?.format === 'nfdm-reproduce-evaluation/1') return raw.value as T;
+    } catch {
+      // a torn file: evaluate again
+    }
+  }
+  const value = await compute();
+  writeJson(path, { format: 'nfdm-reproduce-evaluation/1', value });
+  return value;
 }
 
 /** A mean with its standard error and where the error comes from. */

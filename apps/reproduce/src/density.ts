@@ -25,6 +25,7 @@ import { type DataMatrix, sampleToy, TOY_DATASETS, type ToyName } from '@nfdm/da
 import { DENSITY_MODELS, type DensityBudget, type DensityModel, ownChain } from './budgets.js';
 import {
   attempt,
+  cachedEvaluation,
   type ExperimentResultBase,
   MODEL_LABELS,
   mdTable,
@@ -124,26 +125,30 @@ async function densityRun(
   ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: training ${train.steps} steps…`);
   const trained = await trainModel(ctx, rel, runSettings(train, { model, data: dataset, seed }));
   const { opened } = trained;
-  const errors: string[] = [];
   ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: NLL, NELBO and samples of ${test.n} points…`);
-  const nll = attempt('nll', errors, () => {
-    const r = nllMetric(opened, test, { ...samplers.nll, bitsOffset: 0 });
-    return { mean: r.mean, stderr: r.stderr, nfe: r.nfe };
+  const measured = await cachedEvaluation(ctx, rel, 'evaluation', () => {
+    const errors: string[] = [];
+    const nll = attempt('nll', errors, () => {
+      const r = nllMetric(opened, test, { ...samplers.nll, bitsOffset: 0 });
+      return { mean: r.mean, stderr: r.stderr, nfe: r.nfe };
+    });
+    const nelbo = !hasNelbo(model)
+      ? null
+      : attempt('nelbo', errors, () => {
+          const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
+          return { mean: r.mean, stderr: r.stderr };
+        });
+    const drawn = attempt('samples', errors, () => drawSamples(opened, test.n, samplerOf(samplers, model), seed + 11));
+    const swd = drawn
+      ? (attempt('swd', errors, () => sampleMetrics({ data: drawn.samples, n: drawn.n, dim: 2 }, test, ['swd'], seed).swd ?? null) ?? null)
+      : null;
+    const panel =
+      seed === 0 && drawn
+        ? samplesSvg({ data: drawn.samples, n: drawn.n, dim: 2 }, test, undefined, `${MODEL_LABELS[model]} · ${dataset}`, bounds)
+        : undefined;
+    return { nll, nelbo, swd, errors, panel };
   });
-  const nelbo = !hasNelbo(model)
-    ? null
-    : attempt('nelbo', errors, () => {
-        const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
-        return { mean: r.mean, stderr: r.stderr };
-      });
-  const drawn = attempt('samples', errors, () => drawSamples(opened, test.n, samplerOf(samplers, model), seed + 11));
-  const swd = drawn
-    ? (attempt('swd', errors, () => sampleMetrics({ data: drawn.samples, n: drawn.n, dim: 2 }, test, ['swd'], seed).swd ?? null) ?? null)
-    : null;
-  const panel =
-    seed === 0 && drawn
-      ? samplesSvg({ data: drawn.samples, n: drawn.n, dim: 2 }, test, undefined, `${MODEL_LABELS[model]} · ${dataset}`, bounds)
-      : undefined;
+  const { nll, nelbo, swd, errors, panel } = measured;
   opened.model.dispose();
   const entry = {
     dataset,

@@ -177,6 +177,7 @@ export async function runSuite(options: SuiteOptions, out: Output): Promise<Suit
     backend: options.backend ?? 'auto',
     note: (text) => out.note(text),
     quiet: quietOutput(out.io, out.verbose),
+    resume: options.resume ?? false,
   };
   const progress = await runExperiments(ctx, options, out);
   const { selected, ran, reused, failed } = progress;

@@ -162,6 +162,42 @@ describe('nfdm reproduce', () => {
     expect(again.reused).toEqual(['density', 'fewstep', 'images']);
   });
 
+  it('--resume reuses finished runs and their evaluations, and continues a started run from its checkpoint', {
+    timeout: 90_000,
+  }, async () => {
+    const dir = join(tmp, 'smoke');
+    const before = JSON.parse(readFileSync(join(dir, 'results', 'density.json'), 'utf8'));
+    const runs = join(dir, 'runs', 'density', 'checkerboard');
+    const weights = (model: string) => readFileSync(join(runs, model, 'seed-0', 'model', 'weights.safetensors'));
+    const nfdmWeights = weights('nfdm');
+    // The density experiment must run again, but its runs are finished: all reused but one, which
+    // is marked as started (so it continues from its latest checkpoint, at its last update).
+    rmSync(join(dir, 'results', 'density.json'));
+    const record = join(runs, 'vp', 'seed-0', 'reproduce-run.json');
+    writeFileSync(record, JSON.stringify({ ...JSON.parse(readFileSync(record, 'utf8')), finished: false }));
+    const resumed = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--only', 'density', '--resume', '--json']));
+    expect(resumed.ran).toEqual(['density']);
+    const after = JSON.parse(readFileSync(join(dir, 'results', 'density.json'), 'utf8'));
+    // Reused runs: the same weights and the same (cached) evaluations, number for number.
+    expect(weights('nfdm').equals(nfdmWeights)).toBe(true);
+    const pick = (r: typeof before, model: string) =>
+      r.entries.find(
+        (e: { model: string; dataset: string; seed: number }) => e.model === model && e.dataset === 'checkerboard' && e.seed === 0,
+      );
+    expect(pick(after, 'nfdm')).toEqual(pick(before, 'nfdm'));
+    // The started run was continued, not retrained: its run.json says where it resumed.
+    const vpRun = JSON.parse(readFileSync(join(runs, 'vp', 'seed-0', 'run.json'), 'utf8'));
+    expect(vpRun.resumedFrom).toBe(vpRun.step);
+    expect(JSON.parse(readFileSync(record, 'utf8')).finished).toBe(true);
+    // A run whose settings differ from the budget's is trained again, never reused.
+    const nfdmRecord = join(runs, 'nfdm', 'seed-0', 'reproduce-run.json');
+    writeFileSync(nfdmRecord, JSON.stringify({ ...JSON.parse(readFileSync(nfdmRecord, 'utf8')), settings: '{"steps":1}' }));
+    rmSync(join(dir, 'results', 'density.json'));
+    json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--only', 'density', '--resume', '--json']));
+    expect(JSON.parse(readFileSync(nfdmRecord, 'utf8')).settings).not.toBe('{"steps":1}');
+    expect(JSON.parse(readFileSync(join(runs, 'nfdm', 'seed-0', 'run.json'), 'utf8')).resumedFrom).toBeUndefined();
+  });
+
   it('refuses an unknown budget with one line and exit 2', async () => {
     failure(
       await nfdm(['reproduce', '--budget', 'huge', '--out', 'x']),
