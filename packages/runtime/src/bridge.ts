@@ -15,7 +15,7 @@
  * classifier-free guidance weight w: the fields use x̂_w = (1 + w) x̂(z, t, x1, y) − w x̂(z, t, x1, ∅)
  * in the process at y, as `BridgeModel.sample(x1, { condition, guidance })`.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-common';
 import { LoadedOnnxModel } from './base.js';
 import { type ConditionValues, conditionFeeds, conditionOrLabels } from './conditions.js';
 import type { RuntimeFieldOptions } from './diffusion.js';

@@ -6,7 +6,7 @@
  * `cfmSample` of @nfdm/models does — and log p(x) = log N(z(1); 0, I) + ∫₀¹ div v_θ dt by the
  * `velocity_divergence` graph. There is no reverse SDE: SDE sampling and the drift are refused.
  */
-import type * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-common';
 import { OnnxModel, type RuntimeSampleOptions, type RuntimeSampleResult } from './diffusion.js';
 import { CFM } from './families.js';
 import { type IntegrationStats, integrateFixed, TABLEAUX } from './integrate.js';

@@ -11,7 +11,7 @@
  * classifier-free guidance weight w (sample, velocity, drift) or the points' conditions
  * (logProb: log p(x | y) of the unguided model).
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-common';
 import { LoadedOnnxModel } from './base.js';
 import { type ConditionValues, conditionFeeds, conditionOrLabels } from './conditions.js';
 import { DIFFUSION, type RuntimeFamily } from './families.js';

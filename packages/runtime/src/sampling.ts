@@ -3,7 +3,7 @@
  * chain): option checks, the solver choice, the noise of the one-call Loop graphs, the stepwise
  * fixed-step ODE / SDE solve, graph feeds and the standardisation y = (x − mean) / std.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-common';
 import { type Field, type IntegrationStats, integrateFixed, integrateSde, TABLEAUX } from './integrate.js';
 import { OnnxRuntimeError } from './load.js';
 import type { StandardizationMeta } from './metadata.js';
