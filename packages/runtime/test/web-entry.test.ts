@@ -31,7 +31,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 beforeAll(async () => {
   // The built entry (package exports), as a bundler sees it.
-  web = (await import('@nfdm/runtime/web')) as Web;
+  web = (await import('@nfdm/runtime/web')) as unknown as Web;
   web.configureWasm({ numThreads: 1 });
 });
 
