@@ -32,6 +32,8 @@ export interface LastResult {
   sources?: Float32Array;
   trajectory?: Trajectory;
   logp?: Float64Array;
+  /** Density: the grid points (row-major pairs) of `logp`. */
+  points?: Float32Array;
   ms: number;
 }
 
@@ -219,7 +221,7 @@ async function forward(s: Settings): Promise<Cost> {
   const t0 = performance.now();
   const trajectory = await model.forwardTrajectory(base, { times, seed: s.seed });
   const ms = performance.now() - t0;
-  handle.last = { action: 'forward', settings: s, samples: trajectory.states.subarray((times - 1) * base.length), trajectory, ms: 0 };
+  handle.last = { action: 'forward', settings: s, samples: trajectory.states.subarray((times - 1) * base.length), trajectory, ms };
   plot.window = windowOf(Float32Array.of(...base, ...trajectory.states.subarray((times - 1) * base.length)));
   await animate(times, (k) => {
     plot.clear();
@@ -243,7 +245,7 @@ async function density(s: Settings): Promise<Cost> {
   const ms = performance.now() - t0;
   plot.heat(out.logp, G);
   if (handle.last?.samples) plot.points(handle.last.samples.subarray(0, 400), COLORS.samples, 1);
-  handle.last = { ...(handle.last as LastResult), action: 'density', logp: out.logp };
+  handle.last = { ...(handle.last as LastResult), action: 'density', logp: out.logp, points };
   return { n: G * G, steps, nfe: out.stats.nfe, ms };
 }
 
