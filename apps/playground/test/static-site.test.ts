@@ -3,13 +3,29 @@
  * platform 'browser': no Node built-ins), and writeStaticSite copies it with onnxruntime-web's
  * wasm files (the built package, as nfdm serve uses it). (The page runs in Chromium in apps/serve's system suite.)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { ORT_FILES, ortDir, siteDir, siteFiles, writeStaticSite } from '@nfdm/playground';
+import { describe, expect, it } from 'vitest';
 
 describe('@nfdm/playground', () => {
+  it('the README example writes the static site', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const code = [...readme.matchAll(/```js\n([\s\S]*?)```/g)][0]?.[1] ?? '';
+    const cwd = mkdtempSync(join(tmpdir(), 'nfdm-site-readme-'));
+    const file = join(import.meta.dirname, '..', 'readme-example.tmp.mjs');
+    writeFileSync(file, code);
+    try {
+      expect(execFileSync(process.execPath, [file], { cwd, encoding: 'utf8' }).trim()).toBe('true true');
+      expect(existsSync(join(cwd, 'site', 'index.html'))).toBe(true);
+    } finally {
+      rmSync(file, { force: true });
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   it('the built site: index.html loading the bundled script and style', () => {
     const files = siteFiles();
     expect(files).toEqual(expect.arrayContaining(['index.html', 'playground/app.js', 'playground/style.css']));

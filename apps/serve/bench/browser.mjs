@@ -91,7 +91,7 @@ async function browserTimes(browser, address, threads) {
 }
 
 const dir = await demoModels(hidden);
-const server = await startServer(dir, ['--log-level', 'warn']);
+const server = await startServer(dir);
 const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
 try {
   const load = loadavg()[0];
