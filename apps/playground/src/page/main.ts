@@ -160,16 +160,10 @@ async function sample(withTrajectory: boolean, s: Settings): Promise<Cost> {
   let samples: Float32Array;
   let trajectory: Trajectory | undefined;
   let sources: Float32Array | undefined;
+  const solve = { steps: s.steps, mode: s.mode, solver: s.solver as 'euler', seed: s.seed, ...conditionOptions(model, s) };
   if (canTransport(model)) {
     sources = bridgeSources(s);
-    const out = await model.transport(sources, {
-      steps: s.steps,
-      mode: s.mode,
-      solver: s.solver as 'euler',
-      seed: s.seed,
-      trajectory: true,
-      ...conditionOptions(model, s),
-    });
+    const out = await model.transport(sources, { ...solve, trajectory: true });
     ({ samples, trajectory } = out);
     cost.nfe = out.stats.nfe;
   } else if (samplesOnGrid(model)) {
@@ -178,15 +172,7 @@ async function sample(withTrajectory: boolean, s: Settings): Promise<Cost> {
     cost.steps = model.steps;
     cost.nfe = 2 * model.steps;
   } else {
-    const out = await model.sample({
-      n: s.n,
-      steps: s.steps,
-      mode: s.mode,
-      solver: s.solver as 'euler',
-      seed: s.seed,
-      trajectory: withTrajectory,
-      ...conditionOptions(model, s),
-    });
+    const out = await model.sample({ n: s.n, ...solve, trajectory: withTrajectory });
     ({ samples, trajectory } = out);
     cost.nfe = out.stats.nfe;
   }

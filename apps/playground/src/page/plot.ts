@@ -109,14 +109,9 @@ export class Plot {
 
   /** A G × G heat map of values (row j = y from the top, column i = x), colour by rank between min and max. */
   heat(values: ArrayLike<number>, G: number): void {
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < values.length; i++) {
-      if (Number.isFinite(values[i])) {
-        lo = Math.min(lo, values[i]);
-        hi = Math.max(hi, values[i]);
-      }
-    }
+    const finite = Array.from(values).filter(Number.isFinite);
+    const lo = Math.min(...finite);
+    const hi = Math.max(...finite);
     const image = new ImageData(G, G);
     for (let k = 0; k < G * G; k++) {
       const v = Number.isFinite(values[k]) ? (values[k] - lo) / (hi - lo || 1) : 0;

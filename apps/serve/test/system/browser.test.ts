@@ -7,7 +7,7 @@
  * bridge and an image model. Screenshots go to test-output/browser/.
  */
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { canTransport, type ExportedModel, hasLogProb, loadExportedModel, sample
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServer, type NfdmServer } from '../../src/index.js';
-import { act, fill, last, launch, maxDiff, open, screenshot, settled } from './browser.js';
+import { act, fill, last, launch, maxDiff, onnxFiles, open, screenshot, upload } from './browser.js';
 
 const modelsDir = inject('browserModelsDir');
 let server: NfdmServer;
@@ -184,17 +184,8 @@ describe('nfdm serve → the playground page', () => {
 
   it('loads dropped .onnx files, and reports bad input and unknown graphs clearly', async () => {
     const page = await open(browser, `${address}/`);
-    const dir = join(modelsDir, 'toy');
-    const files = readdirSync(dir)
-      .filter((f) => f.endsWith('.onnx'))
-      .map((f) => join(dir, f));
-    const input = await page.$('#files');
-    if (!input) throw new Error('no file input');
-    await page.evaluate(() => {
-      document.body.dataset.state = 'loading';
-    });
-    await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(...files);
-    const [state, status] = await settled(page);
+    const files = onnxFiles(join(modelsDir, 'toy'));
+    const [state, status] = await upload(page, files);
     expect([state, status]).toEqual(['ready', `Loaded ${files.length} dropped files.`]);
     await fill(page, { n: 32, seed: 9, mode: 'ode', steps: 5 });
     await fill(page, { solver: 'euler' });
@@ -249,17 +240,7 @@ describe('the static build (writeStaticSite)', () => {
     const page: Page = await open(browser, `${staticAddress}/?threads=4`);
     expect(await page.$eval('#status', (el) => el.textContent)).toBe('Drop the .onnx files of an export to start.');
     expect(await page.$eval('#backend', (el) => el.textContent)).toMatch(/1 thread \(no cross-origin isolation/);
-    const bridgeDir = join(modelsDir, 'bridge');
-    const input = await page.$('#files');
-    await page.evaluate(() => {
-      document.body.dataset.state = 'loading';
-    });
-    await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(
-      ...readdirSync(bridgeDir)
-        .filter((f) => f.endsWith('.onnx'))
-        .map((f) => join(bridgeDir, f)),
-    );
-    expect((await settled(page))[0]).toBe('ready');
+    expect((await upload(page, onnxFiles(join(modelsDir, 'bridge'))))[0]).toBe('ready');
     await fill(page, { n: 50, seed: 1, mode: 'ode', steps: 6 });
     await fill(page, { solver: 'euler' });
     await act(page, 'sample');

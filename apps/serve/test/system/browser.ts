@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /** Driving the playground page in headless Chromium (Debian's /usr/bin/chromium via puppeteer-core). */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
@@ -44,6 +44,24 @@ export async function fill(page: Page, values: Record<string, string | number>):
       String(value),
     );
   }
+}
+
+/** Choose files in the page's file input (as a user dropping them) and wait until the model is loaded or refused. */
+export async function upload(page: Page, paths: string[]): Promise<[string, string]> {
+  const input = await page.$('#files');
+  if (!input) throw new Error('no file input');
+  await page.evaluate(() => {
+    document.body.dataset.state = 'loading';
+  });
+  await (input as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(...paths);
+  return settled(page);
+}
+
+/** The `.onnx` files of an export directory. */
+export function onnxFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.onnx'))
+    .map((f) => join(dir, f));
 }
 
 /** Click a button and wait for the action to finish; throws the status line when it failed. */
