@@ -182,6 +182,28 @@ describe('nfdm serve → the playground page', () => {
     }
   });
 
+  it('conditional model: the condition and guidance fields give the Node runtime’s guided samples', async () => {
+    const page = await open(browser, `${address}/?model=labels`);
+    const model = await nodeModel('labels');
+    try {
+      if (!samplesWithSolvers(model)) throw new Error('labels is not a diffusion model');
+      expect(await page.$eval('#condition', (el) => (el.parentElement as HTMLElement).hidden)).toBe(false);
+      await fill(page, { n: 40, seed: 6, mode: 'ode', steps: 8, condition: 2, guidance: 1.5 });
+      await fill(page, { solver: 'heun' });
+      await act(page, 'sample');
+      const want = await model.sample({ n: 40, steps: 8, mode: 'ode', solver: 'heun', seed: 6, labels: 2, guidance: 1.5 });
+      expect(maxDiff((await last(page)).samples, want.samples)).toBeLessThan(1e-4);
+      // control: another label gives other samples
+      const other = await model.sample({ n: 40, steps: 8, mode: 'ode', solver: 'heun', seed: 6, labels: 0, guidance: 1.5 });
+      expect(maxDiff((await last(page)).samples, other.samples)).toBeGreaterThan(1e-3);
+      await fill(page, { condition: 7 });
+      await expect(act(page, 'sample')).rejects.toThrow(/label|class|condition/i);
+    } finally {
+      await model.dispose();
+      await page.close();
+    }
+  });
+
   it('loads dropped .onnx files, and reports bad input and unknown graphs clearly', async () => {
     const page = await open(browser, `${address}/`);
     const files = onnxFiles(join(modelsDir, 'toy'));
