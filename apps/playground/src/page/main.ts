@@ -122,6 +122,17 @@ function conditionOptions(model: ExportedModel, s: Settings): { condition?: numb
 
 const isImage = () => handle.model?.image !== undefined;
 
+/** What the colours of the 2-D view mean for this kind of picture. */
+function legend(kind: 'samples' | 'bridge' | 'forward' | 'density'): void {
+  const text = {
+    samples: 'grey: z(1) from the prior · blue: samples (t = t₀) · lines: the solver’s paths',
+    bridge: 'green: sources (t = 1) · orange: transported targets (t = 0) · red circle: the obstacle the bridge was trained around',
+    forward: 'blue: samples standing in for data (t = t₀) · orange: z_t of the forward process, moving to t = 1',
+    density: 'log p(x) on the grid: white (low) to dark blue (high) · dots: samples',
+  }[kind];
+  $('legend').textContent = text;
+}
+
 /** The 2-D scene of the last result: samples (or sources → targets) and the bridge's obstacle. */
 function drawScene(upTo?: number): void {
   const last = handle.last;
@@ -134,6 +145,7 @@ function drawScene(upTo?: number): void {
     }
   }
   if (!last) return;
+  legend(last.sources ? 'bridge' : 'samples');
   const tr = last.trajectory;
   if (tr && upTo !== undefined) {
     const n = last.settings.n;
@@ -209,6 +221,7 @@ async function forward(s: Settings): Promise<Cost> {
   const ms = performance.now() - t0;
   handle.last = { action: 'forward', settings: s, samples: trajectory.states.subarray((times - 1) * base.length), trajectory, ms };
   plot.window = windowOf(Float32Array.of(...base, ...trajectory.states.subarray((times - 1) * base.length)));
+  legend('forward');
   await animate(times, (k) => {
     plot.clear();
     const n = base.length / 2;
@@ -230,6 +243,7 @@ async function density(s: Settings): Promise<Cost> {
   const out = await model.logProb(points, { steps, solver: 'rk4' });
   const ms = performance.now() - t0;
   plot.heat(out.logp, G);
+  legend('density');
   if (handle.last?.samples) plot.points(handle.last.samples.subarray(0, 400), COLORS.samples, 1);
   handle.last = { ...(handle.last as LastResult), action: 'density', logp: out.logp, points };
   return { n: G * G, steps, nfe: out.stats.nfe, ms };
@@ -272,6 +286,8 @@ function describe(model: ExportedModel, name: string, ms: number): void {
   $('controls').hidden = false;
   $('images').hidden = !image;
   $('plot').hidden = !!image;
+  $('legend').hidden = !!image;
+  $('legend').textContent = '';
   syncSolvers({ ode: c.sample || c.transport, sde: c.sde });
   if (c.fewStep) {
     $<HTMLInputElement>('steps').value = '4';
