@@ -166,7 +166,7 @@ describe('@nfdm/serve installs without tfjs', () => {
   beforeAll(() => {
     serveOnly = mkdtempSync(join(tmpdir(), 'nfdm-serve-only-'));
     writeFileSync(join(serveOnly, 'package.json'), JSON.stringify({ name: 'serve-only', private: true, version: '0.0.0' }));
-    const tarballs = ['@nfdm/serve', '@nfdm/runtime', '@nfdm/numerics'].map((name) => tarballOf.get(name) as string);
+    const tarballs = ['@nfdm/serve', '@nfdm/runtime', '@nfdm/numerics', '@nfdm/playground'].map((name) => tarballOf.get(name) as string);
     expect(tarballs.every((t) => t !== undefined)).toBe(true);
     run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], serveOnly);
   }, 600_000);
@@ -175,13 +175,13 @@ describe('@nfdm/serve installs without tfjs', () => {
     if (serveOnly) rmSync(serveOnly, { recursive: true, force: true });
   });
 
-  it('installing the serve tarball brings no @tensorflow/* package and no @nfdm package but runtime and numerics', () => {
+  it('installing the serve tarball brings no @tensorflow/* package and no @nfdm package but runtime, numerics and the playground page', () => {
     expect(existsSync(join(serveOnly, 'node_modules', '@nfdm', 'serve', 'package.json'))).toBe(true);
     expect(existsSync(join(serveOnly, 'node_modules', 'onnxruntime-node', 'package.json'))).toBe(true);
     expect(existsSync(join(serveOnly, 'node_modules', '@tensorflow'))).toBe(false);
     const lock = JSON.parse(readFileSync(join(serveOnly, 'package-lock.json'), 'utf8'));
     expect(Object.keys(lock.packages).filter((p) => p.includes('@tensorflow/'))).toEqual([]);
-    expect(readdirSync(join(serveOnly, 'node_modules', '@nfdm')).sort()).toEqual(['numerics', 'runtime', 'serve']);
+    expect(readdirSync(join(serveOnly, 'node_modules', '@nfdm')).sort()).toEqual(['numerics', 'playground', 'runtime', 'serve']);
   });
 
   it('the runtime samples a model exported by the full install, equal to the tfjs model, without tfjs', () => {

@@ -1,12 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // onnxruntime-node, Node built-ins and plain JS only: no tfjs anywhere in the module graph.
-  entry: ['src/index.ts'],
+  // index: onnxruntime-node, Node built-ins and plain JS only (no tfjs anywhere in the module
+  // graph); web: onnxruntime-web and plain JS only (no Node built-ins; test/web-entry.test.ts).
+  entry: ['src/index.ts', 'src/web.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
-  target: 'node20',
+  target: 'es2022',
   platform: 'node',
 });

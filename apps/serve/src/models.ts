@@ -2,7 +2,7 @@
  * The model registry: every exported model of a directory, loaded once at startup into
  * onnxruntime sessions (through `@nfdm/runtime` only — no tfjs), and what each can do.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   canTransport,
@@ -10,6 +10,7 @@ import {
   loadExportedModel,
   type OnnxBridgeModel,
   type OnnxModel,
+  readOnnxMetadata,
   samplesOnGrid,
   samplesWithSolvers,
 } from '@nfdm/runtime';
@@ -84,6 +85,28 @@ export interface LoadedModel {
   name: string;
   model: ExportedModel;
   info: ModelInfo;
+  /** Every graph file of the export (graph name → path), loaded or not: what `GET /v1/models/{name}/files` serves. */
+  files: Map<string, string>;
+}
+
+/** The graph files of a model source (a writeOnnxExport directory or one .onnx file), by their metadata's graph name. */
+function graphFiles(path: string, source: 'directory' | 'file'): Map<string, string> {
+  const paths =
+    source === 'file'
+      ? [path]
+      : readdirSync(path)
+          .filter((f) => f.endsWith('.onnx'))
+          .sort()
+          .map((f) => join(path, f));
+  const files = new Map<string, string>();
+  for (const p of paths) {
+    try {
+      files.set(readOnnxMetadata(readFileSync(p)).graph, p);
+    } catch {
+      // not an nfdm graph: the runtime refused or skipped it already
+    }
+  }
+  return files;
 }
 
 /** The engine that runs a (solver, mode) pair on a model, or null if it has no graph for it. */
@@ -221,7 +244,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
         continue;
       }
       const info = describe(c.name, c.source, model);
-      models.set(c.name, { name: c.name, model, info });
+      models.set(c.name, { name: c.name, model, info, files: graphFiles(c.path, c.source) });
     }
     if (models.size === 0) {
       throw new ServeConfigError(

@@ -12,6 +12,8 @@
  *   POST /v1/models/{name}/log-prob    { points, steps?, solver? } → { logProb, … }               routes/log-prob.ts
  *   POST /v1/models/{name}/transport   { sources, steps?, solver?, mode?, seed? } → { samples, … } routes/transport.ts
  *   /v2/…                              the Open Inference Protocol (KServe v2) over every graph   routes/v2.ts
+ *   GET  /                             the browser playground (@nfdm/playground), its files, and  routes/playground.ts
+ *   GET  /v1/models/{name}/files[/{g}] each export's graph files for it (COOP/COEP headers)
  *
  * What a model serves follows from its runtime capabilities: models that sample (DiffusionModel
  * exports with the solver table, DiffFlow exports on their exported grid) serve /samples, models
@@ -40,6 +42,7 @@ import type { RouteContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { logProbRoutes } from './routes/log-prob.js';
 import { modelRoutes } from './routes/models.js';
+import { playgroundRoutes } from './routes/playground.js';
 import { samplesRoutes } from './routes/samples.js';
 import { transportRoutes } from './routes/transport.js';
 import { v2Routes } from './routes/v2.js';
@@ -76,7 +79,7 @@ export interface CreateServerOptions {
 }
 
 /** The route plugins, in the order of the OpenAPI document. */
-const ROUTES = [healthRoutes, modelRoutes, samplesRoutes, logProbRoutes, transportRoutes, v2Routes];
+const ROUTES = [healthRoutes, modelRoutes, samplesRoutes, logProbRoutes, transportRoutes, v2Routes, playgroundRoutes];
 
 /**
  * Create the server: loads every model of `modelsDir` (rejects with a ServeConfigError when the

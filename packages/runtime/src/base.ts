@@ -2,7 +2,7 @@
  * What every loaded export shares: its metadata, the onnxruntime sessions of its graphs, its
  * family (from the table in families.ts) and what it can do with the graphs it was loaded with.
  */
-import type * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-common';
 import type { FamilyId, RuntimeCapabilities, RuntimeFamily } from './families.js';
 import { type ModelMetadata, SessionSet } from './load.js';
 import type { ConditionMeta, ImageShapeMeta, StandardizationMeta } from './metadata.js';

@@ -15,7 +15,7 @@
  * classifier-free guidance weight w: the fields use x̂_w = (1 + w) x̂(z, t, x1, y) − w x̂(z, t, x1, ∅)
  * in the process at y, as `BridgeModel.sample(x1, { condition, guidance })`.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-common';
 import { LoadedOnnxModel } from './base.js';
 import { type ConditionValues, conditionFeeds, conditionOrLabels } from './conditions.js';
 import type { RuntimeFieldOptions } from './diffusion.js';
@@ -34,9 +34,11 @@ import {
   loopStepFeeds,
   type Mode,
   solverFor,
+  type Trajectory,
   timeFeeds,
   toDataSpace,
   toModelSpace,
+  trajectoryRecorder,
 } from './sampling.js';
 
 /** Options of {@link OnnxBridgeModel.transport}. */
@@ -63,6 +65,8 @@ export interface TransportOptions {
   labels?: number | ArrayLike<number>;
   /** Classifier-free guidance weight w (default 0: the conditional bridge); conditional bridges only. */
   guidance?: number;
+  /** Also return every state of the solve (`trajectory`; stepwise engine only). */
+  trajectory?: boolean;
 }
 
 export interface TransportResult {
@@ -74,6 +78,8 @@ export interface TransportResult {
   solver: string;
   engine: 'stepwise' | 'loop';
   stats: IntegrationStats;
+  /** With `trajectory: true`: z(1) first, the targets last ([steps + 1, n, dim], in the samples' space). */
+  trajectory?: Trajectory;
 }
 
 /** An exported NFBM bridge loaded into onnxruntime. */
@@ -152,6 +158,8 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
     const solver = solverFor(mode, canonicalSolver(options.solver));
     const engine = options.engine ?? 'stepwise';
     checkEngine(engine);
+    if (options.trajectory && engine === 'loop')
+      throw new OnnxRuntimeError("trajectory needs engine 'stepwise' (a Loop graph returns the targets only)");
     const seed = options.seed ?? 0;
     checkSeed(seed);
     const n = flat.length / this.dim;
@@ -166,9 +174,12 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
       space: options.space ?? 'data',
       eps: new Rng(seed).normalArray(n * this.dim),
       brownian: mode === 'sde' ? new Rng(seed + 1) : null,
+      recorder: options.trajectory ? trajectoryRecorder(steps, n * this.dim) : undefined,
     };
     const { z, stats } = engine === 'loop' ? await this.transportLoop(run) : await this.transportStepwise(run);
-    return { samples: z, n, dim: this.dim, mode, solver, engine: engine as Engine, stats };
+    const result: TransportResult = { samples: z, n, dim: this.dim, mode, solver, engine: engine as Engine, stats };
+    if (run.recorder) result.trajectory = run.recorder.trajectory;
+    return result;
   }
 
   /** One call of the `bridge_sampler_euler_<mode>` Loop graph (which takes and returns data-space points). */
@@ -195,7 +206,7 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
 
   /** The fixed-step solve from z(1) = x1 + δ ε to t = 0 with one field call per stage. */
   private async transportStepwise(run: TransportRun): Promise<{ z: Float32Array; stats: IntegrationStats }> {
-    const { flat, steps, solver, mode, space, eps, brownian, conditions } = run;
+    const { flat, steps, solver, mode, space, eps, brownian, conditions, recorder } = run;
     const D = this.dim;
     const s = this.standardization;
     const x1 = new Float32Array(flat.length);
@@ -206,8 +217,11 @@ export class OnnxBridgeModel extends LoadedOnnxModel {
       velocity: (z: Float32Array, t: number) => this.velocityStage(z, t, x1, conditions),
       drift: (z: Float32Array, t: number) => this.driftStage(z, t, x1, conditions),
     };
-    const out = await integrateStepwise(fields, mode, solver, { t1: 1, t0: 0, steps }, z1, brownian, D);
-    if (s && space === 'data') toDataSpace(out.z, s, D);
+    const out = await integrateStepwise(fields, mode, solver, { t1: 1, t0: 0, steps }, z1, brownian, D, recorder?.visit);
+    if (s && space === 'data') {
+      toDataSpace(out.z, s, D);
+      if (recorder) toDataSpace(recorder.trajectory.states, s, D);
+    }
     return out;
   }
 }
@@ -223,4 +237,6 @@ interface TransportRun {
   space: 'data' | 'model';
   eps: Float32Array;
   brownian: Rng | null;
+  /** Records the states of a stepwise solve (trajectory: true). */
+  recorder?: ReturnType<typeof trajectoryRecorder>;
 }

@@ -6,13 +6,13 @@
  * `cfmSample` of @nfdm/models does — and log p(x) = log N(z(1); 0, I) + ∫₀¹ div v_θ dt by the
  * `velocity_divergence` graph. There is no reverse SDE: SDE sampling and the drift are refused.
  */
-import type * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-common';
 import { OnnxModel, type RuntimeSampleOptions, type RuntimeSampleResult } from './diffusion.js';
 import { CFM } from './families.js';
 import { type IntegrationStats, integrateFixed, TABLEAUX } from './integrate.js';
 import { type ModelMetadata, OnnxRuntimeError } from './load.js';
 import { Rng } from './rng.js';
-import { canonicalSolver, checkCount, checkSteps, toDataSpace } from './sampling.js';
+import { canonicalSolver, checkCount, checkSteps, toDataSpace, trajectoryRecorder } from './sampling.js';
 
 /** Options of {@link OnnxCFMModel.trajectory}. */
 export interface CFMTrajectoryOptions {
@@ -81,16 +81,11 @@ export class OnnxCFMModel extends OnnxModel {
     if (!(solver in TABLEAUX)) throw new OnnxRuntimeError(`trajectory solver must be euler, heun or rk4, got '${solver}'`);
     const D = this.dim;
     const eps = new Rng(options.seed ?? 0).normalArray(n * D);
-    const states = new Float32Array((steps + 1) * n * D);
-    const times: number[] = [];
-    const keep = (t: number, y: Float64Array) => {
-      states.set(y, times.length * n * D);
-      times.push(t);
-    };
+    const { trajectory, visit } = trajectoryRecorder(steps, n * D);
     const f = async (t: number, y: Float64Array) => Float64Array.from(await this.velocityStage(Float32Array.from(y), t));
-    const { stats } = await integrateFixed(f, TABLEAUX[solver], 1, 0, Float64Array.from(eps), steps, keep);
+    const { stats } = await integrateFixed(f, TABLEAUX[solver], 1, 0, Float64Array.from(eps), steps, visit);
     const s = this.standardization;
-    if (s && (options.space ?? 'data') === 'data') toDataSpace(states, s, D);
-    return { times, states, n, dim: D, solver, stats };
+    if (s && (options.space ?? 'data') === 'data') toDataSpace(trajectory.states, s, D);
+    return { ...trajectory, n, dim: D, solver, stats };
   }
 }

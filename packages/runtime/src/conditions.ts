@@ -10,7 +10,7 @@
  * vectors — one row of m numbers (every row), n rows of m numbers, or a flat row-major array of
  * n·m numbers. Labels must be integers in 0…K; vector entries finite or NaN.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-common';
 import type { ConditionMeta } from './metadata.js';
 
 /** A model's conditions as given by a user (see the module doc). */

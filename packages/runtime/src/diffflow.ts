@@ -10,7 +10,7 @@
  * The same seed reproduces `diffflowSample(model, { n, grid, g, seed, deterministic })` of
  * @nfdm/models: x_K and then one slice of noise per noisy step, all from `new Rng(seed)`.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-common';
 import { LoadedOnnxModel } from './base.js';
 import { DIFFFLOW } from './families.js';
 import { assertFinite, type IntegrationStats } from './integrate.js';

@@ -11,7 +11,7 @@
  * classifier-free guidance weight w (sample, velocity, drift) or the points' conditions
  * (logProb: log p(x | y) of the unguided model).
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-common';
 import { LoadedOnnxModel } from './base.js';
 import { type ConditionValues, conditionFeeds, conditionOrLabels } from './conditions.js';
 import { DIFFUSION, type RuntimeFamily } from './families.js';
@@ -26,9 +26,11 @@ import {
   integrateStepwise,
   loopStepFeeds,
   solverFor,
+  type Trajectory,
   timeFeeds,
   toDataSpace,
   toModelSpace,
+  trajectoryRecorder,
 } from './sampling.js';
 
 /** Solvers of {@link OnnxModel.sample}. */
@@ -62,6 +64,8 @@ export interface RuntimeSampleOptions {
   labels?: number | ArrayLike<number>;
   /** Classifier-free guidance weight w (default 0: the conditional model); conditional models only. */
   guidance?: number;
+  /** Also return every state of the solve (`trajectory`; stepwise engine only). */
+  trajectory?: boolean;
 }
 
 /** The condition of a field evaluation: y for every row, and the guidance weight w (default 0). */
@@ -79,6 +83,8 @@ export interface RuntimeSampleResult {
   mode: 'ode' | 'sde';
   engine: 'stepwise' | 'loop';
   stats: IntegrationStats;
+  /** With `trajectory: true`: z(1) first, the samples last ([steps + 1, n, dim], in the samples' space). */
+  trajectory?: Trajectory;
 }
 
 /** Options of {@link OnnxModel.logProb}. */
@@ -200,18 +206,62 @@ export class OnnxModel extends LoadedOnnxModel {
     checkMode(mode);
     const solver = solverFor(mode, requested);
     const engine = options.engine ?? 'stepwise';
+    if (options.trajectory && engine === 'loop')
+      throw new OnnxRuntimeError("trajectory needs engine 'stepwise' (a Loop graph returns the samples only)");
     const feeds = this.conditionFeeds(n, conditionOrLabels(options, this.condition), options.guidance);
     const rng = new Rng(options.seed ?? 0);
     const eps = rng.normalArray(n * this.dim);
     const brownian = mode === 'sde' ? new Rng(rng.nextUint32()) : null;
-    const run = { n, steps, solver, mode, eps, brownian, feeds };
+    const recorder = options.trajectory ? trajectoryRecorder(steps, n * this.dim) : undefined;
+    const run = { n, steps, solver, mode, eps, brownian, feeds, visit: recorder?.visit };
     const { z, stats } = engine === 'loop' ? await this.sampleLoop(run) : await this.sampleStepwise(run);
     // the stepwise solve ends in model space, the Loop graph in data space
     const space = options.space ?? 'data';
     const s = this.standardization;
-    if (s && engine === 'stepwise' && space === 'data') toDataSpace(z, s, this.dim);
-    else if (s && engine !== 'stepwise' && space === 'model') toModelSpace(z, s, this.dim);
-    return { samples: z, n, dim: this.dim, solver, mode, engine, stats };
+    if (s && engine === 'stepwise' && space === 'data') {
+      toDataSpace(z, s, this.dim);
+      if (recorder) toDataSpace(recorder.trajectory.states, s, this.dim);
+    } else if (s && engine !== 'stepwise' && space === 'model') toModelSpace(z, s, this.dim);
+    const result: RuntimeSampleResult = { samples: z, n, dim: this.dim, solver, mode, engine, stats };
+    if (recorder) result.trajectory = recorder.trajectory;
+    return result;
+  }
+
+  /**
+   * Trajectories of the forward process q(z_t | x) from the points x (data space unless `space:
+   * 'model'`): z_t = μ(x, t) + σ(x, t) ε at `times` times from t₀ to 1 (default 21), one
+   * ε ~ N(0, I) per point from `new Rng(seed)` held fixed along t (σ of width 1 or D). For a
+   * learned process (NFDM) these are the learned forward paths. Needs the `forward` graph (load it
+   * by naming it in `graphs`); conditional processes take the points' `condition`.
+   */
+  async forwardTrajectory(
+    points: Points,
+    options: { times?: number; seed?: number; space?: 'data' | 'model'; condition?: ConditionValues } = {},
+  ): Promise<Trajectory> {
+    const D = this.dim;
+    const flat = flatten(points, D);
+    const n = flat.length / D;
+    const T = options.times ?? 21;
+    if (!Number.isInteger(T) || T < 2) throw new OnnxRuntimeError(`times must be an integer ≥ 2, got ${T}`);
+    const session = this.set.get('forward', 'forwardTrajectory');
+    const s = (options.space ?? 'data') === 'data' ? this.standardization : undefined;
+    const x = Float32Array.from(flat);
+    if (s) toModelSpace(x, s, D);
+    const eps = new Rng(options.seed ?? 0).normalArray(n * D);
+    const feeds = session.inputNames.includes('condition') ? this.conditionFeeds(n, options.condition, undefined, false) : {};
+    const trajectory: Trajectory = { times: [], states: new Float32Array(T * n * D) };
+    for (let k = 0; k < T; k++) {
+      const t = this.tStart + ((1 - this.tStart) * k) / (T - 1);
+      const out = await session.run({ ...timeFeeds('x', x, t, D), ...feeds });
+      const mu = out.mu.data as Float32Array;
+      const sigma = out.sigma.data as Float32Array;
+      const width = sigma.length / n;
+      const z = trajectory.states.subarray(k * n * D, (k + 1) * n * D);
+      for (let i = 0; i < n * D; i++) z[i] = mu[i] + sigma[width === 1 ? Math.floor(i / D) : i] * eps[i];
+      if (s) toDataSpace(z, s, D);
+      trajectory.times.push(t);
+    }
+    return trajectory;
   }
 
   /** One call of the `sampler_<solver>_<mode>` Loop graph. */
@@ -231,14 +281,14 @@ export class OnnxModel extends LoadedOnnxModel {
 
   /** The fixed-step ODE / SDE solve with one field call per stage, from z(1) = priorStd·ε. */
   private async sampleStepwise(run: SampleRun): Promise<{ z: Float32Array; stats: IntegrationStats }> {
-    const { steps, solver, mode, eps, brownian, feeds } = run;
+    const { steps, solver, mode, eps, brownian, feeds, visit } = run;
     const z1 = new Float64Array(eps.length);
     for (let i = 0; i < z1.length; i++) z1[i] = Math.fround(eps[i] * this.priorStd);
     const fields = {
       velocity: (z: Float32Array, t: number) => this.velocityStage(z, t, feeds),
       drift: (z: Float32Array, t: number) => this.driftStage(z, t, feeds),
     };
-    return integrateStepwise(fields, mode, solver, { t1: 1, t0: this.tStart, steps }, z1, brownian, this.dim);
+    return integrateStepwise(fields, mode, solver, { t1: 1, t0: this.tStart, steps }, z1, brownian, this.dim, visit);
   }
 
   /**
@@ -296,6 +346,8 @@ interface SampleRun {
   brownian: Rng | null;
   /** The condition feeds of a conditional model (empty otherwise). */
   feeds: Record<string, ort.Tensor>;
+  /** Records the states of a stepwise solve (trajectory: true). */
+  visit?: (t: number, y: Float64Array) => void;
 }
 
 /** The feeds without `guidance` (for the unguided divergence graph). */

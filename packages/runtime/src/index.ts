@@ -12,47 +12,38 @@
  *
  * Which family an export belongs to, and what a loaded model can do (`model.capabilities`), is
  * decided by the family table (families.ts); {@link loadExportedModel} dispatches through it.
+ * The browser entry `@nfdm/runtime/web` runs the same code on onnxruntime-web.
  */
-export { type GraphSignature, type GraphTensor, LoadedOnnxModel, type RunFn } from './base.js';
-export { OnnxBridgeModel, type TransportOptions, type TransportResult } from './bridge.js';
-export { type CFMTrajectoryOptions, type CFMTrajectoryResult, OnnxCFMModel } from './cfm.js';
-export {
-  type ConditionValues,
-  conditionColumns,
-  conditionInput,
-  describeCondition,
-  guidanceWeight,
-  OnnxConditionError,
-} from './conditions.js';
-export { type DiffFlowRuntimeSampleOptions, type DiffFlowRuntimeSampleResult, OnnxDiffFlowModel } from './diffflow.js';
-export {
-  OnnxModel,
-  type RuntimeFieldOptions,
-  type RuntimeLogProbOptions,
-  type RuntimeLogProbResult,
-  type RuntimeSampleOptions,
-  type RuntimeSampleResult,
-  type RuntimeSolver,
-} from './diffusion.js';
-export {
-  canTransport,
-  EXPORT_FAMILIES,
-  EXPORT_KINDS,
-  type ExportedModel,
-  type ExportFamily,
-  type FamilyId,
-  familyOfKind,
-  hasLogProb,
-  RUNTIME_FAMILIES,
-  type RuntimeCapabilities,
-  type RuntimeFamily,
-  runtimeFamily,
-  samplesOnGrid,
-  samplesWithSolvers,
-} from './families.js';
-export { type ImageGridOptions, imageGridPng, pixelOf, rowsToPixels } from './images.js';
-export { type IntegrationStats, OnnxSolveError, type SolveFailure } from './integrate.js';
-export { type LoadOnnxOptions, type ModelMetadata, type OnnxModelSource, OnnxRuntimeError, type Points } from './load.js';
-export { loadExportedModel, loadOnnxBridge, loadOnnxCFM, loadOnnxDiffFlow, loadOnnxModel } from './loaders.js';
-export * from './metadata.js';
-export { Rng } from './rng.js';
+import * as ort from 'onnxruntime-node';
+import type { OnnxModelSource } from './load.js';
+import { createLoaders } from './loaders.js';
+import { collectNode } from './sources-node.js';
+
+export { imageGridPng } from './images.js';
+export * from './shared.js';
+
+/** The loaders on onnxruntime-node, reading directories and files as well as bytes. */
+const node = createLoaders<OnnxModelSource>({
+  collect: collectNode,
+  createSession: (bytes, options) => ort.InferenceSession.create(bytes, options),
+});
+
+/**
+ * Load an exported DiffusionModel (nfdm, ndm, fixed, or a downstream forward process) from a
+ * directory, a file or bytes ({@link OnnxModelSource}); creates one session per graph. NFBM and
+ * DiffFlow exports are loaded with {@link loadOnnxBridge} and {@link loadOnnxDiffFlow}, or any
+ * of them with {@link loadExportedModel}.
+ */
+export const loadOnnxModel = node.loadOnnxModel;
+/** Load an exported NFBM bridge (a directory from `exportBridge`, graph bytes, or `{ graphs }`). */
+export const loadOnnxBridge = node.loadOnnxBridge;
+/** Load an exported DiffFlow model (a directory from `exportDiffFlow`, graph bytes, or `{ graphs }`). */
+export const loadOnnxDiffFlow = node.loadOnnxDiffFlow;
+/** Load an exported flow-matching model (a directory from `exportCFM`, graph bytes, or `{ graphs }`). */
+export const loadOnnxCFM = node.loadOnnxCFM;
+/**
+ * Load any nfdm export and return its family's runtime class (`OnnxModel`, `OnnxCFMModel`,
+ * `OnnxBridgeModel` or `OnnxDiffFlowModel`), told apart by `capabilities` and the guards of
+ * families.ts (or by `family`, the on-disk name in `EXPORT_FAMILIES`).
+ */
+export const loadExportedModel = node.loadExportedModel;

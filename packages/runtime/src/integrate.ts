@@ -229,10 +229,12 @@ export async function integrateSde(
   heun: boolean,
   increment: (k: number, h: number) => Float32Array,
   rowWidth: number,
+  visit?: (t: number, y: Float64Array) => void,
 ) {
   const stats: IntegrationStats = { nfe: 0, steps: 0, acceptedSteps: 0, rejectedSteps: 0 };
   const gAt = (g: Float64Array | number, i: number) => (typeof g === 'number' ? g : g[Math.floor(i / rowWidth)]);
   let y = roundF32(Float64Array.from(y0));
+  visit?.(t0, y);
   for (let k = 0; k < steps; k++) {
     const t = gridTime(k, steps, t0, t1);
     const tEnd = gridTime(k + 1, steps, t0, t1);
@@ -253,6 +255,7 @@ export async function integrateSde(
       }
     }
     y = roundF32(next);
+    visit?.(tEnd, y);
     stats.steps++;
     stats.acceptedSteps++;
   }

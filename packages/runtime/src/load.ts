@@ -1,10 +1,9 @@
 /**
- * Shared loading code of the runtime: sources (directory, file, bytes), metadata checks, one
- * onnxruntime session per graph, and point parsing. Plain JS + onnxruntime-node.
+ * Shared loading code of the runtime: graph bytes, metadata checks, one onnxruntime session
+ * per graph (made by an injected {@link CreateSession}: onnxruntime-node's or
+ * onnxruntime-web's), and point parsing. No Node built-ins: paths are read in sources-node.ts.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-common';
 import { familyOfKind, type RuntimeFamily } from './families.js';
 import { type GraphName, type OnnxGraphMetadata, readOnnxMetadata } from './metadata.js';
 
@@ -14,12 +13,25 @@ export class OnnxRuntimeError extends Error {
 }
 
 /**
- * Where the graphs come from:
- * - a directory written by `writeOnnxExport` (every `*.onnx` inside is loaded),
- * - the path or bytes of one `.onnx` graph (then only what that graph supports is available),
- * - several graphs' bytes (an array, or `{ graphs }` as returned by `exportOnnx`).
+ * Graph bytes: one `.onnx` graph (then only what that graph supports is available), or several
+ * graphs (an array, or `{ graphs }` — graph name → bytes, as returned by `exportOnnx`).
  */
-export type OnnxModelSource = string | Uint8Array | ArrayBuffer | readonly Uint8Array[] | { graphs: Partial<Record<string, Uint8Array>> };
+export type ModelSource = Uint8Array | ArrayBuffer | readonly Uint8Array[] | { graphs: Partial<Record<string, Uint8Array>> };
+
+/**
+ * Where the graphs come from (Node): a directory written by `writeOnnxExport` (every `*.onnx`
+ * inside is loaded), the path of one `.onnx` graph, or graph bytes ({@link ModelSource}).
+ */
+export type OnnxModelSource = string | ModelSource;
+
+/** Graph bytes and where they came from (a path, or `<bytes i>`). */
+export interface GraphBytes {
+  bytes: Uint8Array;
+  origin: string;
+}
+
+/** One onnxruntime session from graph bytes: onnxruntime-node's or onnxruntime-web's `InferenceSession.create`. */
+export type CreateSession = (bytes: Uint8Array, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
 
 /** Options of {@link loadOnnxModel}. */
 export interface LoadOnnxOptions {
@@ -36,32 +48,17 @@ function toBytes(x: Uint8Array | ArrayBuffer): Uint8Array {
   return x instanceof Uint8Array ? x : new Uint8Array(x);
 }
 
-export function collect(source: OnnxModelSource): Array<{ bytes: Uint8Array; origin: string }> {
-  if (typeof source === 'string') {
-    let stat: ReturnType<typeof statSync>;
-    try {
-      stat = statSync(source);
-    } catch (error) {
-      throw new OnnxRuntimeError(`${source}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-    if (stat.isDirectory()) {
-      const files = readdirSync(source)
-        .filter((f) => f.endsWith('.onnx'))
-        .sort();
-      if (files.length === 0) throw new OnnxRuntimeError(`${source}: no .onnx files in this directory`);
-      return files.map((f) => ({ bytes: readFileSync(join(source, f)), origin: join(source, f) }));
-    }
-    return [{ bytes: readFileSync(source), origin: source }];
-  }
+/** The graphs of a {@link ModelSource}; anything else is an OnnxRuntimeError. */
+export function collectBytes(source: ModelSource): GraphBytes[] {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return [{ bytes: toBytes(source), origin: '<bytes>' }];
   if (Array.isArray(source)) return (source as Uint8Array[]).map((b, i) => ({ bytes: toBytes(b), origin: `<bytes ${i}>` }));
-  const graphs = (source as { graphs?: Record<string, Uint8Array | undefined> }).graphs;
+  const graphs = (source as { graphs?: Record<string, Uint8Array | undefined> } | null)?.graphs;
   if (graphs && typeof graphs === 'object') {
     return Object.entries(graphs)
       .filter((e): e is [string, Uint8Array] => e[1] instanceof Uint8Array)
       .map(([name, bytes]) => ({ bytes, origin: `<${name}>` }));
   }
-  throw new OnnxRuntimeError('loadOnnxModel needs a path, ONNX bytes, an array of ONNX bytes or { graphs }');
+  throw new OnnxRuntimeError('a model source must be ONNX bytes, an array of ONNX bytes or { graphs } (Node: or a path)');
 }
 
 /** Metadata shared by the graphs of one loaded model. */
@@ -74,9 +71,9 @@ export interface GraphEntry {
   origin: string;
 }
 
-/** Read the metadata of every graph of `source` (throws OnnxRuntimeError on files that are not nfdm exports). */
-export function readEntries(source: OnnxModelSource): GraphEntry[] {
-  return collect(source).map((item) => {
+/** Read the metadata of every graph (throws OnnxRuntimeError on files that are not nfdm exports). */
+export function readEntries(items: GraphBytes[]): GraphEntry[] {
+  return items.map((item) => {
     try {
       return { ...item, meta: readOnnxMetadata(item.bytes) };
     } catch (error) {
@@ -94,6 +91,7 @@ export async function createSessions(
   options: LoadOnnxOptions,
   wanted: (graph: string) => boolean,
   what: string,
+  createSession: CreateSession,
 ): Promise<{ metadata: ModelMetadata; sessions: Map<string, ort.InferenceSession> }> {
   const kept = entries.filter((e) =>
     options.graphs ? options.graphs.includes(e.meta.graph) : entries.length === 1 || wanted(e.meta.graph),
@@ -112,7 +110,7 @@ export async function createSessions(
   try {
     for (const e of kept) {
       try {
-        sessions.set(e.meta.graph, await ort.InferenceSession.create(e.bytes, sessionOptions));
+        sessions.set(e.meta.graph, await createSession(e.bytes, sessionOptions));
       } catch (error) {
         throw new OnnxRuntimeError(`${e.origin}: onnxruntime cannot load graph '${e.meta.graph}': ${(error as Error).message}`);
       }
@@ -134,10 +132,11 @@ export async function familySessions(
   entries: GraphEntry[],
   options: LoadOnnxOptions,
   family: RuntimeFamily,
+  createSession: CreateSession,
 ): Promise<{ metadata: ModelMetadata; sessions: Map<string, ort.InferenceSession> }> {
   const wrong = entries.find((e) => familyOfKind(e.meta.kind) !== family);
   if (wrong) throw new OnnxRuntimeError(family.mismatch(wrong.origin, wrong.meta.kind, familyOfKind(wrong.meta.kind)));
-  return createSessions(entries, options, family.wants, family.graphList);
+  return createSessions(entries, options, family.wants, family.graphList, createSession);
 }
 
 /** The loaded sessions of one model, with clear errors for missing graphs. */

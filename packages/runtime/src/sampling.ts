@@ -3,7 +3,7 @@
  * chain): option checks, the solver choice, the noise of the one-call Loop graphs, the stepwise
  * fixed-step ODE / SDE solve, graph feeds and the standardisation y = (x − mean) / std.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-common';
 import { type Field, type IntegrationStats, integrateFixed, integrateSde, TABLEAUX } from './integrate.js';
 import { OnnxRuntimeError } from './load.js';
 import type { StandardizationMeta } from './metadata.js';
@@ -74,6 +74,22 @@ export function loopStepFeeds(mode: Mode, steps: number, brownian: Rng | null, n
   return { noise: noiseTensor(brownian as Rng, steps, n, D) };
 }
 
+/** The states of a fixed-step solve: the steps + 1 grid times (t₁ first) and the states [steps + 1, n, D], row-major. */
+export interface Trajectory {
+  times: number[];
+  states: Float32Array;
+}
+
+/** A trajectory to fill, and the solvers' `visit` that records each state of a solve of `steps` steps on `size` numbers. */
+export function trajectoryRecorder(steps: number, size: number): { trajectory: Trajectory; visit: (t: number, y: Float64Array) => void } {
+  const trajectory: Trajectory = { times: [], states: new Float32Array((steps + 1) * size) };
+  const visit = (t: number, y: Float64Array) => {
+    trajectory.states.set(y, trajectory.times.length * size);
+    trajectory.times.push(t);
+  };
+  return { trajectory, visit };
+}
+
 /** The fields of a stepwise solve (model space, row-major [n, D]). */
 export interface StepwiseFields {
   velocity(z: Float32Array, t: number): Promise<Float32Array>;
@@ -83,7 +99,7 @@ export interface StepwiseFields {
 /**
  * Integrate z from t1 down to t0 with `steps` fixed steps: the probability-flow ODE dz = f dt
  * (Euler, Heun, RK4) or the reverse SDE dz = fB dt + g dW̄ (Euler–Maruyama, stochastic Heun),
- * the Brownian increments √|h|·N(0, I) drawn from `brownian`.
+ * the Brownian increments √|h|·N(0, I) drawn from `brownian`; `visit` sees every state (t₁ first).
  */
 export async function integrateStepwise(
   fields: StepwiseFields,
@@ -93,11 +109,12 @@ export async function integrateStepwise(
   z1: Float64Array,
   brownian: Rng | null,
   D: number,
+  visit?: (t: number, y: Float64Array) => void,
 ): Promise<{ z: Float32Array; stats: IntegrationStats }> {
   const { t1, t0, steps } = span;
   if (mode === 'ode') {
     const f: Field = async (t, y) => Float64Array.from(await fields.velocity(Float32Array.from(y), t));
-    const r = await integrateFixed(f, TABLEAUX[solver as 'euler' | 'heun' | 'rk4'], t1, t0, z1, steps);
+    const r = await integrateFixed(f, TABLEAUX[solver as 'euler' | 'heun' | 'rk4'], t1, t0, z1, steps, visit);
     return { z: Float32Array.from(r.y), stats: r.stats };
   }
   const r = await integrateSde(
@@ -112,6 +129,7 @@ export async function integrateStepwise(
     solver === 'heun',
     (_k, h) => (brownian as Rng).normalArray(z1.length, 0, Math.sqrt(Math.abs(h))),
     D,
+    visit,
   );
   return { z: Float32Array.from(r.y), stats: r.stats };
 }

@@ -30,4 +30,8 @@ describe('README', () => {
   it('the example runs against the built package', () => {
     expect(runExample(0)).toBe('2 2000 10 true true');
   });
+
+  it('the browser entry example runs against the built package (onnxruntime-web in Node)', () => {
+    expect(runExample(1)).toBe('21 true');
+  });
 });
