@@ -37,6 +37,10 @@ describe('flow matching', () => {
     expect(Array.from(readCsv(join(tmp, 's.csv')).data).every(Number.isFinite)).toBe(true);
     const rk4 = json(await nfdm(['sample', '--model', 'cfm', '--n', '10', '--solver', 'rk4', '--steps', '8', '--out', 's2.csv', '--json']));
     expect(rk4).toMatchObject({ mode: 'ode', solver: 'rk4', steps: 8 });
+    const ddim = await nfdm(['sample', '--model', 'cfm', '--n', '10', '--solver', 'ddim', '--out', 's4.csv']);
+    expect(ddim.code).not.toBe(0);
+    expect(ddim.stderr).toMatch(/'ddim' \(frozen-prediction steps\) needs a diffusion model with a data predictor/);
+    expect(ddim.stderr.trim().split('\n')).toHaveLength(1);
     const sde = await nfdm(['sample', '--model', 'cfm', '--n', '10', '--sde', '--out', 's3.csv']);
     expect(sde.code).toBe(2);
     expect(sde.stderr).toMatch(/no reverse SDE .*ODE only/);

@@ -159,6 +159,25 @@ describe('nfdm sample', () => {
 });
 
 describe('nfdm eval, plot, datasets', () => {
+  it('--solver ddim: frozen-prediction ODE steps that approach the exact ODE samples; --sde or --rtol with it are usage errors', async () => {
+    const [ddim, exact, sde, tol] = await Promise.all([
+      nfdm(['sample', '--model', 'run', '--n', '64', '--seed', '3', '--solver', 'ddim', '--steps', '400', '--out', 'ddim.csv', '--json']),
+      nfdm(['sample', '--model', 'run', '--n', '64', '--seed', '3', '--ode', '--rtol', '1e-6', '--atol', '1e-6', '--out', 'exact.csv']),
+      nfdm(['sample', '--model', 'run', '--n', '4', '--solver', 'ddim', '--sde', '--out', 'x.csv']),
+      nfdm(['sample', '--model', 'run', '--n', '4', '--solver', 'ddim', '--rtol', '1e-3', '--out', 'y.csv']),
+    ]);
+    expect(json(ddim)).toMatchObject({ n: 64, mode: 'ode', solver: 'ddim', steps: 400 });
+    expect(exact.code).toBe(0);
+    const a = readCsv(join(tmp, 'ddim.csv')).data;
+    const b = readCsv(join(tmp, 'exact.csv')).data;
+    const gap = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    expect(gap).toBeLessThan(0.05);
+    expect(sde.code).toBe(2);
+    expect(sde.stderr).toMatch(/'ddim' steps the probability-flow ODE/);
+    expect(tol.code).toBe(2);
+    expect(tol.stderr).toMatch(/fixed --steps/);
+  });
+
   it('eval --json reports the metrics asked for, in nats, next to the entropy floor', async () => {
     const r = json(
       await nfdm([

@@ -9,6 +9,7 @@ export * from './forward/gaussian.js';
 export * from './forward/ndm.js';
 export * from './forward/neural.js';
 export * from './forward/schedules.js';
+export * from './frozen-step.js';
 export * from './guidance.js';
 export * from './model.js';
 export * from './ndm-discrete.js';

@@ -34,7 +34,7 @@ import {
   solve,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-
+import { FROZEN_PREDICTION_SOLVER, sampleFrozenPrediction } from './frozen-step.js';
 import { imageEvalBatch, imageTrainBatch } from './network.js';
 import { sampleODE } from './ode-sample.js';
 
@@ -149,7 +149,11 @@ export interface SampleOptions {
   n: number;
   /** 'sde' (reverse SDE, default) or 'ode' (probability flow). */
   mode?: 'sde' | 'ode';
-  /** Solver name (default euler_maruyama for SDE, euler for ODE; any registry spelling, e.g. euler-maruyama, is accepted). */
+  /**
+   * Solver name (default euler_maruyama for SDE, euler for ODE; any registry spelling, e.g.
+   * euler-maruyama, is accepted). ODE only: `'ddim'`, the frozen-prediction steps of
+   * frozen-step.ts (exact for a frozen x̂; DDIM with η = 0 for fixed processes).
+   */
   solver?: string;
   /** Fixed number of steps (default 100); ignored with `adaptive`. */
   steps?: number;
@@ -391,6 +395,10 @@ export class DiffusionModel implements Module, BoundParts {
           onStep: options.onStep,
         });
         return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
+      }
+      if (options.solver !== undefined && options.solver.toLowerCase() === FROZEN_PREDICTION_SOLVER) {
+        if (options.adaptive) throw new RangeError(`'${FROZEN_PREDICTION_SOLVER}' takes fixed steps, not rtol/atol`);
+        return sampleFrozenPrediction(this.guidanceParts(y, w), z1, t1, y, w, options);
       }
       return sampleODE((t, z) => this.velocity(z, t, y, w), z1, t0, t1, options);
     } finally {

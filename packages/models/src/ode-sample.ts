@@ -34,6 +34,10 @@ export function sampleODE(
   t1: number,
   options: ODESampleOptions,
 ): ODESampleResult {
+  if (options.solver?.toLowerCase() === 'ddim')
+    throw new RangeError(
+      "'ddim' (frozen-prediction steps) needs a diffusion model with a data predictor; use an ODE solver such as euler or dopri5",
+    );
   const saveat = options.trajectory ? { steps: true, t0: true } : undefined;
   const common = { term: new ODETerm(field), t0, t1, y0, saveat, nonFinite: options.nonFinite, onStep: options.onStep };
   const sol = options.adaptive

@@ -17,6 +17,7 @@ import {
   type FamilyDrawResult,
   type FamilyId,
   type FamilyOperations,
+  FROZEN_PREDICTION_SOLVER,
   familyOf,
   familyOfConfig,
   loadAnyModel,
@@ -279,6 +280,7 @@ export function solverByName(name: string): ReturnType<typeof getSolver> {
  */
 export function samplerChoice(flags: SolverFlags, defaultTol = 1e-4): SamplerChoice {
   if (flags.ode && flags.sde) throw new UsageError('--ode and --sde exclude each other');
+  if (flags.solver?.toLowerCase() === FROZEN_PREDICTION_SOLVER) return frozenStepChoice(flags);
   let mode: 'sde' | 'ode' = flags.ode ? 'ode' : 'sde';
   let solver = mode === 'sde' ? 'euler_maruyama' : 'dopri5';
   if (flags.solver !== undefined) {
@@ -313,6 +315,20 @@ export function samplerChoice(flags: SolverFlags, defaultTol = 1e-4): SamplerCho
   }
   const steps = flags.steps ?? 100;
   return { mode, solver, steps, label: `probability-flow ODE, ${solver}, ${steps} steps` };
+}
+
+/** `--solver ddim`: the frozen-prediction ODE steps of diffusion models (fixed steps, ODE only). */
+function frozenStepChoice(flags: SolverFlags): SamplerChoice {
+  if (flags.sde) throw new UsageError(`'${FROZEN_PREDICTION_SOLVER}' steps the probability-flow ODE; drop --sde`);
+  if (flags.rtol !== undefined || flags.atol !== undefined)
+    throw new UsageError(`'${FROZEN_PREDICTION_SOLVER}' takes fixed --steps, not --rtol/--atol`);
+  const steps = flags.steps ?? 100;
+  return {
+    mode: 'ode',
+    solver: FROZEN_PREDICTION_SOLVER,
+    steps,
+    label: `probability-flow ODE, frozen-prediction (DDIM) steps, ${steps} steps`,
+  };
 }
 
 /** How to solve the probability-flow ODE for log p(x). */

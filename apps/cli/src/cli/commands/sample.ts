@@ -90,7 +90,7 @@ export function sampleCommand(ctx: Context) {
     )
     .option(
       '--solver <name>',
-      'euler_maruyama (default for --sde), stochastic_heun, sra1; dopri5 (default for --ode), tsit5, bosh3, heun, midpoint, rk4, euler, …',
+      'euler_maruyama (default for --sde), stochastic_heun, sra1; dopri5 (default for --ode), tsit5, bosh3, heun, midpoint, rk4, euler, …; ddim: frozen-prediction ODE steps of diffusion models (exact for a frozen x̂, stable where σ falls fast)',
     )
     .option('--ode', 'integrate the probability-flow ODE (deterministic given the seed; the default for nfdm-ot models)')
     .option('--sde', 'integrate the reverse SDE (the default, except for nfdm-ot models)')
