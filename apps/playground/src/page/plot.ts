@@ -27,6 +27,9 @@ export function windowOf(points: ArrayLike<number>, margin = 0.15): Window2d {
   return { x0: (xa + xb) / 2 - width / 2, y0: (ya + yb) / 2 - width / 2, width };
 }
 
+/** The heat map's range: log p from its max down to max − HEAT_RANGE nats (white below). */
+export const HEAT_RANGE = 8;
+
 /** Colours of the view (and the legend). */
 export const COLORS = {
   samples: '#1f5fbf',
@@ -107,14 +110,16 @@ export class Plot {
     ctx.stroke();
   }
 
-  /** A G × G heat map of values (row j = y from the top, column i = x), colour by rank between min and max. */
-  heat(values: ArrayLike<number>, G: number): void {
-    const finite = Array.from(values).filter(Number.isFinite);
-    const lo = Math.min(...finite);
-    const hi = Math.max(...finite);
+  /**
+   * A G × G heat map of log-densities (row j = y from the top, column i = x): white at or below
+   * max − `range` nats, dark blue at the max — a log scale clipped to the top `range` nats, so a few
+   * very unlikely cells (the window's corners) do not flatten the rest.
+   */
+  heat(logp: ArrayLike<number>, G: number, range = HEAT_RANGE): void {
+    const hi = Math.max(...Array.from(logp).filter(Number.isFinite));
     const image = new ImageData(G, G);
     for (let k = 0; k < G * G; k++) {
-      const v = Number.isFinite(values[k]) ? (values[k] - lo) / (hi - lo || 1) : 0;
+      const v = Number.isFinite(logp[k]) ? Math.min(1, Math.max(0, 1 - (hi - logp[k]) / range)) : 0;
       // white → dark blue
       image.data[4 * k] = Math.round(255 * (1 - 0.9 * v));
       image.data[4 * k + 1] = Math.round(255 * (1 - 0.7 * v));

@@ -67,6 +67,9 @@ describe('nfdm serve → the playground page', () => {
     const model = await nodeModel('toy');
     try {
       if (!samplesWithSolvers(model)) throw new Error('toy is not a diffusion model');
+      // not few-step: named by its family and kind, the form at its default 20 steps
+      expect(await page.$eval('#model-info', (el) => el.textContent)).toMatch(/^toy: a diffusion model \(nfdm\), D = 2/);
+      expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('20 steps · 20 NFE');
       for (const [mode, solver] of [
         ['ode', 'heun'],
         ['sde', 'euler_maruyama'],
@@ -105,6 +108,11 @@ describe('nfdm serve → the playground page', () => {
     const model = await nodeModel('ot');
     try {
       if (!hasLogProb(model)) throw new Error('ot has no log-prob graph');
+      // `nfdm export` recorded the OT objective: named NFDM-OT, and the form starts at 4 ODE steps
+      expect(model.capabilities.fewStep).toBe(true);
+      expect(await page.$eval('#model-info', (el) => el.textContent)).toMatch(/^ot: an NFDM-OT model \(nfdm, few-step\), D = 2/);
+      expect(await page.$eval('#mode', (el) => (el as HTMLSelectElement).value)).toBe('ode');
+      expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('4 steps · 4 NFE');
       await fill(page, { n: 500, seed: 5, mode: 'ode', steps: 2 });
       await fill(page, { solver: 'heun' });
       expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('2 steps · 4 NFE');
@@ -218,6 +226,18 @@ describe('nfdm serve → the playground page', () => {
     expect(maxDiff((await last(page)).samples, want?.samples ?? [])).toBeLessThan(1e-4);
     await fill(page, { n: 0 });
     await expect(act(page, 'sample')).rejects.toThrow(/n must be an integer from 1 to 20000/);
+    // the bad field is marked invalid, points at the status line and has the focus; fixing it clears the mark
+    const invalid = () =>
+      page.evaluate(() => [
+        document.getElementById('n')?.getAttribute('aria-invalid'),
+        document.activeElement?.id,
+        document.getElementById('status')?.getAttribute('aria-live'),
+      ]);
+    expect(await invalid()).toEqual(['true', 'n', 'assertive']);
+    await fill(page, { n: 8 });
+    await act(page, 'sample');
+    const [mark, , live] = await invalid();
+    expect([mark, live]).toEqual([null, 'polite']);
     await page.close();
     const missing = await fetch(`${address}/v1/models/toy/files/nope`);
     expect(missing.status).toBe(404);
