@@ -133,9 +133,10 @@ function legend(kind: 'samples' | 'bridge' | 'forward' | 'density'): void {
     samples: 'grey: z(1) from the prior · blue: samples (t = t₀) · lines: the solver’s paths',
     bridge: 'green: sources (t = 1) · orange: transported targets (t = 0) · red circle: the obstacle the bridge was trained around',
     forward: 'blue: samples standing in for data (t = t₀) · orange: z_t of the forward process, moving to t = 1',
-    density: `log p(x) on the grid: white (${HEAT_RANGE} nats or more below the highest) to dark blue (the highest) · orange dots: samples`,
+    density: 'blue dots: samples',
   }[kind];
-  $('legend').textContent = text;
+  const heat = `log p(x): white (${HEAT_RANGE} nats or more below the highest) to orange (the highest)`;
+  $('legend').textContent = kind === 'density' || plot.showsHeat ? `${heat} · ${text}` : text;
 }
 
 /** The 2-D scene of the last result: samples (or sources → targets) and the bridge's obstacle. */
@@ -249,7 +250,7 @@ async function density(s: Settings): Promise<Cost> {
   const ms = performance.now() - t0;
   plot.heat(out.logp, G);
   legend('density');
-  if (handle.last?.samples) plot.points(handle.last.samples.subarray(0, 800), COLORS.targets, 1.2);
+  if (handle.last?.samples) plot.points(handle.last.samples.subarray(0, 2 * 2000), COLORS.samples, 1.2);
   handle.last = { ...(handle.last as LastResult), action: 'density', logp: out.logp, points };
   return { n: G * G, steps, nfe: out.stats.nfe, ms };
 }
@@ -264,6 +265,7 @@ async function load(read: () => Promise<ModelFiles>): Promise<void> {
     handle.model = model;
     handle.modelName = files.name;
     handle.last = null;
+    plot.forgetHeat();
     describe(model, files.name, performance.now() - t0);
     setState('ready', `Loaded ${files.name}.`);
   } catch (error) {
@@ -299,11 +301,15 @@ function describe(model: ExportedModel, name: string, ms: number): void {
   $('plot').hidden = !!image;
   $('legend').hidden = !!image;
   $('legend').textContent = '';
-  // A few-step model (NFDM-OT) starts at 4 ODE steps; the others at the form's default.
+  // A few-step model (NFDM-OT) starts at 4 Heun ODE steps (8 NFE); the others at the form's default.
   const steps = $<HTMLInputElement>('steps');
   steps.value = c.fewStep ? String(FEW_STEPS) : steps.defaultValue;
   if (c.fewStep) $<HTMLSelectElement>('mode').value = 'ode';
   syncSolvers({ ode: c.sample || c.transport, sde: c.sde });
+  if (c.fewStep) {
+    $<HTMLSelectElement>('solver').value = 'heun';
+    syncNfe();
+  }
   $<HTMLButtonElement>('sample').textContent = canTransport(model) ? 'Transport' : 'Sample';
   plot.clear();
   drawScene();

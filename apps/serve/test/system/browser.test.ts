@@ -108,11 +108,12 @@ describe('nfdm serve → the playground page', () => {
     const model = await nodeModel('ot');
     try {
       if (!hasLogProb(model)) throw new Error('ot has no log-prob graph');
-      // `nfdm export` recorded the OT objective: named NFDM-OT, and the form starts at 4 ODE steps
+      // `nfdm export` recorded the OT objective: named NFDM-OT, and the form starts at 4 Heun ODE steps
       expect(model.capabilities.fewStep).toBe(true);
       expect(await page.$eval('#model-info', (el) => el.textContent)).toMatch(/^ot: an NFDM-OT model \(nfdm, few-step\), D = 2/);
-      expect(await page.$eval('#mode', (el) => (el as HTMLSelectElement).value)).toBe('ode');
-      expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('4 steps · 4 NFE');
+      const form = await page.evaluate(() => ['mode', 'solver'].map((id) => (document.getElementById(id) as HTMLSelectElement).value));
+      expect(form).toEqual(['ode', 'heun']);
+      expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('4 steps · 8 NFE');
       await fill(page, { n: 500, seed: 5, mode: 'ode', steps: 2 });
       await fill(page, { solver: 'heun' });
       expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('2 steps · 4 NFE');
@@ -128,8 +129,18 @@ describe('nfdm serve → the playground page', () => {
       const logp = await model.logProb(Float32Array.from(points), { steps: 8, solver: 'rk4' });
       expect(maxDiff(density.logp as number[], logp.logp)).toBeLessThan(1e-3);
       await screenshot(page, 'nfdm-ot-density');
+      const legend = () => page.$eval('#legend', (el) => el.textContent ?? '');
+      expect(await legend()).toMatch(/^log p\(x\): white .* blue dots: samples$/);
+      // the same samples again (2 steps): the same window, so the paths are drawn over the heat map
+      await fill(page, { steps: 2 });
       await act(page, 'trajectories');
+      expect(maxDiff((await last(page)).samples, want.samples)).toBeLessThan(1e-4);
+      expect(await legend()).toMatch(/^log p\(x\): .* lines: the solver’s paths$/);
       await screenshot(page, 'nfdm-ot-trajectories');
+      // other samples (8 steps): another window, the heat map is gone
+      await fill(page, { steps: 8 });
+      await act(page, 'trajectories');
+      expect(await legend()).toMatch(/^grey: z\(1\) from the prior/);
       // the learned forward process, from the page's samples towards the prior
       await act(page, 'forward');
       const forward = await last(page);
