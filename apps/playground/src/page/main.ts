@@ -72,6 +72,8 @@ function setState(state: 'loading' | 'ready' | 'running' | 'error', message: str
   // errors are announced at once (and styled: body[data-state='error'] #status)
   status.setAttribute('aria-live', state === 'error' ? 'assertive' : 'polite');
   for (const b of document.querySelectorAll<HTMLButtonElement>('#controls button')) b.disabled = state === 'running' || state === 'loading';
+  // no other model while an action runs on this one
+  for (const id of ['model', 'files']) $<HTMLInputElement>(id).disabled = state === 'running';
 }
 
 /** Run one action with the status line, the error state and a timings row. */
@@ -255,12 +257,20 @@ async function density(s: Settings): Promise<Cost> {
   return { n: G * G, steps, nfe: out.stats.nfe, ms };
 }
 
+/** Counts load requests: only the latest one's model is kept (choosing models quickly, e.g. with the arrow keys). */
+let loads = 0;
+
 async function load(read: () => Promise<ModelFiles>): Promise<void> {
+  const request = ++loads;
   setState('loading', 'Loading the model…');
   try {
     const files = await read();
     const t0 = performance.now();
     const model = await loadExportedModel({ graphs: files.graphs }, { graphs: Object.keys(files.graphs) as never });
+    if (request !== loads) {
+      await model.dispose();
+      return;
+    }
     await handle.model?.dispose();
     handle.model = model;
     handle.modelName = files.name;
@@ -269,7 +279,7 @@ async function load(read: () => Promise<ModelFiles>): Promise<void> {
     describe(model, files.name, performance.now() - t0);
     setState('ready', `Loaded ${files.name}.`);
   } catch (error) {
-    setState('error', `Cannot load the model: ${(error as Error).message}`);
+    if (request === loads) setState('error', `Cannot load the model: ${(error as Error).message}`);
   }
 }
 

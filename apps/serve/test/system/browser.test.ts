@@ -235,6 +235,20 @@ describe('nfdm serve → the playground page', () => {
     const want = samplesWithSolvers(model) ? await model.sample({ n: 32, steps: 5, mode: 'ode', solver: 'euler', seed: 9 }) : null;
     await model.dispose();
     expect(maxDiff((await last(page)).samples, want?.samples ?? [])).toBeLessThan(1e-4);
+    // two models asked for in a row, the first one's files held back so that it arrives last:
+    // the last one asked for is kept
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      if (request.isInterceptResolutionHandled()) return;
+      if (request.url().includes('/v1/models/img/files')) setTimeout(() => void request.continue(), 1000);
+      else void request.continue();
+    });
+    const loaded = await page.evaluate(async () => {
+      const h = (window as unknown as { nfdmPlayground: { loadServed(n: string): Promise<void>; modelName: string } }).nfdmPlayground;
+      await Promise.all([h.loadServed('img'), h.loadServed('toy')]);
+      return [h.modelName, document.getElementById('model-info')?.textContent?.split(':')[0], document.body.dataset.state];
+    });
+    expect(loaded).toEqual(['toy', 'toy', 'ready']);
     await fill(page, { n: 0 });
     await expect(act(page, 'sample')).rejects.toThrow(/n must be an integer from 1 to 20000/);
     // the bad field is marked invalid, points at the status line and has the focus; fixing it clears the mark
