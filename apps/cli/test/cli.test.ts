@@ -265,6 +265,9 @@ describe('nfdm export', () => {
     for (const f of ['velocity.onnx', 'drift.onnx', 'velocity_divergence.onnx', 'nfdm-onnx.json']) expect(files).toContain(f);
     const { loadOnnxModel } = await import('@nfdm/export/runtime');
     const runtime = await loadOnnxModel(join(tmp, 'onnx'));
+    // the training objective is recorded: an NFDM trained on the NELBO is not a few-step model
+    expect(runtime.metadata.objective).toEqual({ kind: 'nelbo' });
+    expect(runtime.capabilities.fewStep).toBe(false);
     const drawn = await runtime.sample({ n: 7, steps: 5, solver: 'euler', mode: 'ode', seed: 1 });
     expect(drawn.samples).toHaveLength(7 * 2);
     expect(Array.from(drawn.samples).every(Number.isFinite)).toBe(true);

@@ -65,6 +65,12 @@ describe('nfdm-ot', () => {
     const exported = json(await nfdm(['export', '--model', 'ot', '--out', 'onnx', '--json']));
     const files = (exported.files as string[]).map((f) => f.split('/').pop());
     for (const f of ['velocity.onnx', 'velocity_divergence.onnx', 'nfdm-onnx.json']) expect(files).toContain(f);
+    // the export records the OT objective, so runtimes (and the playground) know it is a few-step model
+    const { loadExportedModel, readOnnxMetadata } = await import('@nfdm/runtime');
+    expect(readOnnxMetadata(readFileSync(join(tmp, 'onnx', 'velocity.onnx'))).objective).toEqual({ kind: 'ot', curvatureWeight: 0.5 });
+    const runtime = await loadExportedModel(join(tmp, 'onnx'));
+    expect(runtime.capabilities.fewStep).toBe(true);
+    await runtime.dispose();
   });
 
   it('refuses --curvature-weight for other models and resumes with the stored objective', async () => {

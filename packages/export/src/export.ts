@@ -40,7 +40,14 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ConditionSpec, conditionWidth } from '@nfdm/core';
 import { type DiffusionModel, modelConfig, type Predictor, type Standardization } from '@nfdm/models';
-import { type GraphName, metadataToProps, ONNX_EXPORT_FORMAT, type OnnxGraphMetadata, type TensorSignature } from '@nfdm/runtime';
+import {
+  type GraphName,
+  metadataToProps,
+  type ObjectiveMeta,
+  ONNX_EXPORT_FORMAT,
+  type OnnxGraphMetadata,
+  type TensorSignature,
+} from '@nfdm/runtime';
 import { emitGuidedConditions, type FieldCondition } from './emit/condition.js';
 import { forwardProcessEmitter } from './emit/forward/registry.js';
 import { assertExportable, emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
@@ -58,6 +65,12 @@ export interface ExportOptions extends ImageExportOption {
    * one remembered by `createModel`/`loadModel`; `null` records none.
    */
   standardization?: Standardization | null;
+  /**
+   * The objective the model was trained with, recorded as `nfdm.objective` (absent: not recorded).
+   * `{ kind: 'ot', curvatureWeight }` (NFDM-OT) makes runtimes report `capabilities.fewStep` and
+   * the playground default to few ODE steps. A model does not know its objective: its trainer does.
+   */
+  objective?: ObjectiveMeta;
 }
 
 interface Context {
@@ -100,7 +113,16 @@ function context(model: DiffusionModel, options: ExportOptions): Context {
   const nets = [model.predictor, model.forward].map((part) => (part as { net?: unknown }).net);
   const image = imageMetadata(options.image, model.dim, nets);
   if (image) base.image = image;
+  if (options.objective) base.objective = objectiveMetadata(options.objective);
   return { model, base };
+}
+
+/** The `objective` option checked: the NELBO, or OT with a finite curvature weight ≥ 0. */
+function objectiveMetadata(o: ObjectiveMeta): ObjectiveMeta {
+  if (o.kind === 'nelbo') return { kind: 'nelbo' };
+  if (o.kind === 'ot' && Number.isFinite(o.curvatureWeight) && o.curvatureWeight >= 0)
+    return { kind: 'ot', curvatureWeight: o.curvatureWeight };
+  throw new RangeError(`objective: need { kind: 'nelbo' } or { kind: 'ot', curvatureWeight ≥ 0 }, got ${JSON.stringify(o)}`);
 }
 
 /** @internal A tensor signature entry. */

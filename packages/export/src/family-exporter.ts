@@ -4,6 +4,7 @@
  * remembered with the model). Exporters are registered by family id in families.ts.
  */
 import type { Standardization } from '@nfdm/models';
+import type { ObjectiveMeta } from '@nfdm/runtime';
 import type { OnnxExport } from './export.js';
 import type { ImageExportOption } from './image-meta.js';
 
@@ -14,6 +15,11 @@ export interface FamilyExportOptions extends ImageExportOption {
    * with the model, if any (see each exporter); `null` records none.
    */
   standardization?: Standardization | null;
+  /**
+   * Diffusion models: the training objective to record as `nfdm.objective` (see the diffusion
+   * exporter's `ExportOptions.objective`); the other built-in families do not take it.
+   */
+  objective?: ObjectiveMeta;
 }
 
 /** Exports models of one family. */

@@ -90,4 +90,25 @@ describe('NFDM-OT export', () => {
     model.dispose();
     expect(errorLog.length).toBe(9);
   });
+
+  it('records the objective it is given as nfdm.objective, which the runtime reads as fewStep', async () => {
+    const model = nfdmOt();
+    const plain = { components: false, samplers: [] };
+    const objective = { kind: 'ot', curvatureWeight: 0.1 } as const;
+    const exp = exportOnnx(model, { ...plain, objective });
+    for (const bytes of Object.values(exp.graphs)) expect(readOnnxMetadata(bytes as Uint8Array).objective).toEqual(objective);
+    const out = join(dir, 'ot-objective');
+    writeOnnxExport(exp, out);
+    const rt = await loadOnnxModel(out, { intraOpNumThreads: 1 });
+    expect(rt.metadata.objective).toEqual(objective);
+    expect(rt.capabilities.fewStep).toBe(true);
+    await rt.dispose();
+    // not told: nothing recorded, not few-step (a model does not know how it was trained)
+    const unknown = exportOnnx(model, plain);
+    expect(readOnnxMetadata(unknown.graphs.velocity as Uint8Array).objective).toBeUndefined();
+    const nelbo = exportOnnx(model, { ...plain, objective: { kind: 'nelbo' } });
+    expect(readOnnxMetadata(nelbo.graphs.velocity as Uint8Array).objective).toEqual({ kind: 'nelbo' });
+    expect(() => exportOnnx(model, { ...plain, objective: { kind: 'ot', curvatureWeight: -1 } })).toThrow(RangeError);
+    model.dispose();
+  });
 });

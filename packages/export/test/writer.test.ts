@@ -84,6 +84,7 @@ describe('metadata', () => {
     forward: { kind: 'nfdm', delta: 0.01 },
     volatility: { kind: 'constant', value: 1 },
     standardization: { mean: [1, 2], std: [3, 4] },
+    objective: { kind: 'ot', curvatureWeight: 0.25 },
     priorStd: 1,
     tStart: 0,
     signature: { inputs: [{ name: 'z', shape: ['N', 2], type: 'float32', doc: '' }], outputs: [] },

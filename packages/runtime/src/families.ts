@@ -106,8 +106,12 @@ const NOTHING: RuntimeCapabilities = {
   forwardTrajectories: false,
 };
 
-/** Trained with the NFDM-OT objective (`objective.kind` 'ot', or the 'nfdm-ot' preset) as recorded in the export's config (false when the config does not say). */
+/**
+ * Trained with the NFDM-OT objective: `nfdm.objective` {kind: 'ot'} as `nfdm export` records it,
+ * else `objective.kind` 'ot' or the 'nfdm-ot' preset in the export's config (false when neither says).
+ */
 function trainedFewStep(metadata: ModelMetadata): boolean {
+  if (metadata.objective) return metadata.objective.kind === 'ot';
   const c = metadata.config as {
     objective?: { kind?: unknown };
     model?: unknown;

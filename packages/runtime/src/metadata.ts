@@ -34,6 +34,9 @@
  *                       class index k as a float, K = the null condition ∅; w = m for
  *                       vectors, a row containing NaN = ∅), and the drift, velocity and
  *                       sampler graphs a `guidance` [1] (the classifier-free guidance weight)
+ *   nfdm.objective      the training objective, when the exporter was told it:
+ *                       {"kind": "nelbo"} or {"kind": "ot", "curvatureWeight": λ} (NFDM-OT,
+ *                       made for few-step ODE sampling) (JSON; absent when unknown)
  *
  * For NFBM, nfdm.prior_std is δ and nfdm.t_start 0; for DiffFlow, nfdm.prior_std is 1 and
  * nfdm.t_start the first grid time.
@@ -79,6 +82,9 @@ export interface ImageShapeMeta {
 /** What a conditional model is conditioned on: K class labels, or vectors of m values. */
 export type ConditionMeta = { kind: 'label'; classes: number } | { kind: 'vector'; dim: number };
 
+/** The objective a model was trained with: the NELBO, or NFDM-OT's (velocity matching + λ · curvature). */
+export type ObjectiveMeta = { kind: 'nelbo' } | { kind: 'ot'; curvatureWeight: number };
+
 /** One input or output of a graph. */
 export interface TensorSignature {
   name: string;
@@ -116,6 +122,8 @@ export interface OnnxGraphMetadata {
   image?: ImageShapeMeta;
   /** Conditional models: what the `condition` input holds. */
   condition?: ConditionMeta;
+  /** The training objective, when the exporter was told it (NFDM-OT: few-step sampling). */
+  objective?: ObjectiveMeta;
 }
 
 /** Metadata as metadata_props key/value strings. */
@@ -143,6 +151,7 @@ export function metadataToProps(m: OnnxGraphMetadata): Record<string, string> {
   if (m.g) props['nfdm.g'] = JSON.stringify(m.g);
   if (m.image) props['nfdm.image'] = JSON.stringify(m.image);
   if (m.condition) props['nfdm.condition'] = JSON.stringify(m.condition);
+  if (m.objective) props['nfdm.objective'] = JSON.stringify(m.objective);
   return props;
 }
 
@@ -215,6 +224,7 @@ export function propsToMetadata(props: Record<string, string>): OnnxGraphMetadat
   if (props['nfdm.g']) m.g = (jsonArray(props, 'nfdm.g') as unknown[]).map(Number);
   if (props['nfdm.image']) m.image = parseImage(json(props, 'nfdm.image'), dim);
   if (props['nfdm.condition']) m.condition = parseCondition(json(props, 'nfdm.condition'));
+  if (props['nfdm.objective']) m.objective = parseObjective(json(props, 'nfdm.objective'));
   const problem = familyOfKind(m.kind).metadataProblem(m);
   if (problem) throw new OnnxMetadataError(problem);
   return m;
@@ -238,6 +248,16 @@ function parseCondition(v: Record<string, unknown>): ConditionMeta {
   if (v.kind === 'vector' && Number.isInteger(v.dim) && (v.dim as number) >= 1) return { kind: 'vector', dim: v.dim as number };
   throw new OnnxMetadataError(
     `metadata 'nfdm.condition' needs {"kind": "label", "classes": K ≥ 1} or {"kind": "vector", "dim": m ≥ 1}, got ${JSON.stringify(v)}`,
+  );
+}
+
+/** `nfdm.objective`: {kind: 'nelbo'} or {kind: 'ot', curvatureWeight ≥ 0}. */
+function parseObjective(v: Record<string, unknown>): ObjectiveMeta {
+  if (v.kind === 'nelbo') return { kind: 'nelbo' };
+  const w = v.curvatureWeight;
+  if (v.kind === 'ot' && typeof w === 'number' && Number.isFinite(w) && w >= 0) return { kind: 'ot', curvatureWeight: w };
+  throw new OnnxMetadataError(
+    `metadata 'nfdm.objective' needs {"kind": "nelbo"} or {"kind": "ot", "curvatureWeight": λ ≥ 0}, got ${JSON.stringify(v)}`,
   );
 }
 

@@ -57,6 +57,19 @@ describe('family table', () => {
     expect(diffusion.capabilitiesOf({ ...meta, config: { model: 'nfdm-ot' } }, ['velocity']).fewStep).toBe(true);
   });
 
+  it("fewStep comes from the export's nfdm.objective (as nfdm export records it), which round-trips and is checked", () => {
+    const meta = readOnnxMetadata(readFileSync(join(fixtures, 'nfdm-2d', 'velocity.onnx')));
+    const diffusion = runtimeFamily('diffusion');
+    const ot = propsToMetadata(metadataToProps({ ...meta, objective: { kind: 'ot', curvatureWeight: 0.5 } }));
+    expect(ot.objective).toEqual({ kind: 'ot', curvatureWeight: 0.5 });
+    expect(diffusion.capabilitiesOf(ot, ['velocity']).fewStep).toBe(true);
+    // a recorded NELBO objective wins over a config that says otherwise
+    const nelbo = propsToMetadata(metadataToProps({ ...meta, objective: { kind: 'nelbo' }, config: { model: 'nfdm-ot' } }));
+    expect(diffusion.capabilitiesOf(nelbo, ['velocity']).fewStep).toBe(false);
+    for (const bad of ['{"kind":"ot"}', '{"kind":"ot","curvatureWeight":-1}', '{"kind":"score"}', '[1]'])
+      expect(() => propsToMetadata({ ...metadataToProps(meta), 'nfdm.objective': bad })).toThrow(/nfdm.objective/);
+  });
+
   it('flow matching (cfm): the ODE and log p by its graphs, never an SDE; fewStep after a reflow round', () => {
     const meta = { ...readOnnxMetadata(readFileSync(join(fixtures, 'nfdm-2d', 'velocity.onnx'))), kind: 'cfm' };
     const cfm = runtimeFamily('cfm');

@@ -24,16 +24,45 @@ export interface Settings {
   grid: number;
 }
 
+/** A form field whose value is not valid: `field` is its element id. */
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 function integer(id: string, min: number, max: number, what: string): number {
-  const v = Number($<HTMLInputElement>(id).value);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${what} must be an integer from ${min} to ${max}`);
+  const raw = $<HTMLInputElement>(id).value;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max)
+    throw new FieldError(id, `${what} must be an integer from ${min} to ${max}`);
   return v;
 }
 
 function number(id: string, what: string): number {
-  const v = Number($<HTMLInputElement>(id).value);
-  if (!Number.isFinite(v)) throw new Error(`${what} must be a number`);
+  const raw = $<HTMLInputElement>(id).value;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v)) throw new FieldError(id, `${what} must be a number`);
   return v;
+}
+
+/**
+ * Mark the field of a {@link FieldError} invalid (aria-invalid, described by the status line) and
+ * move the focus to it; `null` clears every mark.
+ */
+export function markInvalid(error: FieldError | null): void {
+  for (const el of document.querySelectorAll<HTMLElement>('#controls [aria-invalid]')) {
+    el.removeAttribute('aria-invalid');
+    el.removeAttribute('aria-errormessage');
+  }
+  if (!error) return;
+  const el = $(error.field);
+  el.setAttribute('aria-invalid', 'true');
+  el.setAttribute('aria-errormessage', 'status');
+  el.focus();
 }
 
 /** The form's values, checked (one clear error per bad field). */

@@ -17,9 +17,9 @@ import {
   samplesOnGrid,
   type Trajectory,
 } from '@nfdm/runtime/web';
-import { readSettings, type Settings, showFeatures, syncNfe, syncSolvers } from './controls.js';
+import { FieldError, markInvalid, readSettings, type Settings, showFeatures, syncNfe, syncSolvers } from './controls.js';
 import { drawGrid, stripRows } from './images.js';
-import { animate, COLORS, Plot, windowOf } from './plot.js';
+import { animate, COLORS, HEAT_RANGE, Plot, windowOf } from './plot.js';
 import { fetchModel, type ModelFiles, readDropped, servedModels } from './sources.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -49,7 +49,7 @@ export interface PlaygroundHandle {
 }
 
 const params = new URLSearchParams(location.search);
-const threads = Math.max(1, Number(params.get('threads') ?? 1) || 1);
+const threads = Math.max(1, Math.floor(Number(params.get('threads') ?? 1)) || 1);
 configureWasm({ wasmPaths: new URL('ort/', location.href).href, numThreads: crossOriginIsolated ? threads : 1 });
 const backend = `wasm · ${crossOriginIsolated ? threads : 1} thread${(crossOriginIsolated ? threads : 1) > 1 ? 's' : ''}`;
 $('backend').textContent = `Backend: onnxruntime-web ${backend}${crossOriginIsolated ? '' : ' (no cross-origin isolation: 1 thread)'}`;
@@ -67,8 +67,13 @@ const handle: PlaygroundHandle = {
 
 function setState(state: 'loading' | 'ready' | 'running' | 'error', message: string): void {
   document.body.dataset.state = state;
-  $('status').textContent = message;
+  const status = $('status');
+  status.textContent = message;
+  // errors are announced at once (and styled: body[data-state='error'] #status)
+  status.setAttribute('aria-live', state === 'error' ? 'assertive' : 'polite');
   for (const b of document.querySelectorAll<HTMLButtonElement>('#controls button')) b.disabled = state === 'running' || state === 'loading';
+  // no other model while an action runs on this one
+  for (const id of ['model', 'files']) $<HTMLInputElement>(id).disabled = state === 'running';
 }
 
 /** Run one action with the status line, the error state and a timings row. */
@@ -76,8 +81,10 @@ async function run(action: string, body: (s: Settings) => Promise<Cost>): Promis
   let settings: Settings;
   try {
     settings = readSettings();
+    markInvalid(null);
   } catch (error) {
     setState('error', (error as Error).message);
+    if (error instanceof FieldError) markInvalid(error);
     return;
   }
   setState('running', `${action}…`);
@@ -128,9 +135,10 @@ function legend(kind: 'samples' | 'bridge' | 'forward' | 'density'): void {
     samples: 'grey: z(1) from the prior · blue: samples (t = t₀) · lines: the solver’s paths',
     bridge: 'green: sources (t = 1) · orange: transported targets (t = 0) · red circle: the obstacle the bridge was trained around',
     forward: 'blue: samples standing in for data (t = t₀) · orange: z_t of the forward process, moving to t = 1',
-    density: 'log p(x) on the grid: white (low) to dark blue (high) · dots: samples',
+    density: 'blue dots: samples',
   }[kind];
-  $('legend').textContent = text;
+  const heat = `log p(x): white (${HEAT_RANGE} nats or more below the highest) to orange (the highest)`;
+  $('legend').textContent = kind === 'density' || plot.showsHeat ? `${heat} · ${text}` : text;
 }
 
 /** The 2-D scene of the last result: samples (or sources → targets) and the bridge's obstacle. */
@@ -244,36 +252,51 @@ async function density(s: Settings): Promise<Cost> {
   const ms = performance.now() - t0;
   plot.heat(out.logp, G);
   legend('density');
-  if (handle.last?.samples) plot.points(handle.last.samples.subarray(0, 400), COLORS.samples, 1);
+  if (handle.last?.samples) plot.points(handle.last.samples.subarray(0, 2 * 2000), COLORS.samples, 1.2);
   handle.last = { ...(handle.last as LastResult), action: 'density', logp: out.logp, points };
   return { n: G * G, steps, nfe: out.stats.nfe, ms };
 }
 
+/** Counts load requests: only the latest one's model is kept (choosing models quickly, e.g. with the arrow keys). */
+let loads = 0;
+
 async function load(read: () => Promise<ModelFiles>): Promise<void> {
+  const request = ++loads;
   setState('loading', 'Loading the model…');
   try {
     const files = await read();
     const t0 = performance.now();
     const model = await loadExportedModel({ graphs: files.graphs }, { graphs: Object.keys(files.graphs) as never });
+    if (request !== loads) {
+      await model.dispose();
+      return;
+    }
     await handle.model?.dispose();
     handle.model = model;
     handle.modelName = files.name;
     handle.last = null;
+    plot.forgetHeat();
     describe(model, files.name, performance.now() - t0);
     setState('ready', `Loaded ${files.name}.`);
   } catch (error) {
-    setState('error', `Cannot load the model: ${(error as Error).message}`);
+    if (request === loads) setState('error', `Cannot load the model: ${(error as Error).message}`);
   }
+}
+
+/** Steps a few-step model starts with. */
+const FEW_STEPS = 4;
+
+/** What the model is, in words: NFDM-OT for a few-step diffusion model (its export records the OT objective). */
+function modelTitle(model: ExportedModel): string {
+  const kind = model.metadata.kind;
+  if (!model.capabilities.fewStep) return `a ${model.family} model (${kind})`;
+  return model.family === 'diffusion' ? `an NFDM-OT model (${kind}, few-step)` : `a few-step ${model.family} model (${kind})`;
 }
 
 function describe(model: ExportedModel, name: string, ms: number): void {
   const c = model.capabilities;
   const image = model.image;
-  const what = canTransport(model)
-    ? 'an NFBM bridge'
-    : c.fewStep
-      ? 'an NFDM-OT (few-step) model'
-      : `a ${model.family} model (${model.metadata.kind})`;
+  const what = canTransport(model) ? 'an NFBM bridge' : modelTitle(model);
   $('model-info').textContent =
     `${name}: ${what}, D = ${model.dim}${image ? ` (${image.height}×${image.width}×${image.channels} images)` : ''}; graphs ${model.graphs.join(', ')}; loaded in ${ms.toFixed(0)} ms.`;
   const twoD = model.dim === 2;
@@ -288,9 +311,13 @@ function describe(model: ExportedModel, name: string, ms: number): void {
   $('plot').hidden = !!image;
   $('legend').hidden = !!image;
   $('legend').textContent = '';
+  // A few-step model (NFDM-OT) starts at 4 Heun ODE steps (8 NFE); the others at the form's default.
+  const steps = $<HTMLInputElement>('steps');
+  steps.value = c.fewStep ? String(FEW_STEPS) : steps.defaultValue;
+  if (c.fewStep) $<HTMLSelectElement>('mode').value = 'ode';
   syncSolvers({ ode: c.sample || c.transport, sde: c.sde });
   if (c.fewStep) {
-    $<HTMLInputElement>('steps').value = '4';
+    $<HTMLSelectElement>('solver').value = 'heun';
     syncNfe();
   }
   $<HTMLButtonElement>('sample').textContent = canTransport(model) ? 'Transport' : 'Sample';

@@ -27,6 +27,9 @@ export function windowOf(points: ArrayLike<number>, margin = 0.15): Window2d {
   return { x0: (xa + xb) / 2 - width / 2, y0: (ya + yb) / 2 - width / 2, width };
 }
 
+/** The heat map's range: log p from its max down to max − HEAT_RANGE nats (white below). */
+export const HEAT_RANGE = 8;
+
 /** Colours of the view (and the legend). */
 export const COLORS = {
   samples: '#1f5fbf',
@@ -55,10 +58,29 @@ export class Plot {
     return this.canvas.height - ((y - this.window.y0) / this.window.width) * this.canvas.height;
   }
 
+  /** The last heat map and the window it was computed on. */
+  private background: { image: HTMLCanvasElement; window: Window2d } | null = null;
+
+  /** Whether {@link clear} paints the last heat map (it is kept while the window does not change). */
+  get showsHeat(): boolean {
+    const b = this.background?.window;
+    return b !== undefined && b.x0 === this.window.x0 && b.y0 === this.window.y0 && b.width === this.window.width;
+  }
+
+  /** White (or the last heat map, while the window is the one it was computed on) and the axes. */
   clear(): void {
     this.ctx.fillStyle = '#fff';
     this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    if (this.background && this.showsHeat) {
+      this.ctx.imageSmoothingEnabled = true;
+      this.ctx.drawImage(this.background.image, 0, 0, this.canvas.width, this.canvas.height);
+    }
     this.axes();
+  }
+
+  /** Forget the heat map (another model). */
+  forgetHeat(): void {
+    this.background = null;
   }
 
   private axes(): void {
@@ -107,27 +129,28 @@ export class Plot {
     ctx.stroke();
   }
 
-  /** A G × G heat map of values (row j = y from the top, column i = x), colour by rank between min and max. */
-  heat(values: ArrayLike<number>, G: number): void {
-    const finite = Array.from(values).filter(Number.isFinite);
-    const lo = Math.min(...finite);
-    const hi = Math.max(...finite);
+  /**
+   * A G × G heat map of log-densities (row j = y from the top, column i = x): white at or below
+   * max − `range` nats, orange at the max — a log scale clipped to the top `range` nats, so a few
+   * very unlikely cells (the window's corners) do not flatten the rest.
+   */
+  heat(logp: ArrayLike<number>, G: number, range = HEAT_RANGE): void {
+    const hi = Math.max(...Array.from(logp).filter(Number.isFinite));
     const image = new ImageData(G, G);
     for (let k = 0; k < G * G; k++) {
-      const v = Number.isFinite(values[k]) ? (values[k] - lo) / (hi - lo || 1) : 0;
-      // white → dark blue
-      image.data[4 * k] = Math.round(255 * (1 - 0.9 * v));
-      image.data[4 * k + 1] = Math.round(255 * (1 - 0.7 * v));
-      image.data[4 * k + 2] = Math.round(255 * (1 - 0.35 * v));
+      const v = Number.isFinite(logp[k]) ? Math.min(1, Math.max(0, 1 - (hi - logp[k]) / range)) : 0;
+      // white → orange (the samples and paths on it are blue)
+      image.data[4 * k] = Math.round(255 - 15 * v);
+      image.data[4 * k + 1] = Math.round(255 - 125 * v);
+      image.data[4 * k + 2] = Math.round(255 - 255 * v);
       image.data[4 * k + 3] = 255;
     }
     const tmp = document.createElement('canvas');
     tmp.width = G;
     tmp.height = G;
     tmp.getContext('2d')?.putImageData(image, 0, 0);
-    this.ctx.imageSmoothingEnabled = true;
-    this.ctx.drawImage(tmp, 0, 0, this.canvas.width, this.canvas.height);
-    this.axes();
+    this.background = { image: tmp, window: { ...this.window } };
+    this.clear();
   }
 
   /** The G × G cell centres of the window, row-major from the top-left (as {@link heat} draws them). */

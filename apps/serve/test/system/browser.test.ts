@@ -67,6 +67,9 @@ describe('nfdm serve → the playground page', () => {
     const model = await nodeModel('toy');
     try {
       if (!samplesWithSolvers(model)) throw new Error('toy is not a diffusion model');
+      // not few-step: named by its family and kind, the form at its default 20 steps
+      expect(await page.$eval('#model-info', (el) => el.textContent)).toMatch(/^toy: a diffusion model \(nfdm\), D = 2/);
+      expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('20 steps · 20 NFE');
       for (const [mode, solver] of [
         ['ode', 'heun'],
         ['sde', 'euler_maruyama'],
@@ -105,6 +108,12 @@ describe('nfdm serve → the playground page', () => {
     const model = await nodeModel('ot');
     try {
       if (!hasLogProb(model)) throw new Error('ot has no log-prob graph');
+      // `nfdm export` recorded the OT objective: named NFDM-OT, and the form starts at 4 Heun ODE steps
+      expect(model.capabilities.fewStep).toBe(true);
+      expect(await page.$eval('#model-info', (el) => el.textContent)).toMatch(/^ot: an NFDM-OT model \(nfdm, few-step\), D = 2/);
+      const form = await page.evaluate(() => ['mode', 'solver'].map((id) => (document.getElementById(id) as HTMLSelectElement).value));
+      expect(form).toEqual(['ode', 'heun']);
+      expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('4 steps · 8 NFE');
       await fill(page, { n: 500, seed: 5, mode: 'ode', steps: 2 });
       await fill(page, { solver: 'heun' });
       expect(await page.$eval('#nfe', (el) => el.textContent)).toBe('2 steps · 4 NFE');
@@ -120,8 +129,18 @@ describe('nfdm serve → the playground page', () => {
       const logp = await model.logProb(Float32Array.from(points), { steps: 8, solver: 'rk4' });
       expect(maxDiff(density.logp as number[], logp.logp)).toBeLessThan(1e-3);
       await screenshot(page, 'nfdm-ot-density');
+      const legend = () => page.$eval('#legend', (el) => el.textContent ?? '');
+      expect(await legend()).toMatch(/^log p\(x\): white .* blue dots: samples$/);
+      // the same samples again (2 steps): the same window, so the paths are drawn over the heat map
+      await fill(page, { steps: 2 });
       await act(page, 'trajectories');
+      expect(maxDiff((await last(page)).samples, want.samples)).toBeLessThan(1e-4);
+      expect(await legend()).toMatch(/^log p\(x\): .* lines: the solver’s paths$/);
       await screenshot(page, 'nfdm-ot-trajectories');
+      // other samples (8 steps): another window, the heat map is gone
+      await fill(page, { steps: 8 });
+      await act(page, 'trajectories');
+      expect(await legend()).toMatch(/^grey: z\(1\) from the prior/);
       // the learned forward process, from the page's samples towards the prior
       await act(page, 'forward');
       const forward = await last(page);
@@ -216,8 +235,34 @@ describe('nfdm serve → the playground page', () => {
     const want = samplesWithSolvers(model) ? await model.sample({ n: 32, steps: 5, mode: 'ode', solver: 'euler', seed: 9 }) : null;
     await model.dispose();
     expect(maxDiff((await last(page)).samples, want?.samples ?? [])).toBeLessThan(1e-4);
+    // two models asked for in a row, the first one's files held back so that it arrives last:
+    // the last one asked for is kept
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      if (request.isInterceptResolutionHandled()) return;
+      if (request.url().includes('/v1/models/img/files')) setTimeout(() => void request.continue(), 1000);
+      else void request.continue();
+    });
+    const loaded = await page.evaluate(async () => {
+      const h = (window as unknown as { nfdmPlayground: { loadServed(n: string): Promise<void>; modelName: string } }).nfdmPlayground;
+      await Promise.all([h.loadServed('img'), h.loadServed('toy')]);
+      return [h.modelName, document.getElementById('model-info')?.textContent?.split(':')[0], document.body.dataset.state];
+    });
+    expect(loaded).toEqual(['toy', 'toy', 'ready']);
     await fill(page, { n: 0 });
     await expect(act(page, 'sample')).rejects.toThrow(/n must be an integer from 1 to 20000/);
+    // the bad field is marked invalid, points at the status line and has the focus; fixing it clears the mark
+    const invalid = () =>
+      page.evaluate(() => [
+        document.getElementById('n')?.getAttribute('aria-invalid'),
+        document.activeElement?.id,
+        document.getElementById('status')?.getAttribute('aria-live'),
+      ]);
+    expect(await invalid()).toEqual(['true', 'n', 'assertive']);
+    await fill(page, { n: 8 });
+    await act(page, 'sample');
+    const [mark, , live] = await invalid();
+    expect([mark, live]).toEqual([null, 'polite']);
     await page.close();
     const missing = await fetch(`${address}/v1/models/toy/files/nope`);
     expect(missing.status).toBe(404);

@@ -8,7 +8,7 @@ import { CliError, UsageError } from '../errors.js';
 import { checkWritableFolder, ensureDir, writingFile } from '../files.js';
 import { BACKENDS, examples, need } from '../options.js';
 import { Output } from '../output.js';
-import { locateModel, openModel, readMeta, startBackend } from '../runtime.js';
+import { locateModel, objectiveOf, openModel, startBackend } from '../runtime.js';
 
 export function exportCommand(ctx: Context) {
   return new Command('export')
@@ -55,9 +55,11 @@ export function exportCommand(ctx: Context) {
       const opened = openModel(location);
       // Each family's exporter knows its graphs and defaults (DiffFlow's grid, bridge penalties);
       // a model trained on images records their shape, so runtimes and servers can draw samples.
-      const imageShape = readMeta(location)?.data?.imageShape;
+      // A diffusion model's training objective is recorded too: an NFDM-OT export is then few-step for runtimes and the playground.
+      const imageShape = opened.meta?.data?.imageShape;
       const image = imageShape ? { height: imageShape[0], width: imageShape[1], channels: imageShape[2] } : undefined;
-      const exported = exportAnyModel(opened.model, image ? { image } : {});
+      const objective = opened.family === 'diffusion' && opened.meta ? objectiveOf(opened.meta) : undefined;
+      const exported = exportAnyModel(opened.model, { ...(image ? { image } : {}), ...(objective ? { objective } : {}) });
       ensureDir(dir, `--out ${dir}`);
       checkWritableFolder(dir, join(dir, ONNX_MANIFEST_FILE), `--out ${dir}`);
       const name = opts.name ?? basename(resolve(modelDir));
