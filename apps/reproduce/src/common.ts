@@ -308,6 +308,8 @@ export const MODEL_LABELS: Record<string, string> = {
   cfm: 'CFM',
   'ot-cfm': 'OT-CFM',
   'rectified-flow': 'rectified flow',
+  nfbm: 'NFBM',
+  'fixed-bridge': 'fixed bridge',
 };
 
 export const MODEL_COLORS: Record<string, string> = {
