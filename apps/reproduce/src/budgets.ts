@@ -210,6 +210,9 @@ export interface Budget {
   cuts: string[];
 }
 
+/** The classes of the image bridge: sneaker (7) → ankle boot (9), in the spirit of the papers' AFHQ dog → cat. */
+const SNEAKER_TO_ANKLE_BOOT = { source: 7, target: 9 } as const;
+
 const SMOKE_TRAIN: TrainBudget = { steps: 20, hidden: [16, 16], batch: 64, lr: 5e-3, ema: 0.9, clip: 1, checkpointEvery: 10 };
 /** The smoke budget's image networks: the tiniest U-Net, a few updates (checkpointed, so --resume is exercised). */
 const SMOKE_UNET: ImageNet = { arch: 'unet', base: 8 };
@@ -269,8 +272,7 @@ const FULL: Budget = {
   },
   imageBridge: {
     data: 'fashion-mnist-14',
-    source: 7,
-    target: 9,
+    ...SNEAKER_TO_ANKLE_BOOT,
     seeds: 1,
     train: { steps: 2000, hidden: [256, 256], batch: 128, lr: 1e-3, ema: 0.995, clip: 1 },
     points: 1000,
@@ -295,7 +297,7 @@ const LONG_NLL_STEPS = 10;
 const LONG_DESCRIPTION =
   'the largest budget: density near convergence (20,000 updates of 4×64 networks at batch 1024 for NFDM, NDM, VP, FM-OT and CFM on 8gaussians and checkerboard, 3 seeds; ≈ 3 hours), ' +
   'few-step and bridges as in full (≈ 15 minutes), images and the image bridge on Fashion-MNIST 28×28 with U-Nets of base 16 (7 image models and 2 bridges, 1500 updates of batch 32 each, ' +
-  'a classifier of 3000 updates; ≈ IMAGE_HOURS); estimated TOTAL_HOURS on two idle cores, up to twice that under other load; it resumes run by run (--resume).';
+  'a classifier of 3000 updates; ≈ 9 hours, NFDM-OT alone ≈ 2.7 h at ≈ 6 s per update); estimated 12 hours on two idle cores, up to twice that under other load; it resumes run by run (--resume).';
 
 const LONG_CUTS = [
   'long: the density experiment on 8gaussians and checkerboard only, for NFDM, NDM, VP, FM-OT and CFM (no sub-VP, OT-CFM or DiffFlow); few-step and bridges as in full',
@@ -303,7 +305,7 @@ const LONG_CUTS = [
   'images: Fashion-MNIST 28×28 with U-Nets of base 16 (the papers: base 64–128, 10⁵+ updates), 1500 updates of batch 32 each, one seed; bits/dim on 500 test images with the exact NLL at 10 fixed RK4 steps (not adaptive); 1000 samples per Fréchet distance; bits/dim are not comparable with published numbers',
   "the Fréchet distance uses the features of the harness's own small classifier (3000 updates), NOT Inception: it ranks models measured with the same classifier only",
   'image bridge: sneaker (7) → ankle boot (9) at 28×28, U-Nets of base 16, 1500 updates each, one seed, 1000 transported test images',
-  'time estimates from per-update costs: BENCHMARKS.md for the density networks (NFDM 21 ms, NDM 14 ms, fixed processes ~7 ms at batch 1024) and PER_UPDATE for the 28×28 U-Nets; not from a long run',
+  "time estimates from per-update costs, not from a long run: BENCHMARKS.md for the density networks (NFDM 21 ms, NDM 14 ms, fixed processes ~7 ms at batch 1024); for the 28×28 U-Nets of base 16 at batch 32, 8 updates each measured under heavy other load and scaled to NFDM's 0.6 s per update on idle cores: NFDM 0.6 s, NDM ≈ 2.2 s, VP ≈ 0.85 s, CFM ≈ 0.4 s, OT-CFM ≈ 0.65 s, NFDM-OT ≈ 6.4 s (second time derivatives through the U-Net), NFBM ≈ 2.4 s; sampling ≈ 5–15 ms per image and network evaluation (so ≈ 1.5 h of image evaluation and ≈ 0.7 h of bridge transports)",
 ];
 
 /** The image network of the long budget: the presets' U-Net with 16 channels at its first level. */
@@ -344,23 +346,22 @@ const LONG: Budget = {
     nelboDraws: 2,
     nll: { solver: 'rk4', steps: LONG_NLL_STEPS },
     gridImages: 64,
-    sampleSteps: 100,
+    sampleSteps: 50,
     curvatureWeight: 1,
-    reflowPairs: 2000,
+    reflowPairs: 1000,
     nfe: [1, 2, 4, 8],
     frechetSamples: 1000,
     repeats: 2,
   },
   imageBridge: {
     data: 'fashion-mnist',
-    source: 7,
-    target: 9,
+    ...SNEAKER_TO_ANKLE_BOOT,
     net: LONG_UNET,
     seeds: 1,
     train: LONG_UNET_TRAIN,
     points: 1000,
     repeats: 2,
-    sampleSteps: 100,
+    sampleSteps: 50,
     stripImages: 4,
     stripFrames: 6,
   },
@@ -422,8 +423,7 @@ export const BUDGETS: Record<BudgetName, Budget> = {
     },
     imageBridge: {
       data: 'fashion-mnist-14',
-      source: 7,
-      target: 9,
+      ...SNEAKER_TO_ANKLE_BOOT,
       net: SMOKE_UNET,
       seeds: 1,
       train: SMOKE_UNET_TRAIN,
@@ -495,8 +495,7 @@ export const BUDGETS: Record<BudgetName, Budget> = {
     },
     imageBridge: {
       data: 'fashion-mnist-14',
-      source: 7,
-      target: 9,
+      ...SNEAKER_TO_ANKLE_BOOT,
       seeds: 1,
       train: { steps: 300, hidden: [128, 128], batch: 64, lr: 2e-3, ema: 0.99, clip: 1 },
       points: 500,

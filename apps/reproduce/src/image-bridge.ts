@@ -40,9 +40,7 @@ import {
   type SuiteContext,
   trainModel,
 } from './common.js';
-import { classifierLine, failures, netSettings, networkLabel, seconds, sideText } from './images.js';
-
-type MeanErr = { mean: number; stderr: number };
+import { classifierLine, failures, type MeanErr, netSettings, networkLabel, seconds, sideText } from './images.js';
 
 export interface ImageBridgeEntry {
   model: ImageBridgeModel;

@@ -56,7 +56,8 @@ import {
 } from './common.js';
 import { hasNelbo } from './density.js';
 
-type MeanErr = { mean: number; stderr: number };
+/** A mean with its standard error (over test images, draws or transports). */
+export type MeanErr = { mean: number; stderr: number };
 
 export interface ImageEntry {
   model: ImageModel;
