@@ -19,7 +19,7 @@ export function reproduceCommand(ctx: Context) {
     .addOption(
       new Option(
         '--budget <name>',
-        'smoke (seconds, pipeline check), quick (≈ 7.5 min on 2 cores), full (≈ 45–90 min) or long (the largest: density with 20,000 updates, images with 28×28 U-Nets; ≈ 13 h)',
+        'smoke (seconds, pipeline check), quick (≈ 7.5 min on 2 cores), full (≈ 45–90 min) or long (the largest: density with 20,000 updates, images with 28×28 U-Nets; ≈ 8 h)',
       )
         .choices(BUDGET_NAMES)
         .default('quick' as const),
