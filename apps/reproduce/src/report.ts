@@ -55,6 +55,13 @@ const TITLES: Record<ExperimentName, string> = {
   'image-bridge': '5. Image bridge (Fashion-MNIST)',
 };
 
+/** The summed training wall time of an experiment's runs (continued runs: estimated, see trainModel), or '–'. */
+function trainingTime(res: object | undefined): string {
+  const entries = (res as { entries?: Array<{ trainSeconds?: number }> } | undefined)?.entries ?? [];
+  const seconds = entries.map((e) => e.trainSeconds ?? Number.NaN).filter(Number.isFinite);
+  return seconds.length > 0 ? `${minutes(seconds.reduce((a, v) => a + v, 0))} (${seconds.length} runs)` : '–';
+}
+
 function minutes(s: number): string {
   return s >= 120 ? `${s.toFixed(0)} s (${(s / 60).toFixed(1)} min)` : `${s.toFixed(1)} s`;
 }
@@ -78,7 +85,7 @@ export function renderReport(r: ReportInput): string {
     '## Wall time per experiment',
     '',
     mdTable([
-      ['experiment', 'wall time', 'status', 'finished'],
+      ['experiment', 'wall time', 'training (sum over runs)', 'status', 'finished'],
       ...names.map((n) => {
         const res = r.results[n];
         const status = r.failed[n]
@@ -90,7 +97,7 @@ export function renderReport(r: ReportInput): string {
               : r.selected.includes(n)
                 ? 'not run'
                 : 'not selected (--only)';
-        return [TITLES[n], res ? minutes(res.seconds) : '–', status, res?.finished ?? '–'];
+        return [TITLES[n], res ? minutes(res.seconds) : '–', trainingTime(res), status, res?.finished ?? '–'];
       }),
     ]),
     '',

@@ -117,7 +117,8 @@ describe('nfdm reproduce', () => {
     expect(report).toMatch(/\*\*Budget:\*\* smoke/);
     expect(report).toMatch(/\*\*Machine:\*\* Node v\d+/);
     expect(report).toMatch(/backend (wasm|cpu|tensorflow)/);
-    expect(report).toContain('| experiment | wall time | status | finished |');
+    expect(report).toContain('| experiment | wall time | training (sum over runs) | status | finished |');
+    expect(report).toMatch(/^\| 5\. Image bridge \(Fashion-MNIST\) \| [0-9.]+ s \| [0-9.]+ s \(2 runs\) \| ran \|/m);
     // Every section's table headers.
     expect(report).toContain('## 1. Density estimation');
     expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | CFM | OT-CFM | DiffFlow |');
@@ -233,7 +234,7 @@ describe('nfdm reproduce', () => {
     const report = readFileSync(join(tmp, 'smoke', 'REPORT.md'), 'utf8');
     expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | CFM | OT-CFM | DiffFlow |');
     expect(report).toContain('| 1. Density estimation |');
-    expect(report).toMatch(/\| 1\. Density estimation \| [^|]+ \| reused from an earlier invocation \|/);
+    expect(report).toMatch(/\| 1\. Density estimation \| [^|]+ \| [^|]+ \| reused from an earlier invocation \|/);
     expect(again.reused).toEqual(['density', 'fewstep', 'images', 'image-bridge']);
   });
 
