@@ -27,8 +27,8 @@ import { IMAGE_BRIDGE_MODELS, type ImageBridgeBudget, type ImageBridgeModel } fr
 import { type ClassifierInfo, ensureClassifier, frechetReference, openJudge } from './classifier.js';
 import {
   attempt,
-  cachedEvaluation,
   type ExperimentResultBase,
+  figureLinks,
   MODEL_LABELS,
   mdTable,
   meanSe,
@@ -38,7 +38,7 @@ import {
   runSettings,
   type Stat,
   type SuiteContext,
-  trainModel,
+  trainAndMeasure,
 } from './common.js';
 import { classifierLine, failures, type MeanErr, netSettings, networkLabel, seconds, sideText } from './images.js';
 
@@ -175,15 +175,14 @@ async function imageBridgeRun(ctx: SuiteContext, judge: BridgeJudge, model: Imag
     seed,
     ...netSettings(b.net),
   });
-  const trained = await trainModel(ctx, rel, settings);
-  const { opened } = trained;
-  ctx.note(`[image-bridge] ${MODEL_LABELS[model] ?? model} seed ${seed}: transporting ${judge.sources.n} images × ${b.repeats}…`);
-  try {
-    const measured = await cachedEvaluation(ctx, rel, 'evaluation', () => judgeTransports(ctx, judge, opened, model, seed));
-    return { model, seed, run: trained.run, trainSeconds: trained.seconds, ...measured };
-  } finally {
-    opened.model.dispose();
-  }
+  const measured = await trainAndMeasure(
+    ctx,
+    rel,
+    settings,
+    (opened) => judgeTransports(ctx, judge, opened, model, seed),
+    `[image-bridge] ${MODEL_LABELS[model] ?? model} seed ${seed}: transporting ${judge.sources.n} images × ${b.repeats}…`,
+  );
+  return { model, seed, ...measured };
 }
 
 function imageBridgeSummary(model: ImageBridgeModel, entries: ImageBridgeEntry[]): ImageBridgeSummary {
@@ -296,7 +295,7 @@ export function imageBridgeSection(r: ImageBridgeResult): string {
     ]),
     '',
   ];
-  for (const f of r.figures) lines.push(`![${f.replace(/^figures\//, '').replace(/\.png$/, '')}](${f})`, '');
+  lines.push(...figureLinks(r.figures));
   lines.push(...failures(r.entries.map((e) => ({ what: `${MODEL_LABELS[e.model] ?? e.model} seed ${e.seed}`, errors: e.errors }))));
   return lines.join('\n');
 }

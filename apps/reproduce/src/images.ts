@@ -41,8 +41,8 @@ import {
 import { type ClassifierInfo, ensureClassifier, frechetReference, openJudge } from './classifier.js';
 import {
   attempt,
-  cachedEvaluation,
   type ExperimentResultBase,
+  figureLinks,
   MODEL_LABELS,
   mdTable,
   meanSe,
@@ -52,7 +52,7 @@ import {
   runSettings,
   type Stat,
   type SuiteContext,
-  trainModel,
+  trainAndMeasure,
 } from './common.js';
 import { hasNelbo } from './density.js';
 
@@ -235,15 +235,14 @@ async function imageRun(ctx: SuiteContext, ev: ImageEvaluation, model: ImageMode
   const rel = imageRel(model, seed);
   ctx.note(`[images] ${b.data} ${MODEL_LABELS[model]} seed ${seed}: training ${b.train.steps} steps…`);
   const settings = runSettings(b.train, { model, data: b.data, seed, ...netSettings(b.net), ...imageExtra(ctx, model, seed) });
-  const trained = await trainModel(ctx, rel, settings);
-  const { opened } = trained;
-  ctx.note(`[images] ${MODEL_LABELS[model]} seed ${seed}: bits/dim and Fréchet distances…`);
-  try {
-    const measured = await cachedEvaluation(ctx, rel, 'evaluation', () => measureImageModel(ctx, ev, opened, model, seed));
-    return { model, seed, run: trained.run, trainSeconds: trained.seconds, ...measured };
-  } finally {
-    opened.model.dispose();
-  }
+  const measured = await trainAndMeasure(
+    ctx,
+    rel,
+    settings,
+    (opened) => measureImageModel(ctx, ev, opened, model, seed),
+    `[images] ${MODEL_LABELS[model]} seed ${seed}: bits/dim and Fréchet distances…`,
+  );
+  return { model, seed, ...measured };
 }
 
 /** Mean ± s.e. over seeds of one model. */
@@ -399,7 +398,7 @@ export function imagesSection(r: ImageResult): string {
     ]),
     '',
   ];
-  for (const f of r.figures) lines.push(`![${f.replace(/^figures\//, '').replace(/\.png$/, '')}](${f})`, '');
+  lines.push(...figureLinks(r.figures));
   lines.push(
     ...failures(r.entries.map((e) => ({ what: `${MODEL_LABELS[e.model]} seed ${e.seed}`, errors: e.errors, diverged: e.diverged }))),
   );
