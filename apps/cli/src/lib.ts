@@ -4,16 +4,25 @@
  * plots of `nfdm eval`/`plot`, output, errors and the model table. Re-exports only.
  */
 
-export { latestCheckpoint } from '@nfdm/training';
+export { classifierFrechetDistance, type ImageClassifier, latestCheckpoint, sampleAccuracy } from '@nfdm/training';
+export {
+  type ClassifierRun,
+  type ClassifierTrainSettings,
+  classifierData,
+  openClassifier,
+  readClassifierRun,
+  trainClassifierRun,
+} from './cli/classifiers.js';
 export type { Context } from './cli/context.js';
 export { bridgeEvaluationData, evaluationData } from './cli/data.js';
 export { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, UsageError } from './cli/errors.js';
 export { ensureDir, writeJson, writeText } from './cli/files.js';
+export { evaluationImages } from './cli/image-sets.js';
 export { main } from './cli/main.js';
 export { nelboMetric, nllMetric, sampleMetrics } from './cli/metrics.js';
 export { BACKENDS, type BackendChoice, examples, listOf, need } from './cli/options.js';
 export { fmt, type Io, ignoreBrokenPipes, Output } from './cli/output.js';
-export { samplesSvg, squareBounds, writePlot } from './cli/plotting.js';
+export { samplesSvg, squareBounds, trajectoriesSvg, writePlot } from './cli/plotting.js';
 export { MODEL_NAMES, type ModelName, PRESETS, presetCapabilities } from './cli/presets.js';
 export { bridgeSpec, type RunSettings } from './cli/run-config.js';
 export {
@@ -29,4 +38,5 @@ export {
   samplerChoice,
   startBackend,
 } from './cli/runtime.js';
+export { FRECHET_NOTE, FRECHET_REFERENCE } from './cli/sample-quality.js';
 export { type RunSummary, runTraining } from './cli/training.js';

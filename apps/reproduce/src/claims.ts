@@ -12,13 +12,18 @@ import { ownChain } from './budgets.js';
 import { compareLower, MODEL_LABELS, pm, type Stat } from './common.js';
 import type { DensityResult } from './density.js';
 import type { FewstepResult } from './fewstep.js';
+import type { ImageBridgeResult } from './image-bridge.js';
+import type { ImageResult } from './images.js';
+import type { SuiteResults } from './report.js';
 
 export type Verdict = 'reproduced' | 'not reproduced' | 'inconclusive';
 
 export interface Claim {
-  id: 'a' | 'b' | 'c' | 'd';
+  id: 'a' | 'b' | 'c' | 'd' | 'e';
   claim: string;
   verdict: Verdict;
+  /** The report sections the verdict comes from (e.g. `sections 1 and 4`). */
+  sections: string;
   /** The numbers behind the verdict, one line. */
   evidence: string;
   /** Win/loss counts where the majority rule applies. */
@@ -54,18 +59,63 @@ function tally(pairs: Array<[Stat | null, Stat | null]>) {
 const counts = (c: { wins: number; losses: number; total: number }) => `W ${c.wins}, L ${c.losses}, T ${c.total}`;
 
 const CLAIMS = {
-  a: 'learned forward processes (NFDM, NDM) give better test likelihood than fixed ones (VP, sub-VP, FM-OT)',
-  b: 'NFDM-OT gives straighter generative paths and better few-step samples than NFDM, FM-OT and VP',
+  a: 'learned forward processes (NFDM, NDM) give better test likelihood than fixed ones (VP, sub-VP, FM-OT; images: VP)',
+  b: 'NFDM-OT gives straighter generative paths and better few-step samples than NFDM, FM-OT and VP (images: CFM, OT-CFM, rectified flow and VP)',
   c: 'NFBM learns a transport between two distributions, and the obstacle penalty keeps its paths out of the disc',
   d: 'DiffFlow captures fine structure (checkerboard, 2spirals): lower sliced W2 and NLL than the other models',
+  e: 'NFBM transports one image class to another better than a bridge on a fixed process (more images classified as the target class, lower Fréchet distance to it)',
 } as const;
 
+/** The report sections behind each claim. */
+const SECTIONS: Record<Claim['id'], string> = {
+  a: 'sections 1 and 4',
+  b: 'sections 2 and 4',
+  c: 'section 3',
+  d: 'section 1',
+  e: 'section 5',
+};
+
 function missing(id: Claim['id'], experiment: string): Claim {
-  return { id, claim: CLAIMS[id], verdict: 'inconclusive', evidence: `the ${experiment} experiment has no result in this directory` };
+  return {
+    id,
+    claim: CLAIMS[id],
+    verdict: 'inconclusive',
+    sections: SECTIONS[id],
+    evidence: `the ${experiment} experiment has no result in this directory`,
+  };
 }
 
-function claimA(r: DensityResult | undefined): Claim {
-  if (!r) return missing('a', 'density');
+/** Image bits/dim (exact NLL) of NFDM and NDM against VP: the pairs, and the evidence (none without a result). */
+function imageLikelihood(images: ImageResult | undefined): { pairs: Array<[Stat | null, Stat | null]>; part?: string } {
+  if (!images) return { pairs: [] };
+  const nll = (m: string) => images.summary.find((s) => s.model === m)?.nll ?? null;
+  const pairs: Array<[Stat | null, Stat | null]> = [
+    [nll('nfdm'), nll('vp')],
+    [nll('ndm'), nll('vp')],
+  ];
+  const part = `images (${images.data}, ${images.network}, bits/dim): NFDM ${pm(nll('nfdm'))}, NDM ${pm(nll('ndm'))} vs VP ${pm(nll('vp'))}`;
+  return { pairs, part };
+}
+
+function claimA(r: DensityResult | undefined, images: ImageResult | undefined): Claim {
+  if (!r && !images) return missing('a', 'density');
+  const img = imageLikelihood(images);
+  const toy = r ? toyLikelihood(r) : { pairs: [], parts: ['the density experiment has no result in this directory'] };
+  const c = tally([...toy.pairs, ...img.pairs]);
+  return {
+    id: 'a',
+    claim: CLAIMS.a,
+    verdict: majority(c.wins, c.losses, c.total),
+    sections: SECTIONS.a,
+    evidence:
+      `exact NLL, every learned × fixed pair per data set (toys: nats; images: bits/dim): ${counts(c)}; ${toy.parts.join('; ')}` +
+      (img.part ? `; ${img.part}` : '; images: no result in this directory'),
+    counts: c,
+  };
+}
+
+/** The toy pairs of claim (a): every learned × fixed model per data set, with the best of each kind. */
+function toyLikelihood(r: DensityResult): { pairs: Array<[Stat | null, Stat | null]>; parts: string[] } {
   const learned = ['nfdm', 'ndm'];
   const fixed = ['vp', 'subvp', 'fm'];
   const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m)?.nll ?? null;
@@ -82,31 +132,25 @@ function claimA(r: DensityResult | undefined): Claim {
     const bf = best(fixed);
     if (bl && bf) parts.push(`${d}: best learned ${MODEL_LABELS[bl.m]} ${pm(bl.s)} vs best fixed ${MODEL_LABELS[bf.m]} ${pm(bf.s)}`);
   }
-  const c = tally(pairs);
-  return {
-    id: 'a',
-    claim: CLAIMS.a,
-    verdict: majority(c.wins, c.losses, c.total),
-    evidence: `exact NLL (nats), every learned × fixed pair per data set: ${counts(c)}; ${parts.join('; ')}`,
-    counts: c,
-  };
+  return { pairs, parts };
 }
 
-function claimB(r: FewstepResult | undefined): Claim {
-  if (!r) return missing('b', 'few-step');
+type Pairs = Array<[Stat | null, Stat | null]>;
+
+/** The toy pairs of claim (b): NFDM-OT against NFDM, FM-OT and VP on curvature and on sliced W2 at NFE 2 and 4. */
+function toyFewstep(r: FewstepResult): { curv: Pairs; few: Pairs; parts: string[] } {
   const others = ['nfdm', 'fm', 'vp'];
-  const few = r.nfe.filter((n) => n === 2 || n === 4);
   const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m);
-  const curv: Array<[Stat | null, Stat | null]> = [];
-  const swd: Array<[Stat | null, Stat | null]> = [];
+  const curv: Pairs = [];
+  const few: Pairs = [];
   const parts: string[] = [];
   for (const d of r.datasets) {
     const ot = get(d, 'nfdm-ot');
     for (const o of others) {
       curv.push([ot?.curvature ?? null, get(d, o)?.curvature ?? null]);
-      for (const n of few) {
+      for (const n of FEW_NFE) {
         const i = r.nfe.indexOf(n);
-        swd.push([ot?.nfe[i]?.swd ?? null, get(d, o)?.nfe[i]?.swd ?? null]);
+        if (i >= 0) few.push([ot?.nfe[i]?.swd ?? null, get(d, o)?.nfe[i]?.swd ?? null]);
       }
     }
     const i2 = r.nfe.indexOf(2);
@@ -117,8 +161,35 @@ function claimB(r: FewstepResult | undefined): Claim {
           : ''),
     );
   }
-  const c1 = tally(curv);
-  const c2 = tally(swd);
+  return { curv, few, parts };
+}
+
+/** The NFE of claim (b)'s few-step comparisons. */
+const FEW_NFE = [2, 4];
+
+/** The image pairs of claim (b): NFDM-OT against CFM, OT-CFM, rectified flow and VP on the Fréchet distance at NFE 2 and 4. */
+function imageFewstep(images: ImageResult | undefined): { pairs: Pairs; part?: string } {
+  if (!images) return { pairs: [] };
+  const others = ['cfm', 'ot-cfm', 'rectified-flow', 'vp'];
+  const at = (m: string, n: number) => {
+    const i = images.nfe.indexOf(n);
+    return i >= 0 ? (images.summary.find((s) => s.model === m)?.fewstep[i]?.frechet ?? null) : null;
+  };
+  const pairs: Pairs = [];
+  for (const o of others) for (const n of FEW_NFE) pairs.push([at('nfdm-ot', n), at(o, n)]);
+  const part = FEW_NFE.map(
+    (n) =>
+      `images (${images.data}) Fréchet distance at NFE ${n}: ${['nfdm-ot', ...others].map((m) => `${MODEL_LABELS[m]} ${pm(at(m, n))}`).join(', ')}`,
+  ).join('; ');
+  return { pairs, part };
+}
+
+function claimB(r: FewstepResult | undefined, images: ImageResult | undefined): Claim {
+  if (!r && !images) return missing('b', 'few-step');
+  const toy = r ? toyFewstep(r) : { curv: [], few: [], parts: ['the few-step experiment has no result in this directory'] };
+  const img = imageFewstep(images);
+  const c1 = tally(toy.curv);
+  const c2 = tally([...toy.few, ...img.pairs]);
   const v1 = majority(c1.wins, c1.losses, c1.total);
   const v2 = majority(c2.wins, c2.losses, c2.total);
   const verdict: Verdict =
@@ -131,7 +202,11 @@ function claimB(r: FewstepResult | undefined): Claim {
     id: 'b',
     claim: CLAIMS.b,
     verdict,
-    evidence: `straighter paths (curvature, NFDM-OT vs each): ${v1} (${counts(c1)}); few-step samples (sliced W2 at NFE ${few.join(' and ')}): ${v2} (${counts(c2)}); both must hold. ${parts.join('. ')}`,
+    sections: SECTIONS.b,
+    evidence:
+      `straighter paths (curvature on the toys, NFDM-OT vs each): ${v1} (${counts(c1)}); few-step samples at NFE ${FEW_NFE.join(' and ')} ` +
+      `(toys: sliced W2 vs NFDM, FM-OT, VP; images: the classifier's Fréchet distance vs CFM, OT-CFM, rectified flow, VP): ${v2} (${counts(c2)}); both must hold. ` +
+      `${toy.parts.join('. ')}${img.part ? `. ${img.part}` : '. Images: no result in this directory'}`,
     counts: { wins: c1.wins + c2.wins, losses: c1.losses + c2.losses, total: c1.total + c2.total },
   };
 }
@@ -181,6 +256,7 @@ function claimC(r: BridgeResult | undefined): Claim {
     id: 'c',
     claim: CLAIMS.c,
     verdict,
+    sections: SECTIONS.c,
     evidence:
       `rule: transport learned if both bridges close ≥ ${100 * TRANSPORT_CLOSURE}% of the sliced-W gap from "no transport" (${ref.sourceToTarget.toFixed(3)}) to the target noise floor (${ref.targetToTarget.toFixed(3)}); ` +
       `obstacle respected if the fraction of path points inside drops by > 2 combined s.e. and at least by half. ` +
@@ -199,6 +275,7 @@ function claimD(r: DensityResult | undefined): Claim {
       id: 'd',
       claim: CLAIMS.d,
       verdict: 'inconclusive',
+      sections: SECTIONS.d,
       evidence: 'DiffFlow or checkerboard/2spirals were not part of the density run',
     };
   const others = r.models.filter((m) => !ownChain(m));
@@ -229,11 +306,46 @@ function claimD(r: DensityResult | undefined): Claim {
     id: 'd',
     claim: CLAIMS.d,
     verdict: majority(c.wins, c.losses, c.total),
+    sections: SECTIONS.d,
     evidence: `${chains.map((m) => MODEL_LABELS[m]).join(', ')} vs each other model on sliced W2 and exact NLL: ${counts(c)}; ${parts.join('; ')}`,
     counts: c,
   };
 }
 
-export function decideClaims(results: { density?: DensityResult; fewstep?: FewstepResult; bridges?: BridgeResult }): Claim[] {
-  return [claimA(results.density), claimB(results.fewstep), claimC(results.bridges), claimD(results.density)];
+/** 1 − accuracy (lower is better), with the accuracy's standard error. */
+function errorRate(s: Stat | null | undefined): Stat | null {
+  return s ? { ...s, mean: 1 - s.mean } : null;
+}
+
+/** Claim (e): NFBM against the fixed bridge on the error rate (1 − fraction classified as the target) and the Fréchet distance, per the pairwise rule. */
+function claimE(r: ImageBridgeResult | undefined): Claim {
+  if (!r) return missing('e', 'image bridge');
+  const get = (m: string) => r.summary.find((s) => s.model === m);
+  const nfbm = get('nfbm');
+  const fixed = get('fixed-bridge');
+  const c = tally([
+    [errorRate(nfbm?.accuracy), errorRate(fixed?.accuracy)],
+    [nfbm?.frechet ?? null, fixed?.frechet ?? null],
+  ]);
+  return {
+    id: 'e',
+    claim: CLAIMS.e,
+    verdict: majority(c.wins, c.losses, c.total),
+    sections: SECTIONS.e,
+    evidence:
+      `${r.source.name} → ${r.target.name} (${r.data}, ${r.network}), NFBM vs fixed bridge on the error rate (1 − classified as ${r.target.name}) and the Fréchet distance to ${r.target.name}: ${counts(c)}; ` +
+      `classified as ${r.target.name}: NFBM ${pm(nfbm?.accuracy)}, fixed bridge ${pm(fixed?.accuracy)} (no transport ${r.noTransport.accuracy.toFixed(3)}); ` +
+      `Fréchet distance: NFBM ${pm(nfbm?.frechet)}, fixed bridge ${pm(fixed?.frechet)} (no transport ${r.noTransport.frechet.toPrecision(4)})`,
+    counts: c,
+  };
+}
+
+export function decideClaims(results: SuiteResults): Claim[] {
+  return [
+    claimA(results.density, results.images),
+    claimB(results.fewstep, results.images),
+    claimC(results.bridges),
+    claimD(results.density),
+    claimE(results['image-bridge']),
+  ];
 }

@@ -11,7 +11,7 @@ import { runSuite } from './suite.js';
 
 /** The one-line description (`nfdm --help` lists the same line without loading this package). */
 export const REPRODUCE_DESCRIPTION =
-  'run the experiment suite (density, few-step sampling, bridges, images) under a budget and write REPORT.md with tables, figures, configs and a verdict per paper claim';
+  'run the experiment suite (density, few-step sampling, bridges, images, image bridge) under a budget and write REPORT.md with tables, figures, configs and a verdict per paper claim';
 
 export function reproduceCommand(ctx: Context) {
   return new Command('reproduce')
@@ -19,7 +19,7 @@ export function reproduceCommand(ctx: Context) {
     .addOption(
       new Option(
         '--budget <name>',
-        'smoke (seconds, pipeline check), quick (≈ 7.5 min on 2 cores), full (≈ 45–90 min) or long (density only, 20,000 updates; ≈ 3 h)',
+        'smoke (seconds, pipeline check), quick (≈ 7.5 min on 2 cores), full (≈ 45–90 min) or long (the largest: density with 20,000 updates, images with 28×28 U-Nets; ≈ 8 h)',
       )
         .choices(BUDGET_NAMES)
         .default('quick' as const),

@@ -173,6 +173,32 @@ export async function cachedEvaluation<T>(ctx: SuiteContext, rel: string, name: 
   return value;
 }
 
+/**
+ * Train one run (see trainModel) and measure the opened model once, the measurement cached in
+ * DIR/<rel>/evaluation.json (see cachedEvaluation); the model is disposed afterwards.
+ */
+export async function trainAndMeasure<T extends object>(
+  ctx: SuiteContext,
+  rel: string,
+  settings: Partial<RunSettings>,
+  measure: (opened: OpenedModel) => T | Promise<T>,
+  note?: string,
+): Promise<T & { run: string; trainSeconds: number }> {
+  const trained = await trainModel(ctx, rel, settings);
+  if (note) ctx.note(note);
+  try {
+    const measured = await cachedEvaluation(ctx, rel, 'evaluation', () => measure(trained.opened));
+    return { ...measured, run: trained.run, trainSeconds: trained.seconds };
+  } finally {
+    trained.opened.model.dispose();
+  }
+}
+
+/** Markdown image links of an experiment's figures, each named by its file. */
+export function figureLinks(figures: string[]): string[] {
+  return figures.flatMap((f) => [`![${f.replace(/^figures\//, '').replace(/\.png$/, '')}](${f})`, '']);
+}
+
 /** A mean with its standard error and where the error comes from. */
 export interface Stat {
   mean: number;
@@ -308,6 +334,8 @@ export const MODEL_LABELS: Record<string, string> = {
   cfm: 'CFM',
   'ot-cfm': 'OT-CFM',
   'rectified-flow': 'rectified flow',
+  nfbm: 'NFBM',
+  'fixed-bridge': 'fixed bridge',
 };
 
 export const MODEL_COLORS: Record<string, string> = {

@@ -25,6 +25,7 @@ import { lineChartSvg } from './charts.js';
 import {
   attempt,
   type ExperimentResultBase,
+  figureLinks,
   MODEL_COLORS,
   MODEL_LABELS,
   mdTable,
@@ -286,7 +287,7 @@ export function fewstepSection(r: FewstepResult): string {
     lines.push(`**${dataset}: curvature of the ODE paths**`, '');
     lines.push(mdTable([['model', 'curvature'], ...r.models.map((m) => [MODEL_LABELS[m], pm(get(m)?.curvature, 3)])]), '');
   }
-  for (const f of r.figures) lines.push(`![${f.replace(/^figures\//, '').replace(/\.png$/, '')}](${f})`, '');
+  lines.push(...figureLinks(r.figures));
   const errors = r.entries.filter((e) => e.errors.length > 0);
   if (errors.length > 0) {
     lines.push('Failed evaluations (recorded, not hidden):', '');

@@ -1,16 +1,24 @@
 /**
- * Experiment 4, images: NFDM and VP on Fashion-MNIST at 14×14 (D = 196) under one training
- * budget; bits/dim of the NELBO and of the exact probability-flow NLL (Hutchinson divergence,
- * chosen automatically for D > 16) on the first test images, and a sample grid per model.
+ * Experiment 4, images: on Fashion-MNIST (28×28 or 14×14) with one network (U-Net or MLP) and one
+ * training budget, every image model is trained once per seed — NFDM, NDM, VP and CFM for
+ * bits/dim (NELBO, CFM: n/a; exact probability-flow NLL, Hutchinson divergence), NFDM-OT, CFM,
+ * OT-CFM, rectified flow (one reflow round on the CFM run's ODE pairs) and VP for few-step
+ * sampling (probability-flow ODE, Euler, NFE 1, 2, 4, 8). Sample quality: the squared Fréchet
+ * distance of the penultimate features of a classifier the harness trains itself (NOT Inception
+ * FID), between samples and the test images. A sample grid per model.
  */
 import { join } from 'node:path';
 import {
+  classifierFrechetDistance,
   drawSamples,
   evaluationData,
+  FRECHET_NOTE,
+  type ImageClassifier,
   logProbChoice,
   nelboMetric,
   nllMetric,
   type OpenedModel,
+  type RunSettings,
   type SamplerChoice,
   samplerChoice,
   samplesSvg,
@@ -19,45 +27,100 @@ import {
 } from '@nfdm/cli/lib';
 import type { DataMatrix } from '@nfdm/datasets';
 import { bitsPerDim } from '@nfdm/models';
-import { IMAGE_MODELS, type ImageBudget, type ImageModel } from './budgets.js';
+import {
+  type FewstepModel,
+  IMAGE_DENSITY_MODELS,
+  IMAGE_FEWSTEP_MODELS,
+  IMAGE_MODELS,
+  type ImageBudget,
+  type ImageModel,
+  type ImageNet,
+  REFLOW_TEACHER,
+  type TrainBudget,
+} from './budgets.js';
+import { type ClassifierInfo, ensureClassifier, frechetReference, openJudge } from './classifier.js';
 import {
   attempt,
   type ExperimentResultBase,
+  figureLinks,
   MODEL_LABELS,
   mdTable,
+  meanSe,
   overSeeds,
   pm,
   resultBase,
   runSettings,
   type Stat,
   type SuiteContext,
-  trainModel,
+  trainAndMeasure,
 } from './common.js';
+import { hasNelbo } from './density.js';
 
-const DATA = 'fashion-mnist-14';
+/** A mean with its standard error (over test images, draws or transports). */
+export type MeanErr = { mean: number; stderr: number };
 
 export interface ImageEntry {
-  model: string;
+  model: ImageModel;
   seed: number;
   run: string;
   trainSeconds: number;
-  /** Bits per dimension (dequantisation offset included), mean and s.e. over test images. */
-  nelbo: { mean: number; stderr: number } | null;
-  nll: { mean: number; stderr: number; nfe: number } | null;
+  /** Bits per dimension (dequantisation offset included), mean and s.e. over test images (density models). */
+  nelbo: MeanErr | null;
+  nll: (MeanErr & { nfe: number }) | null;
+  /** Fréchet distance of samples of the fixed sampler (density models). */
+  frechet: number | null;
+  /** Per NFE: the Fréchet distance, mean and s.e. over sample draws (few-step models). */
+  fewstep: Array<{ nfe: number; frechet: MeanErr | null }>;
+  /** Samples that diverged (NaN/Inf) and were left out of the Fréchet distances. */
+  diverged: number;
+  figures: string[];
   errors: string[];
+}
+
+export interface ImageSummary {
+  model: ImageModel;
+  nelbo: Stat | null;
+  nll: Stat | null;
+  frechet: Stat | null;
+  fewstep: Array<{ nfe: number; frechet: Stat | null }>;
+  /** Training wall time, seconds (mean over seeds). */
+  trainSeconds: number;
 }
 
 export interface ImageResult extends ExperimentResultBase {
   experiment: 'images';
   data: string;
   dim: number;
+  /** The network, in words. */
+  network: string;
+  steps: number;
   testImages: number;
   nllSolver: string;
+  /** The fixed sampler of the density models' Fréchet distance and of the grids. */
   sampler: string;
-  models: string[];
+  fewstepSampler: string;
+  nfe: number[];
+  frechetSamples: number;
+  frechetReference: number;
+  frechetNote: string;
+  repeats: number;
+  classifier: ClassifierInfo;
+  models: ImageModel[];
+  densityModels: ImageModel[];
+  fewstepModels: ImageModel[];
   seeds: number;
   entries: ImageEntry[];
-  summary: Array<{ model: string; nelbo: Stat | null; nll: Stat | null }>;
+  summary: ImageSummary[];
+}
+
+/** The network settings of an image run: the U-Net, or the MLP of the training budget. */
+export function netSettings(net: ImageNet | undefined): Partial<RunSettings> {
+  return net ? { arch: net.arch, base: net.base } : {};
+}
+
+/** The network in words. */
+export function networkLabel(net: ImageNet | undefined, train: TrainBudget): string {
+  return net ? `U-Net (base ${net.base})` : `MLP ${train.hidden.join('×')}`;
 }
 
 /** The exact-NLL solver of the budget: fixed rk4 steps or adaptive dopri5. */
@@ -67,65 +130,126 @@ function imageNllSolver(b: ImageBudget) {
     : logProbChoice({ solver: 'dopri5', rtol: b.nll.tol, atol: b.nll.tol }, b.nll.tol);
 }
 
-/** What every image model is evaluated with: the test images, the NLL solver, the sampler of the grids. */
+/** What every image model is evaluated with. */
 interface ImageEvaluation {
   test: DataMatrix;
   info: ReturnType<typeof evaluationData>['info'];
   nllSolver: ReturnType<typeof imageNllSolver>;
   sampler: SamplerChoice;
+  reference: DataMatrix;
+  classifier: ImageClassifier;
 }
 
-/** The sample grid of one model (seed 0): its path, or none when sampling failed. */
-function writeSampleGrid(ctx: SuiteContext, ev: ImageEvaluation, opened: OpenedModel, model: string, errors: string[]): string[] {
-  const drawn = attempt('samples', errors, () => drawSamples(opened, ctx.budget.images.gridImages, ev.sampler, 5));
-  if (!drawn) return [];
-  const fig = `figures/images-${model}.png`;
-  writePlot(
-    join(ctx.out, fig),
-    'png',
-    samplesSvg(
-      { data: drawn.samples, n: drawn.n, dim: drawn.dim },
-      undefined,
-      ev.info,
-      `${MODEL_LABELS[model]} samples (${ev.sampler.label})`,
-    ),
-  );
-  return [fig];
-}
+const isDensity = (m: ImageModel) => (IMAGE_DENSITY_MODELS as readonly string[]).includes(m);
+const isFewstep = (m: ImageModel) => (IMAGE_FEWSTEP_MODELS as readonly string[]).includes(m);
+const imageRel = (model: ImageModel, seed: number) => join('runs', 'images', model, `seed-${seed}`);
 
-/** Train one model and seed; bits/dim of its NELBO and exact NLL on the test images, and its sample grid (seed 0). */
-async function imageRun(
-  ctx: SuiteContext,
-  ev: ImageEvaluation,
-  model: ImageModel,
-  seed: number,
-): Promise<{ entry: ImageEntry; figures: string[] }> {
+/** Model-specific settings: λ of NFDM-OT, or the reflow teacher's run (trained earlier in this experiment). */
+function imageExtra(ctx: SuiteContext, model: ImageModel, seed: number): Partial<RunSettings> {
   const b = ctx.budget.images;
-  const { test, info, nllSolver } = ev;
-  const bits = (nats: { mean: number; stderr: number }) => ({
+  if (model === 'nfdm-ot') return { curvatureWeight: b.curvatureWeight };
+  const teacher = REFLOW_TEACHER[model as FewstepModel];
+  return teacher ? { reflowFrom: join(ctx.out, imageRel(teacher as ImageModel, seed)), reflowPairs: b.reflowPairs } : {};
+}
+
+/** Draw `n` samples (diverged ones dropped) and their Fréchet distance to the test images. */
+function frechetOf(
+  ev: ImageEvaluation,
+  opened: OpenedModel,
+  n: number,
+  sampler: SamplerChoice,
+  seed: number,
+): { value: number; drawn: DataMatrix; diverged: number } {
+  const d = drawSamples(opened, n, sampler, seed, false, { diverged: 'drop' });
+  const drawn = { data: d.samples, n: d.n, dim: d.dim };
+  return { value: classifierFrechetDistance(ev.classifier, drawn, ev.reference), drawn, diverged: d.diverged.length };
+}
+
+/** The sample grid of one model (seed 0). */
+function writeGrid(ctx: SuiteContext, ev: ImageEvaluation, model: ImageModel, drawn: DataMatrix): string {
+  const fig = `figures/images-${model}.png`;
+  const grid = { data: drawn.data.subarray(0, Math.min(drawn.n, ctx.budget.images.gridImages) * drawn.dim), n: 0, dim: drawn.dim };
+  grid.n = grid.data.length / drawn.dim;
+  writePlot(join(ctx.out, fig), 'png', samplesSvg(grid, undefined, ev.info, `${MODEL_LABELS[model]} samples (${ev.sampler.label})`));
+  return fig;
+}
+
+/** Bits/dim of the NELBO (density models with a bound) and of the exact NLL. */
+function bitsOf(opened: OpenedModel, ev: ImageEvaluation, b: ImageBudget, run: { model: ImageModel; seed: number; errors: string[] }) {
+  const { test, info } = ev;
+  const bits = (nats: MeanErr) => ({
     mean: bitsPerDim(nats.mean, test.dim, info.bitsOffset),
     stderr: nats.stderr / (test.dim * Math.LN2),
   });
-  const rel = join('runs', 'images', model, `seed-${seed}`);
-  ctx.note(`[images] ${DATA} ${MODEL_LABELS[model]} seed ${seed}: training ${b.train.steps} steps…`);
-  const trained = await trainModel(ctx, rel, runSettings(b.train, { model, data: DATA, seed }));
-  const { opened } = trained;
-  const errors: string[] = [];
-  ctx.note(`[images] ${MODEL_LABELS[model]} seed ${seed}: NELBO and exact NLL of ${test.n} test images (${nllSolver.label})…`);
-  const nelbo = attempt('nelbo', errors, () => bits(nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 })));
-  const nll = attempt('nll', errors, () => {
-    const r = nllMetric(opened, test, { ...nllSolver, bitsOffset: 0 });
+  const nelbo = hasNelbo(run.model)
+    ? attempt('nelbo', run.errors, () => bits(nelboMetric(opened, test, { draws: b.nelboDraws, seed: run.seed, bitsOffset: 0 })))
+    : null;
+  const nll = attempt('nll', run.errors, () => {
+    const r = nllMetric(opened, test, { ...ev.nllSolver, bitsOffset: 0 });
     return { ...bits(r), nfe: r.nfe };
   });
-  const figures = seed === 0 ? writeSampleGrid(ctx, ev, opened, model, errors) : [];
-  opened.model.dispose();
-  return { entry: { model, seed, run: trained.run, trainSeconds: trained.seconds, nelbo, nll, errors }, figures };
+  return { nelbo, nll };
+}
+
+/** Per NFE: the Fréchet distance of `repeats` draws (Euler ODE). */
+function fewstepFrechet(opened: OpenedModel, ev: ImageEvaluation, b: ImageBudget, seed: number, errors: string[]) {
+  let diverged = 0;
+  const rows = b.nfe.map((nfe) => {
+    const values: number[] = [];
+    for (let r = 0; r < b.repeats; r++) {
+      const sampler = samplerChoice({ ode: true, solver: 'euler', steps: nfe });
+      const f = attempt(`NFE ${nfe} Fréchet`, errors, () => frechetOf(ev, opened, b.frechetSamples, sampler, 1000 * seed + 100 * nfe + r));
+      if (!f) continue;
+      values.push(f.value);
+      diverged += f.diverged;
+    }
+    return { nfe, frechet: values.length > 0 ? meanSe(values) : null };
+  });
+  return { rows, diverged };
+}
+
+/** Everything measured on one trained image model (cached in its run folder). */
+function measureImageModel(ctx: SuiteContext, ev: ImageEvaluation, opened: OpenedModel, model: ImageModel, seed: number) {
+  const b = ctx.budget.images;
+  const errors: string[] = [];
+  const density = isDensity(model);
+  const { nelbo, nll } = density ? bitsOf(opened, ev, b, { model, seed, errors }) : { nelbo: null, nll: null };
+  // The fixed sampler: the density models' Fréchet distance; a grid's worth for the others.
+  const fixed = attempt('samples', errors, () => frechetOf(ev, opened, density ? b.frechetSamples : b.gridImages, ev.sampler, seed + 11));
+  const few = isFewstep(model) ? fewstepFrechet(opened, ev, b, seed, errors) : { rows: [], diverged: 0 };
+  const figures = seed === 0 && fixed ? [writeGrid(ctx, ev, model, fixed.drawn)] : [];
+  return {
+    nelbo,
+    nll,
+    frechet: density && fixed ? fixed.value : null,
+    fewstep: few.rows,
+    diverged: (fixed?.diverged ?? 0) + few.diverged,
+    figures,
+    errors,
+  };
+}
+
+/** Train one model and seed, and measure it (see measureImageModel). */
+async function imageRun(ctx: SuiteContext, ev: ImageEvaluation, model: ImageModel, seed: number): Promise<ImageEntry> {
+  const b = ctx.budget.images;
+  const rel = imageRel(model, seed);
+  ctx.note(`[images] ${b.data} ${MODEL_LABELS[model]} seed ${seed}: training ${b.train.steps} steps…`);
+  const settings = runSettings(b.train, { model, data: b.data, seed, ...netSettings(b.net), ...imageExtra(ctx, model, seed) });
+  const measured = await trainAndMeasure(
+    ctx,
+    rel,
+    settings,
+    (opened) => measureImageModel(ctx, ev, opened, model, seed),
+    `[images] ${MODEL_LABELS[model]} seed ${seed}: bits/dim and Fréchet distances…`,
+  );
+  return { model, seed, ...measured };
 }
 
 /** Mean ± s.e. over seeds of one model. */
-function imageSummary(model: string, entries: ImageEntry[]): ImageResult['summary'][number] {
+function imageSummary(b: ImageBudget, model: ImageModel, entries: ImageEntry[]): ImageSummary {
   const es = entries.filter((e) => e.model === model);
   const none = { mean: Number.NaN, stderr: Number.NaN };
+  const fr = meanSe(es.map((e) => e.frechet ?? Number.NaN));
   return {
     model,
     nelbo: overSeeds(
@@ -136,69 +260,171 @@ function imageSummary(model: string, entries: ImageEntry[]): ImageResult['summar
       es.map((e) => e.nll ?? none),
       'points',
     ),
+    frechet: Number.isFinite(fr.mean) ? { mean: fr.mean, se: es.length > 1 ? fr.stderr : Number.NaN, n: es.length, over: 'seeds' } : null,
+    fewstep: isFewstep(model)
+      ? b.nfe.map((nfe, i) => ({
+          nfe,
+          frechet: overSeeds(
+            es.map((e) => e.fewstep[i]?.frechet ?? none),
+            'draws',
+          ),
+        }))
+      : [],
+    trainSeconds: meanSe(es.map((e) => e.trainSeconds)).mean,
+  };
+}
+
+/** The evaluation set-up: test images, solvers, the classifier (trained or reused) and its reference images. */
+function imageEvaluation(ctx: SuiteContext, classifier: ClassifierInfo): ImageEvaluation {
+  const b = ctx.budget.images;
+  const { data: test, info } = evaluationData(b.data, { n: b.testImages });
+  return {
+    test,
+    info,
+    nllSolver: imageNllSolver(b),
+    sampler: samplerChoice({ ode: true, solver: 'euler', steps: b.sampleSteps }),
+    reference: frechetReference(b.data),
+    classifier: openJudge(ctx, classifier),
   };
 }
 
 export async function runImages(ctx: SuiteContext): Promise<ImageResult> {
   const b = ctx.budget.images;
   const started = performance.now();
-  const { data: test, info } = evaluationData(DATA, { n: b.testImages });
-  const ev: ImageEvaluation = { test, info, nllSolver: imageNllSolver(b), sampler: samplerChoice({ sde: true, steps: b.sampleSteps }) };
+  const classifier = ensureClassifier(ctx, b.data);
+  ctx.note(`[images] classifier ${classifier.run}: test accuracy ${classifier.accuracy.toFixed(4)}`);
+  const ev = imageEvaluation(ctx, classifier);
   const entries: ImageEntry[] = [];
-  const figures: string[] = [];
-  for (const model of IMAGE_MODELS) {
-    for (let seed = 0; seed < b.seeds; seed++) {
-      const done = await imageRun(ctx, ev, model, seed);
-      entries.push(done.entry);
-      figures.push(...done.figures);
-    }
+  try {
+    for (const model of IMAGE_MODELS) for (let seed = 0; seed < b.seeds; seed++) entries.push(await imageRun(ctx, ev, model, seed));
+  } finally {
+    ev.classifier.dispose();
   }
-  const summary = IMAGE_MODELS.map((model) => imageSummary(model, entries));
+  const summary = IMAGE_MODELS.map((model) => imageSummary(b, model, entries));
+  const fewstepSampler = 'probability-flow ODE, Euler, NFE = steps';
   const config = 'configs/images.json';
   writeJson(join(ctx.out, config), {
     experiment: 'images',
     budget: ctx.budget.name,
-    data: DATA,
     ...b,
+    classifier: { ...ctx.budget.classifier, run: classifier.run },
     nllSolver: ev.nllSolver.label,
     sampler: ev.sampler.label,
+    fewstepSampler,
+    frechetNote: FRECHET_NOTE,
     runs: entries.map((e) => `${e.run}/run.json`),
   });
   return {
-    ...resultBase(ctx, 'images', started, figures, config),
-    data: DATA,
-    dim: test.dim,
-    testImages: test.n,
+    ...resultBase(
+      ctx,
+      'images',
+      started,
+      entries.flatMap((e) => e.figures),
+      config,
+    ),
+    data: b.data,
+    dim: ev.test.dim,
+    network: networkLabel(b.net, b.train),
+    steps: b.train.steps,
+    testImages: ev.test.n,
     nllSolver: ev.nllSolver.label,
     sampler: ev.sampler.label,
+    fewstepSampler,
+    nfe: [...b.nfe],
+    frechetSamples: b.frechetSamples,
+    frechetReference: ev.reference.n,
+    frechetNote: FRECHET_NOTE,
+    repeats: b.repeats,
+    classifier,
     models: [...IMAGE_MODELS],
+    densityModels: [...IMAGE_DENSITY_MODELS],
+    fewstepModels: [...IMAGE_FEWSTEP_MODELS],
     seeds: b.seeds,
     entries,
     summary,
   };
 }
 
+/** `28×28` from the data dimension of a grey image set. */
+export function sideText(dim: number): string {
+  const side = Math.round(Math.sqrt(dim));
+  return `${side}×${side}`;
+}
+
+/** The classifier line of the image sections. */
+export function classifierLine(c: ClassifierInfo): string {
+  return (
+    `Judge: the in-repo classifier trained by this harness (\`nfdm classifier train\`'s code) on the ${c.trainImages} train images of ${c.data} ` +
+    `(${c.steps} updates of ${c.batch}, lr ${c.lr}, ${c.seconds.toFixed(1)} s; ${c.run}): **test accuracy ${c.accuracy.toFixed(4)}** on ${c.testImages} test images.`
+  );
+}
+
 export function imagesSection(r: ImageResult): string {
-  const seeds = r.seeds > 1 ? `mean ± s.e. over ${r.seeds} seeds` : `one seed: mean ± s.e. over the ${r.testImages} test images`;
-  const steps = r.entries.map((e) => e.run).join(', ');
+  const get = (m: string) => r.summary.find((s) => s.model === m);
+  const seeds = r.seeds > 1 ? `mean ± s.e. over ${r.seeds} seeds` : `one seed: bits/dim ± s.e. over the ${r.testImages} test images`;
+  const cell = (m: ImageModel, key: 'nelbo' | 'nll') => (key === 'nelbo' && !hasNelbo(m) ? 'n/a' : pm(get(m)?.[key]));
   const lines = [
-    '## 4. Images (Fashion-MNIST 14×14)',
+    `## 4. Images (Fashion-MNIST ${sideText(r.dim)}, ${r.network})`,
     '',
-    `NFDM and VP trained under the same budget on ${r.data} (D = ${r.dim}, pixels dequantised to [−1, 1]); bits/dim on the first ${r.testImages} test images ` +
-      `(dequantisation offset of 7 bits included), ${seeds}. Exact NLL: ${r.nllSolver}, Hutchinson divergence (D > 16). Runs: ${steps}.`,
+    `Every model trained once per seed on ${r.data} (D = ${r.dim}, pixels dequantised to [−1, 1]) with the same ${r.network} and budget (${r.steps} updates). ` +
+      `Bits/dim on the first ${r.testImages} test images (dequantisation offset of 7 bits included), ${seeds}. Exact NLL: ${r.nllSolver}, Hutchinson divergence. ` +
+      `Fréchet distance: the ${FRECHET_NOTE} between ${r.frechetSamples} samples and ${r.frechetReference} test images; lower is better; it is comparable only between models judged by the same classifier.`,
+    '',
+    classifierLine(r.classifier),
+    '',
+    `**Bits/dim and Fréchet distance** (density models; samples for the Fréchet distance and the grids: ${r.sampler}; n/a: CFM regresses a velocity and has no variational bound):`,
     '',
     mdTable([
-      ['model', 'NELBO (bits/dim)', 'exact NLL (bits/dim)'],
-      ...r.summary.map((s) => [MODEL_LABELS[s.model] ?? s.model, pm(s.nelbo), pm(s.nll)]),
+      ['model', 'NELBO (bits/dim)', 'exact NLL (bits/dim)', 'Fréchet distance', 'training (s)'],
+      ...r.densityModels.map((m) => [
+        MODEL_LABELS[m],
+        cell(m, 'nelbo'),
+        cell(m, 'nll'),
+        pm(get(m)?.frechet),
+        seconds(get(m)?.trainSeconds),
+      ]),
+    ]),
+    '',
+    `**Few-step sampling: Fréchet distance vs NFE** (${r.fewstepSampler}; ` +
+      `${r.seeds > 1 ? `mean ± s.e. over ${r.seeds} seeds` : `mean ± s.e. over ${r.repeats} independent draws`}; rectified flow: one reflow round on the CFM run's ODE pairs):`,
+    '',
+    mdTable([
+      ['model', ...r.nfe.map((n) => `NFE ${n}`), 'training (s)'],
+      ...r.fewstepModels.map((m) => [
+        MODEL_LABELS[m],
+        ...r.nfe.map((_, i) => pm(get(m)?.fewstep[i]?.frechet)),
+        seconds(get(m)?.trainSeconds),
+      ]),
     ]),
     '',
   ];
-  for (const f of r.figures) lines.push(`![${f.replace(/^figures\//, '').replace(/\.png$/, '')}](${f})`, '');
-  const errors = r.entries.filter((e) => e.errors.length > 0);
-  if (errors.length > 0) {
+  lines.push(...figureLinks(r.figures));
+  lines.push(
+    ...failures(r.entries.map((e) => ({ what: `${MODEL_LABELS[e.model]} seed ${e.seed}`, errors: e.errors, diverged: e.diverged }))),
+  );
+  return lines.join('\n');
+}
+
+/** Training seconds in a table cell. */
+export function seconds(s: number | undefined): string {
+  if (s === undefined || !Number.isFinite(s)) return '–';
+  return s < 10 ? s.toFixed(1) : s.toFixed(0);
+}
+
+/** The "failed evaluations" and diverged-samples lines of an image section (none when all went well). */
+export function failures(runs: Array<{ what: string; errors: string[]; diverged?: number }>): string[] {
+  const lines: string[] = [];
+  const failed = runs.filter((r) => r.errors.length > 0);
+  if (failed.length > 0) {
     lines.push('Failed evaluations (recorded, not hidden):', '');
-    for (const e of errors) lines.push(`- ${MODEL_LABELS[e.model]} seed ${e.seed}: ${e.errors.join('; ')}`);
+    for (const r of failed) lines.push(`- ${r.what}: ${r.errors.join('; ')}`);
     lines.push('');
   }
-  return lines.join('\n');
+  const diverged = runs.filter((r) => (r.diverged ?? 0) > 0);
+  if (diverged.length > 0)
+    lines.push(
+      `Diverged samples (NaN/Inf, left out of the Fréchet distances): ${diverged.map((r) => `${r.what} ${r.diverged}`).join(', ')}.`,
+      '',
+    );
+  return lines;
 }

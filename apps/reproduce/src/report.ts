@@ -6,7 +6,17 @@ import { CLAIM_RULE, type Claim } from './claims.js';
 import { mdTable } from './common.js';
 import { type DensityResult, densitySection } from './density.js';
 import { type FewstepResult, fewstepSection } from './fewstep.js';
+import { type ImageBridgeResult, imageBridgeSection } from './image-bridge.js';
 import { type ImageResult, imagesSection } from './images.js';
+
+/** The results of a reproduce directory, by experiment. */
+export interface SuiteResults {
+  density?: DensityResult;
+  fewstep?: FewstepResult;
+  bridges?: BridgeResult;
+  images?: ImageResult;
+  'image-bridge'?: ImageBridgeResult;
+}
 
 export interface Machine {
   date: string;
@@ -27,7 +37,7 @@ export interface ReportInput {
   /** Wall time of this invocation, seconds. */
   seconds: number;
   selected: ExperimentName[];
-  results: { density?: DensityResult; fewstep?: FewstepResult; bridges?: BridgeResult; images?: ImageResult };
+  results: SuiteResults;
   /** Experiments that failed in this invocation, with their message. */
   failed: Partial<Record<ExperimentName, string>>;
   /** Experiments run by this invocation. */
@@ -41,8 +51,16 @@ const TITLES: Record<ExperimentName, string> = {
   density: '1. Density estimation',
   fewstep: '2. Few-step sampling',
   bridges: '3. Bridges (NFBM)',
-  images: '4. Images (Fashion-MNIST 14×14)',
+  images: '4. Images (Fashion-MNIST)',
+  'image-bridge': '5. Image bridge (Fashion-MNIST)',
 };
+
+/** The summed training wall time of an experiment's runs (continued runs: estimated, see trainModel), or '–'. */
+function trainingTime(res: object | undefined): string {
+  const entries = (res as { entries?: Array<{ trainSeconds?: number }> } | undefined)?.entries ?? [];
+  const seconds = entries.map((e) => e.trainSeconds ?? Number.NaN).filter(Number.isFinite);
+  return seconds.length > 0 ? `${minutes(seconds.reduce((a, v) => a + v, 0))} (${seconds.length} runs)` : '–';
+}
 
 function minutes(s: number): string {
   return s >= 120 ? `${s.toFixed(0)} s (${(s / 60).toFixed(1)} min)` : `${s.toFixed(1)} s`;
@@ -67,7 +85,7 @@ export function renderReport(r: ReportInput): string {
     '## Wall time per experiment',
     '',
     mdTable([
-      ['experiment', 'wall time', 'status', 'finished'],
+      ['experiment', 'wall time', 'training (sum over runs)', 'status', 'finished'],
       ...names.map((n) => {
         const res = r.results[n];
         const status = r.failed[n]
@@ -79,16 +97,16 @@ export function renderReport(r: ReportInput): string {
               : r.selected.includes(n)
                 ? 'not run'
                 : 'not selected (--only)';
-        return [TITLES[n], res ? minutes(res.seconds) : '–', status, res?.finished ?? '–'];
+        return [TITLES[n], res ? minutes(res.seconds) : '–', trainingTime(res), status, res?.finished ?? '–'];
       }),
     ]),
     '',
     '## Claims',
     '',
-    `Decision rule: ${CLAIM_RULE} Claim (c) has its own thresholds, stated in its line. Budget of these verdicts: **${b.name}**` +
+    `Decision rule: ${CLAIM_RULE} Claim (c) has its own thresholds, stated in its line; claim (e) compares two bridges on two metrics by the rule above (higher-is-better accuracy as its error rate 1 − accuracy). Budget of these verdicts: **${b.name}**` +
       (b.name === 'smoke' ? ' (a pipeline check: its verdicts say nothing about the science).' : '.'),
     '',
-    ...r.claims.map((c) => `- **(${c.id}) ${c.claim}** — **${c.verdict}** (budget ${b.name}). ${c.evidence}`),
+    ...r.claims.map((c) => `- **(${c.id}) ${c.claim}** — **${c.verdict}** (budget ${b.name}; ${c.sections}). ${c.evidence}`),
     '',
   ];
   if (r.results.density) lines.push(densitySection(r.results.density));
@@ -99,6 +117,9 @@ export function renderReport(r: ReportInput): string {
   else lines.push(`## ${TITLES.bridges}`, '', 'Not run in this directory.', '');
   if (r.results.images) lines.push(imagesSection(r.results.images));
   else lines.push(`## ${TITLES.images}`, '', 'Not run in this directory.', '');
+  const bridge = r.results['image-bridge'];
+  if (bridge) lines.push(imageBridgeSection(bridge));
+  else lines.push(`## ${TITLES['image-bridge']}`, '', 'Not run in this directory.', '');
   lines.push(
     '## Configs',
     '',

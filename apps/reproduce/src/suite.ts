@@ -8,14 +8,15 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BackendChoice, Output } from '@nfdm/cli/lib';
 import { CliError, EXIT_INTERRUPTED, ensureDir, startBackend, UsageError, writeJson, writeText } from '@nfdm/cli/lib';
-import { type BridgeResult, runBridges } from './bridges.js';
+import { runBridges } from './bridges.js';
 import { type Budget, EXPERIMENT_NAMES, type ExperimentName } from './budgets.js';
 import { type Claim, decideClaims } from './claims.js';
 import { type ExperimentResultBase, quietOutput, readResult, resultPath, type SuiteContext, writeResult } from './common.js';
-import { type DensityResult, runDensity } from './density.js';
-import { type FewstepResult, runFewstep } from './fewstep.js';
-import { type ImageResult, runImages } from './images.js';
-import { type Machine, renderReport } from './report.js';
+import { runDensity } from './density.js';
+import { runFewstep } from './fewstep.js';
+import { runImageBridge } from './image-bridge.js';
+import { runImages } from './images.js';
+import { type Machine, renderReport, type SuiteResults } from './report.js';
 
 export const MANIFEST = 'reproduce.json';
 export const MANIFEST_FORMAT = 'nfdm-reproduce/1';
@@ -48,6 +49,7 @@ const RUNNERS: Record<ExperimentName, (ctx: SuiteContext) => Promise<ExperimentR
   fewstep: runFewstep,
   bridges: runBridges,
   images: runImages,
+  'image-bridge': runImageBridge,
 };
 
 /** Refuse a non-empty --out unless --force (overwrite) or --resume (a reproduce run of the same budget). */
@@ -182,7 +184,7 @@ export async function runSuite(options: SuiteOptions, out: Output): Promise<Suit
   const progress = await runExperiments(ctx, options, out);
   const { selected, ran, reused, failed } = progress;
   const results = collectResults(dir, options.budget.name, progress);
-  const typed = results as { density?: DensityResult; fewstep?: FewstepResult; bridges?: BridgeResult; images?: ImageResult };
+  const typed = results as SuiteResults;
   const claims = decideClaims(typed);
   const seconds = (performance.now() - started) / 1000;
   const path = join(dir, REPORT);

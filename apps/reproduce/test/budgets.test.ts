@@ -5,7 +5,19 @@
  */
 import { MODEL_NAMES, PRESETS, presetCapabilities } from '@nfdm/cli/lib';
 import { describe, expect, it } from 'vitest';
-import { BRIDGE_MODEL, BUDGETS, DENSITY_MODELS, FEWSTEP_MODELS, IMAGE_MODELS, ownChain, REFLOW_TEACHER } from '../src/budgets.js';
+import {
+  BRIDGE_MODEL,
+  BUDGETS,
+  DENSITY_MODELS,
+  EXPERIMENT_NAMES,
+  FEWSTEP_MODELS,
+  IMAGE_BRIDGE_MODELS,
+  IMAGE_DENSITY_MODELS,
+  IMAGE_FEWSTEP_MODELS,
+  IMAGE_MODELS,
+  ownChain,
+  REFLOW_TEACHER,
+} from '../src/budgets.js';
 import { hasNelbo } from '../src/density.js';
 
 describe('model lists from the model table', () => {
@@ -17,9 +29,10 @@ describe('model lists from the model table', () => {
     for (const m of DENSITY_MODELS) expect(ownChain(m)).toBe(!presetCapabilities(m).solvers);
   });
 
-  it('bridges: the one model that transports; its family heads the bridges table', () => {
+  it('bridges: NFBM, the first model that transports; its family heads the bridges table', () => {
     expect(BRIDGE_MODEL).toBe('nfbm');
-    expect(MODEL_NAMES.filter((m) => presetCapabilities(m).transport)).toEqual([BRIDGE_MODEL]);
+    // The first model that transports is NFBM; the fixed-process bridge (its baseline) transports too.
+    expect(MODEL_NAMES.filter((m) => presetCapabilities(m).transport)).toEqual([BRIDGE_MODEL, 'fixed-bridge']);
     expect(PRESETS[BRIDGE_MODEL].family).toBe('bridge');
   });
 
@@ -38,15 +51,56 @@ describe('model lists from the model table', () => {
   });
 });
 
+describe('the image models', () => {
+  it('are models of the table: every density and few-step model trained once, CFM before rectified flow', () => {
+    for (const m of [...IMAGE_MODELS, ...IMAGE_BRIDGE_MODELS]) expect(MODEL_NAMES).toContain(m);
+    expect(IMAGE_DENSITY_MODELS).toEqual(['nfdm', 'ndm', 'vp', 'cfm']);
+    expect(IMAGE_FEWSTEP_MODELS).toEqual(['nfdm-ot', 'cfm', 'ot-cfm', 'rectified-flow', 'vp']);
+    expect([...IMAGE_MODELS].sort()).toEqual([...new Set([...IMAGE_DENSITY_MODELS, ...IMAGE_FEWSTEP_MODELS])].sort());
+    expect(IMAGE_MODELS.indexOf('cfm')).toBeLessThan(IMAGE_MODELS.indexOf('rectified-flow'));
+    // Only CFM of the density models has no NELBO; every image model has a U-Net.
+    expect(IMAGE_DENSITY_MODELS.filter((m) => !hasNelbo(m))).toEqual(['cfm']);
+    for (const m of [...IMAGE_MODELS, ...IMAGE_BRIDGE_MODELS]) expect(PRESETS[m].unet, m).toBe(true);
+  });
+
+  it('the image bridge: NFBM against the fixed-process bridge, both transport', () => {
+    expect(IMAGE_BRIDGE_MODELS).toEqual(['nfbm', 'fixed-bridge']);
+    for (const m of IMAGE_BRIDGE_MODELS) expect(presetCapabilities(m).transport, m).toBe(true);
+  });
+});
+
 describe('the long budget', () => {
-  it('runs the density experiment alone: ≥ 20,000 updates of the reference-size networks on 8gaussians and checkerboard', () => {
+  it('density: ≥ 20,000 updates of the reference-size networks on 8gaussians and checkerboard, settings unchanged (a long run resumes by them)', () => {
     const long = BUDGETS.long;
-    expect(long.experiments).toEqual(['density']);
-    expect(long.density.datasets).toEqual(expect.arrayContaining(['8gaussians', 'checkerboard']));
+    expect(long.density.datasets).toEqual(['8gaussians', 'checkerboard']);
     expect(long.density.models).toEqual(['nfdm', 'ndm', 'vp', 'fm', 'cfm']);
-    expect(long.density.train.steps).toBeGreaterThanOrEqual(20_000);
-    expect(long.density.train).toMatchObject({ hidden: [64, 64, 64, 64], batch: 1024, lr: 1e-3 });
+    expect(long.density.train).toEqual({
+      steps: 20_000,
+      hidden: [64, 64, 64, 64],
+      batch: 1024,
+      lr: 1e-3,
+      ema: 0.999,
+      clip: 1,
+      checkpointEvery: 2000,
+    });
     expect(long.description).toMatch(/estimated .*hours/);
+  });
+
+  it('is the largest budget: every experiment, few-step and bridges as in full, images and the image bridge at 28×28 with U-Nets', () => {
+    const long = BUDGETS.long;
+    expect(long.experiments).toEqual([...EXPERIMENT_NAMES]);
+    expect(EXPERIMENT_NAMES).toContain('image-bridge');
+    expect(long.fewstep).toEqual(BUDGETS.full.fewstep);
+    expect(long.bridges).toEqual(BUDGETS.full.bridges);
+    const { images, imageBridge, classifier } = long;
+    expect(images).toMatchObject({ data: 'fashion-mnist', net: { arch: 'unet', base: 16 }, testImages: 500, nfe: [1, 2, 4, 8] });
+    expect(images.nll.solver).toBe('rk4');
+    expect(images.frechetSamples).toBeGreaterThanOrEqual(1000);
+    expect(images.train).toMatchObject({ batch: 32, lr: 2e-4, checkpointEvery: 250 });
+    expect(images.train.steps).toBeGreaterThanOrEqual(1500);
+    expect(imageBridge).toMatchObject({ data: 'fashion-mnist', source: 7, target: 9, net: { arch: 'unet', base: 16 } });
+    expect(imageBridge.train.checkpointEvery).toBeGreaterThan(0);
+    expect(classifier.steps).toBeGreaterThanOrEqual(3000);
   });
 
   it('the other budgets define every experiment', () => {

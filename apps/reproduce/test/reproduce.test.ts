@@ -44,11 +44,72 @@ function numbers(v: unknown, out: number[] = []): number[] {
   return out;
 }
 
+/** The report sections of the image experiments: tables, the classifier line, the Fréchet note. */
+function checkImageSections(report: string): void {
+  expect(report).toContain('## 4. Images (Fashion-MNIST 14×14, MLP 16)');
+  expect(report).toContain('| model | NELBO (bits/dim) | exact NLL (bits/dim) | Fréchet distance | training (s) |');
+  // CFM regresses a velocity: no NELBO (n/a), but an exact NLL and a Fréchet distance.
+  expect(report).toMatch(/^\| CFM \| n\/a \| [0-9.]+ ± [^|]+ \| [0-9.]+ \| [0-9.]+ \|$/m);
+  expect(report).toContain('| model | NFE 1 | NFE 2 | NFE 4 | NFE 8 | training (s) |');
+  for (const label of ['NFDM-OT', 'CFM', 'OT-CFM', 'rectified flow', 'VP'])
+    expect(report).toMatch(
+      new RegExp(`^\\| ${label} \\| [0-9.]+ ± [^|]+ \\| [0-9.]+ ± [^|]+ \\| [0-9.]+ ± [^|]+ \\| [0-9.]+ ± [^|]+ \\|`, 'm'),
+    );
+  expect(report).toMatch(/\*\*test accuracy [01]\.[0-9]+\*\* on 200 test images/);
+  expect(report).toContain('NOT Inception FID');
+  expect(report).toContain('## 5. Image bridge (Fashion-MNIST 14×14: Sneaker → Ankle boot)');
+  expect(report).toContain('| bridge | classified as Ankle boot | Fréchet distance to Ankle boot | training (s) |');
+  for (const label of ['NFBM', 'fixed bridge'])
+    expect(report).toMatch(new RegExp(`^\\| ${label} \\| [0-9.]+ ± [^|]+ \\| [0-9.]+ ± [^|]+ \\|`, 'm'));
+  expect(report).toMatch(/^\| reference: the Sneaker images themselves \(no transport\) \| [0-9.]+ \| [0-9.]+ \|/m);
+}
+
+type Num = { mean: number } | null;
+
+/** The JSON results of the image experiments: finite numbers where they must be, the shared classifier, the reflow teacher. */
+function checkImageResults(dir: string, experiments: Record<string, Record<string, unknown>>): void {
+  const images = experiments.images as {
+    classifier: { accuracy: number; run: string };
+    summary: Array<{ model: string; nelbo: Num; nll: Num; frechet: Num; fewstep: Array<{ frechet: Num }> }>;
+  };
+  expect(images.summary.map((s) => s.model)).toEqual(['nfdm', 'ndm', 'vp', 'cfm', 'nfdm-ot', 'ot-cfm', 'rectified-flow']);
+  const finite = (v: Num) => v !== null && Number.isFinite(v.mean);
+  for (const s of images.summary) {
+    const density = ['nfdm', 'ndm', 'vp', 'cfm'].includes(s.model);
+    expect(finite(s.nll), s.model).toBe(density);
+    expect(finite(s.nelbo), s.model).toBe(density && s.model !== 'cfm');
+    expect(finite(s.frechet), s.model).toBe(density);
+    expect(s.fewstep.length).toBe(['nfdm-ot', 'cfm', 'ot-cfm', 'rectified-flow', 'vp'].includes(s.model) ? 4 : 0);
+    for (const p of s.fewstep) expect(finite(p.frechet), s.model).toBe(true);
+  }
+  expect(images.classifier.accuracy).toBeGreaterThanOrEqual(0);
+  expect(images.classifier.accuracy).toBeLessThanOrEqual(1);
+  const reflow = JSON.parse(readFileSync(join(dir, 'runs', 'images', 'rectified-flow', 'seed-0', 'run.json'), 'utf8'));
+  expect(JSON.stringify(reflow.data)).toContain(join('runs', 'images', 'cfm', 'seed-0'));
+  const bridge = experiments['image-bridge'] as {
+    classifier: { run: string };
+    noTransport: { accuracy: number; frechet: number };
+    summary: Array<{ model: string; accuracy: Num; frechet: Num }>;
+  };
+  // Both image experiments are judged by the same classifier (trained once).
+  expect(bridge.classifier.run).toBe(images.classifier.run);
+  expect(bridge.summary.map((s) => s.model)).toEqual(['nfbm', 'fixed-bridge']);
+  for (const s of bridge.summary) {
+    expect(s.accuracy?.mean).toBeGreaterThanOrEqual(0);
+    expect(s.accuracy?.mean).toBeLessThanOrEqual(1);
+    expect(finite(s.frechet)).toBe(true);
+  }
+  expect(Number.isFinite(bridge.noTransport.frechet)).toBe(true);
+  // The bridges use the U-Net.
+  const nfbm = JSON.parse(readFileSync(join(dir, 'runs', 'image-bridge', 'nfbm', 'seed-0', 'run.json'), 'utf8'));
+  expect(JSON.stringify(nfbm)).toContain('"arch":"unet"');
+}
+
 describe('nfdm reproduce', () => {
   it('runs the smoke budget: every section, claims, PNG figures, configs and runs', { timeout: 120_000 }, async () => {
     const result = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--json']));
     expect(result).toMatchObject({ format: 'nfdm-reproduce/1', budget: 'smoke', failed: {} });
-    expect(result.ran).toEqual(['density', 'fewstep', 'bridges', 'images']);
+    expect(result.ran).toEqual(['density', 'fewstep', 'bridges', 'images', 'image-bridge']);
     const dir = join(tmp, 'smoke');
     const report = readFileSync(join(dir, 'REPORT.md'), 'utf8');
 
@@ -56,7 +117,8 @@ describe('nfdm reproduce', () => {
     expect(report).toMatch(/\*\*Budget:\*\* smoke/);
     expect(report).toMatch(/\*\*Machine:\*\* Node v\d+/);
     expect(report).toMatch(/backend (wasm|cpu|tensorflow)/);
-    expect(report).toContain('| experiment | wall time | status | finished |');
+    expect(report).toContain('| experiment | wall time | training (sum over runs) | status | finished |');
+    expect(report).toMatch(/^\| 5\. Image bridge \(Fashion-MNIST\) \| [0-9.]+ s \| [0-9.]+ s \(2 runs\) \| ran \|/m);
     // Every section's table headers.
     expect(report).toContain('## 1. Density estimation');
     expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | CFM | OT-CFM | DiffFlow |');
@@ -71,26 +133,44 @@ describe('nfdm reproduce', () => {
     expect(report).toContain(
       '| bridge | sliced W2 to target | MMD² to target | energy to target | points inside disc | paths entering disc |',
     );
-    expect(report).toContain('## 4. Images (Fashion-MNIST 14×14)');
-    expect(report).toContain('| model | NELBO (bits/dim) | exact NLL (bits/dim) |');
+    checkImageSections(report);
     expect(report).toContain('## Configs');
 
     // A verdict per claim, by a stated rule.
     expect(report).toContain('## Claims');
     expect(report).toMatch(/Decision rule: /);
-    for (const id of ['a', 'b', 'c', 'd']) {
+    for (const id of ['a', 'b', 'c', 'd', 'e']) {
       expect(report).toMatch(
-        new RegExp(`^- \\*\\*\\(${id}\\) .*\\*\\* — \\*\\*(reproduced|not reproduced|inconclusive)\\*\\* \\(budget smoke\\)`, 'm'),
+        new RegExp(
+          `^- \\*\\*\\(${id}\\) .*\\*\\* — \\*\\*(reproduced|not reproduced|inconclusive)\\*\\* \\(budget smoke; sections? [0-9][^)]*\\)`,
+          'm',
+        ),
       );
     }
+    // The image comparisons are part of claims (a) and (b); the image bridge has its own line.
+    expect(report).toMatch(
+      /^- \*\*\(a\) .*images \(fashion-mnist-14, [^)]*bits\/dim\): NFDM [0-9.]+ ± [^,]+, NDM [0-9.]+ ± .* vs VP [0-9.]+/m,
+    );
+    expect(report).toMatch(
+      /^- \*\*\(b\) .*images \(fashion-mnist-14\) Fréchet distance at NFE 2: NFDM-OT [0-9.]+ ± .*rectified flow [0-9.]+/m,
+    );
+    expect(report).toMatch(/^- \*\*\(e\) .*Sneaker → Ankle boot .*classified as Ankle boot: NFBM [0-9.]+ ± [^,]+, fixed bridge [0-9.]+/m);
     const claims = result.claims as Array<{ id: string; verdict: string }>;
-    expect(claims.map((c) => c.id)).toEqual(['a', 'b', 'c', 'd']);
+    expect(claims.map((c) => c.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
     for (const c of claims) expect(['reproduced', 'not reproduced', 'inconclusive']).toContain(c.verdict);
 
     // Figures: every linked PNG exists and is a PNG.
     const links = [...report.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
     expect(links.length).toBeGreaterThanOrEqual(5);
-    for (const f of ['figures/density-samples.png', 'figures/fewstep-swd-8gaussians.png', 'figures/bridges-trajectories.png']) {
+    const imageFigures = ['nfdm', 'ndm', 'vp', 'cfm', 'nfdm-ot', 'ot-cfm', 'rectified-flow'].map((m) => `figures/images-${m}.png`);
+    const strips = ['nfbm', 'fixed-bridge'].map((m) => `figures/image-bridge-${m}.png`);
+    for (const f of [
+      'figures/density-samples.png',
+      'figures/fewstep-swd-8gaussians.png',
+      'figures/bridges-trajectories.png',
+      ...imageFigures,
+      ...strips,
+    ]) {
       expect(links).toContain(f);
     }
     for (const link of links) {
@@ -101,7 +181,7 @@ describe('nfdm reproduce', () => {
     }
 
     // Configs and runs (each run with its run.json and exported model).
-    for (const name of ['density', 'fewstep', 'bridges', 'images']) {
+    for (const name of ['density', 'fewstep', 'bridges', 'images', 'image-bridge']) {
       expect(report).toContain(`](configs/${name}.json)`);
       const config = JSON.parse(readFileSync(join(dir, 'configs', `${name}.json`), 'utf8'));
       expect(config.budget).toBe('smoke');
@@ -136,12 +216,8 @@ describe('nfdm reproduce', () => {
     const bridges = experiments.bridges as { obstacle: { radius: number }; summary: Array<{ inside: { mean: number } }> };
     expect(bridges.obstacle.radius).toBeGreaterThan(0);
     for (const s of bridges.summary) expect(s.inside.mean).toBeGreaterThanOrEqual(0);
-    const images = experiments.images as { summary: Array<{ nelbo: { mean: number }; nll: { mean: number } }> };
-    for (const s of images.summary) {
-      expect(Number.isFinite(s.nelbo.mean)).toBe(true);
-      expect(Number.isFinite(s.nll.mean)).toBe(true);
-    }
-    for (const name of ['density', 'fewstep', 'bridges', 'images']) {
+    checkImageResults(dir, experiments);
+    for (const name of ['density', 'fewstep', 'bridges', 'images', 'image-bridge']) {
       const nums = numbers(experiments[name]);
       expect(nums.length).toBeGreaterThan(5);
       expect(experiments[name].seconds as number).toBeGreaterThan(0);
@@ -151,15 +227,15 @@ describe('nfdm reproduce', () => {
   it('--resume skips finished experiments; --only reruns one with --force', { timeout: 60_000 }, async () => {
     const resumed = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--resume', '--json']));
     expect(resumed.ran).toEqual([]);
-    expect(resumed.reused).toEqual(['density', 'fewstep', 'bridges', 'images']);
+    expect(resumed.reused).toEqual(['density', 'fewstep', 'bridges', 'images', 'image-bridge']);
     const again = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--only', 'bridges', '--force', '--json']));
     expect(again.ran).toEqual(['bridges']);
     // The report still covers the experiments of the earlier invocation.
     const report = readFileSync(join(tmp, 'smoke', 'REPORT.md'), 'utf8');
     expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | CFM | OT-CFM | DiffFlow |');
     expect(report).toContain('| 1. Density estimation |');
-    expect(report).toMatch(/\| 1\. Density estimation \| [^|]+ \| reused from an earlier invocation \|/);
-    expect(again.reused).toEqual(['density', 'fewstep', 'images']);
+    expect(report).toMatch(/\| 1\. Density estimation \| [^|]+ \| [^|]+ \| reused from an earlier invocation \|/);
+    expect(again.reused).toEqual(['density', 'fewstep', 'images', 'image-bridge']);
   });
 
   it('--resume reuses finished runs and their evaluations, and continues a started run from its checkpoint', {
@@ -207,12 +283,6 @@ describe('nfdm reproduce', () => {
     expect(existsSync(join(tmp, 'x'))).toBe(false);
     failure(await nfdm(['reproduce', '--budget', 'smoke', '--only', 'density,nope', '--out', 'x']), /Unknown item 'nope'/, 2);
     failure(await nfdm(['reproduce', '--budget', 'smoke']), /--out/, 2);
-    // The long budget defines the density experiment only.
-    failure(
-      await nfdm(['reproduce', '--budget', 'long', '--only', 'fewstep', '--out', 'x']),
-      /long budget runs density only, not fewstep/,
-      2,
-    );
   });
 
   it('refuses a non-empty --out without --force, deleting nothing', async () => {

@@ -7,9 +7,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FASHION_MNIST_CLASSES, type LoadedDataset, parseFashionMnistSpec } from '@nfdm/datasets';
-import { type ClassifierConfig, type ImageClassifier, loadClassifier, readClassifierConfig } from '@nfdm/training';
-import { load } from './data.js';
+import {
+  type ClassifierConfig,
+  type ImageClassifier,
+  loadClassifier,
+  readClassifierConfig,
+  sampleAccuracy,
+  saveClassifier,
+  trainClassifier,
+} from '@nfdm/training';
+import { load, TEST_SEED } from './data.js';
 import { CliError, UsageError } from './errors.js';
+import { ensureDir, writeJson } from './files.js';
 import { shapeText } from './image-sets.js';
 
 /** The summary `nfdm classifier train` writes beside the classifier. */
@@ -91,5 +100,95 @@ export function readClassifierRun(dir: string): ClassifierRun | undefined {
     return run?.format === CLASSIFIER_RUN_FORMAT ? (run as ClassifierRun) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Accuracy on labelled test images, overall and per class. */
+export function testAccuracy(classifier: ImageClassifier, test: LoadedDataset, spec: string): TestAccuracy {
+  const r = sampleAccuracy(classifier, test, test.labels as Uint8Array);
+  return { data: spec, n: test.n, accuracy: r.overall, perClass: r.perClass };
+}
+
+/** What `nfdm classifier train` trains with (its flags). */
+export interface ClassifierTrainSettings {
+  steps: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  channels?: number[];
+  features?: number;
+}
+
+/** Progress of {@link trainClassifierRun}: the training steps, then the test-accuracy phase. */
+export interface ClassifierTrainHooks {
+  onStep?: (step: number, loss: number) => void;
+  onTrained?: (test: LoadedDataset) => void;
+}
+
+/** The train and test splits a classifier of `spec` trains and is tested on (checked before anything is written). */
+export interface ClassifierData {
+  spec: string;
+  train: LoadedDataset;
+  test: LoadedDataset;
+}
+
+export function classifierData(spec: string, seed: number): ClassifierData {
+  return { spec, train: labelledImages(spec, 'train', { seed }), test: labelledImages(spec, 'test', { seed: TEST_SEED }) };
+}
+
+/**
+ * Train the classifier on the train split into `dir` (config.json, weights.safetensors) and
+ * write run.json with its accuracy on the test split: what `nfdm classifier train` does once the
+ * backend has started (`backend`: its name, for run.json).
+ */
+export function trainClassifierRun(
+  data: ClassifierData,
+  dir: string,
+  settings: ClassifierTrainSettings,
+  backend: string,
+  hooks: ClassifierTrainHooks = {},
+): ClassifierRun {
+  const { spec, train, test } = data;
+  ensureDir(dir, `--out ${dir}`);
+  const [height, width, channels] = train.imageShape as [number, number, number];
+  const started = performance.now();
+  const { classifier, losses } = trainClassifier(train, train.labels as Uint8Array, {
+    image: { height, width, channels },
+    classes: CLASSIFIER_CLASSES,
+    steps: settings.steps,
+    batch: settings.batch,
+    lr: settings.lr,
+    seed: settings.seed,
+    architecture: {
+      ...(settings.channels ? { channels: settings.channels } : {}),
+      ...(settings.features ? { features: settings.features } : {}),
+    },
+    onStep: hooks.onStep,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  try {
+    saveClassifier(classifier, dir);
+    hooks.onTrained?.(test);
+    const tail = losses.subarray(Math.max(0, losses.length - 100));
+    const run: ClassifierRun = {
+      format: CLASSIFIER_RUN_FORMAT,
+      data: spec,
+      classes: [...FASHION_MNIST_CLASSES],
+      training: {
+        rows: train.n,
+        steps: settings.steps,
+        batch: settings.batch,
+        lr: settings.lr,
+        seed: settings.seed,
+        finalLoss: tail.reduce((s, v) => s + v, 0) / Math.max(1, tail.length),
+        seconds,
+      },
+      test: testAccuracy(classifier, test, spec),
+      backend,
+    };
+    writeJson(join(dir, CLASSIFIER_RUN_FILE), run);
+    return run;
+  } finally {
+    classifier.dispose();
   }
 }

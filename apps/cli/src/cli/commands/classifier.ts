@@ -5,24 +5,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
-import { FASHION_MNIST_CLASSES, type LoadedDataset } from '@nfdm/datasets';
-import { type ImageClassifier, sampleAccuracy, saveClassifier, trainClassifier } from '@nfdm/training';
 import {
-  CLASSIFIER_CLASSES,
   CLASSIFIER_RUN_FILE,
-  CLASSIFIER_RUN_FORMAT,
-  type ClassifierRun,
   checkClassifierFits,
   classifierConfigAt,
+  classifierData,
   labelledImages,
   openClassifier,
   readClassifierRun,
   type TestAccuracy,
+  testAccuracy,
+  trainClassifierRun,
 } from '../classifiers.js';
 import type { Context } from '../context.js';
 import { TEST_SEED } from '../data.js';
 import { CliError } from '../errors.js';
-import { ensureDir, writeJson } from '../files.js';
+import { ensureDir } from '../files.js';
 import { BACKENDS, examples, need, nonNegativeInt, positiveInt, positiveNumber, widths } from '../options.js';
 import { fmt, Output, table } from '../output.js';
 import { startBackend } from '../runtime.js';
@@ -65,54 +63,28 @@ function trainClassifierCommand(ctx: Context) {
       const dir = need(opts.out, '--out <dir>');
       if (existsSync(join(dir, 'config.json')) && !opts.force)
         throw new CliError(`${dir} already holds a classifier; pass --force to replace it`);
-      const train = labelledImages(spec, 'train', { seed: opts.seed });
-      const test = labelledImages(spec, 'test', { seed: TEST_SEED });
+      const data = classifierData(spec, opts.seed);
       ensureDir(dir, `--out ${dir}`);
       const report = await startBackend(opts.backend, out, opts.threads);
-      const [height, width, channels] = train.imageShape as [number, number, number];
-      out.note(`training the classifier on ${train.n} images of ${spec} (${opts.steps} steps of ${opts.batch})…`);
+      out.note(`training the classifier on ${data.train.n} images of ${spec} (${opts.steps} steps of ${opts.batch})…`);
       const progress = out.progress('training', opts.steps, 'steps');
-      const started = performance.now();
-      const { classifier, losses } = trainClassifier(train, train.labels as Uint8Array, {
-        image: { height, width, channels },
-        classes: CLASSIFIER_CLASSES,
-        steps: opts.steps,
-        batch: opts.batch,
-        lr: opts.lr,
-        seed: opts.seed,
-        architecture: { ...(opts.channels ? { channels: opts.channels } : {}), ...(opts.features ? { features: opts.features } : {}) },
-        onStep: (step, loss) => progress.update(step, `loss ${fmt(loss)}`),
-      });
-      progress.finish();
-      const seconds = (performance.now() - started) / 1000;
-      try {
-        saveClassifier(classifier, dir);
-        out.note(`test accuracy on ${test.n} test images…`);
-        const tail = losses.subarray(Math.max(0, losses.length - 100));
-        const run: ClassifierRun = {
-          format: CLASSIFIER_RUN_FORMAT,
-          data: spec,
-          classes: [...FASHION_MNIST_CLASSES],
-          training: {
-            rows: train.n,
-            steps: opts.steps,
-            batch: opts.batch,
-            lr: opts.lr,
-            seed: opts.seed,
-            finalLoss: tail.reduce((s, v) => s + v, 0) / Math.max(1, tail.length),
-            seconds,
+      const run = trainClassifierRun(
+        data,
+        dir,
+        { steps: opts.steps, batch: opts.batch, lr: opts.lr, seed: opts.seed, channels: opts.channels, features: opts.features },
+        report.backend,
+        {
+          onStep: (step, loss) => progress.update(step, `loss ${fmt(loss)}`),
+          onTrained: (test) => {
+            progress.finish();
+            out.note(`test accuracy on ${test.n} test images…`);
           },
-          test: testAccuracy(classifier, test, spec),
-          backend: report.backend,
-        };
-        writeJson(join(dir, CLASSIFIER_RUN_FILE), run);
-        out.human(
-          `classifier ${dir}: test accuracy ${fmt(run.test.accuracy)} on ${run.test.n} test images of ${spec} (${opts.steps} steps, ${fmt(seconds, 3)} s; written to ${join(dir, CLASSIFIER_RUN_FILE)})\n${perClassTable(run.test, run.classes)}`,
-        );
-        out.result({ out: dir, ...run });
-      } finally {
-        classifier.dispose();
-      }
+        },
+      );
+      out.human(
+        `classifier ${dir}: test accuracy ${fmt(run.test.accuracy)} on ${run.test.n} test images of ${spec} (${opts.steps} steps, ${fmt(run.training.seconds, 3)} s; written to ${join(dir, CLASSIFIER_RUN_FILE)})\n${perClassTable(run.test, run.classes)}`,
+      );
+      out.result({ out: dir, ...run });
     });
 }
 
@@ -154,12 +126,6 @@ function evalClassifierCommand(ctx: Context) {
         classifier.dispose();
       }
     });
-}
-
-/** Accuracy on labelled test images, overall and per class. */
-function testAccuracy(classifier: ImageClassifier, test: LoadedDataset, spec: string): TestAccuracy {
-  const r = sampleAccuracy(classifier, test, test.labels as Uint8Array);
-  return { data: spec, n: test.n, accuracy: r.overall, perClass: r.perClass };
 }
 
 /** Per-class accuracy as a table (classes without test images left out). */

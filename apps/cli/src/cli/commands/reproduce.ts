@@ -59,7 +59,7 @@ class ForwardingCommand extends Command {
 export function reproduceCommand(ctx: Context) {
   return new ForwardingCommand('reproduce')
     .description(
-      'run the experiment suite (density, few-step sampling, bridges, images) under a budget and write REPORT.md with tables, figures, configs and a verdict per paper claim',
+      'run the experiment suite (density, few-step sampling, bridges, images, image bridge) under a budget and write REPORT.md with tables, figures, configs and a verdict per paper claim',
     )
     .helpOption(false)
     .addOption(new Option('-h, --help').hideHelp())
