@@ -3,7 +3,7 @@
  * training budget, every image model is trained once per seed — NFDM, NDM, VP and CFM for
  * bits/dim (NELBO, CFM: n/a; exact probability-flow NLL, Hutchinson divergence), NFDM-OT, CFM,
  * OT-CFM, rectified flow (one reflow round on the CFM run's ODE pairs) and VP for few-step
- * sampling (probability-flow ODE, Euler, NFE 1, 2, 4, 8). Sample quality: the squared Fréchet
+ * sampling (probability-flow ODE, NFE 1, 2, 4, 8: Euler; VP with DDIM steps). Sample quality: the squared Fréchet
  * distance of the penultimate features of a classifier the harness trains itself (NOT Inception
  * FID), between samples and the test images. A sample grid per model.
  */
@@ -135,7 +135,6 @@ interface ImageEvaluation {
   test: DataMatrix;
   info: ReturnType<typeof evaluationData>['info'];
   nllSolver: ReturnType<typeof imageNllSolver>;
-  sampler: SamplerChoice;
   reference: DataMatrix;
   classifier: ImageClassifier;
 }
@@ -166,11 +165,11 @@ function frechetOf(
 }
 
 /** The sample grid of one model (seed 0). */
-function writeGrid(ctx: SuiteContext, ev: ImageEvaluation, model: ImageModel, drawn: DataMatrix): string {
+function writeGrid(ctx: SuiteContext, ev: ImageEvaluation, model: ImageModel, drawn: DataMatrix, sampler: SamplerChoice): string {
   const fig = `figures/images-${model}.png`;
   const grid = { data: drawn.data.subarray(0, Math.min(drawn.n, ctx.budget.images.gridImages) * drawn.dim), n: 0, dim: drawn.dim };
   grid.n = grid.data.length / drawn.dim;
-  writePlot(join(ctx.out, fig), 'png', samplesSvg(grid, undefined, ev.info, `${MODEL_LABELS[model]} samples (${ev.sampler.label})`));
+  writePlot(join(ctx.out, fig), 'png', samplesSvg(grid, undefined, ev.info, `${MODEL_LABELS[model]} samples (${sampler.label})`));
   return fig;
 }
 
@@ -191,13 +190,35 @@ function bitsOf(opened: OpenedModel, ev: ImageEvaluation, b: ImageBudget, run: {
   return { nelbo, nll };
 }
 
-/** Per NFE: the Fréchet distance of `repeats` draws (Euler ODE). */
-function fewstepFrechet(opened: OpenedModel, ev: ImageEvaluation, b: ImageBudget, seed: number, errors: string[]) {
+/**
+ * The diffusion models with a data predictor (NFDM, NDM, VP) draw their fixed-sampler samples
+ * with frozen-prediction steps (`ddim`: exact for the step's x̂, DDIM for VP; Euler overshoots
+ * where a learned σ falls fast near t = 0, docs/maths/sampling.md#frozen-prediction-steps); the
+ * velocity models (CFM) with Euler.
+ */
+const FROZEN_STEP_MODELS: readonly ImageModel[] = ['nfdm', 'ndm', 'vp'];
+
+/** The density models' sampler at `steps` steps (see FROZEN_STEP_MODELS). */
+function fixedSampler(model: ImageModel, steps: number): SamplerChoice {
+  return samplerChoice({ ode: true, solver: FROZEN_STEP_MODELS.includes(model) ? 'ddim' : 'euler', steps });
+}
+
+/** Few-step sampling: Euler ODE with NFE = steps, except VP with DDIM steps (how VP is sampled in few steps). */
+function fewstepSampler(model: ImageModel, nfe: number): SamplerChoice {
+  return samplerChoice({ ode: true, solver: model === 'vp' ? 'ddim' : 'euler', steps: nfe });
+}
+
+/** Said in the report next to the density models' Fréchet distances and grids. */
+export const IMAGE_SAMPLER_NOTE =
+  'probability-flow ODE: frozen-prediction (DDIM) steps for NFDM, NDM and VP, Euler for the velocity models';
+
+/** Per NFE: the Fréchet distance of `repeats` draws (fewstepSampler). */
+function fewstepFrechet(opened: OpenedModel, ev: ImageEvaluation, b: ImageBudget, model: ImageModel, seed: number, errors: string[]) {
   let diverged = 0;
   const rows = b.nfe.map((nfe) => {
     const values: number[] = [];
     for (let r = 0; r < b.repeats; r++) {
-      const sampler = samplerChoice({ ode: true, solver: 'euler', steps: nfe });
+      const sampler = fewstepSampler(model, nfe);
       const f = attempt(`NFE ${nfe} Fréchet`, errors, () => frechetOf(ev, opened, b.frechetSamples, sampler, 1000 * seed + 100 * nfe + r));
       if (!f) continue;
       values.push(f.value);
@@ -215,9 +236,10 @@ function measureImageModel(ctx: SuiteContext, ev: ImageEvaluation, opened: Opene
   const density = isDensity(model);
   const { nelbo, nll } = density ? bitsOf(opened, ev, b, { model, seed, errors }) : { nelbo: null, nll: null };
   // The fixed sampler: the density models' Fréchet distance; a grid's worth for the others.
-  const fixed = attempt('samples', errors, () => frechetOf(ev, opened, density ? b.frechetSamples : b.gridImages, ev.sampler, seed + 11));
-  const few = isFewstep(model) ? fewstepFrechet(opened, ev, b, seed, errors) : { rows: [], diverged: 0 };
-  const figures = seed === 0 && fixed ? [writeGrid(ctx, ev, model, fixed.drawn)] : [];
+  const sampler = fixedSampler(model, b.sampleSteps);
+  const fixed = attempt('samples', errors, () => frechetOf(ev, opened, density ? b.frechetSamples : b.gridImages, sampler, seed + 11));
+  const few = isFewstep(model) ? fewstepFrechet(opened, ev, b, model, seed, errors) : { rows: [], diverged: 0 };
+  const figures = seed === 0 && fixed ? [writeGrid(ctx, ev, model, fixed.drawn, sampler)] : [];
   return {
     nelbo,
     nll,
@@ -282,7 +304,6 @@ function imageEvaluation(ctx: SuiteContext, classifier: ClassifierInfo): ImageEv
     test,
     info,
     nllSolver: imageNllSolver(b),
-    sampler: samplerChoice({ ode: true, solver: 'euler', steps: b.sampleSteps }),
     reference: frechetReference(b.data),
     classifier: openJudge(ctx, classifier),
   };
@@ -301,7 +322,8 @@ export async function runImages(ctx: SuiteContext): Promise<ImageResult> {
     ev.classifier.dispose();
   }
   const summary = IMAGE_MODELS.map((model) => imageSummary(b, model, entries));
-  const fewstepSampler = 'probability-flow ODE, Euler, NFE = steps';
+  const fewstepSampler = 'probability-flow ODE, NFE = steps: Euler, VP with DDIM (frozen-prediction) steps';
+  const sampler = `${IMAGE_SAMPLER_NOTE}, ${b.sampleSteps} steps`;
   const config = 'configs/images.json';
   writeJson(join(ctx.out, config), {
     experiment: 'images',
@@ -309,7 +331,7 @@ export async function runImages(ctx: SuiteContext): Promise<ImageResult> {
     ...b,
     classifier: { ...ctx.budget.classifier, run: classifier.run },
     nllSolver: ev.nllSolver.label,
-    sampler: ev.sampler.label,
+    sampler,
     fewstepSampler,
     frechetNote: FRECHET_NOTE,
     runs: entries.map((e) => `${e.run}/run.json`),
@@ -328,7 +350,7 @@ export async function runImages(ctx: SuiteContext): Promise<ImageResult> {
     steps: b.train.steps,
     testImages: ev.test.n,
     nllSolver: ev.nllSolver.label,
-    sampler: ev.sampler.label,
+    sampler,
     fewstepSampler,
     nfe: [...b.nfe],
     frechetSamples: b.frechetSamples,
