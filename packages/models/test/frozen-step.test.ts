@@ -18,6 +18,7 @@ import {
   MatchedVolatility,
   NeuralGaussianProcess,
   type Predictor,
+  type SampleOptions,
   type Schedule,
 } from '../src/index.js';
 
@@ -82,7 +83,7 @@ describe("frozen-prediction steps (solver 'ddim')", () => {
     const c = tf.tensor2d([[0.7, -0.3, 1.2]]);
     const predictor = new FixedPredictor(D, () => c) as unknown as Predictor;
     const model = new DiffusionModel(forward, predictor, new ConstantVolatility(1));
-    const draw = (options: Parameters<DiffusionModel['sample']>[0]) => model.sample({ n: 64, mode: 'ode', seed: 3, ...options }).samples;
+    const draw = (options: Omit<SampleOptions, 'n'>) => model.sample({ n: 64, mode: 'ode', seed: 3, ...options }).samples;
     const one = draw({ solver: 'ddim', steps: 1 });
     const twenty = draw({ solver: 'ddim', steps: 20 });
     const exact = draw({ solver: 'dopri5', adaptive: { rtol: 1e-7, atol: 1e-7 } });
@@ -106,7 +107,7 @@ describe("frozen-prediction steps (solver 'ddim')", () => {
     const forward = new FixedGaussianProcess(2, { name: 'vp' });
     const predictor = new AnalyticPredictor(forward.schedule, [0.6, -0.4], [0.5, 1.4]) as unknown as Predictor;
     const model = new DiffusionModel(forward, predictor, new MatchedVolatility({ name: 'vp' }));
-    const draw = (options: Parameters<DiffusionModel['sample']>[0]) => model.sample({ n: 200, mode: 'ode', seed: 5, ...options }).samples;
+    const draw = (options: Omit<SampleOptions, 'n'>) => model.sample({ n: 200, mode: 'ode', seed: 5, ...options }).samples;
     const exact = draw({ solver: 'dopri5', adaptive: { rtol: 1e-7, atol: 1e-7 } });
     const errors = [25, 50, 100, 200, 400].map((steps) => {
       const s = draw({ solver: 'ddim', steps });
