@@ -19,8 +19,8 @@ import {
   NeuralGaussianProcess,
   type Predictor,
   type SampleOptions,
-  type Schedule,
 } from '../src/index.js';
+import { AnalyticPredictor } from './analytic-predictor.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -38,35 +38,6 @@ class FixedPredictor {
   }
   toConfig() {
     return { fixed: true };
-  }
-  parameters() {
-    return new Map<string, tf.Variable>();
-  }
-  dispose(): void {}
-}
-
-/** x̂*(z, t) = m + (α s² / (α² s² + σ²)) (z − α m) for x ~ N(m, s²) under VP (oracle.test.ts). */
-class AnalyticPredictor {
-  readonly offset = 0;
-  constructor(
-    readonly schedule: Schedule,
-    readonly mean: number[],
-    readonly std: number[],
-  ) {}
-  get dim(): number {
-    return this.mean.length;
-  }
-  predict(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const { alpha, sigma } = this.schedule.at(t, 0);
-      const m = tf.tensor2d([this.mean]);
-      const s2 = tf.square(tf.tensor2d([this.std]));
-      const gain = tf.div(tf.mul(alpha, s2), tf.add(tf.mul(tf.square(alpha), s2), tf.square(sigma)));
-      return tf.add(m, tf.mul(gain, tf.sub(z, tf.mul(alpha, m))));
-    });
-  }
-  toConfig() {
-    return { analytic: true };
   }
   parameters() {
     return new Map<string, tf.Variable>();
