@@ -106,7 +106,7 @@ function checkImageResults(dir: string, experiments: Record<string, Record<strin
 }
 
 describe('nfdm reproduce', () => {
-  it('runs the smoke budget: every section, claims, PNG figures, configs and runs', { timeout: 120_000 }, async () => {
+  it('runs the smoke budget: every section, claims, PNG figures, configs and runs', { timeout: 600_000 }, async () => {
     const result = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--json']));
     expect(result).toMatchObject({ format: 'nfdm-reproduce/1', budget: 'smoke', failed: {} });
     expect(result.ran).toEqual(['density', 'fewstep', 'bridges', 'images', 'image-bridge']);
@@ -224,7 +224,7 @@ describe('nfdm reproduce', () => {
     }
   });
 
-  it('--resume skips finished experiments; --only reruns one with --force', { timeout: 60_000 }, async () => {
+  it('--resume skips finished experiments; --only reruns one with --force', { timeout: 300_000 }, async () => {
     const resumed = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--resume', '--json']));
     expect(resumed.ran).toEqual([]);
     expect(resumed.reused).toEqual(['density', 'fewstep', 'bridges', 'images', 'image-bridge']);
@@ -239,7 +239,7 @@ describe('nfdm reproduce', () => {
   });
 
   it('--resume reuses finished runs and their evaluations, and continues a started run from its checkpoint', {
-    timeout: 90_000,
+    timeout: 300_000,
   }, async () => {
     const dir = join(tmp, 'smoke');
     const before = JSON.parse(readFileSync(join(dir, 'results', 'density.json'), 'utf8'));
