@@ -39,4 +39,4 @@ export {
   startBackend,
 } from './cli/runtime.js';
 export { FRECHET_NOTE, FRECHET_REFERENCE } from './cli/sample-quality.js';
-export { type RunSummary, runTraining } from './cli/training.js';
+export { type RunSummary, readRunSummary, runTraining } from './cli/training.js';

@@ -18,9 +18,9 @@ import {
   Output,
   openedModel,
   openModel,
-  RUN_FILE,
   type RunSummary,
   readMeta,
+  readRunSummary,
   runTraining,
   writeJson,
 } from '@nfdm/cli/lib';
@@ -86,24 +86,31 @@ interface RunRecord {
   seconds?: number;
 }
 
-function readRunRecord(dir: string): RunRecord | undefined {
-  const path = join(dir, RUN_RECORD);
+/**
+ * A JSON file the suite wrote, when it exists, parses and `accept`s it; else undefined (a missing
+ * or torn file is work to do again, never an error).
+ */
+function readSuiteFile<T>(path: string, accept: (raw: Record<string, unknown>) => boolean): T | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const raw = JSON.parse(readFileSync(path, 'utf8'));
-    return raw?.format === 'nfdm-reproduce-run/1' && typeof raw.settings === 'string' ? (raw as RunRecord) : undefined;
+    return raw && typeof raw === 'object' && accept(raw) ? (raw as T) : undefined;
   } catch {
-    return undefined; // a torn record: the run is trained again
+    return undefined;
   }
+}
+
+function readRunRecord(dir: string): RunRecord | undefined {
+  return readSuiteFile(join(dir, RUN_RECORD), (raw) => raw.format === 'nfdm-reproduce-run/1' && typeof raw.settings === 'string');
 }
 
 /** A finished run of the same settings, opened from disk (--resume), or undefined. */
 function reuseFinishedRun(ctx: SuiteContext, rel: string, key: string): TrainedModel | undefined {
   const dir = join(ctx.out, rel);
   const record = readRunRecord(dir);
-  if (!record?.finished || record.settings !== key || !existsSync(join(dir, RUN_FILE))) return undefined;
-  const summary = JSON.parse(readFileSync(join(dir, RUN_FILE), 'utf8')) as RunSummary;
-  if (summary.status !== 'completed') return undefined;
+  if (!record?.finished || record.settings !== key) return undefined;
+  const summary = readRunSummary(dir);
+  if (summary?.status !== 'completed') return undefined;
   const opened = openModel({ modelDir: join(dir, 'model'), runDir: dir });
   return { opened, summary, run: rel, seconds: record.seconds ?? Number.NaN };
 }
@@ -160,14 +167,8 @@ export async function trainModel(ctx: SuiteContext, rel: string, settings: Parti
  */
 export async function cachedEvaluation<T>(ctx: SuiteContext, rel: string, name: string, compute: () => T | Promise<T>): Promise<T> {
   const path = join(ctx.out, rel, `${name}.json`);
-  if (ctx.resume && existsSync(path)) {
-    try {
-      const raw = JSON.parse(readFileSync(path, 'utf8'));
-      if (raw?.format === 'nfdm-reproduce-evaluation/1') return raw.value as T;
-    } catch {
-      // a torn file: evaluate again
-    }
-  }
+  const cached = ctx.resume ? readSuiteFile<{ value: T }>(path, (raw) => raw.format === 'nfdm-reproduce-evaluation/1') : undefined;
+  if (cached) return cached.value;
   const value = await compute();
   writeJson(path, { format: 'nfdm-reproduce-evaluation/1', value });
   return value;
@@ -300,15 +301,7 @@ export function writeResult(out: string, result: ExperimentResultBase): void {
 
 /** A stored result of this budget, or undefined. */
 export function readResult<T extends ExperimentResultBase>(out: string, name: ExperimentName, budget: string): T | undefined {
-  const path = resultPath(out, name);
-  if (!existsSync(path)) return undefined;
-  try {
-    const raw = JSON.parse(readFileSync(path, 'utf8'));
-    if (raw?.format !== RESULT_FORMAT || raw.experiment !== name || raw.budget !== budget) return undefined;
-    return raw as T;
-  } catch {
-    return undefined;
-  }
+  return readSuiteFile<T>(resultPath(out, name), (raw) => raw.format === RESULT_FORMAT && raw.experiment === name && raw.budget === budget);
 }
 
 /** Run `f`, turning a failure into a recorded error message (one failed metric must not sink a long suite). */

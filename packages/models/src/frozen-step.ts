@@ -24,6 +24,11 @@ import { type GuidanceParts, guidedPrediction } from './guidance.js';
 /** The solver name that selects these steps in `DiffusionModel.sample({ mode: 'ode', solver })` and the CLI. */
 export const FROZEN_PREDICTION_SOLVER = 'ddim';
 
+/** Whether a solver name (any case) selects the frozen-prediction steps. */
+export function isFrozenPredictionSolver(name: string | undefined): boolean {
+  return name?.toLowerCase() === FROZEN_PREDICTION_SOLVER;
+}
+
 export interface FrozenStepOptions {
   /** Uniform steps from t = 1 down to the process start (default 100). */
   steps?: number;

@@ -34,7 +34,7 @@ import {
   solve,
 } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
-import { FROZEN_PREDICTION_SOLVER, sampleFrozenPrediction } from './frozen-step.js';
+import { FROZEN_PREDICTION_SOLVER, isFrozenPredictionSolver, sampleFrozenPrediction } from './frozen-step.js';
 import { imageEvalBatch, imageTrainBatch } from './network.js';
 import { sampleODE } from './ode-sample.js';
 
@@ -396,7 +396,7 @@ export class DiffusionModel implements Module, BoundParts {
         });
         return { samples: sol.y1, trajectory: sol.ys, times: sol.ts, stats: sol.stats, nonFiniteRows: sol.nonFiniteRows };
       }
-      if (options.solver !== undefined && options.solver.toLowerCase() === FROZEN_PREDICTION_SOLVER) {
+      if (isFrozenPredictionSolver(options.solver)) {
         if (options.adaptive) throw new RangeError(`'${FROZEN_PREDICTION_SOLVER}' takes fixed steps, not rtol/atol`);
         return sampleFrozenPrediction(this.guidanceParts(y, w), z1, t1, y, w, options);
       }

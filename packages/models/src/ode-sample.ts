@@ -7,6 +7,7 @@
  */
 import { ODETerm, PIDController, type SolveStats, solve } from '@nfdm/core';
 import type * as tf from '@tensorflow/tfjs';
+import { FROZEN_PREDICTION_SOLVER, isFrozenPredictionSolver } from './frozen-step.js';
 
 /** How the ODE is stepped (the sample options the families share). */
 export interface ODESampleOptions {
@@ -34,9 +35,9 @@ export function sampleODE(
   t1: number,
   options: ODESampleOptions,
 ): ODESampleResult {
-  if (options.solver?.toLowerCase() === 'ddim')
+  if (isFrozenPredictionSolver(options.solver))
     throw new RangeError(
-      "'ddim' (frozen-prediction steps) needs a diffusion model with a data predictor; use an ODE solver such as euler or dopri5",
+      `'${FROZEN_PREDICTION_SOLVER}' (frozen-prediction steps) needs a diffusion model with a data predictor; use an ODE solver such as euler or dopri5`,
     );
   const saveat = options.trajectory ? { steps: true, t0: true } : undefined;
   const common = { term: new ODETerm(field), t0, t1, y0, saveat, nonFinite: options.nonFinite, onStep: options.onStep };

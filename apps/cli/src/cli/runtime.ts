@@ -20,6 +20,7 @@ import {
   FROZEN_PREDICTION_SOLVER,
   familyOf,
   familyOfConfig,
+  isFrozenPredictionSolver,
   loadAnyModel,
   MODEL_CONFIG_FILE,
   type Objective,
@@ -280,7 +281,7 @@ export function solverByName(name: string): ReturnType<typeof getSolver> {
  */
 export function samplerChoice(flags: SolverFlags, defaultTol = 1e-4): SamplerChoice {
   if (flags.ode && flags.sde) throw new UsageError('--ode and --sde exclude each other');
-  if (flags.solver?.toLowerCase() === FROZEN_PREDICTION_SOLVER) return frozenStepChoice(flags);
+  if (isFrozenPredictionSolver(flags.solver)) return frozenStepChoice(flags);
   let mode: 'sde' | 'ode' = flags.ode ? 'ode' : 'sde';
   let solver = mode === 'sde' ? 'euler_maruyama' : 'dopri5';
   if (flags.solver !== undefined) {

@@ -94,7 +94,8 @@ export interface TrainOutcome {
   interrupted: boolean;
 }
 
-function readRunSummary(out: string): RunSummary | undefined {
+/** The run.json of a training directory (validated), or undefined when there is none. */
+export function readRunSummary(out: string): RunSummary | undefined {
   const path = join(out, RUN_FILE);
   if (!existsSync(path)) return undefined;
   try {
