@@ -59,8 +59,8 @@ function tally(pairs: Array<[Stat | null, Stat | null]>) {
 const counts = (c: { wins: number; losses: number; total: number }) => `W ${c.wins}, L ${c.losses}, T ${c.total}`;
 
 const CLAIMS = {
-  a: 'learned forward processes (NFDM, NDM) give better test likelihood than fixed ones (VP, sub-VP, FM-OT; images: VP)',
-  b: 'NFDM-OT gives straighter generative paths and better few-step samples than NFDM, FM-OT and VP (images: CFM, OT-CFM, rectified flow and VP)',
+  a: 'learned forward processes (NFDM, NDM) give better test likelihood than fixed ones (VP, sub-VP, FM-OT, CFM; images: VP, CFM)',
+  b: 'NFDM-OT gives straighter generative paths and better few-step samples than NFDM, FM-OT, VP and the velocity baselines CFM, OT-CFM and rectified flow (images: CFM, OT-CFM, rectified flow and VP)',
   c: 'NFBM learns a transport between two distributions, and the obstacle penalty keeps its paths out of the disc',
   d: 'DiffFlow captures fine structure (checkerboard, 2spirals): lower sliced W2 and NLL than the other models',
   e: 'NFBM transports one image class to another better than a bridge on a fixed process (more images classified as the target class, lower Fréchet distance to it)',
@@ -85,15 +85,21 @@ function missing(id: Claim['id'], experiment: string): Claim {
   };
 }
 
-/** Image bits/dim (exact NLL) of NFDM and NDM against VP: the pairs, and the evidence (none without a result). */
+/** The learned forward processes of claim (a). */
+const LEARNED = ['nfdm', 'ndm'];
+/** The fixed processes of claim (a) on the toys: the data-predictor ones and CFM (a fixed Gaussian path, velocity-parametrised). */
+const FIXED_TOYS = ['vp', 'subvp', 'fm', 'cfm'];
+/** The fixed processes of claim (a) on images. */
+const FIXED_IMAGES = ['vp', 'cfm'];
+
+/** Image bits/dim (exact NLL) of NFDM and NDM against VP and CFM: the pairs, and the evidence (none without a result). */
 function imageLikelihood(images: ImageResult | undefined): { pairs: Array<[Stat | null, Stat | null]>; part?: string } {
   if (!images) return { pairs: [] };
   const nll = (m: string) => images.summary.find((s) => s.model === m)?.nll ?? null;
-  const pairs: Array<[Stat | null, Stat | null]> = [
-    [nll('nfdm'), nll('vp')],
-    [nll('ndm'), nll('vp')],
-  ];
-  const part = `images (${images.data}, ${images.network}, bits/dim): NFDM ${pm(nll('nfdm'))}, NDM ${pm(nll('ndm'))} vs VP ${pm(nll('vp'))}`;
+  const pairs: Array<[Stat | null, Stat | null]> = [];
+  for (const l of LEARNED) for (const f of FIXED_IMAGES) pairs.push([nll(l), nll(f)]);
+  const list = (ms: string[]) => ms.map((m) => `${MODEL_LABELS[m]} ${pm(nll(m))}`).join(', ');
+  const part = `images (${images.data}, ${images.network}, bits/dim): ${list(LEARNED)} vs ${list(FIXED_IMAGES)}`;
   return { pairs, part };
 }
 
@@ -116,8 +122,8 @@ function claimA(r: DensityResult | undefined, images: ImageResult | undefined): 
 
 /** The toy pairs of claim (a): every learned × fixed model per data set, with the best of each kind. */
 function toyLikelihood(r: DensityResult): { pairs: Array<[Stat | null, Stat | null]>; parts: string[] } {
-  const learned = ['nfdm', 'ndm'];
-  const fixed = ['vp', 'subvp', 'fm'];
+  const learned = LEARNED;
+  const fixed = FIXED_TOYS;
   const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m)?.nll ?? null;
   const pairs: Array<[Stat | null, Stat | null]> = [];
   const parts: string[] = [];
@@ -137,9 +143,12 @@ function toyLikelihood(r: DensityResult): { pairs: Array<[Stat | null, Stat | nu
 
 type Pairs = Array<[Stat | null, Stat | null]>;
 
-/** The toy pairs of claim (b): NFDM-OT against NFDM, FM-OT and VP on curvature and on sliced W2 at NFE 2 and 4. */
+/** The models NFDM-OT is compared with on the toys in claim (b): the paper's baselines and the velocity-parametrised ones. */
+const TOY_FEWSTEP_OTHERS = ['nfdm', 'fm', 'vp', 'cfm', 'ot-cfm', 'rectified-flow'];
+
+/** The toy pairs of claim (b): NFDM-OT against each of TOY_FEWSTEP_OTHERS present in the result, on curvature and on sliced W2 at NFE 2 and 4. */
 function toyFewstep(r: FewstepResult): { curv: Pairs; few: Pairs; parts: string[] } {
-  const others = ['nfdm', 'fm', 'vp'];
+  const others = TOY_FEWSTEP_OTHERS.filter((m) => (r.models as readonly string[]).includes(m));
   const get = (d: string, m: string) => r.summary.find((s) => s.dataset === d && s.model === m);
   const curv: Pairs = [];
   const few: Pairs = [];
@@ -205,7 +214,7 @@ function claimB(r: FewstepResult | undefined, images: ImageResult | undefined): 
     sections: SECTIONS.b,
     evidence:
       `straighter paths (curvature on the toys, NFDM-OT vs each): ${v1} (${counts(c1)}); few-step samples at NFE ${FEW_NFE.join(' and ')} ` +
-      `(toys: sliced W2 vs NFDM, FM-OT, VP; images: the classifier's Fréchet distance vs CFM, OT-CFM, rectified flow, VP): ${v2} (${counts(c2)}); both must hold. ` +
+      `(toys: sliced W2 vs NFDM, FM-OT, VP, CFM, OT-CFM, rectified flow; images: the classifier's Fréchet distance vs CFM, OT-CFM, rectified flow, VP): ${v2} (${counts(c2)}); both must hold. ` +
       `${toy.parts.join('. ')}${img.part ? `. ${img.part}` : '. Images: no result in this directory'}`,
     counts: { wins: c1.wins + c2.wins, losses: c1.losses + c2.losses, total: c1.total + c2.total },
   };
