@@ -108,13 +108,15 @@ export function emitSampler(root: Graph, model: DiffusionModel, options: Sampler
 /** Throw a RangeError for a scheme / mode pair the fields cannot run (e.g. rk4 or ddim in SDE mode). */
 function checkScheme(fields: LoopFields, { solver, mode }: SamplerGraphOptions): void {
   if (solver === FROZEN_PREDICTION_SOLVER) {
-    if (mode !== 'ode') throw new RangeError(`the '${solver}' sampler graph (frozen-prediction steps) solves the probability-flow ODE only`);
+    if (mode !== 'ode')
+      throw new RangeError(`the '${solver}' sampler graph (frozen-prediction steps) solves the probability-flow ODE only`);
     if (!fields.frozenStep) throw new RangeError(`these fields have no frozen-prediction step: no '${solver}' sampler graph`);
     return;
   }
   if (mode === 'sde' && solver === 'rk4')
     throw new RangeError("the SDE sampler graph supports 'euler' (Euler–Maruyama) and 'heun' (stochastic Heun)");
-  if (!(solver in ODE_TABLEAUX)) throw new RangeError(`unknown sampler solver '${solver}': expected euler, heun, rk4 or ${FROZEN_PREDICTION_SOLVER}`);
+  if (!(solver in ODE_TABLEAUX))
+    throw new RangeError(`unknown sampler solver '${solver}': expected euler, heun, rk4 or ${FROZEN_PREDICTION_SOLVER}`);
   if (mode === 'sde' && !fields.drift) throw new RangeError('these fields have no reverse drift: only ODE sampler graphs can be emitted');
 }
 
@@ -131,7 +133,8 @@ function emitOdeStep(
   h: string,
   stageTime: (c: number) => string,
 ): string {
-  if (solver === FROZEN_PREDICTION_SOLVER) return (fields.frozenStep as NonNullable<LoopFields['frozenStep']>)(body, z, stageTime(0), stageTime(1));
+  if (solver === FROZEN_PREDICTION_SOLVER)
+    return (fields.frozenStep as NonNullable<LoopFields['frozenStep']>)(body, z, stageTime(0), stageTime(1));
   const tab = ODE_TABLEAUX[solver];
   const ks: string[] = [];
   for (let i = 0; i < tab.c.length; i++) {
