@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBridgeOnnx } from '../src/bridge.js';
 import { exportCFMOnnx } from '../src/cfm.js';
 import { DEFAULT_SAMPLER_GRAPHS, exportFrozenStep, exportOnnx, exportSampler } from '../src/export.js';
-import { CFM_CASES, CONDITION_CASES, type ConditionCase, cfmModel, MAIN_CASES, neuralBridge } from './cases.js';
+import { CFM_CASES, CONDITION_CASES, type ConditionCase, cfmModel, MAIN_CASES, neuralBridge, UNET_CASES, unetModel } from './cases.js';
 import { checkOnnxFiles, expectClose, exportDir, f32, makeModel, printErrorLog, runOnnx, saveFile, smallConfig } from './helpers.js';
 
 beforeAll(async () => {
@@ -107,6 +107,11 @@ describe('the frozen_step graph equals frozenPredictionStep (tfjs)', () => {
     await checkFrozenStep(c.label, m, c.y);
     m.dispose();
   };
+  it(`U-Net ${UNET_CASES[0].label}`, async () => {
+    const m = unetModel(UNET_CASES[0].config, 11);
+    await checkFrozenStep('unet nfdm', m);
+    m.dispose();
+  });
   it(`${CONDITION_CASES[0].label}, guidance w = 0 and 2`, conditional(CONDITION_CASES[0]));
   it(`${CONDITION_CASES[1].label}, guidance w = 0 and 2`, conditional(CONDITION_CASES[1]));
 });
@@ -188,6 +193,20 @@ describe("solver 'ddim' reproduces DiffusionModel.sample({ mode: 'ode', solver: 
       m.dispose();
     });
   }
+
+  it(`U-Net ${UNET_CASES[0].label}: stepwise and Loop`, async () => {
+    const m = unetModel(UNET_CASES[0].config, 11);
+    const r = m.sample({ n: 4, steps: 6, mode: 'ode', solver: 'ddim', seed: 2 });
+    const ref = Float32Array.from(r.samples.dataSync());
+    r.samples.dispose();
+    await withRuntime(m, async (rt) => {
+      for (const engine of ['stepwise', 'loop'] as const) {
+        const out = await rt.sample({ n: 4, steps: 6, solver: 'ddim', seed: 2, engine });
+        expectClose(`U-Net nfdm: ddim ${engine} vs DiffusionModel.sample`, out.samples, ref, 1e-4, 1e-3);
+      }
+    });
+    m.dispose();
+  });
 
   it('trajectory: z(1) first, the samples last, on the grid 1 … t₀', async () => {
     const m = makeModel(caseConfig('nfdm selu'));
