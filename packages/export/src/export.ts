@@ -173,7 +173,7 @@ export function declareCondition(g: Graph, model: MaybeConditional, ins: TensorS
   return emitGuidedConditions(g, model.condition.spec, y, declare(g, GUIDANCE_SIG));
 }
 
-/** @internal Serialise a root graph with the metadata `base` + graph name and signature. */
+/** @internal Serialise a root graph with the metadata `base` + graph name and signature, without dead nodes (onnx/prune.ts). */
 export function finishGraph(
   base: Omit<OnnxGraphMetadata, 'graph' | 'signature'>,
   g: Graph,
@@ -183,6 +183,8 @@ export function finishGraph(
 ): Uint8Array {
   const meta: OnnxGraphMetadata = { ...base, graph, signature, ...extra };
   return buildModel(g, {
+    // emitters may compute what a graph does not return (e.g. μ̇, σ̇ in frozen_step): not run
+    prune: true,
     metadata: metadataToProps(meta),
     producerVersion: NFDM_EXPORT_VERSION,
     docString: `nfdm ${graph} graph (${base.kind}, D = ${base.dim})`,

@@ -239,7 +239,8 @@ function emitFieldPrediction(
  *
  * z [N, D], t and s [N, 1] → z_s [N, D]. One predictor call (guided as in {@link emitField} when
  * `condition` carries a guidance weight) and two evaluations of the forward process (F(·, y) for
- * a process conditioned on y); only μ and σ of those are used.
+ * a process conditioned on y); only μ and σ of those are used (the exporters prune the nodes of
+ * μ̇, σ̇: onnx/prune.ts).
  */
 export function emitFrozenStep(
   g: Graph,
