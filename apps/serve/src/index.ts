@@ -10,6 +10,7 @@ export { Counter, Gauge, Histogram, ServeMetrics } from './metrics.js';
 export {
   capabilities,
   disposeModels,
+  FROZEN_SOLVER,
   isModelName,
   type LoadedModel,
   type LoadModelsOptions,
@@ -18,6 +19,7 @@ export {
   type Mode,
   type ModelCapabilities,
   type ModelInfo,
+  type RungeKuttaSolver,
   SOLVERS,
   type Solver,
 } from './models.js';

@@ -20,12 +20,20 @@ import { ServeConfigError } from './errors.js';
 export const MODEL_NAME_PATTERN = '^[A-Za-z0-9._-]{1,100}$';
 const MODEL_NAME_RE = new RegExp(MODEL_NAME_PATTERN);
 
+/** The Runge–Kutta ODE solvers (any model with a velocity: diffusion, flow matching, bridges). */
 export const ODE_SOLVERS = ['euler', 'heun', 'rk4'] as const;
+/**
+ * The frozen-prediction ODE steps of diffusion models (docs/maths/sampling.md#frozen-prediction-steps):
+ * POST /samples in mode 'ode', with the `frozen_step` graph or the `sampler_ddim_ode` Loop graph.
+ */
+export const FROZEN_SOLVER = 'ddim' as const;
 /** 'euler' in SDE mode is accepted as an alias of 'euler_maruyama' (as in the runtime). */
 export const SDE_SOLVERS = ['euler_maruyama', 'euler', 'heun'] as const;
-/** Canonical solver names (the core registry's snake_case spelling). */
-export const SOLVERS = ['euler', 'heun', 'rk4', 'euler_maruyama'] as const;
+/** Canonical solver names (the core registry's snake_case spelling, and 'ddim'). */
+export const SOLVERS = ['euler', 'heun', 'rk4', FROZEN_SOLVER, 'euler_maruyama'] as const;
 export type Solver = (typeof SOLVERS)[number];
+/** The solvers other than 'ddim' (every mode, every family with a solver table). */
+export type RungeKuttaSolver = Exclude<Solver, typeof FROZEN_SOLVER>;
 /** Other spellings a request may use, mapped to the canonical name before use. */
 export const SOLVER_ALIASES: Readonly<Record<string, Solver>> = { 'euler-maruyama': 'euler_maruyama' };
 
@@ -111,6 +119,11 @@ function graphFiles(path: string, source: 'directory' | 'file'): Map<string, str
 
 /** The engine that runs a (solver, mode) pair on a model, or null if it has no graph for it. */
 export function sampleEngine(model: OnnxModel, solver: Solver, mode: Mode): 'stepwise' | 'loop' | null {
+  if (solver === FROZEN_SOLVER) {
+    if (mode !== 'ode') return null;
+    if (model.has('frozen_step')) return 'stepwise';
+    return model.has('sampler_ddim_ode') ? 'loop' : null;
+  }
   if (mode === 'ode' ? model.has('velocity') || model.has('velocity_divergence') : model.has('drift')) return 'stepwise';
   const loopSolver = solver === 'euler_maruyama' ? 'euler' : solver;
   return model.has(`sampler_${loopSolver}_${mode}`) ? 'loop' : null;
@@ -133,7 +146,7 @@ export function capabilities(model: ExportedModel): ModelCapabilities {
 function sampleSolvers(model: ExportedModel): { ode: string[]; sde: string[] } {
   if (samplesWithSolvers(model)) {
     return {
-      ode: ODE_SOLVERS.filter((s) => sampleEngine(model, s, 'ode') !== null),
+      ode: [...ODE_SOLVERS, FROZEN_SOLVER].filter((s: Solver) => sampleEngine(model, s, 'ode') !== null),
       sde: SDE_SOLVERS.filter((s) => s !== 'euler' && sampleEngine(model, s, 'sde') !== null),
     };
   }

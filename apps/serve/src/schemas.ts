@@ -136,12 +136,14 @@ function solverProperties(limits: ServeLimits, maxSeed: number) {
     solver: {
       type: 'string',
       enum: [...SOLVERS, ...Object.keys(SOLVER_ALIASES)],
-      description: "Default 'euler' for ODE, 'euler_maruyama' for SDE ('euler-maruyama' is accepted as an alias).",
+      description:
+        "Default 'euler' for ODE, 'euler_maruyama' for SDE ('euler-maruyama' is accepted as an alias). 'ddim': " +
+        'frozen-prediction ODE steps of diffusion models (POST /samples, mode "ode"; the frozen_step or sampler_ddim_ode graph).',
     },
     mode: {
       type: 'string',
       enum: ['ode', 'sde'],
-      description: "Default 'ode' when an ODE solver (euler, heun, rk4) is named or the model has no SDE (cfm), else 'sde'.",
+      description: "Default 'ode' when an ODE solver (euler, heun, rk4, ddim) is named or the model has no SDE (cfm), else 'sde'.",
     },
     seed: { type: 'integer', minimum: 0, maximum: maxSeed, description: 'Seed (default 0).' },
     format: {
@@ -221,7 +223,8 @@ function samplesSchema(limits: ServeLimits) {
   return modelPost(
     'Draw samples',
     'Integrates from t = 1 (z ~ N(0, priorStd² I), drawn from `seed`) to the process start with a fixed-step ' +
-      'solver: the probability-flow ODE (mode "ode": euler, heun, rk4) or the reverse SDE (mode "sde": ' +
+      'solver: the probability-flow ODE (mode "ode": euler, heun, rk4, or ddim — frozen-prediction steps, diffusion models ' +
+      'exported with the frozen_step or sampler_ddim_ode graph) or the reverse SDE (mode "sde": ' +
       'euler_maruyama, heun; "euler" and "euler-maruyama" are aliases of euler_maruyama). The same seed gives the same samples as ' +
       '`loadOnnxModel(...).sample(...)` and as the tfjs model. Samples are in data space. DiffFlow models sample on ' +
       'their exported grid (mode "sde": stochastic steps, the last one returning its mean; "ode": probability-flow ' +

@@ -19,10 +19,10 @@ afterAll(async () => {
   await Promise.all(models.map((m) => m.dispose()));
 });
 
-/** Call field method `name` of `model` on two points at t = 0.5 (bridges also take the sources). */
+/** Call field method `name` of `model` on two points at t = 0.5 (bridges also take the sources; frozen steps go to s = 0.25). */
 function call(model: ExportedModel, name: string): Promise<unknown> {
   const z = Float32Array.from([0.1, -0.2, 0.3, 0.4]);
-  const args = model.capabilities.transport ? [z, 0.5, z] : [z, 0.5];
+  const args = model.capabilities.transport ? [z, 0.5, z] : name.startsWith('frozenStep') ? [z, 0.5, 0.25] : [z, 0.5];
   return (model as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name](...args);
 }
 
@@ -45,9 +45,11 @@ describe('abortable', () => {
       'diffusion.velocity',
       'diffusion.drift',
       'diffusion.velocityDivergence',
+      'diffusion.frozenStep',
       'diffusion.velocityStage',
       'diffusion.driftStage',
       'diffusion.divergenceStage',
+      'diffusion.frozenStepStage',
       'bridge.velocity',
       'bridge.drift',
       'bridge.velocityStage',

@@ -55,9 +55,11 @@ describe('health, models, metrics, OpenAPI', () => {
       kind: 'nfdm',
       source: 'directory',
       standardized: false,
-      capabilities: { samples: { ode: ['euler', 'heun', 'rk4'], sde: ['euler_maruyama', 'heun'] }, logProb: true },
+      capabilities: { samples: { ode: ['euler', 'heun', 'rk4', 'ddim'], sde: ['euler_maruyama', 'heun'] }, logProb: true },
     });
-    expect(byName.toy.graphs).toEqual(expect.arrayContaining(['drift', 'velocity', 'velocity_divergence', 'sampler_euler_ode']));
+    expect(byName.toy.graphs).toEqual(
+      expect.arrayContaining(['drift', 'velocity', 'velocity_divergence', 'frozen_step', 'sampler_euler_ode', 'sampler_ddim_ode']),
+    );
     expect(byName.velo).toMatchObject({
       dim: 2,
       source: 'file',
@@ -100,7 +102,7 @@ describe('health, models, metrics, OpenAPI', () => {
     const samples = doc.paths['/v1/models/{name}/samples'].post;
     const body = samples.requestBody.content['application/json'].schema;
     expect(body.properties.n).toMatchObject({ type: 'integer', minimum: 1, maximum: LIMITS.maxN });
-    expect(body.properties.solver.enum).toEqual(['euler', 'heun', 'rk4', 'euler_maruyama', 'euler-maruyama']);
+    expect(body.properties.solver.enum).toEqual(['euler', 'heun', 'rk4', 'ddim', 'euler_maruyama', 'euler-maruyama']);
     expect(samples.parameters[0]).toMatchObject({ name: 'name', in: 'path', required: true });
     expect(samples.responses['200']).toBeDefined();
   });
@@ -266,7 +268,7 @@ describe('errors: one JSON shape, the right status, and the server keeps serving
     await bad({ n: 0 }, /body\.n must be >= 1/);
     await bad({ n: 5, seed: -1 }, /body\.seed must be >= 0/);
     await bad({ n: 5, steps: true }, /body\.steps must be integer/);
-    await bad({ n: 5, solver: 'dopri' }, /body\.solver must be one of 'euler', 'heun', 'rk4', 'euler_maruyama', 'euler-maruyama'$/);
+    await bad({ n: 5, solver: 'dopri' }, /body\.solver must be one of 'euler', 'heun', 'rk4', 'ddim', 'euler_maruyama', 'euler-maruyama'$/);
     await bad({ n: 5, mode: 'flow' }, /body\.mode must be one of 'ode', 'sde'/);
     await bad({ n: 5, seeed: 1 }, /unknown property 'seeed'/);
     await bad({ steps: 5 }, /must have the property 'n'/);

@@ -3,7 +3,7 @@
  * with the trigonometric process is written by `writeAnyExport` (its entry's `onnx` emitter
  * writes the process); every file passes `validateOnnxModel`; onnxruntime reproduces the tfjs
  * model — forward parameters, velocity, drift and the exact divergence at per-sample times,
- * every sampler with the same seed (same noise), the exact log-density — within the tolerances
+ * every sampler with the same seed (same noise; the frozen-prediction 'ddim' steps too), the exact log-density — within the tolerances
  * of @nfdm/export's parity tests (atol 1e-5, rtol 1e-4); @nfdm/serve serves the exported
  * folder; a process whose kind has no emitter fails with a message naming what is missing.
  */
@@ -84,7 +84,9 @@ describe('export', () => {
       [
         'drift',
         'forward',
+        'frozen_step',
         'predictor',
+        'sampler_ddim_ode',
         'sampler_euler_ode',
         'sampler_euler_sde',
         'sampler_heun_ode',
@@ -160,6 +162,8 @@ describe('onnxruntime equals the tfjs model', () => {
       ['rk4', 'ode', 'rk4'],
       ['euler-maruyama', 'sde', 'euler_maruyama'],
       ['heun', 'sde', 'stochastic_heun'],
+      // the frozen-prediction steps: the process's registered emitter gives μ and σ at t and s
+      ['ddim', 'ode', 'ddim'],
     ] as const;
     for (const [solver, mode, coreSolver] of runs) {
       const r = model.sample({ n: 32, steps: 16, solver: coreSolver, mode, seed: 11 });
@@ -202,7 +206,7 @@ describe('@nfdm/serve', () => {
       kind: TRIGONOMETRIC_KIND,
       forwardKind: TRIGONOMETRIC_KIND,
       family: 'diffusion',
-      capabilities: { samples: { ode: ['euler', 'heun', 'rk4'], sde: ['euler_maruyama', 'heun'] }, logProb: true },
+      capabilities: { samples: { ode: ['euler', 'heun', 'rk4', 'ddim'], sde: ['euler_maruyama', 'heun'] }, logProb: true },
     });
   });
 

@@ -14,15 +14,16 @@
  * | `drift`               | z [N, D], t [N, 1]             | drift [N, D] — reverse-SDE drift fB; g [N, 1] — g(t) |
  * | `velocity`            | z [N, D], t [N, 1]             | velocity [N, D] — probability-flow f |
  * | `velocity_divergence` | z [N, D], t [N, 1]             | velocity [N, D], divergence [N] (exact, D forward tangents) |
- * | `sampler_<s>_ode`     | prior_noise [N, D], steps [1] (int64) | samples [N, D] (s = euler, heun, rk4) |
+ * | `frozen_step`         | z [N, D], t [N, 1], s [N, 1]   | z_s [N, D] — one frozen-prediction ("DDIM") ODE step t → s |
+ * | `sampler_<s>_ode`     | prior_noise [N, D], steps [1] (int64) | samples [N, D] (s = euler, heun, rk4, ddim) |
  * | `sampler_<s>_sde`     | prior_noise [N, D], noise [S, N, D]   | samples [N, D] (s = euler, heun) |
  *
  * Conditional models (a `condition` section; metadata `nfdm.condition` = {kind, classes | dim})
  * take one more input, `condition` [N, w] float32 — labels (w = 1, the class index k, K = the null
  * condition ∅) or vectors (w = m, a row containing NaN = ∅), encoded as in @nfdm/core — in every
  * graph whose value depends on it: predictor, drift, velocity, velocity_divergence (log p(x | y)),
- * the samplers, and forward when the process is conditioned on y (volatility: never). drift,
- * velocity and the samplers also take `guidance` [1] float32, the classifier-free guidance weight
+ * frozen_step, the samplers, and forward when the process is conditioned on y (volatility: never).
+ * drift, velocity, frozen_step and the samplers also take `guidance` [1] float32, the classifier-free guidance weight
  * w: they use x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅) (one network call on [z; z] with [y; ∅],
  * ∅ built in the graph) in the drift of the conditional process; w = 0 is the conditional model.
  *
@@ -50,8 +51,8 @@ import {
 } from '@nfdm/runtime';
 import { emitGuidedConditions, type FieldCondition } from './emit/condition.js';
 import { forwardProcessEmitter } from './emit/forward/registry.js';
-import { assertExportable, emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
-import { emitSampler, type LoopSolver, type SamplerMode } from './emit/sampler.js';
+import { assertExportable, emitField, emitForward, emitFrozenStep, emitG2, emitPredictor } from './emit/model.js';
+import { emitSampler, type SamplerMode, type SamplerSolver } from './emit/sampler.js';
 import type { FamilyExporter } from './family-exporter.js';
 import { type ImageExportOption, imageMetadata } from './image-meta.js';
 import { buildModel, Graph } from './onnx/builder.js';
@@ -172,7 +173,7 @@ export function declareCondition(g: Graph, model: MaybeConditional, ins: TensorS
   return emitGuidedConditions(g, model.condition.spec, y, declare(g, GUIDANCE_SIG));
 }
 
-/** @internal Serialise a root graph with the metadata `base` + graph name and signature. */
+/** @internal Serialise a root graph with the metadata `base` + graph name and signature, without dead nodes (onnx/prune.ts). */
 export function finishGraph(
   base: Omit<OnnxGraphMetadata, 'graph' | 'signature'>,
   g: Graph,
@@ -182,6 +183,8 @@ export function finishGraph(
 ): Uint8Array {
   const meta: OnnxGraphMetadata = { ...base, graph, signature, ...extra };
   return buildModel(g, {
+    // emitters may compute what a graph does not return (e.g. μ̇, σ̇ in frozen_step): not run
+    prune: true,
     metadata: metadataToProps(meta),
     producerVersion: NFDM_EXPORT_VERSION,
     docString: `nfdm ${graph} graph (${base.kind}, D = ${base.dim})`,
@@ -300,10 +303,30 @@ export function exportVelocityDivergence(model: DiffusionModel, options: ExportO
   return fieldGraph(model, options, 'velocity_divergence');
 }
 
+/**
+ * One frozen-prediction ("DDIM") step of the probability-flow ODE from t down to s
+ * (docs/maths/sampling.md#frozen-prediction-steps; models' `frozenPredictionStep`): with
+ * x̂ = x̂_w(z, t, y) held fixed, z_s = μ(x̂, s) + σ(x̂, s) ⊙ (z − μ(x̂, t)) / σ(x̂, t).
+ * Inputs z [N, D], t [N, 1], s [N, 1] (and condition [N, w], guidance [1], as the velocity
+ * graph) → z_s [N, D]. One predictor call (on 2N rows with guidance w ≠ 0) and two evaluations
+ * of the forward process per call.
+ */
+export function exportFrozenStep(model: DiffusionModel, options: ExportOptions = {}): Uint8Array {
+  const ctx = context(model, options);
+  const D = model.dim;
+  const g = new Graph('nfdm_frozen_step');
+  const ins = [sig('z', ['N', D], 'state z_t'), sig('t', ['N', 1], 'time t per sample'), sig('s', ['N', 1], 'time s to step to')];
+  const [z, t, s] = ins.map((x) => declare(g, x));
+  const cond = declareCondition(g, model, ins, true);
+  const outs = [sig('z_s', ['N', D], 'z_s = μ(x̂, s) + σ(x̂, s) ⊙ (z − μ(x̂, t)) / σ(x̂, t), x̂ frozen at (z, t)')];
+  outputs(g, { z_s: emitFrozenStep(g, model, z, t, s, cond) }, outs);
+  return finish(ctx, g, 'frozen_step', { inputs: ins, outputs: outs });
+}
+
 /** Options of {@link exportSampler}. */
 export interface SamplerExportOptions extends ExportOptions {
-  /** 'euler' (default), 'heun' or, for ODE, 'rk4'. */
-  solver?: LoopSolver;
+  /** 'euler' (default), 'heun' or, for ODE, 'rk4' or 'ddim' (frozen-prediction steps). */
+  solver?: SamplerSolver;
   /** 'ode' (probability flow, default) or 'sde' (reverse SDE; noise passed in). */
   mode?: SamplerMode;
 }
@@ -331,8 +354,10 @@ export interface OnnxExportOptions extends ExportOptions {
   components?: boolean;
   /** Write velocity_divergence when D ≤ this (default 16); 0 disables it. */
   maxDivergenceDim?: number;
-  /** One-call Loop samplers to write; default all five (euler/heun/rk4 ODE, euler/heun SDE). */
-  samplers?: Array<{ solver: LoopSolver; mode: SamplerMode }>;
+  /** One-call Loop samplers to write; default all six (euler/heun/rk4/ddim ODE, euler/heun SDE). */
+  samplers?: Array<{ solver: SamplerSolver; mode: SamplerMode }>;
+  /** The `frozen_step` graph (one frozen-prediction ODE step per call); default true. */
+  frozenStep?: boolean;
 }
 
 /** Everything exported from one model: graph bytes by name and the shared metadata. */
@@ -342,10 +367,11 @@ export interface OnnxExport {
 }
 
 /** Default sampler graphs. */
-export const DEFAULT_SAMPLER_GRAPHS: ReadonlyArray<{ solver: LoopSolver; mode: SamplerMode }> = [
+export const DEFAULT_SAMPLER_GRAPHS: ReadonlyArray<{ solver: SamplerSolver; mode: SamplerMode }> = [
   { solver: 'euler', mode: 'ode' },
   { solver: 'heun', mode: 'ode' },
   { solver: 'rk4', mode: 'ode' },
+  { solver: 'ddim', mode: 'ode' },
   { solver: 'euler', mode: 'sde' },
   { solver: 'heun', mode: 'sde' },
 ];
@@ -362,6 +388,7 @@ export function exportOnnx(model: DiffusionModel, options: OnnxExportOptions = {
   graphs.drift = exportDrift(model, options);
   graphs.velocity = exportVelocity(model, options);
   if (model.dim <= (options.maxDivergenceDim ?? 16)) graphs.velocity_divergence = exportVelocityDivergence(model, options);
+  if (options.frozenStep ?? true) graphs.frozen_step = exportFrozenStep(model, options);
   for (const s of options.samplers ?? DEFAULT_SAMPLER_GRAPHS) {
     graphs[`sampler_${s.solver}_${s.mode}` as GraphName] = exportSampler(model, { ...options, ...s });
   }

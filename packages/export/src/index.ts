@@ -68,15 +68,16 @@ export { ndmForwardEmitter } from './emit/forward/ndm.js';
 export { neuralForwardEmitter } from './emit/forward/neural.js';
 export { forwardProcessEmitter, registerForwardProcessEmitter } from './emit/forward/registry.js';
 export type { GJet } from './emit/jet.js';
-export { emitField, emitForward, emitG2, emitPredictor } from './emit/model.js';
+export { emitField, emitForward, emitFrozenStep, emitG2, emitPredictor } from './emit/model.js';
 export { emitTimeMLP, emitTimeNetwork } from './emit/nets.js';
-export { emitLoopSampler, type LoopFields, type LoopSolver, type SamplerMode } from './emit/sampler.js';
+export { emitLoopSampler, type LoopFields, type LoopSolver, type SamplerMode, type SamplerSolver } from './emit/sampler.js';
 export {
   DEFAULT_SAMPLER_GRAPHS,
   diffusionExporter,
   type ExportOptions,
   exportDrift,
   exportForwardProcess,
+  exportFrozenStep,
   exportOnnx,
   exportPredictor,
   exportSampler,

@@ -232,16 +232,19 @@ describe('loading', () => {
     expect(written.map((p) => p.split('/').pop()).sort()).toEqual(
       [
         ONNX_MANIFEST_FILE,
-        ...['drift', 'velocity', 'velocity_divergence', 'predictor', 'forward', 'volatility', 'sampler_euler_ode'].map((g) => `${g}.onnx`),
+        ...['drift', 'velocity', 'velocity_divergence', 'frozen_step', 'predictor', 'forward', 'volatility', 'sampler_euler_ode'].map(
+          (g) => `${g}.onnx`,
+        ),
       ].sort(),
     );
     expect(readdirSync(dir).some((f) => f.includes('.tmp-'))).toBe(false);
     const manifest = JSON.parse(readFileSync(join(dir, ONNX_MANIFEST_FILE), 'utf8'));
     expect(manifest.format).toBe('nfdm-onnx/1');
     expect(manifest.graphs.velocity).toBe('velocity.onnx');
+    expect(manifest.graphs.frozen_step).toBe('frozen_step.onnx');
 
     const rt = await loadOnnxModel(dir);
-    expect(rt.graphs.sort()).toEqual(['drift', 'sampler_euler_ode', 'velocity', 'velocity_divergence']);
+    expect(rt.graphs.sort()).toEqual(['drift', 'frozen_step', 'sampler_euler_ode', 'velocity', 'velocity_divergence']);
     expect(rt.metadata.kind).toBe('nfdm');
     const a = await rt.sample({ n: 8, steps: 4, solver: 'euler', mode: 'ode', seed: 1 });
     await rt.dispose();

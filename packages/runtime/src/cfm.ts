@@ -4,7 +4,8 @@
  * by the diffusion runtime's code ({@link OnnxModel}: the `velocity` graph stepwise, or a
  * `sampler_<s>_ode` Loop graph), with its seeding — `new Rng(seed)` draws z(1) = ε [n, D] as
  * `cfmSample` of @nfdm/models does — and log p(x) = log N(z(1); 0, I) + ∫₀¹ div v_θ dt by the
- * `velocity_divergence` graph. There is no reverse SDE: SDE sampling and the drift are refused.
+ * `velocity_divergence` graph. There is no reverse SDE: SDE sampling and the drift are refused, and
+ * no data prediction: the frozen-prediction 'ddim' steps are refused too.
  */
 import type * as ort from 'onnxruntime-common';
 import { OnnxModel, type RuntimeSampleOptions, type RuntimeSampleResult } from './diffusion.js';
@@ -12,7 +13,15 @@ import { CFM } from './families.js';
 import { type IntegrationStats, integrateFixed, TABLEAUX } from './integrate.js';
 import { type ModelMetadata, OnnxRuntimeError } from './load.js';
 import { Rng } from './rng.js';
-import { canonicalSolver, checkCount, checkSteps, toDataSpace, trajectoryRecorder } from './sampling.js';
+import {
+  canonicalSolver,
+  checkCount,
+  checkSteps,
+  FROZEN_PREDICTION_SOLVER,
+  isFrozenPredictionSolver,
+  toDataSpace,
+  trajectoryRecorder,
+} from './sampling.js';
 
 /** Options of {@link OnnxCFMModel.trajectory}. */
 export interface CFMTrajectoryOptions {
@@ -42,6 +51,10 @@ export interface CFMTrajectoryResult {
 const SDE_REFUSED =
   'a flow-matching model has no reverse SDE: it samples by its ODE dz/dt = v_θ(z, t) only (mode "ode" with euler, heun or rk4)';
 
+const FROZEN_REFUSED =
+  `a flow-matching model has no data prediction and no Gaussian forward process: solver '${FROZEN_PREDICTION_SOLVER}' ` +
+  '(frozen-prediction steps) needs a diffusion model; use euler, heun or rk4';
+
 /** An exported flow-matching model loaded into onnxruntime: ODE sampling, trajectories and log p(x). */
 export class OnnxCFMModel extends OnnxModel {
   constructor(metadata: ModelMetadata, sessions: Map<string, ort.InferenceSession>) {
@@ -54,8 +67,19 @@ export class OnnxCFMModel extends OnnxModel {
    */
   override async sample(options: RuntimeSampleOptions): Promise<RuntimeSampleResult> {
     const solver = canonicalSolver(options.solver);
+    if (isFrozenPredictionSolver(solver)) throw new OnnxRuntimeError(FROZEN_REFUSED);
     if (options.mode === 'sde' || solver === 'euler_maruyama') throw new OnnxRuntimeError(SDE_REFUSED);
     return super.sample({ ...options, mode: 'ode' });
+  }
+
+  /** Refused: there is no frozen-prediction step (no x̂, no Gaussian process). */
+  override async frozenStep(_z: Float32Array, _t: number | Float32Array, _s: number | Float32Array): Promise<Float32Array> {
+    throw new OnnxRuntimeError(FROZEN_REFUSED);
+  }
+
+  /** @internal Refused: there is no frozen-prediction step. */
+  override async frozenStepStage(_z: Float32Array, _t: number | Float32Array, _s: number | Float32Array): Promise<Float32Array> {
+    throw new OnnxRuntimeError(FROZEN_REFUSED);
   }
 
   /** Refused: there is no reverse drift. */

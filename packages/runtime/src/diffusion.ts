@@ -1,6 +1,7 @@
 /**
  * Runtime of exported DiffusionModels (nfdm, ndm, fixed and downstream forward processes):
- * samples through the probability-flow ODE or the reverse SDE, and exact log-densities.
+ * samples through the probability-flow ODE (Runge–Kutta steps, or the frozen-prediction 'ddim'
+ * steps of the `frozen_step` graph) or the reverse SDE, and exact log-densities.
  *
  * One onnxruntime InferenceSession per graph, created when the model is loaded and reused for
  * every call. Samplers and the log-density integrator are fixed-step (and, for log-densities,
@@ -15,7 +16,16 @@ import * as ort from 'onnxruntime-common';
 import { LoadedOnnxModel } from './base.js';
 import { type ConditionValues, conditionFeeds, conditionOrLabels } from './conditions.js';
 import { DIFFUSION, type RuntimeFamily } from './families.js';
-import { type AdaptiveOptions, type Field, type IntegrationStats, integrateAdaptive, integrateFixed, TABLEAUX } from './integrate.js';
+import {
+  type AdaptiveOptions,
+  assertFinite,
+  type Field,
+  gridTime,
+  type IntegrationStats,
+  integrateAdaptive,
+  integrateFixed,
+  TABLEAUX,
+} from './integrate.js';
 import { flatten, type ModelMetadata, OnnxRuntimeError, type Points } from './load.js';
 import { Rng } from './rng.js';
 import {
@@ -24,6 +34,7 @@ import {
   checkMode,
   checkSteps,
   integrateStepwise,
+  isFrozenPredictionSolver,
   loopStepFeeds,
   solverFor,
   type Trajectory,
@@ -34,7 +45,7 @@ import {
 } from './sampling.js';
 
 /** Solvers of {@link OnnxModel.sample}. */
-export type RuntimeSolver = 'euler' | 'heun' | 'rk4' | 'euler_maruyama' | 'euler-maruyama';
+export type RuntimeSolver = 'euler' | 'heun' | 'rk4' | 'ddim' | 'euler_maruyama' | 'euler-maruyama';
 
 /** Options of {@link OnnxModel.sample}. */
 export interface RuntimeSampleOptions {
@@ -42,11 +53,13 @@ export interface RuntimeSampleOptions {
   /** Fixed number of steps (default 100). */
   steps?: number;
   /**
-   * ODE: 'euler' (default), 'heun', 'rk4'. SDE: 'euler_maruyama' (default; 'euler' and 'euler-maruyama' are aliases)
-   * or 'heun' (stochastic Heun).
+   * ODE: 'euler' (default), 'heun', 'rk4', or 'ddim' — frozen-prediction steps (diffusion models
+   * only; the `frozen_step` graph stepwise, `sampler_ddim_ode` with engine 'loop'; see
+   * {@link OnnxModel.frozenStep}). SDE: 'euler_maruyama' (default; 'euler' and 'euler-maruyama'
+   * are aliases) or 'heun' (stochastic Heun).
    */
   solver?: RuntimeSolver;
-  /** 'sde' (reverse SDE) or 'ode' (probability flow). Default: 'ode' for euler/heun/rk4, else 'sde'. */
+  /** 'sde' (reverse SDE) or 'ode' (probability flow). Default: 'ode' for euler/heun/rk4/ddim, else 'sde'. */
   mode?: 'ode' | 'sde';
   /** Seed (default 0); the same seed gives the same z(1) and noise as `DiffusionModel.sample`. */
   seed?: number;
@@ -153,6 +166,22 @@ export class OnnxModel extends LoadedOnnxModel {
   }
 
   /**
+   * One frozen-prediction ("DDIM") step of the probability-flow ODE from t down to s
+   * (docs/maths/sampling.md#frozen-prediction-steps): with x̂ = x̂_w(z, t, y) held fixed,
+   * z_s = μ(x̂, s) + σ(x̂, s) ⊙ (z − μ(x̂, t)) / σ(x̂, t). z row-major [n, dim]; t and s a number
+   * or one per row; returns z_s [n, dim] (model space). Needs the `frozen_step` graph; a
+   * conditional model takes the rows' conditions and a guidance weight (as {@link velocity}).
+   */
+  async frozenStep(
+    z: Float32Array,
+    t: number | Float32Array,
+    s: number | Float32Array,
+    options: RuntimeFieldOptions = {},
+  ): Promise<Float32Array> {
+    return this.frozenStepStage(z, t, s, this.conditionFeeds(z.length / this.dim, options.condition, options.guidance));
+  }
+
+  /**
    * The `condition` [n, w] (and, for guided graphs, `guidance` [1]) feeds of a conditional
    * model's graphs; none for an unconditional one (which refuses a condition or a guidance
    * weight ≠ 0). Throws an OnnxConditionError (conditions.ts) on a missing or ill-shaped condition.
@@ -185,6 +214,18 @@ export class OnnxModel extends LoadedOnnxModel {
     return { drift: out.drift.data as Float32Array, g: out.g.data as Float32Array };
   }
 
+  /** @internal The frozen-prediction step with prepared feeds (see {@link velocityStage} and {@link frozenStep}). */
+  async frozenStepStage(z: Float32Array, t: number | Float32Array, s: number | Float32Array, feeds: Record<string, ort.Tensor> = {}) {
+    const time = timeFeeds('z', z, t, this.dim);
+    const n = z.length / this.dim;
+    const sc = typeof s === 'number' ? new Float32Array(n).fill(s) : s;
+    if (sc.length !== n) throw new OnnxRuntimeError(`s has ${sc.length} values for ${n} rows`);
+    const out = await this.set
+      .get('frozen_step', "solver 'ddim' (frozen-prediction steps)")
+      .run({ ...time, s: new ort.Tensor('float32', sc, [n, 1]), ...feeds });
+    return out.z_s.data as Float32Array;
+  }
+
   /** @internal f and div f with prepared feeds (see {@link velocityStage}). */
   async divergenceStage(z: Float32Array, t: number | Float32Array, feeds: Record<string, ort.Tensor> = {}) {
     const inputs = { ...timeFeeds('z', z, t, this.dim), ...withoutGuidance(feeds) };
@@ -204,7 +245,7 @@ export class OnnxModel extends LoadedOnnxModel {
     const requested = canonicalSolver(options.solver);
     const mode = options.mode ?? (requested === undefined || requested === 'euler_maruyama' ? 'sde' : 'ode');
     checkMode(mode);
-    const solver = solverFor(mode, requested);
+    const solver = solverFor(mode, requested, true);
     const engine = options.engine ?? 'stepwise';
     if (options.trajectory && engine === 'loop')
       throw new OnnxRuntimeError("trajectory needs engine 'stepwise' (a Loop graph returns the samples only)");
@@ -272,23 +313,47 @@ export class OnnxModel extends LoadedOnnxModel {
     const session = this.set.get(`sampler_${loopSolver}_${mode}`, `engine 'loop' with ${solver}/${mode}`);
     const feeds = { prior_noise: new ort.Tensor('float32', eps, [n, D]), ...loopStepFeeds(mode, steps, brownian, n, D), ...run.feeds };
     const out = await session.run(feeds);
-    const perStep = mode === 'ode' ? TABLEAUX[loopSolver as 'euler'].c.length : loopSolver === 'heun' ? 2 : 1;
+    const perStep = mode === 'sde' ? (loopSolver === 'heun' ? 2 : 1) : (TABLEAUX[loopSolver as 'euler']?.c.length ?? 1);
     return {
       z: Float32Array.from(out.samples.data as Float32Array),
       stats: { nfe: steps * perStep, steps, acceptedSteps: steps, rejectedSteps: 0 },
     };
   }
 
-  /** The fixed-step ODE / SDE solve with one field call per stage, from z(1) = priorStd·ε. */
+  /** The fixed-step ODE / SDE solve with one field call per stage (one frozen_step call per 'ddim' step), from z(1) = priorStd·ε. */
   private async sampleStepwise(run: SampleRun): Promise<{ z: Float32Array; stats: IntegrationStats }> {
     const { steps, solver, mode, eps, brownian, feeds, visit } = run;
     const z1 = new Float64Array(eps.length);
     for (let i = 0; i < z1.length; i++) z1[i] = Math.fround(eps[i] * this.priorStd);
+    if (isFrozenPredictionSolver(solver)) return this.sampleFrozen(Float32Array.from(z1), steps, feeds, visit);
     const fields = {
       velocity: (z: Float32Array, t: number) => this.velocityStage(z, t, feeds),
       drift: (z: Float32Array, t: number) => this.driftStage(z, t, feeds),
     };
     return integrateStepwise(fields, mode, solver, { t1: 1, t0: this.tStart, steps }, z1, brownian, this.dim, visit);
+  }
+
+  /**
+   * The frozen-prediction steps from z(1) at t = 1 down to t₀ on the uniform grid t_k = 1 + k(t₀ − 1)/steps
+   * (t_steps = t₀ exactly, as `DiffusionModel.sample({ mode: 'ode', solver: 'ddim' })`): one
+   * `frozen_step` call per step; `visit` sees every state, z(1) first.
+   */
+  private async sampleFrozen(
+    z1: Float32Array,
+    steps: number,
+    feeds: Record<string, ort.Tensor>,
+    visit?: (t: number, y: Float64Array) => void,
+  ): Promise<{ z: Float32Array; stats: IntegrationStats }> {
+    this.set.get('frozen_step', "solver 'ddim' (frozen-prediction steps)");
+    let z = z1;
+    visit?.(1, Float64Array.from(z));
+    for (let k = 0; k < steps; k++) {
+      const s = gridTime(k + 1, steps, 1, this.tStart);
+      z = Float32Array.from(await this.frozenStepStage(z, gridTime(k, steps, 1, this.tStart), s, feeds));
+      visit?.(s, Float64Array.from(z));
+    }
+    assertFinite(z, this.tStart);
+    return { z, stats: { nfe: steps, steps, acceptedSteps: steps, rejectedSteps: 0 } };
   }
 
   /**

@@ -120,7 +120,7 @@ function trainedFewStep(metadata: ModelMetadata): boolean {
   return c?.objective?.kind === 'ot' || c?.model === 'nfdm-ot' || c?.meta?.objective?.kind === 'ot' || c?.meta?.model === 'nfdm-ot';
 }
 
-const DIFFUSION_GRAPHS: ReadonlySet<string> = new Set(['drift', 'velocity', 'velocity_divergence']);
+const DIFFUSION_GRAPHS: ReadonlySet<string> = new Set(['drift', 'velocity', 'velocity_divergence', 'frozen_step']);
 const isSampler = (graph: string) => graph.startsWith('sampler_');
 
 /** Diffusion models (kinds nfdm, ndm, fixed and downstream forward processes): {@link OnnxModel}. */
@@ -132,16 +132,25 @@ export const DIFFUSION: RuntimeFamily<'diffusion'> = {
   plural: 'diffusion models',
   loader: 'loadOnnxModel',
   capabilities: { ...NOTHING, sample: true, logProb: true, sde: true, solvers: true, adaptive: true, forwardTrajectories: true },
-  fieldMethods: ['velocity', 'drift', 'velocityDivergence', 'velocityStage', 'driftStage', 'divergenceStage'],
+  fieldMethods: [
+    'velocity',
+    'drift',
+    'velocityDivergence',
+    'frozenStep',
+    'velocityStage',
+    'driftStage',
+    'divergenceStage',
+    'frozenStepStage',
+  ],
   wants: (graph) => DIFFUSION_GRAPHS.has(graph) || isSampler(graph),
-  graphList: 'drift, velocity, velocity_divergence or sampler_*',
+  graphList: 'drift, velocity, velocity_divergence, frozen_step or sampler_*',
   capabilitiesOf(metadata, graphs) {
     const has = (g: string) => graphs.includes(g);
     const logProb = has('velocity_divergence');
     const sde = has('drift') || graphs.some((g) => isSampler(g) && g.endsWith('_sde'));
     return {
       ...NOTHING,
-      sample: sde || logProb || has('velocity') || graphs.some(isSampler),
+      sample: sde || logProb || has('velocity') || has('frozen_step') || graphs.some(isSampler),
       logProb,
       fewStep: trainedFewStep(metadata),
       sde,

@@ -7,7 +7,8 @@
  *   nfdm.format         'nfdm-onnx/1'
  *   nfdm.version        version of @nfdm/export that wrote the file
  *   nfdm.graph          which graph: predictor | forward | volatility | drift | velocity |
- *                       velocity_divergence | sampler_<solver>_<mode> (diffusion models);
+ *                       velocity_divergence | frozen_step | sampler_<solver>_<mode>
+ *                       (diffusion models; solver euler | heun | rk4, or ddim for mode ode);
  *                       bridge_velocity | bridge_drift | bridge_sampler_euler_<mode> (NFBM);
  *                       diffflow_drift | diffflow_score | diffflow_sampler_<mode> (DiffFlow)
  *   nfdm.kind           model family: nfdm | ndm | fixed or any registered forward-process kind
@@ -55,7 +56,9 @@ export type GraphName =
   | 'drift'
   | 'velocity'
   | 'velocity_divergence'
+  | 'frozen_step'
   | `sampler_${'euler' | 'heun' | 'rk4'}_${'ode' | 'sde'}`
+  | 'sampler_ddim_ode'
   | 'bridge_velocity'
   | 'bridge_drift'
   | `bridge_sampler_euler_${'ode' | 'sde'}`

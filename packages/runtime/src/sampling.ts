@@ -35,13 +35,38 @@ export function checkSeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new OnnxRuntimeError(`seed must be a non-negative integer, got ${seed}`);
 }
 
-/** The canonical spelling of a solver name ('euler-maruyama' → 'euler_maruyama'). */
+/** The canonical spelling of a solver name ('euler-maruyama' → 'euler_maruyama'; 'DDIM' → 'ddim'). */
 export function canonicalSolver(solver: string | undefined): string | undefined {
+  if (solver?.toLowerCase() === FROZEN_PREDICTION_SOLVER) return FROZEN_PREDICTION_SOLVER;
   return solver === 'euler-maruyama' ? 'euler_maruyama' : solver;
 }
 
-/** The solver of `mode` (default: Euler–Maruyama for SDE, Euler for ODE); throws when it is not one of that mode's. */
-export function solverFor(mode: Mode, requested: string | undefined): string {
+/**
+ * The solver name of the frozen-prediction ("DDIM") ODE steps of diffusion models
+ * (docs/maths/sampling.md#frozen-prediction-steps; `DiffusionModel.sample({ mode: 'ode', solver: 'ddim' })`).
+ */
+export const FROZEN_PREDICTION_SOLVER = 'ddim';
+
+/** Whether a solver name selects the frozen-prediction steps. */
+export function isFrozenPredictionSolver(solver: string | undefined): boolean {
+  return solver === FROZEN_PREDICTION_SOLVER;
+}
+
+/**
+ * The solver of `mode` (default: Euler–Maruyama for SDE, Euler for ODE); throws when it is not one
+ * of that mode's. 'ddim' (frozen-prediction steps) is one of the ODE's only when `frozen` (the
+ * model has a data prediction and a Gaussian forward process: diffusion models).
+ */
+export function solverFor(mode: Mode, requested: string | undefined, frozen = false): string {
+  if (isFrozenPredictionSolver(requested)) {
+    if (!frozen)
+      throw new OnnxRuntimeError(
+        `solver '${FROZEN_PREDICTION_SOLVER}' (frozen-prediction steps) needs a diffusion model (a data prediction and a Gaussian forward process); use euler, heun or rk4`,
+      );
+    if (mode !== 'ode')
+      throw new OnnxRuntimeError(`solver '${FROZEN_PREDICTION_SOLVER}' steps the probability-flow ODE: it needs mode 'ode', not '${mode}'`);
+    return FROZEN_PREDICTION_SOLVER;
+  }
   const solver = requested ?? (mode === 'sde' ? 'euler_maruyama' : 'euler');
   const valid = mode === 'ode' ? ['euler', 'heun', 'rk4'] : ['euler_maruyama', 'euler', 'heun'];
   if (!valid.includes(solver))

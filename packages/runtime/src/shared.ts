@@ -55,4 +55,4 @@ export { createLoaders, type Loaders, type RuntimeEnvironment } from './loaders.
 export * from './metadata.js';
 export { type ImageGridOptions, imageGridRgba, pixelOf, type RgbaImage, rowsToPixels } from './pixels.js';
 export { Rng } from './rng.js';
-export type { Trajectory } from './sampling.js';
+export { FROZEN_PREDICTION_SOLVER, isFrozenPredictionSolver, type Trajectory } from './sampling.js';

@@ -1,6 +1,7 @@
 /**
  * The runtime on committed exports (test/fixtures, written by make-fixtures.mjs from tfjs
- * models): samples (stepwise and the one-call Loop graphs), log-densities with the
+ * models): samples (stepwise and the one-call Loop graphs; the Runge–Kutta solvers, the reverse
+ * SDE and the frozen-prediction 'ddim' steps), log-densities with the
  * standardisation log-det, bridge transport and DiffFlow samples equal the tfjs models' own
  * numbers recorded in expected.json — checked here without loading tfjs.
  */
@@ -28,6 +29,7 @@ describe('diffusion export (nfdm-2d)', () => {
         for (const engine of ['stepwise', 'loop'] as const) {
           const out = await model.sample({ ...c.options, engine });
           expect([out.n, out.dim, out.mode, out.engine]).toEqual([c.options.n, 2, c.options.mode, engine]);
+          expect(out.stats.nfe).toBe(c.options.steps * ({ heun: 2, rk4: 4 }[c.options.solver as string] ?? 1));
           expectClose(out.samples, c.samples);
         }
       }
@@ -53,6 +55,7 @@ describe('diffusion export (nfdm-2d)', () => {
     try {
       await expect(model.sample({ n: 0 })).rejects.toThrow(OnnxRuntimeError);
       await expect(model.sample({ n: 2, mode: 'ode', solver: 'euler-maruyama' })).rejects.toThrow(/not available in ode mode/);
+      await expect(model.sample({ n: 2, mode: 'sde', solver: 'ddim' })).rejects.toThrow(/'ddim' steps the probability-flow ODE/);
     } finally {
       await model.dispose();
     }

@@ -2,10 +2,16 @@
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** Solvers by mode (the runtime's spelling). */
-export const SOLVERS = { ode: ['euler', 'heun', 'rk4'], sde: ['euler_maruyama', 'heun'] } as const;
+/**
+ * Solvers by mode (the runtime's spelling). 'ddim', the frozen-prediction ODE steps, is offered
+ * for diffusion models exported with the `frozen_step` graph only (see {@link syncSolvers}).
+ */
+export const SOLVERS = { ode: ['euler', 'heun', 'rk4', 'ddim'], sde: ['euler_maruyama', 'heun'] } as const;
 
-/** Field evaluations per step of a fixed-step solver (ODE: its stages; SDE: Euler–Maruyama 1, stochastic Heun 2). */
+/**
+ * Field evaluations per step of a fixed-step solver (ODE: its stages, one predictor call per
+ * 'ddim' step; SDE: Euler–Maruyama 1, stochastic Heun 2).
+ */
 export function evaluationsPerStep(solver: string): number {
   if (solver === 'rk4') return 4;
   return solver === 'heun' ? 2 : 1;
@@ -80,16 +86,20 @@ export function readSettings(): Settings {
   };
 }
 
-/** Fill the solver list of the chosen mode (keeping the choice when it is still valid) and show the NFE. */
-export function syncSolvers(modes: { ode: boolean; sde: boolean }): void {
+/**
+ * Fill the solver list of the chosen mode (keeping the choice when it is still valid) and show the
+ * NFE; `ddim`: whether the model offers the frozen-prediction steps.
+ */
+export function syncSolvers(modes: { ode: boolean; sde: boolean; ddim: boolean }): void {
   const modeSelect = $<HTMLSelectElement>('mode');
   for (const option of modeSelect.options) option.disabled = !modes[option.value as 'ode' | 'sde'];
   if (!modes[modeSelect.value as 'ode' | 'sde']) modeSelect.value = modes.ode ? 'ode' : 'sde';
   const mode = modeSelect.value as 'ode' | 'sde';
   const solver = $<HTMLSelectElement>('solver');
   const previous = solver.value;
-  solver.replaceChildren(...SOLVERS[mode].map((s) => new Option(s.replace('_', '–'), s)));
-  if ((SOLVERS[mode] as readonly string[]).includes(previous)) solver.value = previous;
+  const offered = (SOLVERS[mode] as readonly string[]).filter((s) => s !== 'ddim' || modes.ddim);
+  solver.replaceChildren(...offered.map((s) => new Option(s.replace('_', '–'), s)));
+  if (offered.includes(previous)) solver.value = previous;
   syncNfe();
 }
 

@@ -287,6 +287,11 @@ async function load(read: () => Promise<ModelFiles>): Promise<void> {
 const FEW_STEPS = 4;
 
 /** What the model is, in words: NFDM-OT for a few-step diffusion model (its export records the OT objective). */
+/** A diffusion model with the `frozen_step` graph samples with solver 'ddim' (trajectories included). */
+function offersFrozenSteps(model: ExportedModel): boolean {
+  return model.family === 'diffusion' && model.has('frozen_step');
+}
+
 function modelTitle(model: ExportedModel): string {
   const kind = model.metadata.kind;
   if (!model.capabilities.fewStep) return `a ${model.family} model (${kind})`;
@@ -315,7 +320,7 @@ function describe(model: ExportedModel, name: string, ms: number): void {
   const steps = $<HTMLInputElement>('steps');
   steps.value = c.fewStep ? String(FEW_STEPS) : steps.defaultValue;
   if (c.fewStep) $<HTMLSelectElement>('mode').value = 'ode';
-  syncSolvers({ ode: c.sample || c.transport, sde: c.sde });
+  syncSolvers({ ode: c.sample || c.transport, sde: c.sde, ddim: offersFrozenSteps(model) });
   if (c.fewStep) {
     $<HTMLSelectElement>('solver').value = 'heun';
     syncNfe();
@@ -326,7 +331,9 @@ function describe(model: ExportedModel, name: string, ms: number): void {
 }
 
 async function init(): Promise<void> {
-  $('mode').addEventListener('change', () => syncSolvers({ ode: true, sde: handle.model?.capabilities.sde ?? true }));
+  $('mode').addEventListener('change', () =>
+    syncSolvers({ ode: true, sde: handle.model?.capabilities.sde ?? true, ddim: handle.model ? offersFrozenSteps(handle.model) : false }),
+  );
   $('solver').addEventListener('change', syncNfe);
   $('steps').addEventListener('input', syncNfe);
   $('sample').addEventListener('click', () =>

@@ -57,7 +57,7 @@ function answer(reply: FastifyReply, entry: LoadedModel, format: PointsFormat | 
 /** Samples with a (solver, mode) of the solver table, stepwise or with a Loop graph. */
 async function solverSamples(compute: Compute, state: ServeState, request: SamplesRequest, entry: LoadedModel, model: OnnxModel | null) {
   const body = request.body;
-  const { mode, solver } = solverChoice(body, model?.capabilities.sde ?? true);
+  const { mode, solver } = solverChoice(body, model?.capabilities.sde ?? true, true);
   const engine = model === null ? null : sampleEngine(model, solver, mode);
   if (model === null || engine === null) {
     throw new HttpError(

@@ -9,7 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { type ConditionField, requestCondition } from '../conditions.js';
 import { HttpError } from '../errors.js';
 import { checkFormat, type PointsFormat, sendPng } from '../images.js';
-import { type Mode, transportEngine } from '../models.js';
+import { type Mode, type RungeKuttaSolver, transportEngine } from '../models.js';
 import { abortable } from '../pool.js';
 import { checkRows, solvedRowsBody } from '../rows.js';
 import { checkLoopNoise, solverChoice } from '../solver-choice.js';
@@ -67,7 +67,9 @@ export const transportRoutes: FastifyPluginAsync<RouteContext> = async (app, { s
         entry,
         operation: 'transport',
         count: n,
-        run: (signal) => abortable(model, signal).transport(sources, { mode, steps, solver, seed, engine, ...cond }),
+        // solverChoice refuses 'ddim' here (frozen = false)
+        run: (signal) =>
+          abortable(model, signal).transport(sources, { mode, steps, solver: solver as RungeKuttaSolver, seed, engine, ...cond }),
         body: (r) => solvedRowsBody(r, n, steps, seed, cond),
       });
       return body.format === 'png' ? sendPng(reply, entry, answer, sources) : answer;

@@ -62,7 +62,7 @@ describe('nfdm serve → the playground page', () => {
     await page.close();
   });
 
-  it('diffusion (NFDM): ODE and SDE samples and trajectories equal the Node runtime for the same seed', async () => {
+  it('diffusion (NFDM): ODE (Heun, frozen-prediction ddim) and SDE samples and trajectories equal the Node runtime for the same seed', async () => {
     const page = await open(browser, `${address}/?model=toy`);
     const model = await nodeModel('toy');
     try {
@@ -73,6 +73,7 @@ describe('nfdm serve → the playground page', () => {
       for (const [mode, solver] of [
         ['ode', 'heun'],
         ['sde', 'euler_maruyama'],
+        ['ode', 'ddim'],
       ] as const) {
         await fill(page, { n: 64, seed: 11, mode, steps: 12 });
         await fill(page, { solver });
@@ -92,7 +93,7 @@ describe('nfdm serve → the playground page', () => {
       expect(maxDiff(got.samples, want.samples)).toBeLessThan(1e-4);
       // a timing row per action, on the wasm backend
       const rows = await page.$$eval('#timings tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
-      expect(rows).toHaveLength(3);
+      expect(rows).toHaveLength(4);
       expect(rows[0]).toMatch(/^trajectories200208/);
       await screenshot(page, 'diffusion-trajectories');
       // exported without the component graphs: no forward process to draw

@@ -17,6 +17,9 @@
  * use the guided prediction x̂_w = (1 + w) x̂(z, t, y) − w x̂(z, t, ∅), from one predictor call on
  * [z; z] with [y; ∅] (one call on z with y when w = 0, an If), plugged into the conditional
  * process F(·, y) (models' guidance.ts).
+ *
+ * Besides the fields: the frozen-prediction step z_t → z_s ({@link emitFrozenStep}), which holds
+ * x̂ fixed and solves the probability-flow ODE exactly over the step.
  */
 import {
   ConstantVolatility,
@@ -183,12 +186,8 @@ export function emitField(
 ): EmittedField {
   const D = model.dim;
   const eye = want.divergence ? g.floatConstant('eye', eyeStack(D), [D, 1, D]) : null;
-  const predictor = model.predictor as Predictor;
-  const guidance = condition?.guidance ?? null;
-  if (guidance && eye) throw new TypeError('emitField: the divergence is that of the unguided field (no guidance weight)');
-  const xhat = guidance
-    ? { v: emitGuidedPredictor(g, predictor, z, t, (condition as FieldCondition).y, guidance.both, guidance.w), s: null }
-    : emitPredictor(g, predictor, z, t, eye, condition?.y ?? null);
+  if (condition?.guidance && eye) throw new TypeError('emitField: the divergence is that of the unguided field (no guidance weight)');
+  const xhat = emitFieldPrediction(g, model.predictor as Predictor, z, t, condition, eye);
   const p = emitForward(g, model.forward, xhat.v, xhat.s, t, condition?.y ?? null);
   const eps = g.div(g.sub(z, p.mu), p.sigma);
   const velocity = g.add(p.dmu, g.mul(p.dsigma, eps));
@@ -210,6 +209,52 @@ export function emitField(
     out.divergence = g.op('ReduceSum', [g.mul(f_s, eye), g.int64Tensor([0, 2])], { keepdims: attr.int(0) });
   }
   return out;
+}
+
+/**
+ * The data prediction the fields use at (z [N, D], t [N, 1]), [N, D]: the guided x̂_w (one
+ * predictor call on 2N rows, {@link emitGuidedPredictor}) when `condition` carries a guidance
+ * weight, else x̂(z, t) or x̂(z, t, y) with its tangents along `dz` (null: none; guided: none).
+ */
+function emitFieldPrediction(
+  g: Graph,
+  predictor: Predictor,
+  z: string,
+  t: string,
+  condition: FieldCondition | null,
+  dz: string | null = null,
+): { v: string; s: string | null } {
+  const guidance = condition?.guidance ?? null;
+  if (!guidance) return emitPredictor(g, predictor, z, t, dz, condition?.y ?? null);
+  return { v: emitGuidedPredictor(g, predictor, z, t, (condition as FieldCondition).y, guidance.both, guidance.w), s: null };
+}
+
+/**
+ * One frozen-prediction ("DDIM") step of the probability-flow ODE from t down to s
+ * (docs/maths/sampling.md#frozen-prediction-steps; models' frozen-step.ts, op for op): with
+ * x̂ = x̂_w(z, t, y) held fixed the ODE dz/dt = μ̇ + (σ̇/σ)(z − μ) is linear in z and keeps
+ * ε = (z − μ(x̂, t))/σ(x̂, t) constant, so
+ *
+ *   z_s = μ(x̂, s) + σ(x̂, s) ⊙ (z − μ(x̂, t)) / σ(x̂, t).
+ *
+ * z [N, D], t and s [N, 1] → z_s [N, D]. One predictor call (guided as in {@link emitField} when
+ * `condition` carries a guidance weight) and two evaluations of the forward process (F(·, y) for
+ * a process conditioned on y); only μ and σ of those are used (the exporters prune the nodes of
+ * μ̇, σ̇: onnx/prune.ts).
+ */
+export function emitFrozenStep(
+  g: Graph,
+  model: DiffusionModel,
+  z: string,
+  t: string,
+  s: string,
+  condition: FieldCondition | null = null,
+): string {
+  const xhat = emitFieldPrediction(g, model.predictor as Predictor, z, t, condition).v;
+  const y = condition?.y ?? null;
+  const at = emitForward(g, model.forward, xhat, null, t, y);
+  const as = emitForward(g, model.forward, xhat, null, s, y);
+  return g.add(as.mu, g.mul(as.sigma, g.div(g.sub(z, at.mu), at.sigma)));
 }
 
 /** The D×D identity as [D, 1, D] (direction i in block i). */

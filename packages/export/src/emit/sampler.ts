@@ -21,17 +21,23 @@
  *   euler  z ← z + h f(z, t)
  *   heun   z ← z + h/2 (k₁ + k₂),  k₁ = f(z, t), k₂ = f(z + h k₁, t + h)
  *   rk4    the classic tableau (c = 0, ½, ½, 1; b = ⅙, ⅓, ⅓, ⅙)
+ *   ddim   the frozen-prediction step (ODE only; fields with a {@link LoopFields.frozenStep}: diffusion
+ *          models): z ← μ(x̂, t + h) + σ(x̂, t + h) ⊙ (z − μ(x̂, t))/σ(x̂, t), x̂ = x̂_w(z, t, y)
+ *          (docs/maths/sampling.md#frozen-prediction-steps)
  *   euler (SDE, Euler–Maruyama)   z ← z + h fB(z, t) + g(t) ΔW
  *   heun  (SDE, stochastic Heun)  z̃ = z + h fB₀ + g₀ΔW;  z ← z + h/2 (fB₀ + fB(z̃, t + h)) + ½(g₀ + g(t + h)) ΔW
  */
 import { conditionWidth } from '@nfdm/core';
-import type { DiffusionModel } from '@nfdm/models';
+import { type DiffusionModel, FROZEN_PREDICTION_SOLVER } from '@nfdm/models';
 import { attr, type Graph } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import { emitGuidedConditions, type FieldCondition } from './condition.js';
-import { emitField } from './model.js';
+import { emitField, emitFrozenStep } from './model.js';
 
+/** The Runge–Kutta schemes of the Loop samplers (any field: ODE and, euler / heun, SDE). */
 export type LoopSolver = 'euler' | 'heun' | 'rk4';
+/** Every scheme of a Loop sampler: the Runge–Kutta ones and the frozen-prediction step 'ddim' (ODE only). */
+export type SamplerSolver = LoopSolver | typeof FROZEN_PREDICTION_SOLVER;
 export type SamplerMode = 'ode' | 'sde';
 
 const ODE_TABLEAUX: Record<LoopSolver, { c: number[]; a: number[][]; b: number[] }> = {
@@ -42,7 +48,7 @@ const ODE_TABLEAUX: Record<LoopSolver, { c: number[]; a: number[][]; b: number[]
 
 /** Options of {@link emitSampler}. */
 export interface SamplerGraphOptions {
-  solver: LoopSolver;
+  solver: SamplerSolver;
   mode: SamplerMode;
   standardization?: { mean: number[]; std: number[] };
 }
@@ -64,6 +70,11 @@ export interface LoopFields {
   velocity(g: Graph, z: string, t: string): string;
   /** fB at (z, t) and g² at `gTime` ([1, 1]); families without an SDE leave it out. */
   drift?(g: Graph, z: string, t: string, gTime: string): { drift: string; g2: string };
+  /**
+   * The frozen-prediction step z_t → z_s (z [N, D], t and s [N, 1] → [N, D]) of the 'ddim'
+   * scheme; only families with a data prediction and a Gaussian process have it.
+   */
+  frozenStep?(g: Graph, z: string, t: string, s: string): string;
 }
 
 /** The Loop fields of a diffusion model (emit/model.ts's emitField; conditional inputs declared by `declare`). */
@@ -85,6 +96,7 @@ function diffusionFields(model: DiffusionModel): LoopFields {
       const f = emitField(g, model, z, t, { drift: true }, gTime, cond);
       return { drift: f.drift as string, g2: f.g2 as string };
     },
+    frozenStep: (g, z, t, s) => emitFrozenStep(g, model, z, t, s, cond),
   };
 }
 
@@ -93,15 +105,53 @@ export function emitSampler(root: Graph, model: DiffusionModel, options: Sampler
   emitLoopSampler(root, diffusionFields(model), options);
 }
 
+/** Throw a RangeError for a scheme / mode pair the fields cannot run (e.g. rk4 or ddim in SDE mode). */
+function checkScheme(fields: LoopFields, { solver, mode }: SamplerGraphOptions): void {
+  if (solver === FROZEN_PREDICTION_SOLVER) {
+    if (mode !== 'ode')
+      throw new RangeError(`the '${solver}' sampler graph (frozen-prediction steps) solves the probability-flow ODE only`);
+    if (!fields.frozenStep) throw new RangeError(`these fields have no frozen-prediction step: no '${solver}' sampler graph`);
+    return;
+  }
+  if (mode === 'sde' && solver === 'rk4')
+    throw new RangeError("the SDE sampler graph supports 'euler' (Euler–Maruyama) and 'heun' (stochastic Heun)");
+  if (!(solver in ODE_TABLEAUX))
+    throw new RangeError(`unknown sampler solver '${solver}': expected euler, heun, rk4 or ${FROZEN_PREDICTION_SOLVER}`);
+  if (mode === 'sde' && !fields.drift) throw new RangeError('these fields have no reverse drift: only ODE sampler graphs can be emitted');
+}
+
+/**
+ * One ODE step from t_k to t_k + h in the Loop body `body`: the Runge–Kutta tableau of `solver`
+ * on the velocity, or the frozen-prediction step ('ddim'); `stageTime(c)` is the [N, 1] time
+ * column t_k + c h. Returns z_{k+1} [N, D].
+ */
+function emitOdeStep(
+  body: Graph,
+  fields: LoopFields,
+  solver: SamplerSolver,
+  z: string,
+  h: string,
+  stageTime: (c: number) => string,
+): string {
+  if (solver === FROZEN_PREDICTION_SOLVER)
+    return (fields.frozenStep as NonNullable<LoopFields['frozenStep']>)(body, z, stageTime(0), stageTime(1));
+  const tab = ODE_TABLEAUX[solver];
+  const ks: string[] = [];
+  for (let i = 0; i < tab.c.length; i++) {
+    let yi = z;
+    const terms = tab.a[i].flatMap((aij, j) => (aij === 0 ? [] : [body.mul(ks[j], body.mul(h, aij))]));
+    if (terms.length > 0) yi = body.sum([z, ...terms]);
+    ks.push(fields.velocity(body, yi, stageTime(tab.c[i])));
+  }
+  return body.sum([z, ...tab.b.map((bj, j) => body.mul(ks[j], body.mul(h, bj)))]);
+}
+
 /** Emit the Loop sampler of `fields` into the root graph `root` (declares its inputs and the `samples` output). */
 export function emitLoopSampler(root: Graph, fields: LoopFields, options: SamplerGraphOptions): void {
   const { solver, mode } = options;
   const D = fields.dim;
-  if (mode === 'sde' && solver === 'rk4')
-    throw new RangeError("the SDE sampler graph supports 'euler' (Euler–Maruyama) and 'heun' (stochastic Heun)");
-  if (!(solver in ODE_TABLEAUX)) throw new RangeError(`unknown sampler solver '${solver}': expected euler, heun or rk4`);
+  checkScheme(fields, options);
   const drift = fields.drift;
-  if (mode === 'sde' && !drift) throw new RangeError('these fields have no reverse drift: only ODE sampler graphs can be emitted');
   const priorNoise = root.input('prior_noise', ['N', D]);
   let steps: string;
   let noise: string | null = null;
@@ -129,16 +179,9 @@ export function emitLoopSampler(root: Graph, fields: LoopFields, options: Sample
   const tCol = column(t);
   let next: string;
   if (mode === 'ode') {
-    const tab = ODE_TABLEAUX[solver];
-    const ks: string[] = [];
-    for (let i = 0; i < tab.c.length; i++) {
-      let yi = z;
-      const terms = tab.a[i].flatMap((aij, j) => (aij === 0 ? [] : [body.mul(ks[j], body.mul(h, aij))]));
-      if (terms.length > 0) yi = body.sum([z, ...terms]);
-      const ti = tab.c[i] === 0 ? tCol : column(body.add(1, body.mul(body.add(fi, tab.c[i]), h)));
-      ks.push(fields.velocity(body, yi, ti));
-    }
-    next = body.sum([z, ...tab.b.map((bj, j) => body.mul(ks[j], body.mul(h, bj)))]);
+    // stage time t_k + c h (c = 0: the step's own time column)
+    const stageTime = (c: number) => (c === 0 ? tCol : column(body.add(1, body.mul(body.add(fi, c), h))));
+    next = emitOdeStep(body, fields, solver, z, h, stageTime);
   } else {
     const xi = body.op('Gather', [noise as string, iter], { axis: attr.int(0) });
     const dW = body.mul(xi, sqrtH as string);

@@ -23,6 +23,7 @@ import {
   type ValueInfoProto,
   valueInfo,
 } from './proto.js';
+import { pruneGraph } from './prune.js';
 
 /** A typed attribute value: build with {@link attr}. */
 export type Attr =
@@ -276,6 +277,8 @@ function encodeAttr(name: string, a: Attr): AttributeProto {
 /** Options of {@link buildModel}. */
 export interface BuildModelOptions {
   metadata?: Record<string, string>;
+  /** Drop the nodes (and initializers) no output depends on (onnx/prune.ts); default false. */
+  prune?: boolean;
   docString?: string;
   producerVersion?: string;
 }
@@ -289,7 +292,7 @@ export function modelProto(graph: Graph, options: BuildModelOptions = {}): Model
     producerName: 'nfdm',
     producerVersion: options.producerVersion ?? '',
     docString: options.docString ?? '',
-    graph: graph.toProto(),
+    graph: options.prune ? pruneGraph(graph.toProto()) : graph.toProto(),
     metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
   };
 }
