@@ -369,6 +369,29 @@ const LONG: Budget = {
   cuts: LONG_CUTS,
 };
 
+/**
+ * The models an experiment trains under `budget`, in training order (the bridges experiment's
+ * variants are not models: none). What `--models` selects from.
+ */
+export function experimentModels(budget: Budget, name: ExperimentName): readonly string[] {
+  if (name === 'density') return budget.density.models ?? DENSITY_MODELS;
+  if (name === 'fewstep') return FEWSTEP_MODELS;
+  if (name === 'images') return IMAGE_MODELS;
+  if (name === 'image-bridge') return IMAGE_BRIDGE_MODELS;
+  return [];
+}
+
+/**
+ * The models of `models` an invocation trains: all without a selection, else those selected —
+ * with the reflow teacher of a selected student (rectified flow needs its CFM run), in order.
+ */
+export function selectModels<T extends string>(models: readonly T[], selection?: readonly string[]): T[] {
+  if (!selection) return [...models];
+  const wanted = new Set(selection);
+  for (const [student, teacher] of Object.entries(REFLOW_TEACHER)) if (wanted.has(student) && teacher) wanted.add(teacher);
+  return models.filter((m) => wanted.has(m));
+}
+
 export const BUDGETS: Record<BudgetName, Budget> = {
   smoke: {
     name: 'smoke',

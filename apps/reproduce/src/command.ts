@@ -9,6 +9,19 @@ import { BACKENDS, type Context, EXIT_FAILURE, examples, listOf, need, Output } 
 import { BUDGET_NAMES, BUDGETS, EXPERIMENT_NAMES } from './budgets.js';
 import { runSuite } from './suite.js';
 
+const MODELS_HELP =
+  'comma-separated models: train only these in each selected experiment (a reflow student brings its teacher); ' +
+  'to share a long run between processes or machines, train some models in another --out, copy its runs/ here and --resume without --models';
+
+const EXAMPLES = [
+  'nfdm reproduce --budget smoke --out /tmp/repro-smoke     # seconds: checks the pipeline',
+  'nfdm reproduce --budget quick --out repro                 # ≤ 15 minutes on two cores',
+  'nfdm reproduce --budget full --out repro-full --verbose   # the serious run',
+  'nfdm reproduce --budget long --out repro-long --verbose   # density near convergence (hours)',
+  'nfdm reproduce --budget quick --out repro --only bridges --resume',
+  'nfdm reproduce --budget long --out part --only images --models nfdm-ot,ot-cfm   # a share of a long run',
+];
+
 /** The one-line description (`nfdm --help` lists the same line without loading this package). */
 export const REPRODUCE_DESCRIPTION =
   'run the experiment suite (density, few-step sampling, bridges, images, image bridge) under a budget and write REPORT.md with tables, figures, configs and a verdict per paper claim';
@@ -26,21 +39,18 @@ export function reproduceCommand(ctx: Context) {
     )
     .option('--out <dir>', 'output directory (required; must be empty unless --force or --resume)')
     .option('--only <list>', `comma-separated experiments, from ${EXPERIMENT_NAMES.join(',')} (default: all)`, listOf(EXPERIMENT_NAMES))
+    .option('--models <list>', MODELS_HELP, (v: string) =>
+      v
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m.length > 0),
+    )
     .option('--force', 'overwrite the selected experiments in a non-empty --out')
     .option('--resume', 'continue a reproduce run in --out: skip experiments whose result JSON exists')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto' as const))
     .option('--json', 'print the results and claims as JSON on stdout')
     .option('--verbose', 'progress notes on stderr even when it is not a terminal')
-    .addHelpText(
-      'after',
-      examples([
-        'nfdm reproduce --budget smoke --out /tmp/repro-smoke     # seconds: checks the pipeline',
-        'nfdm reproduce --budget quick --out repro                 # ≤ 15 minutes on two cores',
-        'nfdm reproduce --budget full --out repro-full --verbose   # the serious run',
-        'nfdm reproduce --budget long --out repro-long --verbose   # density near convergence (hours)',
-        'nfdm reproduce --budget quick --out repro --only bridges --resume',
-      ]),
-    )
+    .addHelpText('after', examples(EXAMPLES))
     .action(async (opts) => {
       const out = new Output(ctx.io, Boolean(opts.json), Boolean(opts.verbose));
       const dir = need(opts.out, '--out <dir>');
@@ -50,11 +60,12 @@ export function reproduceCommand(ctx: Context) {
         `--budget ${budget.name}`,
         `--out ${dir}`,
         ...(opts.only ? [`--only ${opts.only.join(',')}`] : []),
+        ...(opts.models ? [`--models ${opts.models.join(',')}`] : []),
         ...(opts.force ? ['--force'] : []),
         ...(opts.resume ? ['--resume'] : []),
       ].join(' ');
       const outcome = await runSuite(
-        { out: dir, budget, only: opts.only, force: opts.force, resume: opts.resume, backend: opts.backend, command },
+        { out: dir, budget, only: opts.only, models: opts.models, force: opts.force, resume: opts.resume, backend: opts.backend, command },
         out,
       );
       const failed = Object.entries(outcome.failed);

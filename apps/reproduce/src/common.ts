@@ -41,6 +41,8 @@ export interface SuiteContext {
    * evaluation), continue a run from its latest checkpoint, train the rest (default false).
    */
   resume?: boolean;
+  /** --models: train only these models in each experiment (default: all; see selectModels). */
+  models?: readonly string[];
 }
 
 /** Output whose notes go nowhere (for the runs inside the suite); progress still shows on `io` (terminal or `verbose`). */
@@ -274,6 +276,8 @@ export interface ExperimentResultBase {
   figures: string[];
   /** Configs file relative to DIR. */
   config: string;
+  /** --models of the invocation that wrote it: the result holds those models only (absent: every model). */
+  models?: string[];
 }
 
 /** The common part of an experiment's result, stamped now (`started` is its performance.now() at start). */

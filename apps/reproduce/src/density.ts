@@ -22,7 +22,7 @@ import {
   writePlot,
 } from '@nfdm/cli/lib';
 import { type DataMatrix, sampleToy, TOY_DATASETS, type ToyName } from '@nfdm/datasets';
-import { DENSITY_MODELS, type DensityBudget, type DensityModel, ownChain } from './budgets.js';
+import { DENSITY_MODELS, type DensityBudget, type DensityModel, ownChain, selectModels } from './budgets.js';
 import {
   attempt,
   cachedEvaluation,
@@ -223,7 +223,7 @@ function writeDensityFigure(ctx: SuiteContext, rows: string[]): string[] {
 export async function runDensity(ctx: SuiteContext): Promise<DensityResult> {
   const b = ctx.budget.density;
   const started = performance.now();
-  const models = [...(b.models ?? DENSITY_MODELS)];
+  const models = selectModels(b.models ?? DENSITY_MODELS, ctx.models);
   const samplers = densitySamplers(b);
   const entries: DensityEntry[] = [];
   const rows: string[] = [];

@@ -20,7 +20,7 @@ import {
 } from '@nfdm/cli/lib';
 import { type DataMatrix, sampleToy, type ToyName } from '@nfdm/datasets';
 import { CFMModel, curvatureMetric, type DiffusionModel, estimate, type ODEModel } from '@nfdm/models';
-import { FEWSTEP_MODELS, type FewstepBudget, type FewstepModel, REFLOW_TEACHER } from './budgets.js';
+import { FEWSTEP_MODELS, type FewstepBudget, type FewstepModel, REFLOW_TEACHER, selectModels } from './budgets.js';
 import { lineChartSvg } from './charts.js';
 import {
   attempt,
@@ -222,7 +222,7 @@ function writeSwdChart(ctx: SuiteContext, dataset: ToyName, models: FewstepModel
 export async function runFewstep(ctx: SuiteContext): Promise<FewstepResult> {
   const b = ctx.budget.fewstep;
   const started = performance.now();
-  const models = [...FEWSTEP_MODELS];
+  const models = selectModels(FEWSTEP_MODELS, ctx.models);
   const entries: FewstepEntry[] = [];
   const figures: string[] = [];
   for (const dataset of b.datasets) {

@@ -23,7 +23,7 @@ import {
   writePlot,
 } from '@nfdm/cli/lib';
 import { type DataMatrix, FASHION_MNIST_CLASSES } from '@nfdm/datasets';
-import { IMAGE_BRIDGE_MODELS, type ImageBridgeBudget, type ImageBridgeModel } from './budgets.js';
+import { IMAGE_BRIDGE_MODELS, type ImageBridgeBudget, type ImageBridgeModel, selectModels } from './budgets.js';
 import { type ClassifierInfo, ensureClassifier, frechetReference, openJudge } from './classifier.js';
 import {
   attempt,
@@ -216,6 +216,7 @@ export async function runImageBridge(ctx: SuiteContext): Promise<ImageBridgeResu
     sampler: samplerChoice({ sde: true, steps: b.sampleSteps }),
     imageShape: set.imageShape as [number, number, number],
   };
+  const models = selectModels(IMAGE_BRIDGE_MODELS, ctx.models);
   const entries: ImageBridgeEntry[] = [];
   let noTransport: ImageBridgeResult['noTransport'];
   let targetAccuracy: number;
@@ -225,8 +226,7 @@ export async function runImageBridge(ctx: SuiteContext): Promise<ImageBridgeResu
       frechet: classifierFrechetDistance(judge.classifier, judge.sources, judge.reference),
     };
     targetAccuracy = targetFraction(judge, b, judge.reference);
-    for (const model of IMAGE_BRIDGE_MODELS)
-      for (let seed = 0; seed < b.seeds; seed++) entries.push(await imageBridgeRun(ctx, judge, model, seed));
+    for (const model of models) for (let seed = 0; seed < b.seeds; seed++) entries.push(await imageBridgeRun(ctx, judge, model, seed));
   } finally {
     judge.classifier.dispose();
   }
@@ -264,7 +264,7 @@ export async function runImageBridge(ctx: SuiteContext): Promise<ImageBridgeResu
     targetAccuracy,
     seeds: b.seeds,
     entries,
-    summary: IMAGE_BRIDGE_MODELS.map((m) => imageBridgeSummary(m, entries)),
+    summary: models.map((m) => imageBridgeSummary(m, entries)),
   };
 }
 

@@ -36,6 +36,7 @@ import {
   type ImageModel,
   type ImageNet,
   REFLOW_TEACHER,
+  selectModels,
   type TrainBudget,
 } from './budgets.js';
 import { type ClassifierInfo, ensureClassifier, frechetReference, openJudge } from './classifier.js';
@@ -315,13 +316,14 @@ export async function runImages(ctx: SuiteContext): Promise<ImageResult> {
   const classifier = ensureClassifier(ctx, b.data);
   ctx.note(`[images] classifier ${classifier.run}: test accuracy ${classifier.accuracy.toFixed(4)}`);
   const ev = imageEvaluation(ctx, classifier);
+  const models = selectModels(IMAGE_MODELS, ctx.models);
   const entries: ImageEntry[] = [];
   try {
-    for (const model of IMAGE_MODELS) for (let seed = 0; seed < b.seeds; seed++) entries.push(await imageRun(ctx, ev, model, seed));
+    for (const model of models) for (let seed = 0; seed < b.seeds; seed++) entries.push(await imageRun(ctx, ev, model, seed));
   } finally {
     ev.classifier.dispose();
   }
-  const summary = IMAGE_MODELS.map((model) => imageSummary(b, model, entries));
+  const summary = models.map((model) => imageSummary(b, model, entries));
   const fewstepSampler = 'probability-flow ODE, NFE = steps: Euler, VP with DDIM (frozen-prediction) steps';
   const sampler = `${IMAGE_SAMPLER_NOTE}, ${b.sampleSteps} steps`;
   const config = 'configs/images.json';
@@ -358,9 +360,9 @@ export async function runImages(ctx: SuiteContext): Promise<ImageResult> {
     frechetNote: FRECHET_NOTE,
     repeats: b.repeats,
     classifier,
-    models: [...IMAGE_MODELS],
-    densityModels: [...IMAGE_DENSITY_MODELS],
-    fewstepModels: [...IMAGE_FEWSTEP_MODELS],
+    models,
+    densityModels: IMAGE_DENSITY_MODELS.filter((m) => models.includes(m)),
+    fewstepModels: IMAGE_FEWSTEP_MODELS.filter((m) => models.includes(m)),
     seeds: b.seeds,
     entries,
     summary,

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { BackendChoice, Output } from '@nfdm/cli/lib';
 import { CliError, EXIT_INTERRUPTED, ensureDir, startBackend, UsageError, writeJson, writeText } from '@nfdm/cli/lib';
 import { runBridges } from './bridges.js';
-import { type Budget, EXPERIMENT_NAMES, type ExperimentName } from './budgets.js';
+import { type Budget, EXPERIMENT_NAMES, type ExperimentName, experimentModels, selectModels } from './budgets.js';
 import { type Claim, decideClaims } from './claims.js';
 import { type ExperimentResultBase, quietOutput, readResult, resultPath, type SuiteContext, writeResult } from './common.js';
 import { runDensity } from './density.js';
@@ -26,6 +26,8 @@ export interface SuiteOptions {
   out: string;
   budget: Budget;
   only?: ExperimentName[];
+  /** Train only these models in each selected experiment (see selectModels); experiments training none of them are skipped. */
+  models?: string[];
   force?: boolean;
   resume?: boolean;
   backend?: BackendChoice;
@@ -124,14 +126,43 @@ function checkOnly(options: SuiteOptions): void {
     throw new UsageError(`the ${options.budget.name} budget runs ${defined.join(', ')} only, not ${outside.join(', ')}`);
 }
 
+/** The selected experiments of this invocation, in order (--only, else all the budget defines). */
+function selectedExperiments(options: SuiteOptions): ExperimentName[] {
+  const defined = options.budget.experiments ?? EXPERIMENT_NAMES;
+  return options.only && options.only.length > 0 ? defined.filter((n) => options.only?.includes(n)) : [...defined];
+}
+
+/** Refuse a --models naming no model of the selected experiments, or with --force (it would delete the other models' runs). */
+function checkModels(options: SuiteOptions): void {
+  if (!options.models) return;
+  if (options.force) throw new UsageError("--models and --force exclude each other (--force would delete the other models' runs)");
+  const known = new Set(selectedExperiments(options).flatMap((n) => experimentModels(options.budget, n)));
+  const unknown = options.models.filter((m) => !known.has(m));
+  if (unknown.length > 0)
+    throw new UsageError(`--models: ${unknown.join(', ')} not trained by the selected experiments (they train ${[...known].join(', ')})`);
+}
+
+/**
+ * Whether a stored result answers this invocation (--resume skips its experiment): it exists and
+ * was written for the same --models (a result of a model selection is rerun by an invocation
+ * with another or none; its finished runs are reused).
+ */
+function complete(result: ExperimentResultBase | undefined, models: string[] | undefined): boolean {
+  if (!result) return false;
+  return (result.models ?? []).join(',') === (models ?? []).join(',');
+}
+
 /** Run the selected experiments in order (skipping finished ones with --resume), writing each result. */
 async function runExperiments(ctx: SuiteContext, options: SuiteOptions, out: Output): Promise<Progress> {
   const dir = ctx.out;
-  const defined = options.budget.experiments ?? EXPERIMENT_NAMES;
-  const selected = options.only && options.only.length > 0 ? defined.filter((n) => options.only?.includes(n)) : [...defined];
+  const selected = selectedExperiments(options);
   const progress: Progress = { selected, ran: [], reused: [], failed: {} };
   for (const name of selected) {
-    if (options.resume && readResult(dir, name, options.budget.name)) {
+    if (options.models && selectModels(experimentModels(options.budget, name), options.models).length === 0) {
+      out.note(`[${name}] none of --models ${options.models.join(',')}: skipped`);
+      continue;
+    }
+    if (options.resume && complete(readResult(dir, name, options.budget.name), options.models)) {
       out.note(`[${name}] result exists (results/${name}.json): skipped (--resume)`);
       progress.reused.push(name);
       continue;
@@ -140,7 +171,7 @@ async function runExperiments(ctx: SuiteContext, options: SuiteOptions, out: Out
     out.note(`[${name}] starting (budget ${options.budget.name})…`);
     try {
       const result = await RUNNERS[name](ctx);
-      writeResult(dir, result);
+      writeResult(dir, options.models ? { ...result, models: options.models } : result);
       progress.ran.push(name);
       out.note(`[${name}] done in ${result.seconds.toFixed(1)} s`);
     } catch (error) {
@@ -167,6 +198,7 @@ function collectResults(dir: string, budget: string, progress: Progress): SuiteO
 export async function runSuite(options: SuiteOptions, out: Output): Promise<SuiteOutcome> {
   const dir = resolve(options.out);
   checkOnly(options);
+  checkModels(options);
   guard(dir, options);
   const started = performance.now();
   const machine = describeMachine(await startBackend(options.backend, out));
@@ -180,6 +212,7 @@ export async function runSuite(options: SuiteOptions, out: Output): Promise<Suit
     note: (text) => out.note(text),
     quiet: quietOutput(out.io, out.verbose),
     resume: options.resume ?? false,
+    ...(options.models ? { models: options.models } : {}),
   };
   const progress = await runExperiments(ctx, options, out);
   const { selected, ran, reused, failed } = progress;

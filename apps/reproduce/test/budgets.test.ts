@@ -10,6 +10,7 @@ import {
   BUDGETS,
   DENSITY_MODELS,
   EXPERIMENT_NAMES,
+  experimentModels,
   FEWSTEP_MODELS,
   IMAGE_BRIDGE_MODELS,
   IMAGE_DENSITY_MODELS,
@@ -17,6 +18,7 @@ import {
   IMAGE_MODELS,
   ownChain,
   REFLOW_TEACHER,
+  selectModels,
 } from '../src/budgets.js';
 import { hasNelbo } from '../src/density.js';
 
@@ -105,5 +107,23 @@ describe('the long budget', () => {
 
   it('the other budgets define every experiment', () => {
     for (const name of ['smoke', 'quick', 'full'] as const) expect(BUDGETS[name].experiments).toBeUndefined();
+  });
+});
+
+describe('--models', () => {
+  it('selects in training order, and a reflow student brings its teacher', () => {
+    expect(selectModels(IMAGE_MODELS)).toEqual([...IMAGE_MODELS]);
+    expect(selectModels(IMAGE_MODELS, ['ot-cfm', 'nfdm-ot'])).toEqual(['nfdm-ot', 'ot-cfm']);
+    expect(selectModels(FEWSTEP_MODELS, ['rectified-flow'])).toEqual(['cfm', 'rectified-flow']);
+    expect(selectModels(IMAGE_BRIDGE_MODELS, ['nfdm'])).toEqual([]);
+  });
+
+  it("selects from each experiment's models under the budget (the bridges' variants are not models)", () => {
+    expect(experimentModels(BUDGETS.long, 'density')).toEqual(['nfdm', 'ndm', 'vp', 'fm', 'cfm']);
+    expect(experimentModels(BUDGETS.full, 'density')).toEqual(DENSITY_MODELS);
+    expect(experimentModels(BUDGETS.long, 'images')).toEqual(IMAGE_MODELS);
+    expect(experimentModels(BUDGETS.long, 'image-bridge')).toEqual(IMAGE_BRIDGE_MODELS);
+    expect(experimentModels(BUDGETS.long, 'fewstep')).toEqual(FEWSTEP_MODELS);
+    expect(experimentModels(BUDGETS.long, 'bridges')).toEqual([]);
   });
 });

@@ -42,6 +42,7 @@ describe('the reproduce command', () => {
       '--budget <name>',
       '--out <dir>',
       '--only <list>',
+      '--models <list>',
       '--force',
       '--resume',
       '--backend <name>',

@@ -274,6 +274,65 @@ describe('nfdm reproduce', () => {
     expect(JSON.parse(readFileSync(join(runs, 'nfdm', 'seed-0', 'run.json'), 'utf8')).resumedFrom).toBeUndefined();
   });
 
+  it('--models trains only the named models; --resume without it completes the experiment, reusing their runs', {
+    timeout: 300_000,
+  }, async () => {
+    const dir = join(tmp, 'models');
+    const read = () => JSON.parse(readFileSync(join(dir, 'results', 'image-bridge.json'), 'utf8'));
+    const partial = json(
+      await nfdm(['reproduce', '--budget', 'smoke', '--out', 'models', '--only', 'image-bridge', '--models', 'fixed-bridge', '--json']),
+    );
+    expect(partial.ran).toEqual(['image-bridge']);
+    const first = read();
+    expect(first.models).toEqual(['fixed-bridge']);
+    expect(first.summary.map((s: { model: string }) => s.model)).toEqual(['fixed-bridge']);
+    expect(existsSync(join(dir, 'runs', 'image-bridge', 'nfbm'))).toBe(false);
+    // The same selection again finds its result complete.
+    const same = json(
+      await nfdm([
+        'reproduce',
+        '--budget',
+        'smoke',
+        '--out',
+        'models',
+        '--only',
+        'image-bridge',
+        '--models',
+        'fixed-bridge',
+        '--resume',
+        '--json',
+      ]),
+    );
+    expect(same.ran).toEqual([]);
+    // Without --models the partial result is not complete: the experiment runs, NFBM is trained,
+    // the fixed bridge's run and evaluation are reused number for number.
+    const full = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'models', '--only', 'image-bridge', '--resume', '--json']));
+    expect(full.ran).toEqual(['image-bridge']);
+    const second = read();
+    expect(second.models).toBeUndefined();
+    expect(second.summary.map((s: { model: string }) => s.model)).toEqual(['nfbm', 'fixed-bridge']);
+    const fixed = (r: { entries: Array<{ model: string }> }) => r.entries.find((e) => e.model === 'fixed-bridge');
+    expect(fixed(second)).toEqual(fixed(first));
+    // An experiment that trains none of the models is skipped.
+    const none = json(
+      await nfdm([
+        'reproduce',
+        '--budget',
+        'smoke',
+        '--out',
+        'models',
+        '--only',
+        'image-bridge,bridges',
+        '--models',
+        'nfbm',
+        '--resume',
+        '--json',
+      ]),
+    );
+    expect(none.ran).toEqual(['image-bridge']);
+    expect(existsSync(join(dir, 'results', 'bridges.json'))).toBe(false);
+  });
+
   it('refuses an unknown budget with one line and exit 2', async () => {
     failure(
       await nfdm(['reproduce', '--budget', 'huge', '--out', 'x']),
@@ -283,6 +342,17 @@ describe('nfdm reproduce', () => {
     expect(existsSync(join(tmp, 'x'))).toBe(false);
     failure(await nfdm(['reproduce', '--budget', 'smoke', '--only', 'density,nope', '--out', 'x']), /Unknown item 'nope'/, 2);
     failure(await nfdm(['reproduce', '--budget', 'smoke']), /--out/, 2);
+    failure(
+      await nfdm(['reproduce', '--budget', 'smoke', '--only', 'bridges,image-bridge', '--models', 'nfdm,nfbm', '--out', 'x']),
+      /--models: nfdm not trained by the selected experiments \(they train nfbm, fixed-bridge\)/,
+      2,
+    );
+    failure(
+      await nfdm(['reproduce', '--budget', 'smoke', '--models', 'nfdm', '--force', '--out', 'x']),
+      /--models and --force exclude each other/,
+      2,
+    );
+    expect(existsSync(join(tmp, 'x'))).toBe(false);
   });
 
   it('refuses a non-empty --out without --force, deleting nothing', async () => {
