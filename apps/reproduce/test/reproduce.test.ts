@@ -279,57 +279,25 @@ describe('nfdm reproduce', () => {
   }, async () => {
     const dir = join(tmp, 'models');
     const read = () => JSON.parse(readFileSync(join(dir, 'results', 'image-bridge.json'), 'utf8'));
-    const partial = json(
-      await nfdm(['reproduce', '--budget', 'smoke', '--out', 'models', '--only', 'image-bridge', '--models', 'fixed-bridge', '--json']),
-    );
+    const smoke = async (...args: string[]) => json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'models', ...args, '--json']));
+    const partial = await smoke('--only', 'image-bridge', '--models', 'fixed-bridge');
     expect(partial.ran).toEqual(['image-bridge']);
     const first = read();
     expect(first.models).toEqual(['fixed-bridge']);
     expect(first.summary.map((s: { model: string }) => s.model)).toEqual(['fixed-bridge']);
     expect(existsSync(join(dir, 'runs', 'image-bridge', 'nfbm'))).toBe(false);
     // The same selection again finds its result complete.
-    const same = json(
-      await nfdm([
-        'reproduce',
-        '--budget',
-        'smoke',
-        '--out',
-        'models',
-        '--only',
-        'image-bridge',
-        '--models',
-        'fixed-bridge',
-        '--resume',
-        '--json',
-      ]),
-    );
-    expect(same.ran).toEqual([]);
+    expect((await smoke('--only', 'image-bridge', '--models', 'fixed-bridge', '--resume')).ran).toEqual([]);
     // Without --models the partial result is not complete: the experiment runs, NFBM is trained,
     // the fixed bridge's run and evaluation are reused number for number.
-    const full = json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'models', '--only', 'image-bridge', '--resume', '--json']));
-    expect(full.ran).toEqual(['image-bridge']);
+    expect((await smoke('--only', 'image-bridge', '--resume')).ran).toEqual(['image-bridge']);
     const second = read();
     expect(second.models).toBeUndefined();
     expect(second.summary.map((s: { model: string }) => s.model)).toEqual(['nfbm', 'fixed-bridge']);
     const fixed = (r: { entries: Array<{ model: string }> }) => r.entries.find((e) => e.model === 'fixed-bridge');
     expect(fixed(second)).toEqual(fixed(first));
     // An experiment that trains none of the models is skipped.
-    const none = json(
-      await nfdm([
-        'reproduce',
-        '--budget',
-        'smoke',
-        '--out',
-        'models',
-        '--only',
-        'image-bridge,bridges',
-        '--models',
-        'nfbm',
-        '--resume',
-        '--json',
-      ]),
-    );
-    expect(none.ran).toEqual(['image-bridge']);
+    expect((await smoke('--only', 'image-bridge,bridges', '--models', 'nfbm', '--resume')).ran).toEqual(['image-bridge']);
     expect(existsSync(join(dir, 'results', 'bridges.json'))).toBe(false);
   });
 
