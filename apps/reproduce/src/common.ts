@@ -276,8 +276,11 @@ export interface ExperimentResultBase {
   figures: string[];
   /** Configs file relative to DIR. */
   config: string;
-  /** --models of the invocation that wrote it: the result holds those models only (absent: every model). */
-  models?: string[];
+  /**
+   * --models of the invocation that wrote it: the result holds those models only (absent: every
+   * model). Not `models`: the density and few-step results list their models under that name.
+   */
+  modelSelection?: string[];
 }
 
 /** The common part of an experiment's result, stamped now (`started` is its performance.now() at start). */

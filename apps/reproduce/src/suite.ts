@@ -149,7 +149,7 @@ function checkModels(options: SuiteOptions): void {
  */
 function complete(result: ExperimentResultBase | undefined, models: string[] | undefined): boolean {
   if (!result) return false;
-  return (result.models ?? []).join(',') === (models ?? []).join(',');
+  return (result.modelSelection ?? []).join(',') === (models ?? []).join(',');
 }
 
 /** Run the selected experiments in order (skipping finished ones with --resume), writing each result. */
@@ -171,7 +171,7 @@ async function runExperiments(ctx: SuiteContext, options: SuiteOptions, out: Out
     out.note(`[${name}] starting (budget ${options.budget.name})…`);
     try {
       const result = await RUNNERS[name](ctx);
-      writeResult(dir, options.models ? { ...result, models: options.models } : result);
+      writeResult(dir, options.models ? { ...result, modelSelection: options.models } : result);
       progress.ran.push(name);
       out.note(`[${name}] done in ${result.seconds.toFixed(1)} s`);
     } catch (error) {

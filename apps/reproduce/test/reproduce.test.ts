@@ -283,7 +283,7 @@ describe('nfdm reproduce', () => {
     const partial = await smoke('--only', 'image-bridge', '--models', 'fixed-bridge');
     expect(partial.ran).toEqual(['image-bridge']);
     const first = read();
-    expect(first.models).toEqual(['fixed-bridge']);
+    expect(first.modelSelection).toEqual(['fixed-bridge']);
     expect(first.summary.map((s: { model: string }) => s.model)).toEqual(['fixed-bridge']);
     expect(existsSync(join(dir, 'runs', 'image-bridge', 'nfbm'))).toBe(false);
     // The same selection again finds its result complete.
@@ -292,7 +292,7 @@ describe('nfdm reproduce', () => {
     // the fixed bridge's run and evaluation are reused number for number.
     expect((await smoke('--only', 'image-bridge', '--resume')).ran).toEqual(['image-bridge']);
     const second = read();
-    expect(second.models).toBeUndefined();
+    expect(second.modelSelection).toBeUndefined();
     expect(second.summary.map((s: { model: string }) => s.model)).toEqual(['nfbm', 'fixed-bridge']);
     const fixed = (r: { entries: Array<{ model: string }> }) => r.entries.find((e) => e.model === 'fixed-bridge');
     expect(fixed(second)).toEqual(fixed(first));
