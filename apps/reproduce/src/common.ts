@@ -162,23 +162,44 @@ export async function trainModel(ctx: SuiteContext, rel: string, settings: Parti
   return { opened, summary: outcome.summary, run: relative(ctx.out, dir), seconds };
 }
 
+/** A cached evaluation: its value and the wall time it took (undefined for caches written before it was recorded). */
+export interface CachedEvaluation<T> {
+  value: T;
+  seconds?: number;
+}
+
 /**
- * The evaluation of one run, cached in DIR/<rel>/<name>.json: with --resume a cached value is
- * returned as it is (the run was reused, so its evaluation would repeat); otherwise `compute`
- * runs and its value is written. Values must be plain JSON.
+ * The evaluation of one run, cached in DIR/<rel>/<name>.json with its wall time: with --resume a
+ * cached value is returned as it is (the run was reused, so its evaluation would repeat);
+ * otherwise `compute` runs and its value is written. Values must be plain JSON.
  */
-export async function cachedEvaluation<T>(ctx: SuiteContext, rel: string, name: string, compute: () => T | Promise<T>): Promise<T> {
+export async function cachedEvaluation<T>(
+  ctx: SuiteContext,
+  rel: string,
+  name: string,
+  compute: () => T | Promise<T>,
+): Promise<CachedEvaluation<T>> {
   const path = join(ctx.out, rel, `${name}.json`);
-  const cached = ctx.resume ? readSuiteFile<{ value: T }>(path, (raw) => raw.format === 'nfdm-reproduce-evaluation/1') : undefined;
-  if (cached) return cached.value;
+  const cached = ctx.resume
+    ? readSuiteFile<{ value: T; seconds?: number }>(path, (raw) => raw.format === 'nfdm-reproduce-evaluation/1')
+    : undefined;
+  if (cached) return typeof cached.seconds === 'number' ? { value: cached.value, seconds: cached.seconds } : { value: cached.value };
+  const started = performance.now();
   const value = await compute();
-  writeJson(path, { format: 'nfdm-reproduce-evaluation/1', value });
-  return value;
+  const seconds = (performance.now() - started) / 1000;
+  writeJson(path, { format: 'nfdm-reproduce-evaluation/1', value, seconds });
+  return { value, seconds };
+}
+
+/** `{ evalSeconds }` of a cached evaluation that recorded its wall time, else nothing. */
+export function evalSeconds(e: CachedEvaluation<unknown>): { evalSeconds?: number } {
+  return e.seconds === undefined ? {} : { evalSeconds: e.seconds };
 }
 
 /**
  * Train one run (see trainModel) and measure the opened model once, the measurement cached in
- * DIR/<rel>/evaluation.json (see cachedEvaluation); the model is disposed afterwards.
+ * DIR/<rel>/evaluation.json (see cachedEvaluation); the model is disposed afterwards. The
+ * entry carries the run's training and evaluation wall times (a reused run: those it recorded).
  */
 export async function trainAndMeasure<T extends object>(
   ctx: SuiteContext,
@@ -186,12 +207,12 @@ export async function trainAndMeasure<T extends object>(
   settings: Partial<RunSettings>,
   measure: (opened: OpenedModel) => T | Promise<T>,
   note?: string,
-): Promise<T & { run: string; trainSeconds: number }> {
+): Promise<T & { run: string; trainSeconds: number; evalSeconds?: number }> {
   const trained = await trainModel(ctx, rel, settings);
   if (note) ctx.note(note);
   try {
     const measured = await cachedEvaluation(ctx, rel, 'evaluation', () => measure(trained.opened));
-    return { ...measured, run: trained.run, trainSeconds: trained.seconds };
+    return { ...measured.value, run: trained.run, trainSeconds: trained.seconds, ...evalSeconds(measured) };
   } finally {
     trained.opened.model.dispose();
   }

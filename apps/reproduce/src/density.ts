@@ -27,6 +27,7 @@ import {
   attempt,
   cachedEvaluation,
   type ExperimentResultBase,
+  evalSeconds,
   MODEL_LABELS,
   mdTable,
   meanSe,
@@ -45,6 +46,8 @@ export interface DensityEntry {
   seed: number;
   run: string;
   trainSeconds: number;
+  /** Wall time of its (cached) evaluation, seconds; absent for caches written before it was recorded. */
+  evalSeconds?: number;
   steps: number;
   nll: { mean: number; stderr: number; nfe: number } | null;
   nelbo: { mean: number; stderr: number } | null;
@@ -148,7 +151,7 @@ async function densityRun(
         : undefined;
     return { nll, nelbo, swd, errors, panel };
   });
-  const { nll, nelbo, swd, errors, panel } = measured;
+  const { nll, nelbo, swd, errors, panel } = measured.value;
   opened.model.dispose();
   const entry = {
     dataset,
@@ -156,6 +159,7 @@ async function densityRun(
     seed,
     run: trained.run,
     trainSeconds: trained.seconds,
+    ...evalSeconds(measured),
     steps: trained.summary.step,
     nll,
     nelbo,

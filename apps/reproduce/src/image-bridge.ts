@@ -47,6 +47,8 @@ export interface ImageBridgeEntry {
   seed: number;
   run: string;
   trainSeconds: number;
+  /** Wall time of its (cached) evaluation, seconds; absent for caches written before it was recorded. */
+  evalSeconds?: number;
   /** Fraction of the transported images classified as the target class, mean and s.e. over transports. */
   accuracy: MeanErr | null;
   /** Fréchet distance of the transported images to the target-class test images, mean and s.e. over transports. */

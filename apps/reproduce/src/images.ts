@@ -65,6 +65,8 @@ export interface ImageEntry {
   seed: number;
   run: string;
   trainSeconds: number;
+  /** Wall time of its (cached) evaluation, seconds; absent for caches written before it was recorded. */
+  evalSeconds?: number;
   /** Bits per dimension (dequantisation offset included), mean and s.e. over test images (density models). */
   nelbo: MeanErr | null;
   nll: (MeanErr & { nfe: number }) | null;

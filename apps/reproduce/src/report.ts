@@ -55,11 +55,20 @@ const TITLES: Record<ExperimentName, string> = {
   'image-bridge': '5. Image bridge (Fashion-MNIST)',
 };
 
-/** The summed training wall time of an experiment's runs (continued runs: estimated, see trainModel), or '–'. */
-function trainingTime(res: object | undefined): string {
-  const entries = (res as { entries?: Array<{ trainSeconds?: number }> } | undefined)?.entries ?? [];
-  const seconds = entries.map((e) => e.trainSeconds ?? Number.NaN).filter(Number.isFinite);
-  return seconds.length > 0 ? `${minutes(seconds.reduce((a, v) => a + v, 0))} (${seconds.length} runs)` : '–';
+/**
+ * The summed wall times of an experiment's runs — training (continued runs: estimated, see
+ * trainModel) and, where it was cached with its time, evaluation — or '–'. An experiment resumed
+ * across invocations has a short wall time of its own; these sums are its cost.
+ */
+function runTimes(res: object | undefined): string {
+  const entries = (res as { entries?: Array<{ trainSeconds?: number; evalSeconds?: number }> } | undefined)?.entries ?? [];
+  const sum = (xs: number[]) => xs.reduce((a, v) => a + v, 0);
+  const train = entries.map((e) => e.trainSeconds ?? Number.NaN).filter(Number.isFinite);
+  if (train.length === 0) return '–';
+  const evals = entries.map((e) => e.evalSeconds ?? Number.NaN).filter(Number.isFinite);
+  const evaluation =
+    evals.length === 0 ? '' : `; evaluation ${minutes(sum(evals))}${evals.length < entries.length ? ` (${evals.length} of the runs)` : ''}`;
+  return `training ${minutes(sum(train))}${evaluation} (${train.length} runs)`;
 }
 
 function minutes(s: number): string {
@@ -85,7 +94,7 @@ export function renderReport(r: ReportInput): string {
     '## Wall time per experiment',
     '',
     mdTable([
-      ['experiment', 'wall time', 'training (sum over runs)', 'status', 'finished'],
+      ['experiment', 'wall time', 'sum over its runs', 'status', 'finished'],
       ...names.map((n) => {
         const res = r.results[n];
         const status = r.failed[n]
@@ -97,7 +106,7 @@ export function renderReport(r: ReportInput): string {
               : r.selected.includes(n)
                 ? 'not run'
                 : 'not selected (--only)';
-        return [TITLES[n], res ? minutes(res.seconds) : '–', trainingTime(res), status, res?.finished ?? '–'];
+        return [TITLES[n], res ? minutes(res.seconds) : '–', runTimes(res), status, res?.finished ?? '–'];
       }),
     ]),
     '',

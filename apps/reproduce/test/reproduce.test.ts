@@ -117,8 +117,10 @@ describe('nfdm reproduce', () => {
     expect(report).toMatch(/\*\*Budget:\*\* smoke/);
     expect(report).toMatch(/\*\*Machine:\*\* Node v\d+/);
     expect(report).toMatch(/backend (wasm|cpu|tensorflow)/);
-    expect(report).toContain('| experiment | wall time | training (sum over runs) | status | finished |');
-    expect(report).toMatch(/^\| 5\. Image bridge \(Fashion-MNIST\) \| [0-9.]+ s \| [0-9.]+ s \(2 runs\) \| ran \|/m);
+    expect(report).toContain('| experiment | wall time | sum over its runs | status | finished |');
+    expect(report).toMatch(
+      /^\| 5\. Image bridge \(Fashion-MNIST\) \| [0-9.]+ s \| training [0-9.]+ s; evaluation [0-9.]+ s \(2 runs\) \| ran \|/m,
+    );
     // Every section's table headers.
     expect(report).toContain('## 1. Density estimation');
     expect(report).toContain('| dataset | entropy floor | NFDM | NDM | VP | sub-VP | FM-OT | CFM | OT-CFM | DiffFlow |');
@@ -260,6 +262,8 @@ describe('nfdm reproduce', () => {
       r.entries.find(
         (e: { model: string; dataset: string; seed: number }) => e.model === model && e.dataset === 'checkerboard' && e.seed === 0,
       );
+    // (evalSeconds too: a reused evaluation reports the wall time it took when it ran.)
+    expect(pick(before, 'nfdm').evalSeconds).toBeGreaterThan(0);
     expect(pick(after, 'nfdm')).toEqual(pick(before, 'nfdm'));
     // The started run was continued, not retrained: its run.json says where it resumed.
     const vpRun = JSON.parse(readFileSync(join(runs, 'vp', 'seed-0', 'run.json'), 'utf8'));
