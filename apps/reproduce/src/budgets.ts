@@ -295,9 +295,9 @@ const FULL: Budget = {
 const LONG_NLL_STEPS = 10;
 
 const LONG_DESCRIPTION =
-  'the largest budget: density near convergence (20,000 updates of 4×64 networks at batch 1024 for NFDM, NDM, VP, FM-OT and CFM on 8gaussians and checkerboard, 3 seeds; ≈ 3 hours), ' +
+  'the largest budget: density near convergence (20,000 updates of 4×64 networks at batch 1024 for NFDM, NDM, VP, FM-OT and CFM on 8gaussians and checkerboard, 3 seeds; measured: 94 minutes of training summed over its 30 runs, about an hour of wall time on two cores split between two processes with --models), ' +
   'few-step and bridges as in full (≈ 15 minutes), images and the image bridge on Fashion-MNIST 28×28 with U-Nets of base 16 (7 image models and 2 bridges, 1500 updates of batch 32 each, ' +
-  'a classifier of 3000 updates; ≈ 4.5 hours: ≈ 2.5 h of training, NFDM-OT the largest at ≈ 2 s per update, and ≈ 2 h of evaluation and transports); estimated 8 hours on two idle cores (the image parts ±50%), up to twice that under other load; it resumes run by run (--resume).';
+  'a classifier of 3000 updates; ≈ 4.5 hours: ≈ 2.5 h of training, NFDM-OT the largest at ≈ 2 s per update, and ≈ 2 h of evaluation and transports); estimated 6–7 hours on two idle cores (the image parts ±50%), up to twice that under other load; it resumes run by run (--resume).';
 
 const LONG_CUTS = [
   'long: the density experiment on 8gaussians and checkerboard only, for NFDM, NDM, VP, FM-OT and CFM (no sub-VP, OT-CFM or DiffFlow); few-step and bridges as in full',
@@ -305,7 +305,7 @@ const LONG_CUTS = [
   'images: Fashion-MNIST 28×28 with U-Nets of base 16 (the papers: base 64–128, 10⁵+ updates), 1500 updates of batch 32 each, one seed; bits/dim on 500 test images with the exact NLL at 10 fixed RK4 steps (not adaptive); 1000 samples per Fréchet distance; bits/dim are not comparable with published numbers',
   "the Fréchet distance uses the features of the harness's own small classifier (3000 updates), NOT Inception: it ranks models measured with the same classifier only",
   'image bridge: sneaker (7) → ankle boot (9) at 28×28, U-Nets of base 16, 1500 updates each, one seed, 1000 transported test images',
-  "time estimates from per-update costs, not from a long run: BENCHMARKS.md for the density networks (NFDM 21 ms, NDM 14 ms, fixed processes ~7 ms at batch 1024); for the 28×28 U-Nets of base 16 at batch 32, 5–8 updates of each measured under a load of 6–9 on the 2 cores and scaled by NFDM's ratio to its 0.6 s per update on idle cores: NFDM 0.6 s, NDM ≈ 0.7 s, VP, CFM and OT-CFM ≈ 0.3–0.4 s, NFDM-OT ≈ 2 s (second time derivatives through the U-Net), NFBM ≈ 0.8 s, fixed bridge ≈ 0.3 s; evaluation ≈ 1.5 h (the exact NLL of NFDM and NDM ≈ 17 min each at 10 RK4 steps) and ≈ 25 min of bridge transports; ±50%",
+  "times: the density experiment measured (per update at batch 1024 with native MLP kernels, two processes on the 2 cores: NFDM ≈ 14 ms, NDM ≈ 12 ms, VP and FM-OT ≈ 5 ms, CFM ≈ 2–3 ms); the image parts are estimates: for the 28×28 U-Nets of base 16 at batch 32, 5–8 updates of each measured under a load of 6–9 on the 2 cores and scaled by NFDM's ratio to its 0.6 s per update on idle cores: NFDM 0.6 s, NDM ≈ 0.7 s, VP, CFM and OT-CFM ≈ 0.3–0.4 s, NFDM-OT ≈ 2 s (second time derivatives through the U-Net), NFBM ≈ 0.8 s, fixed bridge ≈ 0.3 s; evaluation ≈ 1.5 h (the exact NLL of NFDM and NDM ≈ 17 min each at 10 RK4 steps) and ≈ 25 min of bridge transports; ±50%",
 ];
 
 /** The image network of the long budget: the presets' U-Net with 16 channels at its first level. */
