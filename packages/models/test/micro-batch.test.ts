@@ -6,7 +6,7 @@
 import { initBackend, Rng, TimeUNet } from '@nfdm/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel, IMAGE_TRAIN_UNITS, imageTrainBatch, MODEL_FORMAT, microBatchedGrads } from '../src/index.js';
+import { createModel, IMAGE_TRAIN_UNITS, imageTrainBatch, MODEL_FORMAT, microBatchedGrads, microBatchedLoss } from '../src/index.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -48,6 +48,24 @@ describe('microBatchedGrads', () => {
       tf.dispose([r.value, ...Object.values(r.grads)]);
     }
     tf.dispose([x, noise.t, noise.eps, one.value, ...Object.values(one.grads)]);
+    m.dispose();
+  });
+
+  it('microBatchedLoss: the one-pass loss value for any chunk size, leaving no tensors', () => {
+    const m = model();
+    const x = tf.tensor2d(new Rng(3).normalArray(8 * 3), [8, 3]);
+    const noise = m.drawNoise(new Rng(4), 8) as ReturnType<ReturnType<typeof model>['drawNoise']> & Record<string, tf.Tensor>;
+    const loss = (xs: tf.Tensor2D, ns: typeof noise) => m.loss(xs, ns);
+    const ref = tf.tidy(() => loss(x, noise)).dataSync()[0];
+    expect(microBatchedLoss(x, noise, undefined, loss)).toBeCloseTo(ref, 6);
+    for (const size of [1, 3, 5, 7, 8, 20]) {
+      const before = tf.memory().numTensors;
+      const v = microBatchedLoss(x, noise, size, loss);
+      expect(Math.abs(v - ref) / Math.abs(ref)).toBeLessThan(1e-5);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    expect(() => microBatchedLoss(x, noise, 0, loss)).toThrow(/positive integer/);
+    tf.dispose([x, noise.t, noise.eps]);
     m.dispose();
   });
 

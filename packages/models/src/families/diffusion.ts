@@ -11,7 +11,7 @@ import { createModel, MODEL_FORMAT, type ModelConfig, modelConfig, parseModelCon
 import { DiffusionModel } from '../model.js';
 import { curvatureMetric, otLoss } from '../ot.js';
 import { meanStderr } from './held-out.js';
-import { type BatchNoise, microBatchedGrads } from './micro-batch.js';
+import { type BatchNoise, microBatchedGrads, microBatchedLoss } from './micro-batch.js';
 import type { FamilyDescriptor, FamilyOperations, HeldOutMetric, Objective, TrainingTask } from './types.js';
 
 const NELBO_METRICS: readonly HeldOutMetric[] = [{ key: 'nelbo', stderrKey: 'nelbo_stderr', label: 'NELBO', bound: true, role: 'nelbo' }];
@@ -66,8 +66,16 @@ class DiffusionTask implements TrainingTask {
       // held-out objective instead.
       const rng = new Rng(seed);
       const values: number[] = [];
-      const draw = () => this.model.drawNoise(rng, x.shape[0], condition, { dropout: false });
-      for (let d = 0; d < draws; d++) values.push(tf.tidy(() => this.loss(x, draw()).dataSync()[0]));
+      // In micro-batches of the training's size: one pass over a held-out image set would not fit.
+      type Noise = ReturnType<DiffusionModel['drawNoise']> & BatchNoise;
+      for (let d = 0; d < draws; d++) {
+        const noise = this.model.drawNoise(rng, x.shape[0], condition, { dropout: false }) as Noise;
+        try {
+          values.push(microBatchedLoss(x, noise, this.model.trainBatch, (xs, ns) => this.loss(xs, ns)));
+        } finally {
+          tf.dispose(Object.values(noise).filter((v) => v !== condition)); // the caller's y is not ours
+        }
+      }
       const r = meanStderr(values);
       return { ot_loss: r.mean, ot_loss_stderr: r.stderr };
     }
