@@ -1,5 +1,5 @@
 #!/bin/bash
-# Copy the durable state of the long reproduction (/work/runs/long) into the repository.
+# Copy the durable state of a long reproduction (its --out, OUT) into the repository (reproduction/long).
 set -e
 # Usage: scripts/persist-long-run.sh OUT [DEST]   (OUT: the --out of `nfdm reproduce --budget long`; DEST default reproduction/long)
 SRC=${1:?usage: scripts/persist-long-run.sh OUT [DEST]}; DST=${2:-$(dirname "$0")/../reproduction/long}

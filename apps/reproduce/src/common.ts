@@ -183,17 +183,12 @@ export async function cachedEvaluation<T>(
   const cached = ctx.resume
     ? readSuiteFile<{ value: T; seconds?: number }>(path, (raw) => raw.format === 'nfdm-reproduce-evaluation/1')
     : undefined;
-  if (cached) return typeof cached.seconds === 'number' ? { value: cached.value, seconds: cached.seconds } : { value: cached.value };
+  if (cached) return { value: cached.value, seconds: cached.seconds };
   const started = performance.now();
   const value = await compute();
   const seconds = (performance.now() - started) / 1000;
   writeJson(path, { format: 'nfdm-reproduce-evaluation/1', value, seconds });
   return { value, seconds };
-}
-
-/** `{ evalSeconds }` of a cached evaluation that recorded its wall time, else nothing. */
-export function evalSeconds(e: CachedEvaluation<unknown>): { evalSeconds?: number } {
-  return e.seconds === undefined ? {} : { evalSeconds: e.seconds };
 }
 
 /**
@@ -212,7 +207,7 @@ export async function trainAndMeasure<T extends object>(
   if (note) ctx.note(note);
   try {
     const measured = await cachedEvaluation(ctx, rel, 'evaluation', () => measure(trained.opened));
-    return { ...measured.value, run: trained.run, trainSeconds: trained.seconds, ...evalSeconds(measured) };
+    return { ...measured.value, run: trained.run, trainSeconds: trained.seconds, evalSeconds: measured.seconds };
   } finally {
     trained.opened.model.dispose();
   }

@@ -13,6 +13,17 @@ import * as tf from '@tensorflow/tfjs';
 /** The batch's randomness: tensors whose first axis is the batch (sliced with the rows). */
 export type BatchNoise = Record<string, tf.Tensor>;
 
+function checkSize(size: number): void {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`a micro-batch needs a positive integer size, got ${size}`);
+}
+
+/** Rows [start, start + rows) of the batch and of its noise. */
+function sliceRows<N extends BatchNoise>(x: tf.Tensor2D, noise: N, start: number, rows: number): { xs: tf.Tensor2D; ns: N } {
+  const xs = tf.slice(x, [start, 0], [rows, -1]) as tf.Tensor2D;
+  const ns = Object.fromEntries(Object.entries(noise).map(([k, v]) => [k, tf.slice(v, start, rows)])) as N;
+  return { xs, ns };
+}
+
 /**
  * {@link tf.variableGrads} of `loss(x, noise)` over micro-batches of at most `size` rows (module
  * doc); one pass when `size` is undefined or ≥ B.
@@ -26,15 +37,14 @@ export function microBatchedGrads<N extends BatchNoise>(
 ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   const B = x.shape[0];
   if (size === undefined || size >= B) return tf.variableGrads(() => loss(x, noise), variables);
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`a micro-batch needs a positive integer size, got ${size}`);
+  checkSize(size);
   let value: tf.Scalar | null = null;
   let grads: tf.NamedTensorMap = {};
   for (let start = 0; start < B; start += size) {
     const rows = Math.min(size, B - start);
     const weight = rows / B;
     const chunk = tf.tidy(() => {
-      const xs = tf.slice(x, [start, 0], [rows, -1]) as tf.Tensor2D;
-      const ns = Object.fromEntries(Object.entries(noise).map(([k, v]) => [k, tf.slice(v, start, rows)])) as N;
+      const { xs, ns } = sliceRows(x, noise, start, rows);
       return tf.variableGrads(() => tf.mul(loss(xs, ns), weight) as tf.Scalar, variables);
     });
     if (value === null) {
@@ -67,20 +77,19 @@ export function microBatchedLoss<N extends BatchNoise>(
   loss: (x: tf.Tensor2D, noise: N) => tf.Scalar,
 ): number {
   const B = x.shape[0];
-  if (size !== undefined && (!Number.isInteger(size) || size < 1))
-    throw new RangeError(`a micro-batch needs a positive integer size, got ${size}`);
-  const step = size === undefined ? B : Math.min(size, B);
-  let value = 0;
+  if (size !== undefined) checkSize(size);
+  const step = Math.min(size ?? B, B);
+  let total = tf.scalar(0);
   for (let start = 0; start < B; start += step) {
     const rows = Math.min(step, B - start);
-    const chunk = tf.tidy(() => {
-      if (rows === B) return loss(x, noise);
-      const xs = tf.slice(x, [start, 0], [rows, -1]) as tf.Tensor2D;
-      const ns = Object.fromEntries(Object.entries(noise).map(([k, v]) => [k, tf.slice(v, start, rows)])) as N;
-      return loss(xs, ns);
+    const next = tf.tidy(() => {
+      const { xs, ns } = rows === B ? { xs: x, ns: noise } : sliceRows(x, noise, start, rows);
+      return tf.add(total, tf.mul(loss(xs, ns), rows / B)) as tf.Scalar;
     });
-    value += (rows / B) * chunk.dataSync()[0];
-    chunk.dispose();
+    total.dispose();
+    total = next;
   }
+  const value = total.dataSync()[0]; // one read-back, after every chunk
+  total.dispose();
   return value;
 }
