@@ -169,44 +169,49 @@ export interface CachedEvaluation<T> {
 }
 
 /**
- * The evaluation of one run, cached in DIR/<rel>/<name>.json with its wall time: with --resume a
- * cached value is returned as it is (the run was reused, so its evaluation would repeat);
- * otherwise `compute` runs and its value is written. Values must be plain JSON.
+ * The evaluation of one run, cached in DIR/<rel>/<name>.json with its wall time and the settings
+ * it was measured with (`evaluation`, plain JSON: test sizes, solvers, draws…): with --resume a
+ * cached value of the same settings is returned as it is (the run was reused, so its evaluation
+ * would repeat); otherwise — no cache, other settings, or a cache that recorded none — `compute`
+ * runs and its value is written. Values must be plain JSON.
  */
 export async function cachedEvaluation<T>(
   ctx: SuiteContext,
   rel: string,
   name: string,
+  evaluation: object,
   compute: () => T | Promise<T>,
 ): Promise<CachedEvaluation<T>> {
   const path = join(ctx.out, rel, `${name}.json`);
+  const key = JSON.stringify(evaluation);
   const cached = ctx.resume
-    ? readSuiteFile<{ value: T; seconds?: number }>(path, (raw) => raw.format === 'nfdm-reproduce-evaluation/1')
+    ? readSuiteFile<{ value: T; seconds?: number }>(path, (raw) => raw.format === 'nfdm-reproduce-evaluation/1' && raw.settings === key)
     : undefined;
   if (cached) return { value: cached.value, seconds: cached.seconds };
   const started = performance.now();
   const value = await compute();
   const seconds = (performance.now() - started) / 1000;
-  writeJson(path, { format: 'nfdm-reproduce-evaluation/1', value, seconds });
+  writeJson(path, { format: 'nfdm-reproduce-evaluation/1', settings: key, value, seconds });
   return { value, seconds };
 }
 
 /**
  * Train one run (see trainModel) and measure the opened model once, the measurement cached in
- * DIR/<rel>/evaluation.json (see cachedEvaluation); the model is disposed afterwards. The
+ * DIR/<rel>/evaluation.json under its `evaluation` settings (see cachedEvaluation); the model is disposed afterwards. The
  * entry carries the run's training and evaluation wall times (a reused run: those it recorded).
  */
 export async function trainAndMeasure<T extends object>(
   ctx: SuiteContext,
   rel: string,
   settings: Partial<RunSettings>,
+  evaluation: object,
   measure: (opened: OpenedModel) => T | Promise<T>,
   note?: string,
 ): Promise<T & { run: string; trainSeconds: number; evalSeconds?: number }> {
   const trained = await trainModel(ctx, rel, settings);
   if (note) ctx.note(note);
   try {
-    const measured = await cachedEvaluation(ctx, rel, 'evaluation', () => measure(trained.opened));
+    const measured = await cachedEvaluation(ctx, rel, 'evaluation', evaluation, () => measure(trained.opened));
     return { ...measured.value, run: trained.run, trainSeconds: trained.seconds, evalSeconds: measured.seconds };
   } finally {
     trained.opened.model.dispose();

@@ -128,7 +128,8 @@ async function densityRun(
   const trained = await trainModel(ctx, rel, runSettings(train, { model, data: dataset, seed }));
   const { opened } = trained;
   ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: NLL, NELBO and samples of ${test.n} points…`);
-  const measured = await cachedEvaluation(ctx, rel, 'evaluation', () => {
+  const evaluation = { nll: samplers.nll, sampler: samplerOf(samplers, model), testPoints: test.n, nelboDraws: b.nelboDraws };
+  const measured = await cachedEvaluation(ctx, rel, 'evaluation', evaluation, () => {
     const errors: string[] = [];
     const nll = attempt('nll', errors, () => {
       const r = nllMetric(opened, test, { ...samplers.nll, bitsOffset: 0 });

@@ -177,10 +177,12 @@ async function imageBridgeRun(ctx: SuiteContext, judge: BridgeJudge, model: Imag
     seed,
     ...netSettings(b.net),
   });
+  const { points, repeats, sampleSteps, stripImages, stripFrames } = b;
   const measured = await trainAndMeasure(
     ctx,
     rel,
     settings,
+    { points, repeats, sampleSteps, stripImages, stripFrames, judge: ctx.budget.classifier },
     (opened) => judgeTransports(ctx, judge, opened, model, seed),
     `[image-bridge] ${MODEL_LABELS[model] ?? model} seed ${seed}: transporting ${judge.sources.n} images × ${b.repeats}…`,
   );

@@ -254,6 +254,13 @@ function measureImageModel(ctx: SuiteContext, ev: ImageEvaluation, opened: Opene
   };
 }
 
+/** What an image model's measurement depends on besides its run (a cached one is reused only for the same). */
+function imageEvaluationSettings(ctx: SuiteContext, ev: ImageEvaluation) {
+  const { nelboDraws, gridImages, sampleSteps, nfe, frechetSamples, repeats } = ctx.budget.images;
+  const judge = ctx.budget.classifier;
+  return { testImages: ev.test.n, nll: ev.nllSolver, nelboDraws, gridImages, sampleSteps, nfe, frechetSamples, repeats, judge };
+}
+
 /** Train one model and seed, and measure it (see measureImageModel). */
 async function imageRun(ctx: SuiteContext, ev: ImageEvaluation, model: ImageModel, seed: number): Promise<ImageEntry> {
   const b = ctx.budget.images;
@@ -264,6 +271,7 @@ async function imageRun(ctx: SuiteContext, ev: ImageEvaluation, model: ImageMode
     ctx,
     rel,
     settings,
+    imageEvaluationSettings(ctx, ev),
     (opened) => measureImageModel(ctx, ev, opened, model, seed),
     `[images] ${MODEL_LABELS[model]} seed ${seed}: bits/dim and Fréchet distances…`,
   );

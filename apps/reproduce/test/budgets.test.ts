@@ -96,7 +96,8 @@ describe('the long budget', () => {
     expect(long.bridges).toEqual(BUDGETS.full.bridges);
     const { images, imageBridge, classifier } = long;
     expect(images).toMatchObject({ data: 'fashion-mnist', net: { arch: 'unet', base: 16 }, testImages: 500, nfe: [1, 2, 4, 8] });
-    expect(images.nll.solver).toBe('rk4');
+    // Adaptive: fixed RK4 steps do not converge for VP's stiff probability-flow ODE on images.
+    expect(images.nll).toEqual({ solver: 'dopri5', tol: 1e-3 });
     expect(images.frechetSamples).toBeGreaterThanOrEqual(1000);
     expect(images.train).toMatchObject({ batch: 32, lr: 2e-4, checkpointEvery: 250 });
     expect(images.train.steps).toBeGreaterThanOrEqual(1500);

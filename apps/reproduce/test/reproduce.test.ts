@@ -269,6 +269,25 @@ describe('nfdm reproduce', () => {
     const vpRun = JSON.parse(readFileSync(join(runs, 'vp', 'seed-0', 'run.json'), 'utf8'));
     expect(vpRun.resumedFrom).toBe(vpRun.step);
     expect(JSON.parse(readFileSync(record, 'utf8')).finished).toBe(true);
+    // A cached evaluation is reused only under the settings it was measured with: a planted value
+    // comes back under the same settings and is measured again under other ones.
+    const evaluation = join(runs, 'nfdm', 'seed-0', 'evaluation.json');
+    const cached = JSON.parse(readFileSync(evaluation, 'utf8'));
+    const planted = (settings: string) =>
+      writeFileSync(
+        evaluation,
+        JSON.stringify({ ...cached, settings, value: { ...cached.value, nll: { mean: 12345, stderr: 0, nfe: 1 } } }),
+      );
+    const nllAfterResume = async () => {
+      rmSync(join(dir, 'results', 'density.json'));
+      json(await nfdm(['reproduce', '--budget', 'smoke', '--out', 'smoke', '--only', 'density', '--resume', '--json']));
+      return pick(JSON.parse(readFileSync(join(dir, 'results', 'density.json'), 'utf8')), 'nfdm').nll.mean;
+    };
+    planted(cached.settings);
+    expect(await nllAfterResume()).toBe(12345);
+    planted(JSON.stringify({ nll: 'rk4, 1 step' }));
+    expect(await nllAfterResume()).toBe(pick(before, 'nfdm').nll.mean);
+    expect(JSON.parse(readFileSync(evaluation, 'utf8')).settings).toBe(cached.settings);
     // A run whose settings differ from the budget's is trained again, never reused.
     const nfdmRecord = join(runs, 'nfdm', 'seed-0', 'reproduce-run.json');
     writeFileSync(nfdmRecord, JSON.stringify({ ...JSON.parse(readFileSync(nfdmRecord, 'utf8')), settings: '{"steps":1}' }));
