@@ -114,14 +114,40 @@ function reuseFinishedRun(ctx: SuiteContext, rel: string, key: string): TrainedM
   const summary = readRunSummary(dir);
   if (summary?.status !== 'completed') return undefined;
   const opened = openModel({ modelDir: join(dir, 'model'), runDir: dir });
-  return { opened, summary, run: rel, seconds: record.seconds ?? Number.NaN };
+  // A run continued across invocations: its logged update times (older records estimated them).
+  const seconds = (summary.resumedFrom ? loggedTrainingSeconds(dir) : undefined) ?? record.seconds ?? Number.NaN;
+  return { opened, summary, run: rel, seconds };
+}
+
+/**
+ * The wall time of a run's updates from its metrics.jsonl, summed over the invocations that
+ * trained it: each `train` line holds the mean time per update since the line before, so
+ * Σ ms_per_step · (step − previous step) / 1000; a step logged twice (updates after the last
+ * checkpoint of an interrupted invocation, trained again) counts once, at its latest line. The
+ * run's held-out evaluations and export are not included. Undefined without such lines.
+ */
+export function loggedTrainingSeconds(dir: string): number | undefined {
+  const path = join(dir, 'metrics.jsonl');
+  if (!existsSync(path)) return undefined;
+  const msPerStep = new Map<number, number>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    try {
+      const r = JSON.parse(line);
+      if (r?.type === 'train' && Number.isFinite(r.step) && Number.isFinite(r.ms_per_step)) msPerStep.set(r.step, r.ms_per_step);
+    } catch {
+      // a torn last line of an interrupted invocation
+    }
+  }
+  if (msPerStep.size === 0) return undefined;
+  const steps = [...msPerStep.keys()].sort((a, b) => a - b);
+  return steps.reduce((sum, step, i) => sum + ((msPerStep.get(step) ?? 0) * (step - (i === 0 ? 0 : steps[i - 1]))) / 1000, 0);
 }
 
 /**
  * Train one model into DIR/<rel> and open the exported model. Without --resume whatever is there
  * is replaced; with it, a finished run of the same settings is reused and a started one (same
  * settings, a checkpoint) continues from its latest checkpoint. The wall time of a continued run
- * is this invocation's time per update times all its updates (an estimate, said in the report).
+ * is the time its updates took over all invocations (see loggedTrainingSeconds).
  */
 export async function trainModel(ctx: SuiteContext, rel: string, settings: Partial<RunSettings>): Promise<TrainedModel> {
   const dir = join(ctx.out, rel);
@@ -153,9 +179,7 @@ export async function trainModel(ctx: SuiteContext, rel: string, settings: Parti
     throw new CliError(`interrupted while training ${rel}; rerun with --resume to continue where it stopped`, EXIT_INTERRUPTED);
   }
   const elapsed = (performance.now() - started) / 1000;
-  const resumedFrom = outcome.summary.resumedFrom ?? 0;
-  const total = outcome.summary.step;
-  const seconds = resumedFrom > 0 && total > resumedFrom ? (elapsed * total) / (total - resumedFrom) : elapsed;
+  const seconds = continuing ? (loggedTrainingSeconds(dir) ?? elapsed) : elapsed;
   writeJson(join(dir, RUN_RECORD), { format: 'nfdm-reproduce-run/1', settings: key, finished: true, seconds } satisfies RunRecord);
   const loc = { modelDir: outcome.modelDir, runDir: dir };
   const opened = openedModel(outcome.model, outcome.summary.modelConfig, readMeta(loc), loc, outcome.modelDir);

@@ -56,8 +56,8 @@ const TITLES: Record<ExperimentName, string> = {
 };
 
 /**
- * The summed wall times of an experiment's runs — training (continued runs: estimated, see
- * trainModel) and, where it was cached with its time, evaluation — or '–'. An experiment resumed
+ * The summed wall times of an experiment's runs — training (continued runs: from their logged
+ * time per update, see loggedTrainingSeconds) and, where it was cached with its time, evaluation — or '–'. An experiment resumed
  * across invocations has a short wall time of its own; these sums are its cost.
  */
 function runTimes(res: object | undefined): string {
