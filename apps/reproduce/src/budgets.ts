@@ -300,9 +300,12 @@ const FULL: Budget = {
 const LONG_NLL_TOL = 1e-3;
 
 const LONG_DESCRIPTION =
-  'the largest budget: density near convergence (20,000 updates of 4×64 networks at batch 1024 for NFDM, NDM, VP, FM-OT and CFM on 8gaussians and checkerboard, 3 seeds; measured: 94 minutes of training summed over its 30 runs, about an hour of wall time on two cores split between two processes with --models), ' +
-  'few-step and bridges as in full (≈ 15 minutes), images and the image bridge on Fashion-MNIST 28×28 with U-Nets of base 16 (7 image models and 2 bridges, 1500 updates of batch 32 each, ' +
-  'a classifier of 3000 updates; ≈ 4.5 hours: ≈ 2.5 h of training, NFDM-OT the largest at ≈ 2 s per update, and ≈ 2 h of evaluation and transports); estimated 6–7 hours on two idle cores (the image parts ±50%), up to twice that under other load; it resumes run by run (--resume).';
+  'the largest budget: density near convergence (20,000 updates of 4×64 networks at batch 1024 for NFDM, NDM, VP, FM-OT and CFM on 8gaussians and checkerboard, 3 seeds), ' +
+  'few-step and bridges as in full, images and the image bridge on Fashion-MNIST 28×28 with U-Nets of base 16 (7 image models and 2 bridges, 1500 updates of batch 32 each, ' +
+  'a classifier of 3000 updates). Measured, summed over the runs of each part: density 94 min of training (≈ 1 h of wall time in two processes); few-step and bridges 22 min; ' +
+  'images 225 min of training and 122 min of evaluation; the image bridge 65 min of training and 19 min of transports — about 9.5 hours of process time, the image parts measured ' +
+  'with 2–4 processes sharing the two cores (so roughly twice their time on an idle core): about 5 hours of wall time on two idle cores with two processes (--models); ' +
+  'it resumes run by run (--resume) across sessions.';
 
 const LONG_CUTS = [
   'long: the density experiment on 8gaussians and checkerboard only, for NFDM, NDM, VP, FM-OT and CFM (no sub-VP, OT-CFM or DiffFlow); few-step and bridges as in full',
@@ -310,7 +313,7 @@ const LONG_CUTS = [
   'images: Fashion-MNIST 28×28 with U-Nets of base 16 (the papers: base 64–128, 10⁵+ updates), 1500 updates of batch 32 each, one seed; bits/dim on 500 test images with the exact NLL by dopri5 at rtol = atol = 1e-3 (converged to 0.001 bits/dim on 20 test images against 1e-4); 1000 samples per Fréchet distance; bits/dim are not comparable with published numbers',
   "the Fréchet distance uses the features of the harness's own small classifier (3000 updates), NOT Inception: it ranks models measured with the same classifier only",
   'image bridge: sneaker (7) → ankle boot (9) at 28×28, U-Nets of base 16, 1500 updates each, one seed, 1000 transported test images',
-  "times: the density experiment measured (per update at batch 1024 with native MLP kernels, two processes on the 2 cores: NFDM ≈ 14 ms, NDM ≈ 12 ms, VP and FM-OT ≈ 5 ms, CFM ≈ 2–3 ms); the image parts are estimates: for the 28×28 U-Nets of base 16 at batch 32, 5–8 updates of each measured under a load of 6–9 on the 2 cores and scaled by NFDM's ratio to its 0.6 s per update on idle cores: NFDM 0.6 s, NDM ≈ 0.7 s, VP, CFM and OT-CFM ≈ 0.3–0.4 s, NFDM-OT ≈ 2 s (second time derivatives through the U-Net), NFBM ≈ 0.8 s, fixed bridge ≈ 0.3 s; evaluation ≈ 2 h (the exact NLL of NFDM and NDM ≈ 15–20 min each, dopri5 at 1e-3) and ≈ 25 min of bridge transports; ±50%",
+  'times, measured (the wall-time table sums each part over its runs): density per update at batch 1024 with native MLP kernels, two processes on the 2 cores: NFDM ≈ 14 ms, NDM ≈ 12 ms, VP and FM-OT ≈ 5 ms, CFM ≈ 2–3 ms; the 28×28 U-Nets of base 16 at batch 32, median per update with 2–4 processes on the 2 cores: NFDM-OT 3.3 s (second time derivatives through the U-Net), NFBM 2.1 s, NDM 2.0 s, NFDM 1.0 s, rectified flow 0.6 s, fixed bridge 0.5 s, OT-CFM 0.44 s, CFM 0.38 s, VP 0.32 s (NFDM on an idle core: 0.6 s); evaluation: NFDM 37 min and NDM 36 min (exact NLL by dopri5, NELBO, 1000 samples for the Fréchet distance), VP and CFM 18 min each, the few-step models 2–6 min, the bridge transports 5 min (fixed) and 14 min (NFBM)',
 ];
 
 /** The image network of the long budget: the presets' U-Net with 16 channels at its first level. */
@@ -323,7 +326,7 @@ const LONG_UNET_TRAIN: TrainBudget = { steps: 1500, hidden: [64, 64], batch: 32,
  * (the CLI's default 4×64 MLPs, batch 1024, Adam 1e-3) on 8gaussians and checkerboard for NFDM,
  * NDM, VP, FM-OT and CFM, 3 seeds (its settings must not change: runs are resumed by settings).
  * Few-step and bridges as in `full`; images and the image bridge on Fashion-MNIST 28×28 with
- * U-Nets (base 16). The wall times are estimates from measured per-update costs, not from a run.
+ * U-Nets (base 16). Its description states the wall times measured in the run of REPRODUCTION.md.
  */
 const LONG: Budget = {
   name: 'long',

@@ -85,7 +85,7 @@ describe('the long budget', () => {
       clip: 1,
       checkpointEvery: 2000,
     });
-    expect(long.description).toMatch(/estimated .*hours/);
+    expect(long.description).toMatch(/Measured.*hours of process time/);
   });
 
   it('is the largest budget: every experiment, few-step and bridges as in full, images and the image bridge at 28×28 with U-Nets', () => {

@@ -7,7 +7,7 @@
  * global-norm clipping, fused Adam and the EMA.
  *
  * The default is the reproduction's DiffFlow configuration (apps/reproduce budgets.ts, `full`
- * density budget, reproduction/configs/density.json: `diffflow: { hidden: [32, 32], batch: 128,
+ * density budget, reproduction/full/configs/density.json: `diffflow: { hidden: [32, 32], batch: 128,
  * lr: 5e-3, ema: 0.95, clip: 1 }`, cosine schedule over 200 updates; the `diffflow` preset maps
  * hidden [32, 32] to FourierMLPs of C = 32 channels and L = 1 hidden layer, and fixes the time grid
  * N = 30, t ∈ [0.001, 0.05], exponent 0.9, g = 0.2) on 2-D checkerboard data.
