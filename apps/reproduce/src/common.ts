@@ -114,9 +114,7 @@ function reuseFinishedRun(ctx: SuiteContext, rel: string, key: string): TrainedM
   const summary = readRunSummary(dir);
   if (summary?.status !== 'completed') return undefined;
   const opened = openModel({ modelDir: join(dir, 'model'), runDir: dir });
-  // A run continued across invocations: its logged update times (older records estimated them).
-  const seconds = (summary.resumedFrom ? loggedTrainingSeconds(dir) : undefined) ?? record.seconds ?? Number.NaN;
-  return { opened, summary, run: rel, seconds };
+  return { opened, summary, run: rel, seconds: record.seconds ?? Number.NaN };
 }
 
 /**
@@ -219,10 +217,19 @@ export async function cachedEvaluation<T>(
   return { value, seconds };
 }
 
+/** What an experiment's entry records of its run: where it is, its updates and what they cost. */
+export interface RunCost {
+  run: string;
+  steps: number;
+  trainSeconds: number;
+  /** Wall time of its (cached) evaluation, seconds; absent for caches written before it was recorded. */
+  evalSeconds?: number;
+}
+
 /**
  * Train one run (see trainModel) and measure the opened model once, the measurement cached in
- * DIR/<rel>/evaluation.json under its `evaluation` settings (see cachedEvaluation); the model is disposed afterwards. The
- * entry carries the run's training and evaluation wall times (a reused run: those it recorded).
+ * DIR/<rel>/evaluation.json under its `evaluation` settings (see cachedEvaluation); the model is
+ * disposed afterwards. The entry carries the run's cost (a reused run: the times it recorded).
  */
 export async function trainAndMeasure<T extends object>(
   ctx: SuiteContext,
@@ -231,12 +238,13 @@ export async function trainAndMeasure<T extends object>(
   evaluation: object,
   measure: (opened: OpenedModel) => T | Promise<T>,
   note?: string,
-): Promise<T & { run: string; trainSeconds: number; evalSeconds?: number }> {
+): Promise<T & RunCost> {
   const trained = await trainModel(ctx, rel, settings);
   if (note) ctx.note(note);
   try {
     const measured = await cachedEvaluation(ctx, rel, 'evaluation', evaluation, () => measure(trained.opened));
-    return { ...measured.value, run: trained.run, trainSeconds: trained.seconds, evalSeconds: measured.seconds };
+    const cost = { run: trained.run, steps: trained.summary.step, trainSeconds: trained.seconds, evalSeconds: measured.seconds };
+    return { ...measured.value, ...cost };
   } finally {
     trained.opened.model.dispose();
   }

@@ -25,29 +25,24 @@ import { type DataMatrix, sampleToy, TOY_DATASETS, type ToyName } from '@nfdm/da
 import { DENSITY_MODELS, type DensityBudget, type DensityModel, ownChain, selectModels } from './budgets.js';
 import {
   attempt,
-  cachedEvaluation,
   type ExperimentResultBase,
   MODEL_LABELS,
   mdTable,
   meanSe,
   overSeeds,
   pm,
+  type RunCost,
   resultBase,
   runSettings,
   type Stat,
   type SuiteContext,
-  trainModel,
+  trainAndMeasure,
 } from './common.js';
 
-export interface DensityEntry {
+export interface DensityEntry extends RunCost {
   dataset: ToyName;
   model: DensityModel;
   seed: number;
-  run: string;
-  trainSeconds: number;
-  /** Wall time of its (cached) evaluation, seconds; absent for caches written before it was recorded. */
-  evalSeconds?: number;
-  steps: number;
   nll: { mean: number; stderr: number; nfe: number } | null;
   nelbo: { mean: number; stderr: number } | null;
   swd: number | null;
@@ -125,47 +120,38 @@ async function densityRun(
   const train = ownChain(model) ? b.diffflow : b.train;
   const rel = join('runs', 'density', dataset, model, `seed-${seed}`);
   ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: training ${train.steps} steps…`);
-  const trained = await trainModel(ctx, rel, runSettings(train, { model, data: dataset, seed }));
-  const { opened } = trained;
-  ctx.note(`[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: NLL, NELBO and samples of ${test.n} points…`);
   const evaluation = { nll: samplers.nll, sampler: samplerOf(samplers, model), testPoints: test.n, nelboDraws: b.nelboDraws };
-  const measured = await cachedEvaluation(ctx, rel, 'evaluation', evaluation, () => {
-    const errors: string[] = [];
-    const nll = attempt('nll', errors, () => {
-      const r = nllMetric(opened, test, { ...samplers.nll, bitsOffset: 0 });
-      return { mean: r.mean, stderr: r.stderr, nfe: r.nfe };
-    });
-    const nelbo = !hasNelbo(model)
-      ? null
-      : attempt('nelbo', errors, () => {
-          const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
-          return { mean: r.mean, stderr: r.stderr };
-        });
-    const drawn = attempt('samples', errors, () => drawSamples(opened, test.n, samplerOf(samplers, model), seed + 11));
-    const swd = drawn
-      ? (attempt('swd', errors, () => sampleMetrics({ data: drawn.samples, n: drawn.n, dim: 2 }, test, ['swd'], seed).swd ?? null) ?? null)
-      : null;
-    const panel =
-      seed === 0 && drawn
-        ? samplesSvg({ data: drawn.samples, n: drawn.n, dim: 2 }, test, undefined, `${MODEL_LABELS[model]} · ${dataset}`, bounds)
-        : undefined;
-    return { nll, nelbo, swd, errors, panel };
-  });
-  const { nll, nelbo, swd, errors, panel } = measured.value;
-  opened.model.dispose();
-  const entry = {
-    dataset,
-    model,
-    seed,
-    run: trained.run,
-    trainSeconds: trained.seconds,
-    evalSeconds: measured.seconds,
-    steps: trained.summary.step,
-    nll,
-    nelbo,
-    swd,
-    errors,
-  };
+  const { panel, ...measured } = await trainAndMeasure(
+    ctx,
+    rel,
+    runSettings(train, { model, data: dataset, seed }),
+    evaluation,
+    (opened) => {
+      const errors: string[] = [];
+      const nll = attempt('nll', errors, () => {
+        const r = nllMetric(opened, test, { ...samplers.nll, bitsOffset: 0 });
+        return { mean: r.mean, stderr: r.stderr, nfe: r.nfe };
+      });
+      const nelbo = !hasNelbo(model)
+        ? null
+        : attempt('nelbo', errors, () => {
+            const r = nelboMetric(opened, test, { draws: b.nelboDraws, seed, bitsOffset: 0 });
+            return { mean: r.mean, stderr: r.stderr };
+          });
+      const drawn = attempt('samples', errors, () => drawSamples(opened, test.n, samplerOf(samplers, model), seed + 11));
+      const swd = drawn
+        ? (attempt('swd', errors, () => sampleMetrics({ data: drawn.samples, n: drawn.n, dim: 2 }, test, ['swd'], seed).swd ?? null) ??
+          null)
+        : null;
+      const panel =
+        seed === 0 && drawn
+          ? samplesSvg({ data: drawn.samples, n: drawn.n, dim: 2 }, test, undefined, `${MODEL_LABELS[model]} · ${dataset}`, bounds)
+          : undefined;
+      return { nll, nelbo, swd, errors, panel };
+    },
+    `[density] ${dataset} ${MODEL_LABELS[model]} seed ${seed}: NLL, NELBO and samples of ${test.n} points…`,
+  );
+  const entry: DensityEntry = { dataset, model, seed, ...measured };
   return { entry, panel };
 }
 

@@ -34,6 +34,7 @@ import {
   meanSe,
   overSeeds,
   pm,
+  type RunCost,
   resultBase,
   runSettings,
   type Stat,
@@ -42,13 +43,9 @@ import {
 } from './common.js';
 import { classifierLine, failures, type MeanErr, netSettings, networkLabel, seconds, sideText } from './images.js';
 
-export interface ImageBridgeEntry {
+export interface ImageBridgeEntry extends RunCost {
   model: ImageBridgeModel;
   seed: number;
-  run: string;
-  trainSeconds: number;
-  /** Wall time of its (cached) evaluation, seconds; absent for caches written before it was recorded. */
-  evalSeconds?: number;
   /** Fraction of the transported images classified as the target class, mean and s.e. over transports. */
   accuracy: MeanErr | null;
   /** Fréchet distance of the transported images to the target-class test images, mean and s.e. over transports. */

@@ -49,6 +49,7 @@ import {
   meanSe,
   overSeeds,
   pm,
+  type RunCost,
   resultBase,
   runSettings,
   type Stat,
@@ -60,13 +61,9 @@ import { hasNelbo } from './density.js';
 /** A mean with its standard error (over test images, draws or transports). */
 export type MeanErr = { mean: number; stderr: number };
 
-export interface ImageEntry {
+export interface ImageEntry extends RunCost {
   model: ImageModel;
   seed: number;
-  run: string;
-  trainSeconds: number;
-  /** Wall time of its (cached) evaluation, seconds; absent for caches written before it was recorded. */
-  evalSeconds?: number;
   /** Bits per dimension (dequantisation offset included), mean and s.e. over test images (density models). */
   nelbo: MeanErr | null;
   nll: (MeanErr & { nfe: number }) | null;
